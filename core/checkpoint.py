@@ -1,0 +1,117 @@
+"""Save and load a captioning model as one HDF5 file: params, configuration, vocabulary.
+
+Files are written atomically (a temporary file in the same folder, then a rename), so a
+crash never leaves half a checkpoint under the real name. Loading checks everything it
+reads (format tag, configuration, vocabulary, every parameter's shape, dtype and
+finiteness) and refuses anything else with a `CheckpointError` naming the file. No pickle.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .model import CELL_TYPES, PARAM_NAMES, CaptioningRNN
+
+FORMAT = "caption-lab-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded; the message names the file and the problem."""
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call write(tmp_path) on a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(path, model: CaptioningRNN, metadata: dict | None = None) -> Path:
+    """Write `model` (and optional JSON-able `metadata`, e.g. the training run) to `path`."""
+    idx_to_word = [model.idx_to_word[i] for i in range(model.vocab_size)]
+
+    def write(tmp: Path) -> None:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["version"] = VERSION
+            f.attrs["config"] = json.dumps(model.config)
+            f.attrs["metadata"] = json.dumps(metadata or {})
+            f.create_dataset("idx_to_word", data=np.array(idx_to_word, dtype=object),
+                             dtype=h5py.string_dtype())
+            group = f.create_group("params")
+            for name in PARAM_NAMES:
+                group.create_dataset(name, data=model.params[name])
+
+    return atomic_write(path, write)
+
+
+def _read(path: Path):
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise CheckpointError(f"{path} is not a Caption Lab checkpoint (no '{FORMAT}' tag)")
+            if int(f.attrs.get("version", -1)) != VERSION:
+                raise CheckpointError(f"{path} has checkpoint version {f.attrs.get('version')}; "
+                                      f"this Caption Lab reads version {VERSION}")
+            config = json.loads(f.attrs["config"])
+            metadata = json.loads(f.attrs.get("metadata", "{}"))
+            idx_to_word = list(f["idx_to_word"].asstr()[()])
+            if "params" not in f:
+                raise CheckpointError(f"{path} has no 'params' group")
+            params = {name: np.asarray(ds) for name, ds in f["params"].items()}
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist") from None
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path} is corrupt or truncated and cannot be read ({e})") from None
+    return config, metadata, idx_to_word, params
+
+
+def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
+    """Read a checkpoint written by `save_checkpoint`; returns (model, metadata)."""
+    path = Path(path)
+    config, metadata, idx_to_word, params = _read(path)
+    if not isinstance(idx_to_word, list) or not all(isinstance(w, str) for w in idx_to_word) \
+            or len(set(idx_to_word)) != len(idx_to_word) or "<NULL>" not in idx_to_word:
+        raise CheckpointError(f"{path} has a malformed vocabulary")
+    try:
+        if config["cell_type"] not in CELL_TYPES:
+            raise ValueError(f"cell_type {config['cell_type']!r}")
+        dtype = np.dtype(config["dtype"])
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype {dtype}")
+        model = CaptioningRNN({w: i for i, w in enumerate(idx_to_word)},
+                              input_dim=config["input_dim"], wordvec_dim=config["wordvec_dim"],
+                              hidden_dim=config["hidden_dim"], cell_type=config["cell_type"],
+                              dtype=dtype, rng=np.random.default_rng(0))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path} has an invalid configuration: {e}") from None
+    expected = model.expected_shapes()
+    if set(params) != set(expected):
+        missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
+        raise CheckpointError(f"{path} has the wrong parameters (missing {missing}, unexpected {extra})")
+    for name, shape in expected.items():
+        value = params[name]
+        if value.shape != shape:
+            raise CheckpointError(f"{path}: parameter {name} has shape {value.shape}, expected {shape}")
+        if value.dtype != dtype:
+            raise CheckpointError(f"{path}: parameter {name} has dtype {value.dtype}, expected {dtype}")
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"{path}: parameter {name} holds NaN or infinite values")
+        model.params[name] = value
+    return model, metadata

@@ -1,0 +1,160 @@
+"""The CS231n captioning model: an image feature sets h0, a vanilla RNN or LSTM emits words.
+
+`CaptioningRNN` keeps the notebook's constructor, parameter names, initialisation order
+and `loss`/`sample` semantics, so a notebook cell runs against it unchanged. It only
+composes the functions of `core.layers`; decoding strategies live in `core.decoding`
+and are built on the one `step` function defined here.
+
+Dimension letters: N batch, T time, D image feature, W word vector, H hidden, V vocab.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layers as L
+
+CELL_TYPES = ("rnn", "lstm")
+PARAM_NAMES = ("W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab")
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What one decoding step computes for a batch of B sequences."""
+
+    h: np.ndarray                  # (B, H) hidden state after the step
+    c: np.ndarray | None           # (B, H) LSTM cell state, None for the vanilla RNN
+    gates: np.ndarray | None       # (B, 4H) LSTM activations i, f, o, g; None for the RNN
+    scores: np.ndarray             # (B, V) unnormalised next-word scores
+
+
+class CaptioningRNN:
+    """Maps an image feature to a caption with a vanilla RNN or an LSTM.
+
+    Arguments are the notebook's: word_to_idx (dict word -> id, with `<NULL>`; `<START>`
+    and `<END>` are needed for sampling), input_dim D, wordvec_dim W, hidden_dim H,
+    cell_type 'rnn' or 'lstm', dtype (float32 to train, float64 for gradient checks).
+    Weights are drawn from `rng` when given, else from numpy's global random state in
+    the notebook's order, so `np.random.seed(231)` reproduces a notebook run.
+    """
+
+    def __init__(self, word_to_idx, input_dim=512, wordvec_dim=128, hidden_dim=128,
+                 cell_type="rnn", dtype=np.float32, rng=None):
+        if cell_type not in CELL_TYPES:
+            raise ValueError(f'Invalid cell_type "{cell_type}": use "rnn" or "lstm"')
+        for name, value in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim),
+                            ("hidden_dim", hidden_dim)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if "<NULL>" not in word_to_idx:
+            raise ValueError("word_to_idx has no <NULL> token")
+        self.cell_type = cell_type
+        self.dtype = np.dtype(dtype)
+        self.word_to_idx = word_to_idx
+        self.idx_to_word = {i: w for w, i in word_to_idx.items()}
+        self.input_dim, self.wordvec_dim, self.hidden_dim = int(input_dim), int(wordvec_dim), int(hidden_dim)
+        self._null = word_to_idx["<NULL>"]
+        self._start = word_to_idx.get("<START>", None)
+        self._end = word_to_idx.get("<END>", None)
+
+        randn = np.random.randn if rng is None else (lambda *shape: rng.standard_normal(shape))
+        V, D, W, H = len(word_to_idx), self.input_dim, self.wordvec_dim, self.hidden_dim
+        mul = 4 if cell_type == "lstm" else 1
+        self.params = {}
+        self.params["W_embed"] = randn(V, W) / 100
+        self.params["W_proj"] = randn(D, H) / np.sqrt(D)
+        self.params["b_proj"] = np.zeros(H)
+        self.params["Wx"] = randn(W, mul * H) / np.sqrt(W)
+        self.params["Wh"] = randn(H, mul * H) / np.sqrt(H)
+        self.params["b"] = np.zeros(mul * H)
+        self.params["W_vocab"] = randn(H, V) / np.sqrt(H)
+        self.params["b_vocab"] = np.zeros(V)
+        for k, v in self.params.items():
+            self.params[k] = v.astype(self.dtype)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments (but the vocabulary) as plain values."""
+        return {"cell_type": self.cell_type, "input_dim": self.input_dim,
+                "wordvec_dim": self.wordvec_dim, "hidden_dim": self.hidden_dim,
+                "dtype": self.dtype.name}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.word_to_idx)
+
+    def expected_shapes(self) -> dict:
+        """The shape every parameter must have for this configuration."""
+        V, D, W, H = self.vocab_size, self.input_dim, self.wordvec_dim, self.hidden_dim
+        mul = 4 if self.cell_type == "lstm" else 1
+        return {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, mul * H),
+                "Wh": (H, mul * H), "b": (mul * H,), "W_vocab": (H, V), "b_vocab": (V,)}
+
+    def _features(self, features):
+        features = np.asarray(features, dtype=self.dtype)
+        if features.ndim != 2 or features.shape[1] != self.input_dim:
+            raise ValueError(f"features must have shape (N, {self.input_dim}), got {features.shape}")
+        return features
+
+    # --- training ----------------------------------------------------------------
+
+    def loss(self, features, captions):
+        """The training loss and gradients for a minibatch.
+
+        Inputs: features (N, D), captions (N, T) integer ids starting with <START>.
+        Returns loss (float) and grads, a dict keyed like self.params.
+        """
+        features = self._features(features)
+        captions_in = captions[:, :-1]
+        captions_out = captions[:, 1:]
+        mask = captions_out != self._null
+        p = self.params
+
+        h0, cache_proj = L.affine_forward(features, p["W_proj"], p["b_proj"])      # (N, H)
+        x, cache_embed = L.word_embedding_forward(captions_in, p["W_embed"])       # (N, T, W)
+        if self.cell_type == "rnn":
+            h, cache_rnn = L.rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])          # (N, T, H)
+        else:
+            h, cache_rnn = L.lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"])
+        scores, cache_scores = L.temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])  # (N, T, V)
+        loss, dscores = L.temporal_softmax_loss(scores, captions_out, mask)
+
+        grads = {}
+        dh, grads["W_vocab"], grads["b_vocab"] = L.temporal_affine_backward(dscores, cache_scores)
+        backward = L.rnn_backward if self.cell_type == "rnn" else L.lstm_backward
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cache_rnn)
+        grads["W_embed"] = L.word_embedding_backward(dx, cache_embed)
+        _, grads["W_proj"], grads["b_proj"] = L.affine_backward(dh0, cache_proj)
+        return loss, grads
+
+    # --- decoding ----------------------------------------------------------------
+
+    def init_state(self, features):
+        """The decoder's initial state for features (B, D): h0 (B, H) and c0 (zeros or None)."""
+        features = self._features(features)
+        h0 = features @ self.params["W_proj"] + self.params["b_proj"]
+        c0 = np.zeros_like(h0) if self.cell_type == "lstm" else None
+        return h0, c0
+
+    def step(self, words, h, c=None) -> StepOutput:
+        """Advance B sequences one timestep: feed `words` (B,) ids from state (h, c)."""
+        p = self.params
+        x = p["W_embed"][np.asarray(words)]                                   # (B, W)
+        if self.cell_type == "rnn":
+            h, _ = L.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+            c = gates = None
+        else:
+            h, c, cache = L.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+            gates = cache[5]
+        scores = h @ p["W_vocab"] + p["b_vocab"]                               # (B, V)
+        return StepOutput(h=h, c=c, gates=gates, scores=scores)
+
+    def sample(self, features, max_length=30):
+        """Greedy captions for features (N, D), starting from <START>.
+
+        Returns an (N, max_length) int array: column 0 holds the first generated word,
+        and every position after a row's <END> holds <NULL>.
+        """
+        from .decoding import greedy_decode
+        return greedy_decode(self, features, max_length=max_length).captions

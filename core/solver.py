@@ -1,0 +1,151 @@
+"""`CaptioningSolver`: minibatch training of a captioning model, with the notebook's semantics.
+
+The loop is the notebook's: `num_epochs * max(num_train // batch_size, 1)` iterations of
+sample-a-minibatch, loss, update; the learning rate decays once per epoch. Beyond the
+notebook it reports every iteration to callbacks (it never prints unless `verbose`),
+honours a stop signal between iterations, can draw minibatches from its own seeded
+generator, and ends a run whose loss stops being finite as "diverged at iteration k"
+instead of training on NaNs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import optim
+from .data.coco import sample_coco_minibatch
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a callback hears after every iteration."""
+
+    iteration: int       # 1-based, the iteration just finished
+    total: int           # iterations in the whole run
+    loss: float          # this iteration's loss
+    elapsed: float       # seconds since train() started
+    epoch: int           # epochs completed so far
+
+
+class CaptioningSolver:
+    """Trains a `CaptioningRNN` on a data dict from `load_coco_data`.
+
+    Keyword options (the notebook's): update_rule ("adam", "sgd", "sgd_momentum",
+    "rmsprop"; default "sgd"), optim_config (dict, e.g. {"learning_rate": 5e-3}),
+    lr_decay (1.0), batch_size (100), num_epochs (10), print_every (10), verbose (True).
+    Beyond the notebook: callbacks (list of f(Progress)), should_stop (a callable, or
+    anything with is_set(), checked between iterations), rng or seed (minibatch order;
+    without either, numpy's global random state, as the notebook did). An unknown
+    option raises a ValueError that names it.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        self.model = model
+        self.data = data
+        self.update_rule = kwargs.pop("update_rule", "sgd")
+        self.optim_config = kwargs.pop("optim_config", {})
+        self.lr_decay = kwargs.pop("lr_decay", 1.0)
+        self.batch_size = kwargs.pop("batch_size", 100)
+        self.num_epochs = kwargs.pop("num_epochs", 10)
+        self.print_every = kwargs.pop("print_every", 10)
+        self.verbose = kwargs.pop("verbose", True)
+        self.callbacks: list[Callable[[Progress], None]] = list(kwargs.pop("callbacks", []))
+        self.should_stop = kwargs.pop("should_stop", None)
+        rng, seed = kwargs.pop("rng", None), kwargs.pop("seed", None)
+        if kwargs:
+            extra = ", ".join(f'"{k}"' for k in kwargs)
+            raise ValueError(f"Unrecognized arguments {extra}")
+        if self.update_rule not in optim.RULES:
+            raise ValueError(f'Invalid update_rule "{self.update_rule}": use one of {", ".join(optim.RULES)}')
+        self._check_numbers()
+        self.rng = rng if rng is not None else (np.random.default_rng(seed) if seed is not None else None)
+        self._rule = optim.RULES[self.update_rule]
+        self._reset()
+
+    def _check_numbers(self):
+        num_train = self.data["train_captions"].shape[0]
+        for name, value in (("batch_size", self.batch_size), ("num_epochs", self.num_epochs),
+                            ("print_every", self.print_every)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size > num_train:
+            raise ValueError(f"batch_size {self.batch_size} is larger than the {num_train} training captions")
+        if not (np.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        lr = self.optim_config.get("learning_rate", 1.0)
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+
+    def _reset(self):
+        """Set up the bookkeeping; called by the constructor, and to train from scratch."""
+        self.epoch = 0
+        self.loss_history: list[float] = []
+        self.status = "ready"               # ready, running, done, stopped, diverged
+        self.diverged_at: int | None = None
+        self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
+
+    @property
+    def num_iterations(self) -> int:
+        num_train = self.data["train_captions"].shape[0]
+        return self.num_epochs * max(num_train // self.batch_size, 1)
+
+    def _step(self) -> float:
+        """One minibatch update; returns the loss (non-finite: nothing is updated)."""
+        captions, features, _ = sample_coco_minibatch(self.data, batch_size=self.batch_size,
+                                                      split="train", rng=self.rng)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, grads = self.model.loss(features, captions)
+            if not np.isfinite(loss) or not all(np.isfinite(g.sum()) for g in grads.values()):
+                return float("nan") if np.isfinite(loss) else float(loss)
+            for p, w in self.model.params.items():
+                next_w, self.optim_configs[p] = self._rule(w, grads[p], self.optim_configs[p])
+                self.model.params[p] = next_w
+        return float(loss)
+
+    def _stop_requested(self) -> bool:
+        s = self.should_stop
+        if s is None:
+            return False
+        return bool(s.is_set() if hasattr(s, "is_set") else s())
+
+    def train(self) -> str:
+        """Run the whole schedule; returns the final status: done, stopped or diverged."""
+        num_train = self.data["train_captions"].shape[0]
+        per_epoch = max(num_train // self.batch_size, 1)
+        total = self.num_epochs * per_epoch
+        self.status = "running"
+        started = time.perf_counter()
+        for t in range(total):
+            if self._stop_requested():
+                self.status = "stopped"
+                return self.status
+            loss = self._step()
+            if not np.isfinite(loss):
+                self.status, self.diverged_at = "diverged", t + 1
+                return self.status
+            self.loss_history.append(loss)
+            if self.verbose and t % self.print_every == 0:
+                print("(Iteration %d / %d) loss: %f" % (t + 1, total, loss))
+            if (t + 1) % per_epoch == 0:
+                self.epoch += 1
+                for config in self.optim_configs.values():
+                    config["learning_rate"] *= self.lr_decay
+            report = Progress(iteration=t + 1, total=total, loss=loss,
+                              elapsed=time.perf_counter() - started, epoch=self.epoch)
+            for callback in self.callbacks:
+                callback(report)
+        self.status = "done"
+        return self.status
+
+    @property
+    def divergence_message(self) -> str | None:
+        """A sentence for a user when the run diverged, else None."""
+        if self.diverged_at is None:
+            return None
+        lr = self.optim_config.get("learning_rate")
+        return (f"Training diverged at iteration {self.diverged_at}: the loss became NaN or "
+                f"infinite. The learning rate ({lr}) is probably too high for {self.update_rule}; "
+                f"try one ten times smaller.")

@@ -1,0 +1,1 @@
+"""Reusable UI pieces; each draws itself and returns the user's choice."""

@@ -1,0 +1,73 @@
+"""Checkpoints: a round trip through a real HDF5 file, atomic writes, and refusals."""
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from core import CheckpointError, load_checkpoint, save_checkpoint
+
+from .conftest import make_model
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip(tmp_path, cell, dtype):
+    model = make_model(cell, dtype=dtype)
+    path = save_checkpoint(tmp_path / "run" / "model.h5", model, metadata={"loss": 1.5, "run": "abc"})
+    loaded, metadata = load_checkpoint(path)
+    assert metadata == {"loss": 1.5, "run": "abc"}
+    assert loaded.config == model.config and loaded.word_to_idx == model.word_to_idx
+    for name, value in model.params.items():
+        assert loaded.params[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded.params[name], value)
+    feats = np.random.default_rng(0).standard_normal((4, model.input_dim))
+    np.testing.assert_array_equal(loaded.sample(feats, 8), model.sample(feats, 8))
+    assert [p.name for p in path.parent.iterdir()] == ["model.h5"]     # no temp files left
+
+
+def test_a_failed_write_leaves_the_old_checkpoint(tmp_path):
+    path = save_checkpoint(tmp_path / "model.h5", make_model())
+    before = path.read_bytes()
+    broken = make_model()
+    broken.params["Wx"] = object()                 # h5py cannot store this
+    with pytest.raises(Exception):
+        save_checkpoint(path, broken)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.h5"]
+
+
+def _corrupt(path, edit):
+    with h5py.File(path, "r+") as f:
+        edit(f)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda f: f.attrs.__setitem__("format", "other"), "not a Caption Lab checkpoint"),
+    (lambda f: f.attrs.__setitem__("version", 99), "version"),
+    (lambda f: f["params"].__delitem__("Wh"), "missing \\['Wh'\\]"),
+    (lambda f: (f["params"].__delitem__("b"), f["params"].create_dataset("b", data=np.zeros(3, np.float32))), "shape"),
+    (lambda f: (f["params"].__delitem__("b"), f["params"].create_dataset("b", data=np.zeros(16, np.int32))), "dtype"),
+    (lambda f: f["params"]["b_vocab"].__setitem__(0, np.nan), "NaN"),
+    (lambda f: f.attrs.__setitem__("config", '{"cell_type": "gru"}'), "invalid configuration"),
+])
+def test_bad_contents_are_refused(tmp_path, edit, match):
+    path = save_checkpoint(tmp_path / "model.h5", make_model("rnn"))
+    _corrupt(path, edit)
+    with pytest.raises(CheckpointError, match=match) as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value)
+
+
+def test_corrupt_and_missing_files_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "model.h5", make_model("lstm"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(path)
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"\x89HDF\r\n" + os.urandom(4000))
+    with pytest.raises(CheckpointError, match="garbage.h5"):
+        load_checkpoint(garbage)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.h5")

@@ -1,0 +1,109 @@
+"""CaptioningRNN: the notebooks' loss values and whole-model gradient checks, init, sampling."""
+import numpy as np
+import pytest
+
+from core import CaptioningRNN, eval_numerical_gradient, rel_error
+
+TOY_VOCAB = {"<NULL>": 0, "cat": 2, "dog": 3}
+
+
+@pytest.mark.parametrize("cell, feature_range, expected", [
+    ("rnn", (-1.5, 0.3), 9.83235591003), ("lstm", (-0.5, 1.7), 9.82445935443)])
+def test_loss_matches_notebook(cell, feature_range, expected):
+    N, D, W, H, T = 10, 20, 30, 40, 13
+    model = CaptioningRNN(TOY_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell,
+                          dtype=np.float64)
+    for k, v in model.params.items():
+        model.params[k] = np.linspace(-1.4, 1.3, num=v.size).reshape(*v.shape)
+    features = np.linspace(*feature_range, num=N * D).reshape(N, D)
+    captions = (np.arange(N * T) % len(TOY_VOCAB)).reshape(N, T)
+    loss, grads = model.loss(features, captions)
+    assert abs(loss - expected) < 1e-9
+    assert set(grads) == set(model.params)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_model_gradients_match_numeric(cell):
+    np.random.seed(231)
+    batch_size, timesteps, input_dim, wordvec_dim, hidden_dim = 2, 3, 4, 5, 6
+    captions = np.random.randint(len(TOY_VOCAB), size=(batch_size, timesteps))
+    features = np.random.randn(batch_size, input_dim)
+    model = CaptioningRNN(TOY_VOCAB, input_dim=input_dim, wordvec_dim=wordvec_dim,
+                          hidden_dim=hidden_dim, cell_type=cell, dtype=np.float64)
+    loss, grads = model.loss(features, captions)
+    for name in sorted(grads):
+        numeric = eval_numerical_gradient(lambda _: model.loss(features, captions)[0],
+                                          model.params[name], verbose=False, h=1e-6)
+        # entries near zero make the max relative error noisy for W_embed-sized values,
+        # so bound each entry's error relative to its size, with a tiny absolute floor
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-5, atol=1e-9, err_msg=name)
+        if cell == "rnn":
+            assert rel_error(numeric, grads[name]) < 1e-5, name
+
+
+def test_init_follows_the_notebook_order_and_scales():
+    np.random.seed(231)
+    V, D, W, H = len(TOY_VOCAB), 7, 5, 6
+    model = CaptioningRNN(TOY_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type="lstm",
+                          dtype=np.float64)
+    np.random.seed(231)
+    expected = {"W_embed": np.random.randn(V, W) / 100,
+                "W_proj": np.random.randn(D, H) / np.sqrt(D)}
+    expected["Wx"] = np.random.randn(W, 4 * H) / np.sqrt(W)
+    expected["Wh"] = np.random.randn(H, 4 * H) / np.sqrt(H)
+    expected["W_vocab"] = np.random.randn(H, V) / np.sqrt(H)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(model.params[name], value)
+    for name in ("b_proj", "b", "b_vocab"):
+        assert not model.params[name].any()
+    assert model.params["b"].shape == (4 * H,)
+
+
+def test_explicit_rng_leaves_global_state_alone():
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    a = CaptioningRNN(TOY_VOCAB, input_dim=3, wordvec_dim=4, hidden_dim=5, rng=np.random.default_rng(1))
+    b = CaptioningRNN(TOY_VOCAB, input_dim=3, wordvec_dim=4, hidden_dim=5, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_float32_model_stays_float32(cell):
+    vocab = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "a": 4, "b": 5}
+    model = CaptioningRNN(vocab, input_dim=8, wordvec_dim=6, hidden_dim=5, cell_type=cell,
+                          rng=np.random.default_rng(0))
+    features = np.random.default_rng(1).standard_normal((3, 8))          # float64 in
+    captions = np.array([[1, 4, 5, 2, 0], [1, 5, 2, 0, 0], [1, 4, 4, 4, 2]])
+    loss, grads = model.loss(features, captions)
+    assert np.isfinite(loss)
+    assert all(v.dtype == np.float32 for v in model.params.values())
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"cell_type": "gru"}, "cell_type"),
+    ({"hidden_dim": 0}, "hidden_dim"),
+    ({"wordvec_dim": 2.5}, "wordvec_dim"),
+])
+def test_bad_configuration_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CaptioningRNN(TOY_VOCAB, **kwargs)
+
+
+def test_sample_shape_and_null_after_end(tiny_model):
+    features = np.random.default_rng(0).standard_normal((40, tiny_model.input_dim))
+    captions = tiny_model.sample(features, max_length=12)
+    assert captions.shape == (40, 12)
+    assert captions.dtype.kind == "i"
+    end, null = tiny_model._end, tiny_model._null
+    ended = 0
+    for row in captions:
+        ends = np.flatnonzero(row == end)
+        if ends.size:
+            ended += 1
+            assert np.all(row[ends[0] + 1:] == null)
+        else:
+            assert np.all(row != null)
+    assert 0 < ended < len(captions)      # the fixture makes both kinds of rows
