@@ -9,6 +9,7 @@ Requests are recorded in `server.requests` as (method, path, headers).
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,6 +88,75 @@ def serve_redirect(location: str, status: int = 302) -> Handler:
     return handle
 
 
+def serve_delayed(body: bytes, delay: float, content_type: str = "image/png") -> Handler:
+    """A handler that waits `delay` seconds, then sends `body` whole (a slow but honest server)."""
+    send = serve_bytes(body, content_type)
+
+    def handle(req: BaseHTTPRequestHandler) -> None:
+        time.sleep(delay)
+        send(req)
+
+    return handle
+
+
+def serve_stream(head: bytes, total: int, content_type: str = "image/jpeg",
+                 declare_length: bool = True, chunk: int = 64 * 1024) -> Handler:
+    """A handler that sends `head` then zeros up to `total` bytes, never holding them all.
+
+    With `declare_length=False` the body goes out chunked, so only counting the bytes
+    as they arrive can tell how big it is.
+    """
+    filler = bytes(chunk)
+
+    def handle(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(200)
+        req.send_header("Content-Type", content_type)
+        if declare_length:
+            req.send_header("Content-Length", str(total))
+        else:
+            req.send_header("Transfer-Encoding", "chunked")
+        req.end_headers()
+        sent = 0
+        while sent < total:
+            part = head if sent == 0 else filler[: min(chunk, total - sent)]
+            if declare_length:
+                req.wfile.write(part)
+            else:
+                req.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            sent += len(part)
+        if not declare_length:
+            req.wfile.write(b"0\r\n\r\n")
+
+    return handle
+
+
+def serve_cut(body: bytes, keep: int, content_type: str = "image/png") -> Handler:
+    """A handler that promises all of `body`, sends the first `keep` bytes, then hangs up."""
+
+    def handle(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(200)
+        req.send_header("Content-Type", content_type)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body[:keep])
+        req.wfile.flush()
+        req.close_connection = True
+
+    return handle
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog of 5 drops the SYNs of a burst of parallel connections,
+    # and each dropped one costs a 1 s retransmit: a parallel-fetch test would time that.
+    request_queue_size = 64
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client hanging up mid-exchange is routine here (tests cut transfers on purpose);
+        # anything else still prints its traceback.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 and a free port, serving `routes` until closed."""
 
@@ -112,7 +182,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

@@ -1,0 +1,644 @@
+"""Images by URL for the captioning datasets: fetch one safely, or many through a cache.
+
+The course notebook's `image_from_url` crashes the cell on a dead link, and many of
+COCO's Flickr links are dead now. Here a fetch never raises: it returns an (H, W, 3)
+uint8 array, or None with a short reason a user can read ("HTTP 404", "offline").
+
+    image = image_from_url(url)                    # the notebook's call; None on failure
+    result = fetch_image(url, timeout=5.0)         # ImageResult(image, error, url, ...)
+
+    fetcher = ImageFetcher(cache_dir)              # for the app, shared by all sessions
+    results = fetcher.fetch_many(urls)             # a minibatch in parallel, disk-cached
+
+A "URL" is http(s), a `file://` URI or a plain filesystem path. Every remote fetch has
+a total deadline, a byte cap checked while streaming, and a pixel cap checked before
+decoding, so a slow, huge or hostile server costs at most a few seconds and megabytes.
+This module never calls streamlit; the app shows what `ImageFetcher.stats()` and
+`take_offline_notice()` return.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import socket
+import stat
+import threading
+import time
+import uuid
+import warnings
+from collections import Counter, OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import numpy as np
+import requests
+from PIL import Image
+
+DEFAULT_TIMEOUT = 5.0            # seconds for a whole fetch: connect, redirects, body, decode
+DEFAULT_MAX_BYTES = 20_000_000   # bytes of body read at most
+DEFAULT_MAX_PIXELS = 40_000_000  # width * height decoded at most (a 20000x2000 panorama)
+MAX_REDIRECTS = 10
+CHUNK_BYTES = 64 * 1024
+# Formats Pillow may open (JPEG includes MPO). Leaves out plugins that shell out (EPS)
+# or that no photo uses.
+FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
+NON_IMAGE_TYPES = ("text/", "application/json", "application/xml", "application/xhtml",
+                   "application/javascript")
+REQUEST_HEADERS = {"User-Agent": "caption-lab/0.1", "Accept": "image/*,*/*;q=0.5",
+                   "Accept-Encoding": "identity"}   # images do not compress; no gzip bombs
+OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.ENETDOWN}
+OFFLINE_NOTICE = ("No network connection: remote images are skipped for now. "
+                  "Cached and local images still show.")
+
+# Pillow warns (a RuntimeWarning) about huge images from inside Image.open, before we can
+# look at the size. Turning that warning into an error means changing the process-wide
+# warning filters, so only one thread at a time opens an image header.
+_OPEN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
+class ImageResult:
+    """What one fetch gave: an image, or the reason there is none."""
+
+    url: str                        # the address asked for (repr() of a non-string)
+    image: np.ndarray | None        # (H, W, 3) uint8, or None
+    error: str | None               # short reason for a user ("HTTP 404"), None on success
+    elapsed: float = 0.0            # seconds this fetch took
+    cached: bool = False            # served from the disk cache
+
+    @property
+    def ok(self) -> bool:
+        """True when there is an image."""
+        return self.image is not None
+
+
+@dataclass(frozen=True)
+class _Limits:
+    timeout: float      # seconds for the whole fetch
+    max_bytes: int      # body bytes
+    max_pixels: int     # width * height
+
+
+# --- one image -------------------------------------------------------------------------
+
+def image_from_url(url: object, *, timeout: float = DEFAULT_TIMEOUT,
+                   max_bytes: int = DEFAULT_MAX_BYTES,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
+    """The notebook's helper, made safe: an (H, W, 3) uint8 image, or None. Never raises."""
+    return fetch_image(url, timeout=timeout, max_bytes=max_bytes, max_pixels=max_pixels).image
+
+
+def fetch_image(url: object, *, timeout: float = DEFAULT_TIMEOUT,
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageResult:
+    """Fetch and decode one image from http(s), a file:// URI or a path. Never raises.
+
+    A remote fetch runs in its own thread and is abandoned (its socket shut) at
+    `timeout` seconds, so a server trickling bytes cannot hold the caller longer.
+    """
+    start = time.monotonic()
+    try:
+        limits = _Limits(float(timeout), int(max_bytes), int(max_pixels))
+        image, error = _fetch(url, limits, start + limits.timeout)
+    except Exception as exc:  # a last resort: a page must never see a traceback from here
+        image, error = None, f"unexpected error ({type(exc).__name__})"
+    return ImageResult(_label(url), image, error, time.monotonic() - start)
+
+
+def _label(url: object) -> str:
+    """The address as a string for a result: a path as itself, junk as its repr()."""
+    if isinstance(url, str):
+        return url
+    if isinstance(url, os.PathLike):
+        return str(os.fspath(url))
+    return repr(url)
+
+
+def is_remote(url: object) -> bool:
+    """True for an http(s) URL (fetched over the network, worth caching)."""
+    try:
+        return isinstance(url, str) and urlsplit(url.strip()).scheme.lower() in ("http", "https")
+    except ValueError:   # e.g. "http://[::1"
+        return False
+
+
+def _fetch(url: object, limits: _Limits, deadline: float) -> tuple[np.ndarray | None, str | None]:
+    """Dispatch on the kind of address: remote, file:// URI or plain path."""
+    if isinstance(url, os.PathLike):
+        return _read_local(os.fspath(url), limits)
+    if not isinstance(url, str):
+        return None, "invalid URL"
+    url = url.strip()
+    if not url:
+        return None, "empty URL"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None, "invalid URL"
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return _fetch_remote(url, limits, deadline)
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            return None, f"unsupported file URI host ({parts.netloc})"
+        return _read_local(url2pathname(parts.path), limits)
+    if len(scheme) <= 1:   # no scheme, or a Windows drive letter
+        return _read_local(url, limits)
+    return None, f"unsupported URL scheme ({scheme})"
+
+
+def _read_local(path: str | bytes, limits: _Limits) -> tuple[np.ndarray | None, str | None]:
+    """Read and decode a local file, refusing directories, devices and oversized files."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a file"
+        if info.st_size > limits.max_bytes:
+            return None, f"too large (> {_megabytes(limits.max_bytes)})"
+        with open(path, "rb") as f:
+            data = f.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        return None, "file not found"
+    except PermissionError:
+        return None, "permission denied"
+    except (OSError, ValueError):   # ValueError: a path with a NUL byte
+        return None, "cannot read file"
+    if len(data) > limits.max_bytes:
+        return None, f"too large (> {_megabytes(limits.max_bytes)})"
+    return decode_image(data, limits.max_pixels)
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray | None, str | None]:
+    """Decode image bytes to (H, W, 3) uint8, checking the pixel count before decoding.
+
+    Returns (image, None) or (None, reason). Never raises.
+    """
+    if not data:
+        return None, "empty file"
+    too_many = f"too many pixels (> {max_pixels / 1e6:.3g} MP)"
+    try:
+        with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None, too_many
+    except Exception:  # UnidentifiedImageError, and whatever a broken header raises
+        return None, "not an image (undecodable data)"
+    width, height = im.size
+    if width * height > max_pixels:
+        return None, too_many
+    try:
+        image = np.asarray(_to_rgb(im), dtype=np.uint8)
+    except (Image.DecompressionBombError, MemoryError):
+        return None, too_many
+    except (OSError, EOFError, SyntaxError, ValueError, IndexError) as exc:
+        truncated = isinstance(exc, EOFError) or "truncated" in str(exc).lower()
+        return None, "truncated image" if truncated else "corrupt image"
+    if image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+        return None, "corrupt image"
+    return np.ascontiguousarray(image), None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Greyscale, palette, 16-bit and CMYK to RGB; transparency composited onto white."""
+    if im.mode == "RGB":
+        return im
+    if im.mode.startswith("I;16"):   # 16-bit greyscale: keep the top 8 bits
+        grey = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)  # (H, W)
+        return Image.fromarray(np.stack([grey] * 3, axis=-1))
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        canvas.alpha_composite(rgba)
+        return canvas.convert("RGB")
+    return im.convert("RGB")
+
+
+def _megabytes(n: int) -> str:
+    """A byte count for a message: '20 MB', '0.5 MB'."""
+    return f"{n / 1e6:.3g} MB"
+
+
+# --- remote fetches --------------------------------------------------------------------
+
+def _fetch_remote(url: str, limits: _Limits, deadline: float) -> tuple[np.ndarray | None, str | None]:
+    """Run a download in its own thread; walk away from it (and shut its socket) at the deadline."""
+    download = _Download(url, limits, deadline)
+    worker = threading.Thread(target=download.run, name="image-download", daemon=True)
+    worker.start()
+    if download.done.wait(max(0.0, deadline - time.monotonic())):
+        return download.outcome
+    download.abort()
+    return None, f"timed out after {limits.timeout:g} s"
+
+
+class _Download:
+    """One http(s) fetch: follow redirects, stream the body under a byte cap, decode."""
+
+    def __init__(self, url: str, limits: _Limits, deadline: float):
+        self.url, self.limits, self.deadline = url, limits, deadline
+        self.outcome: tuple[np.ndarray | None, str | None] = (None, "unexpected error")
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._response: requests.Response | None = None
+        self._aborted = False
+
+    def run(self) -> None:
+        """The thread's body: sets `outcome`, then `done`. Never raises."""
+        try:
+            with requests.Session() as session:
+                self.outcome = self._download(session)
+        except Exception as exc:
+            self.outcome = (None, _describe_request_error(exc, self.limits.timeout))
+        finally:
+            self.done.set()
+
+    def abort(self) -> None:
+        """Give up: shut the socket so a blocked read ends now rather than at its timeout."""
+        with self._lock:
+            self._aborted = True
+            response = self._response
+        if response is not None:
+            _shut_socket(response)
+
+    def _track(self, response: requests.Response) -> None:
+        """Remember the live response so `abort` can reach its socket."""
+        with self._lock:
+            self._response = response
+            aborted = self._aborted
+        if aborted:
+            _shut_socket(response)
+
+    def _download(self, session: requests.Session) -> tuple[np.ndarray | None, str | None]:
+        response = self._open(session)
+        if isinstance(response, str):
+            return None, response
+        with response:
+            if response.status_code >= 400:
+                return None, f"HTTP {response.status_code}"
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type.startswith(NON_IMAGE_TYPES) or "html" in content_type:
+                return None, f"not an image ({content_type})"
+            body = self._read_body(response)
+        if isinstance(body, str):
+            return None, body
+        return decode_image(body, self.limits.max_pixels)
+
+    def _open(self, session: requests.Session) -> requests.Response | str:
+        """GET the URL, following redirects by hand so none is read whole; or a reason."""
+        url, seen = self.url, {self.url}
+        for _ in range(MAX_REDIRECTS + 1):
+            remaining = max(0.01, self.deadline - time.monotonic())
+            response = session.get(url, stream=True, allow_redirects=False,
+                                   timeout=(remaining, remaining), headers=REQUEST_HEADERS)
+            self._track(response)
+            location = session.get_redirect_target(response)
+            if location is None:
+                return response
+            response.close()
+            url = urljoin(response.url, location)
+            if url in seen:
+                return "redirect loop"
+            if _is_flickr_placeholder(url):
+                return "photo unavailable (Flickr placeholder)"
+            if not is_remote(url):
+                return "bad redirect"
+            seen.add(url)
+        return "too many redirects"
+
+    def _read_body(self, response: requests.Response) -> bytes | str:
+        """The body, or a reason; stops as soon as it would pass the byte cap."""
+        too_large = f"too large (> {_megabytes(self.limits.max_bytes)})"
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            return too_large
+        body = bytearray()
+        for chunk in response.iter_content(CHUNK_BYTES):
+            if len(body) + len(chunk) > self.limits.max_bytes:
+                return too_large
+            body += chunk
+            if self._aborted or time.monotonic() > self.deadline:
+                return f"timed out after {self.limits.timeout:g} s"
+        return bytes(body)
+
+
+def _is_flickr_placeholder(url: str) -> bool:
+    """Flickr redirects a deleted photo to a grey 'photo unavailable' image."""
+    return PurePosixPath(urlsplit(url).path).name.startswith("photo_unavailable")
+
+
+def _shut_socket(response: requests.Response) -> None:
+    """Shut the response's socket down, which wakes a read blocked in another thread."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is None:
+        return
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)   # the plain socket's, even under TLS
+    except (OSError, ValueError):
+        pass
+
+
+def _describe_request_error(exc: BaseException, timeout: float) -> str:
+    """A short reason for a failed request; 'offline' when the network itself is missing."""
+    causes = _causes(exc)
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "offline"
+    if any(isinstance(c, OSError) and c.errno in OFFLINE_ERRNOS for c in causes):
+        return "offline"
+    if any(isinstance(c, (requests.Timeout, TimeoutError)) or "timed out" in str(c).lower()
+           for c in causes):
+        return f"timed out after {timeout:g} s"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    if any(isinstance(c, requests.exceptions.SSLError) for c in causes):
+        return "TLS error"
+    if any(type(c).__name__ == "IncompleteRead" for c in causes):
+        return "truncated download"
+    if any(isinstance(c, (requests.exceptions.ChunkedEncodingError, ConnectionResetError))
+           for c in causes):
+        return "connection lost"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                        UnicodeError, ValueError)):
+        return "invalid URL"
+    return "connection failed"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (requests nests urllib3 nests socket errors)."""
+    found: list[BaseException] = []
+    stack: list[object] = [exc]
+    while stack and len(found) < 32:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or any(item is f for f in found):
+            continue
+        found.append(item)
+        stack += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return found
+
+
+# --- the app's fetcher: cache, parallelism, memory of failures ----------------------------
+
+class _DiskCache:
+    """Decoded images as .npy files in one folder, least recently used evicted past a byte cap.
+
+    Files are written to a temporary name and moved into place, so a reader never sees
+    half a file; they are read with allow_pickle=False. A file's mtime is its last use,
+    so the order survives a restart.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int):
+        self.folder, self.max_bytes = folder, max_bytes
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._sizes: OrderedDict[str, int] = OrderedDict()   # key -> bytes, oldest use first
+        self._total = 0
+        entries = []
+        for path in folder.glob("*.npy"):
+            if _is_key(path.stem):
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                entries.append((info.st_mtime, path.stem, info.st_size))
+        with self._lock:
+            for _, key, size in sorted(entries):
+                self._sizes[key] = size
+                self._total += size
+            self._evict()
+
+    def get(self, url: str) -> np.ndarray | None:
+        """The cached image for `url`, or None."""
+        key = _key(url)
+        path = self.folder / f"{key}.npy"
+        try:
+            image = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            self._forget(key)
+            return None
+        except (OSError, ValueError, EOFError):
+            self._forget(key, unlink=True)
+            return None
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            self._forget(key, unlink=True)
+            return None
+        with self._lock:
+            if key not in self._sizes:   # written by another process
+                self._sizes[key] = path.stat().st_size if path.exists() else image.nbytes
+                self._total += self._sizes[key]
+            self._sizes.move_to_end(key)
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return image
+
+    def put(self, url: str, image: np.ndarray) -> None:
+        """Store `image` for `url` (best effort: a full disk just means no caching)."""
+        if image.nbytes > self.max_bytes:
+            return
+        key = _key(url)
+        path = self.folder / f"{key}.npy"
+        tmp = self.folder / f".{key}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, image, allow_pickle=False)
+            os.replace(tmp, path)
+            size = path.stat().st_size
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return
+        with self._lock:
+            self._total += size - self._sizes.pop(key, 0)
+            self._sizes[key] = size
+            self._evict()
+
+    def usage(self) -> tuple[int, int]:
+        """(number of cached images, their total bytes)."""
+        with self._lock:
+            return len(self._sizes), self._total
+
+    def _forget(self, key: str, unlink: bool = False) -> None:
+        with self._lock:
+            self._total -= self._sizes.pop(key, 0)
+        if unlink:
+            (self.folder / f"{key}.npy").unlink(missing_ok=True)
+
+    def _evict(self) -> None:
+        """Drop the least recently used files until under the cap (caller holds the lock)."""
+        while self._total > self.max_bytes and self._sizes:
+            key, size = self._sizes.popitem(last=False)
+            self._total -= size
+            try:
+                (self.folder / f"{key}.npy").unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _is_key(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+class ImageFetcher:
+    """Fetches the app's images: disk-cached, a minibatch in parallel, dead links remembered.
+
+    One instance is shared by every Streamlit session, so every method is thread-safe.
+    Remote images are cached on disk; local files are read each time. A failed remote
+    link is not tried again for `failure_ttl` seconds. When the network is missing (a
+    name that does not resolve, an unreachable network), remote fetches answer "offline"
+    at once for `offline_ttl` seconds. `clock` is injectable for tests.
+    """
+
+    def __init__(self, cache_dir: Path, *, max_cache_bytes: int = 500_000_000,
+                 failure_ttl: float = 600.0, offline_ttl: float = 30.0, max_workers: int = 32,
+                 timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_pixels: int = DEFAULT_MAX_PIXELS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._cache = _DiskCache(Path(cache_dir), max_cache_bytes)
+        self._limits = {"timeout": timeout, "max_bytes": max_bytes, "max_pixels": max_pixels}
+        self._failure_ttl, self._offline_ttl, self._clock = failure_ttl, offline_ttl, clock
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="image-fetch")
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[str, float]] = {}   # url -> (reason, expires at)
+        self._health: dict[str, str | None] = {}            # url -> last reason, None if live
+        self._inflight: dict[str, Future] = {}              # url -> the fetch under way
+        self._offline_until = float("-inf")
+        self._offline_announced = False
+        self._notice_pending = False
+
+    def fetch(self, url: object) -> ImageResult:
+        """One image, from the cache, the failure memory or a fresh fetch. Never raises."""
+        start = time.monotonic()
+        try:
+            return self._fetch(url, start)
+        except Exception as exc:
+            return ImageResult(_label(url), None, f"unexpected error ({type(exc).__name__})",
+                               time.monotonic() - start)
+
+    def fetch_many(self, urls: Iterable[object]) -> list[ImageResult]:
+        """Several images in parallel, in the order given; as slow as the slowest one."""
+        urls = list(urls)
+        try:
+            return list(self._pool.map(self.fetch, urls))
+        except RuntimeError:   # closed: the pool takes no more work, so fetch one by one
+            return [self.fetch(url) for url in urls]
+
+    @property
+    def offline(self) -> bool:
+        """True while remote fetches are skipped because the network seemed missing."""
+        with self._lock:
+            return self._clock() < self._offline_until
+
+    def take_offline_notice(self) -> str | None:
+        """A message to show once when the network goes missing; None every other time."""
+        with self._lock:
+            pending, self._notice_pending = self._notice_pending, False
+        return OFFLINE_NOTICE if pending else None
+
+    def stats(self) -> dict:
+        """Dataset health: links live and dead so far, the reasons, and the cache's size."""
+        cached, cache_bytes = self._cache.usage()
+        with self._lock:
+            reasons = Counter(r for r in self._health.values() if r is not None)
+            live = sum(1 for r in self._health.values() if r is None)
+            offline = self._clock() < self._offline_until
+        return {"live": live, "dead": sum(reasons.values()), "cached": cached,
+                "cache_bytes": cache_bytes, "offline": offline,
+                "reasons": dict(reasons.most_common())}
+
+    def close(self) -> None:
+        """Stop the worker threads; later calls still work, one image at a time."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> "ImageFetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals
+
+    def _fetch(self, url: object, start: float) -> ImageResult:
+        if not is_remote(url):
+            return self._record(fetch_image(url, **self._limits))
+        url = url.strip()
+        known = self._known(url, start)
+        if known is not None:
+            return known
+        if self.offline:
+            return ImageResult(url, None, "offline", time.monotonic() - start)
+        return self._fetch_once(url, start)
+
+    def _known(self, url: str, start: float) -> ImageResult | None:
+        """The result for `url` without the network: a remembered failure or a cached image."""
+        with self._lock:
+            reason, expires = self._failures.get(url, (None, 0.0))
+            if reason is not None and self._clock() >= expires:
+                del self._failures[url]
+                reason = None
+        if reason is not None:
+            return ImageResult(url, None, reason, time.monotonic() - start)
+        image = self._cache.get(url)
+        if image is None:
+            return None
+        with self._lock:
+            self._health[url] = None
+        return ImageResult(url, image, None, time.monotonic() - start, cached=True)
+
+    def _fetch_once(self, url: str, start: float) -> ImageResult:
+        """Fetch `url`, sharing the fetch with any other caller asking for it meanwhile."""
+        with self._lock:
+            pending = self._inflight.get(url)
+            owner = pending is None
+            if owner:
+                pending = self._inflight[url] = Future()
+        if not owner:
+            return pending.result()
+        result = None
+        try:
+            # Look again: a fetch that ended since the first look left its result behind.
+            result = self._known(url, start) or self._download(url)
+            return result
+        finally:
+            with self._lock:
+                del self._inflight[url]
+            if result is None:
+                pending.set_exception(RuntimeError(f"fetch of {url} failed"))
+            else:
+                pending.set_result(result)
+
+    def _download(self, url: str) -> ImageResult:
+        """A fresh fetch over the network, cached and recorded."""
+        result = fetch_image(url, **self._limits)
+        if result.image is not None:
+            self._cache.put(url, result.image)
+        return self._record(result)
+
+    def _record(self, result: ImageResult) -> ImageResult:
+        """Update health, failure memory and the offline state from one fresh result."""
+        remote = is_remote(result.url)
+        with self._lock:
+            now = self._clock()
+            if result.error == "offline":
+                if not self._offline_announced:
+                    self._offline_announced = self._notice_pending = True
+                self._offline_until = now + self._offline_ttl
+                return result
+            self._health[result.url] = result.error
+            if result.error is None:
+                self._failures.pop(result.url, None)
+                if remote:   # the network is back: announce the next outage again
+                    self._offline_announced = False
+            elif remote:
+                self._failures[result.url] = (result.error, now + self._failure_ttl)
+        return result
