@@ -1,7 +1,10 @@
 """Where Caption Lab keeps its files: the demo dataset, downloads, image cache, runs.
 
 Everything lives under one data root, `$CAPTION_LAB_DATA` when set, else
-`~/.cache/caption-lab`. Nothing here depends on the working directory.
+`~/.cache/caption-lab`. The runs folder and the image cache can each be moved on their
+own (`$CAPTION_LAB_RUNS`, `$CAPTION_LAB_IMAGE_CACHE`), e.g. so that tests write into a
+temporary folder while sharing the demo dataset. Nothing here depends on the working
+directory, and nothing is created here.
 """
 from __future__ import annotations
 
@@ -9,11 +12,25 @@ import os
 from pathlib import Path
 
 ENV_VAR = "CAPTION_LAB_DATA"
+RUNS_ENV_VAR = "CAPTION_LAB_RUNS"
+IMAGE_CACHE_ENV_VAR = "CAPTION_LAB_IMAGE_CACHE"
+
+
+def _from_env(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else None
 
 
 def data_root() -> Path:
-    """The folder that holds every file Caption Lab writes (not created here)."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser().resolve()
-    return Path.home() / ".cache" / "caption-lab"
+    """The folder that holds every file Caption Lab writes."""
+    return _from_env(ENV_VAR) or Path.home() / ".cache" / "caption-lab"
+
+
+def runs_dir() -> Path:
+    """Where training runs are saved: `$CAPTION_LAB_RUNS`, else `<data root>/runs`."""
+    return _from_env(RUNS_ENV_VAR) or data_root() / "runs"
+
+
+def image_cache_dir() -> Path:
+    """Where fetched images are cached: `$CAPTION_LAB_IMAGE_CACHE`, else `<data root>/image-cache`."""
+    return _from_env(IMAGE_CACHE_ENV_VAR) or data_root() / "image-cache"

@@ -1,8 +1,27 @@
-"""Caption Lab's entry point: `streamlit run explorer/app.py` from the repo root."""
+"""Caption Lab's entry point and router: `streamlit run explorer/app.py` from the repo root.
+
+Page configuration, the shared sidebar, then `st.navigation` over the scripts in the
+top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/`
+folder that sits next to the entry point).
+"""
+from pathlib import Path
+
 import streamlit as st
 
+from explorer import state
+from explorer.components.sidebar import dataset_sidebar
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
 st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide")
-st.title("Caption Lab")
-st.write("An interactive explorer for image captioning with recurrent neural networks. "
-         "Coming next: Browse COCO minibatches, a Layer lab for gradient checks, a Training lab, "
-         "Inspect (hidden states step by step) and Compare (sampled against ground truth).")
+state.owner_id()
+navigation = st.navigation({
+    "Caption Lab": [st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page(PAGES / "browse.py", title="Browse", icon=":material/photo_library:"),
+             st.Page(PAGES / "layer_lab.py", title="Layer lab", icon=":material/functions:")],
+    "Model": [st.Page(PAGES / "train.py", title="Train", icon=":material/monitoring:"),
+              st.Page(PAGES / "inspect.py", title="Inspect", icon=":material/neurology:"),
+              st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:")],
+})
+dataset_sidebar()
+navigation.run()

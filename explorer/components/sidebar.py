@@ -1,0 +1,75 @@
+"""The sidebar every page shares: which dataset, which features, and how healthy it is."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import state
+
+
+def _download_panel() -> None:
+    """Start, follow and pause the one-step COCO download."""
+    job = state.coco_download()
+    st.caption(f"The course's COCO captioning archive (about 1 GB) is fetched, checked and "
+               f"unpacked into `{job.dest}`. A stopped download resumes where it stopped.")
+    if job.running:
+        st.button("Pause download", on_click=job.stop, key="app.download_stop", width="stretch")
+        _download_progress()
+        return
+    if job.error:
+        st.error(job.error)
+    if st.button("Download COCO" if not job.error else "Resume download", key="app.download_start",
+                 type="primary", width="stretch"):
+        job.start()
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _download_progress() -> None:
+    job = state.coco_download()
+    p = job.progress
+    if p is None:
+        st.progress(0.0, text="Connecting…")
+    else:
+        st.progress(p.fraction or 0.0, text=p.message)
+    if not job.running:
+        st.rerun(scope="app")
+
+
+def _health(ds: state.Dataset) -> None:
+    data = ds.data
+    n_img = {s: len(data[f"{s}_features"]) for s in ("train", "val")}
+    n_cap = {s: len(data[f"{s}_captions"]) for s in ("train", "val")}
+    stats = state.image_fetcher().stats()
+    st.markdown(
+        f"**{ds.label}**  \n"
+        f"train: {n_img['train']:,} images, {n_cap['train']:,} captions  \n"
+        f"val: {n_img['val']:,} images, {n_cap['val']:,} captions  \n"
+        f"vocabulary: {len(data['idx_to_word']):,} words  \n"
+        f"images so far: {stats['live']:,} live, {stats['dead']:,} dead")
+    fetcher = state.image_fetcher()
+    notice = fetcher.take_offline_notice()
+    if notice:
+        st.toast(notice, icon="📡")
+    if fetcher.offline:
+        st.caption("📡 Offline: web images are skipped; local and cached ones still show.")
+
+
+def dataset_sidebar() -> state.Dataset:
+    """Draw the shared sidebar; return the dataset the pages should use."""
+    with st.sidebar:
+        st.subheader("Dataset")
+        source = st.radio("Source", state.SOURCES, key=state.SOURCE, label_visibility="collapsed")
+        if source == "COCO folder":
+            st.text_input("COCO captioning folder", key=state.COCO_DIR,
+                          placeholder="/path/to/coco_captioning")
+        elif source == "Download COCO" and not (state.chosen_folder() / "coco2014_captions.h5").exists():
+            _download_panel()
+        st.radio("Features", state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
+                 help="PCA: the course's 512-d reduction of VGG-16 fc7. fc7: the full "
+                      "4096-d vectors, read lazily from disk.")
+        ds = state.dataset()
+        if ds.problem and source != "Download COCO":
+            st.error(ds.problem)
+            st.info("Showing the demo dataset meanwhile.")
+        _health(ds)
+    return ds

@@ -1,0 +1,194 @@
+"""What the pages share: session-state keys, the dataset, the image fetcher, the download.
+
+Every session-state key is declared here once, namespaced by the page that owns it
+(`"browse.batch"`); pages read and write state only through these names. Large
+read-only things (the dataset arrays, the image fetcher, the background download) are
+`st.cache_resource` singletons shared by every session; nothing here mutates them.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from core.data import coco, demo
+from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
+from core.data.errors import DatasetError
+from core.data.images import ImageFetcher
+from core.paths import image_cache_dir, runs_dir
+
+# --- session keys --------------------------------------------------------------------
+
+SOURCE = "app.source"                  # "Demo dataset" | "COCO folder" | "Download COCO"
+COCO_DIR = "app.coco_dir"              # the folder typed for "COCO folder"
+FEATURES = "app.features"              # "PCA 512-d" | "fc7 4096-d"
+OWNER = "app.owner"                    # this browser's id, kept in the URL across refreshes
+BROWSE_BATCH = "browse.batch"          # the current Browse minibatch (a Minibatch), for Inspect
+MODEL_RUN = "app.model_run"            # run id whose model Inspect and Compare show; None: untrained
+
+SOURCES = ("Demo dataset", "COCO folder", "Download COCO")
+FEATURE_KINDS = ("PCA 512-d", "fc7 4096-d")
+OWNER_PARAM = "me"
+
+
+@dataclass(frozen=True)
+class Minibatch:
+    """A minibatch someone is looking at: which split, and which caption rows of it."""
+
+    split: str                         # "train" or "val"
+    rows: tuple[int, ...]              # indices into data[f"{split}_captions"]
+    seed: int                          # the seed that drew it
+
+
+# --- the dataset ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """The dataset a page works on, with where it came from."""
+
+    data: dict                         # load_coco_data's dict (shared: never mutate it)
+    base_dir: Path
+    pca_features: bool
+    is_demo: bool
+    problem: str | None = None         # why the chosen folder was not used, if it was not
+
+    @property
+    def label(self) -> str:
+        kind = "PCA 512-d" if self.pca_features else "fc7 4096-d"
+        name = "demo dataset" if self.is_demo else f"COCO at {self.base_dir}"
+        return f"{name}, {kind} features"
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def _load(base_dir: str, pca_features: bool) -> dict:
+    return coco.load_coco_data(base_dir, pca_features=pca_features)
+
+
+def _demo_folder() -> Path:
+    """The demo dataset's folder, building it (with a progress bar) the first time."""
+    folder = demo.demo_dir()
+    if demo.is_demo_dataset(folder):
+        return folder
+    bar = st.progress(0.0, text="Building the demo dataset (first run only)…")
+    return demo.ensure_demo_dataset(progress=lambda message, f: bar.progress(min(max(f, 0.0), 1.0), text=message))
+
+
+def chosen_folder() -> Path | None:
+    """The COCO folder the sidebar points at, or None for the demo dataset."""
+    source = st.session_state.get(SOURCE, SOURCES[0])
+    if source == "COCO folder":
+        text = (st.session_state.get(COCO_DIR) or "").strip()
+        return Path(text).expanduser() if text else None
+    if source == "Download COCO":
+        return default_dest()
+    return None
+
+
+def pca_features() -> bool:
+    return st.session_state.get(FEATURES, FEATURE_KINDS[0]) == FEATURE_KINDS[0]
+
+
+def dataset() -> Dataset:
+    """The dataset the sidebar chose; the demo dataset (with the reason) if that fails."""
+    pca = pca_features()
+    folder = chosen_folder()
+    problem = None
+    if folder is not None:
+        try:
+            return Dataset(_load(str(folder), pca), folder, pca, is_demo=False)
+        except DatasetError as e:
+            problem = str(e)
+    elif st.session_state.get(SOURCE) == "COCO folder":
+        problem = "Type the path of a COCO captioning folder to use it."
+    base = _demo_folder()
+    try:
+        return Dataset(_load(str(base), pca), base, pca, is_demo=True, problem=problem)
+    except DatasetError as e:
+        if pca:
+            raise
+        # the demo always has PCA features; fc7 too, but say so if that ever fails
+        return Dataset(_load(str(base), True), base, True, is_demo=True,
+                       problem=f"{problem + ' ' if problem else ''}{e}")
+
+
+# --- images --------------------------------------------------------------------------
+
+@st.cache_resource
+def image_fetcher() -> ImageFetcher:
+    """The one disk-cached, concurrent image fetcher every session shares."""
+    return ImageFetcher(image_cache_dir())
+
+
+# --- training runs -------------------------------------------------------------------
+
+@st.cache_resource
+def runner():
+    """The server's one training-run manager (background workers, queue, saved runs)."""
+    from explorer.runner import Runner
+    return Runner(runs_dir())
+
+
+# --- who is this ---------------------------------------------------------------------
+
+def owner_id() -> str:
+    """An id for this browser tab's user, kept in the URL so a refresh keeps it."""
+    if OWNER not in st.session_state:
+        given = st.query_params.get(OWNER_PARAM, "")
+        st.session_state[OWNER] = given if given.isalnum() and len(given) <= 32 else uuid.uuid4().hex[:12]
+    if st.query_params.get(OWNER_PARAM) != st.session_state[OWNER]:
+        st.query_params[OWNER_PARAM] = st.session_state[OWNER]
+    return st.session_state[OWNER]
+
+
+# --- the one-step COCO download ------------------------------------------------------
+
+@dataclass
+class Download:
+    """The server's one background COCO download, polled by every session's sidebar."""
+
+    dest: Path = field(default_factory=default_dest)
+    progress: DownloadProgress | None = None
+    error: str | None = None
+    finished: Path | None = None
+    thread: threading.Thread | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self) -> None:
+        """Start (or resume) the download in a background thread; no-op if one runs."""
+        with self.lock:
+            if self.running:
+                return
+            self.error, self.finished, self.progress = None, None, None
+            self.cancel = threading.Event()
+            self.thread = threading.Thread(target=self._work, name="coco-download", daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def _work(self) -> None:
+        try:
+            self.finished = download_coco(self.dest, progress=self._report, cancel=self.cancel)
+        except DownloadCancelled:
+            self.error = "Download paused. Start again to resume where it stopped."
+        except DatasetError as e:
+            self.error = str(e)
+        except Exception as e:  # a worker must never die silently
+            self.error = f"The download failed unexpectedly: {type(e).__name__}: {e}"
+
+    def _report(self, p: DownloadProgress) -> None:
+        self.progress = p
+
+
+@st.cache_resource
+def coco_download() -> Download:
+    return Download()
+

@@ -1,0 +1,48 @@
+"""Home: what Caption Lab is, what each page teaches, the dataset at a glance, a quick start."""
+import pandas as pd
+import streamlit as st
+
+from core.data.coco import describe_dataset
+from explorer import state
+
+st.title("Caption Lab")
+st.markdown(
+    "An image goes in as a feature vector; a recurrent network turns it into a sentence, one "
+    "word at a time. Caption Lab is the CS231n captioning exercise (COCO 2014, VGG-16 features "
+    "reduced to 512 numbers, a vanilla RNN or an LSTM trained with Adam) made into something "
+    "you can poke: every number on every page comes from the same numpy code a student writes "
+    "in the notebook.")
+
+PAGES = [
+    ("Browse", "../pages/browse.py", "What the data really is: images, five captions each, word ids, "
+     "`<START>`/`<END>`/`<NULL>` padding and the loss mask, feature vectors, vocabulary statistics."),
+    ("Layer lab", "../pages/layer_lab.py", "Every layer's forward and numeric gradient check from the "
+     "notebook, with the equations, and what a wrong backward pass looks like."),
+    ("Train", "../pages/train.py", "Overfit a small set and watch the loss fall live; compare runs, "
+     "learning rates, RNN against LSTM; see captions turn from noise into sentences."),
+    ("Inspect", "../pages/inspect.py", "Step through sampling one word at a time: the hidden state, "
+     "the LSTM gates, the next-word distribution, and \"what if\" a different word came next."),
+    ("Compare", "../pages/compare.py", "Sampled captions against the ground truth with BLEU, greedy "
+     "against beam search, train against val: where overfitting shows."),
+]
+
+cols = st.columns(len(PAGES))
+for col, (name, path, text) in zip(cols, PAGES):
+    with col.container(border=True):
+        st.page_link(path, label=f"**{name}**")
+        st.caption(text)
+
+st.subheader("Quick start")
+st.markdown(
+    "1. **Browse** a minibatch: press *Re-sample* and read the captions next to their word ids.\n"
+    "2. **Train** the *Notebook RNN overfit* preset: 50 captions, about a minute, and the loss "
+    "drops from about 40 to under 0.1.\n"
+    "3. **Inspect** that run: *Step* through a caption and watch which word the model picks, and why.")
+
+ds = state.dataset()
+st.subheader("The dataset")
+st.caption(f"{ds.label}: the notebook's `for k, v in data.items(): print(k, type(v), v.shape, v.dtype)`.")
+rows = describe_dataset(ds.data)
+st.dataframe(pd.DataFrame([{"key": r["key"], "type": r["type"], "shape": str(r["shape"]),
+                            "dtype": r["dtype"] or "", "in memory": r["in_memory"]} for r in rows]),
+             hide_index=True, width="stretch")

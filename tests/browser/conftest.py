@@ -1,0 +1,144 @@
+"""A real app in a real browser: `streamlit run explorer/app.py` on a free port, driven by
+headless Chromium through Playwright.
+
+Debian's `/usr/bin/chromium` is used (Playwright's own browser download does not work
+here). Where it is missing these tests skip with the reason, except in CI (`CI` set),
+where they fail: CI must never pass without having run them. Screenshots go to
+`artifacts/screenshots/` (override with `$CAPTION_LAB_SCREENSHOTS`).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("CAPTION_LAB_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
+    """Start the app from the repo root as a user would; returns (process, url)."""
+    port = port or free_port()
+    environment = {**os.environ, "CAPTION_LAB_RUNS": str(tmp / "runs"),
+                   "CAPTION_LAB_IMAGE_CACHE": str(tmp / "image-cache"), **(env or {})}
+    log = open(tmp / f"streamlit-{port}.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{(tmp / f'streamlit-{port}.log').read_text()}")
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                return process, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("streamlit did not answer its health check within 60 s")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"real-browser tests are mandatory in CI: {message}")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    process, url = start_app(tmp)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    p.goto(app_url)
+    wait_idle(p)
+    yield p
+    context.close()
+
+
+# --- helpers for the tests -----------------------------------------------------------
+
+def wait_idle(page, timeout: float = 60.0) -> None:
+    """Wait until the app has rendered and Streamlit's "running" indicator is gone."""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout * 1000)
+    page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0 and \
+            "Running" in (page.locator('[data-testid="stStatusWidget"]').inner_text() or "")
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.8:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the app kept running for too long")
+
+
+def open_page(page, title: str) -> None:
+    """Click a page in the sidebar navigation and wait for it to render."""
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    wait_idle(page)
+
+
+def assert_no_errors(page) -> None:
+    """No exception box and no error alert anywhere on the page."""
+    exceptions = page.locator('[data-testid="stException"]')
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
