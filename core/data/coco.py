@@ -1,0 +1,553 @@
+"""The CS231n COCO captioning data: the notebook's loader, minibatches and caption decoding.
+
+`load_coco_data` returns the dict the course notebooks use, with the same keys, types
+and dtypes and the same random draws, and checks every file on the way so a bad
+dataset gives one `DatasetError` naming the file and what to do. Two things differ
+from the notebook's loader, both invisible to code written for it: the 4096-d fc7
+features stay on disk behind `LazyFeatures` (they are 2 GB), and relative image
+paths (the demo dataset's) become `file://` URIs.
+
+Dimension letters: N captions, T caption length, D feature size, V vocabulary size.
+This file does not download or generate data (see `download.py` and `demo.py`).
+"""
+from __future__ import annotations
+
+import json
+import operator
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from core.data.errors import DatasetError
+
+CAPTIONS_FILE = "coco2014_captions.h5"
+VOCAB_FILE = "coco2014_vocab.json"
+SPLITS = ("train", "val")
+SPECIAL_WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3}
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def features_file(split: str, pca_features: bool = True) -> str:
+    """The name of a split's feature file: `train2014_vgg16_fc7_pca.h5` and the like."""
+    return f"{split}2014_vgg16_fc7{'_pca' if pca_features else ''}.h5"
+
+
+def urls_file(split: str) -> str:
+    """The name of a split's image URL list, one line per image."""
+    return f"{split}2014_urls.txt"
+
+
+def dataset_files(pca_features: bool = True) -> list[str]:
+    """Every file `load_coco_data` reads, for one choice of features."""
+    return ([CAPTIONS_FILE, VOCAB_FILE]
+            + [features_file(s, pca_features) for s in SPLITS] + [urls_file(s) for s in SPLITS])
+
+
+def _fix_hint(folder: Path) -> str:
+    """What to do about a bad file in `folder`: rebuild the demo, or download again."""
+    from core.data.demo import is_demo_dataset
+
+    if is_demo_dataset(folder):
+        return (f"Delete {folder}; the demo dataset is rebuilt on next use "
+                f"(or with `python -m core.data demo`).")
+    return f"Get a good copy with `python -m core.data download --dest {folder} --force`."
+
+
+def _replace_hint(path: Path) -> str:
+    return _fix_hint(path.parent)
+
+
+# ---------------------------------------------------------------------------
+# fc7 features left on disk
+
+
+class LazyFeatures:
+    """A read-only (N, D) array in an HDF5 file, read from disk only where indexed.
+
+    Supports what code written for an in-memory array does with features: `x[idxs]`
+    for any integer array (unsorted, repeated, negative, any shape) or boolean mask,
+    `x[i]`, `x[a:b:c]`, `x[rows, cols]`, `.shape`, `.dtype`, `len(x)` and
+    `np.asarray(x)` (which reads everything). Reads hold a lock, so one instance can
+    be shared by threads. Pickling or copying it reopens the file by path.
+    """
+
+    def __init__(self, path: Path, dataset: h5py.Dataset):
+        self.path = Path(path)
+        self._dataset = dataset
+        self.shape: tuple[int, ...] = tuple(dataset.shape)
+        self.dtype = dataset.dtype
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | Path, name: str = "features") -> "LazyFeatures":
+        """Open dataset `name` of the HDF5 file at `path`; `DatasetError` if unreadable."""
+        path = Path(path)
+        f = _open_h5(path)
+        try:
+            return cls(path, _h5_dataset(f, name, path))
+        except DatasetError:
+            f.close()
+            raise
+
+    def __reduce__(self) -> tuple:
+        return (LazyFeatures.open, (self.path, self._dataset.name))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"LazyFeatures({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("LazyFeatures lives on disk: reading it always makes a copy")
+        array = self._read(())
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple):
+            if not key or key[0] is Ellipsis:
+                return np.asarray(self)[key]
+            rows = self[key[0]]
+            lead = rows.ndim - (self.ndim - 1)  # axes the row index produced
+            return rows[(slice(None),) * lead + key[1:]] if len(key) > 1 else rows
+        n = self.shape[0]
+        if key is Ellipsis:
+            return self._read(())
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            i = operator.index(key)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis 0 with size {n}")
+            return self._read(i % n)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                return self._read(slice(start, max(start, stop)))
+            return self._take(np.arange(start, stop, step))
+        idx = np.asarray(key)
+        if idx.dtype == np.bool_:
+            if idx.shape != (n,):
+                raise IndexError(f"boolean index of shape {idx.shape} does not match {n} rows")
+            return self._take(np.flatnonzero(idx))
+        if idx.size == 0:
+            idx = idx.astype(np.intp)
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise IndexError("only integers, slices, integer or boolean arrays are valid indices")
+        return self._take(idx)
+
+    def _take(self, idx: np.ndarray) -> np.ndarray:
+        """Rows `idx` (any shape, any order): h5py wants increasing indices, so read the
+        unique rows once and scatter them back."""
+        n = self.shape[0]
+        flat = idx.reshape(-1).astype(np.intp)
+        if flat.size == 0:
+            return np.empty(idx.shape + self.shape[1:], dtype=self.dtype)
+        flat = np.where(flat < 0, flat + n, flat)
+        low, high = int(flat.min()), int(flat.max())
+        if low < 0 or high >= n:
+            bad = low if low < 0 else high
+            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        unique, inverse = np.unique(flat, return_inverse=True)
+        rows = self._read(unique)
+        return rows[inverse].reshape(idx.shape + self.shape[1:])
+
+    def _read(self, selection: Any) -> np.ndarray:
+        with self._lock:
+            if not self._dataset.id.valid:
+                raise DatasetError(f"{self.path} was closed; load the dataset again.")
+            try:
+                return np.asarray(self._dataset[selection])
+            except OSError as err:
+                raise DatasetError(f"{self.path} could not be read ({err}); it may be "
+                                   f"damaged. {_replace_hint(self.path)}") from None
+
+    def close(self) -> None:
+        """Close the file; later reads raise `DatasetError`."""
+        with self._lock:
+            if self._dataset.id.valid:
+                self._dataset.file.close()
+
+
+# ---------------------------------------------------------------------------
+# Reading and checking the files
+
+
+def _open_h5(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        text = str(err)
+        if "truncated" in text:
+            problem = "is truncated (shorter than its header says; an interrupted copy?)"
+        elif "signature" in text:
+            problem = "is not an HDF5 file (corrupt?)"
+        else:
+            problem = f"cannot be opened as HDF5 ({text})"
+        raise DatasetError(f"{path} {problem}. {_replace_hint(path)}") from None
+
+
+def _h5_dataset(f: h5py.File, name: str, path: Path) -> h5py.Dataset:
+    item = f.get(name)
+    if not isinstance(item, h5py.Dataset):
+        held = ", ".join(sorted(f.keys())) or "nothing"
+        raise DatasetError(f"{path} has no dataset '{name}' (it holds: {held}). "
+                           f"{_replace_hint(path)}")
+    return item
+
+
+def _read_array(dataset: h5py.Dataset, path: Path) -> np.ndarray:
+    try:
+        return np.asarray(dataset)
+    except OSError as err:
+        raise DatasetError(f"{path}: '{dataset.name[1:]}' could not be read ({err}). "
+                           f"{_replace_hint(path)}") from None
+
+
+def _require(ok: bool, path: Path, problem: str) -> None:
+    if not ok:
+        raise DatasetError(f"{path}: {problem}. {_replace_hint(path)}")
+
+
+def _check_files(base_dir: Path, pca_features: bool) -> None:
+    if not base_dir.is_dir():
+        raise DatasetError(
+            f"Dataset folder {base_dir} does not exist. Get the COCO data with "
+            f"`python -m core.data download --dest {base_dir}`, or call "
+            f"load_coco_data() without base_dir for the demo dataset.")
+    missing = [name for name in dataset_files(pca_features) if not (base_dir / name).is_file()]
+    if missing:
+        switch = ""
+        if all((base_dir / name).is_file() for name in dataset_files(not pca_features)):
+            switch = (f" (the {'fc7' if pca_features else 'PCA'} features are there: "
+                      f"pass pca_features={not pca_features})")
+        raise DatasetError(f"Dataset folder {base_dir} lacks {', '.join(missing)}{switch}. "
+                           f"{_fix_hint(base_dir)}")
+
+
+def _read_vocab(path: Path) -> tuple[list[str], dict[str, int]]:
+    try:
+        vocab = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{path} is not valid JSON ({err}). {_replace_hint(path)}") from None
+    _require(isinstance(vocab, dict) and "idx_to_word" in vocab and "word_to_idx" in vocab,
+             path, "expected an object with 'idx_to_word' and 'word_to_idx'")
+    idx_to_word, word_to_idx = vocab["idx_to_word"], vocab["word_to_idx"]
+    _require(isinstance(idx_to_word, list) and all(isinstance(w, str) for w in idx_to_word),
+             path, "'idx_to_word' must be a list of words")
+    _require(isinstance(word_to_idx, dict), path, "'word_to_idx' must map words to ids")
+    for word, idx in SPECIAL_WORDS.items():
+        _require(len(idx_to_word) > idx and idx_to_word[idx] == word, path,
+                 f"'idx_to_word' must start with <NULL>, <START>, <END>, <UNK> "
+                 f"(id {idx} should be {word})")
+    consistent = len(word_to_idx) == len(idx_to_word) and all(
+        type(word_to_idx.get(w)) is int and word_to_idx[w] == i for i, w in enumerate(idx_to_word))
+    _require(consistent, path, "'word_to_idx' does not invert 'idx_to_word'")
+    return idx_to_word, word_to_idx
+
+
+def _read_urls(path: Path, base_dir: Path) -> np.ndarray:
+    """The notebook's `np.asarray([line.strip() for line in f])`, with relative paths
+    turned into file:// URIs against `base_dir` (http(s) URLs are checked vectorised)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path} is not UTF-8 text ({err}). {_replace_hint(path)}") from None
+    if "" in lines:
+        _require(False, path, f"line {lines.index('') + 1} is empty")
+    urls = np.asarray(lines, dtype=str)
+    web = np.char.startswith(urls, "http://") | np.char.startswith(urls, "https://")
+    if web.all():
+        return urls
+    base = base_dir.resolve()
+    for i in np.flatnonzero(~web):
+        if not _URL_SCHEME.match(lines[i]):
+            lines[i] = (base / lines[i]).as_uri()
+    return np.asarray(lines, dtype=str)
+
+
+def _read_dataset(base_dir: Path, pca_features: bool, lazy: bool) -> dict[str, Any]:
+    """Every file of the dataset, checked; features in memory or, with `lazy`, on disk."""
+    _check_files(base_dir, pca_features)
+    data: dict[str, Any] = {}
+    path = base_dir / CAPTIONS_FILE
+    with _open_h5(path) as f:
+        for split in SPLITS:
+            for name in (f"{split}_captions", f"{split}_image_idxs"):
+                data[name] = _read_array(_h5_dataset(f, name, path), path)
+
+    opened: list[LazyFeatures] = []  # closed again if a later check fails
+    try:
+        for split in SPLITS:
+            path = base_dir / features_file(split, pca_features)
+            if lazy:
+                opened.append(LazyFeatures.open(path))
+                data[f"{split}_features"] = opened[-1]
+            else:
+                with _open_h5(path) as f:
+                    data[f"{split}_features"] = _read_array(_h5_dataset(f, "features", path), path)
+        data["idx_to_word"], data["word_to_idx"] = _read_vocab(base_dir / VOCAB_FILE)
+        for split in SPLITS:
+            data[f"{split}_urls"] = _read_urls(base_dir / urls_file(split), base_dir)
+        _check_consistency(data, base_dir, pca_features)
+    except BaseException:
+        for features in opened:
+            features.close()
+        raise
+    return data
+
+
+def _check_consistency(data: dict[str, Any], base_dir: Path, pca_features: bool) -> None:
+    """Shapes, dtypes and id ranges: one min/max pass over the integer arrays."""
+    vocab_size = len(data["idx_to_word"])
+    dims = {}
+    for split in SPLITS:
+        captions_path = base_dir / CAPTIONS_FILE
+        features_path = base_dir / features_file(split, pca_features)
+        captions, image_idxs = data[f"{split}_captions"], data[f"{split}_image_idxs"]
+        features, urls = data[f"{split}_features"], data[f"{split}_urls"]
+
+        _require(captions.ndim == 2 and np.issubdtype(captions.dtype, np.integer), captions_path,
+                 f"'{split}_captions' must be a 2-D integer array (N, T), not "
+                 f"{captions.dtype} of shape {captions.shape}")
+        _require(captions.shape[0] > 0 and captions.shape[1] > 0, captions_path,
+                 f"the {split} split is empty: '{split}_captions' has shape {captions.shape}")
+        _require(image_idxs.ndim == 1 and np.issubdtype(image_idxs.dtype, np.integer),
+                 captions_path, f"'{split}_image_idxs' must be a 1-D integer array, not "
+                 f"{image_idxs.dtype} of shape {image_idxs.shape}")
+        _require(len(image_idxs) == len(captions), captions_path,
+                 f"'{split}_image_idxs' has {len(image_idxs)} entries but '{split}_captions' "
+                 f"has {len(captions)} rows")
+        _require(features.ndim == 2 and np.issubdtype(features.dtype, np.floating), features_path,
+                 f"'features' must be a 2-D float array (images, D), not {features.dtype} "
+                 f"of shape {features.shape}")
+        _require(features.shape[0] > 0, features_path, f"the {split} split has no images")
+        _require(len(urls) == features.shape[0], base_dir / urls_file(split),
+                 f"{len(urls)} URLs for {features.shape[0]} images in {features_path.name}")
+
+        low, high = int(captions.min()), int(captions.max())
+        _require(low >= 0 and high < vocab_size, captions_path,
+                 f"'{split}_captions' holds word id {low if low < 0 else high}, outside the "
+                 f"vocabulary of {vocab_size} words in {VOCAB_FILE}")
+        low, high = int(image_idxs.min()), int(image_idxs.max())
+        _require(low >= 0 and high < features.shape[0], captions_path,
+                 f"'{split}_image_idxs' holds image {low if low < 0 else high}, outside the "
+                 f"{features.shape[0]} images of {features_path.name}")
+        dims[split] = features.shape[1]
+    _require(dims["train"] == dims["val"], base_dir / features_file("val", pca_features),
+             f"val features have {dims['val']} dimensions but train features have {dims['train']}")
+
+
+# ---------------------------------------------------------------------------
+# The notebook API
+
+
+def _generator(rng: np.random.Generator | int) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise DatasetError(f"{name} must be a whole number, not {value!r}")
+    if value <= 0:
+        raise DatasetError(f"{name} must be at least 1, not {value}")
+    return int(value)
+
+
+def load_coco_data(base_dir: str | Path | None = None, max_train: int | None = None,
+                   pca_features: bool = True, *, seed: int | None = None,
+                   rng: np.random.Generator | None = None) -> dict[str, Any]:
+    """Load the COCO captioning folder into the notebook's dict.
+
+    Keys: `{train,val}_captions` (N, T) int, `{train,val}_image_idxs` (N,) int,
+    `{train,val}_features` (images, D) float, `idx_to_word` list, `word_to_idx` dict,
+    `{train,val}_urls` (images,) str. With `pca_features=False` the features are the
+    4096-d fc7 ones as `LazyFeatures` (read on indexing); otherwise 512-d arrays.
+    With no `base_dir`, the demo dataset (built on first use). `max_train` keeps that
+    many training captions drawn with replacement; with neither `seed` nor `rng` the
+    draw is the notebook's `np.random.randint` on numpy's global state.
+    Raises `DatasetError` for anything wrong with the files or the arguments.
+    """
+    if seed is not None and rng is not None:
+        raise DatasetError("give load_coco_data a seed or an rng, not both")
+    if max_train is not None:
+        max_train = _count("max_train", max_train)
+    if base_dir is None:
+        from core.data.demo import ensure_demo_dataset
+        base_dir = ensure_demo_dataset()
+    data = _read_dataset(Path(base_dir).expanduser(), pca_features, lazy=not pca_features)
+
+    if max_train is not None:
+        num_train = data["train_captions"].shape[0]
+        if max_train > num_train:
+            raise DatasetError(f"max_train={max_train} is more than the {num_train} "
+                               f"training captions in {base_dir}")
+        if seed is None and rng is None:
+            mask = np.random.randint(num_train, size=max_train)
+        else:
+            mask = _generator(rng if rng is not None else seed).integers(num_train, size=max_train)
+        data["train_captions"] = data["train_captions"][mask]
+        data["train_image_idxs"] = data["train_image_idxs"][mask]
+    return data
+
+
+def sample_coco_minibatch(data: Mapping[str, Any], batch_size: int = 100, split: str = "train",
+                          *, rng: np.random.Generator | int | None = None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw `batch_size` captions (with replacement) from a split.
+
+    Returns (captions (B, T), features (B, D), urls (B,)), where features and urls
+    belong to each caption's image. With no `rng`, the draw is the notebook's
+    `np.random.choice` on numpy's global state; `rng` may be a Generator or a seed.
+    """
+    keys = [f"{split}_{name}" for name in ("captions", "image_idxs", "features", "urls")]
+    if not all(key in data for key in keys):
+        known = [s for s in SPLITS if f"{s}_captions" in data]
+        if split not in SPLITS:
+            raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(known)}")
+        missing = ", ".join(key for key in keys if key not in data)
+        raise DatasetError(f"the data has no {missing}; pass the dict load_coco_data returns")
+    split_size = data[keys[0]].shape[0]
+    batch_size = _count("batch_size", batch_size)
+    if batch_size > split_size:
+        raise DatasetError(f"batch_size={batch_size} is more than the {split_size} "
+                           f"captions in the {split} split")
+    if rng is None:
+        mask = np.random.choice(split_size, batch_size)
+    else:
+        mask = _generator(rng).choice(split_size, batch_size)
+    captions = data[keys[0]][mask]
+    image_idxs = data[keys[1]][mask]
+    features = data[keys[2]][image_idxs]
+    urls = data[keys[3]][image_idxs]
+    return captions, features, urls
+
+
+def decode_captions(captions: np.ndarray | Sequence, idx_to_word: Sequence[str] | Mapping
+                    ) -> str | list[str]:
+    """Word ids to text as the notebook prints it: a string for (T,), a list for (N, T).
+
+    `<NULL>` is skipped and a caption stops after its `<END>`; `<START>` and `<END>`
+    are kept. `idx_to_word` is a list or a dict from id to word.
+    """
+    captions = np.asarray(captions)
+    if captions.ndim not in (1, 2) or (captions.size and not np.issubdtype(captions.dtype, np.integer)):
+        raise DatasetError(f"captions must be a 1-D or 2-D array of word ids, not "
+                           f"{captions.dtype} of shape {captions.shape}")
+    decoded = []
+    for row in np.atleast_2d(captions).tolist():
+        words = []
+        for idx in row:
+            word = _word(idx_to_word, idx)
+            if word != "<NULL>":
+                words.append(word)
+            if word == "<END>":
+                break
+        decoded.append(" ".join(words))
+    return decoded[0] if captions.ndim == 1 else decoded
+
+
+def _word(idx_to_word: Sequence[str] | Mapping, idx: int) -> str:
+    if isinstance(idx_to_word, Mapping):
+        word = idx_to_word.get(idx, idx_to_word.get(str(idx)))
+    else:
+        word = idx_to_word[idx] if 0 <= idx < len(idx_to_word) else None
+    if word is None:
+        raise DatasetError(f"word id {idx} is not in the vocabulary of {len(idx_to_word)} words")
+    return word
+
+
+# ---------------------------------------------------------------------------
+# Summaries for the app and the command line
+
+
+def describe_dataset(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per key: the notebook's "print every key with its type, shape and dtype".
+
+    Rows are dicts with `key`, `type` (class name), `shape` (a tuple; `(len,)` for
+    lists and dicts), `dtype` (str, or None for lists and dicts) and `in_memory`
+    (False for features left on disk).
+    """
+    rows = []
+    for key, value in data.items():
+        is_array = hasattr(value, "shape") and hasattr(value, "dtype")
+        rows.append({
+            "key": key,
+            "type": type(value).__name__,
+            "shape": tuple(value.shape) if is_array else (len(value),),
+            "dtype": str(value.dtype) if is_array else None,
+            "in_memory": not isinstance(value, LazyFeatures),
+        })
+    return rows
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What `check_dataset` found in a valid dataset folder."""
+
+    base_dir: Path                # the folder checked
+    pca_features: bool            # which features were checked (PCA 512-d or fc7 4096-d)
+    num_images: dict[str, int]    # split -> images (feature rows, URLs)
+    num_captions: dict[str, int]  # split -> captions
+    caption_length: int           # T, words per caption row including <START>/<END>/<NULL>
+    feature_dim: int              # D
+    vocab_size: int               # V, including the four special words
+    has_fc7: bool                 # whether the fc7 feature files are there too
+    local_images: bool            # whether the URLs point at files in the folder
+    total_bytes: int              # size of the files checked
+
+    def lines(self) -> list[str]:
+        """The summary as a few lines of text for a terminal."""
+        kind = "PCA" if self.pca_features else "fc7"
+        return [
+            f"COCO captioning dataset in {self.base_dir}",
+            *(f"  {split}: {self.num_images[split]} images, {self.num_captions[split]} captions"
+              for split in SPLITS),
+            f"  captions: {self.caption_length} word ids each, vocabulary of {self.vocab_size}",
+            f"  features: {kind}, {self.feature_dim} dims; fc7 files "
+            f"{'present' if self.has_fc7 else 'absent'}",
+            f"  images: {'local files' if self.local_images else 'web URLs'}",
+            f"  {self.total_bytes / 1e6:.1f} MB checked",
+        ]
+
+
+def check_dataset(base_dir: str | Path, pca_features: bool = True) -> DatasetSummary:
+    """Check every file of a dataset folder and summarize it; `DatasetError` if bad.
+
+    Reads captions, vocabulary and URLs, but features only as far as their headers.
+    """
+    base_dir = Path(base_dir).expanduser()
+    data = _read_dataset(base_dir, pca_features, lazy=True)
+    try:
+        return DatasetSummary(
+            base_dir=base_dir,
+            pca_features=pca_features,
+            num_images={s: len(data[f"{s}_features"]) for s in SPLITS},
+            num_captions={s: len(data[f"{s}_captions"]) for s in SPLITS},
+            caption_length=data["train_captions"].shape[1],
+            feature_dim=data["train_features"].shape[1],
+            vocab_size=len(data["idx_to_word"]),
+            has_fc7=all((base_dir / features_file(s, False)).is_file() for s in SPLITS),
+            local_images=str(data["train_urls"][0]).startswith("file://"),
+            total_bytes=sum((base_dir / name).stat().st_size for name in dataset_files(pca_features)),
+        )
+    finally:
+        for split in SPLITS:
+            data[f"{split}_features"].close()
