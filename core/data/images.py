@@ -53,6 +53,10 @@ NON_IMAGE_TYPES = ("text/", "application/json", "application/xml", "application/
 REQUEST_HEADERS = {"User-Agent": "caption-lab/0.1", "Accept": "image/*,*/*;q=0.5",
                    "Accept-Encoding": "identity"}   # images do not compress; no gzip bombs
 OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.ENETDOWN}
+# A host name that does not resolve means "offline" only if these do not resolve either;
+# otherwise that one domain is dead (old Flickr farm hosts, say), not the network.
+DNS_PROBE_HOSTS = ("www.flickr.com", "images.cocodataset.org")
+DNS_PROBE_TTL = 30.0             # seconds a probe's answer is reused
 OFFLINE_NOTICE = ("No network connection: remote images are skipped for now. "
                   "Cached and local images still show.")
 
@@ -344,11 +348,46 @@ def _shut_socket(response: requests.Response) -> None:
         pass
 
 
+class _DnsProbe:
+    """Whether name resolution works at all, asked of a few well-known hosts, remembered a while."""
+
+    def __init__(self, hosts: tuple[str, ...] = DNS_PROBE_HOSTS, ttl: float = DNS_PROBE_TTL,
+                 timeout: float = 2.0):
+        self.hosts, self.ttl, self.timeout = hosts, ttl, timeout
+        self._lock = threading.Lock()
+        self._answer: tuple[float, bool] | None = None
+
+    def works(self) -> bool:
+        with self._lock:
+            if self._answer and time.monotonic() - self._answer[0] < self.ttl:
+                return self._answer[1]
+            ok = any(self._resolves(host) for host in self.hosts)
+            self._answer = (time.monotonic(), ok)
+            return ok
+
+    def _resolves(self, host: str) -> bool:
+        found: list[bool] = []
+
+        def look() -> None:
+            try:
+                found.append(bool(socket.getaddrinfo(host, 80)))
+            except OSError:
+                found.append(False)
+
+        thread = threading.Thread(target=look, daemon=True)
+        thread.start()
+        thread.join(self.timeout)
+        return bool(found and found[0])
+
+
+DNS_PROBE = _DnsProbe()
+
+
 def _describe_request_error(exc: BaseException, timeout: float) -> str:
     """A short reason for a failed request; 'offline' when the network itself is missing."""
     causes = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in causes):
-        return "offline"
+        return "offline" if not DNS_PROBE.works() else "host not found"
     if any(isinstance(c, OSError) and c.errno in OFFLINE_ERRNOS for c in causes):
         return "offline"
     if any(isinstance(c, (requests.Timeout, TimeoutError)) or "timed out" in str(c).lower()

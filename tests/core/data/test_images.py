@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.data import images
 from core.data.images import (OFFLINE_NOTICE, ImageFetcher, decode_image, fetch_image,
                               image_from_url, is_remote)
 from tests.support.http_server import (LoopbackServer, serve_bytes, serve_cut, serve_delayed,
@@ -25,6 +26,12 @@ from tests.support.http_server import (LoopbackServer, serve_bytes, serve_cut, s
 pytestmark = pytest.mark.timeout(60)
 
 OFFLINE_URL = "http://nonexistent.invalid/x.jpg"
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch):
+    """Name resolution "down" for the probe too, whatever this machine's network is like."""
+    monkeypatch.setattr(images, "DNS_PROBE", images._DnsProbe(hosts=("nothing-here.invalid",)))
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -280,6 +287,12 @@ def test_unresolvable_host_is_offline_and_fails_fast():
     result = fetch_image(OFFLINE_URL)
     assert result.image is None and result.error == "offline"
     assert result.elapsed < 1.0
+
+
+def test_a_dead_domain_while_names_resolve_is_not_offline(monkeypatch):
+    monkeypatch.setattr(images, "DNS_PROBE", images._DnsProbe(hosts=("localhost",)))
+    result = fetch_image(OFFLINE_URL)
+    assert result.image is None and result.error == "host not found"
 
 
 # --- fetch_image: local files and junk -------------------------------------------------------
