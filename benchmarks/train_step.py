@@ -7,7 +7,7 @@ same run, and the median ms to sample 25 greedy captions. With `--torch-python` 
 interpreter that has torch, kept outside the project), it also times PyTorch's
 `nn.RNN`/`nn.LSTM` with Adam on the same shapes and prints the ratio.
 
-    python benchmarks/train_step.py [--iters 30] [--torch-python /path/to/python]
+    python benchmarks/train_step.py [--rounds 8] [--iters 5] [--torch-python /path/to/python]
 """
 from __future__ import annotations
 
@@ -59,19 +59,18 @@ def gemm_gflops(repeats=20):
     return 2 * n ** 3 / min(times) / 1e9
 
 
-def median_ms(fn, iters, warmup=3):
-    for _ in range(warmup):
-        fn()
+def timed(fn, n):
+    """Seconds each of n calls of fn took."""
     times = []
-    for _ in range(iters):
+    for _ in range(n):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return times
 
 
-def training_iteration(cell, iters):
-    """Median ms of one CaptioningSolver step (minibatch, loss, backward, Adam)."""
+def solver_for(cell):
+    """A CaptioningSolver on random data of the benchmark's shape; its _step is one iteration."""
     rng = np.random.default_rng(0)
     captions = rng.integers(4, V, size=(N, T + 1)).astype(np.int32)
     captions[:, 0] = 1
@@ -79,38 +78,69 @@ def training_iteration(cell, iters):
             "train_features": rng.standard_normal((N, D)).astype(np.float32),
             "train_urls": np.array([""] * N)}
     model = CaptioningRNN(vocabulary(V), D, W, H, cell_type=cell, rng=rng)
-    solver = CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
-                              batch_size=N, verbose=False, seed=0)
-    return median_ms(solver._step, iters), model
+    return CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
+                            batch_size=N, verbose=False, seed=0)
+
+
+class TorchReference:
+    """benchmarks/torch_reference.py in another interpreter, timing iterations on request."""
+
+    def __init__(self, python):
+        self.proc = subprocess.Popen(
+            [python, str(Path(__file__).with_name("torch_reference.py")), *map(str, (N, T, D, W, H, V))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info = json.loads(self.proc.stdout.readline())
+
+    def times(self, cell, n):
+        self.proc.stdin.write(f"{cell} {n}\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=8, help="turns numpy and torch take")
+    parser.add_argument("--iters", type=int, default=5, help="iterations per turn")
     parser.add_argument("--torch-python", help="a Python interpreter with torch installed")
     args = parser.parse_args()
 
     print(describe_machine())
     peak = gemm_gflops()
     print(f"numpy float32 GEMM (1024^3): {peak:.1f} GFLOP/s")
-    torch_ms = None
-    if args.torch_python:
-        out = subprocess.run([args.torch_python, str(Path(__file__).with_name("torch_reference.py")),
-                              *map(str, (N, T, D, W, H, V, args.iters, 3))],
-                             capture_output=True, text=True, check=True)
-        torch_ms = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"PyTorch {torch_ms['torch']} ({torch_ms['threads']} threads)")
+    reference = TorchReference(args.torch_python) if args.torch_python else None
+    if reference:
+        print(f"PyTorch {reference.info['torch']} ({reference.info['threads']} threads), "
+              f"{args.rounds} alternating turns of {args.iters} iterations each")
     print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32, Adam")
     for cell in ("rnn", "lstm"):
-        ms, model = training_iteration(cell, args.iters)
+        solver = solver_for(cell)
+        timed(solver._step, 3)
+        ours, theirs, ratios = [], [], []
+        for _ in range(args.rounds):
+            mine = timed(solver._step, args.iters)
+            ours += mine
+            if reference:
+                other = reference.times(cell, args.iters)
+                theirs += other
+                ratios.append(statistics.median(mine) / statistics.median(other))
+        ms = 1e3 * statistics.median(ours)
         gflops = iteration_flops(cell) / (ms / 1e3) / 1e9
         feats = np.random.default_rng(1).standard_normal((N, D)).astype(np.float32)
-        sample_ms = median_ms(lambda: model.sample(feats, max_length=30), args.iters)
-        line = (f"{cell:4s}  train iteration {ms:7.1f} ms  ({gflops:5.1f} GFLOP/s = "
-                f"{100 * gflops / peak:4.1f}% of GEMM)  greedy sample x25 {sample_ms:6.1f} ms")
-        if torch_ms:
-            line += f"  | torch {torch_ms[cell]:6.1f} ms, numpy/torch = {ms / torch_ms[cell]:.2f}x"
+        sample = timed(lambda: solver.model.sample(feats, max_length=30), 3 + args.rounds)[3:]
+        line = (f"{cell:4s}  train iteration {ms:6.1f} ms ({gflops:5.1f} GFLOP/s = "
+                f"{100 * gflops / peak:4.1f}% of GEMM)  greedy sample x25 "
+                f"{1e3 * statistics.median(sample):5.1f} ms")
+        if reference:
+            line += (f"  | torch {1e3 * statistics.median(theirs):6.1f} ms; numpy/torch "
+                     f"{statistics.median(ratios):.2f}x (per-turn ratios {min(ratios):.2f}-{max(ratios):.2f})")
         print(line)
+    if reference:
+        reference.close()
 
 
 if __name__ == "__main__":
