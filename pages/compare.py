@@ -1,4 +1,36 @@
+"""Compare: sampled captions against the ground truth, train against val, strategy against strategy."""
 import streamlit as st
 
-st.title("compare")
-st.info("This page is being built.")
+from explorer import state
+from explorer.components import scores_view, strategy_view
+from explorer.components.model_picker import model_picker
+
+VIEW = "compare.view"                  # the open tab
+EXAMPLES, SCORES, STRATEGIES = "Train vs val examples", "Split scores", "Strategies side by side"
+
+st.title("Compare")
+st.markdown(
+    "How good are the captions? BLEU counts how many of a caption's words, pairs, triples and "
+    "quadruples of words also occur in the human captions of the same image. Look at a few "
+    "images the model trained on next to a few it has never seen, score whole splits to see "
+    "whether it generalises or only memorised, and compare greedy decoding, beam search and "
+    "sampling on one image, each with the probability the model gives its caption.")
+
+ds = state.dataset()
+picked = model_picker(ds)
+if picked is None:
+    st.stop()
+st.markdown(f"**Model:** {picked.label}")
+if picked.note:
+    st.info(picked.note, icon=":material/info:")
+
+tabs = st.tabs([EXAMPLES, SCORES, STRATEGIES], key=VIEW, on_change="rerun")
+with tabs[0]:
+    if tabs[0].open:
+        strategy_view.examples(picked, ds)
+with tabs[1]:
+    if tabs[1].open:
+        scores_view.split_scores(picked, ds)
+with tabs[2]:
+    if tabs[2].open:
+        strategy_view.strategies_side_by_side(picked, ds)

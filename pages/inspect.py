@@ -1,4 +1,48 @@
+"""Inspect: step through sampling one word at a time, and look inside the recurrent state."""
 import streamlit as st
 
-st.title("inspect")
-st.info("This page is being built.")
+from explorer import state
+from explorer.components import hidden_view, step_view, trace_view
+from explorer.components.image_picker import image_picker
+from explorer.components.model_picker import model_picker
+
+VIEW = "inspect.view"                  # the open tab
+STEP, WHOLE, TEACHER, RACE = "Step through", "Whole caption", "Teacher forcing", "RNN vs LSTM gradients"
+
+st.title("Inspect")
+st.markdown(
+    "A captioning RNN writes one word at a time: the image sets its first hidden state, and at "
+    "every step it reads the last word, updates its state and scores every word in the "
+    "vocabulary for the next one. Step through that loop, watch the state and (for an LSTM) the "
+    "gates change, and force a different word to see how one choice changes the rest. Then look "
+    "at the whole caption, and at the model reading a true caption with the gradient flowing "
+    "back through time.")
+
+ds = state.dataset()
+picked = model_picker(ds)
+if picked is None:
+    st.stop()
+st.markdown(f"**Model:** {picked.label}")
+if picked.note:
+    st.info(picked.note, icon=":material/info:")
+
+pick_image, pick_decoding = st.columns(2, gap="large")
+with pick_image:
+    image = image_picker(ds, "inspect")
+with pick_decoding:
+    settings = step_view.decoding_controls()
+decoder = step_view.current_decoder(picked, image, settings)
+
+tabs = st.tabs([STEP, WHOLE, TEACHER, RACE], key=VIEW, on_change="rerun")
+with tabs[0]:
+    if tabs[0].open:
+        step_view.step_through(decoder, image)
+with tabs[1]:
+    if tabs[1].open:
+        hidden_view.whole_caption(decoder)
+with tabs[2]:
+    if tabs[2].open:
+        trace_view.teacher_forced(picked, image, ds)
+with tabs[3]:
+    if tabs[3].open:
+        trace_view.gradient_race(picked, image, ds)

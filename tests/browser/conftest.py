@@ -111,8 +111,9 @@ def wait_idle(page, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     quiet_since = None
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0 and \
-            "Running" in (page.locator('[data-testid="stStatusWidget"]').inner_text() or "")
+        # one atomic look: the widget can vanish between a count() and an inner_text()
+        running = page.evaluate("() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+                                " return !!w && (w.innerText || '').includes('Running'); }")
         if running:
             quiet_since = None
         elif quiet_since is None:

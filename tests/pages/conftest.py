@@ -36,3 +36,26 @@ def no_exception(at: AppTest) -> bool:
     """True when the run raised nothing; the failure message shows what did."""
     assert not at.exception, [e.value for e in at.exception]
     return True
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory) -> dict:
+    """A vanilla RNN and an LSTM trained briefly on the demo data, saved with
+    `core.save_checkpoint`: {"rnn": path, "lstm": path}. For Inspect and Compare."""
+    import numpy as np
+
+    from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint
+    from core.data.demo import ensure_demo_dataset
+
+    data = load_coco_data(ensure_demo_dataset(), max_train=1000, seed=0)
+    folder = tmp_path_factory.mktemp("checkpoints")
+    paths = {}
+    for cell in ("rnn", "lstm"):
+        rng = np.random.default_rng(0)
+        model = CaptioningRNN(data["word_to_idx"], input_dim=data["train_features"].shape[1],
+                              wordvec_dim=32, hidden_dim=48, cell_type=cell, rng=rng)
+        solver = CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                                  batch_size=100, num_epochs=4, verbose=False, rng=rng)
+        solver.train()
+        paths[cell] = save_checkpoint(folder / f"{cell}.h5", model, {"iteration": solver.num_iterations})
+    return paths

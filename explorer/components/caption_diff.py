@@ -1,0 +1,58 @@
+"""A sampled caption against its ground-truth captions, shared n-grams highlighted, with BLEU.
+
+A word is shaded by the longest n-gram (n = 1..4) it belongs to that the other side also
+contains: pale for a shared word, dark for a shared 4-gram. In the sample, "the other
+side" is any reference; in a reference, it is the sample. That is what BLEU counts.
+"""
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from core.metrics import ngram_matches
+
+SHADES = {0: ("transparent", "inherit"), 1: ("#dbe4ff", "#1c2a5a"), 2: ("#91a7ff", "#10194a"),
+          3: ("#4c6ef5", "#ffffff"), 4: ("#364fc7", "#ffffff")}
+
+
+def highlighted(words: list[str], others: list[list[str]], size: str = "1.2rem") -> str:
+    """HTML for `words`, each shaded by the longest n-gram it shares with any of `others`."""
+    if not words:
+        return f'<span style="font-size:{size};color:#868e96">(empty caption)</span>'
+    levels = ngram_matches(words, others) if others else [0] * len(words)
+    spans = []
+    for word, n in zip(words, levels):
+        bg, ink = SHADES[n]
+        spans.append(f'<span title="{"in a shared " + str(n) + "-gram" if n else "not in any reference"}" '
+                     f'style="background:{bg};color:{ink};padding:0.05em 0.12em;border-radius:0.2em">'
+                     f'{html.escape(word)}</span>')
+    return f'<span style="font-size:{size};line-height:1.75">{" ".join(spans)}</span>'
+
+
+def legend_html() -> str:
+    items = " ".join(f'<span style="background:{SHADES[n][0]};color:{SHADES[n][1]};padding:0.1em 0.4em;'
+                     f'border-radius:0.2em">shared {n}-gram</span>' for n in range(1, 5))
+    return f'<div style="font-size:1rem">Shading: {items} · unshaded: in no reference</div>'
+
+
+def bleu_html(bleu) -> str:
+    cells = "".join(f'<span style="white-space:nowrap"><b>BLEU-{n}</b> {b:.2f}</span>'
+                    for n, b in enumerate(bleu, start=1))
+    return f'<div style="font-size:1.1rem;display:flex;flex-wrap:wrap;column-gap:1.1em">{cells}</div>'
+
+
+def caption_against_references(words: list[str], references: list[list[str]], bleu=None, *,
+                               note: str = "") -> None:
+    """The sample (shaded by what the references share), then every reference (shaded by what
+    the sample shares), then BLEU-1..4."""
+    parts = [f'<div style="margin-bottom:0.3em"><span style="font-size:0.95rem;color:#495057">'
+             f'Sampled{html.escape(note)}:</span><br>{highlighted(words, references, "1.35rem")}</div>']
+    parts.append('<div style="font-size:0.95rem;color:#495057">Ground truth:</div>'
+                 '<ol style="margin:0 0 0.4em 1.2em;padding:0">')
+    for ref in references:
+        parts.append(f"<li>{highlighted(ref, [words], '1.05rem')}</li>")
+    parts.append("</ol>")
+    if bleu is not None:
+        parts.append(bleu_html(bleu))
+    st.html("".join(parts))

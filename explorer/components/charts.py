@@ -1,0 +1,70 @@
+"""Small Vega-Lite charts with projector-sized labels: next-word bars and per-step lines."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+FONT = {"labelFontSize": 15, "titleFontSize": 15}
+CHOSEN = "#e8590c"        # the word taken at a step
+OTHER = "#4263eb"         # every other candidate
+PALETTE = ["#4263eb", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad"]
+
+
+def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = "") -> None:
+    """Horizontal bars: the candidate words and their probabilities, the chosen one in orange.
+
+    The x axis always runs from 0 to 1, so a confident step and an unsure one look different.
+    """
+    frame = pd.DataFrame({"word": words, "p": [float(p) for p in probs],
+                          "taken": ["taken" if c else "not taken" for c in chosen],
+                          "rank": range(len(words))})
+    frame["label"] = frame["p"].map(lambda p: f"{p:.3f}" if p >= 0.001 else f"{p:.1e}")
+    y = {"field": "word", "type": "nominal", "sort": list(words),
+         "axis": {"title": None, "labelFontSize": 17, "labelLimit": 200}}
+    spec = {
+        "title": title or None,
+        "height": {"step": 30},
+        "layer": [
+            {"mark": {"type": "bar", "cornerRadiusEnd": 3},
+             "encoding": {"y": y, "x": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
+                                        "axis": {"title": "probability of the next word", "format": ".1f", **FONT}},
+                          "color": {"field": "taken", "type": "nominal",
+                                    "scale": {"domain": ["taken", "not taken"], "range": [CHOSEN, OTHER]},
+                                    "legend": None},
+                          "tooltip": [{"field": "word"}, {"field": "p", "format": ".4f", "title": "p"}]}},
+            {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 14},
+             "encoding": {"y": y, "x": {"field": "p", "type": "quantitative"}, "text": {"field": "label"}}},
+        ],
+    }
+    st.vega_lite_chart(frame, spec, width="stretch")
+
+
+def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, log: bool = False,
+               x_title: str = "step", height: int = 380, percent: bool = False,
+               domain: list | None = None, title: str = "", colours: list[str] | None = None) -> None:
+    """Lines over timesteps: one per column in `series`, x an ordered label column.
+
+    `height` is the whole chart's, axes and legend included (Streamlit fits the plot in it).
+    """
+    long = frame.melt(id_vars=[x, "t"], value_vars=series, var_name="series", value_name="value")
+    scale = {"type": "log"} if log else {}
+    if domain is not None:
+        scale["domain"] = domain
+    spec = {
+        "title": title or None,
+        "height": height,
+        "mark": {"type": "line", "point": {"size": 70}, "strokeWidth": 3},
+        "encoding": {
+            "x": {"field": x, "type": "ordinal", "sort": list(frame.sort_values("t")[x]),
+                  "axis": {"title": x_title, "labelAngle": -45, "labelOverlap": False, **FONT}},
+            "y": {"field": "value", "type": "quantitative", "scale": scale,
+                  "axis": {"title": y_title, **({"format": "%"} if percent else {}), **FONT}},
+            "color": {"field": "series", "type": "nominal", "sort": series,
+                      "scale": {"range": colours or PALETTE},
+                      "legend": {"title": None, "orient": "top", "labelFontSize": 15, "symbolSize": 150,
+                                 "labelLimit": 400}},
+            "tooltip": [{"field": x, "title": "step"}, {"field": "series"},
+                        {"field": "value", "format": ".3~g"}],
+        },
+    }
+    st.vega_lite_chart(long, spec, width="stretch")

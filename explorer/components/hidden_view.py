@@ -1,0 +1,94 @@
+"""The whole caption at once: its T×H hidden-state heatmap, one unit's story, norms and saturation.
+
+The caption is the step-through decoder's, decoded on to its end (forced words kept),
+so this view and the step-through panel always talk about the same sentence.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis
+from core.decoding import StepDecoder
+from explorer.components.charts import step_lines
+from explorer.components.heatmaps import caption_heatmap, coloured_tokens, coloured_tokens_html
+from explorer.components.step_view import caption_html
+
+ORDER = "inspect.unit_order"           # "index", "variance" or "activation"
+ORDER_STEP = "inspect.order_step"      # the step whose activations order the units (+ ".<t>": one
+                                       # widget per decoder position, so it follows the stepping)
+SHOWN = "inspect.units_shown"          # how many units the heatmap shows
+UNIT = "inspect.unit"                  # the unit whose activation colours the words
+UNIT_SOURCE = "inspect.unit_source"    # colour by h or (LSTM) c
+ALL = "all"
+ORDER_LABELS = {"variance": "variance", "activation": "activation at the step", "index": "unit number"}
+TOP_UNITS = 6                          # rows of the "most variable units" colouring
+
+
+def _labels(states: analysis.CaptionStates) -> list[str]:
+    return [f"{t}: {w}" for t, w in enumerate(states.outputs)]
+
+
+def whole_caption(decoder: StepDecoder) -> None:
+    """Draw the whole-caption view of the decoder's caption."""
+    steps = analysis.continuation(decoder)
+    states = analysis.CaptionStates.from_steps(steps, decoder.model.idx_to_word)
+    T, H = states.T, states.H
+    current = min(max(decoder.t - 1, 0), T - 1)
+    st.html(caption_html(states.outputs, list(states.forced), current=current, size="1.4rem"))
+    st.caption(f"The caption of the Step-through tab, decoded to its end ({T} steps; the orange word is "
+               f"where stepping stands). Each heatmap row is the hidden state h_t at step t, the state "
+               f"that chose the word on its label; each column is one of the {H} hidden units.")
+
+    a, b, c = st.columns([2, 2, 1])
+    order_by = a.segmented_control("Order the units by", list(ORDER_LABELS), key=ORDER, default="variance",
+                                   required=True, persist_state="session", format_func=ORDER_LABELS.get)
+    at = b.selectbox("Step (for the order and the outline)", range(T), index=current,
+                     key=f"{ORDER_STEP}.{current}",
+                     format_func=lambda t: f"{t}: {states.outputs[t]}")
+    shown = c.selectbox("Units shown", [32, 64, 128, ALL], index=1 if H > 64 else 3, key=SHOWN,
+                        persist_state="session", format_func=lambda n: f"all {H}" if n == ALL else f"first {n}")
+    order = analysis.unit_order(states.h, order_by, step=at)
+    n = H if shown == ALL else min(int(shown), H)
+    caption_heatmap(states.h, _labels(states), order[:n], highlight=at)
+
+    st.markdown("#### One unit, word by word")
+    st.caption("Karpathy's view: every word on the colour of one unit's activation when the word was "
+               "produced. Look for units that track a position, a colour word, or the end of a phrase.")
+    a, b = st.columns([2, 1])
+    most_variable = analysis.unit_order(states.h)
+    if st.session_state.get(UNIT, 0) >= H:
+        del st.session_state[UNIT]
+    unit = a.number_input(f"Unit (0 to {H - 1}); the most variable is {int(most_variable[0])}",
+                          0, H - 1, int(most_variable[0]), key=UNIT, persist_state="session")
+    source = "h"
+    if states.c is not None:
+        source = b.segmented_control("Colour by", ("h", "c"), key=UNIT_SOURCE, default="h", required=True,
+                                     persist_state="session",
+                                     format_func=lambda s: "hidden h" if s == "h" else "cell c")
+    pairs = analysis.unit_trace(states, int(unit), source)
+    vmax = max((abs(v) for _, v in pairs), default=1.0) if source == "c" else 1.0
+    coloured_tokens(pairs, vmax=vmax or 1.0, size="1.6rem")
+    st.markdown(f"The {TOP_UNITS} most variable units:")
+    for u in most_variable[:TOP_UNITS]:
+        st.html(f'<div style="display:flex;align-items:center;gap:0.6em">'
+                f'<span style="width:5.5em;font-size:1.05rem;color:#495057">unit {int(u)}</span>'
+                + coloured_tokens_html(analysis.unit_trace(states, int(u)), size="1.05rem") + "</div>")
+
+    st.markdown("#### Size and saturation, step by step")
+    frame = pd.DataFrame({"t": range(T), "step": _labels(states), "||h_t||": analysis.hidden_norms(states.h)})
+    sat = analysis.saturation(states)
+    names = {"h": "h saturated (|h| > 0.95)", "i": "input gate i", "f": "forget gate f",
+             "o": "output gate o", "g": "candidate g"}
+    for key, values in sat.items():
+        frame[names[key]] = values
+    a, b = st.columns(2)
+    with a:
+        step_lines(frame, "step", ["||h_t||"], y_title="||h_t||", x_title="step: the word it chose",
+                   title="Length of the hidden state")
+    with b:
+        step_lines(frame, "step", [names[k] for k in sat], y_title="units saturated", percent=True,
+                   x_title="step: the word it chose",
+                   domain=[0, 1], title="Fraction of units (or gates) saturated")
+    st.caption("A saturated tanh or sigmoid sits on its flat part: it passes almost no gradient back. "
+               "Gates count as saturated below 0.05 or above 0.95.")

@@ -1,0 +1,243 @@
+"""Which model Inspect and Compare look at: a training run, a checkpoint file, or an untrained one.
+
+`model_picker(ds)` draws the choice (in the sidebar by default) and returns a
+`PickedModel`, or None after explaining in the page why there is none: no run has a
+checkpoint yet, the file is not a checkpoint, or the model was built for other features
+or another vocabulary than the dataset in the sidebar. Models are cached per weights
+(run and snapshot, file and modification time, untrained configuration), so a rerun
+never reloads them. The shared picker keeps `state.MODEL_RUN` in step with its run, so
+the Train page's "use in Inspect/Compare" lands here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.checkpoint import CheckpointError, load_checkpoint
+from core.evaluate import ModelMismatch, check_compatible
+from core.model import CaptioningRNN
+from explorer import state
+
+RUN, FILE, UNTRAINED = "Training run", "Checkpoint file", "Untrained"
+SOURCES = (RUN, FILE, UNTRAINED)
+HIDDEN_SIZES = (32, 64, 128, 256, 512)
+WORDVEC_DIM = 256                    # the notebook's word vector size
+SHARED = "model"                     # key prefix of the picker Inspect and Compare share
+
+
+@dataclass(frozen=True)
+class PickedModel:
+    """A loaded model that fits the current dataset."""
+
+    model: CaptioningRNN
+    key: str                         # names these exact weights, for caches and session state
+    origin: str                      # where it comes from: 'run “lstm-1” (done, iteration 500)'
+    note: str | None = None          # e.g. "still training: snapshot at iteration 300"
+    trained_on: dict | None = None   # the dataset it was trained on (base_dir, pca_features, is_demo)
+
+    @property
+    def cell_name(self) -> str:
+        return "LSTM" if self.model.cell_type == "lstm" else "vanilla RNN"
+
+    @property
+    def label(self) -> str:
+        """What to call it in headings: 'LSTM, 512 units · untrained (seed 0)'."""
+        return f"{_describe(self.model)} · {self.origin}"
+
+
+def _keys(prefix: str) -> dict[str, str]:
+    """The picker's session keys, "<prefix>.<name>": the widgets "source", "run", "file", "cell",
+    "hidden", "seed"; "choice" (dict of their values, shared by pages); "refresh" (dict: run id
+    -> the snapshot iteration on show); "synced_run" (the `state.MODEL_RUN` last written)."""
+    return {name: f"{prefix}.{name}" for name in
+            ("source", "run", "file", "cell", "hidden", "seed", "refresh", "synced_run", "choice")}
+
+
+# A widget's state belongs to its page (Streamlit folds the page into the widget's id), so
+# the picker keeps its choice in one plain session entry, `<prefix>.choice`, seeds every
+# widget from it on every page, and updates it from the widget's on_change.
+
+def _choice(k: dict) -> dict:
+    return st.session_state.setdefault(k["choice"], {})
+
+
+def _bound(k: dict, name: str) -> dict:
+    """Keyword arguments that tie widget `name` to the choice (seeded here before it renders)."""
+    choice = _choice(k)
+    if name in choice:
+        st.session_state[k[name]] = choice[name]
+    return {"key": k[name], "on_change": _remember, "args": (k, name)}
+
+
+def _remember(k: dict, name: str) -> None:
+    _choice(k)[name] = st.session_state[k[name]]
+
+
+# --- loading (cached) ----------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=8)
+def _load_file(path: str, mtime_ns: int, size: int):
+    return load_checkpoint(path)
+
+
+@st.cache_resource(show_spinner="Loading the run's model…", max_entries=8)
+def _load_run(run_id: str, status: str, snapshot: int | None):
+    return state.runner().load_model(run_id)
+
+
+@st.cache_resource(max_entries=8)
+def _untrained(cell: str, hidden: int, seed: int, input_dim: int, dataset_key: str, _word_to_idx: dict):
+    return CaptioningRNN(_word_to_idx, input_dim=input_dim, wordvec_dim=WORDVEC_DIM, hidden_dim=hidden,
+                         cell_type=cell, rng=np.random.default_rng(seed))
+
+
+def _runner():
+    """The training-run manager, or None while this build has none."""
+    try:
+        return state.runner()
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("explorer.runner"):
+            return None
+        raise
+
+
+def _trained_on(dataset: dict | None) -> str:
+    if not dataset:
+        return ""
+    name = "the demo dataset" if dataset.get("is_demo") else f"COCO at `{dataset.get('base_dir')}`"
+    kind = "PCA 512-d" if dataset.get("pca_features") else "fc7 4096-d"
+    return f" It was trained on {name} with {kind} features."
+
+
+def _describe(model: CaptioningRNN) -> str:
+    cell = "LSTM" if model.cell_type == "lstm" else "RNN"
+    return f"{cell}, {model.hidden_dim} units"
+
+
+# --- the three sources ---------------------------------------------------------------
+
+def _from_run(k: dict, runner) -> PickedModel | str:
+    if runner is None:
+        return ("Training runs appear here once the Train page can run them. Meanwhile use a "
+                "checkpoint file or an untrained model.")
+    runs = {r.run_id: r for r in runner.runs() if r.has_checkpoint}
+    if not runs:
+        return ("No training run has saved a model yet. Start one on the Train page, or use a "
+                "checkpoint file or an untrained model.")
+    if _choice(k).get("run") not in runs:
+        _choice(k)["run"] = next(iter(runs))
+    run_id = st.selectbox("Run", list(runs), **_bound(k, "run"),
+                          format_func=lambda r: f"{runs[r].label} · {runs[r].status}")
+    info = runs[run_id]
+    # A running run's snapshot changes every few iterations; keep the one first shown
+    # (so the page does not change under the user) until they ask for a newer one.
+    pinned = st.session_state.setdefault(k["refresh"], {})
+    if info.is_active:
+        pinned.setdefault(run_id, info.checkpoint_iteration)
+        newer = info.checkpoint_iteration != pinned[run_id]
+        if st.button("Load the latest snapshot" + (f" (iteration {info.checkpoint_iteration})" if newer else ""),
+                     key=f"{k['refresh']}_button", width="stretch", icon=":material/refresh:",
+                     type="primary" if newer else "secondary"):
+            pinned[run_id] = info.checkpoint_iteration
+    try:
+        model, meta = _load_run(run_id, info.status, pinned.get(run_id) if info.is_active else -1)
+    except (CheckpointError, ValueError, OSError) as e:
+        return f"Run “{info.label}” has no model to load yet: {e}"
+    iteration = meta.get("iteration")
+    note = None
+    if info.is_active:
+        note = (f"“{info.label}” is still training: this is its snapshot at iteration {iteration} "
+                f"of {info.total}. Press *Load the latest snapshot* in the sidebar for a newer one.")
+    return PickedModel(model, key=f"run:{run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
+                       origin=f"run “{info.label}” ({info.status}, iteration {iteration})",
+                       note=note, trained_on=info.dataset)
+
+
+def _from_file(k: dict) -> PickedModel | str:
+    text = st.text_input("Checkpoint (.h5)", **_bound(k, "file"), placeholder="/path/to/model.h5",
+                         help="A file written by `core.save_checkpoint`, e.g. from the notebook.")
+    if not (text or "").strip():
+        return "Type the path of a checkpoint file written by `core.save_checkpoint(path, model)`."
+    path = Path(text.strip()).expanduser()
+    try:
+        stat = path.stat()
+        model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        return f"There is no file at `{path}`."
+    except (CheckpointError, OSError) as e:
+        return str(e)
+    return PickedModel(model, key=f"file:{path.resolve()}:{stat.st_mtime_ns}",
+                       origin=path.name + (f" (iteration {meta['iteration']})" if meta.get("iteration") else ""))
+
+
+def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedModel:
+    _choice(k).setdefault("cell", default_cell)
+    _choice(k).setdefault("hidden", 512)
+    _choice(k).setdefault("seed", 0)
+    cell = st.segmented_control("Cell", ("rnn", "lstm"), **_bound(k, "cell"), required=True,
+                                format_func=lambda c: "LSTM" if c == "lstm" else "vanilla RNN")
+    a, b = st.columns(2)
+    hidden = a.selectbox("Hidden units", HIDDEN_SIZES, **_bound(k, "hidden"))
+    seed = b.number_input("Seed", 0, 10_000, **_bound(k, "seed"))
+    data = ds.data
+    D = data["train_features"].shape[1]
+    model = _untrained(cell, int(hidden), int(seed), D, f"{ds.base_dir}|{ds.pca_features}",
+                       data["word_to_idx"])
+    return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.base_dir}",
+                       origin=f"untrained (seed {seed})",
+                       note="This model is untrained: its weights are random, so its words are too. "
+                            "Compare it with a trained run to see what training changed.")
+
+
+# --- the picker ----------------------------------------------------------------------
+
+def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: str = "Model",
+                 default_cell: str = "rnn") -> PickedModel | None:
+    """Draw the model choice in `where` (the sidebar by default); return the model, or None
+    after saying in the page why there is none.
+
+    The shared picker (prefix "model") follows `state.MODEL_RUN`: a run chosen elsewhere
+    (the Train page) is selected here, and a run chosen here is written back. Another
+    picker starts on the newest run of `default_cell`, else an untrained `default_cell`.
+    """
+    k = _keys(prefix)
+    shared = prefix == SHARED
+    runner = _runner()
+    choice = _choice(k)
+    if shared:
+        wanted = st.session_state.get(state.MODEL_RUN)
+        if wanted is not None and wanted != st.session_state.get(k["synced_run"]):
+            choice.update(source=RUN, run=wanted)         # chosen on another page
+    if "source" not in choice:                            # first visit: the newest usable run, if any
+        runs = [r for r in runner.runs() if r.has_checkpoint] if runner is not None else []
+        if not shared:
+            runs = [r for r in runs if r.config.get("cell_type") == default_cell]
+        choice["source"] = RUN if runs else UNTRAINED
+        if runs:
+            choice["run"] = runs[0].run_id
+    with where if where is not None else st.sidebar:
+        if title:
+            st.subheader(title)
+        source = st.radio(title or "Model", SOURCES, **_bound(k, "source"), horizontal=True,
+                          label_visibility="collapsed")
+        if source == RUN:
+            picked = _from_run(k, runner)
+        elif source == FILE:
+            picked = _from_file(k)
+        else:
+            picked = _untrained_choice(k, ds, default_cell)
+    if shared:
+        run_id = choice.get("run") if source == RUN and isinstance(picked, PickedModel) else None
+        st.session_state[state.MODEL_RUN] = st.session_state[k["synced_run"]] = run_id
+    if isinstance(picked, str):
+        st.info(picked)
+        return None
+    try:
+        check_compatible(picked.model, ds.data)
+    except ModelMismatch as e:
+        st.error(f"**{picked.label}** does not fit the {ds.label}. {e}{_trained_on(picked.trained_on)}")
+        return None
+    return picked

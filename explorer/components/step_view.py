@@ -1,0 +1,229 @@
+"""Step-through sampling: one word at a time, with the state, the distribution and "what if".
+
+The `StepDecoder` lives in session state and is stepped in place, never rebuilt on a
+rerun: `current_decoder` makes a new one only when the model or image changes, and
+carries the position (and any forced words) over when only the strategy, temperature
+or seed changes. `step_through` is a fragment, so Step, Back and Play rerun only this
+panel; Play reruns it on a timer until the caption ends.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import analysis
+from core.decoding import StepDecoder
+from explorer.components.charts import next_word_bars
+from explorer.components.heatmaps import state_strips
+from explorer.components.image_picker import ImageChoice, show_image
+from explorer.components.model_picker import PickedModel
+
+DECODER = "inspect.decoder"            # the StepDecoder being stepped
+DECODER_SPEC = "inspect.decoder_spec"  # what it was built for: (model, image, strategy, temperature, seed)
+PLAYING = "inspect.playing"            # True while Play steps on a timer
+SPEED = "inspect.play_speed"           # seconds per word while playing
+TOP_K = "inspect.top_k"                # how many candidate words the bar chart shows
+FORCE_WORD = "inspect.force_word"      # the word picked in "what if"
+FORCE_FOR = "inspect.force_for"        # the (step, word) the "what if" default was set for
+STRATEGY = "inspect.strategy"
+TEMPERATURE = "inspect.temperature"
+SEED = "inspect.seed"
+
+MAX_LENGTH = 20                        # words at most: COCO captions have up to 16
+SPEEDS = (0.25, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    strategy: str                      # "greedy" or "temperature"
+    temperature: float
+    seed: int
+
+
+def decoding_controls() -> DecodeSettings:
+    """Greedy or temperature sampling, with its temperature and seed."""
+    strategy = st.segmented_control(
+        "Sampling", ("greedy", "temperature"), key=STRATEGY, default="greedy", required=True,
+        persist_state="session",
+        format_func=lambda s: "Greedy (most likely word)" if s == "greedy" else "Temperature sampling",
+        help="Greedy takes the most likely word every step. Temperature sampling draws the word "
+             "from softmax(scores / T): T < 1 sharpens the distribution, T > 1 flattens it.")
+    a, b = st.columns(2)
+    temperature = a.slider("Temperature T", 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
+                           disabled=strategy == "greedy")
+    seed = b.number_input("Seed", 0, 10_000, 0, key=SEED, persist_state="session",
+                          disabled=strategy == "greedy",
+                          help="The same seed draws the same words, so stepping back and forth is repeatable.")
+    return DecodeSettings(strategy, float(temperature), int(seed))
+
+
+def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSettings) -> StepDecoder:
+    """The session's decoder for this model and image, rebuilt only when they or the settings change."""
+    spec = (picked.key, image.key, settings.strategy,
+            settings.temperature if settings.strategy == "temperature" else None,
+            settings.seed if settings.strategy == "temperature" else None)
+    decoder, old = st.session_state.get(DECODER), st.session_state.get(DECODER_SPEC)
+    if decoder is None or old != spec:
+        new = StepDecoder(picked.model, image.feature, settings.strategy, settings.temperature,
+                          settings.seed, max_length=MAX_LENGTH)
+        if decoder is not None and old is not None and old[:2] == spec[:2]:
+            analysis.replay(new, decoder.steps)        # same model and image: keep the position
+        else:
+            st.session_state[PLAYING] = False
+        st.session_state[DECODER], st.session_state[DECODER_SPEC] = new, spec
+    return st.session_state[DECODER]
+
+
+# --- the caption so far --------------------------------------------------------------
+
+def caption_html(words: list[str], forced: list[bool], *, current: int | None = None,
+                 size: str = "1.6rem") -> str:
+    """<START> and the words as chips: word `current` (default: the newest) in orange, forced ones marked ✎."""
+    current = len(words) - 1 if current is None else current
+    chips = ['<span style="color:#868e96">&lt;START&gt;</span>']
+    for k, (word, was_forced) in enumerate(zip(words, forced)):
+        style = ("background:#e8590c;color:#fff;" if k == current else "background:#edf2ff;color:#1c2a5a;")
+        if was_forced:
+            style += "outline:3px dashed #ae3ec9;outline-offset:1px;"
+        mark = "✎ " if was_forced else ""
+        chips.append(f'<span style="{style}padding:0.1em 0.4em;border-radius:0.3em">'
+                     f'{mark}{html.escape(word)}</span>')
+    return (f'<div style="font-size:{size};line-height:2.2;display:flex;flex-wrap:wrap;gap:0.35em">'
+            + "".join(chips) + "</div>")
+
+
+def _caption_text(steps, idx_to_word, start: int = 0) -> str:
+    return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or "(nothing more)"
+
+
+# --- the panel -----------------------------------------------------------------------
+
+def _step(decoder: StepDecoder) -> None:
+    st.session_state[PLAYING] = False
+    decoder.step()
+
+
+def _back(decoder: StepDecoder) -> None:
+    st.session_state[PLAYING] = False
+    decoder.back()
+
+
+def _reset(decoder: StepDecoder) -> None:
+    st.session_state[PLAYING] = False
+    decoder.reset()
+
+
+def _finish(decoder: StepDecoder) -> None:
+    st.session_state[PLAYING] = False
+    decoder.run()
+
+
+def _toggle_play(decoder: StepDecoder) -> None:
+    st.session_state[PLAYING] = not st.session_state.get(PLAYING, False) and not decoder.finished
+
+
+def _force(decoder: StepDecoder, at: int) -> None:
+    st.session_state[PLAYING] = False
+    decoder.force(int(st.session_state[FORCE_WORD]), at=at)
+
+
+def _controls(decoder: StepDecoder, playing: bool) -> None:
+    cols = st.columns([1, 1, 1, 1, 1.2, 2], vertical_alignment="bottom")
+    cols[0].button("Reset", icon=":material/first_page:", on_click=_reset, args=(decoder,),
+                   key="inspect.reset", width="stretch", disabled=not decoder.steps)
+    cols[1].button("Back", icon=":material/chevron_left:", on_click=_back, args=(decoder,),
+                   key="inspect.back", width="stretch", disabled=not decoder.steps, shortcut="Left")
+    cols[2].button("Step", icon=":material/chevron_right:", on_click=_step, args=(decoder,),
+                   key="inspect.step", type="primary", width="stretch", disabled=decoder.finished,
+                   shortcut="Right")
+    cols[3].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                   on_click=_toggle_play, args=(decoder,), key="inspect.play", width="stretch",
+                   disabled=decoder.finished and not playing, shortcut="P")
+    cols[4].button("To the end", icon=":material/last_page:", on_click=_finish, args=(decoder,),
+                   key="inspect.finish", width="stretch", disabled=decoder.finished)
+    cols[5].select_slider("Play speed", SPEEDS, value=0.5, key=SPEED, persist_state="session",
+                          format_func=lambda s: f"{s:g} s per word")
+
+
+def _what_if(decoder: StepDecoder, step) -> None:
+    """Pick another word for the step on show, and see where decoding goes from there."""
+    model = decoder.model
+    itw = model.idx_to_word
+    at = step.t
+    order, _ = analysis.top_k(step.probs, len(step.probs))
+    options = [int(i) for i in order if itw[int(i)] not in ("<NULL>", "<START>")]
+    if st.session_state.get(FORCE_FOR) != (at, step.chosen):
+        runner_up = next((i for i in options if i != step.chosen), options[0])
+        st.session_state[FORCE_WORD] = runner_up
+        st.session_state[FORCE_FOR] = (at, step.chosen)
+    st.markdown(f"#### What if step {at} took another word?")
+    st.caption("Words are listed from most to least likely at this step.")
+    word = st.selectbox("Word to use instead", options, key=FORCE_WORD,
+                        format_func=lambda i: f"{itw[i]}  (p = {step.probs[i]:.3f})")
+    st.button(f"Use “{itw[word]}” at step {at}", icon=":material/edit:", on_click=_force,
+              args=(decoder, at), key="inspect.force", width="stretch")
+    ahead = analysis.continuation(decoder)
+    st.markdown(f"**From here the model goes on:** {html.escape(_caption_text(ahead, itw, decoder.t))}")
+    if any(s.forced for s in decoder.steps):
+        st.markdown(f"**Without your forced words it said:** "
+                    f"{html.escape(_caption_text(analysis.unforced(decoder), itw))}")
+
+
+def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
+    playing = st.session_state.get(PLAYING, False)
+    if playing:
+        decoder.step()
+        if decoder.finished:
+            st.session_state[PLAYING] = playing = False
+    if playing != timer_on:
+        st.rerun()                                 # start or stop the timer: a full rerun
+    itw = decoder.model.idx_to_word
+    _controls(decoder, playing)
+    left, right = st.columns([1, 4], gap="medium")
+    with left:
+        show_image(image)
+    with right:
+        st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps]))
+        if not decoder.steps:
+            st.info("Press **Step** (or the → key) to feed `<START>` and see the distribution "
+                    "over the first word.", icon=":material/touch_app:")
+            return
+        step = decoder.steps[-1]
+        rank = analysis.rank_of(step.probs, step.chosen)
+        how = "you forced it" if step.forced else ("drawn" if decoder.strategy == "temperature" else "the most likely")
+        st.markdown(
+            f"### Step {step.t}: read “{itw[step.input_token]}” → took “{itw[step.chosen]}”\n"
+            f"p = **{step.probs[step.chosen]:.3f}** ({how}; rank {rank} of {len(step.probs):,}) · "
+            f"entropy **{analysis.entropy(step.probs):.2f}** nats (uniform would be "
+            f"{analysis.entropy([1 / len(step.probs)] * len(step.probs)):.2f})"
+            + ("  \nThe caption is complete." if decoder.finished else ""))
+    bars, what_if = st.columns([3, 2], gap="large")
+    with bars:
+        k = st.slider("Words shown", 3, 20, 10, key=TOP_K, persist_state="session")
+        ids, probs = analysis.top_k(step.probs, k)
+        ids, probs = list(ids), list(probs)
+        if step.chosen not in ids:                 # a drawn or forced word outside the top k
+            ids.append(step.chosen)
+            probs.append(step.probs[step.chosen])
+        words = [itw[int(i)] if int(i) != step.chosen or rank <= k else f"{itw[int(i)]} (rank {rank})"
+                 for i in ids]
+        next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
+                       title=f"After reading “{itw[step.input_token]}”: the next word")
+    with what_if:
+        _what_if(decoder, step)
+    st.markdown("#### The state after this step")
+    rows = {"h": step.h}
+    if step.c is not None:
+        rows.update({"c": step.c, **step.gates})
+    state_strips(rows)
+    st.caption(f"{len(step.h)} hidden units, left to right. Blue is -1, white 0, red +1; gates run "
+               f"from 0 (closed, dark purple) to 1 (open, yellow). Hover a cell for its value.")
+
+
+def step_through(decoder: StepDecoder, image: ImageChoice) -> None:
+    """The step-through panel: controls, caption so far, next-word bars, what if, state strips."""
+    timer_on = bool(st.session_state.get(PLAYING, False))
+    speed = st.session_state.get(SPEED, 0.5)
+    st.fragment(_panel, run_every=speed if timer_on else None)(decoder, image, timer_on)

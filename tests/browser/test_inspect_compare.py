@@ -1,0 +1,146 @@
+"""Inspect and Compare in a real browser: step, go back, force a word, every view, split scores.
+
+A small RNN is trained on the demo data and loaded the way a student would: by typing
+its checkpoint's path in the sidebar. Screenshots of every view go to the screenshots
+folder (see conftest.py).
+"""
+import re
+
+import numpy as np
+import pytest
+
+from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint
+from core.data.demo import ensure_demo_dataset
+
+from .conftest import assert_no_errors, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+TALL = {"width": 1440, "height": 2300}     # Streamlit scrolls inside the page: a tall window shows it all
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    data = load_coco_data(ensure_demo_dataset(), max_train=1000, seed=0)
+    rng = np.random.default_rng(0)
+    model = CaptioningRNN(data["word_to_idx"], input_dim=512, wordvec_dim=32, hidden_dim=64, rng=rng)
+    solver = CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                              batch_size=100, num_epochs=4, verbose=False, rng=rng)
+    solver.train()
+    return save_checkpoint(tmp_path_factory.mktemp("browser-model") / "rnn-64.h5", model,
+                           {"iteration": solver.num_iterations})
+
+
+def load_checkpoint_in_sidebar(page, path):
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Checkpoint file", exact=True).click()
+    wait_idle(page)
+    box = sidebar.get_by_placeholder("/path/to/model.h5")
+    box.fill(str(path))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def button(page, key):
+    return page.locator(f".st-key-{key.replace('.', '-')} button")
+
+
+def heading(page) -> str:
+    return page.locator("h3", has_text=re.compile(r"^Step \d+:")).first.inner_text()
+
+
+def open_tab(page, name):
+    page.get_by_role("tab", name=name).click()
+    wait_idle(page)
+
+
+def charts(page) -> int:
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
+    return page.locator('[data-testid="stVegaLiteChart"]').count()
+
+
+def test_inspect_step_back_force_and_every_view(page, checkpoint):
+    page.set_viewport_size(TALL)
+    open_page(page, "Inspect")
+    load_checkpoint_in_sidebar(page, checkpoint)
+    assert_no_errors(page)
+    assert page.get_by_text("RNN, 64 units · rnn-64.h5 (iteration 40)").count() == 1
+    for _ in range(3):
+        button(page, "inspect.step").click()
+        wait_idle(page)
+    assert heading(page).startswith("Step 2:")
+    button(page, "inspect.back").click()
+    wait_idle(page)
+    assert heading(page).startswith("Step 1:")
+    page.keyboard.press("ArrowRight")                       # the Step button's shortcut
+    wait_idle(page)
+    assert heading(page).startswith("Step 2:")
+    assert charts(page) == 2                                # next-word bars and the state strip
+    force = page.locator(".st-key-inspect-force button")
+    word = re.search(r"“(.+)”", force.inner_text()).group(1)
+    force.click()
+    wait_idle(page)
+    assert_no_errors(page)
+    assert heading(page).endswith(f"took “{word}”")
+    assert page.get_by_text("Without your forced words it said:").count() == 1
+    assert page.get_by_text(f"✎ {word}").count() == 1
+    screenshot(page, "inspect-step-through")
+
+    open_tab(page, "Whole caption")
+    assert_no_errors(page)
+    assert charts(page) == 3                                # heatmap, ||h_t||, saturation
+    assert page.get_by_text("The 6 most variable units:").count() == 1
+    screenshot(page, "inspect-whole-caption")
+
+    open_tab(page, "Teacher forcing")
+    assert_no_errors(page)
+    assert page.get_by_text("Caption loss").count() == 1
+    assert charts(page) == 2
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    screenshot(page, "inspect-teacher-forcing")
+
+    open_tab(page, "RNN vs LSTM gradients")
+    assert_no_errors(page)
+    assert charts(page) == 1
+    assert page.get_by_text("B: share left at step 0").count() == 1
+    screenshot(page, "inspect-rnn-vs-lstm")
+
+
+def test_compare_examples_scores_and_strategies(page, checkpoint):
+    page.set_viewport_size(TALL)
+    open_page(page, "Compare")
+    load_checkpoint_in_sidebar(page, checkpoint)
+    assert_no_errors(page)
+    assert page.get_by_text("Ground truth:").count() == 6
+    assert page.get_by_text(re.compile(r"BLEU-4")).count() >= 6
+    screenshot(page, "compare-train-vs-val")
+
+    open_tab(page, "Split scores")
+    button(page, "compare.compute").click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    assert page.get_by_text(re.compile(r"^BLEU-4 — greedy: train")).count() == 1
+    assert charts(page) == 1
+    screenshot(page, "compare-split-scores")
+
+    open_tab(page, "Strategies side by side")
+    assert_no_errors(page)
+    table = page.locator("table", has_text="log p / word").first
+    rows = table.locator("tbody tr")
+    assert rows.count() == 9                                # greedy, beams 1-5, three samples
+    assert rows.nth(2).locator("td").first.inner_text() == "beam 2"
+    screenshot(page, "compare-strategies")
+
+
+def test_play_runs_the_caption_to_its_end_on_its_own(page, checkpoint):
+    open_page(page, "Inspect")
+    load_checkpoint_in_sidebar(page, checkpoint)
+    button(page, "inspect.play").click()
+    page.get_by_text("The caption is complete.").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    assert "Play" in button(page, "inspect.play").inner_text()
+    assert button(page, "inspect.step").is_disabled()
+    words = page.locator("h3", has_text=re.compile(r"^Step \d+:")).first.inner_text()
+    assert words.endswith("took “<END>”") or words.startswith("Step 19:")

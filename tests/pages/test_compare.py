@@ -1,0 +1,127 @@
+"""The Compare page through the real app: train/val examples, split scores, strategies side by side."""
+import re
+
+import numpy as np
+import pytest
+
+from core import CaptioningRNN, load_checkpoint, save_checkpoint
+from core.data.coco import load_coco_data
+from core.data.demo import ensure_demo_dataset
+from core.evaluate import CaptionIndex, Strategy, caption_images, compare_strategies, evaluate, sample_images
+from explorer.components import scores_view
+
+from .conftest import no_exception
+
+VIEW = "compare.view"
+
+
+@pytest.fixture(scope="module")
+def demo_data():
+    return load_coco_data(ensure_demo_dataset())
+
+
+def use_checkpoint(at, path):
+    at.radio(key="model.source").set_value("Checkpoint file").run()
+    at.text_input(key="model.file").input(str(path)).run()
+    assert no_exception(at) and not at.error
+    return at
+
+
+def bleu_numbers(html: str) -> list[float]:
+    return [float(x) for x in re.findall(r"<b>BLEU-\d</b> ([0-9.]+)", html)]
+
+
+def test_examples_show_train_and_val_captions_against_their_references(app, checkpoints, demo_data):
+    at = use_checkpoint(app("compare"), checkpoints["rnn"])
+    assert [s.value for s in at.subheader][:2] == ["Train · seen in training", "Val · never seen"]
+    cards = [h.value for h in at.html if "Ground truth:" in h.value]
+    assert len(cards) == 6                                      # 3 per split by default
+    model, _ = load_checkpoint(checkpoints["rnn"])
+    index = CaptionIndex(demo_data, "val")
+    expected = caption_images(model, demo_data, index, sample_images(index, 3, seed=0), Strategy("greedy"))
+    for card, row in zip(cards[3:], expected):
+        assert bleu_numbers(card) == [round(b, 2) for b in row.bleu]
+        assert card.count("<li>") == len(row.references)
+        assert f"log p = {row.logprob:.2f}" in card
+    at.button(key="compare.new_images").click().run()
+    assert no_exception(at)
+    assert [h.value for h in at.html if "Ground truth:" in h.value] != cards
+
+
+def test_matching_ngrams_are_shaded(app, checkpoints):
+    at = use_checkpoint(app("compare"), checkpoints["rnn"])
+    card = next(h.value for h in at.html if "Ground truth:" in h.value)
+    assert 'title="in a shared ' in card                         # the trained model shares some words
+    legend = next(h.value for h in at.html if "Shading:" in h.value)
+    assert all(f"shared {n}-gram" in legend for n in range(1, 5))
+
+
+def test_split_scores_show_train_against_val_for_each_strategy(app, checkpoints, demo_data):
+    at = use_checkpoint(app("compare"), checkpoints["lstm"])
+    at.session_state[VIEW] = "Split scores"
+    at.run()
+    assert any("Compute scores" in i.value for i in at.info)
+    at.select_slider(key=scores_view.COUNT).set_value(10).run()
+    at.multiselect(key=scores_view.CHOICES).set_value(["greedy", "beam 3", "temperature 1 (seed 0)"]).run()
+    at.button(key="compare.compute").click().run()
+    assert no_exception(at)
+    table = at.dataframe[0].value
+    assert list(zip(table["strategy"], table["split"])) == [
+        ("greedy", "train"), ("greedy", "val"), ("beam 3", "train"), ("beam 3", "val"),
+        ("temperature 1 (seed 0)", "train"), ("temperature 1 (seed 0)", "val")]
+    assert (table["images"] == 10).all()
+    model, _ = load_checkpoint(checkpoints["lstm"])
+    expected = evaluate(model, demo_data, [Strategy("greedy"), Strategy("beam", beam_size=3),
+                                           Strategy("temperature")], n=10, seed=0)
+    for (_, row), score in zip(table.iterrows(), expected):
+        np.testing.assert_allclose([row[f"BLEU-{n}"] for n in range(1, 5)], score.bleu)
+        assert row["notebook BLEU"] == pytest.approx(score.notebook_bleu)
+        assert row["mean log p"] == pytest.approx(score.mean_logprob)
+    assert any(m.value.startswith("**BLEU-4** — greedy: train") for m in at.markdown)
+    # the result stays when the page reruns, and a new N asks for a new computation
+    at.run()
+    assert at.dataframe[0].value.equals(table)
+    at.select_slider(key=scores_view.COUNT).set_value(50).run()
+    assert not at.dataframe and any("Compute scores" in i.value for i in at.info)
+
+
+def test_strategies_side_by_side_with_their_log_probabilities(app, checkpoints, demo_data):
+    at = use_checkpoint(app("compare"), checkpoints["rnn"])
+    at.session_state[VIEW] = "Strategies side by side"
+    at.run()
+    assert no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["strategy"]) == (["greedy"] + [f"beam {k}" for k in range(1, 6)]
+                                       + [f"temperature 1 (seed {s})" for s in range(3)])
+    assert np.isfinite(table["log p"]).all() and (table["log p"] < 0).all()
+    assert table["log p"].iloc[0] == pytest.approx(table["log p"].iloc[1])   # beam 1 is greedy
+    model, _ = load_checkpoint(checkpoints["rnn"])
+    refs = CaptionIndex(demo_data, "val").references(0)
+    rows = compare_strategies(model, demo_data["val_features"][0], refs,
+                              [Strategy("beam", beam_size=3)])
+    beam3 = table.set_index("strategy").loc["beam 3"]
+    assert beam3["log p"] == pytest.approx(rows[0].logprob)
+    assert beam3["caption"] == " ".join(rows[0].words)
+    html_table = next(h.value for h in at.html if "<table" in h.value)
+    assert html_table.count("<tr") == 1 + len(table)
+    assert f"{rows[0].logprob:.2f}" in html_table
+    at.slider(key="compare.side_samples").set_value(1).run()
+    assert len(at.dataframe[0].value) == 7
+
+
+def test_a_mismatched_model_shows_a_message_not_a_traceback(app, tmp_path, demo_data):
+    wide = CaptioningRNN(demo_data["word_to_idx"], input_dim=4096, hidden_dim=16, wordvec_dim=8,
+                         rng=np.random.default_rng(0))
+    at = app("compare")
+    at.radio(key="model.source").set_value("Checkpoint file").run()
+    at.text_input(key="model.file").input(str(save_checkpoint(tmp_path / "fc7.h5", wide))).run()
+    assert no_exception(at)
+    assert "4096-d" in at.error[0].value and not at.tabs
+
+
+def test_the_model_chosen_on_inspect_is_kept_on_compare(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["lstm"])
+    at.switch_page("../pages/compare.py").run()
+    assert no_exception(at)
+    assert at.radio(key="model.source").value == "Checkpoint file"
+    assert any("LSTM, 48 units" in m.value for m in at.markdown if m.value.startswith("**Model:**"))

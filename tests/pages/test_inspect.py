@@ -1,0 +1,331 @@
+"""The Inspect page through the real app: step-through, what if, whole caption, teacher forcing."""
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+from core import CaptioningRNN, StepDecoder, load_checkpoint, save_checkpoint, teacher_forced_trace
+from core.data.coco import load_coco_data
+from core.data.demo import ensure_demo_dataset
+from explorer import state
+from explorer.components import step_view
+
+from .conftest import no_exception
+
+VIEW = "inspect.view"
+
+
+def use_checkpoint(at, path):
+    at.radio(key="model.source").set_value("Checkpoint file").run()
+    at.text_input(key="model.file").input(str(path)).run()
+    return at
+
+
+def decoder(at) -> StepDecoder:
+    return at.session_state[step_view.DECODER]
+
+
+def click(at, key, times=1):
+    for _ in range(times):
+        at.button(key=key).click().run()
+        assert no_exception(at)
+    return at
+
+
+def shown(at):
+    """What the step panel shows: its heading, the caption chips, and the next-word bars."""
+    heading = next((m.value for m in at.markdown if m.value.startswith("### Step")), None)
+    chips = next(h.value for h in at.html if "&lt;START&gt;" in h.value)
+    charts = at.get("vega_lite_chart")
+    bars = convert_arrow_bytes_to_pandas_df(charts[0].proto.data.data) if heading else None
+    return heading, chips, bars
+
+
+@pytest.fixture(scope="module")
+def demo_data():
+    return load_coco_data(ensure_demo_dataset())
+
+
+def test_renders_an_untrained_model_by_default(app):
+    at = app("inspect")
+    assert no_exception(at) and not at.error
+    assert at.title[0].value == "Inspect"
+    assert any("untrained" in m.value for m in at.markdown if m.value.startswith("**Model:**"))
+    assert decoder(at).t == 0
+    assert any("Press **Step**" in i.value for i in at.info)
+
+
+def test_stepping_forward_and_back_equals_a_fresh_run(app, checkpoints, demo_data):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.step", 5)
+    click(at, "inspect.back", 2)
+    after_back = shown(at)
+    steps_after_back = list(decoder(at).steps)
+    click(at, "inspect.reset")
+    assert decoder(at).t == 0
+    click(at, "inspect.step", 3)
+    fresh = shown(at)
+    assert after_back[0] == fresh[0] and "Step 2" in fresh[0]
+    assert after_back[1] == fresh[1]
+    assert after_back[2].equals(fresh[2])
+    # and the same as the core decoder run from scratch on the same image
+    model, _ = load_checkpoint(checkpoints["rnn"])
+    reference = StepDecoder(model, demo_data["val_features"][0], max_length=step_view.MAX_LENGTH)
+    for _ in range(3):
+        reference.step()
+    for a, b, c in zip(steps_after_back, decoder(at).steps, reference.steps):
+        assert a.chosen == b.chosen == c.chosen
+        np.testing.assert_array_equal(a.h, c.h)
+        np.testing.assert_array_equal(b.probs, c.probs)
+    assert after_back[2]["word"].iloc[0] == model.idx_to_word[int(reference.steps[-1].probs.argmax())]
+
+
+def test_temperature_sampling_is_repeatable_and_keeps_the_position(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.step", 3)
+    at.segmented_control(key=step_view.STRATEGY).set_value("temperature").run()
+    at.slider(key=step_view.TEMPERATURE).set_value(2.0).run()
+    assert no_exception(at)
+    dec = decoder(at)
+    assert dec.strategy == "temperature" and dec.temperature == 2.0 and dec.t == 3
+    first = [s.chosen for s in dec.steps]
+    click(at, "inspect.back", 3)
+    click(at, "inspect.step", 3)
+    assert [s.chosen for s in decoder(at).steps] == first
+
+
+def test_forcing_a_word_changes_the_continuation(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["lstm"])
+    click(at, "inspect.step", 2)
+    before = next(m.value for m in at.markdown if m.value.startswith("**From here the model goes on:**"))
+    original = [s.chosen for s in decoder(at).steps]
+    options = at.selectbox(key=step_view.FORCE_WORD).options
+    assert len(options) > 10 and "(p = " in options[0]
+    forced = at.selectbox(key=step_view.FORCE_WORD).value
+    assert forced != original[1]                     # the default pick is the runner-up
+    click(at, "inspect.force")
+    dec = decoder(at)
+    assert dec.t == 2 and dec.steps[1].forced and dec.steps[1].chosen == forced
+    assert dec.steps[0].chosen == original[0]
+    after = next(m.value for m in at.markdown if m.value.startswith("**From here the model goes on:**"))
+    assert after != before
+    assert any(m.value.startswith("**Without your forced words it said:**") for m in at.markdown)
+    assert "✎" in shown(at)[1]
+    # the whole-caption view decodes on from the forced word
+    at.session_state[VIEW] = "Whole caption"
+    at.run()
+    assert no_exception(at)
+    chips = next(h.value for h in at.html if "&lt;START&gt;" in h.value)
+    assert "✎" in chips
+
+
+def test_lstm_step_shows_the_cell_and_all_four_gates(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["lstm"])
+    click(at, "inspect.step")
+    strips = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "vconcat" in c.proto.spec]
+    assert len(strips) == 1
+    titles = [part["title"]["text"].split(" ")[0] for part in strips[0]["vconcat"]]
+    assert titles == ["h_t,", "c_t,", "input", "forget", "output", "candidate"]
+    rows = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[1].proto.data.data)
+    assert list(rows["row"].unique()) == ["h", "c", "i", "f", "o", "g"]
+    assert len(rows) == 6 * 48
+    gates = rows[rows.row.isin(["i", "f", "o"])]["value"]
+    assert gates.between(0, 1).all()
+
+
+def test_play_steps_on_a_timer_until_the_caption_ends(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    at.button(key="inspect.play").click().run()
+    assert no_exception(at)
+    assert at.session_state[step_view.PLAYING] and decoder(at).t == 1
+    assert at.button(key="inspect.play").label == "Pause"
+    for _ in range(step_view.MAX_LENGTH + 2):        # each rerun is one tick of the timer
+        if not at.session_state[step_view.PLAYING]:
+            break
+        at.run()
+    assert not at.session_state[step_view.PLAYING]
+    assert decoder(at).finished
+    assert at.button(key="inspect.play").label == "Play"
+
+
+def test_whole_caption_heatmap_orders_units_and_colours_tokens(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.finish")
+    T = decoder(at).t
+    at.session_state[VIEW] = "Whole caption"
+    at.run()
+    assert no_exception(at)
+    heat = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[0].proto.data.data)
+    assert heat["t"].nunique() == T and heat["unit"].nunique() == 48   # "all" units for H <= 64
+    first = heat[heat.t == 0].sort_values("pos")["unit"].tolist()
+    h = np.stack([s.h for s in decoder(at).steps])
+    assert first == list(np.argsort(-h.var(axis=0), kind="stable"))
+    at.segmented_control(key="inspect.unit_order").set_value("activation").run()
+    heat = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[0].proto.data.data)
+    values = heat[heat.t == T - 1].sort_values("pos")["value"].to_numpy()
+    assert (np.diff(values) <= 0).all()              # ordered by activation at the shown step
+    at.number_input(key="inspect.unit").set_value(7).run()
+    tokens = next(x.value for x in at.html if "font-size:1.6rem;line-height:2.1" in x.value)
+    values = [float(v) for v in re.findall(r'title="([-+][0-9.]+)"', tokens)]
+    np.testing.assert_allclose(values, h[:, 7], atol=5e-4)
+    assert any("The 6 most variable units" in m.value for m in at.markdown)
+
+
+def test_teacher_forcing_shows_p_true_divergence_and_gradient_norms(app, checkpoints, demo_data):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    at.session_state[VIEW] = "Teacher forcing"
+    at.run()
+    assert no_exception(at) and not at.error
+    table = at.dataframe[0].value
+    caption_choice = at.selectbox(key="inspect.true_caption.val.0")
+    rows = np.flatnonzero(demo_data["val_image_idxs"] == 0)
+    captions = demo_data["val_captions"][rows]
+    model, _ = load_checkpoint(checkpoints["rnn"])
+    k = caption_choice.index
+    trace = teacher_forced_trace(model, demo_data["val_features"][0], captions[k])
+    np.testing.assert_allclose(table["p(true)"].to_numpy(), trace.p_true, rtol=1e-5)
+    assert table["true next word"].iloc[-1] == "<END>"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Caption loss  −Σ log p(true word)"] == f"{trace.loss:.2f}"
+    messages = [w.value for w in at.warning] + [s.value for s in at.success]
+    if trace.divergence_step is None:
+        assert any("exactly this caption" in m for m in messages)
+    else:
+        assert any(f"step {trace.divergence_step}" in m for m in messages)
+    charts = at.get("vega_lite_chart")
+    grads = [convert_arrow_bytes_to_pandas_df(c.proto.data.data) for c in charts
+             if "log" in c.proto.spec]
+    assert len(grads) == 1
+    last = grads[0][grads[0].series == "last word's loss only"].sort_values("t")["value"].to_numpy()
+    np.testing.assert_allclose(last, trace.grad_norm_last, rtol=1e-5)
+
+
+def test_rnn_against_lstm_gradients_side_by_side(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    at.session_state[VIEW] = "RNN vs LSTM gradients"
+    at.run()
+    assert no_exception(at) and not at.error
+    at.radio(key="inspect.other.source").set_value("Checkpoint file").run()
+    at.text_input(key="inspect.other.file").input(str(checkpoints["lstm"])).run()
+    assert no_exception(at)
+    chart = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[0].proto.data.data)
+    names = list(chart["series"].unique())
+    assert len(names) == 2 and "vanilla RNN" in names[0] and "LSTM" in names[1]
+    last_step = chart["t"].max()
+    assert np.allclose(chart[chart.t == last_step]["value"], 1.0)    # normalised at the last step
+    labels = [m.label for m in at.metric]
+    assert labels == ["A: share left at step 0", "B: share left at step 0"]
+
+
+def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_path, demo_data):
+    wide = CaptioningRNN(demo_data["word_to_idx"], input_dim=4096, hidden_dim=16, wordvec_dim=8,
+                         rng=np.random.default_rng(0))
+    other_words = CaptioningRNN({w: i for i, w in enumerate(["<NULL>", "<START>", "<END>", "cat"])},
+                                input_dim=512, hidden_dim=16, wordvec_dim=8, rng=np.random.default_rng(0))
+    at = use_checkpoint(app("inspect"), save_checkpoint(tmp_path / "fc7.h5", wide))
+    assert no_exception(at)
+    assert "4096-d" in at.error[0].value and "PCA 512-d features" in at.error[0].value
+    assert not at.get("vega_lite_chart")
+    at = use_checkpoint(at, save_checkpoint(tmp_path / "words.h5", other_words))
+    assert no_exception(at)
+    assert "vocabulary of 4 words" in at.error[0].value and "96" in at.error[0].value
+    at.text_input(key="model.file").input(str(tmp_path / "missing.h5")).run()
+    assert no_exception(at) and any("There is no file" in i.value for i in at.info)
+    (tmp_path / "junk.h5").write_bytes(b"not a checkpoint")
+    at.text_input(key="model.file").input(str(tmp_path / "junk.h5")).run()
+    assert no_exception(at) and any("junk.h5" in i.value for i in at.info)
+
+
+def test_random_image_and_train_split_rebuild_the_decoder(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.step", 2)
+    at.segmented_control(key="inspect.image_from").set_value("train").run()
+    assert decoder(at).t == 0
+    assert at.session_state[step_view.DECODER_SPEC][1] == ("train", 0)
+    at.button(key="inspect.image_index_random").click().run()
+    assert no_exception(at)
+    split, image = at.session_state[step_view.DECODER_SPEC][1]
+    assert split == "train" and image == at.number_input(key="inspect.image_index").value != 0
+
+
+def test_the_browse_minibatch_offers_its_images(app, demo_data):
+    at = app()
+    at.session_state[state.BROWSE_BATCH] = state.Minibatch(split="train", rows=(10, 11, 500), seed=3)
+    at.switch_page("../pages/inspect.py").run()
+    at.segmented_control(key="inspect.image_from").set_value("browse").run()
+    assert no_exception(at)
+    images = at.selectbox(key="inspect.image_browse").options
+    expected = list(dict.fromkeys(int(demo_data["train_image_idxs"][r]) for r in (10, 11, 500)))
+    assert images == [f"train image #{i}" for i in expected]
+    assert at.session_state[step_view.DECODER_SPEC][1] == ("train", expected[0])
+
+
+# --- models from the Train page's runner ------------------------------------------
+
+@pytest.fixture
+def runs(tmp_path):
+    """A Runner on the app's runs folder (the `app` fixture points the app at the same one)."""
+    from explorer.run_config import RunConfig
+    from explorer.runner import Runner
+
+    runner = Runner(tmp_path / "runs")
+    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+    small = RunConfig(cell_type="lstm", hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)
+
+    def start(**changes):
+        return runner.start(small.replace(**changes), dataset, owner="tester")
+
+    yield runner, start
+    runner.shutdown()
+
+
+def test_a_finished_run_chosen_on_the_train_page_is_inspected(app, runs):
+    runner, start = runs
+    run_id = start()
+    info = runner.wait(run_id)
+    assert info.status == "done" and info.has_checkpoint
+    at = app()
+    at.session_state[state.MODEL_RUN] = run_id          # what "use in Inspect/Compare" does
+    at.switch_page("../pages/inspect.py").run()
+    assert no_exception(at) and not at.error
+    assert at.radio(key="model.source").value == "Training run"
+    assert at.selectbox(key="model.run").value == run_id
+    assert any("LSTM, 32 units" in m.value and info.label in m.value for m in at.markdown)
+    click(at, "inspect.step", 2)
+    model, _ = runner.load_model(run_id)
+    np.testing.assert_array_equal(decoder(at).model.params["Wh"], model.params["Wh"])
+    # switching to an untrained model clears the shared choice
+    at.radio(key="model.source").set_value("Untrained").run()
+    assert at.session_state[state.MODEL_RUN] is None
+    assert decoder(at).model.hidden_dim == 512
+
+
+def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
+    runner, start = runs
+    run_id = start(num_epochs=10_000, snapshot_every=2)   # trains for minutes: stays "running"
+    wait_until(lambda: runner.get(run_id).has_checkpoint, "a first snapshot")
+    at = app("inspect")
+    assert no_exception(at)
+    assert at.radio(key="model.source").value == "Training run"   # the newest run is the default
+    note = next(i.value for i in at.info if "still training" in i.value)
+    first = at.session_state[step_view.DECODER_SPEC][0]
+    pinned = at.session_state["model.refresh"][run_id]
+    wait_until(lambda: runner.get(run_id).checkpoint_iteration != pinned, "a newer snapshot")
+    at.run()
+    assert at.session_state[step_view.DECODER_SPEC][0] == first     # kept until the user asks
+    assert "iteration" in at.button(key="model.refresh_button").label
+    at.button(key="model.refresh_button").click().run()
+    assert no_exception(at)
+    assert at.session_state[step_view.DECODER_SPEC][0] != first
+    assert next(i.value for i in at.info if "still training" in i.value) != note
+    runner.stop(run_id, owner="tester")
+
+
+def wait_until(condition, what, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
