@@ -60,13 +60,14 @@ def _check_temperature(temperature):
     return float(temperature)
 
 
-def _draw(logp, seed, t):
-    """Sample one id per row of log-probabilities (B, V), reproducibly for (seed, t).
+def _draw(logp, seed, t, keys):
+    """Sample one id per row of log-probabilities (B, V), reproducibly for (seed, t, key).
 
-    Row b uses the b-th uniform draw of `default_rng([seed, t])`, so the same image and
-    seed give the same word at step t however the decoding got there.
+    Row b's uniform draw comes from `default_rng([seed, t, keys[b]])`: the same image
+    (key), seed and step give the same word however the decoding got there and whatever
+    else was in the batch.
     """
-    u = np.random.default_rng([seed, t]).random(logp.shape[0])
+    u = np.array([np.random.default_rng([seed, t, int(k)]).random() for k in keys])
     cdf = np.cumsum(np.exp(logp.astype(np.float64)), axis=1)
     picks = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=1)
     return np.minimum(picks, logp.shape[1] - 1)
@@ -106,11 +107,23 @@ def greedy_decode(model, features, max_length=30) -> Decoded:
     return _decode(model, features, max_length, lambda t, scores: scores.argmax(axis=1))
 
 
-def temperature_decode(model, features, temperature=1.0, seed=0, max_length=30) -> Decoded:
-    """Words drawn from softmax(scores / temperature); reproducible for a given seed."""
+def temperature_decode(model, features, temperature=1.0, seed=0, max_length=30, keys=None) -> Decoded:
+    """Words drawn from softmax(scores / temperature), reproducibly for a seed.
+
+    `keys` (N,) non-negative ints name the rows (e.g. image indices; default 0..N-1): a
+    row's words depend only on its features, the seed and its key.
+    """
     temperature = _check_temperature(temperature)
+    keys = _check_keys(keys, len(features))
     return _decode(model, features, max_length,
-                   lambda t, scores: _draw(log_softmax(scores, temperature), seed, t))
+                   lambda t, scores: _draw(log_softmax(scores, temperature), seed, t, keys))
+
+
+def _check_keys(keys, n):
+    keys = np.arange(n) if keys is None else np.asarray(keys).reshape(-1)
+    if keys.shape != (n,) or keys.dtype.kind not in "iu" or (keys < 0).any():
+        raise ValueError(f"keys must be {n} non-negative integers, one per row")
+    return keys
 
 
 def beam_search(model, features, beam_size=3, max_length=30) -> Decoded:
@@ -188,12 +201,12 @@ STRATEGIES = ("greedy", "temperature", "beam")
 
 
 def decode(model, features, strategy="greedy", *, max_length=30, temperature=1.0, seed=0,
-           beam_size=3) -> Decoded:
-    """Caption features (N, D) with one of STRATEGIES and its options."""
+           beam_size=3, keys=None) -> Decoded:
+    """Caption features (N, D) with one of STRATEGIES and its options (keys: see temperature_decode)."""
     if strategy == "greedy":
         return greedy_decode(model, features, max_length)
     if strategy == "temperature":
-        return temperature_decode(model, features, temperature, seed, max_length)
+        return temperature_decode(model, features, temperature, seed, max_length, keys)
     if strategy == "beam":
         return beam_search(model, features, beam_size, max_length)
     raise ValueError(f'unknown decoding strategy "{strategy}": use one of {", ".join(STRATEGIES)}')
@@ -219,11 +232,13 @@ class StepDecoder:
     """Decode one image a timestep at a time, with rewind and forced words.
 
     strategy is "greedy" or "temperature" (drawing with `seed`, reproducibly per step,
-    so stepping back and forth always lands on the same state). `steps` holds one
+    so stepping back and forth always lands on the same state; `key` names the image as
+    in `temperature_decode`, so both draw the same words). `steps` holds one
     `DecodeStep` per generated word.
     """
 
-    def __init__(self, model, feature, strategy="greedy", temperature=1.0, seed=0, max_length=30):
+    def __init__(self, model, feature, strategy="greedy", temperature=1.0, seed=0, max_length=30,
+                 key=0):
         if strategy not in ("greedy", "temperature"):
             raise ValueError(f'StepDecoder strategy must be "greedy" or "temperature", got "{strategy}"')
         self.start, self.end, self.null = _special_ids(model)
@@ -232,6 +247,7 @@ class StepDecoder:
         self.strategy = strategy
         self.temperature = _check_temperature(temperature) if strategy == "temperature" else 1.0
         self.seed = int(seed)
+        self.key = _check_keys([key], 1)
         self.max_length = _check_length(max_length)
         self.h0, self.c0 = model.init_state(self.feature)
         self.steps: list[DecodeStep] = []
@@ -270,7 +286,7 @@ class StepDecoder:
         elif self.strategy == "greedy":
             chosen = int(out.scores[0].argmax())
         else:
-            chosen = int(_draw(logp, self.seed, t)[0])
+            chosen = int(_draw(logp, self.seed, t, self.key)[0])
         H = out.h.shape[1]
         gates = None if out.gates is None else {
             name: out.gates[0, k * H:(k + 1) * H].copy() for k, name in enumerate(GATE_NAMES)}

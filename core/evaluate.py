@@ -109,9 +109,10 @@ class Strategy:
             return f"temperature {self.temperature:g} (seed {self.seed})"
         return self.kind
 
-    def decode(self, model, features, max_length=30):
+    def decode(self, model, features, max_length=30, keys=None):
+        """Caption features (N, D); `keys` are the images' indices (temperature draws depend on them)."""
         return decode(model, features, self.kind, max_length=max_length, temperature=self.temperature,
-                      seed=self.seed, beam_size=self.beam_size)
+                      seed=self.seed, beam_size=self.beam_size, keys=keys)
 
 
 # --- split-level scores --------------------------------------------------------------
@@ -145,9 +146,9 @@ def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
     """Score every strategy on n images of every split; one `SplitScore` each, splits inner.
 
     The same images are used for every strategy. `progress(done, total, message)` hears
-    after every batch of `batch_size` images (temperature sampling decodes a split in one
-    batch, since its draws depend on the row); `indexes` may hold ready `CaptionIndex`
-    objects by split.
+    after every batch of `batch_size` images (temperature draws are keyed by image index,
+    so batching does not change them); `indexes` may hold ready `CaptionIndex` objects
+    by split.
     """
     check_compatible(model, data)
     strategies = [s if isinstance(s, Strategy) else Strategy(**s) for s in strategies]
@@ -163,11 +164,9 @@ def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
         for split, index, images in plans:
             started = time.perf_counter()
             captions, logprobs = [], []
-            # a temperature draw depends on the row's place in its batch: sample a split at once
-            size = len(images) if strategy.kind == "temperature" else batch_size
-            for lo in range(0, len(images), size):
-                batch = images[lo:lo + size]
-                out = strategy.decode(model, data[f"{split}_features"][batch], max_length)
+            for lo in range(0, len(images), batch_size):
+                batch = images[lo:lo + batch_size]
+                out = strategy.decode(model, data[f"{split}_features"][batch], max_length, keys=batch)
                 captions.append(out.captions)
                 logprobs.append(out.logprobs)
                 done += len(batch)
@@ -213,7 +212,7 @@ def caption_images(model, data, index: CaptionIndex, images, strategy: Strategy,
                    max_length=30) -> list[ImageCaption]:
     """Caption `images` of index's split in one batch and score each against its references."""
     images = np.asarray(images, dtype=np.int64)
-    out = strategy.decode(model, data[f"{index.split}_features"][images], max_length)
+    out = strategy.decode(model, data[f"{index.split}_features"][images], max_length, keys=images)
     rows = []
     for image, caption, logprob in zip(images, out.captions, out.logprobs):
         words, refs = caption_words(caption, data["idx_to_word"]), index.references(int(image))
@@ -240,13 +239,14 @@ class StrategyCaption:
         return self.logprob / max(self.length, 1)
 
 
-def compare_strategies(model, feature, references, strategies, max_length=30) -> list[StrategyCaption]:
-    """Caption one image (feature (D,)) with every strategy; references are word lists."""
+def compare_strategies(model, feature, references, strategies, max_length=30,
+                       key=0) -> list[StrategyCaption]:
+    """Caption one image (feature (D,), its index `key`) with every strategy; references are word lists."""
     feature = np.asarray(feature).reshape(1, -1)
     rows = []
     for strategy in strategies:
         strategy = strategy if isinstance(strategy, Strategy) else Strategy(**strategy)
-        out = strategy.decode(model, feature, max_length)
+        out = strategy.decode(model, feature, max_length, keys=[key])
         words = caption_words(out.captions[0], model.idx_to_word)
         rows.append(StrategyCaption(
             strategy=strategy.label, words=words, logprob=float(out.logprobs[0]),

@@ -67,7 +67,7 @@ def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSet
     decoder, old = st.session_state.get(DECODER), st.session_state.get(DECODER_SPEC)
     if decoder is None or old != spec:
         new = StepDecoder(picked.model, image.feature, settings.strategy, settings.temperature,
-                          settings.seed, max_length=MAX_LENGTH)
+                          settings.seed, max_length=MAX_LENGTH, key=image.image)
         if decoder is not None and old is not None and old[:2] == spec[:2]:
             analysis.replay(new, decoder.steps)        # same model and image: keep the position
         else:

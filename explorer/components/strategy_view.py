@@ -89,7 +89,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     references = caption_index(ds, image.split).references(image.image)
     strategies = ([Strategy("greedy")] + [Strategy("beam", beam_size=k) for k in range(1, 6)]
                   + [Strategy("temperature", temperature=float(t), seed=s) for s in range(int(samples))])
-    rows = compare_strategies(picked.model, image.feature, references, strategies)
+    rows = compare_strategies(picked.model, image.feature, references, strategies, key=image.image)
     best = max(r.logprob for r in rows)
     cell = "padding:0.35em 0.5em"
     num = f"{cell};text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap"

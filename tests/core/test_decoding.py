@@ -215,3 +215,16 @@ def test_trace_finds_where_free_running_leaves_the_truth(tiny_model):
 def test_trace_refuses_a_caption_without_start(tiny_model):
     with pytest.raises(ValueError, match="<START>"):
         teacher_forced_trace(tiny_model, features(1)[0], [4, 5, END])
+
+
+def test_temperature_draws_follow_the_image_not_its_place_in_the_batch():
+    model = make_model("rnn", end_bias=-3.0)
+    feats = features(6, seed=8)
+    keys = np.array([40, 41, 42, 43, 44, 45])
+    whole = temperature_decode(model, feats, 1.2, seed=5, max_length=10, keys=keys).captions
+    part = temperature_decode(model, feats[3:], 1.2, seed=5, max_length=10, keys=keys[3:]).captions
+    np.testing.assert_array_equal(whole[3:], part)
+    dec = StepDecoder(model, feats[4], strategy="temperature", temperature=1.2, seed=5, max_length=10, key=44)
+    assert [s.chosen for s in dec.run()] == strip(whole[4])
+    with pytest.raises(ValueError, match="keys"):
+        temperature_decode(model, feats, 1.0, keys=[-1, 0, 1, 2, 3, 4])
