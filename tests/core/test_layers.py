@@ -1,8 +1,9 @@
 """Every check of the CS231n RNN and LSTM captioning notebooks, as assertions.
 
 The fixed-input forward checks use the notebooks' `np.linspace` inputs and expected
-values; the backward checks compare each layer's gradients with centred differences in
-float64, through one helper parametrized over the layers.
+values (kept in `core.checks`, which the layer lab runs too); the backward checks
+compare each layer's gradients with centred differences in float64, through one helper
+parametrized over the layers.
 """
 import numpy as np
 import pytest
@@ -12,84 +13,53 @@ from core import (eval_numerical_gradient, eval_numerical_gradient_array, lstm_b
                   rnn_forward, rnn_step_backward, rnn_step_forward, sigmoid,
                   temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss,
                   word_embedding_backward, word_embedding_forward)
+from core.checks import NOTEBOOK_FORWARD, SOFTMAX_SANITY
 
 
-def lin(lo, hi, *shape):
-    return np.linspace(lo, hi, num=int(np.prod(shape))).reshape(*shape)
+def notebook_case(key):
+    """The notebook's fixed inputs for a layer and the values it prints (kept in core.checks)."""
+    case = NOTEBOOK_FORWARD[key]
+    return case.inputs(), case.expected
 
 
 # --- forward checks with the notebooks' values ------------------------------------
 
 def test_rnn_step_forward_matches_notebook():
-    N, D, H = 3, 10, 4
-    next_h, _ = rnn_step_forward(lin(-0.4, 0.7, N, D), lin(-0.2, 0.5, N, H), lin(-0.1, 0.9, D, H),
-                                 lin(-0.3, 0.7, H, H), lin(-0.2, 0.4, H))
-    expected = np.asarray([[-0.58172089, -0.50182032, -0.41232771, -0.31410098],
-                           [0.66854692, 0.79562378, 0.87755553, 0.92795967],
-                           [0.97934501, 0.99144213, 0.99646691, 0.99854353]])
-    assert rel_error(expected, next_h) < 1e-8
+    inputs, expected = notebook_case("rnn_step")
+    next_h, _ = rnn_step_forward(*inputs)
+    assert next_h.shape == (3, 4)
+    assert rel_error(expected["next_h"], next_h) < 1e-8
 
 
 def test_rnn_forward_matches_notebook():
-    N, T, D, H = 2, 3, 4, 5
-    h, _ = rnn_forward(lin(-0.1, 0.3, N, T, D), lin(-0.3, 0.1, N, H), lin(-0.2, 0.4, D, H),
-                       lin(-0.4, 0.1, H, H), lin(-0.7, 0.1, H))
-    expected = np.asarray([
-        [[-0.42070749, -0.27279261, -0.11074945, 0.05740409, 0.22236251],
-         [-0.39525808, -0.22554661, -0.0409454, 0.14649412, 0.32397316],
-         [-0.42305111, -0.24223728, -0.04287027, 0.15997045, 0.35014525]],
-        [[-0.55857474, -0.39065825, -0.19198182, 0.02378408, 0.23735671],
-         [-0.27150199, -0.07088804, 0.13562939, 0.33099728, 0.50158768],
-         [-0.51014825, -0.30524429, -0.06755202, 0.17806392, 0.40333043]]])
-    assert rel_error(expected, h) < 1e-7
+    inputs, expected = notebook_case("rnn")
+    h, _ = rnn_forward(*inputs)
+    assert h.shape == (2, 3, 5)
+    assert rel_error(expected["h"], h) < 1e-7
 
 
 def test_word_embedding_forward_matches_notebook():
-    V, D = 5, 3
-    x = np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]])
-    out, _ = word_embedding_forward(x, lin(0, 1, V, D))
-    expected = np.asarray([
-        [[0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429],
-         [0.21428571, 0.28571429, 0.35714286], [0.42857143, 0.5, 0.57142857]],
-        [[0.42857143, 0.5, 0.57142857], [0.21428571, 0.28571429, 0.35714286],
-         [0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429]]])
-    assert rel_error(expected, out) < 1e-7
+    inputs, expected = notebook_case("word_embedding")
+    out, _ = word_embedding_forward(*inputs)
+    assert out.shape == (2, 4, 3)
+    assert rel_error(expected["out"], out) < 1e-7
 
 
 def test_lstm_step_forward_matches_notebook():
-    N, D, H = 3, 4, 5
-    next_h, next_c, _ = lstm_step_forward(
-        lin(-0.4, 1.2, N, D), lin(-0.3, 0.7, N, H), lin(-0.4, 0.9, N, H),
-        lin(-2.1, 1.3, D, 4 * H), lin(-0.7, 2.2, H, 4 * H), lin(0.3, 0.7, 4 * H))
-    expected_h = np.asarray([[0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
-                             [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
-                             [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]])
-    expected_c = np.asarray([[0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
-                             [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
-                             [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])
-    assert rel_error(expected_h, next_h) < 1e-7
-    assert rel_error(expected_c, next_c) < 1e-7
+    inputs, expected = notebook_case("lstm_step")
+    next_h, next_c, _ = lstm_step_forward(*inputs)
+    assert rel_error(expected["next_h"], next_h) < 1e-7
+    assert rel_error(expected["next_c"], next_c) < 1e-7
 
 
 def test_lstm_forward_matches_notebook():
-    N, D, H, T = 2, 5, 4, 3
-    h, _ = lstm_forward(lin(-0.4, 0.6, N, T, D), lin(-0.4, 0.8, N, H), lin(-0.2, 0.9, D, 4 * H),
-                        lin(-0.3, 0.6, H, 4 * H), lin(0.2, 0.7, 4 * H))
-    expected = np.asarray([
-        [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
-         [0.11287491, 0.12146228, 0.13018446, 0.13902939],
-         [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
-        [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
-         [0.6704845, 0.69350089, 0.71486014, 0.7346449],
-         [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])
-    assert rel_error(expected, h) < 1e-7
+    inputs, expected = notebook_case("lstm")
+    h, _ = lstm_forward(*inputs)
+    assert h.shape == (2, 3, 4)
+    assert rel_error(expected["h"], h) < 1e-7
 
 
-@pytest.mark.parametrize("N, T, V, p, lo, hi", [
-    (100, 1, 10, 1.0, 2.2, 2.4),       # the notebook: "should be about 2.3"
-    (100, 10, 10, 1.0, 22.5, 23.5),    # "should be about 23"
-    (5000, 10, 10, 0.1, 2.2, 2.4),     # "should be within 2.2-2.4"
-])
+@pytest.mark.parametrize("N, T, V, p, lo, hi", SOFTMAX_SANITY)
 def test_temporal_softmax_loss_values_match_notebook(N, T, V, p, lo, hi):
     rng = np.random.default_rng(0)
     x = 0.001 * rng.standard_normal((N, T, V))

@@ -1,0 +1,578 @@
+"""The layer lab's checks: every forward and numeric-gradient check of the CS231n RNN and
+LSTM captioning notebooks, as data a page or a test can run.
+
+For each layer there is the notebook's fixed-input forward check (`np.linspace` inputs
+and the values the notebook prints, or for the loss its sanity values), the sizes and
+seed of its gradient check, its equations as LaTeX, and a deliberately broken backward
+pass a teacher can swap in to show what a bug looks like.
+
+    report = run_checks("rnn_step")                        # the notebook's sizes, seed 231
+    report = run_checks("lstm", {"N": 3, "T": 5, "D": 4, "H": 7}, seed=0, broken=True)
+    [(row.quantity, row.value, row.passed) for row in report.rows]
+
+Gradient checks run in float64 with `eval_numerical_gradient(_array)` and give one
+relative error per input. Inputs are drawn as the notebook draws them after
+`np.random.seed(seed)`, but from a private `np.random.RandomState`, so numpy's global
+state is left alone. This file never imports streamlit.
+
+Dimension letters: N batch, T time, D input, H hidden, V vocabulary, M output, W word vector.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import broken as B
+from . import layers as L
+from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from .model import CaptioningRNN
+
+NOTEBOOK_SEED = 231
+MAX_SIZE = 100            # every user size is a whole number from 1 to this
+MAX_ENTRIES = 10_000      # numbers perturbed by one numeric gradient check, at most
+MAX_WORK = 100_000        # perturbed numbers x time steps per forward pass, at most
+SIZE_NAMES = {"N": "batch size", "T": "time steps", "D": "input size", "W": "word vector size",
+              "H": "hidden size", "M": "output size", "V": "vocabulary size"}
+REL_ERROR = r"\text{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(10^{-8},\ |a_i| + |b_i|)}"
+ARRAY_ERROR = r"\text{over the array}(a, b) = \frac{\lVert a - b \rVert_2}{\lVert a \rVert_2 + \lVert b \rVert_2}"
+NUMERIC_GRADIENT = (r"\frac{\partial f}{\partial x_i} \approx \frac{f(x + h\,e_i) - f(x - h\,e_i)}{2h}, "
+                    r"\qquad h = 10^{-5}\ (10^{-6} \text{ for the whole model})")
+
+
+class CheckError(ValueError):
+    """Sizes or a seed the lab cannot run with; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One line of a check's table: a measured number against what it must be."""
+
+    check: str                     # "forward" or "gradient"
+    quantity: str                  # what is compared: "next_h", "dWx", "loss (N=100, ...)"
+    measure: str                   # "relative error", "difference" or "value"
+    value: float
+    threshold: float               # the value must be below this
+    low: float | None = None       # ...and above this (sanity values only)
+    array_error: float | None = None   # gradients: ||a - b|| / (||a|| + ||b||) over the array
+
+    @property
+    def passed(self) -> bool:
+        if self.low is not None:
+            return bool(self.low < self.value < self.threshold)
+        return bool(self.value < self.threshold or self.noisy)
+
+    @property
+    def noisy(self) -> bool:
+        """True when only near-zero entries push the (max) relative error over the threshold.
+
+        The notebook's relative error is a maximum over entries, and an entry whose
+        gradient is almost zero can show a large one from round-off alone; the error
+        over the whole array is not fooled by that, and a wrong gradient fails both.
+        """
+        return bool(self.value >= self.threshold and self.array_error is not None
+                    and self.array_error < self.threshold)
+
+    @property
+    def expected(self) -> str:
+        if self.low is not None:
+            return f"{self.low:g} to {self.threshold:g}"
+        return f"< {self.threshold:.0e}"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every row of one layer's checks, and how they were run."""
+
+    layer: str
+    sizes: dict[str, int]
+    seed: int
+    broken: bool
+    rows: tuple[CheckRow, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(row.passed for row in self.rows)
+
+    @property
+    def failures(self) -> list[CheckRow]:
+        return [row for row in self.rows if not row.passed]
+
+
+def lin(lo: float, hi: float, *shape: int) -> np.ndarray:
+    """The notebooks' fixed inputs: `np.linspace(lo, hi, num=prod(shape)).reshape(shape)`."""
+    return np.linspace(lo, hi, num=int(np.prod(shape))).reshape(*shape)
+
+
+# --- the notebook's fixed-input forward checks -------------------------------------
+
+@dataclass(frozen=True)
+class ForwardCase:
+    """A notebook cell's fixed inputs and the outputs it prints."""
+
+    inputs: Callable[[], tuple]              # fresh inputs, in the forward function's order
+    expected: dict[str, np.ndarray]          # output name -> the notebook's values
+    tolerance: float                         # the relative error allowed
+
+
+NOTEBOOK_FORWARD = {
+    "rnn_step": ForwardCase(
+        lambda: (lin(-0.4, 0.7, 3, 10), lin(-0.2, 0.5, 3, 4), lin(-0.1, 0.9, 10, 4),
+                 lin(-0.3, 0.7, 4, 4), lin(-0.2, 0.4, 4)),
+        {"next_h": np.asarray([[-0.58172089, -0.50182032, -0.41232771, -0.31410098],
+                               [0.66854692, 0.79562378, 0.87755553, 0.92795967],
+                               [0.97934501, 0.99144213, 0.99646691, 0.99854353]])}, 1e-8),
+    "rnn": ForwardCase(
+        lambda: (lin(-0.1, 0.3, 2, 3, 4), lin(-0.3, 0.1, 2, 5), lin(-0.2, 0.4, 4, 5),
+                 lin(-0.4, 0.1, 5, 5), lin(-0.7, 0.1, 5)),
+        {"h": np.asarray([
+            [[-0.42070749, -0.27279261, -0.11074945, 0.05740409, 0.22236251],
+             [-0.39525808, -0.22554661, -0.0409454, 0.14649412, 0.32397316],
+             [-0.42305111, -0.24223728, -0.04287027, 0.15997045, 0.35014525]],
+            [[-0.55857474, -0.39065825, -0.19198182, 0.02378408, 0.23735671],
+             [-0.27150199, -0.07088804, 0.13562939, 0.33099728, 0.50158768],
+             [-0.51014825, -0.30524429, -0.06755202, 0.17806392, 0.40333043]]])}, 1e-7),
+    "lstm_step": ForwardCase(
+        lambda: (lin(-0.4, 1.2, 3, 4), lin(-0.3, 0.7, 3, 5), lin(-0.4, 0.9, 3, 5),
+                 lin(-2.1, 1.3, 4, 20), lin(-0.7, 2.2, 5, 20), lin(0.3, 0.7, 20)),
+        {"next_h": np.asarray([[0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
+                               [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
+                               [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]]),
+         "next_c": np.asarray([[0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
+                               [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
+                               [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])},
+        1e-7),
+    "lstm": ForwardCase(
+        lambda: (lin(-0.4, 0.6, 2, 3, 5), lin(-0.4, 0.8, 2, 4), lin(-0.2, 0.9, 5, 16),
+                 lin(-0.3, 0.6, 4, 16), lin(0.2, 0.7, 16)),
+        {"h": np.asarray([
+            [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
+             [0.11287491, 0.12146228, 0.13018446, 0.13902939],
+             [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
+            [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
+             [0.6704845, 0.69350089, 0.71486014, 0.7346449],
+             [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])}, 1e-7),
+    "word_embedding": ForwardCase(
+        lambda: (np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]]), lin(0, 1, 5, 3)),
+        {"out": np.asarray([
+            [[0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429],
+             [0.21428571, 0.28571429, 0.35714286], [0.42857143, 0.5, 0.57142857]],
+            [[0.42857143, 0.5, 0.57142857], [0.21428571, 0.28571429, 0.35714286],
+             [0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429]]])}, 1e-7),
+}
+
+# temporal_softmax_loss on tiny random scores: (N, T, V, fraction of positions kept,
+# and the range the notebook says the loss should fall in)
+SOFTMAX_SANITY = ((100, 1, 10, 1.0, 2.2, 2.4),       # "should be about 2.3"
+                  (100, 10, 10, 1.0, 22.5, 23.5),    # "should be about 23"
+                  (5000, 10, 10, 0.1, 2.2, 2.4))     # "should be within 2.2-2.4"
+
+# the whole model's loss with every parameter set to np.linspace(-1.4, 1.3)
+NOTEBOOK_VOCAB = {"<NULL>": 0, "cat": 2, "dog": 3}
+NOTEBOOK_MODEL_LOSS = {"rnn": 9.83235591003, "lstm": 9.82445935443}
+MODEL_LOSS_TOLERANCE = 1e-9
+_MODEL_FEATURE_RANGE = {"rnn": (-1.5, 0.3), "lstm": (-0.5, 1.7)}
+
+
+def notebook_model_case(cell: str) -> tuple[CaptioningRNN, np.ndarray, np.ndarray]:
+    """The notebook's loss check: a float64 model with linspace weights, features, captions."""
+    N, D, W, H, T = 10, 20, 30, 40, 13
+    model = CaptioningRNN(NOTEBOOK_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell,
+                          dtype=np.float64, rng=np.random.RandomState(0))
+    for k, v in model.params.items():
+        model.params[k] = np.linspace(-1.4, 1.3, num=v.size).reshape(*v.shape)
+    features = np.linspace(*_MODEL_FEATURE_RANGE[cell], num=N * D).reshape(N, D)
+    captions = (np.arange(N * T) % len(NOTEBOOK_VOCAB)).reshape(N, T)
+    return model, features, captions
+
+
+def _fixed_forward(key: str, forward: Callable, names: tuple[str, ...]) -> Callable[[], list[CheckRow]]:
+    def check() -> list[CheckRow]:
+        case = NOTEBOOK_FORWARD[key]
+        outs = forward(*case.inputs())
+        return [CheckRow("forward", name, "relative error", rel_error(case.expected[name], out),
+                         case.tolerance) for name, out in zip(names, outs)]
+    return check
+
+
+def _softmax_forward(seed: int = NOTEBOOK_SEED) -> list[CheckRow]:
+    rng = np.random.RandomState(seed)
+    rows = []
+    for N, T, V, p, low, high in SOFTMAX_SANITY:
+        x = 0.001 * rng.randn(N, T, V)
+        y = rng.randint(V, size=(N, T))
+        mask = rng.rand(N, T) <= p
+        loss, _ = L.temporal_softmax_loss(x, y, mask)
+        rows.append(CheckRow("forward", f"loss (N={N}, T={T}, V={V}, p={p:g})", "value",
+                             loss, high, low))
+    return rows
+
+
+def _model_forward(cell: str) -> Callable[[], list[CheckRow]]:
+    def check() -> list[CheckRow]:
+        model, features, captions = notebook_model_case(cell)
+        loss, _ = model.loss(features, captions)
+        return [CheckRow("forward", f"loss, vs {NOTEBOOK_MODEL_LOSS[cell]}", "difference",
+                         abs(loss - NOTEBOOK_MODEL_LOSS[cell]), MODEL_LOSS_TOLERANCE)]
+    return check
+
+
+# --- numeric gradient checks -------------------------------------------------------
+
+def array_error(a: np.ndarray, b: np.ndarray) -> float:
+    """The relative error over a whole array: ||a - b|| / (||a|| + ||b||), 0 for two zeros."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
+
+
+def _gradient_row(name: str, numeric: np.ndarray, analytic: np.ndarray, threshold: float) -> CheckRow:
+    return CheckRow("gradient", name, "relative error", rel_error(numeric, analytic), threshold,
+                    array_error=array_error(numeric, analytic))
+
+
+def _output(forward: Callable, inputs: list, k: int, j: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Output j of forward as a function of input k alone (the others held fixed)."""
+    def f(xk):
+        args = list(inputs)
+        args[k] = xk
+        return forward(*args)[j]
+    return f
+
+
+def _layer_gradients(forward, backward, broken_pair, inputs, names, n_out, rng, threshold,
+                     broken, first=0):
+    """One row per input from index `first` on: backward's gradient against the numeric one.
+
+    `forward` returns n_out arrays, then a cache. The upstream gradients are drawn from
+    `rng` after the forward pass, as the notebook does; the numeric gradient of input k
+    is the sum over outputs j of eval_numerical_gradient_array(output j, x_k, dout_j).
+    With `broken`, the analytic gradients come from `broken_pair` instead.
+    """
+    outs = forward(*inputs)
+    douts = [rng.randn(*o.shape) for o in outs[:n_out]]
+    if broken:
+        broken_forward, broken_backward = broken_pair()
+        grads = broken_backward(*douts, broken_forward(*inputs)[n_out])
+    else:
+        grads = backward(*douts, outs[n_out])
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    rows = []
+    for k, (name, grad) in enumerate(zip(names, grads), start=first):
+        numeric = sum(eval_numerical_gradient_array(_output(forward, inputs, k, j), inputs[k], douts[j])
+                      for j in range(n_out))
+        rows.append(_gradient_row(name, numeric, grad, threshold))
+    return rows
+
+
+def _rnn_step_gradients(s, rng, broken, threshold):
+    N, D, H = s["N"], s["D"], s["H"]
+    inputs = [rng.randn(N, D), rng.randn(N, H), rng.randn(D, H), rng.randn(H, H), rng.randn(H)]
+    return _layer_gradients(L.rnn_step_forward, L.rnn_step_backward, B.rnn_step, inputs,
+                            ("dx", "dprev_h", "dWx", "dWh", "db"), 1, rng, threshold, broken)
+
+
+def _rnn_gradients(s, rng, broken, threshold):
+    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+    inputs = [rng.randn(N, T, D), rng.randn(N, H), rng.randn(D, H), rng.randn(H, H), rng.randn(H)]
+    return _layer_gradients(L.rnn_forward, L.rnn_backward, B.rnn, inputs,
+                            ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
+
+
+def _lstm_step_gradients(s, rng, broken, threshold):
+    N, D, H = s["N"], s["D"], s["H"]
+    inputs = [rng.randn(N, D), rng.randn(N, H), rng.randn(N, H), rng.randn(D, 4 * H),
+              rng.randn(H, 4 * H), rng.randn(4 * H)]
+    return _layer_gradients(L.lstm_step_forward, L.lstm_step_backward, B.lstm_step, inputs,
+                            ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"), 2, rng, threshold,
+                            broken)
+
+
+def _lstm_gradients(s, rng, broken, threshold):
+    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+    inputs = [rng.randn(N, T, D), rng.randn(N, H), rng.randn(D, 4 * H), rng.randn(H, 4 * H),
+              rng.randn(4 * H)]
+    return _layer_gradients(L.lstm_forward, L.lstm_backward, B.lstm, inputs,
+                            ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
+
+
+def _word_embedding_gradients(s, rng, broken, threshold):
+    N, T, V, D = s["N"], s["T"], s["V"], s["D"]
+    inputs = [rng.randint(V, size=(N, T)), rng.randn(V, D)]
+    return _layer_gradients(L.word_embedding_forward, L.word_embedding_backward,
+                            B.word_embedding, inputs, ("dW",), 1, rng, threshold, broken,
+                            first=1)
+
+
+def _temporal_affine_gradients(s, rng, broken, threshold):
+    N, T, D, M = s["N"], s["T"], s["D"], s["M"]
+    inputs = [rng.randn(N, T, D), rng.randn(D, M), rng.randn(M)]
+    return _layer_gradients(L.temporal_affine_forward, L.temporal_affine_backward,
+                            B.temporal_affine, inputs, ("dx", "dw", "db"), 1, rng,
+                            threshold, broken)
+
+
+def _softmax_gradients(s, rng, broken, threshold):
+    N, T, V = s["N"], s["T"], s["V"]
+    x = 0.001 * rng.randn(N, T, V)
+    y = rng.randint(V, size=(N, T))
+    mask = rng.rand(N, T) > 0.5
+    # the bug: dx is taken as if every position counted, <NULL> padding included
+    _, dx = L.temporal_softmax_loss(x, y, np.ones_like(mask) if broken else mask)
+    dx_num = eval_numerical_gradient(lambda x: L.temporal_softmax_loss(x, y, mask)[0], x,
+                                     verbose=False)
+    return [_gradient_row("dx", dx_num, dx, threshold)]
+
+
+def _model_gradients(cell: str):
+    def check(s, rng, broken, threshold):
+        N, T, D, W, H = s["N"], s["T"], s["D"], s["W"], s["H"]
+        captions = rng.randint(len(NOTEBOOK_VOCAB), size=(N, T))
+        features = rng.randn(N, D)
+        model = CaptioningRNN(NOTEBOOK_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H,
+                              cell_type=cell, dtype=np.float64, rng=rng)
+        _, grads = model.loss(features, captions)
+        if broken:   # the bug: dh0 is never passed back, so the image projection learns nothing
+            grads["W_proj"], grads["b_proj"] = (np.zeros_like(grads[k]) for k in ("W_proj", "b_proj"))
+        rows = []
+        for name in sorted(grads):
+            numeric = eval_numerical_gradient(lambda _: model.loss(features, captions)[0],
+                                              model.params[name], verbose=False, h=1e-6)
+            rows.append(_gradient_row(name, numeric, grads[name], threshold))
+        return rows
+    return check
+
+
+# --- the layers ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layer:
+    """One entry of the lab: what it checks, how, and what its equations are."""
+
+    key: str
+    title: str                                   # "RNN step"
+    functions: str                               # the notebook functions it checks
+    sizes: dict[str, int]                        # the notebook's gradient-check sizes
+    threshold: float                             # gradient relative errors must stay below
+    equations: tuple[str, str]                   # LaTeX blocks: forward, backward
+    bug: str                                     # what the broken backward gets wrong (Markdown)
+    bug_equation: str                            # the wrong line, LaTeX
+    forward: Callable[[], list[CheckRow]] | None # the notebook's fixed-input check, if any
+    gradient: Callable                           # (sizes, rng, broken, threshold) -> rows
+    entries: Callable[[dict], int]               # how many numbers the gradient check perturbs
+    steps: str | None = None                     # the size letter that counts time steps
+    min_sizes: dict[str, int] = field(default_factory=dict)
+
+
+def _aligned(*lines: str) -> str:
+    """One block of equations, one per line, aligned at their '&'."""
+    return r"\begin{aligned}" + r" \\[2pt] ".join(lines) + r"\end{aligned}"
+
+
+_SUM = r"\textstyle\sum"
+_LSTM_FORWARD = (r"a &= x_t W_x + h_{t-1} W_h + b",
+                 r"i &= \sigma(a_i), \ \ f = \sigma(a_f), \ \ o = \sigma(a_o)",
+                 r"g &= \tanh(a_g)",
+                 r"c_t &= f \odot c_{t-1} + i \odot g",
+                 r"h_t &= o \odot \tanh(c_t)")
+# One short equation per line, so a block fits half of a 1024-pixel projector.
+EQUATIONS = {
+    "rnn_step": (
+        _aligned(r"h_t &= \tanh(x_t W_x + h_{t-1} W_h + b)"),
+        _aligned(r"dz &= dh_t \odot (1 - h_t^2)",
+                 r"dx_t &= dz\, W_x^\top, \quad dh_{t-1} = dz\, W_h^\top",
+                 r"dW_x &= x_t^\top dz, \quad dW_h = h_{t-1}^\top dz",
+                 rf"db &= {_SUM}_n dz")),
+    "rnn": (
+        _aligned(r"h_t &= \tanh(x_t W_x + h_{t-1} W_h + b)", r"t &= 1, \dots, T"),
+        _aligned(r"dh_t &= dh_t^{\,\text{up}} + dz_{t+1} W_h^\top",
+                 r"dz_t &= dh_t \odot (1 - h_t^2)",
+                 r"dx_t &= dz_t W_x^\top, \quad dh_0 = dz_1 W_h^\top",
+                 rf"dW_x &= {_SUM}_t x_t^\top dz_t",
+                 rf"dW_h &= {_SUM}_t h_{{t-1}}^\top dz_t",
+                 rf"db &= {_SUM}_{{t,n}} dz_t")),
+    "lstm_step": (
+        _aligned(*_LSTM_FORWARD),
+        _aligned(r"dc &= dc_t + dh_t \odot o \odot \tanh'(c_t)",
+                 r"da_i &= dc \odot g \odot \sigma'(a_i)",
+                 r"da_f &= dc \odot c_{t-1} \odot \sigma'(a_f)",
+                 r"da_o &= dh_t \odot \tanh(c_t) \odot \sigma'(a_o)",
+                 r"da_g &= dc \odot i \odot (1 - g^2)",
+                 r"\sigma' &= \sigma (1 - \sigma)",
+                 r"\tanh' &= 1 - \tanh^2",
+                 r"dc_{t-1} &= dc \odot f",
+                 r"dx_t &= da\, W_x^\top, \quad dh_{t-1} = da\, W_h^\top",
+                 rf"dW_x &= x_t^\top da, \quad dW_h = h_{{t-1}}^\top da",
+                 rf"db &= {_SUM}_n da")),
+    "lstm": (
+        _aligned(*_LSTM_FORWARD, r"c_0 &= 0, \quad t = 1, \dots, T"),
+        _aligned(r"&\text{the step's backward, } t = T, \dots, 1,",
+                 r"&\text{fed with}",
+                 r"dh_t &= dh_t^{\,\text{up}} + dh_t^{\,(t+1)}",
+                 r"dc_t &= dc_t^{\,(t+1)}",
+                 rf"dW &= {_SUM}_t dW^{{(t)}} \quad \text{{for }} W_x, W_h, b")),
+    "word_embedding": (
+        _aligned(r"\text{out}_{n,t} &= W[\,x_{n,t}\,]"),
+        _aligned(r"dW[v] &= \sum_{(n,t)\,:\,x_{n,t} = v} d\text{out}_{n,t}",
+                 r"&\texttt{np.add.at(dW, x, dout)}")),
+    "temporal_affine": (
+        _aligned(r"\text{out}_{n,t} &= x_{n,t}\, w + b"),
+        _aligned(r"dx_{n,t} &= d\text{out}_{n,t}\, w^\top",
+                 rf"dw &= {_SUM}_{{n,t}} x_{{n,t}}^\top d\text{{out}}_{{n,t}}",
+                 rf"db &= {_SUM}_{{n,t}} d\text{{out}}_{{n,t}}")),
+    "temporal_softmax_loss": (
+        _aligned(r"p_{n,t} &= \mathrm{softmax}(x_{n,t})",
+                 r"\mathcal{L} &= -\frac{1}{N} \sum_{n,t} m_{n,t} \log p_{n,t}[\,y_{n,t}\,]"),
+        _aligned(r"dx_{n,t} &= \frac{m_{n,t}}{N} \big(p_{n,t} - \mathbb{1}_{y_{n,t}}\big)")),
+}
+for _cell, _name in (("rnn", "RNN"), ("lstm", "LSTM")):
+    EQUATIONS[f"model_{_cell}"] = (
+        _aligned(r"h_0 &= f\, W_{proj} + b_{proj}",
+                 r"x_t &= W_{embed}[\,y_t\,]",
+                 rf"h_{{1..T}} &= \mathrm{{{_name}}}(x_{{1..T}},\, h_0)",
+                 r"s_t &= h_t W_{vocab} + b_{vocab}",
+                 r"\mathcal{L} &= \text{softmax loss}(s,\ y_{\text{out}},\ m)",
+                 r"m &= y_{\text{out}} \neq \texttt{<NULL>}"),
+        _aligned(r"&\text{each layer's backward, in reverse,}",
+                 r"&\text{down to}",
+                 r"dW_{proj} &= f^\top dh_0",
+                 rf"db_{{proj}} &= {_SUM}_n dh_0"))
+
+
+def _model_layer(cell: str) -> Layer:
+    mul = 4 if cell == "lstm" else 1
+    name = "LSTM" if cell == "lstm" else "RNN"
+    return Layer(
+        f"model_{cell}", f"Whole model ({name})", f"CaptioningRNN(cell_type='{cell}').loss",
+        {"N": 2, "T": 3, "D": 4, "W": 5, "H": 6}, 1e-5,
+        EQUATIONS[f"model_{cell}"],
+        "`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` get no gradient.",
+        r"dh_0 := 0 \quad\Rightarrow\quad dW_{proj} = 0,\ \ db_{proj} = 0",
+        _model_forward(cell), _model_gradients(cell),
+        lambda s, m=mul: (len(NOTEBOOK_VOCAB) * s["W"] + s["D"] * s["H"] + s["H"]
+                          + m * (s["W"] * s["H"] + s["H"] * s["H"] + s["H"])
+                          + s["H"] * len(NOTEBOOK_VOCAB) + len(NOTEBOOK_VOCAB)),
+        steps="T", min_sizes={"T": 2})
+
+
+LAYERS: dict[str, Layer] = {layer.key: layer for layer in (
+    Layer("rnn_step", "RNN step", "rnn_step_forward / rnn_step_backward",
+          {"N": 4, "D": 5, "H": 6}, 1e-7,
+          EQUATIONS["rnn_step"],
+          "tanh' is taken as 1 - h instead of 1 - h².",
+          r"dz = dh_t \odot (1 - h_t)",
+          _fixed_forward("rnn_step", L.rnn_step_forward, ("next_h",)), _rnn_step_gradients,
+          lambda s: s["N"] * (s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1)),
+    Layer("rnn", "RNN sequence", "rnn_forward / rnn_backward",
+          {"N": 2, "T": 10, "D": 3, "H": 5}, 1e-5,
+          EQUATIONS["rnn"],
+          "The gradient arriving from step t + 1 is dropped: each step sees only its own `dh[:, t]`.",
+          r"dh_t = dh_t^{\,\text{up}} \quad (\text{no } dz_{t+1} W_h^\top)",
+          _fixed_forward("rnn", L.rnn_forward, ("h",)), _rnn_gradients,
+          lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1),
+          steps="T"),
+    Layer("lstm_step", "LSTM step", "lstm_step_forward / lstm_step_backward",
+          {"N": 4, "D": 5, "H": 6}, 1e-7, EQUATIONS["lstm_step"],
+          "`dc` misses tanh'(c_t): the path through h_t = o · tanh(c_t) is taken as linear.",
+          r"dc = dc_t + dh_t \odot o",
+          _fixed_forward("lstm_step", L.lstm_step_forward, ("next_h", "next_c")),
+          _lstm_step_gradients,
+          lambda s: s["N"] * (s["D"] + 2 * s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1)),
+    Layer("lstm", "LSTM sequence", "lstm_forward / lstm_backward",
+          {"N": 2, "T": 10, "D": 3, "H": 6}, 1e-5,
+          EQUATIONS["lstm"],
+          "The cell's gradient is not carried back: every step gets `dnext_c = 0` from the next one.",
+          r"dc_t^{\,(t+1)} := 0 \quad \text{at every step}",
+          _fixed_forward("lstm", L.lstm_forward, ("h",)), _lstm_gradients,
+          lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1),
+          steps="T"),
+    Layer("word_embedding", "Word embedding", "word_embedding_forward / word_embedding_backward",
+          {"N": 50, "T": 3, "V": 5, "D": 6}, 1e-7,
+          EQUATIONS["word_embedding"],
+          "`dW[x] += dout`: numpy buffers the indexed add, so a word used many times adds once.",
+          r"dW[\,x_{n,t}\,] = d\text{out}_{n,t} \ \text{ (the last write wins)}",
+          _fixed_forward("word_embedding", L.word_embedding_forward, ("out",)),
+          _word_embedding_gradients, lambda s: s["V"] * s["D"]),
+    Layer("temporal_affine", "Temporal affine", "temporal_affine_forward / temporal_affine_backward",
+          {"N": 2, "T": 3, "D": 4, "M": 5}, 1e-7,
+          EQUATIONS["temporal_affine"],
+          "`db` is averaged over the N·T positions instead of summed.",
+          r"db = \frac{1}{NT} \sum_{n,t} d\text{out}_{n,t}",
+          None, _temporal_affine_gradients,
+          lambda s: s["N"] * s["T"] * s["D"] + s["M"] * (s["D"] + 1)),
+    Layer("temporal_softmax_loss", "Temporal softmax loss", "temporal_softmax_loss",
+          {"N": 7, "T": 8, "V": 9}, 1e-7,
+          EQUATIONS["temporal_softmax_loss"],
+          "The mask is forgotten in `dx`: `<NULL>` padding gets a gradient it never caused.",
+          r"dx_{n,t} = \frac{1}{N} \big(p_{n,t} - \mathbb{1}_{y_{n,t}}\big)",
+          _softmax_forward, _softmax_gradients, lambda s: s["N"] * s["T"] * s["V"]),
+    _model_layer("rnn"),
+    _model_layer("lstm"),
+)}
+
+
+# --- running ---------------------------------------------------------------------------
+
+def check_sizes(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED) -> dict[str, int]:
+    """The full sizes for a gradient check of layer `key`; `CheckError` saying what to fix.
+
+    Sizes not given are the notebook's. Every size is a whole number from 1 (2 for the
+    model's T) to MAX_SIZE, and the check must stay small enough to run in seconds.
+    """
+    if key not in LAYERS:
+        raise CheckError(f"Unknown layer {key!r}; choose one of {', '.join(LAYERS)}.")
+    layer = LAYERS[key]
+    sizes = dict(sizes or {})
+    unknown = sorted(set(sizes) - set(layer.sizes))
+    if unknown:
+        raise CheckError(f"{layer.title} has no size {', '.join(unknown)}; its sizes are "
+                         f"{', '.join(layer.sizes)}.")
+    full = {**layer.sizes, **sizes}
+    for letter, value in full.items():
+        low = layer.min_sizes.get(letter, 1)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float)) \
+                or not float(value).is_integer() or not low <= value <= MAX_SIZE:
+            raise CheckError(f"{letter} ({SIZE_NAMES[letter]}) must be a whole number from {low} "
+                             f"to {MAX_SIZE}, not {value!r}.")
+        full[letter] = int(value)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < 2 ** 32:
+        raise CheckError(f"The seed must be a whole number from 0 to {2 ** 32 - 1:,}, not {seed!r}.")
+    entries = layer.entries(full)
+    work = entries * (full[layer.steps] if layer.steps else 1)
+    if entries > MAX_ENTRIES or work > MAX_WORK:
+        what = (f"{entries:,} numbers to perturb (the lab allows {MAX_ENTRIES:,})"
+                if entries > MAX_ENTRIES else
+                f"{entries:,} numbers to perturb, each through {full[layer.steps]} time steps "
+                f"(the lab allows {MAX_WORK:,} number-steps)")
+        raise CheckError(f"These sizes mean {what}: the numeric gradient would take too long. "
+                         f"Use smaller sizes.")
+    return full
+
+
+def forward_check(key: str) -> list[CheckRow]:
+    """The notebook's fixed-input forward check of layer `key` (empty if it has none)."""
+    layer = LAYERS[key]
+    return layer.forward() if layer.forward is not None else []
+
+
+def gradient_check(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED,
+                   broken: bool = False) -> list[CheckRow]:
+    """Layer `key`'s numeric gradient check in float64: one row per input's gradient."""
+    full = check_sizes(key, sizes, seed)
+    layer = LAYERS[key]
+    return layer.gradient(full, np.random.RandomState(seed), broken, layer.threshold)
+
+
+def run_checks(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED,
+               broken: bool = False) -> CheckReport:
+    """Both checks of layer `key`; `broken` swaps in its deliberately wrong backward pass."""
+    full = check_sizes(key, sizes, seed)
+    rows = forward_check(key) + gradient_check(key, full, seed, broken)
+    return CheckReport(key, full, int(seed), bool(broken), tuple(rows))
+
+
+def is_notebook_setup(key: str, sizes: dict | None, seed: int) -> bool:
+    """True when the sizes and seed are the notebook's own."""
+    return seed == NOTEBOOK_SEED and {**LAYERS[key].sizes, **(sizes or {})} == LAYERS[key].sizes

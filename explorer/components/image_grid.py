@@ -1,0 +1,199 @@
+"""Image cards for the Browse page: a responsive grid of images with their captions, a
+tile that says why when an image cannot be shown, and a details dialog for one card.
+
+    minibatch_grid(dataset, "train", rows, highlight=("dog",), key="browse.card")
+
+draws a minibatch's cards (images fetched in parallel through the shared fetcher) and
+opens the details of the card whose title is clicked; `image_grid` and `card_details`
+are its two halves, for other pages.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, caption_words,
+                             feature_summary, image_caption_rows)
+from explorer import state
+from explorer.components.plots import feature_strip
+
+THUMBNAIL = 320                    # longest side of a card's image, in pixels
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one card shows."""
+
+    image: np.ndarray | None       # (H, W, 3) uint8, or None when it could not be fetched
+    error: str | None              # why there is no image ("HTTP 404", "offline", ...)
+    caption: str                   # the ground-truth caption, without special tokens
+    label: str                     # the card's title, its details button: "row 1,234 · image 567"
+    highlight: tuple[str, ...] = ()  # words to set in bold (a search's words)
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """Everything the details dialog shows about one card's caption row and image."""
+
+    card: Card
+    split: str
+    row: int                       # caption row in the split
+    image_index: int               # image index in the split (the row's image_idxs entry)
+    url: str
+    captions: list[tuple[int, str]]  # every (row, caption) of the image, through image_idxs
+    tokens: CaptionTokens
+    feature: np.ndarray            # (D,) the image's feature vector
+    summary: FeatureSummary
+    feature_kind: str              # "PCA 512-d" or "fc7 4096-d"
+
+
+def _escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def caption_markdown(caption: str, highlight: Sequence[str] = ()) -> str:
+    """A caption as Markdown, with the highlighted words in bold."""
+    if not caption:
+        return "*(no words)*"
+    marked = set(highlight)
+    return " ".join(f"**{_escape(w)}**" if w in marked else _escape(w) for w in caption.split())
+
+
+def _thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
+    """The image shrunk so its longest side is at most `size` (small images stay as they are)."""
+    if max(image.shape[:2]) <= size:
+        return image
+    im = Image.fromarray(image)
+    im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)   # box-reduce, then blend
+    return np.asarray(im)
+
+
+# a picture frame with a slash through it (Material Symbols' "hide_image"), drawn in
+# the text colour so it suits light and dark themes without an emoji font
+_NO_IMAGE_SVG = (
+    '<svg width="40" height="40" viewBox="0 -960 960 960" fill="currentColor" aria-hidden="true">'
+    '<path d="m840-234-80-80v-446H314l-80-80h526q33 0 56.5 23.5T840-760v526ZM792-56l-64-64H200'
+    'q-33 0-56.5-23.5T120-200v-528l-64-64 56-56 736 736-56 56ZM240-280l120-160 90 120 33-44-283-283'
+    'v447h447l-80-80H240Zm297-257ZM424-424Z"/></svg>')
+
+
+def placeholder_tile(reason: str | None) -> None:
+    """A striped tile the size of a photo that says why there is no image."""
+    reason = html.escape(reason or "no image")
+    st.markdown(
+        f'<div class="caption-lab-missing" role="img" aria-label="Image unavailable: {reason}" '
+        f'style="aspect-ratio:1/1;display:flex;flex-direction:column;align-items:center;'
+        f'justify-content:center;gap:0.3rem;border-radius:0.5rem;text-align:center;padding:0.75rem;'
+        f'margin-bottom:0.5rem;'
+        f'background:repeating-linear-gradient(45deg,rgba(128,128,128,.10) 0 12px,'
+        f'rgba(128,128,128,.20) 12px 24px);">'
+        f'<div style="opacity:.7">{_NO_IMAGE_SVG}</div>'
+        f'<div style="font-weight:600">Image unavailable</div>'
+        f'<div style="opacity:.85">{reason}</div></div>',
+        unsafe_allow_html=True)
+
+
+def image_grid(cards: Sequence[Card], key: str, min_width: int = 210) -> int | None:
+    """Draw one bordered card per entry in a grid that reflows with the window.
+
+    A card's title is a button that opens its details. Returns the index of the card
+    whose title was pressed in this run, or None.
+    """
+    grid = st.grid("auto", min_column_width=min_width, border=True, gap="small")
+    chosen = None
+    for i, card in enumerate(cards):
+        with grid.cell():
+            if st.button(card.label, key=f"{key}.{i}", icon=":material/info:", type="tertiary",
+                         help="Details: every caption of this image, the tokens and loss mask, "
+                              "the feature vector"):
+                chosen = i
+            if card.image is not None:
+                st.image(_thumbnail(card.image), width="stretch", output_format="JPEG")
+            else:
+                placeholder_tile(card.error)
+            st.markdown(caption_markdown(card.caption, card.highlight))
+    return chosen
+
+
+def _token_table(tokens: CaptionTokens) -> pd.DataFrame:
+    """The caption as training sees it: one column per time step, input above target."""
+    steps = range(len(tokens.inputs))
+    words = tokens.words
+    return pd.DataFrame(
+        {f"t={t}": [words[t], str(tokens.inputs[t]), words[t + 1], str(tokens.targets[t]),
+                    "✓" if tokens.mask[t] else "·"] for t in steps},
+        index=["input word", "input id", "target word", "target id", "in the loss"])
+
+
+def card_details(details: CardDetails) -> None:
+    """Open a dialog with the card's image, all its captions, its tokens and its features."""
+    st.dialog(f"{details.split} caption {details.row:,} · image {details.image_index:,}",
+              width="large")(_details_body)(details)
+
+
+def _details_body(d: CardDetails) -> None:
+    left, right = st.columns([2, 3], gap="medium")
+    with left:
+        if d.card.image is not None:
+            st.image(_thumbnail(d.card.image, 480), width=min(340, max(d.card.image.shape[:2]) * 3),
+                     output_format="JPEG")
+        else:
+            placeholder_tile(d.card.error)
+        st.caption(f"[{_escape(d.url)}]({d.url})" if d.url.startswith("http") else d.url)
+    with right:
+        st.markdown(f"**All {len(d.captions)} ground-truth captions of this image** "
+                    f"(rows whose `{d.split}_image_idxs` is {d.image_index:,})")
+        st.markdown("\n".join(
+            f"{n}. {caption_markdown(text, d.card.highlight)}"
+            + ("  ← *this row*" if row == d.row else f"  <small>(row {row:,})</small>")
+            for n, (row, text) in enumerate(d.captions, start=1)), unsafe_allow_html=True)
+
+    st.markdown("**Tokens and the loss mask.** The model reads each input word and is scored "
+                "on the next one; targets that are `<NULL>` padding are left out of the loss "
+                f"(`mask = captions_out != 0`): {int(d.tokens.mask.sum())} of "
+                f"{len(d.tokens.mask)} steps count.")
+    table = _token_table(d.tokens)
+    padding = [c for c, counted in zip(table.columns, d.tokens.mask) if not counted]
+    st.dataframe(table.style.set_properties(subset=padding, **{"color": "#9e9e9e"}), width="stretch")
+
+    s = d.summary
+    st.markdown(f"**Feature vector** ({d.feature_kind}): {s.dims:,} numbers from "
+                f"{s.low:.2f} to {s.high:.2f}, mean {s.mean:.3f}, length ‖f‖ = {s.norm:.2f}"
+                + (f", {s.zeros:,} exactly zero" if s.zeros else ""))
+    feature_strip(d.feature)
+
+
+# --- a minibatch of the dataset --------------------------------------------------------
+
+def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight: Sequence[str] = (),
+                   key: str = "browse.card") -> int | None:
+    """Cards for caption rows of a split, and the details of the one whose title is clicked.
+
+    Returns the index of that card, or None.
+    """
+    data, idx_to_word = ds.data, ds.data["idx_to_word"]
+    captions, image_idxs = data[f"{split}_captions"], data[f"{split}_image_idxs"]
+    images = [int(image_idxs[row]) for row in rows]
+    results = state.image_fetcher().fetch_many([str(data[f"{split}_urls"][i]) for i in images])
+    cards = [Card(result.image, result.error, " ".join(caption_words(captions[row], idx_to_word)),
+                  f"row {row:,} · image {image:,}", tuple(highlight))
+             for row, image, result in zip(rows, images, results)]
+    chosen = image_grid(cards, key=key)
+    if chosen is not None:
+        row, image = int(rows[chosen]), images[chosen]
+        feature = data[f"{split}_features"][image]
+        card_details(CardDetails(
+            cards[chosen], split, row, image, str(data[f"{split}_urls"][image]),
+            [(int(r), " ".join(caption_words(captions[r], idx_to_word)))
+             for r in image_caption_rows(data, split, image)],
+            caption_tokens(captions[row], idx_to_word), feature, feature_summary(feature),
+            "PCA 512-d" if ds.pca_features else "fc7 4096-d"))
+    return chosen

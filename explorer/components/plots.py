@@ -1,0 +1,124 @@
+"""Charts for the pages, drawn to be read on a projector: large labels, few marks, and
+titles that say what is plotted. Each function draws itself from core's results.
+
+Altair charts follow the app's light or dark theme; the feature strip is a matplotlib
+`Figure` (not pyplot, so concurrent sessions never share a figure).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+from matplotlib.figure import Figure
+
+from core.checks import CheckRow
+from core.data.stats import SplitStats
+
+PASS_COLOR, FAIL_COLOR = "#2e7d32", "#c62828"
+ERROR_FLOOR = 1e-18                # zero errors are drawn here on the log axis
+
+
+def _show(chart: alt.Chart) -> None:
+    chart = (chart.properties(width="container").configure_axis(labelFontSize=14, titleFontSize=15, titleFontWeight="normal",
+                                  labelLimit=260)
+             .configure_legend(labelFontSize=14, titleFontSize=14)
+             .configure_title(fontSize=17, anchor="start", fontWeight="normal"))
+    st.altair_chart(chart, width="stretch")
+
+
+# --- Browse: dataset statistics ----------------------------------------------------------
+
+def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, title: str,
+          tooltip: list) -> None:
+    chart = (alt.Chart(frame, title=title, height=280)
+             .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+             .encode(x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+                     y=alt.Y(f"{y}:Q", title=y_title), tooltip=tooltip))
+    _show(chart)
+
+
+def caption_length_chart(stats: SplitStats) -> None:
+    """How many words the captions of a split have (specials not counted)."""
+    values, counts = stats.lengths
+    frame = pd.DataFrame({"words": values, "captions": counts})
+    _bars(frame, "words", "captions", "words in the caption", "captions",
+          f"Caption length ({stats.split}): {stats.mean_length:.1f} words on average",
+          ["words", alt.Tooltip("captions:Q", format=",")])
+
+
+def captions_per_image_chart(stats: SplitStats) -> None:
+    """How many images have 0, 1, 2, ... captions."""
+    values, counts = stats.per_image
+    frame = pd.DataFrame({"captions": values, "images": counts})
+    _bars(frame, "captions", "images", "captions of the image", "images",
+          f"Captions per image ({stats.split})",
+          ["captions", alt.Tooltip("images:Q", format=",")])
+
+
+def top_words_chart(stats: SplitStats) -> None:
+    """The most frequent words of a split, as horizontal bars."""
+    frame = pd.DataFrame(stats.top_words, columns=["word", "count"])
+    frame["share"] = frame["count"] / max(stats.word_tokens, 1)
+    chart = (alt.Chart(frame, title=f"The {len(frame)} most frequent words ({stats.split})",
+                       height=max(28 * len(frame), 120))
+             .mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
+             .encode(y=alt.Y("word:N", sort="-x", title=None),
+                     x=alt.X("count:Q", title="times used"),
+                     tooltip=["word", alt.Tooltip("count:Q", format=","),
+                              alt.Tooltip("share:Q", format=".2%", title="share of words")]))
+    _show(chart)
+
+
+# --- Browse: one image's feature vector --------------------------------------------------
+
+def feature_strip(vector: np.ndarray) -> None:
+    """A feature vector as a one-row heat strip: one column per dimension."""
+    v = np.asarray(vector, dtype=np.float64).ravel()
+    fig = Figure(figsize=(10, 1.45), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    if v.min() >= 0:      # fc7 is a ReLU output: 0 is "off", not the middle of a scale
+        image = ax.imshow(v[None, :], aspect="auto", cmap="magma", vmin=0,
+                          vmax=v.max() or 1.0, interpolation="nearest")
+    else:                 # colours saturate at the 98th percentile, so a few large
+        limit = np.quantile(np.abs(v), 0.98) or 1.0      # dimensions do not wash out the rest
+        image = ax.imshow(v[None, :], aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+    ax.set_yticks([])
+    ax.set_xlabel("feature dimension", fontsize=12)
+    ax.tick_params(labelsize=11)
+    fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="both").ax.tick_params(labelsize=10)
+    st.pyplot(fig, width="stretch")
+
+
+# --- Layer lab --------------------------------------------------------------------------
+
+def error_chart(rows: Sequence[CheckRow]) -> None:
+    """Every relative error on a log scale, each with its threshold as a black tick."""
+    rows = [r for r in rows if r.measure != "value"]
+    if not rows:
+        return
+    frame = pd.DataFrame({
+        "check": [r.quantity.split(",")[0] for r in rows],
+        "error": [max(r.value, ERROR_FLOOR) for r in rows],
+        "threshold": [r.threshold for r in rows],
+        "result": ["passed" if r.passed else "failed" for r in rows],
+    })
+    order = list(frame["check"])
+    scale = alt.Scale(type="log", domain=[ERROR_FLOOR, 10])
+    y = alt.Y("check:N", sort=order, title=None)
+    points = alt.Chart(frame).mark_circle(size=260, opacity=1).encode(
+        y=y, x=alt.X("error:Q", scale=scale, title="relative error, log scale",
+                     axis=alt.Axis(format=".0e", tickCount=8)),
+        color=alt.Color("result:N", scale=alt.Scale(domain=["passed", "failed"],
+                                                    range=[PASS_COLOR, FAIL_COLOR]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=["check", alt.Tooltip("error:Q", format=".2e"),
+                 alt.Tooltip("threshold:Q", format=".0e"), "result"])
+    ticks = alt.Chart(frame).mark_tick(thickness=3, size=28, color="#888").encode(
+        y=y, x=alt.X("threshold:Q", scale=scale), tooltip=[alt.Tooltip("threshold:Q", format=".0e")])
+    # a layered chart ignores a fixed height in Streamlit; a step per row works
+    _show(alt.layer(ticks, points, title="Errors and their thresholds").properties(height=alt.Step(40)))
+    st.caption("A dot is an error, its grey tick the threshold: left of the tick passes.")

@@ -1,0 +1,173 @@
+"""The Browse page through the real app: minibatch, re-sample, search, details, statistics,
+and dead links as placeholder tiles (against a real server on 127.0.0.1)."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.data import demo
+from core.data.coco import load_coco_data
+from core.data.stats import caption_words, search_captions, split_stats
+from explorer import state
+from tests.support.http_server import LoopbackServer, serve_bytes, serve_status
+from tests.support.tiny_coco import write_tiny_coco
+
+from .conftest import no_exception
+
+
+@pytest.fixture(scope="module")
+def demo_data():
+    return load_coco_data(demo.demo_dir())
+
+
+def batch(at) -> state.Minibatch:
+    return at.session_state[state.BROWSE_BATCH]
+
+
+def card_labels(at) -> list[str]:
+    return [b.label for b in at.button if b.key and b.key.startswith("browse.card.")]
+
+
+def test_browse_shows_a_minibatch_of_cards(app, demo_data):
+    at = app("browse")
+    assert no_exception(at) and not at.error
+    assert at.title[0].value == "Browse"
+    mb = batch(at)
+    assert (mb.split, mb.seed, len(mb.rows)) == ("train", 231, 10)
+    assert len(at.image) == 10                                 # the demo's images are local files
+    labels = card_labels(at)
+    assert len(labels) == 10
+    row, image = mb.rows[0], demo_data["train_image_idxs"][mb.rows[0]]
+    assert labels[0] == f"row {row:,} · image {image:,}"
+    first_caption = " ".join(caption_words(demo_data["train_captions"][row], demo_data["idx_to_word"]))
+    assert any(m.value == first_caption for m in at.markdown)
+
+
+def test_resample_draws_a_new_batch_that_its_seed_reproduces(app):
+    at = app("browse")
+    first = batch(at)
+    next(b for b in at.button if b.label == "Re-sample").click().run()
+    assert no_exception(at)
+    second = batch(at)
+    assert second.seed == first.seed + 1 and second.rows != first.rows
+    assert at.number_input(key="browse.seed").value == second.seed
+    at.run()                                                   # any other rerun keeps the batch
+    assert batch(at) == second
+    at.number_input(key="browse.seed").set_value(first.seed).run()
+    assert batch(at) == first                                  # the seed brings the batch back
+
+
+def test_split_and_batch_size_change_the_batch(app, demo_data):
+    at = app("browse")
+    at.segmented_control(key="browse.split").set_value("val").run()
+    at.slider(key="browse.size").set_value(25).run()
+    assert no_exception(at)
+    mb = batch(at)
+    assert mb.split == "val" and len(mb.rows) == 25 and len(at.image) == 25
+    assert max(mb.rows) < len(demo_data["val_captions"])
+
+
+def test_search_counts_matches_by_split_and_browses_them(app, demo_data):
+    at = app("browse")
+    at.text_input(key="browse.query").set_value("purple star").run()
+    assert no_exception(at)
+    found = search_captions(demo_data, ("purple", "star"))
+    summary = next(m.value for m in at.markdown if m.value.startswith("Captions with"))
+    for split, matches in found.matches.items():
+        assert f"**{matches.count:,}** {split} captions" in summary and matches.count > 0
+    mb = batch(at)
+    assert set(mb.rows) <= set(found.matches["train"].rows.tolist())
+    assert len(set(mb.rows)) == len(mb.rows) == 10             # matches drawn without replacement
+    purple, star = demo_data["word_to_idx"]["purple"], demo_data["word_to_idx"]["star"]
+    for row in mb.rows:
+        assert {purple, star} <= set(demo_data["train_captions"][row].tolist())
+    assert any("**purple**" in m.value and "**star**" in m.value for m in at.markdown[2:])
+
+
+def test_search_with_no_match_says_so(app):
+    at = app("browse")
+    at.text_input(key="browse.query").set_value("zebra").run()
+    assert no_exception(at)
+    assert "No train caption matches" in at.info[0].value
+    assert any("Not in the vocabulary: zebra" in c.value for c in at.caption)
+    assert len(at.image) == 0
+
+
+def test_details_show_every_caption_tokens_mask_and_features(app, demo_data):
+    at = app("browse")
+    mb = batch(at)
+    at.button(key="browse.card.0").click().run()
+    assert no_exception(at)
+    row = mb.rows[0]
+    image = int(demo_data["train_image_idxs"][row])
+    all_rows = np.flatnonzero(demo_data["train_image_idxs"] == image)
+    listing = next(m.value for m in at.markdown if m.value.startswith("1. "))
+    assert listing.count("\n") + 1 == len(all_rows) == 5
+    assert "← *this row*" in listing
+    tokens = at.dataframe[0].value
+    caption = demo_data["train_captions"][row]
+    assert list(tokens.index) == ["input word", "input id", "target word", "target id", "in the loss"]
+    assert tokens.loc["input id"].tolist() == [str(i) for i in caption[:-1]]
+    assert tokens.loc["in the loss"].tolist() == ["✓" if i else "·" for i in caption[1:] != 0]
+    assert any(m.value.startswith("**Feature vector** (PCA 512-d): 512 numbers") for m in at.markdown)
+    assert len(at.image) == 10 + 2                      # the cards, then the image and its feature strip
+
+
+def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
+    at = app("browse")
+    at.session_state["browse.tab"] = "Statistics"
+    at.run()
+    assert no_exception(at)
+    stats = split_stats(demo_data, "train")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Captions"] == f"{stats.num_captions:,}"
+    assert metrics["<UNK> rate"] == f"{stats.unk_token_rate:.2%}"
+    assert metrics["Mean length"] == f"{stats.mean_length:.1f} words"
+    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.image) == 0                                  # the minibatch tab did not run
+    next(b for b in at.button if b.label == "Re-sample").click().run()
+    assert batch(at).seed == 232                               # the shared minibatch follows
+
+
+def test_the_controls_and_batch_survive_a_visit_to_another_page(app):
+    at = app("browse")
+    at.segmented_control(key="browse.split").set_value("val").run()
+    next(b for b in at.button if b.label == "Re-sample").click().run()
+    before = batch(at)
+    at.switch_page("../pages/layer_lab.py").run()
+    at.switch_page("../pages/browse.py").run()
+    assert no_exception(at)
+    assert at.number_input(key="browse.seed").value == 232
+    assert at.segmented_control(key="browse.split").value == "val"
+    assert batch(at) == before
+
+
+def png(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(seed).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_dead_links_become_tiles_that_say_why(app, tmp_path):
+    routes = {}
+    for i in range(12):
+        path = f"/train2014/tiny_{i:06d}.jpg"
+        routes[path] = [serve_status(404), serve_bytes(b"<html>gone</html>", "text/html"),
+                        serve_bytes(png(i), "image/png")][i % 3]
+    with LoopbackServer(routes) as server:
+        folder = write_tiny_coco(tmp_path / "coco", url_base=server.url(""))
+        at = app()
+        at.sidebar.radio[0].set_value("COCO folder").run()
+        at.sidebar.text_input[0].set_value(str(folder)).run()
+        at.switch_page("../pages/browse.py").run()
+        at.slider(key="browse.size").set_value(25).run()
+    assert no_exception(at) and not at.error
+    data = load_coco_data(folder)
+    images = data["train_image_idxs"][list(batch(at).rows)]
+    tiles = [m.value for m in at.markdown if "caption-lab-missing" in m.value]
+    assert len(at.image) == int(np.sum(images % 3 == 2))
+    assert len(tiles) == int(np.sum(images % 3 != 2)) > 0
+    assert sum("HTTP 404" in t for t in tiles) == int(np.sum(images % 3 == 0))
+    assert sum("not an image (text/html)" in t for t in tiles) == int(np.sum(images % 3 == 1))
