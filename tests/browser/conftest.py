@@ -112,8 +112,10 @@ def wait_idle(page, timeout: float = 60.0) -> None:
     quiet_since = None
     while time.monotonic() < deadline:
         # one atomic look: the widget can vanish between a count() and an inner_text()
-        running = page.evaluate("() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
-                                " return !!w && (w.innerText || '').includes('Running'); }")
+        running = page.evaluate(
+            "() => !!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
+            " || (document.querySelector('[data-testid=\"stStatusWidget\"]')?.innerText || '')"
+            ".includes('Running')")
         if running:
             quiet_since = None
         elif quiet_since is None:
@@ -139,7 +141,14 @@ def assert_no_errors(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
+    """A screenshot of the whole app. Streamlit scrolls inside its main area, not the
+    document, so the viewport is stretched to that area's height for the picture."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
+    wait_idle(page)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path

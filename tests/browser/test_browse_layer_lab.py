@@ -5,23 +5,11 @@ import time
 
 import pytest
 
-from .conftest import SCREENSHOTS, assert_no_errors, open_page, wait_idle
+from .conftest import SCREENSHOTS, assert_no_errors, open_page, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
 CARD_TITLE = re.compile(r"row [\d,]+ · image [\d,]+")
-
-
-def whole_page_screenshot(page, name: str) -> None:
-    """A screenshot of the whole app: Streamlit scrolls inside its main area, not the
-    document, so a full-page screenshot needs a viewport as tall as that area."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
-    wait_idle(page)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    page.set_viewport_size(size)
 
 
 def card_buttons(page):
@@ -56,7 +44,7 @@ def test_browse_resample_details_and_statistics(page):
     assert page.locator('[data-testid="stNumberInput"] input').first.input_value() == "232"
     wait_for_images(page, 10)
     assert_no_errors(page)
-    whole_page_screenshot(page, "browse-resampled")
+    screenshot(page, "browse-resampled")
 
     card_buttons(page).first.click()
     dialog = page.get_by_role("dialog")
@@ -78,7 +66,7 @@ def test_browse_resample_details_and_statistics(page):
     assert page.locator('[data-testid="stMetric"]').count() == 4
     assert_no_errors(page)
     time.sleep(0.5)                                    # let the charts finish drawing
-    whole_page_screenshot(page, "browse-statistics")
+    screenshot(page, "browse-statistics")
 
 
 def test_layer_lab_gradient_check_passes_then_breaks(page):
@@ -86,13 +74,13 @@ def test_layer_lab_gradient_check_passes_then_breaks(page):
     assert_no_errors(page)
     success = page.locator('[data-testid="stAlertContentSuccess"]')
     assert "All 6 checks passed" in success.inner_text()
-    whole_page_screenshot(page, "layer-lab")
+    screenshot(page, "layer-lab")
 
     page.get_by_test_id("stCheckbox").get_by_text("Break the backward pass").click()
     wait_idle(page)
     failure = page.locator('[data-testid="stAlertContentError"]')
     assert "5 of 6 checks failed" in failure.inner_text()
-    whole_page_screenshot(page, "layer-lab-broken")
+    screenshot(page, "layer-lab-broken")
 
     page.get_by_test_id("stCheckbox").get_by_text("Break the backward pass").click()
     page.get_by_role("radio", name="LSTM sequence").click()
@@ -100,4 +88,4 @@ def test_layer_lab_gradient_check_passes_then_breaks(page):
     assert_no_errors(page)
     assert "checks passed" in success.inner_text()
     assert page.locator("h3", has_text="LSTM sequence").count() == 1
-    whole_page_screenshot(page, "layer-lab-lstm")
+    screenshot(page, "layer-lab-lstm")
