@@ -23,5 +23,8 @@ navigation = st.navigation({
               st.Page(PAGES / "inspect.py", title="Inspect", icon=":material/neurology:"),
               st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:")],
 })
-dataset_sidebar()
-navigation.run()
+sidebar_health = dataset_sidebar()
+try:
+    navigation.run()
+finally:                       # also after a page's st.stop(): the counts include its images
+    sidebar_health()

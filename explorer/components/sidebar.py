@@ -54,8 +54,9 @@ def _health(ds: state.Dataset) -> None:
         st.caption("📡 Offline: web images are skipped; local and cached ones still show.")
 
 
-def dataset_sidebar() -> state.Dataset:
-    """Draw the shared sidebar; return the dataset the pages should use."""
+def dataset_sidebar():
+    """Draw the shared sidebar's dataset choice; return a function that fills in the
+    dataset's health, to call after the page ran (so its image counts include that page's)."""
     with st.sidebar:
         st.subheader("Dataset")
         source = st.radio("Source", state.SOURCES, key=state.SOURCE, label_visibility="collapsed")
@@ -71,5 +72,9 @@ def dataset_sidebar() -> state.Dataset:
         if ds.problem and source != "Download COCO":
             st.error(ds.problem)
             st.info("Showing the demo dataset meanwhile.")
-        _health(ds)
-    return ds
+        slot = st.empty()
+
+    def health() -> None:
+        with slot.container():
+            _health(ds)
+    return health
