@@ -28,6 +28,13 @@ FEATURES = "app.features"              # "PCA 512-d" | "fc7 4096-d"
 OWNER = "app.owner"                    # this browser's id, kept in the URL across refreshes
 BROWSE_BATCH = "browse.batch"          # the current Browse minibatch (a Minibatch), for Inspect
 MODEL_RUN = "app.model_run"            # run id whose model Inspect and Compare show; None: untrained
+TRAIN_RUN = "train.run_id"             # the run the Train page follows live
+TRAIN_PRESET = "train.preset"          # the run form's preset name, or "Custom"
+TRAIN_FIELD = "train.field."           # prefix of the form's field keys: train.field.<RunConfig field>
+TRAIN_OVERLAY = "train.overlay"        # run ids drawn on the loss chart beside TRAIN_RUN
+TRAIN_SMOOTHING = "train.smoothing"    # the loss chart's EMA weight
+TRAIN_LOG_Y = "train.log_y"            # the loss chart's log scale
+TRAIN_SHOW = "train.show"              # the runs table: "Mine" or "Everyone's"
 
 SOURCES = ("Demo dataset", "COCO folder", "Download COCO")
 FEATURE_KINDS = ("PCA 512-d", "fc7 4096-d")

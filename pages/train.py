@@ -1,4 +1,61 @@
+"""Train: overfit a small set in the background, watch the loss and the captions change live.
+
+Runs train in worker processes (`explorer.runner`), never in this script, so they go on
+while the user switches pages or moves a slider. The followed run's panel and the runs
+table are fragments that re-read the runner every second (every few seconds for the
+table) while something they show is queued or running, and stop polling after that.
+"""
 import streamlit as st
 
-st.title("train")
-st.info("This page is being built.")
+from explorer import state
+from explorer.components.run_form import run_form
+from explorer.components.run_panel import run_panel, run_picker
+from explorer.components.runs_table import runs_section
+from explorer.runner import RunLimitError
+
+LIVE_SECONDS = 1.0          # how often the followed run's panel re-reads the runner
+TABLE_SECONDS = 3.0         # how often the runs table does while any run is active
+
+live_panel = st.fragment(run_every=LIVE_SECONDS)(run_panel)
+still_panel = st.fragment(run_panel)
+live_table = st.fragment(run_every=TABLE_SECONDS)(runs_section)
+still_table = st.fragment(runs_section)
+
+st.title("Train")
+st.markdown(
+    "Training is the notebook's loop: sample a minibatch, compute the loss and its gradients, "
+    "let Adam nudge every weight, repeat. Start the *Notebook RNN overfit* preset and watch the "
+    "loss fall from about 50 towards zero as the model memorises 50 captions, and its captions "
+    "for four of those images turn from word salad into the sentences it is learning. Runs keep "
+    "training in the background while you look at other pages; everyone in the room shares the "
+    "server's cores, so extra runs wait in a queue.")
+
+runner = state.runner()
+owner = state.owner_id()
+ds = state.dataset()
+
+form_column, follow_column = st.columns([1, 2], gap="large")
+with form_column:
+    st.subheader("New run")
+    config = run_form(num_train_available=len(ds.data["train_captions"]))
+    if config is not None:
+        try:
+            st.session_state[state.TRAIN_RUN] = runner.start(
+                config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features, "is_demo": ds.is_demo},
+                owner=owner)
+        except RunLimitError as e:
+            st.warning(str(e), icon=":material/front_hand:")
+
+runs = runner.runs()
+with follow_column:
+    if runs:
+        followed, overlay = run_picker(runs, owner)
+        live = any(r.is_active for r in runs if r.run_id in (followed, *overlay))
+        (live_panel if live else still_panel)(runner, followed, overlay, owner, live=live)
+    else:
+        st.info("No runs yet. Pick a preset and press **Start**: the loss curve and the captions "
+                "appear here while it trains.", icon=":material/monitoring:")
+
+st.subheader("Runs")
+live = any(r.is_active for r in runs)
+(live_table if live else still_table)(runner, owner, live=live)

@@ -1,0 +1,83 @@
+"""The loss chart: raw minibatch loss, an EMA-smoothed line over it, one colour per run.
+
+Drawn for a projector: large axis labels, strong colours, the smoothed line thick and
+the raw one faint behind it. `ema` is TensorBoard's debiased exponential moving
+average, so the smoothed line starts at the first loss instead of at zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import state
+
+COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
+MAX_POINTS = 1500              # per run; longer curves are thinned after smoothing
+FONT = {"labelFontSize": 16, "titleFontSize": 18}
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """Debiased exponential moving average of `values` (n,); weight 0 returns them unchanged."""
+    values = np.asarray(values, dtype=float)
+    out = np.empty_like(values)
+    last, debias = 0.0, 1.0
+    for i, v in enumerate(values):
+        last = weight * last + (1 - weight) * v
+        debias *= weight
+        out[i] = last / (1 - debias) if debias < 1 else v
+    return out
+
+
+def chart_controls() -> tuple[float, bool]:
+    """The smoothing slider and the log-scale toggle; returns (weight, log_y)."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    smoothing = left.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=state.TRAIN_SMOOTHING,
+                            persist_state="session",
+                            help="The thick line is an exponential moving average of the loss "
+                                 "with this weight; 0 shows the raw loss only.")
+    log_y = right.toggle("Log scale", value=True, key=state.TRAIN_LOG_Y, persist_state="session",
+                         help="A log y-axis shows the late, small losses as clearly as the early ones.")
+    return smoothing, log_y
+
+
+def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pd.DataFrame:
+    """Long-format rows (run, iteration, loss, smoothed) for (label, iterations, losses) curves."""
+    frames = []
+    for label, iterations, losses in curves:
+        if len(losses) == 0:
+            continue
+        smoothed = ema(losses, smoothing)
+        keep = slice(None, None, max(1, int(np.ceil(len(losses) / MAX_POINTS))))
+        frames.append(pd.DataFrame({"run": label, "iteration": iterations[keep],
+                                    "loss": losses[keep], "smoothed": smoothed[keep]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["run", "iteration", "loss", "smoothed"])
+
+
+def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,
+               height: int = 380) -> None:
+    """Draw the curves (label, iterations, losses); the first is the run being followed."""
+    data = curves_frame(curves, smoothing)
+    labels = [label for label, _, losses in curves if len(losses)]
+    colour = {"field": "run", "type": "nominal", "title": None,
+              "scale": {"domain": labels, "range": COLOURS[:len(labels)] or COLOURS[:1]},
+              "legend": {"orient": "bottom", "labelLimit": 400} if len(labels) > 1 else None}
+    y_scale = {"type": "log"} if log_y else {"zero": False}
+    x = {"field": "iteration", "type": "quantitative", "title": "iteration"}
+    tooltip = [{"field": "run"}, {"field": "iteration"}, {"field": "loss", "format": ".4f"},
+               {"field": "smoothed", "format": ".4f"}]
+    layers = [{"mark": {"type": "line", "strokeWidth": 2, "opacity": 0.4 if smoothing else 1.0},
+               "encoding": {"x": x, "y": {"field": "loss", "type": "quantitative", "title": "loss",
+                                          "scale": y_scale}, "color": colour}}]
+    if smoothing:
+        layers.append({"mark": {"type": "line", "strokeWidth": 3.5},
+                       "encoding": {"x": x, "y": {"field": "smoothed", "type": "quantitative",
+                                                  "scale": y_scale}, "color": colour,
+                                    "tooltip": tooltip}})
+    else:
+        layers[0]["encoding"]["tooltip"] = tooltip
+    spec = {"height": height, "layer": layers,
+            "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
+    st.vega_lite_chart(data, spec, width="stretch",
+                       alt="Training loss per iteration" + (f" for {', '.join(labels)}" if labels else ""))

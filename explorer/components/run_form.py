@@ -1,0 +1,133 @@
+"""The new-run form: a preset or custom settings, a message beside every bad field, Start.
+
+A preset shows what it means (the notebook's overfit cell) in a small table. "Custom"
+opens every setting, starting from the preset chosen last. Each field is checked by
+`RunConfig.validate` on every change, and a problem is shown right under its field; Start
+is only enabled when there is none.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pandas as pd
+import streamlit as st
+
+from core.optim import RULES
+from core.model import CELL_TYPES
+from explorer import state
+from explorer.run_config import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
+
+CHOICES = (*PRESETS, CUSTOM)
+LABELS = {"cell_type": "Cell", "hidden_dim": "Hidden size H", "wordvec_dim": "Word-vector size W",
+          "update_rule": "Update rule", "learning_rate": "Learning rate", "lr_decay": "Decay per epoch",
+          "batch_size": "Batch size", "num_epochs": "Epochs", "max_train": "Training captions",
+          "seed": "Seed", "dtype": "dtype", "snapshot_every": "Snapshot every"}
+HELP = {"max_train": "How many captions to overfit, drawn from the training split with "
+                     "replacement after the seed, as load_coco_data(max_train=...) does.",
+        "seed": "np.random.seed(seed) runs first, so one seed gives one loss curve.",
+        "lr_decay": "The learning rate is multiplied by this after every epoch.",
+        "snapshot_every": "Every k iterations the model captions a few fixed training images "
+                          "for the evolution view."}
+
+
+def _key(name: str) -> str:
+    return state.TRAIN_FIELD + name
+
+
+def _fill(config: RunConfig) -> None:
+    for f in fields(RunConfig):
+        st.session_state[_key(f.name)] = getattr(config, f.name)
+
+
+def _on_preset() -> None:
+    """A preset fills the custom fields, so "Custom" starts from the last preset chosen."""
+    choice = st.session_state[state.TRAIN_PRESET]
+    if choice in PRESETS:
+        _fill(PRESETS[choice])
+
+
+def _custom_fields(problems: dict[str, str]) -> None:
+    def message(name):
+        if name in problems:
+            st.caption(f":red[:material/error: {problems[name]}]")
+
+    def number(column, name, step, fmt=None):
+        with column:
+            st.number_input(LABELS[name], key=_key(name), step=step, format=fmt, help=HELP.get(name),
+                            persist_state="session")
+            message(name)
+
+    left, right = st.columns(2)
+    with left:
+        st.segmented_control(LABELS["cell_type"], CELL_TYPES, key=_key("cell_type"),
+                             format_func=str.upper, persist_state="session", required=True)
+        message("cell_type")
+    with right:
+        st.selectbox(LABELS["update_rule"], list(RULES), key=_key("update_rule"), persist_state="session")
+        message("update_rule")
+    rows = [("hidden_dim", "wordvec_dim"), ("learning_rate", "lr_decay"), ("batch_size", "num_epochs"),
+            ("max_train", "seed")]
+    for a, b in rows:
+        left, right = st.columns(2)
+        for column, name in ((left, a), (right, b)):
+            if name == "learning_rate":
+                number(column, name, step=1e-3, fmt="%g")
+            elif name == "lr_decay":
+                number(column, name, step=0.005, fmt="%g")
+            else:
+                number(column, name, step=1)
+    left, right = st.columns(2)
+    with left:
+        st.selectbox(LABELS["dtype"], DTYPES, key=_key("dtype"), persist_state="session",
+                     help="float32 trains as the notebook does; float64 is slower but rounds less.")
+        message("dtype")
+    number(right, "snapshot_every", step=1)
+
+
+def _config_from_fields() -> RunConfig:
+    values = {f.name: st.session_state.get(_key(f.name), getattr(PRESETS[CHOICES[0]], f.name))
+              for f in fields(RunConfig)}
+    return RunConfig(**values)
+
+
+def _summary(config: RunConfig) -> None:
+    table = pd.DataFrame({"setting": [LABELS[f.name] for f in fields(RunConfig)],
+                          "value": [_show(f.name, getattr(config, f.name)) for f in fields(RunConfig)]})
+    st.dataframe(table, hide_index=True, width="stretch", height="content")
+
+
+def _show(name: str, value) -> str:
+    if name == "learning_rate":
+        return format_lr(value)
+    if name == "cell_type":
+        return value.upper()
+    if name == "snapshot_every":
+        return f"{value} iterations"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def run_form(num_train_available: int) -> RunConfig | None:
+    """Draw the form; return the settings when Start was pressed and they are valid."""
+    if state.TRAIN_PRESET not in st.session_state:
+        st.session_state[state.TRAIN_PRESET] = CHOICES[0]
+        _fill(PRESETS[CHOICES[0]])
+    choice = st.radio("Settings", CHOICES, key=state.TRAIN_PRESET, on_change=_on_preset,
+                      persist_state="session", label_visibility="collapsed")
+    if choice in PRESETS:
+        config = PRESETS[choice]
+        problems = config.validate(num_train_available)
+        st.caption("The course notebook's overfitting cell: a small model memorises 50 training "
+                   "captions. Choose *Custom* to change anything.")
+        _summary(config)
+        for name, text in problems.items():
+            st.error(f"{LABELS[name]}: {text}")
+    else:
+        config = _config_from_fields()
+        problems = config.validate(num_train_available)
+        _custom_fields(problems)
+    if not problems:
+        st.caption(f"**{config.num_iterations:,} iterations**: {config.iterations_per_epoch} per epoch "
+                   f"× {config.num_epochs} epochs.")
+    pressed = st.button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
+                        disabled=bool(problems))
+    return config if pressed and not problems else None

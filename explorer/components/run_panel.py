@@ -1,0 +1,118 @@
+"""One run, followed live: its status, progress, Stop, the loss chart, the evolution view.
+
+`run_panel` draws from the runner's current state and nothing else, so the page can call
+it as a fragment that reruns every second while the run trains. `run_picker` chooses the
+run to follow and the runs whose curves to overlay.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import state
+from explorer.components.evolution import evolution_view
+from explorer.components.loss_chart import chart_controls, loss_chart
+from explorer.components.runs_table import STATUS, duration_text, status_text, who
+from explorer.runner import RunInfo, Runner
+
+
+def progress_text(info: RunInfo) -> str:
+    """E.g. "Iteration 86 / 2,000 · 34.0 it/s · about 56.3 s left"."""
+    if info.status == "running" and info.iteration == 0:
+        return "Loading the data and building the model…"
+    text = f"Iteration {info.iteration:,} / {info.total:,}"
+    if info.rate:
+        text += f" · {info.rate:.1f} it/s"
+    if info.eta is not None:
+        text += f" · about {duration_text(info.eta)} left"
+    elif not info.is_active:
+        text += f" · {duration_text(info.elapsed)} of training"
+    return text
+
+
+def _header(info: RunInfo, owner: str) -> None:
+    icon, colour, _ = STATUS.get(info.status, (None, "gray", None))
+    st.subheader(info.label, anchor=False)
+    st.badge(status_text(info), icon=icon, color=colour)
+    c = info.config
+    st.caption(f"{c['cell_type'].upper()} · H={c['hidden_dim']} · W={c['wordvec_dim']} · "
+               f"{c['update_rule']} · batch {c['batch_size']} · {c['num_epochs']} epochs · "
+               f"{c['max_train']} captions · seed {c['seed']} · started by {who(info, owner)}")
+
+
+def _message(runner: Runner, info: RunInfo) -> None:
+    if info.status == "queued":
+        load = runner.load()
+        st.info(f"Queued: **#{info.queue_position or '?'}** in line. This server trains "
+                f"{load['max_concurrent']} runs at a time; {load['running']} are training now.",
+                icon=":material/hourglass_top:")
+    elif info.message and info.status in ("diverged", "failed"):
+        st.error(info.message, icon=":material/warning:")
+    elif info.message:
+        st.info(info.message)
+
+
+def _use_model(run_id: str) -> None:
+    st.session_state[state.MODEL_RUN] = run_id
+
+
+def _buttons(runner: Runner, info: RunInfo, owner: str) -> None:
+    row = st.container(horizontal=True, vertical_alignment="center")
+    if info.is_active:
+        mine = info.owner == owner
+        label = "Stopping…" if info.stopping else "Leave the queue" if info.status == "queued" else "Stop"
+        row.button(label, icon=":material/stop:", disabled=not mine or info.stopping,
+                   on_click=runner.stop, args=(info.run_id, owner),
+                   help=None if mine else "Only the session that started this run can stop it.")
+    if st.session_state.get(state.MODEL_RUN) == info.run_id:
+        row.badge("Inspect and Compare use this model", icon=":material/check:", color="green")
+        row.page_link("../pages/inspect.py", label="Open Inspect", icon=":material/neurology:")
+    elif info.has_checkpoint:
+        row.button("Use its latest snapshot in Inspect" if info.is_active else "Use in Inspect & Compare",
+                   icon=":material/input:", on_click=_use_model, args=(info.run_id,))
+
+
+def run_panel(runner: Runner, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
+    """Draw the followed run with `overlay` runs' curves beside it.
+
+    With `live` (the caller polls), it asks for one full rerun once nothing it shows is
+    queued or running any more, so the page can stop polling.
+    """
+    info = runner.get(run_id)
+    shown = [info, *(runner.get(i) for i in overlay)]
+    _header(info, owner)
+    if info.status != "queued":
+        st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
+    _message(runner, info)
+    _buttons(runner, info, owner)
+    smoothing, log_y = chart_controls()
+    labels = [r.label for r in shown]
+    curves = [(r.label + (f" · {r.run_id[-6:]}" if labels.count(r.label) > 1 else ""),
+               h.iterations, h.losses) for r, h in ((r, runner.history(r.run_id)) for r in shown)]
+    loss_chart(curves, smoothing, log_y)
+    st.markdown("#### Evolution")
+    evolution_view(runner.evolution(run_id), live=info.is_active)
+    if live and not any(r.is_active for r in shown):
+        st.rerun(scope="app")
+
+
+def run_picker(runs: list[RunInfo], owner: str) -> tuple[str, list[str]]:
+    """The run to follow (default: this session's newest) and the runs to overlay on its chart."""
+    by_id = {r.run_id: r for r in runs}
+    if st.session_state.get(state.TRAIN_RUN) not in by_id:
+        st.session_state[state.TRAIN_RUN] = next((r.run_id for r in runs if r.owner == owner), runs[0].run_id)
+    labels = [r.label for r in runs]
+
+    def describe(run_id: str) -> str:
+        r = by_id[run_id]
+        return f"{r.label}{' · ' + run_id[-6:] if labels.count(r.label) > 1 else ''} · {who(r, owner)}"
+
+    pick, compare = st.columns(2)
+    followed = pick.selectbox("Follow run", list(by_id), key=state.TRAIN_RUN, format_func=describe,
+                              persist_state="session")
+    candidates = [r.run_id for r in runs if r.run_id != followed and (r.iteration or r.is_active)]
+    st.session_state[state.TRAIN_OVERLAY] = [i for i in st.session_state.get(state.TRAIN_OVERLAY, [])
+                                             if i in candidates]
+    overlay = compare.multiselect("Compare loss curves with", candidates, key=state.TRAIN_OVERLAY,
+                                  format_func=describe, placeholder="Pick runs to overlay",
+                                  persist_state="session")
+    return followed, overlay

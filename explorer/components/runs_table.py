@@ -1,0 +1,89 @@
+"""The runs list: every run on the server and on disk, with its status, loss and duration."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from explorer import state
+from explorer.runner import RunInfo, Runner
+
+# status -> (material icon, colour name for badges, text colour for the table)
+STATUS = {"queued": (":material/hourglass_top:", "gray", "#6b7280"),
+          "running": (":material/play_circle:", "blue", "#1f6fd1"),
+          "done": (":material/check_circle:", "green", "#15803d"),
+          "stopped": (":material/stop_circle:", "violet", "#7c3aed"),
+          "diverged": (":material/error:", "red", "#dc2626"),
+          "interrupted": (":material/warning:", "orange", "#c2410c"),
+          "failed": (":material/cancel:", "red", "#dc2626")}
+
+
+def status_text(info: RunInfo) -> str:
+    """E.g. "queued (#3)", "running (stopping)", "diverged at 12"."""
+    text = info.status
+    if info.status == "queued" and info.queue_position:
+        text += f" (#{info.queue_position})"
+    elif info.status == "running" and info.stopping:
+        text += " (stopping)"
+    elif info.status == "diverged" and info.diverged_at:
+        text += f" at {info.diverged_at}"
+    return text
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def who(info: RunInfo, owner: str) -> str:
+    return "you" if info.owner == owner else f"other ({info.owner[:4]})"
+
+
+def runs_frame(infos: list[RunInfo], owner: str) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Run": info.label,
+        "Status": status_text(info),
+        "_status": info.status,
+        "By": who(info, owner),
+        "Progress": info.iteration / info.total if info.total else 0.0,
+        "Iterations": f"{info.iteration:,} / {info.total:,}",
+        "Final loss": info.final_loss,
+        "Training time": duration_text(info.elapsed) if info.iteration else "",
+        "Data": "demo" if info.dataset.get("is_demo") else "COCO",
+        "Id": info.run_id,
+    } for info in infos], columns=["Run", "Status", "_status", "By", "Progress", "Iterations",
+                                   "Final loss", "Training time", "Data", "Id"])
+
+
+def runs_table(infos: list[RunInfo], owner: str) -> None:
+    """Draw the runs as a table, newest first."""
+    frame = runs_frame(infos, owner)
+    colours = frame.pop("_status").map(lambda s: f"color: {STATUS.get(s, ('', '', 'inherit'))[2]}; "
+                                                 f"font-weight: 600")
+    styled = frame.style.apply(lambda _: colours, subset=["Status"])
+    st.dataframe(styled, hide_index=True, width="stretch",
+                 height=min(38 + 35 * max(len(infos), 1), 460),
+                 column_config={
+                     "Progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+                     "Final loss": st.column_config.NumberColumn(format="%.4f"),
+                     "Id": st.column_config.TextColumn(help="The run's folder under the runs directory"),
+                 })
+
+
+def runs_section(runner: Runner, owner: str, live: bool) -> None:
+    """Everyone's runs (or just this session's) with the server's load; see `run_panel` for `live`."""
+    everyone = runner.runs()
+    show = st.segmented_control("Show", ["Everyone's", "Mine"], default="Everyone's", required=True,
+                                key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed")
+    infos = [i for i in everyone if i.owner == owner] if show == "Mine" else everyone
+    count = {s: sum(i.status == s for i in everyone) for s in ("running", "queued")}
+    st.caption(f"{len(infos)} runs. This server trains up to {runner.max_concurrent} at a time "
+               f"(one per core); now {count['running']} training, {count['queued']} queued. "
+               f"Runs are saved in `{runner.runs_dir}`.")
+    if infos:
+        runs_table(infos, owner)
+    if live and not any(i.is_active for i in everyone):
+        st.rerun(scope="app")

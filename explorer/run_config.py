@@ -1,0 +1,165 @@
+"""What a training run is: its settings, the Train page's presets, and the recipe that trains it.
+
+A `RunConfig` holds everything that decides a run's numbers. `notebook_solver` turns one
+into a ready `CaptioningSolver` exactly as the course notebook's overfit cell does:
+
+    np.random.seed(seed)
+    data = load_coco_data(base_dir, max_train=max_train, pca_features=pca_features)
+    model = CaptioningRNN(cell_type=..., word_to_idx=data["word_to_idx"],
+                          input_dim=data["train_features"].shape[1], hidden_dim=H, wordvec_dim=W)
+    solver = CaptioningSolver(model, data, update_rule=..., num_epochs=..., batch_size=...,
+                              optim_config={"learning_rate": lr}, lr_decay=...)
+
+so a preset gives the same loss history as that cell run by hand. float32 sums depend on
+how many threads the BLAS library uses; the background workers use one, so the numbers
+agree to the last bit with a notebook run under `OPENBLAS_NUM_THREADS=1` (and to about
+six digits otherwise). Nothing here starts processes or touches streamlit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+
+from core import CaptioningRNN, CaptioningSolver, load_coco_data
+from core.model import CELL_TYPES
+from core.optim import RULES
+
+DTYPES = ("float32", "float64")
+MAX_HIDDEN = 2048              # beyond this one iteration takes seconds and the app crawls
+MAX_WORDVEC = 1024
+MAX_ITERATIONS = 20_000        # a classroom server is shared: no run may take all afternoon
+MAX_SEED = 2**32 - 1           # np.random.seed's range
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The settings of one training run (the data set it trains on is chosen separately)."""
+
+    cell_type: str = "rnn"          # "rnn" (vanilla) or "lstm"
+    hidden_dim: int = 512           # H, the hidden state size
+    wordvec_dim: int = 256          # W, the word-vector size
+    update_rule: str = "adam"       # one of core.optim.RULES
+    learning_rate: float = 5e-3     # the optimiser's starting learning rate
+    lr_decay: float = 0.95          # the learning rate is multiplied by this after every epoch
+    batch_size: int = 25            # captions per minibatch
+    num_epochs: int = 50            # passes over the training captions
+    max_train: int = 50             # training captions drawn (with replacement) from the train split
+    seed: int = 231                 # np.random.seed before anything is drawn, as in the notebook
+    dtype: str = "float32"          # the model's parameter dtype
+    snapshot_every: int = 5         # sample the evolution captions every k iterations
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        """Build from a dict (e.g. a saved config.json); unknown keys raise a ValueError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown run settings: {', '.join(unknown)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **changes) -> "RunConfig":
+        return replace(self, **changes)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return max(self.max_train // self.batch_size, 1)
+
+    @property
+    def num_iterations(self) -> int:
+        """The solver's schedule: epochs times minibatches per epoch."""
+        return self.num_epochs * self.iterations_per_epoch
+
+    def describe(self) -> str:
+        """A short name: "LSTM H=512 lr 5e-3"."""
+        return f"{self.cell_type.upper()} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
+
+    def validate(self, num_train_available: int | None = None) -> dict[str, str]:
+        """Every problem with these settings as {field: message}; empty when they are usable."""
+        problems: dict[str, str] = {}
+
+        def whole(name, value, low, high, why_high=""):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                problems[name] = f"Must be a whole number, not {value!r}."
+            elif value < low:
+                problems[name] = f"Must be at least {low}."
+            elif high is not None and value > high:
+                problems[name] = f"At most {high:,}{why_high}."
+
+        if self.cell_type not in CELL_TYPES:
+            problems["cell_type"] = f"Choose {' or '.join(CELL_TYPES)}."
+        whole("hidden_dim", self.hidden_dim, 1, MAX_HIDDEN,
+              ": a bigger hidden state makes every iteration take seconds")
+        whole("wordvec_dim", self.wordvec_dim, 1, MAX_WORDVEC,
+              ": a bigger word vector makes every iteration slow")
+        if self.update_rule not in RULES:
+            problems["update_rule"] = f"Choose one of {', '.join(RULES)}."
+        lr = self.learning_rate
+        if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+            problems["learning_rate"] = "Must be a positive number, e.g. 5e-3."
+        decay = self.lr_decay
+        if not _is_number(decay) or not math.isfinite(decay) or not 0 < decay <= 1:
+            problems["lr_decay"] = "Must be in (0, 1]: 1 keeps the rate, 0.95 shrinks it 5% per epoch."
+        whole("max_train", self.max_train, 1, num_train_available,
+              " (the training captions in this data set)")
+        whole("batch_size", self.batch_size, 1, None)
+        if "batch_size" not in problems and "max_train" not in problems \
+                and self.batch_size > self.max_train:
+            problems["batch_size"] = (f"A batch of {self.batch_size} is more than the "
+                                      f"{self.max_train} training captions.")
+        whole("num_epochs", self.num_epochs, 1, None)
+        if not problems.keys() & {"num_epochs", "batch_size", "max_train"} \
+                and self.num_iterations > MAX_ITERATIONS:
+            problems["num_epochs"] = (f"That is {self.num_iterations:,} iterations; a run may "
+                                      f"have at most {MAX_ITERATIONS:,}. Use fewer epochs.")
+        whole("seed", self.seed, 0, MAX_SEED)
+        if self.dtype not in DTYPES:
+            problems["dtype"] = f"Choose {' or '.join(DTYPES)}."
+        whole("snapshot_every", self.snapshot_every, 1, None)
+        return problems
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate as people write it: 5e-3, 1e-2, 0.1, 2.5e-4."""
+    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        return str(lr)
+    if 0.01 <= lr < 1000:
+        return f"{lr:g}"
+    mantissa, exponent = f"{lr:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+NOTEBOOK_RNN = RunConfig()
+PRESETS: dict[str, RunConfig] = {
+    "Notebook RNN overfit": NOTEBOOK_RNN,
+    "Notebook LSTM overfit": NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995),
+}
+CUSTOM = "Custom"
+
+
+# --- the recipe ----------------------------------------------------------------------
+
+def notebook_solver(config: RunConfig, base_dir, pca_features: bool = True, *,
+                    callbacks=(), should_stop=None) -> CaptioningSolver:
+    """The notebook's overfit cell for `config`: seed, load, model, solver (not yet trained).
+
+    Draws from numpy's global random state, as the notebook does, so call it where
+    nothing else uses that state meanwhile (the training worker is its own process).
+    """
+    np.random.seed(config.seed)
+    data = load_coco_data(base_dir, max_train=config.max_train, pca_features=pca_features)
+    model = CaptioningRNN(cell_type=config.cell_type, word_to_idx=data["word_to_idx"],
+                          input_dim=data["train_features"].shape[1], hidden_dim=config.hidden_dim,
+                          wordvec_dim=config.wordvec_dim, dtype=np.dtype(config.dtype))
+    return CaptioningSolver(model, data, update_rule=config.update_rule,
+                            num_epochs=config.num_epochs, batch_size=config.batch_size,
+                            optim_config={"learning_rate": config.learning_rate},
+                            lr_decay=config.lr_decay, verbose=False,
+                            callbacks=list(callbacks), should_stop=should_stop)

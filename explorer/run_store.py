@@ -1,0 +1,191 @@
+"""One training run on disk: the files in `<runs dir>/<run id>/` and how to read and write them.
+
+    config.json      who started it, when, the RunConfig and the data set (written once)
+    status.json      queued, running, done, stopped, diverged, interrupted or failed, with
+                     the worker's pid while it runs and the final loss when it ends
+    history.jsonl    one line per iteration: {"i": 1, "loss": 58.9, "t": 0.02, "epoch": 0}
+    samples.json     the fixed training images the evolution view follows, with their captions
+    evolution.jsonl  one line per snapshot: {"i": 10, "captions": ["a red circle ...", ...]}
+    snapshot.h5      the latest checkpoint while it trains; model.h5 the final one
+    worker.log       the worker process's stderr (a crash's traceback ends up here)
+    stop             exists once someone asked the run to stop
+
+JSON files are replaced atomically, so a reader never sees half of one. The `.jsonl` files
+are appended while the run goes on; readers (`TrackedRun`) read them incrementally and
+leave a torn last line (a write in progress, or a crash mid-line) for the next read.
+Nothing here knows about processes or streamlit.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.checkpoint import atomic_write
+
+CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
+SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
+SNAPSHOT, FINAL, LOG, STOP = "snapshot.h5", "model.h5", "worker.log", "stop"
+
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "stopped", "diverged", "interrupted", "failed")
+
+
+def write_json(path: Path, value) -> None:
+    """Replace `path` with `value` as JSON, atomically."""
+    text = json.dumps(value, indent=1, allow_nan=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`, or None when it is missing or not a JSON object."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+@dataclass
+class JsonlTail:
+    """Reads the complete lines appended to a .jsonl file since the last read."""
+
+    path: Path
+    offset: int = 0
+
+    def read(self) -> list[dict]:
+        """New complete records (a torn last line waits; a corrupt line is skipped)."""
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return []
+        if size <= self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read(size - self.offset)
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        records = []
+        for line in chunk[:end].splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+
+class RunFolder:
+    """The files of one run; paths and small read/write helpers."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.run_id = self.path.name
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def create(self, meta: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=False)
+        write_json(self / CONFIG, meta)
+
+    def meta(self) -> dict | None:
+        return read_json(self / CONFIG)
+
+    def status(self) -> dict | None:
+        return read_json(self / STATUS)
+
+    def status_mtime(self) -> float:
+        try:
+            return (self / STATUS).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def write_status(self, **status) -> None:
+        write_json(self / STATUS, status)
+
+    def checkpoint(self) -> Path | None:
+        """The final checkpoint if there is one, else the latest snapshot, else None."""
+        for name in (FINAL, SNAPSHOT):
+            if (self / name).exists():
+                return self / name
+        return None
+
+    def request_stop(self) -> None:
+        (self / STOP).touch()
+
+    def stop_requested(self) -> bool:
+        return (self / STOP).exists()
+
+    def log_tail(self, lines: int = 6) -> str:
+        """The last lines of the worker's stderr, for a crash report."""
+        try:
+            text = (self / LOG).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def scan(runs_dir: Path) -> list[RunFolder]:
+    """Every folder under `runs_dir` that holds a run's config.json."""
+    try:
+        entries = list(os.scandir(runs_dir))
+    except OSError:
+        return []
+    return [RunFolder(Path(e.path)) for e in entries
+            if e.is_dir() and not e.name.startswith(".") and os.path.exists(os.path.join(e.path, CONFIG))]
+
+
+# --- a run as a reader follows it -----------------------------------------------------
+
+class TrackedRun:
+    """A run folder as a Runner follows it: its metadata, status and what has been read of its files."""
+
+    def __init__(self, folder: RunFolder, meta: dict, status: dict):
+        self.folder, self.meta, self.status = folder, meta, status
+        self.status_mtime = folder.status_mtime()
+        self.history = JsonlTail(folder / HISTORY)
+        self.iterations: list[int] = []
+        self.losses: list[float] = []
+        self.times: list[float] = []
+        self.history_loaded = False
+        self.evolution = JsonlTail(folder / EVOLUTION)
+        self.samples: list[dict] | None = None
+        self.snapshots: list[tuple[int, list[str]]] = []
+        self.synced = 0.0
+        self.pid_checked = 0.0
+        self.local = False          # this Runner queued or started it
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.run_id
+
+    @property
+    def state(self) -> str:
+        return self.status.get("status", "interrupted")
+
+    def read_history(self) -> None:
+        for r in self.history.read():
+            try:
+                i, loss, t = int(r["i"]), float(r["loss"]), float(r.get("t", 0.0))
+            except (KeyError, TypeError, ValueError):
+                continue
+            self.iterations.append(i)
+            self.losses.append(loss)
+            self.times.append(t)
+        self.history_loaded = True
+
+    def read_evolution(self) -> None:
+        if self.samples is None:
+            samples = read_json(self.folder / SAMPLES)
+            if samples is None:
+                return
+            self.samples = list(samples.get("images", []))
+        for r in self.evolution.read():
+            if isinstance(r.get("i"), int) and isinstance(r.get("captions"), list):
+                self.snapshots.append((r["i"], [str(c) for c in r["captions"]]))

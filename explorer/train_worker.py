@@ -1,0 +1,211 @@
+"""The process that trains one run: `python -m explorer.train_worker <run folder> [--nice N] [--watch-stdin]`.
+
+The `Runner` starts one per running run, with BLAS limited to one thread, so that runs
+never slow the app's own script runs down by more than their share of the cores. It
+reads the run's config.json, trains with the notebook's recipe (`run_config.notebook_solver`)
+and writes everything the app shows into the run folder (see `run_store`): the loss of
+every iteration, the evolution captions every k iterations, a snapshot checkpoint every
+few seconds, and at the end the final checkpoint and status.
+
+It stops between iterations when the folder's `stop` file appears. With `--watch-stdin`
+it also stops when its stdin closes, which happens when the server that started it goes
+away; the run then ends as "interrupted", its model saved. It never imports streamlit.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from core import DatasetError, decode_captions, save_checkpoint
+from explorer.run_config import RunConfig, format_lr, notebook_solver
+from explorer.run_store import (EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
+                                write_json)
+
+NUM_SAMPLES = 4              # training images the evolution view follows
+SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many seconds
+EXPLODED = 10.0              # a loss this many times the first one has diverged, NaN or not
+
+
+def plain(caption: str) -> str:
+    """A decoded caption without its <START> and <END> markers."""
+    return " ".join(w for w in caption.split() if w not in ("<START>", "<END>"))
+
+
+class Training:
+    """One run from its folder to its final status."""
+
+    def __init__(self, folder: RunFolder, parent_gone: threading.Event):
+        self.folder = folder
+        self.meta = folder.meta()
+        self.config = RunConfig.from_dict(self.meta["config"])
+        self.dataset = self.meta["dataset"]
+        self.parent_gone = parent_gone
+        self.solver = None
+        self.iteration, self.last_loss, self.elapsed = 0, None, 0.0
+        self.last_snapshot, self.snapshot_iteration = None, None
+        self.first_loss, self.exploded = None, None
+        self.evolved_at = None
+
+    # --- the run -------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.update_status(status="running", pid=os.getpid(), started=time.time())
+        with open(self.folder / HISTORY, "a") as self.history, \
+                open(self.folder / EVOLUTION, "a") as self.evolution:
+            try:
+                self.solver = notebook_solver(self.config, self.dataset["base_dir"],
+                                              self.dataset["pca_features"],
+                                              callbacks=[self.on_progress], should_stop=self.should_stop)
+                self.prepare_samples(self.solver.data)
+                self.evolve(0)
+                outcome = self.solver.train()
+            except Exception as e:
+                traceback.print_exc()
+                message = str(e) if isinstance(e, DatasetError) else f"{type(e).__name__}: {e}"
+                self.finish("failed", f"The run crashed: {message}")
+                return 1
+            if outcome == "diverged":
+                self.finish("diverged", self.solver.divergence_message, diverged_at=self.solver.diverged_at)
+            elif self.exploded is not None:
+                self.finish("diverged", self.explosion_message(), diverged_at=self.exploded)
+            elif outcome == "stopped" and self.parent_gone.is_set() and not self.folder.stop_requested():
+                self.finish("interrupted", f"The app's server stopped while this run trained; it was "
+                                           f"saved at iteration {self.iteration:,}.")
+            elif outcome == "stopped":
+                self.finish("stopped", f"Stopped at iteration {self.iteration:,} of "
+                                       f"{self.solver.num_iterations:,}; what it learned so far is saved.")
+            else:
+                self.finish("done", None)
+        return 0
+
+    def should_stop(self) -> bool:
+        return self.exploded is not None or self.parent_gone.is_set() or self.folder.stop_requested()
+
+    def explosion_message(self) -> str:
+        c = self.config
+        return (f"Training diverged at iteration {self.exploded}: the loss reached {self.last_loss:.3g}, "
+                f"more than {EXPLODED:g} times its starting value ({self.first_loss:.3g}), so it was "
+                f"stopped. The learning rate ({format_lr(c.learning_rate)}) is probably too high for "
+                f"{c.update_rule}; try one ten times smaller.")
+
+    def on_progress(self, p) -> None:
+        self.iteration, self.last_loss, self.elapsed = p.iteration, p.loss, p.elapsed
+        if self.first_loss is None:
+            self.first_loss = p.loss
+        elif p.loss > EXPLODED * self.first_loss:
+            self.exploded = p.iteration
+        self.history.write(json.dumps({"i": p.iteration, "loss": p.loss, "t": p.elapsed,
+                                       "epoch": p.epoch}) + "\n")
+        self.history.flush()
+        if p.iteration % self.config.snapshot_every == 0 or p.iteration == p.total:
+            self.evolve(p.iteration)
+            if self.last_snapshot is None:
+                self.save(SNAPSHOT, "running")
+        if self.last_snapshot is not None and time.monotonic() - self.last_snapshot >= SNAPSHOT_SECONDS \
+                and p.iteration < p.total:
+            self.save(SNAPSHOT, "running")
+
+    # --- what the app shows ----------------------------------------------------------
+
+    def prepare_samples(self, data) -> None:
+        """Pick the first few distinct training images; write their URLs and true captions."""
+        rows, seen = [], set()
+        for row, image in enumerate(data["train_image_idxs"].tolist()):
+            if image not in seen:
+                seen.add(image)
+                rows.append(row)
+            if len(rows) == NUM_SAMPLES:
+                break
+        images = data["train_image_idxs"][rows]
+        self.sample_features = np.asarray(data["train_features"][images])     # (S, D)
+        self.max_length = data["train_captions"].shape[1] - 1
+        truths = decode_captions(data["train_captions"][rows], data["idx_to_word"])
+        write_json(self.folder / SAMPLES, {"images": [
+            {"image_idx": int(i), "url": str(data["train_urls"][i]), "truth": plain(t)}
+            for i, t in zip(images, truths)]})
+
+    def evolve(self, iteration: int) -> None:
+        """Append the model's greedy captions for the sample images at this iteration."""
+        model = self.solver.model
+        sampled = model.sample(self.sample_features, max_length=self.max_length)
+        captions = [plain(c) for c in decode_captions(sampled, self.solver.data["idx_to_word"])]
+        self.evolution.write(json.dumps({"i": iteration, "captions": captions}) + "\n")
+        self.evolution.flush()
+        self.evolved_at = iteration
+
+    def save(self, name: str, status: str) -> bool:
+        """Write a checkpoint (atomically); False when the weights are not finite."""
+        model = self.solver.model
+        if not all(np.isfinite(w).all() for w in model.params.values()):
+            return False
+        save_checkpoint(self.folder / name, model, metadata={
+            "run_id": self.meta["run_id"], "label": self.meta["label"], "iteration": self.iteration,
+            "status": status, "dataset": self.dataset, "config": self.meta["config"]})
+        self.last_snapshot, self.snapshot_iteration = time.monotonic(), self.iteration
+        if name == SNAPSHOT:
+            self.update_status(checkpoint_iteration=self.iteration)
+        return True
+
+    def finish(self, status: str, message: str | None, diverged_at: int | None = None) -> None:
+        """Record the captions and the model the run ended with, then its final status."""
+        if self.solver is not None and self.iteration > 0:
+            try:
+                if self.iteration != self.evolved_at:
+                    self.evolve(self.iteration)
+            except Exception:
+                traceback.print_exc()
+            try:
+                if self.save(FINAL, status):
+                    (self.folder / SNAPSHOT).unlink(missing_ok=True)
+            except Exception:
+                traceback.print_exc()
+                message = (message + " " if message else "") + "Its model could not be saved (see worker.log)."
+        kept = self.snapshot_iteration if self.folder.checkpoint() else None
+        self.update_status(status=status, message=message, finished=time.time(),
+                           iteration=self.iteration, final_loss=self.last_loss, elapsed=self.elapsed,
+                           diverged_at=diverged_at,
+                           checkpoint_iteration=kept)
+
+    def update_status(self, **changes) -> None:
+        self.folder.write_status(**{**(self.folder.status() or {}), **changes})
+
+
+def _watch_stdin(gone: threading.Event) -> None:
+    """Set `gone` when stdin closes: the server that started this process has exited."""
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except (OSError, ValueError):
+        pass
+    gone.set()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="the run's folder (with its config.json)")
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
+    parser.add_argument("--watch-stdin", action="store_true",
+                        help="stop, as interrupted, when stdin closes (the parent is gone)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # a Ctrl-C in the server's terminal is the server's
+    if args.nice:
+        try:
+            os.nice(args.nice)
+        except OSError:
+            pass
+    parent_gone = threading.Event()
+    if args.watch_stdin:
+        threading.Thread(target=_watch_stdin, args=(parent_gone,), daemon=True).start()
+    return Training(RunFolder(args.folder), parent_gone).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The Train page in a real browser: a run started from the form trains in the background,
+its loss chart visibly advances without any click, and Stop ends it, keeping its model.
+
+While a run trains the page's fragment reruns every second, so these tests wait for
+what they expect to see rather than for the app to be idle.
+"""
+import time
+
+import pytest
+
+from .conftest import assert_no_errors, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def iteration(page) -> int:
+    """The followed run's iteration, read from its progress bar ("Iteration 86 / 2,000 · …")."""
+    text = page.locator('[data-testid="stProgress"]').first.inner_text()
+    words = text.replace(",", "").split()
+    return int(words[1]) if words[:1] == ["Iteration"] else 0
+
+
+def wait_for(condition, timeout=90.0, what="the page"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
+    open_page(page, "Train")
+    assert_no_errors(page)
+    page.get_by_role("radiogroup", name="Settings").get_by_text("Custom").click()
+    wait_idle(page)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("5000")                                     # 10,000 iterations: it never ends by itself
+    epochs.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start").click()
+    try:
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        chart.wait_for(state="visible")
+        wait_for(lambda: iteration(page) >= 20, what="the run to train 20 iterations")
+        chart.scroll_into_view_if_needed()
+        first, at_first = chart.screenshot(), iteration(page)
+        time.sleep(3)                                       # a few seconds, and at least 10 iterations
+        wait_for(lambda: iteration(page) >= at_first + 10, what="10 more iterations")
+        second = chart.screenshot()
+        screenshot(page, "train-running")
+        assert first != second, "the loss chart looked the same seconds later"
+        assert "words right" in page.locator('[data-testid="stMain"]').inner_text()
+        assert_no_errors(page)
+    finally:
+        stop = page.get_by_role("button", name="Stop")
+        if stop.count():
+            stop.click()
+    wait_for(lambda: "stopped" in page.locator('[data-testid="stMain"]').inner_text(), what="the stop")
+    wait_idle(page)                                         # nothing polls once the run has ended
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "what it learned so far is saved" in text and "Use in Inspect & Compare" in text
+    screenshot(page, "train-stopped")
+    assert_no_errors(page)

@@ -1,0 +1,47 @@
+"""RunConfig: the presets, the schedule, and a message for every unusable setting."""
+import pytest
+
+from explorer.run_config import MAX_ITERATIONS, PRESETS, RunConfig, format_lr
+
+
+def test_the_presets_are_the_notebooks_overfit_cells():
+    rnn, lstm = PRESETS["Notebook RNN overfit"], PRESETS["Notebook LSTM overfit"]
+    assert (rnn.cell_type, rnn.hidden_dim, rnn.wordvec_dim, rnn.update_rule, rnn.learning_rate,
+            rnn.batch_size, rnn.num_epochs, rnn.lr_decay, rnn.max_train, rnn.seed, rnn.dtype) == \
+        ("rnn", 512, 256, "adam", 5e-3, 25, 50, 0.95, 50, 231, "float32")
+    assert lstm == rnn.replace(cell_type="lstm", lr_decay=0.995)
+    assert rnn.num_iterations == 100 and rnn.validate(num_train_available=10_000) == {}
+    assert lstm.describe() == "LSTM H=512 lr 5e-3"
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"batch_size": 60}, "batch_size", "more than the 50 training captions"),
+    ({"learning_rate": 0.0}, "learning_rate", "positive"),
+    ({"learning_rate": float("nan")}, "learning_rate", "positive"),
+    ({"hidden_dim": 100_000}, "hidden_dim", "At most 2,048"),
+    ({"hidden_dim": 0}, "hidden_dim", "at least 1"),
+    ({"wordvec_dim": 2.5}, "wordvec_dim", "whole number"),
+    ({"lr_decay": 1.5}, "lr_decay", "(0, 1]"),
+    ({"max_train": 20_000}, "max_train", "At most 10,000"),
+    ({"num_epochs": 10**6}, "num_epochs", f"at most {MAX_ITERATIONS:,}"),
+    ({"seed": -1}, "seed", "at least 0"),
+    ({"cell_type": "gru"}, "cell_type", "rnn or lstm"),
+    ({"update_rule": "adagrad"}, "update_rule", "adam"),
+    ({"dtype": "float16"}, "dtype", "float32 or float64"),
+    ({"snapshot_every": 0}, "snapshot_every", "at least 1"),
+])
+def test_each_bad_setting_gets_a_message_on_its_own_field(changes, field, words):
+    problems = PRESETS["Notebook RNN overfit"].replace(**changes).validate(num_train_available=10_000)
+    assert list(problems) == [field] and words in problems[field]
+
+
+def test_unknown_settings_are_named():
+    with pytest.raises(ValueError, match="colour"):
+        RunConfig.from_dict({**RunConfig().to_dict(), "colour": "red"})
+    assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
+
+
+@pytest.mark.parametrize("lr, text", [(5e-3, "5e-3"), (2.5e-4, "2.5e-4"), (0.1, "0.1"), (1e-2, "0.01"),
+                                      (3, "3"), (1e20, "1e20")])
+def test_learning_rates_read_as_people_write_them(lr, text):
+    assert format_lr(lr) == text

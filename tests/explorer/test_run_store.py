@@ -1,0 +1,33 @@
+"""Run folders: atomic JSON, and .jsonl files read incrementally past a torn last line."""
+from explorer.run_store import JsonlTail, RunFolder, read_json, scan, write_json
+
+
+def test_a_jsonl_tail_reads_complete_lines_and_waits_for_a_torn_one(tmp_path):
+    path = tmp_path / "history.jsonl"
+    tail = JsonlTail(path)
+    assert tail.read() == []                                 # no file yet
+    path.write_text('{"i": 1}\n{"i": 2}\n{"i": 3, "lo')
+    assert tail.read() == [{"i": 1}, {"i": 2}]
+    assert tail.read() == []
+    with path.open("a") as f:
+        f.write('ss": 0.5}\nnot json\n[1, 2]\n{"i": 4}\n')
+    assert tail.read() == [{"i": 3, "loss": 0.5}, {"i": 4}]  # corrupt lines are skipped
+
+
+def test_json_files_are_replaced_whole_and_bad_ones_read_as_missing(tmp_path):
+    write_json(tmp_path / "status.json", {"status": "done"})
+    assert read_json(tmp_path / "status.json") == {"status": "done"}
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]      # no temporary left behind
+    (tmp_path / "torn.json").write_text('{"status": "do')
+    assert read_json(tmp_path / "torn.json") is None and read_json(tmp_path / "missing.json") is None
+
+
+def test_scan_finds_run_folders_only(tmp_path):
+    RunFolder(tmp_path / "run-a").create({"run_id": "run-a"})
+    (tmp_path / "not-a-run").mkdir()
+    (tmp_path / ".run-b.tmp").mkdir()
+    folder = scan(tmp_path)[0]
+    assert [f.run_id for f in scan(tmp_path)] == ["run-a"] and folder.checkpoint() is None
+    assert not folder.stop_requested()
+    folder.request_stop()
+    assert folder.stop_requested()

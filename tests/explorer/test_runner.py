@@ -1,0 +1,311 @@
+"""The Runner with real worker processes on the demo data set and a temporary runs folder.
+
+Configurations are small (H=32) so runs take a second; the "long" one trains for
+minutes and exists to be stopped. Waits have generous deadlines and assert nothing
+about speed.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from core import CaptioningRNN
+from core.data.demo import ensure_demo_dataset
+from explorer.run_config import PRESETS, RunConfig
+from explorer.run_store import RunFolder
+from explorer.runner import BLAS_THREAD_VARS, ROOT, Runner, RunLimitError
+
+SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)   # 20 iterations
+LONG = SMALL.replace(hidden_dim=64, num_epochs=10_000)                               # minutes
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+
+
+@pytest.fixture
+def make_runner(tmp_path):
+    made = []
+
+    def make(**options):
+        runner = Runner(tmp_path / "runs", **options)
+        made.append(runner)
+        return runner
+
+    yield make
+    for runner in made:
+        runner.shutdown()
+
+
+def wait_until(condition, timeout=60.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# --- a run from start to finish ----------------------------------------------------
+
+def test_a_run_reports_progress_then_finishes_with_a_checkpoint(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.start(SMALL, dataset, owner="alice")
+    first = runner.get(run_id)
+    assert first.status in ("queued", "running") and first.owner == "alice" and first.total == 20
+    assert first.label.startswith("RNN H=32 lr 5e-3 · ")
+
+    seen = []
+    while (info := runner.get(run_id)).is_active:
+        seen.append(info.iteration)
+        time.sleep(0.01)
+    assert seen == sorted(seen)                             # progress only moves forward
+    assert info.status == "done" and info.message is None
+    assert info.iteration == info.total == 20
+    assert info.final_loss == info.last_loss and np.isfinite(info.final_loss)
+    assert info.elapsed > 0 and info.rate > 0 and info.duration > 0
+    assert info.dataset == dataset and info.config == SMALL.to_dict()
+
+    history = runner.history(run_id)
+    assert history.iterations.tolist() == list(range(1, 21))
+    assert history.losses[-1] == info.final_loss
+    assert np.all(np.diff(history.elapsed) >= 0)
+
+    evolution = runner.evolution(run_id)
+    assert len(evolution.images) == 4 and all(im["truth"] and im["url"] for im in evolution.images)
+    assert [i for i, _ in evolution.snapshots] == [0, 5, 10, 15, 20]
+    assert all(len(captions) == 4 for _, captions in evolution.snapshots)
+
+    assert info.has_checkpoint and info.checkpoint_iteration == 20
+    model, meta = runner.load_model(run_id)
+    assert isinstance(model, CaptioningRNN) and model.hidden_dim == 32
+    assert meta["run_id"] == run_id and meta["label"] == info.label and meta["iteration"] == 20
+    assert meta["config"] == SMALL.to_dict()
+    assert meta["dataset"] == {"base_dir": dataset["base_dir"], "pca_features": True, "is_demo": True}
+    assert [r.run_id for r in runner.runs()] == [run_id]
+
+
+def test_invalid_settings_are_refused_before_anything_is_written(make_runner, dataset, tmp_path):
+    runner = make_runner()
+    with pytest.raises(ValueError, match="batch_size"):
+        runner.start(SMALL.replace(batch_size=60), dataset, owner="alice")
+    assert runner.runs() == []
+
+
+# --- reproducibility -----------------------------------------------------------------
+
+NOTEBOOK_CELL = """
+import json, sys
+import numpy as np
+from core import CaptioningRNN, CaptioningSolver, load_coco_data
+base_dir, cell, decay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+np.random.seed(231)
+small_data = load_coco_data(base_dir, max_train=50)
+model = CaptioningRNN(cell_type=cell, word_to_idx=small_data["word_to_idx"],
+                      input_dim=small_data["train_features"].shape[1], hidden_dim=512, wordvec_dim=256)
+solver = CaptioningSolver(model, small_data, update_rule="adam", num_epochs=50, batch_size=25,
+                          optim_config={"learning_rate": 5e-3}, lr_decay=decay, verbose=False)
+solver.train()
+print(json.dumps(solver.loss_history))
+"""
+
+
+@pytest.mark.parametrize("preset, cell, decay", [("Notebook RNN overfit", "rnn", 0.95),
+                                                 ("Notebook LSTM overfit", "lstm", 0.995)])
+def test_a_preset_gives_the_loss_history_of_the_notebook_cell(make_runner, dataset, preset, cell, decay):
+    """Bit for bit, given the same BLAS thread count (float32 sums round by how they are split)."""
+    runner = make_runner()
+    run_id = runner.start(PRESETS[preset], dataset, owner="alice")
+    assert runner.wait(run_id).status == "done"
+    # the notebook's cell, word for word, in a fresh Python with BLAS on one thread like the worker
+    env = {**os.environ, **{var: "1" for var in BLAS_THREAD_VARS}}
+    cell_run = subprocess.run([sys.executable, "-c", NOTEBOOK_CELL, dataset["base_dir"], cell, str(decay)],
+                              env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert runner.history(run_id).losses.tolist() == json.loads(cell_run.stdout)     # bit for bit
+
+
+# --- stopping and ownership -----------------------------------------------------------
+
+def test_stop_ends_a_run_between_iterations_and_keeps_what_it_learned(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.start(LONG, dataset, owner="alice")
+    wait_until(lambda: runner.get(run_id).iteration >= 30, what="30 iterations")
+    runner.stop(run_id, owner="alice")
+    info = runner.wait(run_id)
+    assert info.status == "stopped" and 30 <= info.iteration < info.total
+    assert "saved" in info.message
+    assert len(runner.history(run_id).losses) == info.iteration
+    model, meta = runner.load_model(run_id)
+    assert meta["iteration"] == info.iteration and meta["status"] == "stopped"
+    assert runner.evolution(run_id).snapshots[-1][0] == info.iteration      # the captions it ended with
+
+
+def test_only_the_owner_can_stop_a_run(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.start(LONG, dataset, owner="alice")
+    with pytest.raises(PermissionError, match="another session"):
+        runner.stop(run_id, owner="bob")
+    wait_until(lambda: runner.get(run_id).iteration >= 5, what="the run to go on")
+    assert runner.get(run_id).status == "running" and not runner.get(run_id).stopping
+    runner.stop(run_id, owner="alice")
+    assert runner.wait(run_id).status == "stopped"
+
+
+def test_a_running_run_offers_its_latest_snapshot(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.start(LONG, dataset, owner="alice")
+    wait_until(lambda: runner.get(run_id).has_checkpoint, what="a snapshot")
+    model, meta = runner.load_model(run_id)
+    assert meta["status"] == "running" and meta["iteration"] >= LONG.snapshot_every
+    runner.stop(run_id, owner="alice")
+
+
+def test_load_model_explains_when_there_is_no_checkpoint_yet(make_runner, dataset):
+    runner = make_runner(max_concurrent=1)
+    blocker = runner.start(LONG, dataset, owner="alice")
+    queued = runner.start(SMALL, dataset, owner="alice")
+    with pytest.raises(ValueError, match="no checkpoint yet"):
+        runner.load_model(queued)
+    runner.stop(blocker, owner="alice")
+
+
+# --- the cap and the queue -------------------------------------------------------------
+
+def test_a_cap_on_concurrent_runs_queues_the_rest_in_order(make_runner, dataset):
+    runner = make_runner(max_concurrent=2, max_per_owner=10)
+    ids = [runner.start(LONG, dataset, owner=f"student{i}") for i in range(5)]
+    infos = [runner.get(i) for i in ids]
+    assert [i.status for i in infos] == ["running", "running", "queued", "queued", "queued"]
+    assert [i.queue_position for i in infos] == [None, None, 1, 2, 3]
+    assert runner.load() == {"running": 2, "queued": 3, "max_concurrent": 2}
+
+    runner.stop(ids[3], owner="student3")                   # leaving the queue
+    assert runner.get(ids[3]).status == "stopped" and "never trained" in runner.get(ids[3]).message
+    assert not runner.get(ids[3]).has_checkpoint
+    assert runner.get(ids[4]).queue_position == 2
+
+    runner.stop(ids[0], owner="student0")                   # a slot frees: the head of the queue starts
+    wait_until(lambda: runner.get(ids[2]).status == "running", what="the first queued run to start")
+    assert runner.get(ids[4]).queue_position == 1
+    assert runner.get(ids[1]).status == "running"
+    for i in (1, 2, 4):
+        runner.stop(ids[i], owner=f"student{i}")
+
+
+def test_the_default_cap_is_the_number_of_cores(make_runner, monkeypatch):
+    monkeypatch.delenv("CAPTION_LAB_MAX_RUNS", raising=False)
+    assert make_runner().max_concurrent == os.cpu_count()
+    monkeypatch.setenv("CAPTION_LAB_MAX_RUNS", "3")
+    assert make_runner().max_concurrent == 3
+
+
+def test_one_person_cannot_fill_the_queue(make_runner, dataset):
+    runner = make_runner(max_concurrent=1, max_per_owner=2)
+    runner.start(LONG, dataset, owner="alice")
+    runner.start(LONG, dataset, owner="alice")
+    with pytest.raises(RunLimitError, match="limit is 2"):
+        runner.start(LONG, dataset, owner="alice")
+    runner.start(LONG, dataset, owner="bob")                # others still get their turn
+
+
+# --- persistence --------------------------------------------------------------------------
+
+def test_a_new_runner_on_the_same_folder_finds_saved_runs(make_runner, dataset, tmp_path):
+    first = make_runner()
+    done = first.wait(first.start(SMALL, dataset, owner="alice")).run_id
+    again = first.start(SMALL.replace(cell_type="lstm"), dataset, owner="bob")
+    first.wait(again)
+
+    second = make_runner()                                  # a browser refresh or a new server
+    assert [r.run_id for r in second.runs()] == [again, done]
+    assert second.get(done) == first.get(done)
+    np.testing.assert_array_equal(second.history(done).losses, first.history(done).losses)
+    assert second.evolution(done) == first.evolution(done)
+    model, meta = second.load_model(again)
+    assert model.cell_type == "lstm" and meta["run_id"] == again
+
+
+def test_a_run_whose_server_was_killed_shows_as_interrupted(dataset, tmp_path, make_runner):
+    script = (f"import sys, time\nfrom explorer.runner import Runner\nfrom explorer.run_config import RunConfig\n"
+              f"r = Runner(sys.argv[1])\n"
+              f"c = RunConfig(hidden_dim=64, wordvec_dim=16, num_epochs=10000, snapshot_every=5)\n"
+              f"print(r.start(c, {dataset!r}, owner='alice'), flush=True)\n"
+              f"r.start(c, {dataset!r}, owner='alice')\n"
+              f"time.sleep(600)\n")
+    server = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "runs"), ],
+                              env={**os.environ, "CAPTION_LAB_MAX_RUNS": "1"}, cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    running = server.stdout.readline().strip()
+    folder = RunFolder(tmp_path / "runs" / running)
+    wait_until(lambda: (folder / "snapshot.h5").exists(), what="the first snapshot")
+    server.kill()                                          # the server dies without a word
+    server.wait()
+
+    runner = make_runner()
+    infos = {i.run_id: i for i in runner.runs()}
+    queued = next(i for i in infos.values() if i.run_id != running)
+    assert queued.status == "interrupted" and "before this run started" in queued.message
+    # the worker noticed its server was gone, saved the model and said so
+    wait_until(lambda: runner.get(running).status == "interrupted", what="the worker to end")
+    info = runner.get(running)
+    assert "server stopped" in info.message and info.has_checkpoint
+    assert runner.load_model(running)[1]["iteration"] == info.iteration > 0
+
+
+def test_a_run_left_running_by_a_dead_worker_is_interrupted_not_running_forever(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.wait(runner.start(SMALL, dataset, owner="alice")).run_id
+    folder = RunFolder(runner.runs_dir / run_id)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status = folder.status()
+    folder.write_status(**{**status, "status": "running", "pid": dead.pid, "final_loss": None})
+    (folder / "history.jsonl").open("a").write('{"i": 21, "loss": 1.')    # a torn last line
+
+    info = make_runner().get(run_id)
+    assert info.status == "interrupted" and info.iteration == 20
+    assert info.final_loss == pytest.approx(runner.history(run_id).losses[-1])
+    assert folder.status()["status"] == "interrupted"       # and it is written down
+
+
+# --- divergence and crashes ---------------------------------------------------------------
+
+@pytest.mark.parametrize("rule, lr, cause", [("adam", 1e20, "NaN or infinite"),
+                                             ("sgd", 1e5, "times its starting value")])
+def test_divergence_marks_the_run_with_the_iteration_and_the_likely_cause(make_runner, dataset, rule, lr, cause):
+    runner = make_runner()
+    info = runner.wait(runner.start(SMALL.replace(update_rule=rule, learning_rate=lr), dataset, owner="a"))
+    assert info.status == "diverged" and info.diverged_at >= 1
+    assert f"iteration {info.diverged_at}" in info.message and cause in info.message
+    assert "learning rate" in info.message and "too high" in info.message
+    assert info.iteration < info.total
+
+
+def test_an_exception_inside_a_run_is_reported_and_the_runner_goes_on(make_runner, dataset, tmp_path):
+    runner = make_runner(max_concurrent=1)
+    broken = runner.start(SMALL, {**dataset, "base_dir": str(tmp_path / "no-such-folder")}, owner="a")
+    after = runner.start(SMALL, dataset, owner="a")
+    info = runner.wait(broken)
+    assert info.status == "failed" and "no-such-folder" in info.message
+    assert not info.has_checkpoint
+    assert "Traceback" in (runner.runs_dir / broken / "worker.log").read_text()
+    assert runner.wait(after).status == "done"
+
+
+def test_a_worker_that_dies_is_reported_and_the_runner_goes_on(make_runner, dataset):
+    runner = make_runner(max_concurrent=1)
+    victim = runner.start(LONG, dataset, owner="a")
+    after = runner.start(SMALL, dataset, owner="a")
+    wait_until(lambda: runner.get(victim).iteration >= 3, what="the victim to train")
+    os.kill(RunFolder(runner.runs_dir / victim).status()["pid"], signal.SIGKILL)
+    info = runner.wait(victim)
+    assert info.status == "failed" and "killed (signal 9)" in info.message
+    assert info.iteration >= 3
+    assert runner.wait(after).status == "done"

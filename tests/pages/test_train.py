@@ -1,0 +1,154 @@
+"""The Train page through the real router: a preset run from Start to the runs list, the
+form's messages beside bad fields, the chart, and a run watched by a second session.
+
+The runner is the real one (worker processes) on a temporary runs folder; the page is
+polled by rerunning it, as the browser's fragment timer would. Deadlines are generous
+and nothing asserts speed.
+"""
+import json
+import time
+
+from core.data.demo import ensure_demo_dataset
+from explorer import state
+from explorer.run_config import RunConfig
+
+from .conftest import no_exception
+
+
+def rerun_until(at, condition, timeout=120.0, what="the page to show it"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert no_exception(at)
+        if condition(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs_table(at):
+    return at.dataframe[-1].value
+
+
+def chart_spec(at) -> dict:
+    charts = at.get("vega_lite_chart")
+    assert charts, "no loss chart on the page"
+    return json.loads(charts[0].proto.spec)
+
+
+def column_with(at, label):
+    """The innermost column that holds the number input called `label`: the field's own."""
+    return min((c for c in at.columns if any(n.label == label for n in c.number_input)),
+               key=lambda c: len(c.number_input))
+
+
+def test_a_preset_run_trains_to_completion_and_is_listed_as_done(app):
+    at = app(page="train")
+    assert any("No runs yet" in i.value for i in at.info)
+    assert at.radio(key=state.TRAIN_PRESET).value == "Notebook RNN overfit"
+    at.button[0].click().run()                      # Start
+    assert no_exception(at)
+    run_id = at.session_state[state.TRAIN_RUN]
+
+    rerun_until(at, lambda at: at.dataframe and runs_table(at)["Status"].tolist() == ["done"],
+                what="the run to be listed as done")
+    row = runs_table(at).iloc[0]
+    assert row["Id"] == run_id and row["By"] == "you" and row["Iterations"] == "100 / 100"
+    assert row["Run"].startswith("RNN H=512 lr 5e-3 · ") and row["Final loss"] < 0.5
+    assert row["Training time"].endswith("s")
+    assert not at.error
+
+    # the followed run: done, its loss curve and its captions
+    assert any(":green-badge[" in m.value and "done" in m.value for m in at.markdown)
+    assert any("Iteration 100 / 100" in p.text for p in at.get("progress"))
+    spec = chart_spec(at)
+    assert [layer["encoding"]["y"]["field"] for layer in spec["layer"]] == ["loss", "smoothed"]
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert sum("words right" in m.value for m in at.markdown) == 4
+    assert at.select_slider[0].value == 100        # scrub back through the snapshots
+    at.select_slider[0].set_value(0).run()
+    assert no_exception(at)
+
+    # reload its checkpoint for Inspect and Compare
+    next(b for b in at.button if b.label == "Use in Inspect & Compare").click().run()
+    assert at.session_state[state.MODEL_RUN] == run_id
+    assert any("Inspect and Compare use this model" in m.value for m in at.markdown)
+
+
+def test_the_chart_controls_change_smoothing_and_scale(app):
+    at = app(page="train")
+    at.button[0].click().run()
+    rerun_until(at, lambda at: at.dataframe and runs_table(at)["Status"].tolist() == ["done"])
+    at.toggle(key=state.TRAIN_LOG_Y).set_value(False).run()
+    at.slider(key=state.TRAIN_SMOOTHING).set_value(0.0).run()
+    assert no_exception(at)
+    spec = chart_spec(at)
+    assert len(spec["layer"]) == 1 and spec["layer"][0]["encoding"]["y"]["scale"] == {"zero": False}
+
+
+def test_bad_custom_values_get_a_message_beside_their_field_and_start_is_disabled(app):
+    at = app(page="train")
+    at.radio(key=state.TRAIN_PRESET).set_value("Custom").run()
+    assert no_exception(at)
+    fields = {n.label: n for n in at.number_input}
+    assert fields["Hidden size H"].value == 512 and fields["Learning rate"].value == 5e-3
+    fields["Batch size"].set_value(60)
+    fields["Learning rate"].set_value(0.0)
+    fields["Hidden size H"].set_value(100_000)
+    at.run()
+    assert no_exception(at)
+    assert not at.exception
+    assert not at.error                              # messages, not error boxes, and no traceback
+    beside = {label: [c.value for c in column_with(at, label).caption]
+              for label in ("Batch size", "Learning rate", "Hidden size H", "Epochs")}
+    assert "more than the 50 training captions" in beside["Batch size"][0]
+    assert "positive number" in beside["Learning rate"][0]
+    assert "At most 2,048" in beside["Hidden size H"][0]
+    assert beside["Epochs"] == []
+    assert next(b for b in at.button if b.label == "Start").disabled
+
+    fields = {n.label: n for n in at.number_input}
+    fields["Batch size"].set_value(25)
+    fields["Learning rate"].set_value(1e-2)
+    fields["Hidden size H"].set_value(64)
+    at.run()
+    assert not any(":red[" in c.value for c in at.caption)
+    assert not next(b for b in at.button if b.label == "Start").disabled
+    assert any("100 iterations" in c.value for c in at.caption)
+
+
+def test_another_session_sees_a_run_read_only_and_its_owner_can_stop_it(app):
+    owner = app(page="train")
+    owner.radio(key=state.TRAIN_PRESET).set_value("Custom").run()
+    {n.label: n for n in owner.number_input}["Epochs"].set_value(10_000).run()   # 20,000 iterations
+    next(b for b in owner.button if b.label == "Start").click().run()
+    run_id = owner.session_state[state.TRAIN_RUN]
+
+    other = app(page="train")                     # a second browser: its own owner id
+    assert other.session_state[state.OWNER] != owner.session_state[state.OWNER]
+    rerun_until(other, lambda at: at.session_state[state.TRAIN_RUN] == run_id and at.get("progress")
+                and "Iteration" in at.get("progress")[0].text, what="the run to train")
+    stop = next(b for b in other.button if b.label == "Stop")
+    assert stop.disabled
+    assert "other (" in runs_table(other).iloc[0]["By"]
+
+    stop = next(b for b in owner.run().button if b.label == "Stop")
+    assert not stop.disabled
+    stop.click().run()
+    rerun_until(owner, lambda at: runs_table(at)["Status"].tolist() == ["stopped"],
+                what="the run to stop")
+    assert any("what it learned so far is saved" in i.value for i in owner.info)
+
+
+def test_one_person_cannot_fill_the_queue(app):
+    at = app(page="train")
+    runner = state.runner()
+    runner.max_per_owner = 1
+    runner.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10_000),
+                 {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True},
+                 owner=at.session_state[state.OWNER])
+    at.run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert no_exception(at)
+    assert any("limit is 1 per person" in w.value for w in at.warning)
+    runner.shutdown()
