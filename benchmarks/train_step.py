@@ -27,6 +27,8 @@ from _machine import describe_machine  # noqa: E402
 from core import CaptioningRNN, CaptioningSolver  # noqa: E402
 
 N, T, D, W, H, V = 25, 16, 512, 256, 512, 1004
+PAUSE = 0.5   # seconds between turns: BLAS and OpenMP threads spin a while after work,
+              # which would slow whichever library takes the next turn
 
 
 def vocabulary(size):
@@ -122,9 +124,11 @@ def main():
         timed(solver._step, 3)
         ours, theirs, ratios = [], [], []
         for _ in range(args.rounds):
+            time.sleep(PAUSE)
             mine = timed(solver._step, args.iters)
             ours += mine
             if reference:
+                time.sleep(PAUSE)
                 other = reference.times(cell, args.iters)
                 theirs += other
                 ratios.append(statistics.median(mine) / statistics.median(other))

@@ -2,9 +2,11 @@
 
 Every `*_forward` returns `(out, cache)`; every `*_backward(dout, cache)` returns the
 gradients in the order of the forward inputs. Semantics match the notebook exactly; the
-sequence layers are written for speed (the input projection `x @ Wx` is hoisted out of
-the time loop and the weight gradients are one matmul over all timesteps), and every
-buffer keeps the dtype of its inputs.
+sequence layers are written for speed: the input projection `x @ Wx` is hoisted out of
+the time loop, the weight gradients are one matmul over all timesteps, and inside the
+loop states are kept hidden-major, (H, N) per step, because BLAS multiplies the
+transposed products, Wh^T (H, H) @ h^T (H, N), faster than the notebook's h @ Wh with
+N = 25 rows. Every buffer keeps the dtype of its inputs.
 
 Dimension letters: N batch, T time, D input (word vector), H hidden, M output, V vocab.
 """
@@ -23,12 +25,20 @@ def sigmoid(x):
     return out
 
 
-def _lstm_gates(a, H):
-    """Turn pre-activations a (N, 4H) into gate activations in place: i, f, o sigmoid, g tanh."""
-    a[:, :3 * H] *= 0.5          # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5, so one tanh
+def _gate(a, k, H, axis):
+    """Gate block k (0 i, 1 f, 2 o, 3 g; or a slice of blocks) of a along `axis` (1: (N, 4H); 0: (4H, N))."""
+    rows = slice(k * H, (k + 1) * H) if isinstance(k, int) else slice(k.start * H, k.stop * H)
+    return a[:, rows] if axis == 1 else a[rows]
+
+
+def _lstm_gates(a, H, axis=1):
+    """Turn pre-activations a ((N, 4H), or (4H, N) with axis=0) into gate activations in
+    place: i, f, o sigmoid, g tanh."""
+    ifo = _gate(a, slice(0, 3), H, axis)
+    ifo *= 0.5                   # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5, so one tanh
     np.tanh(a, out=a)            # call covers all four gates
-    a[:, :3 * H] *= 0.5
-    a[:, :3 * H] += 0.5
+    ifo *= 0.5
+    ifo += 0.5
     return a
 
 
@@ -74,6 +84,32 @@ def rnn_step_backward(dnext_h, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
+def _columns(x):
+    """x (N, T, D) as columns (D, T*N): column t*N + n holds x[n, t]."""
+    N, T, D = x.shape
+    return x.transpose(2, 1, 0).reshape(D, T * N)
+
+
+def _input_projection(x, Wx, b):
+    """Wx^T x_t^T + b for every step at once: (M, T*N), M = Wx.shape[1]."""
+    xw = Wx.T @ _columns(x)
+    xw += b[:, None]
+    return xw
+
+
+def _weight_grads(x, h0, hs, dz, Wx):
+    """dx, dWx, dWh, db from the per-step gradients dz (T, M, N) at the cell's pre-activations."""
+    T, M, N = dz.shape
+    D = x.shape[2]
+    dz_cols = dz.transpose(1, 0, 2).reshape(M, T * N)         # (M, T*N)
+    dx = (Wx @ dz_cols).reshape(D, T, N).transpose(2, 1, 0)   # (N, T, D)
+    dWx = _columns(x) @ dz_cols.T
+    h_prev = np.concatenate([h0.T[None], hs[:-1]], axis=0)    # (T, H, N): h_{t-1}
+    dWh = h_prev.transpose(1, 0, 2).reshape(-1, T * N) @ dz_cols.T
+    db = dz_cols.sum(axis=1)
+    return dx, dWx, dWh, db
+
+
 def rnn_forward(x, h0, Wx, Wh, b):
     """Run a tanh RNN over a whole sequence.
 
@@ -83,15 +119,16 @@ def rnn_forward(x, h0, Wx, Wh, b):
     N, T, D = x.shape
     H = h0.shape[1]
     dtype = np.result_type(x, h0, Wx, Wh, b)
-    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H).transpose(1, 0, 2)  # (T, N, H)
-    hs = np.empty((T, N, H), dtype=dtype)
-    prev_h = h0
+    xw = _input_projection(x, Wx, b)                           # (H, T*N)
+    WhT = Wh.T                                                 # BLAS reads it transposed
+    hs = np.empty((T, H, N), dtype=dtype)                      # h_t^T, hidden-major
+    prev_h = h0.T
     for t in range(T):
-        np.matmul(prev_h, Wh, out=hs[t])
-        hs[t] += xw[t]
+        np.matmul(WhT, prev_h, out=hs[t])
+        hs[t] += xw[:, t * N:(t + 1) * N]
         np.tanh(hs[t], out=hs[t])
         prev_h = hs[t]
-    h = hs.transpose(1, 0, 2)                   # (N, T, H) view of the time-major buffer
+    h = hs.transpose(2, 0, 1)                                   # (N, T, H) view
     return h, (x, h0, Wx, Wh, hs)
 
 
@@ -101,22 +138,16 @@ def rnn_backward(dh, cache):
     Returns dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,).
     """
     x, h0, Wx, Wh, hs = cache
-    N, T, D = x.shape
-    H = h0.shape[1]
-    dh_t = dh.transpose(1, 0, 2)                # (T, N, H)
+    T, H, N = hs.shape
+    dh_t = dh.transpose(1, 2, 0)                # (T, H, N)
     dz = np.empty_like(hs)                      # gradient at the tanh input, per step
-    dprev = np.zeros((N, H), dtype=hs.dtype)
+    dprev = np.zeros((H, N), dtype=hs.dtype)
     for t in range(T - 1, -1, -1):
         np.add(dh_t[t], dprev, out=dz[t])
-        dz[t] *= 1 - hs[t] * hs[t]
-        dprev = dz[t] @ Wh.T
-    dz_flat = dz.transpose(1, 0, 2).reshape(N * T, H)        # (N*T, H), batch-major
-    dx = (dz_flat @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ dz_flat
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0)    # (T, N, H): h_{t-1}
-    dWh = h_prev.reshape(T * N, H).T @ dz.reshape(T * N, H)
-    db = dz.sum(axis=(0, 1))
-    return dx, dprev, dWx, dWh, db
+        dz[t] *= 1 - hs[t] * hs[t]              # tanh' from the output, not from exp
+        dprev = Wh @ dz[t]
+    dx, dWx, dWh, db = _weight_grads(x, h0, hs, dz, Wx)
+    return dx, dprev.T, dWx, dWh, db
 
 
 # --- LSTM --------------------------------------------------------------------------
@@ -150,23 +181,24 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return dx, dprev_h, dprev_c, dWx, dWh, db
 
 
-def _lstm_gate_grads(dh, dc_next, prev_c, gates, tanh_c, H, da):
+def _lstm_gate_grads(dh, dc_next, prev_c, gates, tanh_c, H, da, axis=1):
     """Write dL/da (N, 4H) for one LSTM step into `da`; return dL/dprev_c.
 
     dh is the total gradient on this step's h, dc_next the gradient arriving on its c
     from the step after. Derivatives come from the activations (s * (1 - s), 1 - g^2).
+    With axis=0 every array is hidden-major: gates and da (4H, N), the rest (H, N).
     """
-    i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    i, f, o, g = (_gate(gates, k, H, axis) for k in range(4))
     dc = dh * o
     dc *= 1 - tanh_c * tanh_c
     dc += dc_next
-    np.multiply(dc, g, out=da[:, :H])                    # di
-    np.multiply(dc, prev_c, out=da[:, H:2 * H])          # df
-    np.multiply(dh, tanh_c, out=da[:, 2 * H:3 * H])      # do
-    np.multiply(dc, i, out=da[:, 3 * H:])                # dg
-    s = gates[:, :3 * H]
-    da[:, :3 * H] *= s * (1 - s)
-    da[:, 3 * H:] *= 1 - g * g
+    np.multiply(dc, g, out=_gate(da, 0, H, axis))              # di
+    np.multiply(dc, prev_c, out=_gate(da, 1, H, axis))         # df
+    np.multiply(dh, tanh_c, out=_gate(da, 2, H, axis))         # do
+    np.multiply(dc, i, out=_gate(da, 3, H, axis))              # dg
+    s = _gate(gates, slice(0, 3), H, axis)
+    _gate(da, slice(0, 3), H, axis)[...] *= s * (1 - s)
+    _gate(da, 3, H, axis)[...] *= 1 - g * g
     dc *= f
     return dc
 
@@ -180,23 +212,26 @@ def lstm_forward(x, h0, Wx, Wh, b):
     N, T, D = x.shape
     H = h0.shape[1]
     dtype = np.result_type(x, h0, Wx, Wh, b)
-    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H).transpose(1, 0, 2)  # (T, N, 4H)
-    gates = np.empty((T, N, 4 * H), dtype=dtype)
-    cs = np.empty((T, N, H), dtype=dtype)
-    tanh_cs = np.empty((T, N, H), dtype=dtype)
-    hs = np.empty((T, N, H), dtype=dtype)
-    prev_h, prev_c = h0, np.zeros((N, H), dtype=dtype)
+    xw = _input_projection(x, Wx, b)                           # (4H, T*N)
+    WhT = Wh.T                                                 # BLAS reads it transposed
+    gates = np.empty((T, 4 * H, N), dtype=dtype)               # hidden-major, per step
+    cs = np.empty((T, H, N), dtype=dtype)
+    tanh_cs = np.empty((T, H, N), dtype=dtype)
+    hs = np.empty((T, H, N), dtype=dtype)
+    prev_h, prev_c = h0.T, np.zeros((H, N), dtype=dtype)
+    ig = np.empty((H, N), dtype=dtype)                          # scratch for i * g
     for t in range(T):
         a = gates[t]
-        np.matmul(prev_h, Wh, out=a)
-        a += xw[t]
-        _lstm_gates(a, H)
-        np.multiply(a[:, H:2 * H], prev_c, out=cs[t])
-        cs[t] += a[:, :H] * a[:, 3 * H:]
+        np.matmul(WhT, prev_h, out=a)
+        a += xw[:, t * N:(t + 1) * N]
+        _lstm_gates(a, H, axis=0)
+        np.multiply(a[H:2 * H], prev_c, out=cs[t])
+        np.multiply(a[:H], a[3 * H:], out=ig)
+        cs[t] += ig
         np.tanh(cs[t], out=tanh_cs[t])
-        np.multiply(a[:, 2 * H:3 * H], tanh_cs[t], out=hs[t])
+        np.multiply(a[2 * H:3 * H], tanh_cs[t], out=hs[t])
         prev_h, prev_c = hs[t], cs[t]
-    h = hs.transpose(1, 0, 2)                   # (N, T, H) view of the time-major buffer
+    h = hs.transpose(2, 0, 1)                                   # (N, T, H) view
     return h, (x, h0, Wx, Wh, gates, cs, tanh_cs, hs)
 
 
@@ -206,24 +241,20 @@ def lstm_backward(dh, cache):
     Returns dx (N, T, D), dh0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     x, h0, Wx, Wh, gates, cs, tanh_cs, hs = cache
-    N, T, D = x.shape
-    H = h0.shape[1]
-    dh_t = dh.transpose(1, 0, 2)                # (T, N, H)
-    da = np.empty_like(gates)                   # (T, N, 4H)
-    dprev_h = np.zeros((N, H), dtype=hs.dtype)
-    dprev_c = np.zeros((N, H), dtype=hs.dtype)
+    T, H, N = hs.shape
+    dh_t = dh.transpose(1, 2, 0)                # (T, H, N)
+    da = np.empty_like(gates)                   # (T, 4H, N)
+    dprev_h = np.zeros((H, N), dtype=hs.dtype)
+    dprev_c = np.zeros((H, N), dtype=hs.dtype)
     zero_c = dprev_c
+    dh_step = np.empty((H, N), dtype=hs.dtype)
     for t in range(T - 1, -1, -1):
         prev_c = cs[t - 1] if t > 0 else zero_c
-        dprev_c = _lstm_gate_grads(dh_t[t] + dprev_h, dprev_c, prev_c, gates[t], tanh_cs[t], H, da[t])
-        dprev_h = da[t] @ Wh.T
-    da_flat = da.transpose(1, 0, 2).reshape(N * T, 4 * H)    # (N*T, 4H), batch-major
-    dx = (da_flat @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ da_flat
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0)    # (T, N, H): h_{t-1}
-    dWh = h_prev.reshape(T * N, H).T @ da.reshape(T * N, 4 * H)
-    db = da.sum(axis=(0, 1))
-    return dx, dprev_h, dWx, dWh, db
+        np.add(dh_t[t], dprev_h, out=dh_step)
+        dprev_c = _lstm_gate_grads(dh_step, dprev_c, prev_c, gates[t], tanh_cs[t], H, da[t], axis=0)
+        dprev_h = Wh @ da[t]
+    dx, dWx, dWh, db = _weight_grads(x, h0, hs, da, Wx)
+    return dx, dprev_h.T, dWx, dWh, db
 
 
 # --- word embedding, temporal affine, temporal softmax loss -----------------------
@@ -235,10 +266,20 @@ def word_embedding_forward(x, W):
 
 
 def word_embedding_backward(dout, cache):
-    """Backward of `word_embedding_forward`: returns dW (V, D) only (ids have no gradient)."""
+    """Backward of `word_embedding_forward`: returns dW (V, D) only (ids have no gradient).
+
+    The same sums as `np.add.at(dW, x, dout)` (up to float rounding), grouped by a sort
+    and `np.add.reduceat`, which is about twice as fast.
+    """
     x, W = cache
+    ids = x.reshape(-1)
+    rows = dout.reshape(-1, W.shape[1])
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     dW = np.zeros_like(W)
-    np.add.at(dW, x.reshape(-1), dout.reshape(-1, W.shape[1]))
+    if ids.size:
+        dW[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
     return dW
 
 
@@ -246,18 +287,18 @@ def temporal_affine_forward(x, w, b):
     """An affine layer at every timestep: x (N, T, D), w (D, M), b (M,) -> out (N, T, M)."""
     N, T, D = x.shape
     M = b.shape[0]
-    out = (x.reshape(N * T, D) @ w + b).reshape(N, T, M)
-    return out, (x, w, b, out)
+    x2 = x.reshape(N * T, D)                    # a copy when x is a transposed view: keep it
+    out = x2 @ w
+    out += b
+    return out.reshape(N, T, M), (x2, x.shape, w, b)
 
 
 def temporal_affine_backward(dout, cache):
     """Backward of `temporal_affine_forward`: returns dx (N, T, D), dw (D, M), db (M,)."""
-    x, w, b, out = cache
-    N, T, D = x.shape
-    M = b.shape[0]
-    dout2 = dout.reshape(N * T, M)
-    dx = (dout2 @ w.T).reshape(N, T, D)
-    dw = x.reshape(N * T, D).T @ dout2
+    x2, x_shape, w, b = cache
+    dout2 = dout.reshape(-1, b.shape[0])
+    dx = (dout2 @ w.T).reshape(x_shape)
+    dw = x2.T @ dout2
     db = dout2.sum(axis=0)
     return dx, dw, db
 

@@ -50,10 +50,15 @@ def rmsprop(w, dw, config=None):
     return w, config
 
 
+CHUNK = 1 << 16   # elements Adam updates at a time: its five arrays stay in the L2 cache
+
+
 def adam(w, dw, config=None):
     """Adam with bias correction; the step count t is incremented before it is used.
 
     config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v, t.
+    The update runs in place over chunks of the flattened arrays, so a large weight
+    matrix is read from memory once per step instead of once per arithmetic operation.
     """
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-3)
@@ -62,22 +67,38 @@ def adam(w, dw, config=None):
     config.setdefault("epsilon", 1e-8)
     config.setdefault("t", 0)
     if config.get("m") is None:
-        config["m"] = np.zeros_like(w)
+        config["m"] = np.zeros(w.shape, dtype=w.dtype)
     if config.get("v") is None:
-        config["v"] = np.zeros_like(w)
-    beta1, beta2, m, v = config["beta1"], config["beta2"], config["m"], config["v"]
+        config["v"] = np.zeros(w.shape, dtype=w.dtype)
+    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
     config["t"] += 1
     t = config["t"]
-    m *= beta1
-    m += (1 - beta1) * dw
-    v *= beta2
-    v += (1 - beta2) * (dw * dw)
-    denom = v / (1 - beta2 ** t)              # v_hat
-    np.sqrt(denom, out=denom)
-    denom += config["epsilon"]
-    step = m / denom                          # m / (sqrt(v_hat) + eps), before m's correction
-    step *= config["learning_rate"] / (1 - beta1 ** t)
-    w -= step
+    # m_hat / (sqrt(v_hat) + eps) with m_hat = m / c1, v_hat = v / c2 is
+    # (sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)): two fewer passes over v
+    root_c2 = (1 - beta2 ** t) ** 0.5
+    step_size = config["learning_rate"] * root_c2 / (1 - beta1 ** t)
+    eps_v = eps * root_c2
+    w_flat, dw_flat = w.reshape(-1), dw.reshape(-1)           # views of contiguous arrays
+    m_flat, v_flat = config["m"].reshape(-1), config["v"].reshape(-1)
+    scratch = np.empty(min(CHUNK, w_flat.size), dtype=w.dtype)
+    for lo in range(0, w_flat.size, CHUNK):
+        g, m, v = dw_flat[lo:lo + CHUNK], m_flat[lo:lo + CHUNK], v_flat[lo:lo + CHUNK]
+        tmp = scratch[:g.size]
+        m *= beta1
+        np.multiply(g, 1 - beta1, out=tmp)
+        m += tmp
+        v *= beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += eps_v
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        w_flat[lo:lo + CHUNK] -= tmp
+    for array, flat in ((w, w_flat), (config["m"], m_flat), (config["v"], v_flat)):
+        if not np.shares_memory(array, flat):                 # not contiguous: flat was a copy
+            array[...] = flat.reshape(array.shape)
     return w, config
 
 

@@ -80,3 +80,21 @@ def test_rules_fill_defaults_keep_dtype_and_descend(rule):
     assert w.dtype == np.float32
     assert float(np.sum(w * w)) < 0.5 * start
     assert "learning_rate" in config
+
+
+def test_adam_in_chunks_equals_the_textbook_update_on_any_layout():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((300, 400)).astype(np.float32)   # 120,000 entries: two chunks
+    dw = rng.standard_normal((300, 400)).astype(np.float32)
+    expected_w, m, v = w.astype(np.float64), np.zeros(w.shape), np.zeros(w.shape)
+    config, fortran = None, np.asfortranarray(w.copy())
+    fconfig = None
+    for t in range(1, 4):
+        m = 0.9 * m + 0.1 * dw
+        v = 0.999 * v + 0.001 * dw.astype(np.float64) ** 2
+        expected_w = expected_w - 1e-3 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        w, config = adam(w, dw, config)
+        fortran, fconfig = adam(fortran, dw, fconfig)
+    np.testing.assert_allclose(w, expected_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fortran, expected_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(config["v"], v, rtol=1e-5)
