@@ -21,7 +21,6 @@ machine may be shared: the load average is printed with the CPU.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import socket
@@ -34,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._machine import describe_machine  # noqa: E402
+from benchmarks.image_fetch import photo_jpeg  # noqa: E402
 from core.data.demo import ensure_demo_dataset  # noqa: E402
 from core.data.images import ImageFetcher  # noqa: E402
 from tests.support.http_server import LoopbackServer, serve_delayed  # noqa: E402
@@ -173,16 +172,6 @@ def time_resample(page) -> float:
     elapsed = time.perf_counter() - start
     wait_idle(page)
     return elapsed
-
-
-def photo_jpeg(seed: int) -> bytes:
-    """A 640x480 JPEG about the size of a COCO photo."""
-    rng = np.random.default_rng(seed)
-    shade = np.linspace(0, 200, 640)[None, :, None] * np.ones((480, 1, 3))       # (480, 640, 3)
-    pixels = np.clip(shade + rng.normal(0, 20, (480, 640, 3)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def image_routes(num_images: int, delays: np.ndarray) -> dict:

@@ -9,8 +9,6 @@ time vs the slowest delay and vs the sum of delays), then again from the disk ca
 from __future__ import annotations
 
 import io
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -18,22 +16,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks._machine import describe_machine
 from core.data.images import ImageFetcher
 from tests.support.http_server import LoopbackServer, serve_delayed
 
 NUM_IMAGES = 25
 DELAYS = np.linspace(0.1, 1.0, NUM_IMAGES)     # seconds before each server answer
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or what platform knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def photo_jpeg(seed: int) -> bytes:
@@ -55,7 +43,7 @@ def timed_fetch(fetcher: ImageFetcher, urls: list[str]) -> tuple[float, int, int
 
 
 def main() -> None:
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores), Python {platform.python_version()}")
+    print(describe_machine())
     bodies = [photo_jpeg(i) for i in range(NUM_IMAGES)]
     routes = {f"/{i}.jpg": serve_delayed(body, float(delay), "image/jpeg")
               for i, (body, delay) in enumerate(zip(bodies, DELAYS))}

@@ -132,7 +132,7 @@ def main() -> None:
     os.environ["CAPTION_LAB_IMAGE_CACHE"] = str(tmp / "image-cache")
     data = load_coco_data(ensure_demo_dataset())
 
-    print(f"\n1. One Step on the Inspect page (H=512), target < 300 ms")
+    print("\n1. One Step on the Inspect page (H=512), target < 300 ms")
     for cell in ("rnn", "lstm"):
         model, _ = train(data, cell, iterations=5)
         path = save_checkpoint(tmp / f"{cell}-512.h5", model, {"iteration": 5})
@@ -140,7 +140,7 @@ def main() -> None:
         if args.browser:
             print(f"   {cell.upper():4s} real browser:   {summary(browser_steps(path, args.steps, tmp))}")
 
-    print(f"\n2. Split-level scores, 500 val images, beam size 3, target < 30 s")
+    print("\n2. Split-level scores, 500 val images, beam size 3, target < 30 s")
     model, seconds = train(data, "rnn", args.iterations)
     print(f"   model: RNN H=512 W=256, {args.iterations} iterations of Adam on 100 captions ({seconds:.1f} s)")
     started = time.perf_counter()

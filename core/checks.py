@@ -403,7 +403,7 @@ EQUATIONS = {
                  r"\tanh' &= 1 - \tanh^2",
                  r"dc_{t-1} &= dc \odot f",
                  r"dx_t &= da\, W_x^\top, \quad dh_{t-1} = da\, W_h^\top",
-                 rf"dW_x &= x_t^\top da, \quad dW_h = h_{{t-1}}^\top da",
+                 r"dW_x &= x_t^\top da, \quad dW_h = h_{t-1}^\top da",
                  rf"db &= {_SUM}_n da")),
     "lstm": (
         _aligned(*_LSTM_FORWARD, r"c_0 &= 0, \quad t = 1, \dots, T"),

@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.components import scores_view, strategy_view
-from explorer.components.model_picker import model_picker
+from explorer.components.model_picker import require_model
 
 VIEW = "compare.view"                  # the open tab
 EXAMPLES, SCORES, STRATEGIES = "Train vs val examples", "Split scores", "Strategies side by side"
@@ -17,12 +17,7 @@ st.markdown(
     "sampling on one image, each with the probability the model gives its caption.")
 
 ds = state.dataset()
-picked = model_picker(ds)
-if picked is None:
-    st.stop()
-st.markdown(f"**Model:** {picked.label}")
-if picked.note:
-    st.info(picked.note, icon=":material/info:")
+picked = require_model(ds)
 
 tabs = st.tabs([EXAMPLES, SCORES, STRATEGIES], key=VIEW, on_change="rerun")
 with tabs[0]:

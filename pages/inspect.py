@@ -4,7 +4,7 @@ import streamlit as st
 from explorer import state
 from explorer.components import hidden_view, step_view, trace_view
 from explorer.components.image_picker import image_picker
-from explorer.components.model_picker import model_picker
+from explorer.components.model_picker import require_model
 
 VIEW = "inspect.view"                  # the open tab
 STEP, WHOLE, TEACHER, RACE = "Step through", "Whole caption", "Teacher forcing", "RNN vs LSTM gradients"
@@ -19,12 +19,7 @@ st.markdown(
     "back through time.")
 
 ds = state.dataset()
-picked = model_picker(ds)
-if picked is None:
-    st.stop()
-st.markdown(f"**Model:** {picked.label}")
-if picked.note:
-    st.info(picked.note, icon=":material/info:")
+picked = require_model(ds)
 
 pick_image, pick_decoding = st.columns(2, gap="large")
 with pick_image:

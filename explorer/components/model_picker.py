@@ -241,3 +241,15 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
         st.error(f"**{picked.label}** does not fit the {ds.label}. {e}{_trained_on(picked.trained_on)}")
         return None
     return picked
+
+
+def require_model(ds: state.Dataset) -> PickedModel:
+    """The shared picker for a page that needs a model: draws it and the model's heading,
+    or ends the page (after the picker said why) when there is no usable model."""
+    picked = model_picker(ds)
+    if picked is None:
+        st.stop()
+    st.markdown(f"**Model:** {picked.label}")
+    if picked.note:
+        st.info(picked.note, icon=":material/info:")
+    return picked
