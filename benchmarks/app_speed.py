@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._machine import describe_machine  # noqa: E402
 from benchmarks.image_fetch import photo_jpeg  # noqa: E402
 from core.data.demo import ensure_demo_dataset  # noqa: E402
-from core.data.images import ImageFetcher  # noqa: E402
+from core.data.image_cache import ImageFetcher  # noqa: E402
 from tests.support.http_server import LoopbackServer, serve_delayed  # noqa: E402
 from tests.support.tiny_coco import write_tiny_coco  # noqa: E402
 

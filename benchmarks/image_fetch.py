@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks._machine import describe_machine
-from core.data.images import ImageFetcher
+from core.data.image_cache import ImageFetcher
 from tests.support.http_server import LoopbackServer, serve_delayed
 
 NUM_IMAGES = 25

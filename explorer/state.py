@@ -17,7 +17,7 @@ import streamlit as st
 from core.data import coco, demo
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
-from core.data.images import ImageFetcher
+from core.data.image_cache import ImageFetcher
 from core.paths import image_cache_dir, runs_dir
 
 # --- session keys --------------------------------------------------------------------

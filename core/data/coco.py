@@ -13,17 +13,15 @@ This file does not download or generate data (see `download.py` and `demo.py`).
 from __future__ import annotations
 
 import json
-import operator
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from core.data.errors import DatasetError
+from core.data.h5files import LazyFeatures, fix_hint, h5_dataset, open_h5, read_array, replace_hint
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -48,181 +46,13 @@ def dataset_files(pca_features: bool = True) -> list[str]:
             + [features_file(s, pca_features) for s in SPLITS] + [urls_file(s) for s in SPLITS])
 
 
-def _fix_hint(folder: Path) -> str:
-    """What to do about a bad file in `folder`: rebuild the demo, or download again."""
-    from core.data.demo import is_demo_dataset
-
-    if is_demo_dataset(folder):
-        return (f"Delete {folder}; the demo dataset is rebuilt on next use "
-                f"(or with `python -m core.data demo`).")
-    return f"Get a good copy with `python -m core.data download --dest {folder} --force`."
-
-
-def _replace_hint(path: Path) -> str:
-    return _fix_hint(path.parent)
-
-
-# ---------------------------------------------------------------------------
-# fc7 features left on disk
-
-
-class LazyFeatures:
-    """A read-only (N, D) array in an HDF5 file, read from disk only where indexed.
-
-    Supports what code written for an in-memory array does with features: `x[idxs]`
-    for any integer array (unsorted, repeated, negative, any shape) or boolean mask,
-    `x[i]`, `x[a:b:c]`, `x[rows, cols]`, `.shape`, `.dtype`, `len(x)` and
-    `np.asarray(x)` (which reads everything). Reads hold a lock, so one instance can
-    be shared by threads. Pickling or copying it reopens the file by path.
-    """
-
-    def __init__(self, path: Path, dataset: h5py.Dataset):
-        self.path = Path(path)
-        self._dataset = dataset
-        self.shape: tuple[int, ...] = tuple(dataset.shape)
-        self.dtype = dataset.dtype
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(cls, path: str | Path, name: str = "features") -> "LazyFeatures":
-        """Open dataset `name` of the HDF5 file at `path`; `DatasetError` if unreadable."""
-        path = Path(path)
-        f = _open_h5(path)
-        try:
-            return cls(path, _h5_dataset(f, name, path))
-        except DatasetError:
-            f.close()
-            raise
-
-    def __reduce__(self) -> tuple:
-        return (LazyFeatures.open, (self.path, self._dataset.name))
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"LazyFeatures({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if copy is False:
-            raise ValueError("LazyFeatures lives on disk: reading it always makes a copy")
-        array = self._read(())
-        return array if dtype is None else array.astype(dtype, copy=False)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, tuple):
-            if not key or key[0] is Ellipsis:
-                return np.asarray(self)[key]
-            rows = self[key[0]]
-            lead = rows.ndim - (self.ndim - 1)  # axes the row index produced
-            return rows[(slice(None),) * lead + key[1:]] if len(key) > 1 else rows
-        n = self.shape[0]
-        if key is Ellipsis:
-            return self._read(())
-        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
-            i = operator.index(key)
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis 0 with size {n}")
-            return self._read(i % n)
-        if isinstance(key, slice):
-            start, stop, step = key.indices(n)
-            if step == 1:
-                return self._read(slice(start, max(start, stop)))
-            return self._take(np.arange(start, stop, step))
-        idx = np.asarray(key)
-        if idx.dtype == np.bool_:
-            if idx.shape != (n,):
-                raise IndexError(f"boolean index of shape {idx.shape} does not match {n} rows")
-            return self._take(np.flatnonzero(idx))
-        if idx.size == 0:
-            idx = idx.astype(np.intp)
-        if not np.issubdtype(idx.dtype, np.integer):
-            raise IndexError("only integers, slices, integer or boolean arrays are valid indices")
-        return self._take(idx)
-
-    def _take(self, idx: np.ndarray) -> np.ndarray:
-        """Rows `idx` (any shape, any order): h5py wants increasing indices, so read the
-        unique rows once and scatter them back."""
-        n = self.shape[0]
-        flat = idx.reshape(-1).astype(np.intp)
-        if flat.size == 0:
-            return np.empty(idx.shape + self.shape[1:], dtype=self.dtype)
-        flat = np.where(flat < 0, flat + n, flat)
-        low, high = int(flat.min()), int(flat.max())
-        if low < 0 or high >= n:
-            bad = low if low < 0 else high
-            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
-        unique, inverse = np.unique(flat, return_inverse=True)
-        rows = self._read(unique)
-        return rows[inverse].reshape(idx.shape + self.shape[1:])
-
-    def _read(self, selection: Any) -> np.ndarray:
-        with self._lock:
-            if not self._dataset.id.valid:
-                raise DatasetError(f"{self.path} was closed; load the dataset again.")
-            try:
-                return np.asarray(self._dataset[selection])
-            except OSError as err:
-                raise DatasetError(f"{self.path} could not be read ({err}); it may be "
-                                   f"damaged. {_replace_hint(self.path)}") from None
-
-    def close(self) -> None:
-        """Close the file; later reads raise `DatasetError`."""
-        with self._lock:
-            if self._dataset.id.valid:
-                self._dataset.file.close()
-
-
 # ---------------------------------------------------------------------------
 # Reading and checking the files
 
 
-def _open_h5(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as err:
-        text = str(err)
-        if "truncated" in text:
-            problem = "is truncated (shorter than its header says; an interrupted copy?)"
-        elif "signature" in text:
-            problem = "is not an HDF5 file (corrupt?)"
-        else:
-            problem = f"cannot be opened as HDF5 ({text})"
-        raise DatasetError(f"{path} {problem}. {_replace_hint(path)}") from None
-
-
-def _h5_dataset(f: h5py.File, name: str, path: Path) -> h5py.Dataset:
-    item = f.get(name)
-    if not isinstance(item, h5py.Dataset):
-        held = ", ".join(sorted(f.keys())) or "nothing"
-        raise DatasetError(f"{path} has no dataset '{name}' (it holds: {held}). "
-                           f"{_replace_hint(path)}")
-    return item
-
-
-def _read_array(dataset: h5py.Dataset, path: Path) -> np.ndarray:
-    try:
-        return np.asarray(dataset)
-    except OSError as err:
-        raise DatasetError(f"{path}: '{dataset.name[1:]}' could not be read ({err}). "
-                           f"{_replace_hint(path)}") from None
-
-
 def _require(ok: bool, path: Path, problem: str) -> None:
     if not ok:
-        raise DatasetError(f"{path}: {problem}. {_replace_hint(path)}")
+        raise DatasetError(f"{path}: {problem}. {replace_hint(path)}")
 
 
 def _check_files(base_dir: Path, pca_features: bool) -> None:
@@ -238,14 +68,14 @@ def _check_files(base_dir: Path, pca_features: bool) -> None:
             switch = (f" (the {'fc7' if pca_features else 'PCA'} features are there: "
                       f"pass pca_features={not pca_features})")
         raise DatasetError(f"Dataset folder {base_dir} lacks {', '.join(missing)}{switch}. "
-                           f"{_fix_hint(base_dir)}")
+                           f"{fix_hint(base_dir)}")
 
 
 def _read_vocab(path: Path) -> tuple[list[str], dict[str, int]]:
     try:
         vocab = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetError(f"{path} is not valid JSON ({err}). {_replace_hint(path)}") from None
+        raise DatasetError(f"{path} is not valid JSON ({err}). {replace_hint(path)}") from None
     _require(isinstance(vocab, dict) and "idx_to_word" in vocab and "word_to_idx" in vocab,
              path, "expected an object with 'idx_to_word' and 'word_to_idx'")
     idx_to_word, word_to_idx = vocab["idx_to_word"], vocab["word_to_idx"]
@@ -269,7 +99,7 @@ def _read_urls(path: Path, base_dir: Path) -> np.ndarray:
         with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f]
     except UnicodeDecodeError as err:
-        raise DatasetError(f"{path} is not UTF-8 text ({err}). {_replace_hint(path)}") from None
+        raise DatasetError(f"{path} is not UTF-8 text ({err}). {replace_hint(path)}") from None
     if "" in lines:
         _require(False, path, f"line {lines.index('') + 1} is empty")
     urls = np.asarray(lines, dtype=str)
@@ -288,10 +118,10 @@ def _read_dataset(base_dir: Path, pca_features: bool, lazy: bool) -> dict[str, A
     _check_files(base_dir, pca_features)
     data: dict[str, Any] = {}
     path = base_dir / CAPTIONS_FILE
-    with _open_h5(path) as f:
+    with open_h5(path) as f:
         for split in SPLITS:
             for name in (f"{split}_captions", f"{split}_image_idxs"):
-                data[name] = _read_array(_h5_dataset(f, name, path), path)
+                data[name] = read_array(h5_dataset(f, name, path), path)
 
     opened: list[LazyFeatures] = []  # closed again if a later check fails
     try:
@@ -301,8 +131,8 @@ def _read_dataset(base_dir: Path, pca_features: bool, lazy: bool) -> dict[str, A
                 opened.append(LazyFeatures.open(path))
                 data[f"{split}_features"] = opened[-1]
             else:
-                with _open_h5(path) as f:
-                    data[f"{split}_features"] = _read_array(_h5_dataset(f, "features", path), path)
+                with open_h5(path) as f:
+                    data[f"{split}_features"] = read_array(h5_dataset(f, "features", path), path)
         data["idx_to_word"], data["word_to_idx"] = _read_vocab(base_dir / VOCAB_FILE)
         for split in SPLITS:
             data[f"{split}_urls"] = _read_urls(base_dir / urls_file(split), base_dir)

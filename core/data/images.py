@@ -7,32 +7,26 @@ uint8 array, or None with a short reason a user can read ("HTTP 404", "offline")
     image = image_from_url(url)                    # the notebook's call; None on failure
     result = fetch_image(url, timeout=5.0)         # ImageResult(image, error, url, ...)
 
-    fetcher = ImageFetcher(cache_dir)              # for the app, shared by all sessions
-    results = fetcher.fetch_many(urls)             # a minibatch in parallel, disk-cached
+For the app, `image_cache.ImageFetcher` adds a disk cache, parallel minibatches and a
+memory of dead links.
 
 A "URL" is http(s), a `file://` URI or a plain filesystem path. Every remote fetch has
 a total deadline, a byte cap checked while streaming, and a pixel cap checked before
 decoding, so a slow, huge or hostile server costs at most a few seconds and megabytes.
-This module never calls streamlit; the app shows what `ImageFetcher.stats()` and
-`take_offline_notice()` return.
+This module never calls streamlit.
 """
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import socket
 import stat
 import threading
 import time
-import uuid
 import warnings
-from collections import Counter, OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
@@ -112,10 +106,10 @@ def fetch_image(url: object, *, timeout: float = DEFAULT_TIMEOUT,
         image, error = _fetch(url, limits, start + limits.timeout)
     except Exception as exc:  # a last resort: a page must never see a traceback from here
         image, error = None, f"unexpected error ({type(exc).__name__})"
-    return ImageResult(_label(url), image, error, time.monotonic() - start)
+    return ImageResult(url_label(url), image, error, time.monotonic() - start)
 
 
-def _label(url: object) -> str:
+def url_label(url: object) -> str:
     """The address as a string for a result: a path as itself, junk as its repr()."""
     if isinstance(url, str):
         return url
@@ -420,264 +414,3 @@ def _causes(exc: BaseException) -> list[BaseException]:
         found.append(item)
         stack += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
     return found
-
-
-# --- the app's fetcher: cache, parallelism, memory of failures ----------------------------
-
-class _DiskCache:
-    """Decoded images as .npy files in one folder, least recently used evicted past a byte cap.
-
-    Files are written to a temporary name and moved into place, so a reader never sees
-    half a file; they are read with allow_pickle=False. A file's mtime is its last use,
-    so the order survives a restart.
-    """
-
-    def __init__(self, folder: Path, max_bytes: int):
-        self.folder, self.max_bytes = folder, max_bytes
-        folder.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._sizes: OrderedDict[str, int] = OrderedDict()   # key -> bytes, oldest use first
-        self._total = 0
-        entries = []
-        for path in folder.glob("*.npy"):
-            if _is_key(path.stem):
-                try:
-                    info = path.stat()
-                except OSError:
-                    continue
-                entries.append((info.st_mtime, path.stem, info.st_size))
-        with self._lock:
-            for _, key, size in sorted(entries):
-                self._sizes[key] = size
-                self._total += size
-            self._evict()
-
-    def get(self, url: str) -> np.ndarray | None:
-        """The cached image for `url`, or None."""
-        key = _key(url)
-        path = self.folder / f"{key}.npy"
-        try:
-            image = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            self._forget(key)
-            return None
-        except (OSError, ValueError, EOFError):
-            self._forget(key, unlink=True)
-            return None
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            self._forget(key, unlink=True)
-            return None
-        with self._lock:
-            if key not in self._sizes:   # written by another process
-                self._sizes[key] = path.stat().st_size if path.exists() else image.nbytes
-                self._total += self._sizes[key]
-            self._sizes.move_to_end(key)
-        try:
-            os.utime(path)
-        except OSError:
-            pass
-        return image
-
-    def put(self, url: str, image: np.ndarray) -> None:
-        """Store `image` for `url` (best effort: a full disk just means no caching)."""
-        if image.nbytes > self.max_bytes:
-            return
-        key = _key(url)
-        path = self.folder / f"{key}.npy"
-        tmp = self.folder / f".{key}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                np.save(f, image, allow_pickle=False)
-            os.replace(tmp, path)
-            size = path.stat().st_size
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            return
-        with self._lock:
-            self._total += size - self._sizes.pop(key, 0)
-            self._sizes[key] = size
-            self._evict()
-
-    def usage(self) -> tuple[int, int]:
-        """(number of cached images, their total bytes)."""
-        with self._lock:
-            return len(self._sizes), self._total
-
-    def _forget(self, key: str, unlink: bool = False) -> None:
-        with self._lock:
-            self._total -= self._sizes.pop(key, 0)
-        if unlink:
-            (self.folder / f"{key}.npy").unlink(missing_ok=True)
-
-    def _evict(self) -> None:
-        """Drop the least recently used files until under the cap (caller holds the lock)."""
-        while self._total > self.max_bytes and self._sizes:
-            key, size = self._sizes.popitem(last=False)
-            self._total -= size
-            try:
-                (self.folder / f"{key}.npy").unlink(missing_ok=True)
-            except OSError:
-                pass
-
-
-def _key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _is_key(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
-
-
-class ImageFetcher:
-    """Fetches the app's images: disk-cached, a minibatch in parallel, dead links remembered.
-
-    One instance is shared by every Streamlit session, so every method is thread-safe.
-    Remote images are cached on disk; local files are read each time. A failed remote
-    link is not tried again for `failure_ttl` seconds. When the network is missing (a
-    name that does not resolve, an unreachable network), remote fetches answer "offline"
-    at once for `offline_ttl` seconds. `clock` is injectable for tests.
-    """
-
-    def __init__(self, cache_dir: Path, *, max_cache_bytes: int = 500_000_000,
-                 failure_ttl: float = 600.0, offline_ttl: float = 30.0, max_workers: int = 32,
-                 timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_pixels: int = DEFAULT_MAX_PIXELS,
-                 clock: Callable[[], float] = time.monotonic):
-        self._cache = _DiskCache(Path(cache_dir), max_cache_bytes)
-        self._limits = {"timeout": timeout, "max_bytes": max_bytes, "max_pixels": max_pixels}
-        self._failure_ttl, self._offline_ttl, self._clock = failure_ttl, offline_ttl, clock
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="image-fetch")
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[str, float]] = {}   # url -> (reason, expires at)
-        self._health: dict[str, str | None] = {}            # url -> last reason, None if live
-        self._inflight: dict[str, Future] = {}              # url -> the fetch under way
-        self._offline_until = float("-inf")
-        self._offline_announced = False
-        self._notice_pending = False
-
-    def fetch(self, url: object) -> ImageResult:
-        """One image, from the cache, the failure memory or a fresh fetch. Never raises."""
-        start = time.monotonic()
-        try:
-            return self._fetch(url, start)
-        except Exception as exc:
-            return ImageResult(_label(url), None, f"unexpected error ({type(exc).__name__})",
-                               time.monotonic() - start)
-
-    def fetch_many(self, urls: Iterable[object]) -> list[ImageResult]:
-        """Several images in parallel, in the order given; as slow as the slowest one."""
-        urls = list(urls)
-        try:
-            return list(self._pool.map(self.fetch, urls))
-        except RuntimeError:   # closed: the pool takes no more work, so fetch one by one
-            return [self.fetch(url) for url in urls]
-
-    @property
-    def offline(self) -> bool:
-        """True while remote fetches are skipped because the network seemed missing."""
-        with self._lock:
-            return self._clock() < self._offline_until
-
-    def take_offline_notice(self) -> str | None:
-        """A message to show once when the network goes missing; None every other time."""
-        with self._lock:
-            pending, self._notice_pending = self._notice_pending, False
-        return OFFLINE_NOTICE if pending else None
-
-    def stats(self) -> dict:
-        """Dataset health: links live and dead so far, the reasons, and the cache's size."""
-        cached, cache_bytes = self._cache.usage()
-        with self._lock:
-            reasons = Counter(r for r in self._health.values() if r is not None)
-            live = sum(1 for r in self._health.values() if r is None)
-            offline = self._clock() < self._offline_until
-        return {"live": live, "dead": sum(reasons.values()), "cached": cached,
-                "cache_bytes": cache_bytes, "offline": offline,
-                "reasons": dict(reasons.most_common())}
-
-    def close(self) -> None:
-        """Stop the worker threads; later calls still work, one image at a time."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def __enter__(self) -> "ImageFetcher":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- internals
-
-    def _fetch(self, url: object, start: float) -> ImageResult:
-        if not is_remote(url):
-            return self._record(fetch_image(url, **self._limits))
-        url = url.strip()
-        known = self._known(url, start)
-        if known is not None:
-            return known
-        if self.offline:
-            return ImageResult(url, None, "offline", time.monotonic() - start)
-        return self._fetch_once(url, start)
-
-    def _known(self, url: str, start: float) -> ImageResult | None:
-        """The result for `url` without the network: a remembered failure or a cached image."""
-        with self._lock:
-            reason, expires = self._failures.get(url, (None, 0.0))
-            if reason is not None and self._clock() >= expires:
-                del self._failures[url]
-                reason = None
-        if reason is not None:
-            return ImageResult(url, None, reason, time.monotonic() - start)
-        image = self._cache.get(url)
-        if image is None:
-            return None
-        with self._lock:
-            self._health[url] = None
-        return ImageResult(url, image, None, time.monotonic() - start, cached=True)
-
-    def _fetch_once(self, url: str, start: float) -> ImageResult:
-        """Fetch `url`, sharing the fetch with any other caller asking for it meanwhile."""
-        with self._lock:
-            pending = self._inflight.get(url)
-            owner = pending is None
-            if owner:
-                pending = self._inflight[url] = Future()
-        if not owner:
-            return pending.result()
-        result = None
-        try:
-            # Look again: a fetch that ended since the first look left its result behind.
-            result = self._known(url, start) or self._download(url)
-            return result
-        finally:
-            with self._lock:
-                del self._inflight[url]
-            if result is None:
-                pending.set_exception(RuntimeError(f"fetch of {url} failed"))
-            else:
-                pending.set_result(result)
-
-    def _download(self, url: str) -> ImageResult:
-        """A fresh fetch over the network, cached and recorded."""
-        result = fetch_image(url, **self._limits)
-        if result.image is not None:
-            self._cache.put(url, result.image)
-        return self._record(result)
-
-    def _record(self, result: ImageResult) -> ImageResult:
-        """Update health, failure memory and the offline state from one fresh result."""
-        remote = is_remote(result.url)
-        with self._lock:
-            now = self._clock()
-            if result.error == "offline":
-                if not self._offline_announced:
-                    self._offline_announced = self._notice_pending = True
-                self._offline_until = now + self._offline_ttl
-                return result
-            self._health[result.url] = result.error
-            if result.error is None:
-                self._failures.pop(result.url, None)
-                if remote:   # the network is back: announce the next outage again
-                    self._offline_announced = False
-            elif remote:
-                self._failures[result.url] = (result.error, now + self._failure_ttl)
-        return result

@@ -1,4 +1,4 @@
-"""Tests for core/data/images.py against a real HTTP server on 127.0.0.1 and real files.
+"""Tests for core/data/images.py and image_cache.py against a real HTTP server on 127.0.0.1 and real files.
 
 Nothing here touches the network beyond loopback: the one "offline" address is under
 `.invalid`, which never resolves (RFC 6761), so it fails at name resolution locally.
@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from core.data import images
-from core.data.images import (OFFLINE_NOTICE, ImageFetcher, decode_image, fetch_image,
-                              image_from_url, is_remote)
+from core.data.image_cache import ImageFetcher
+from core.data.images import OFFLINE_NOTICE, decode_image, fetch_image, image_from_url, is_remote
 from tests.support.http_server import (LoopbackServer, serve_bytes, serve_cut, serve_delayed,
                                        serve_redirect, serve_status, serve_stream, serve_trickle)
 
