@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .model import CELL_TYPES, PARAM_NAMES, CaptioningRNN
+from .model import CELL_TYPES, PARAM_NAMES, CaptioningRNN, check_dims, param_shapes
 
 FORMAT = "caption-lab-checkpoint"
 VERSION = 1
@@ -41,7 +41,13 @@ def atomic_write(path: Path, write) -> Path:
 
 
 def save_checkpoint(path, model: CaptioningRNN, metadata: dict | None = None) -> Path:
-    """Write `model` (and optional JSON-able `metadata`, e.g. the training run) to `path`."""
+    """Write `model` (and optional JSON-able `metadata`, e.g. the training run) to `path`.
+
+    The vocabulary must number its words 0..V-1, as every dataset's does.
+    """
+    if sorted(model.idx_to_word) != list(range(model.vocab_size)):
+        raise ValueError(f"cannot save a checkpoint to {path}: the model's word ids are not "
+                         f"0..{model.vocab_size - 1}")
     idx_to_word = [model.idx_to_word[i] for i in range(model.vocab_size)]
 
     def write(tmp: Path) -> None:
@@ -89,19 +95,19 @@ def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
     if not isinstance(idx_to_word, list) or not all(isinstance(w, str) for w in idx_to_word) \
             or len(set(idx_to_word)) != len(idx_to_word) or "<NULL>" not in idx_to_word:
         raise CheckpointError(f"{path} has a malformed vocabulary")
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path} has malformed metadata (not a JSON object)")
     try:
         if config["cell_type"] not in CELL_TYPES:
             raise ValueError(f"cell_type {config['cell_type']!r}")
         dtype = np.dtype(config["dtype"])
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype {dtype}")
-        model = CaptioningRNN({w: i for i, w in enumerate(idx_to_word)},
-                              input_dim=config["input_dim"], wordvec_dim=config["wordvec_dim"],
-                              hidden_dim=config["hidden_dim"], cell_type=config["cell_type"],
-                              dtype=dtype, rng=np.random.default_rng(0))
+        D, W, H = check_dims(config["input_dim"], config["wordvec_dim"], config["hidden_dim"])
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path} has an invalid configuration: {e}") from None
-    expected = model.expected_shapes()
+    # every parameter is checked before a model of the configured size is built
+    expected = param_shapes(len(idx_to_word), D, W, H, config["cell_type"])
     if set(params) != set(expected):
         missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
         raise CheckpointError(f"{path} has the wrong parameters (missing {missing}, unexpected {extra})")
@@ -113,5 +119,8 @@ def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
             raise CheckpointError(f"{path}: parameter {name} has dtype {value.dtype}, expected {dtype}")
         if not np.isfinite(value).all():
             raise CheckpointError(f"{path}: parameter {name} holds NaN or infinite values")
-        model.params[name] = value
+    model = CaptioningRNN({w: i for i, w in enumerate(idx_to_word)}, input_dim=D, wordvec_dim=W,
+                          hidden_dim=H, cell_type=config["cell_type"], dtype=dtype,
+                          rng=np.random.default_rng(0))
+    model.params.update(params)
     return model, metadata

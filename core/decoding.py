@@ -17,14 +17,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import layers as L
+from .arguments import is_number, positive_int, positive_number
 
 GATE_NAMES = ("i", "f", "o", "g")
 
 
 def log_softmax(scores, temperature=1.0):
-    """Row-wise log-softmax of scores (B, V) / temperature, computed stably."""
-    z = scores / temperature if temperature != 1.0 else scores
-    z = z - z.max(axis=-1, keepdims=True)
+    """Row-wise log-softmax of scores (B, V) / temperature, computed stably.
+
+    Any positive temperature works: the scores, shifted so the best is 0, are divided in
+    float64, and those too far below the best become -inf (probability 0) silently.
+    """
+    z = scores - scores.max(axis=-1, keepdims=True)              # <= 0, the best is 0
+    if temperature != 1.0:
+        with np.errstate(over="ignore"):
+            z = z.astype(np.float64) / temperature
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
@@ -48,18 +55,6 @@ def _special_ids(model):
     return model._start, model._end, model._null
 
 
-def _check_length(max_length):
-    if int(max_length) != max_length or max_length < 1:
-        raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-    return int(max_length)
-
-
-def _check_temperature(temperature):
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    return float(temperature)
-
-
 def _draw(logp, seed, t, keys):
     """Sample one id per row of log-probabilities (B, V), reproducibly for (seed, t, key).
 
@@ -78,7 +73,7 @@ def _draw(logp, seed, t, keys):
 def _decode(model, features, max_length, choose):
     """Left-to-right decoding for a batch; choose(t, logp (B, V)) picks each row's word."""
     start, end, null = _special_ids(model)
-    max_length = _check_length(max_length)
+    max_length = positive_int("max_length", max_length)
     h, c = model.init_state(features)
     N = h.shape[0]
     captions = np.full((N, max_length), null, dtype=np.int64)
@@ -113,7 +108,7 @@ def temperature_decode(model, features, temperature=1.0, seed=0, max_length=30, 
     `keys` (N,) non-negative ints name the rows (e.g. image indices; default 0..N-1): a
     row's words depend only on its features, the seed and its key.
     """
-    temperature = _check_temperature(temperature)
+    temperature = positive_number("temperature", temperature)
     keys = _check_keys(keys, len(features))
     return _decode(model, features, max_length,
                    lambda t, scores: _draw(log_softmax(scores, temperature), seed, t, keys))
@@ -134,10 +129,8 @@ def beam_search(model, features, beam_size=3, max_length=30) -> Decoded:
     words are added). With beam_size 1 this is exactly greedy decoding.
     """
     start, end, null = _special_ids(model)
-    max_length = _check_length(max_length)
-    if int(beam_size) != beam_size or beam_size < 1:
-        raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
-    B = int(beam_size)
+    max_length = positive_int("max_length", max_length)
+    B = positive_int("beam_size", beam_size)
     h, c = model.init_state(features)
     N, H = h.shape
     V = model.vocab_size
@@ -245,10 +238,10 @@ class StepDecoder:
         self.model = model
         self.feature = np.asarray(feature).reshape(1, -1)
         self.strategy = strategy
-        self.temperature = _check_temperature(temperature) if strategy == "temperature" else 1.0
+        self.temperature = positive_number("temperature", temperature) if strategy == "temperature" else 1.0
         self.seed = int(seed)
         self.key = _check_keys([key], 1)
-        self.max_length = _check_length(max_length)
+        self.max_length = positive_int("max_length", max_length)
         self.h0, self.c0 = model.init_state(self.feature)
         self.steps: list[DecodeStep] = []
 
@@ -280,8 +273,8 @@ class StepDecoder:
         out = self.model.step(np.array([token]), h, c)
         logp = log_softmax(out.scores, self.temperature)
         if force is not None:
-            if not 0 <= int(force) < self.model.vocab_size:
-                raise ValueError(f"forced word id {force} is outside the vocabulary")
+            if not (is_number(force) and float(force).is_integer() and 0 <= force < self.model.vocab_size):
+                raise ValueError(f"forced word id {force!r} is not a word id of the vocabulary")
             chosen = int(force)
         elif self.strategy == "greedy":
             chosen = int(out.scores[0].argmax())
@@ -357,6 +350,8 @@ def teacher_forced_trace(model, feature, caption) -> Trace:
     """
     start, end, null = _special_ids(model)
     caption = np.asarray(caption).reshape(-1)
+    if caption.dtype.kind not in "iu" or ((caption < 0) | (caption >= model.vocab_size)).any():
+        raise ValueError(f"caption must hold word ids from 0 to {model.vocab_size - 1}")
     valid = caption[1:] != null
     T = int(valid.sum())
     if caption.size < 2 or caption[0] != start or T == 0 or not valid[:T].all():

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from .arguments import positive_int
 from .data.coco import decode_captions
 from .decoding import decode
 from .metrics import corpus_bleu, notebook_bleu, sentence_bleu, strip_special
@@ -134,7 +135,7 @@ class SplitScore:
 def sample_images(index: CaptionIndex, n: int, seed: int) -> np.ndarray:
     """n distinct images with at least one caption, drawn with `seed` (all if n is larger)."""
     pool = index.images_with_captions()
-    n = min(int(n), len(pool))
+    n = min(positive_int("n", n), len(pool))
     if n < 1:
         raise ValueError(f"the {index.split} split has no captioned images to score")
     return np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
@@ -151,6 +152,7 @@ def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
     by split.
     """
     check_compatible(model, data)
+    batch_size = positive_int("batch_size", batch_size)
     strategies = [s if isinstance(s, Strategy) else Strategy(**s) for s in strategies]
     indexes = dict(indexes or {})
     plans = []

@@ -14,9 +14,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import layers as L
+from .arguments import positive_int
+from .decoding import greedy_decode
 
 CELL_TYPES = ("rnn", "lstm")
 PARAM_NAMES = ("W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab")
+
+
+def check_dims(input_dim, wordvec_dim, hidden_dim) -> tuple[int, int, int]:
+    """The three sizes as ints; a ValueError naming the first that is not a positive integer."""
+    return (positive_int("input_dim", input_dim), positive_int("wordvec_dim", wordvec_dim),
+            positive_int("hidden_dim", hidden_dim))
+
+
+def param_shapes(V, D, W, H, cell_type) -> dict:
+    """The shape of every parameter for vocabulary V, feature D, word vector W, hidden H."""
+    mul = 4 if cell_type == "lstm" else 1
+    return {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, mul * H),
+            "Wh": (H, mul * H), "b": (mul * H,), "W_vocab": (H, V), "b_vocab": (V,)}
 
 
 @dataclass(frozen=True)
@@ -43,17 +58,14 @@ class CaptioningRNN:
                  cell_type="rnn", dtype=np.float32, rng=None):
         if cell_type not in CELL_TYPES:
             raise ValueError(f'Invalid cell_type "{cell_type}": use "rnn" or "lstm"')
-        for name, value in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim),
-                            ("hidden_dim", hidden_dim)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        dims = check_dims(input_dim, wordvec_dim, hidden_dim)
         if "<NULL>" not in word_to_idx:
             raise ValueError("word_to_idx has no <NULL> token")
         self.cell_type = cell_type
         self.dtype = np.dtype(dtype)
         self.word_to_idx = word_to_idx
         self.idx_to_word = {i: w for w, i in word_to_idx.items()}
-        self.input_dim, self.wordvec_dim, self.hidden_dim = int(input_dim), int(wordvec_dim), int(hidden_dim)
+        self.input_dim, self.wordvec_dim, self.hidden_dim = dims
         self._null = word_to_idx["<NULL>"]
         self._start = word_to_idx.get("<START>", None)
         self._end = word_to_idx.get("<END>", None)
@@ -83,13 +95,6 @@ class CaptioningRNN:
     @property
     def vocab_size(self) -> int:
         return len(self.word_to_idx)
-
-    def expected_shapes(self) -> dict:
-        """The shape every parameter must have for this configuration."""
-        V, D, W, H = self.vocab_size, self.input_dim, self.wordvec_dim, self.hidden_dim
-        mul = 4 if self.cell_type == "lstm" else 1
-        return {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, mul * H),
-                "Wh": (H, mul * H), "b": (mul * H,), "W_vocab": (H, V), "b_vocab": (V,)}
 
     def _features(self, features):
         features = np.asarray(features, dtype=self.dtype)
@@ -156,5 +161,4 @@ class CaptioningRNN:
         Returns an (N, max_length) int array: column 0 holds the first generated word,
         and every position after a row's <END> holds <NULL>.
         """
-        from .decoding import greedy_decode
         return greedy_decode(self, features, max_length=max_length).captions

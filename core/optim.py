@@ -3,11 +3,13 @@
 `config` holds the hyperparameters and the rule's state (velocity, moments, step count);
 a missing entry takes the notebook's default. For speed the rules update `w` and their
 state in place and return `w` itself as `next_w`, so keep a copy if you need the old
-weights.
+weights. `check_config` validates a config's keys and ranges up front (the solver calls it).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .arguments import is_number
 
 
 def sgd(w, dw, config=None):
@@ -103,3 +105,30 @@ def adam(w, dw, config=None):
 
 
 RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
+
+
+# --- checking a config before training ------------------------------------------------
+
+POSITIVE = ("learning_rate", "epsilon")                  # must be > 0
+FRACTIONS = ("momentum", "decay_rate", "beta1", "beta2")  # must be in [0, 1)
+STATE = ("velocity", "cache", "m", "v", "t")              # what the rules keep between steps
+
+
+def check_config(config: dict) -> None:
+    """Raise a ValueError naming any optim_config key that no rule knows, or any
+    hyperparameter out of range: learning_rate and epsilon > 0; momentum, decay_rate,
+    beta1 and beta2 in [0, 1). The rules themselves do not check, as in the notebook."""
+    if not isinstance(config, dict):
+        raise ValueError(f"optim_config must be a dict, got {type(config).__name__}")
+    unknown = [k for k in config if k not in POSITIVE + FRACTIONS + STATE]
+    if unknown:
+        raise ValueError(f"Unrecognized optim_config keys {', '.join(map(repr, unknown))}; "
+                         f"the hyperparameters are {', '.join(POSITIVE + FRACTIONS)}")
+    for name in POSITIVE + FRACTIONS:
+        if name not in config:
+            continue
+        value = config[name]
+        ok = is_number(value) and (0 < value < np.inf if name in POSITIVE else 0 <= value < 1)
+        if not ok:
+            wanted = "a positive number" if name in POSITIVE else "in [0, 1)"
+            raise ValueError(f"optim_config {name} must be {wanted}, got {value!r}")

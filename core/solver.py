@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from . import optim
+from .arguments import is_number, positive_int
 from .data.coco import sample_coco_minibatch
 
 
@@ -59,9 +60,10 @@ class CaptioningSolver:
     "rmsprop"; default "sgd"), optim_config (dict, e.g. {"learning_rate": 5e-3}),
     lr_decay (1.0), batch_size (100), num_epochs (10), print_every (10), verbose (True).
     Beyond the notebook: callbacks (list of f(Progress)), should_stop (a callable, or
-    anything with is_set(), checked between iterations), rng or seed (minibatch order;
-    without either, numpy's global random state, as the notebook did). An unknown
-    option raises a ValueError that names it.
+    anything with is_set(), checked between iterations), rng or seed (minibatch order:
+    a Generator or a seed; without either, numpy's global random state, as the notebook
+    did). An unknown option, or an optim_config key no rule knows, raises a ValueError
+    that names it; so does a value out of range (see `optim.check_config`).
     """
 
     def __init__(self, model, data, **kwargs):
@@ -83,24 +85,24 @@ class CaptioningSolver:
         if self.update_rule not in optim.RULES:
             raise ValueError(f'Invalid update_rule "{self.update_rule}": use one of {", ".join(optim.RULES)}')
         self._check_numbers()
-        self.rng = rng if rng is not None else (np.random.default_rng(seed) if seed is not None else None)
+        if rng is not None and seed is not None:
+            raise ValueError("Give CaptioningSolver a seed or an rng, not both")
+        # a Generator is kept as it is; a seed (given as either) becomes one
+        given = rng if rng is not None else seed
+        self.rng = None if given is None else np.random.default_rng(given)
         self._rule = optim.RULES[self.update_rule]
         keep_freed_memory()
         self._reset()
 
     def _check_numbers(self):
         num_train = self.data["train_captions"].shape[0]
-        for name, value in (("batch_size", self.batch_size), ("num_epochs", self.num_epochs),
-                            ("print_every", self.print_every)):
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("batch_size", "num_epochs", "print_every"):
+            setattr(self, name, positive_int(name, getattr(self, name)))
         if self.batch_size > num_train:
             raise ValueError(f"batch_size {self.batch_size} is larger than the {num_train} training captions")
-        if not (np.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
+        if not (is_number(self.lr_decay) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
-        lr = self.optim_config.get("learning_rate", 1.0)
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+        optim.check_config(self.optim_config)
 
     def _reset(self):
         """Set up the bookkeeping; called by the constructor, and to train from scratch."""
@@ -169,6 +171,7 @@ class CaptioningSolver:
         if self.diverged_at is None:
             return None
         lr = self.optim_config.get("learning_rate")
+        which = f"The learning rate ({lr:g})" if lr is not None else "The default learning rate"
         return (f"Training diverged at iteration {self.diverged_at}: the loss became NaN or "
-                f"infinite. The learning rate ({lr}) is probably too high for {self.update_rule}; "
+                f"infinite. {which} is probably too high for {self.update_rule}; "
                 f"try one ten times smaller.")

@@ -56,6 +56,9 @@ def _require(ok: bool, path: Path, problem: str) -> None:
 
 
 def _check_files(base_dir: Path, pca_features: bool) -> None:
+    if base_dir.exists() and not base_dir.is_dir():
+        raise DatasetError(f"{base_dir} is a file, not a dataset folder. Pass the folder that "
+                           f"holds {CAPTIONS_FILE}, or no base_dir for the demo dataset.")
     if not base_dir.is_dir():
         raise DatasetError(
             f"Dataset folder {base_dir} does not exist. Get the COCO data with "
@@ -76,6 +79,8 @@ def _read_vocab(path: Path) -> tuple[list[str], dict[str, int]]:
         vocab = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DatasetError(f"{path} is not valid JSON ({err}). {replace_hint(path)}") from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read ({err.strerror or err}).") from None
     _require(isinstance(vocab, dict) and "idx_to_word" in vocab and "word_to_idx" in vocab,
              path, "expected an object with 'idx_to_word' and 'word_to_idx'")
     idx_to_word, word_to_idx = vocab["idx_to_word"], vocab["word_to_idx"]
@@ -100,6 +105,8 @@ def _read_urls(path: Path, base_dir: Path) -> np.ndarray:
             lines = [line.strip() for line in f]
     except UnicodeDecodeError as err:
         raise DatasetError(f"{path} is not UTF-8 text ({err}). {replace_hint(path)}") from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read ({err.strerror or err}).") from None
     if "" in lines:
         _require(False, path, f"line {lines.index('') + 1} is empty")
     urls = np.asarray(lines, dtype=str)

@@ -31,6 +31,7 @@ import urllib3
 
 from core.data.coco import CAPTIONS_FILE, SPLITS, check_dataset, dataset_files, features_file
 from core.data.errors import DatasetError
+from core.data.h5files import fix_hint
 from core.paths import data_root
 
 try:
@@ -399,8 +400,11 @@ def download_coco(dest: str | Path | None = None, url: str | None = None, *,
                 if all((staging / features_file(s, False)).is_file() for s in SPLITS):
                     check_dataset(staging, pca_features=False)
             except DatasetError as err:
+                # the loader names the hidden staging folder and how to fix a folder in
+                # place; neither means anything to the user of a deleted download
+                problem = str(err).replace(f" {fix_hint(staging)}", "").replace(f"{staging}{os.sep}", "")
                 raise ArchiveError(f"The archive from {url} unpacked, but its data is not "
-                                   f"usable: {err}") from None
+                                   f"usable: {problem}") from None
         except ArchiveError as err:
             shutil.rmtree(staging, ignore_errors=True)
             part.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ so a rerun does not fetch it again, and a missing network is noticed once and th
 skipped quickly. It never calls streamlit; the sidebar shows `stats()`.
 """
 from __future__ import annotations
+
 import hashlib
 import os
 import threading
@@ -17,10 +18,12 @@ from collections import Counter, OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
+
 import numpy as np
 
 from .images import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, OFFLINE_NOTICE,
                      ImageResult, fetch_image, is_remote, url_label)
+
 
 class _DiskCache:
     """Decoded images as .npy files in one folder, least recently used evicted past a byte cap.

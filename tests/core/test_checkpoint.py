@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from core import CheckpointError, load_checkpoint, save_checkpoint
+from core import CaptioningRNN, CheckpointError, load_checkpoint, save_checkpoint
 
 from .conftest import make_model
 
@@ -50,6 +50,14 @@ def _corrupt(path, edit):
     (lambda f: (f["params"].__delitem__("b"), f["params"].create_dataset("b", data=np.zeros(16, np.int32))), "dtype"),
     (lambda f: f["params"]["b_vocab"].__setitem__(0, np.nan), "NaN"),
     (lambda f: f.attrs.__setitem__("config", '{"cell_type": "gru"}'), "invalid configuration"),
+    (lambda f: f.attrs.__setitem__("config", '["rnn"]'), "invalid configuration"),
+    (lambda f: f.attrs.__setitem__("config", f.attrs["config"].replace('"hidden_dim": 16', '"hidden_dim": "16"')),
+     "invalid configuration: hidden_dim"),
+    # a damaged size is refused by the parameters' shapes, before a model that big is built
+    (lambda f: f.attrs.__setitem__("config", f.attrs["config"].replace('"hidden_dim": 16', '"hidden_dim": 10000000')),
+     r"W_proj has shape \(10, 16\), expected \(10, 10000000\)"),
+    (lambda f: f.attrs.__setitem__("config", "{not json"), "corrupt or truncated"),
+    (lambda f: f.attrs.__setitem__("metadata", "[1, 2]"), "malformed metadata"),
 ])
 def test_bad_contents_are_refused(tmp_path, edit, match):
     path = save_checkpoint(tmp_path / "model.h5", make_model("rnn"))
@@ -57,6 +65,14 @@ def test_bad_contents_are_refused(tmp_path, edit, match):
     with pytest.raises(CheckpointError, match=match) as info:
         load_checkpoint(path)
     assert str(path) in str(info.value)
+
+
+def test_a_vocabulary_with_gaps_is_refused_when_saving(tmp_path):
+    model = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=4, wordvec_dim=3, hidden_dim=5,
+                          rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="word ids are not 0..2"):
+        save_checkpoint(tmp_path / "model.h5", model)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_corrupt_and_missing_files_are_refused(tmp_path):

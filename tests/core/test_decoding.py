@@ -154,10 +154,35 @@ def test_temperature_sampling_is_seeded():
     ({"strategy": "temperature", "temperature": 0}, "temperature"),
     ({"strategy": "beam", "beam_size": 0}, "beam_size"),
     ({"max_length": 0}, "max_length"),
+    ({"max_length": None}, "max_length"),
+    ({"strategy": "temperature", "temperature": "1"}, "temperature"),
+    ({"strategy": "temperature", "temperature": float("inf")}, "temperature"),
+    ({"strategy": "beam", "beam_size": 2.5}, "beam_size"),
 ])
 def test_bad_decoding_options_are_refused(tiny_model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         decode(tiny_model, features(2), **kwargs)
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-40, 1e40, 1e300])
+def test_extreme_temperatures_give_valid_draws_without_warnings(temperature):
+    """RuntimeWarnings are errors here: a tiny or huge temperature must not overflow."""
+    model = make_model("rnn", end_bias=-3.0)
+    feats = features(4, seed=3)
+    out = temperature_decode(model, feats, temperature, seed=2, max_length=8)
+    assert np.isfinite(out.logprobs).all()
+    if temperature < 1:
+        np.testing.assert_array_equal(out.captions, greedy_decode(model, feats, 8).captions)
+    step = StepDecoder(model, feats[0], strategy="temperature", temperature=temperature).step()
+    assert np.isfinite(step.probs).all() and step.probs.sum() == pytest.approx(1.0)
+
+
+def test_forcing_something_that_is_not_a_word_id_is_refused():
+    dec = StepDecoder(make_model("rnn"), features(1)[0])
+    for bad in (-1, len(VOCAB), 2.5, "3", True):
+        with pytest.raises(ValueError, match="not a word id"):
+            dec.force(bad)
+    assert dec.t == 0
 
 
 def test_trace_gradients_match_numeric(tiny_model):
@@ -215,6 +240,9 @@ def test_trace_finds_where_free_running_leaves_the_truth(tiny_model):
 def test_trace_refuses_a_caption_without_start(tiny_model):
     with pytest.raises(ValueError, match="<START>"):
         teacher_forced_trace(tiny_model, features(1)[0], [4, 5, END])
+    for bad in ([START, 4, len(VOCAB), END], [START, -1, END], [1.0, 4.0, 2.0]):
+        with pytest.raises(ValueError, match="word ids from 0 to 11"):
+            teacher_forced_trace(tiny_model, features(1)[0], bad)
 
 
 def test_temperature_draws_follow_the_image_not_its_place_in_the_batch():

@@ -92,6 +92,8 @@ def test_sample_images_are_distinct_captioned_and_repeatable(data):
     data["val_features"] = data["val_features"][:0]
     with pytest.raises(ValueError, match="no captioned images"):
         sample_images(CaptionIndex(data, "val"), 3, seed=0)
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
+        sample_images(index, 0, seed=0)
 
 
 # --- split scores ----------------------------------------------------------------------
@@ -123,6 +125,11 @@ def test_evaluate_matches_a_hand_computation(data, tiny_model):
             one = own[rng.integers(len(own))]
             scores.append(notebook_bleu(decode_captions(one, WORDS), decode_captions(caption, WORDS)))
         assert result.notebook_bleu == pytest.approx(np.mean(scores))
+
+
+def test_evaluate_refuses_a_batch_size_of_zero(data, tiny_model):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        evaluate(tiny_model, data, [Strategy("greedy")], n=5, batch_size=0)
 
 
 def test_evaluate_does_not_depend_on_the_batch_size(data, tiny_model):

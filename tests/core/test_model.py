@@ -81,6 +81,9 @@ def test_float32_model_stays_float32(cell):
     ({"cell_type": "gru"}, "cell_type"),
     ({"hidden_dim": 0}, "hidden_dim"),
     ({"wordvec_dim": 2.5}, "wordvec_dim"),
+    ({"hidden_dim": None}, "hidden_dim"),
+    ({"input_dim": float("inf")}, "input_dim"),
+    ({"hidden_dim": "128"}, "hidden_dim"),
 ])
 def test_bad_configuration_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -87,6 +87,11 @@ def test_seeded_order_is_reproducible_and_global_state_is_the_default():
         s.train()
         global_runs.append(s.loss_history)
     assert global_runs[0] == global_runs[1] != runs[0]
+    for rng in (42, np.random.default_rng(42)):       # an rng may be given as a seed too
+        s = CaptioningSolver(model(), toy_data(), update_rule="adam", batch_size=10, num_epochs=3,
+                             verbose=False, rng=rng)
+        s.train()
+        assert s.loss_history == runs[0]
 
 
 def test_divergence_is_reported_not_trained_on():
@@ -116,6 +121,16 @@ def test_verbose_prints_like_the_notebook(capsys):
     ({"num_epochs": -1}, "num_epochs"),
     ({"lr_decay": 0}, "lr_decay"),
     ({"optim_config": {"learning_rate": float("nan")}}, "learning_rate"),
+    ({"optim_config": {"learning_rte": 1e-3}}, "learning_rte"),
+    ({"optim_config": None}, "optim_config must be a dict"),
+    ({"update_rule": "adam", "optim_config": {"beta1": 1.0}}, r"beta1 must be in \[0, 1\)"),
+    ({"update_rule": "adam", "optim_config": {"beta2": 1.5}}, "beta2"),
+    ({"update_rule": "adam", "optim_config": {"epsilon": 0}}, "epsilon must be a positive number"),
+    ({"update_rule": "sgd_momentum", "optim_config": {"momentum": "0.9"}}, "momentum"),
+    ({"lr_decay": "0.9"}, "lr_decay"),
+    ({"batch_size": None}, "batch_size"),
+    ({"num_epochs": float("inf")}, "num_epochs"),
+    ({"seed": 1, "rng": np.random.default_rng(1)}, "seed or an rng"),
 ])
 def test_bad_options_are_named(kwargs, match):
     options = {"batch_size": 10, **kwargs}

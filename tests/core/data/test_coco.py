@@ -352,6 +352,22 @@ def test_missing_folder_says_how_to_get_the_data(tmp_path: Path):
     assert f"python -m core.data download --dest {tmp_path / 'nowhere'}" in message
 
 
+def test_a_file_given_as_the_folder_is_named_as_such(folder: Path):
+    with pytest.raises(DatasetError, match=f"{folder / 'coco2014_captions.h5'} is a file, not a "
+                                           f"dataset folder"):
+        load_coco_data(folder / "coco2014_captions.h5")
+
+
+def test_an_unreadable_text_file_is_named(folder: Path, monkeypatch: pytest.MonkeyPatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", refuse)       # root reads anything, so pretend
+    with pytest.raises(DatasetError, match=f"{folder / 'coco2014_vocab.json'} cannot be read "
+                                           r"\(Permission denied\)"):
+        load_coco_data(folder)
+
+
 def test_missing_files_are_all_listed(folder: Path):
     (folder / "coco2014_vocab.json").unlink()
     (folder / "val2014_urls.txt").unlink()

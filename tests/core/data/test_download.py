@@ -146,9 +146,10 @@ def test_an_archive_with_unusable_data_is_refused(tmp_path: Path):
     (folder / "train2014_urls.txt").write_text("http://x.invalid/0.jpg\n")
     bad = zip_dataset(folder, tmp_path / "bad.zip")
     with LoopbackServer({ROUTE: serve_bytes(bad.read_bytes())}) as server:
-        with pytest.raises(ArchiveError, match=r"its data is not usable: .*train2014_urls.txt: "
-                                               r"1 URLs for 4 images"):
+        with pytest.raises(ArchiveError, match=r"its data is not usable: train2014_urls.txt: "
+                                               r"1 URLs for 4 images") as caught:
             download_coco(tmp_path / "out" / "coco", server.url(ROUTE), timeout=5)
+    assert ".extracting" not in str(caught.value) and "--force" not in str(caught.value)
     assert _leftovers(tmp_path / "out") == []
 
 
