@@ -16,7 +16,7 @@
 Chromium is Debian's /usr/bin/chromium (or $CHROMIUM), driven through Playwright. The
 machine may be shared: the load average is printed with the CPU.
 
-    python benchmarks/app_speed.py [--starts 3] [--resamples 7]      (from the repo root)
+    python -m benchmarks.app_speed [--starts 3] [--resamples 7]      (from the repo root)
 """
 from __future__ import annotations
 
@@ -34,15 +34,14 @@ from pathlib import Path
 import numpy as np
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks._machine import describe_machine
+from benchmarks.image_fetch import photo_jpeg
+from core.data.demo import ensure_demo_dataset
+from core.data.image_cache import ImageFetcher
+from tests.support.http_server import LoopbackServer, serve_delayed
+from tests.support.tiny_coco import write_tiny_coco
 
-from benchmarks._machine import describe_machine  # noqa: E402
-from benchmarks.image_fetch import photo_jpeg  # noqa: E402
-from core.data.demo import ensure_demo_dataset  # noqa: E402
-from core.data.image_cache import ImageFetcher  # noqa: E402
-from tests.support.http_server import LoopbackServer, serve_delayed  # noqa: E402
-from tests.support.tiny_coco import write_tiny_coco  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",

@@ -6,8 +6,8 @@ image's features, so the model can learn only what captions look like in general
 Both are scored by corpus BLEU of their greedy captions for every val image against
 its five reference captions. A gap between the two is what the image contributes.
 
-    python benchmarks/demo_recipe.py                 # the demo dataset under the data root
-    python benchmarks/demo_recipe.py --data DIR      # any folder in the COCO layout
+    python -m benchmarks.demo_recipe                 # the demo dataset under the data root
+    python -m benchmarks.demo_recipe --data DIR      # any folder in the COCO layout
 
 Prints the machine (CPU, cores, versions), the recipe, and per run the wall time of
 training, the final training loss, val BLEU-1..4 and a few greedy val captions.
@@ -15,19 +15,16 @@ training, the final training loss, val BLEU-1..4 and a few greedy val captions.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe_machine  # noqa: E402
-
-from core import CaptioningRNN, CaptioningSolver, corpus_bleu, load_coco_data  # noqa: E402
-from core.data.demo import ensure_demo_dataset  # noqa: E402
-from core.metrics import strip_special  # noqa: E402
+from benchmarks._machine import describe_machine
+from core import CaptioningRNN, CaptioningSolver, corpus_bleu, load_coco_data
+from core.data.demo import ensure_demo_dataset
+from core.metrics import strip_special
 
 
 @dataclass(frozen=True)

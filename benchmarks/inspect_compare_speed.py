@@ -9,7 +9,7 @@
    notebook's BLEU, `core.evaluate.evaluate`, for an RNN (H=512, W=256) trained briefly
    on the demo data. Target: under 30 s.
 
-    python benchmarks/inspect_compare_speed.py [--steps 20] [--iterations 100] [--browser]
+    python -m benchmarks.inspect_compare_speed [--steps 20] [--iterations 100] [--browser]
 
 Prints the machine first. Runs and the image cache go to a temporary folder.
 """
@@ -18,20 +18,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks._machine import describe_machine
+from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint
+from core.data.demo import ensure_demo_dataset
+from core.evaluate import Strategy, evaluate
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from benchmarks._machine import describe_machine  # noqa: E402
-from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint  # noqa: E402
-from core.data.demo import ensure_demo_dataset  # noqa: E402
-from core.evaluate import Strategy, evaluate  # noqa: E402
 
 
 def train(data, cell: str, iterations: int, seed: int = 0) -> tuple[CaptioningRNN, float]:

@@ -7,7 +7,7 @@ same run, and the median ms to sample 25 greedy captions. With `--torch-python` 
 interpreter that has torch, kept outside the project), it also times PyTorch's
 `nn.RNN`/`nn.LSTM` with Adam on the same shapes and prints the ratio.
 
-    python benchmarks/train_step.py [--rounds 8] [--iters 5] [--torch-python /path/to/python]
+    python -m benchmarks.train_step [--rounds 8] [--iters 5] [--torch-python /path/to/python]
 """
 from __future__ import annotations
 
@@ -15,16 +15,13 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe_machine  # noqa: E402
-
-from core import CaptioningRNN, CaptioningSolver  # noqa: E402
+from benchmarks._machine import describe_machine
+from core import CaptioningRNN, CaptioningSolver
 
 N, T, D, W, H, V = 25, 16, 512, 256, 512, 1004
 PAUSE = 0.5   # seconds between turns: BLAS and OpenMP threads spin a while after work,

@@ -23,29 +23,27 @@ together), the other half of the trade-off. Each run is the LSTM preset stretche
 folder and fresh sessions, so the Train page always lists just its own runs. The
 machine may be shared with other work: its load average is printed too.
 
-    python benchmarks/ui_under_training.py [--reruns 60]
+    python -m benchmarks.ui_under_training [--reruns 60]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
+from benchmarks._machine import describe_machine
+from core.data.demo import ensure_demo_dataset
+from explorer import state
+from explorer.run_config import PRESETS, notebook_solver
+from explorer.runner import RESCAN_SECONDS, Runner
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe_machine  # noqa: E402
-
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from core.data.demo import ensure_demo_dataset  # noqa: E402
-from explorer import state  # noqa: E402
-from explorer.run_config import PRESETS, notebook_solver  # noqa: E402
-from explorer.runner import RESCAN_SECONDS, Runner  # noqa: E402
 
 CONFIG = PRESETS["Notebook LSTM overfit"].replace(num_epochs=1000)
 
