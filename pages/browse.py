@@ -7,6 +7,7 @@ from core.data.stats import (MATCH_MODES, minibatch_rows, parse_query, sample_ro
 from explorer import state
 from explorer.components import plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
+from explorer.components.kept_tabs import kept_tabs
 
 SPLIT = "browse.split"
 SIZE = "browse.size"
@@ -85,7 +86,7 @@ else:
 if rows is not None:
     st.session_state[state.BROWSE_BATCH] = state.Minibatch(split, tuple(int(r) for r in rows), seed)
 
-minibatch_tab, stats_tab = st.tabs(TABS, key=TAB, on_change="rerun")
+minibatch_tab, stats_tab = kept_tabs(TABS, key=TAB)
 
 if minibatch_tab.open:
     with minibatch_tab:

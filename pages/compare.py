@@ -3,6 +3,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.components import scores_view, strategy_view
+from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 
 VIEW = "compare.view"                  # the open tab
@@ -12,14 +13,15 @@ st.title("Compare")
 st.markdown(
     "How good are the captions? BLEU counts how many of a caption's words, pairs, triples and "
     "quadruples of words also occur in the human captions of the same image. Look at a few "
-    "images the model trained on next to a few it has never seen, score whole splits to see "
-    "whether it generalises or only memorised, and compare greedy decoding, beam search and "
-    "sampling on one image, each with the probability the model gives its caption.")
+    "images of the training split next to a few of the validation split, which no model here "
+    "ever trains on; score whole splits to see whether it generalises or only memorised; and "
+    "compare greedy decoding, beam search and sampling on one image, each with the probability "
+    "the model gives its caption.")
 
 ds = state.dataset()
 picked = require_model(ds)
 
-tabs = st.tabs([EXAMPLES, SCORES, STRATEGIES], key=VIEW, on_change="rerun")
+tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES], key=VIEW)
 with tabs[0]:
     if tabs[0].open:
         strategy_view.examples(picked, ds)

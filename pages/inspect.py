@@ -4,6 +4,7 @@ import streamlit as st
 from explorer import state
 from explorer.components import hidden_view, step_view, trace_view
 from explorer.components.image_picker import image_picker
+from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 
 VIEW = "inspect.view"                  # the open tab
@@ -21,14 +22,14 @@ st.markdown(
 ds = state.dataset()
 picked = require_model(ds)
 
-pick_image, pick_decoding = st.columns(2, gap="large")
-with pick_image:
+pickers = st.grid(2, min_column_width=420, gap=("small", "large"))   # side by side, or stacked
+with pickers.cell():
     image = image_picker(ds, "inspect")
-with pick_decoding:
+with pickers.cell():
     settings = step_view.decoding_controls()
 decoder = step_view.current_decoder(picked, image, settings)
 
-tabs = st.tabs([STEP, WHOLE, TEACHER, RACE], key=VIEW, on_change="rerun")
+tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE], key=VIEW)
 with tabs[0]:
     if tabs[0].open:
         step_view.step_through(decoder, image)

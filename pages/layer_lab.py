@@ -31,7 +31,8 @@ key = st.pills("Layer", list(LAYERS), default="rnn_step", required=True, key=LAY
                format_func=lambda k: LAYERS[k].title, persist_state="session")
 layer = LAYERS[key]
 
-equations, settings = st.columns([3, 2], gap="large")
+lab = st.grid(2, min_column_width=400, gap=("medium", "large"))   # side by side, or stacked
+equations, settings = lab.cell(), lab.cell()
 with settings:
     with st.container(border=True):
         setup = st.segmented_control("Sizes and seed", SETUPS, default=SETUPS[0], required=True,

@@ -8,6 +8,12 @@ FONT = {"labelFontSize": 15, "titleFontSize": 15}
 CHOSEN = "#e8590c"        # the word taken at a step
 OTHER = "#4263eb"         # every other candidate
 PALETTE = ["#4263eb", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad"]
+PAIR_MIN_WIDTH = 440      # narrower than this (a projector's 1024 px), a pair of charts stacks
+
+
+def chart_pair():
+    """Two cells side by side that stack when the window is narrow: `with pair.cell(): ...`."""
+    return st.grid(2, min_column_width=PAIR_MIN_WIDTH, gap=("medium", "large"))   # (rows, columns)
 
 
 def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = "") -> None:
@@ -40,11 +46,12 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
 
 
 def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, log: bool = False,
-               x_title: str = "step", height: int = 380, percent: bool = False,
+               x_title: str = "step", height: int = 240, percent: bool = False,
                domain: list | None = None, title: str = "", colours: list[str] | None = None) -> None:
     """Lines over timesteps: one per column in `series`, x an ordered label column.
 
-    `height` is the whole chart's, axes and legend included (Streamlit fits the plot in it).
+    `height` is the plot's own: the slanted word labels, the legend and the title are
+    added around it, so long captions never squeeze the lines flat.
     """
     long = frame.melt(id_vars=[x, "t"], value_vars=series, var_name="series", value_name="value")
     scale = {"type": "log"} if log else {}
@@ -53,6 +60,7 @@ def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, 
     spec = {
         "title": title or None,
         "height": height,
+        "autosize": {"type": "fit-x", "contains": "padding"},   # fit the width, keep the height
         "mark": {"type": "line", "point": {"size": 70}, "strokeWidth": 3},
         "encoding": {
             "x": {"field": x, "type": "ordinal", "sort": list(frame.sort_values("t")[x]),
@@ -62,7 +70,7 @@ def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, 
             "color": {"field": "series", "type": "nominal", "sort": series,
                       "scale": {"range": colours or PALETTE},
                       "legend": {"title": None, "orient": "top", "labelFontSize": 15, "symbolSize": 150,
-                                 "labelLimit": 400}},
+                                 "labelLimit": 400, "columns": min(len(series), 2)}},   # 2 a row: fits 1024 px
             "tooltip": [{"field": x, "title": "step"}, {"field": "series"},
                         {"field": "value", "format": ".3~g"}],
         },

@@ -55,12 +55,7 @@ def verdict(report: CheckReport) -> None:
 def check_table(report: CheckReport) -> None:
     """The table of every check's value against what it must be."""
     table = results_table(list(report.rows))
+    # columns sized by their contents, so the value and the result stay in view on a projector
     st.dataframe(table.style.map(_color, subset=["result"]), hide_index=True, width="stretch",
-                 column_config={"check": st.column_config.TextColumn(width="small"),
-                                "quantity": st.column_config.TextColumn(width="large"),
-                                "measure": st.column_config.TextColumn(width="small"),
-                                "value": st.column_config.TextColumn(width="small"),
-                                "must be": st.column_config.TextColumn(width="small"),
-                                "over the array": st.column_config.TextColumn(
-                                    help="‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that "
-                                         "are almost zero")})
+                 column_config={"over the array": st.column_config.TextColumn(
+                     help="‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero")})

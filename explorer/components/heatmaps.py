@@ -130,7 +130,7 @@ def coloured_tokens_html(pairs: list[tuple[str, float]], vmax: float = 1.0, size
         spans.append(f'<span title="{value:+.3f}" style="background:{colour};color:{ink};'
                      f'padding:0.15em 0.35em;margin:0 0.1em;border-radius:0.25em;'
                      f'font-size:{size};line-height:2.1">{html.escape(word)}</span>')
-    return "<div>" + "".join(spans) + "</div>"
+    return '<div style="display:flex;flex-wrap:wrap;align-items:center">' + "".join(spans) + "</div>"   # wraps
 
 
 def coloured_tokens(pairs: list[tuple[str, float]], vmax: float = 1.0, size: str = "1.35rem") -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
-from explorer.components.charts import step_lines
+from explorer.components.charts import chart_pair, step_lines
 from explorer.components.heatmaps import caption_heatmap, coloured_tokens, coloured_tokens_html
 from explorer.components.step_view import caption_html
 
@@ -40,14 +40,15 @@ def whole_caption(decoder: StepDecoder) -> None:
                f"where stepping stands). Each heatmap row is the hidden state h_t at step t, the state "
                f"that chose the word on its label; each column is one of the {H} hidden units.")
 
-    a, b, c = st.columns([2, 2, 1])
-    order_by = a.segmented_control("Order the units by", list(ORDER_LABELS), key=ORDER, default="variance",
-                                   required=True, persist_state="session", format_func=ORDER_LABELS.get)
-    at = b.selectbox("Step (for the order and the outline)", range(T), index=current,
-                     key=f"{ORDER_STEP}.{current}",
-                     format_func=lambda t: f"{t}: {states.outputs[t]}")
-    shown = c.selectbox("Units shown", [32, 64, 128, ALL], index=1 if H > 64 else 3, key=SHOWN,
-                        persist_state="session", format_func=lambda n: f"all {H}" if n == ALL else f"first {n}")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):   # wraps when narrow
+        order_by = st.segmented_control("Order the units by", list(ORDER_LABELS), key=ORDER, default="variance",
+                                        required=True, persist_state="session", format_func=ORDER_LABELS.get)
+        at = st.selectbox("Step (for the order and the outline)", range(T), index=current,
+                          key=f"{ORDER_STEP}.{current}", width=280,
+                          format_func=lambda t: f"{t}: {states.outputs[t]}")
+        shown = st.selectbox("Units shown", [32, 64, 128, ALL], index=1 if H > 64 else 3, key=SHOWN,
+                             persist_state="session", width=140,
+                             format_func=lambda n: f"all {H}" if n == ALL else f"first {n}")
     order = analysis.unit_order(states.h, order_by, step=at)
     n = H if shown == ALL else min(int(shown), H)
     caption_heatmap(states.h, _labels(states), order[:n], highlight=at)
@@ -82,11 +83,11 @@ def whole_caption(decoder: StepDecoder) -> None:
              "o": "output gate o", "g": "candidate g"}
     for key, values in sat.items():
         frame[names[key]] = values
-    a, b = st.columns(2)
-    with a:
+    pair = chart_pair()
+    with pair.cell():
         step_lines(frame, "step", ["||h_t||"], y_title="||h_t||", x_title="step: the word it chose",
                    title="Length of the hidden state")
-    with b:
+    with pair.cell():
         step_lines(frame, "step", [names[k] for k in sat], y_title="units saturated", percent=True,
                    x_title="step: the word it chose",
                    domain=[0, 1], title="Fraction of units (or gates) saturated")

@@ -73,11 +73,11 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL) ->
         n = len(data[f"{split}_features"])
         if st.session_state.get(k["index"], 0) >= n:
             st.session_state[k["index"]] = 0
-        a, b = st.columns([3, 2], vertical_alignment="bottom")
-        image = a.number_input(f"Image number (0 to {n - 1:,})", 0, n - 1, key=k["index"],
-                               persist_state="session")
-        b.button("Random", icon=":material/casino:", key=f"{k['index']}_random", on_click=_draw_random,
-                 args=(k, n), width="stretch")
+        with st.container(horizontal=True, vertical_alignment="bottom"):   # wraps when narrow
+            image = st.number_input(f"Image number (0 to {n - 1:,})", 0, n - 1, key=k["index"],
+                                    persist_state="session", width=220)
+            st.button("Random", icon=":material/casino:", key=f"{k['index']}_random", on_click=_draw_random,
+                      args=(k, n))
     image = int(image)
     return ImageChoice(split=split, image=image, url=str(data[f"{split}_urls"][image]),
                        feature=np.asarray(data[f"{split}_features"][image]))

@@ -37,10 +37,18 @@ class PickedModel:
     origin: str                      # where it comes from: 'run “lstm-1” (done, iteration 500)'
     note: str | None = None          # e.g. "still training: snapshot at iteration 300"
     trained_on: dict | None = None   # the dataset it was trained on (base_dir, pca_features, is_demo)
+    config: dict | None = None       # its run's settings (RunConfig as a dict), when known
+    untrained: bool = False          # random weights: it has seen no data at all
 
     @property
     def cell_name(self) -> str:
         return "LSTM" if self.model.cell_type == "lstm" else "vanilla RNN"
+
+    @property
+    def max_train(self) -> int | None:
+        """How many training captions its run drew from the train split, when known."""
+        value = (self.config or {}).get("max_train")
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def label(self) -> str:
@@ -153,7 +161,7 @@ def _from_run(k: dict, runner) -> PickedModel | str:
                 f"of {info.total}. Press *Load the latest snapshot* in the sidebar for a newer one.")
     return PickedModel(model, key=f"run:{run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
                        origin=f"run “{info.label}” ({info.status}, iteration {iteration})",
-                       note=note, trained_on=info.dataset)
+                       note=note, trained_on=info.dataset, config=info.config)
 
 
 def _from_file(k: dict) -> PickedModel | str:
@@ -161,16 +169,23 @@ def _from_file(k: dict) -> PickedModel | str:
                          help="A file written by `core.save_checkpoint`, e.g. from the notebook.")
     if not (text or "").strip():
         return "Type the path of a checkpoint file written by `core.save_checkpoint(path, model)`."
-    path = Path(text.strip()).expanduser()
     try:
+        path = Path(text.strip()).expanduser().absolute()     # a relative path: from where the app started
+        if path.is_dir():
+            return f"`{path}` is a folder: type the path of the checkpoint file inside it."
         stat = path.stat()
         model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
         return f"There is no file at `{path}`."
     except (CheckpointError, OSError) as e:
         return str(e)
+    except ValueError:                                       # e.g. a pasted NUL character
+        return f"`{text.strip()!r}` is not a usable file path."
+    config = meta.get("config")                          # present in the Train page's checkpoints
     return PickedModel(model, key=f"file:{path.resolve()}:{stat.st_mtime_ns}",
-                       origin=path.name + (f" (iteration {meta['iteration']})" if meta.get("iteration") else ""))
+                       origin=path.name + (f" (iteration {meta['iteration']})" if meta.get("iteration") else ""),
+                       trained_on=meta.get("dataset") if isinstance(meta.get("dataset"), dict) else None,
+                       config=config if isinstance(config, dict) else None)
 
 
 def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedModel:
@@ -189,7 +204,8 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.base_dir}",
                        origin=f"untrained (seed {seed})",
                        note="This model is untrained: its weights are random, so its words are too. "
-                            "Compare it with a trained run to see what training changed.")
+                            "Compare it with a trained run to see what training changed.",
+                       untrained=True)
 
 
 # --- the picker ----------------------------------------------------------------------

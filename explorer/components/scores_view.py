@@ -13,6 +13,7 @@ from core.evaluate import Strategy, evaluate
 from explorer import state
 from explorer.components.image_picker import caption_index
 from explorer.components.model_picker import PickedModel
+from explorer.components.strategy_view import train_split_note
 
 RESULTS = "compare.scores"             # {spec: [SplitScore, …]} of this session, newest last
 COUNT = "compare.score_count"          # N images per split
@@ -96,7 +97,10 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
             for s in dict.fromkeys(r.strategy for r in results[spec])]
     st.markdown("**BLEU-4** — " + "; ".join(gaps) + ". A model that scores much better on train "
                 "than on val has memorised its training captions: that gap is overfitting.")
+    st.caption(train_split_note(picked, len(ds.data["train_captions"])))
     st.caption("Corpus BLEU-n pools the clipped n-gram matches of all N captions against all their "
                "references, with one brevity penalty (Papineni et al.). *Notebook BLEU* is the CS231n "
                "notebook's `evaluate_model` score: unigram BLEU against one reference per image, "
-               "averaged, so it can be compared with the notebook's printed numbers.")
+               "averaged, so it can be compared with the notebook's printed numbers. The notebook "
+               "scores *its* train split, the sampled `max_train` captions the model learned; here "
+               "train is the whole split, so only the val numbers compare directly.")

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
-from explorer.components.charts import next_word_bars
+from explorer.components.charts import chart_pair, next_word_bars
 from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import ImageChoice, show_image
 from explorer.components.model_picker import PickedModel
@@ -130,21 +130,21 @@ def _force(decoder: StepDecoder, at: int) -> None:
 
 
 def _controls(decoder: StepDecoder, playing: bool) -> None:
-    cols = st.columns([1, 1, 1, 1, 1.2, 2], vertical_alignment="bottom")
-    cols[0].button("Reset", icon=":material/first_page:", on_click=_reset, args=(decoder,),
-                   key="inspect.reset", width="stretch", disabled=not decoder.steps)
-    cols[1].button("Back", icon=":material/chevron_left:", on_click=_back, args=(decoder,),
-                   key="inspect.back", width="stretch", disabled=not decoder.steps, shortcut="Left")
-    cols[2].button("Step", icon=":material/chevron_right:", on_click=_step, args=(decoder,),
-                   key="inspect.step", type="primary", width="stretch", disabled=decoder.finished,
-                   shortcut="Right")
-    cols[3].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                   on_click=_toggle_play, args=(decoder,), key="inspect.play", width="stretch",
-                   disabled=decoder.finished and not playing, shortcut="P")
-    cols[4].button("To the end", icon=":material/last_page:", on_click=_finish, args=(decoder,),
-                   key="inspect.finish", width="stretch", disabled=decoder.finished)
-    cols[5].select_slider("Play speed", SPEEDS, value=0.5, key=SPEED, persist_state="session",
-                          format_func=lambda s: f"{s:g} s per word")
+    # a row that wraps on a narrow screen, so no button's label is ever cut short
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.button("Reset", icon=":material/first_page:", on_click=_reset, args=(decoder,),
+                  key="inspect.reset", disabled=not decoder.steps)
+        st.button("Back", icon=":material/chevron_left:", on_click=_back, args=(decoder,),
+                  key="inspect.back", disabled=not decoder.steps, shortcut="Left")
+        st.button("Step", icon=":material/chevron_right:", on_click=_step, args=(decoder,),
+                  key="inspect.step", type="primary", disabled=decoder.finished, shortcut="Right")
+        st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                  on_click=_toggle_play, args=(decoder,), key="inspect.play",
+                  disabled=decoder.finished and not playing, shortcut="P")
+        st.button("To the end", icon=":material/last_page:", on_click=_finish, args=(decoder,),
+                  key="inspect.finish", disabled=decoder.finished)
+        st.select_slider("Play speed", SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
+                         format_func=lambda s: f"{s:g} s per word")
 
 
 def _what_if(decoder: StepDecoder, step) -> None:
@@ -199,8 +199,8 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
             f"entropy **{analysis.entropy(step.probs):.2f}** nats (uniform would be "
             f"{analysis.entropy([1 / len(step.probs)] * len(step.probs)):.2f})"
             + ("  \nThe caption is complete." if decoder.finished else ""))
-    bars, what_if = st.columns([3, 2], gap="large")
-    with bars:
+    bars_and_what_if = chart_pair()
+    with bars_and_what_if.cell():
         k = st.slider("Words shown", 3, 20, 10, key=TOP_K, persist_state="session")
         ids, probs = analysis.top_k(step.probs, k)
         ids, probs = list(ids), list(probs)
@@ -211,7 +211,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
                  for i in ids]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
                        title=f"After reading “{itw[step.input_token]}”: the next word")
-    with what_if:
+    with bars_and_what_if.cell():
         _what_if(decoder, step)
     st.markdown("#### The state after this step")
     rows = {"h": step.h}

@@ -3,11 +3,13 @@
 `strategy_picker` returns a `core.evaluate.Strategy`; `examples` shows a few train and val
 images with their sampled captions and BLEU; `strategies_side_by_side` shows greedy,
 beam search with beams 1 to 5 and temperature samples for one image, each with its
-log-probability.
+log-probability. `train_split_note` says how much of the train split the model has
+really seen (a notebook-style run trains on a sample of it), for this page and the scores.
 """
 from __future__ import annotations
 
 import html
+from dataclasses import astuple
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +17,7 @@ import streamlit as st
 from core.evaluate import Strategy, caption_images, compare_strategies, sample_images
 from explorer import state
 from explorer.components.caption_diff import caption_against_references, highlighted, legend_html
+from explorer.components.charts import chart_pair
 from explorer.components.image_picker import ImageChoice, caption_index, image_picker, show_image
 from explorer.components.model_picker import PickedModel
 
@@ -23,7 +26,27 @@ EXAMPLES_SEED = "compare.examples_seed"   # which images the examples show; "New
 EXAMPLES_COUNT = "compare.examples_count" # images per split
 SIDE_TEMPERATURE = "compare.side_temperature"
 SIDE_SAMPLES = "compare.side_samples"
-SPLIT_NOTES = {"train": "Train · seen in training", "val": "Val · never seen"}
+SPLIT_TITLES = {"train": "Train split", "val": "Val split · never seen"}
+
+
+# Decoding is cached per model, dataset, images and strategy, so a rerun for anything else
+# (another tab, the sidebar, the temperature of the samples) does not decode again: beam
+# search with a 512-unit LSTM takes seconds. Strategies go in as `astuple(strategy)`.
+
+@st.cache_data(max_entries=32, show_spinner="Captioning the images…")
+def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
+              _model, _data, _index):
+    return caption_images(_model, _data, _index, list(images), Strategy(*strategy))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _strategy_caption(model_key: str, dataset_key: str, image_key: tuple, strategy: tuple,
+                      _model, _feature, _references):
+    return compare_strategies(_model, _feature, _references, [Strategy(*strategy)], key=image_key[1])[0]
+
+
+def _dataset_key(ds: state.Dataset) -> str:
+    return f"{ds.base_dir}|{ds.pca_features}"
 
 
 def strategy_picker(prefix: str) -> Strategy:
@@ -44,27 +67,50 @@ def strategy_picker(prefix: str) -> Strategy:
 
 # --- train against val, a few images -------------------------------------------------
 
+def train_split_note(picked: PickedModel, num_captions: int) -> str:
+    """What "train" means for this model: a run on the notebook's `max_train` sample has
+    seen only that sample, so most of the train split is as new to it as val is."""
+    if picked.untrained:
+        return "An untrained model has seen no images at all: train and val are alike to it."
+    drawn = picked.max_train
+    if drawn is None:
+        return ("These images are seen in training only if the model trained on them: a model "
+                "trained on a sample of the split (the notebook's `max_train`) knows only that sample.")
+    if drawn * 10 <= num_captions:
+        return (f"The model trained on only {drawn:,} captions drawn from this split's {num_captions:,}, "
+                f"so almost all of these images are as new to it as val's: expect little gap. The Train "
+                f"page's *Evolution* shows captions of images it did learn.")
+    if drawn * 2 < num_captions:
+        return (f"The model trained on {drawn:,} captions drawn from this split's {num_captions:,}, so "
+                f"many of these images are new to it: the gap understates how much it memorised.")
+    return f"The model trained on {drawn:,} captions drawn from this split's {num_captions:,}."
+
+
 def _new_images() -> None:
     st.session_state[EXAMPLES_SEED] = st.session_state.get(EXAMPLES_SEED, 0) + 1
 
 
 def examples(picked: PickedModel, ds: state.Dataset) -> None:
     """A few train and a few val images, each with its sampled caption against every reference."""
-    a, b, c = st.columns([3, 2, 1], vertical_alignment="bottom")
-    with a:
+    controls = st.grid(3, min_column_width=240, vertical_alignment="bottom")
+    with controls.cell():
         strategy = strategy_picker("compare.examples")
-    n = b.slider("Images per split", 1, 6, 3, key=EXAMPLES_COUNT, persist_state="session")
-    c.button("New images", icon=":material/casino:", on_click=_new_images, key="compare.new_images",
-             width="stretch")
+    with controls.cell():
+        n = st.slider("Images per split", 1, 6, 3, key=EXAMPLES_COUNT, persist_state="session")
+    with controls.cell():
+        st.button("New images", icon=":material/casino:", on_click=_new_images, key="compare.new_images")
     st.html(legend_html())
     seed = st.session_state.get(EXAMPLES_SEED, 0)
-    columns = st.columns(2, gap="large")
-    for col, split in zip(columns, ("train", "val")):
+    splits = chart_pair()                          # train beside val, or stacked when narrow
+    for split in ("train", "val"):
         index = caption_index(ds, split)
         images = sample_images(index, n, seed=seed)
-        with col:
-            st.subheader(SPLIT_NOTES[split])
-            for row in caption_images(picked.model, ds.data, index, images, strategy):
+        with splits.cell():
+            st.subheader(SPLIT_TITLES[split])
+            if split == "train":
+                st.caption(train_split_note(picked, len(ds.data["train_captions"])))
+            for row in _captions(picked.key, _dataset_key(ds), split, tuple(int(i) for i in images),
+                                 astuple(strategy), picked.model, ds.data, index):
                 with st.container(border=True):
                     left, right = st.columns([1, 2])
                     with left:
@@ -79,51 +125,51 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
 
 def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     """Greedy, beams 1..5 and temperature samples for one image, with log p and BLEU."""
-    a, b, c = st.columns([2, 1, 1], gap="large")
-    with a:
+    controls = st.grid(3, min_column_width=240, gap=("small", "large"))   # three across, or fewer
+    with controls.cell():
         image = image_picker(ds, "compare")
-    t = b.slider("Temperature for the samples", 0.1, 2.0, 1.0, 0.1, key=SIDE_TEMPERATURE,
-                 persist_state="session")
-    samples = c.slider("Temperature samples (seeds 0, 1, …)", 1, 5, 3, key=SIDE_SAMPLES,
-                       persist_state="session")
+    with controls.cell():
+        t = st.slider("Temperature for the samples", 0.1, 2.0, 1.0, 0.1, key=SIDE_TEMPERATURE,
+                      persist_state="session")
+        samples = st.slider("Temperature samples (seeds 0, 1, …)", 1, 5, 3, key=SIDE_SAMPLES,
+                            persist_state="session")
+    with controls.cell():
+        show_image(image, width=240)
     references = caption_index(ds, image.split).references(image.image)
     strategies = ([Strategy("greedy")] + [Strategy("beam", beam_size=k) for k in range(1, 6)]
                   + [Strategy("temperature", temperature=float(t), seed=s) for s in range(int(samples))])
-    rows = compare_strategies(picked.model, image.feature, references, strategies, key=image.image)
+    rows = [_strategy_caption(picked.key, _dataset_key(ds), image.key, astuple(strategy), picked.model,
+                              image.feature, references) for strategy in strategies]
     best = max(r.logprob for r in rows)
     cell = "padding:0.35em 0.5em"
-    num = f"{cell};text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap"
-    left, right = st.columns([1, 4], gap="large")
-    with left:
-        show_image(image)
-    with right:
-        st.html(legend_html())
-        body = "".join(
-            f'<tr style="{"background:#fff4e6;" if r.logprob >= best - 1e-6 else ""}border-bottom:1px solid #dee2e6">'
-            f'<td style="{cell};white-space:nowrap;font-weight:600">{html.escape(r.strategy)}</td>'
-            f'<td style="{cell}">{highlighted(r.words, references, "1.25rem")}</td>'
-            f'<td style="{num};font-weight:600;font-size:1.15rem">{r.logprob:.2f}</td>'
-            f'<td style="{num}">{r.logprob_per_word:.2f}</td>'
-            f'<td style="{num}">{" · ".join(f"{b:.2f}" for b in r.bleu)}</td></tr>'
-            for r in rows)
-        head = "".join(f'<th style="{num}">{h}</th>' for h in ("log p", "log p / word", "BLEU-1 · 2 · 3 · 4"))
-        st.html('<table style="width:100%;border-collapse:collapse;font-size:1.05rem">'
-                '<thead><tr style="border-bottom:2px solid #495057;text-align:left">'
-                f'<th style="{cell}">strategy</th><th style="{cell}">caption</th>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>")
-        st.caption("log p is the log-probability the model gives the whole caption (its words and "
-                   "`<END>`); closer to 0 is more likely, and the most likely is shaded. Beam search "
-                   "looks for likely captions, sampling for varied ones; beam size 1 is greedy. Beam "
-                   "search keeps only the k best partial captions at every step, so a larger beam is not "
-                   "guaranteed to find a more likely caption. BLEU is against the image's "
-                   f"{len(references)} ground-truth captions.")
-        with st.expander("The same numbers as a table"):
-            st.dataframe(pd.DataFrame({
-                "strategy": [r.strategy for r in rows], "caption": [" ".join(r.words) for r in rows],
-                "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
-                **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}),
-                hide_index=True, width="stretch",
-                column_config={c: st.column_config.NumberColumn(format="%.3f")
-                               for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
-        if not references:
-            st.info(f"{image.label} has no ground-truth captions, so BLEU is blank.")
+    num = f"{cell};text-align:right;font-variant-numeric:tabular-nums"
+    st.html(legend_html())
+    body = "".join(
+        f'<tr style="{"background:#fff4e6;" if r.logprob >= best - 1e-6 else ""}border-bottom:1px solid #dee2e6">'
+        f'<td style="{cell};font-weight:600">{html.escape(r.strategy)}</td>'
+        f'<td style="{cell};min-width:12em">{highlighted(r.words, references, "1.25rem")}</td>'
+        f'<td style="{num};white-space:nowrap;font-weight:600;font-size:1.15rem">{r.logprob:.2f}</td>'
+        f'<td style="{num};white-space:nowrap">{r.logprob_per_word:.2f}</td>'
+        f'<td style="{num}">{" · ".join(f"{b:.2f}" for b in r.bleu)}</td></tr>'
+        for r in rows)
+    head = "".join(f'<th style="{num}">{h}</th>' for h in ("log p", "log p / word", "BLEU-1 · 2 · 3 · 4"))
+    st.html('<table style="width:100%;border-collapse:collapse;font-size:1.05rem">'
+            '<thead><tr style="border-bottom:2px solid #495057;text-align:left">'
+            f'<th style="{cell}">strategy</th><th style="{cell}">caption</th>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+    st.caption("log p is the log-probability the model gives the whole caption (its words and "
+               "`<END>`); closer to 0 is more likely, and the most likely is shaded. Beam search "
+               "looks for likely captions, sampling for varied ones; beam size 1 is greedy. Beam "
+               "search keeps only the k best partial captions at every step, so a larger beam is not "
+               "guaranteed to find a more likely caption. BLEU is against the image's "
+               f"{len(references)} ground-truth captions.")
+    with st.expander("The same numbers as a table"):
+        st.dataframe(pd.DataFrame({
+            "strategy": [r.strategy for r in rows], "caption": [" ".join(r.words) for r in rows],
+            "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
+            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}),
+            hide_index=True, width="stretch",
+            column_config={c: st.column_config.NumberColumn(format="%.3f")
+                           for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
+    if not references:
+        st.info(f"{image.label} has no ground-truth captions, so BLEU is blank.")

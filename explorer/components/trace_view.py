@@ -16,7 +16,7 @@ import streamlit as st
 from core import analysis
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
-from explorer.components.charts import step_lines
+from explorer.components.charts import chart_pair, step_lines
 from explorer.components.image_picker import ImageChoice, caption_index
 from explorer.components.model_picker import PickedModel, model_picker
 
@@ -57,10 +57,11 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
     labels = [f"{t}: {w}" for t, w in enumerate(truth)]
 
     right = sum(a == b for a, b in zip(truth, top))
-    a, b, c = st.columns(3)
-    a.metric("Caption loss  −Σ log p(true word)", f"{trace.loss:.2f}")
-    b.metric("Steps where the true word is the model's top choice", f"{right} of {T}")
-    c.metric("Mean p(true word)", f"{trace.p_true.mean():.3f}")
+    with st.grid(3, min_column_width=240):
+        st.metric("Caption loss  −Σ log p(true word)", f"{trace.loss:.2f}")
+        st.metric("True word ranked first", f"{right} of {T} steps",
+                  help="Steps where the word the caption has next is the model's own top choice.")
+        st.metric("Mean p(true word)", f"{trace.p_true.mean():.3f}")
 
     free = [itw[int(w)] for w in trace.free_tokens]
     if "<END>" in free:
@@ -79,18 +80,19 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                           "p(model's top word)": trace.top_probs,
                           "whole caption's loss": trace.grad_norm,
                           "last word's loss only": trace.grad_norm_last})
-    left, right_col = st.columns(2)
-    with left:
+    pair = chart_pair()
+    with pair.cell():
         step_lines(frame, "step", ["p(true word)", "p(model's top word)"], y_title="probability",
                    domain=[0, 1], x_title="step: the true next word",
                    title="The true word against the model's favourite")
-    with right_col:
+    with pair.cell():
         step_lines(frame, "step", ["whole caption's loss", "last word's loss only"],
                    y_title="||dL/dh_t|| (log scale)", log=True, x_title="step: the true next word",
                    title="Gradient flowing back to each hidden state")
-    st.caption("Right: backpropagation through time. The last word's loss reaches step t only through "
-               "every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) or mostly by "
-               "the forget gate (LSTM). A line that falls steeply to the left is a vanishing gradient.")
+    st.caption("The gradient chart is backpropagation through time. The last word's loss reaches step t "
+               "only through every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) or "
+               "mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
+               "gradient; one that climbs to the left is an exploding one.")
     st.dataframe(pd.DataFrame({
         "step": range(T), "reads": [itw[int(w)] for w in trace.input_tokens], "true next word": truth,
         "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
@@ -120,21 +122,22 @@ def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) ->
     T = len(traces[0].target_tokens)
     truth = [itw[int(w)] for w in traces[0].target_tokens]
     frame = pd.DataFrame({"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]})
-    names = [f"{n}: {p.cell_name}, {p.model.hidden_dim} units ({p.origin})"
-             for n, p in models]
+    names = [f"{n}: {p.cell_name}, {p.model.hidden_dim} units" for n, p in models]
     for name, trace in zip(names, traces):
         frame[name] = analysis.gradient_decay(trace.grad_norm_last)
     st.markdown("##### How much of the last word's gradient reaches step t (1 at the last step)")
     step_lines(frame, "step", names, y_title="||dL_T/dh_t|| / ||dL_T/dh_T-1||  (log scale)", log=True,
-               x_title="step: the true next word", height=460)
+               x_title="step: the true next word", height=320)
     cols = st.columns(2)
-    for col, name, trace in zip(cols, names, traces):
+    for col, (n, p), trace in zip(cols, models, traces):
         decay = analysis.gradient_decay(trace.grad_norm_last)
         factor = analysis.per_step_factor(trace.grad_norm_last)
-        col.metric(f"{name.split(':')[0]}: share left at step 0", f"{decay[0]:.2e}",
-                   help="||dL_T/dh_0|| / ||dL_T/dh_{T-1}||")
-        col.markdown(f"On average each step back multiplies it by **{factor:.2f}**: over 50 steps that "
-                     f"would leave **{factor ** 50:.1e}** of it.")
+        col.metric(f"{n}: reaches step 0", f"×{decay[0]:.3g}",
+                   help="||dL_T/dh_0|| / ||dL_T/dh_{T-1}||: below 1 the last word's gradient shrank on "
+                        "its way back to the first step, above 1 it grew.")
+        trend = "shrinks (vanishes)" if factor < 1 else "grows (explodes)" if factor > 1 else "keeps its size"
+        col.markdown(f"{p.origin}. On average each step back multiplies it by **{factor:.2f}**: it "
+                     f"{trend}; over 50 steps that would make it **×{factor ** 50:.1e}**.")
     st.caption("Going back one step, a vanilla RNN's gradient is multiplied by Whᵀ and the slope of tanh "
                "(below 1 wherever units saturate); an LSTM's main path back runs through its cell, "
                "multiplied by the forget gate, which training can hold near 1. A caption is only 10 to 17 "

@@ -1,4 +1,5 @@
-"""Inspect and Compare in a real browser: step, go back, force a word, every view, split scores.
+"""Inspect and Compare in a real browser: step, go back, force a word, every view, split scores;
+and every page of this part of the app on a 1024 x 768 projector.
 
 A small RNN is trained on the demo data and loaded the way a student would: by typing
 its checkpoint's path in the sidebar. Screenshots of every view go to the screenshots
@@ -17,6 +18,26 @@ from .conftest import assert_no_errors, open_page, screenshot, wait_idle
 pytestmark = pytest.mark.browser
 
 TALL = {"width": 1440, "height": 2300}     # Streamlit scrolls inside the page: a tall window shows it all
+PROJECTOR = {"width": 1024, "height": 768}
+
+# Everything in the main column that sticks out past its right edge, and every label cut
+# short with an ellipsis ("Ran…"): what a class cannot read on a 1024-pixel projector.
+# Data frames scroll inside their own canvas, and KaTeX's hidden MathML copy is no text.
+OVERFLOW_JS = """() => {
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  const edge = main.getBoundingClientRect().right;
+  const found = [];
+  for (const el of main.querySelectorAll('*')) {
+    if (el.closest('.katex-mathml') || el.closest('[data-testid="stDataFrame"]')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    const text = (el.innerText || el.textContent || '').trim().slice(0, 50);
+    if (box.right > edge + 2) found.push(`past the edge: <${el.tagName.toLowerCase()}> ${text}`);
+    if (getComputedStyle(el).textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1)
+      found.push(`cut short: ${text}`);
+  }
+  return found.slice(0, 10);
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +123,7 @@ def test_inspect_step_back_force_and_every_view(page, checkpoint):
     open_tab(page, "RNN vs LSTM gradients")
     assert_no_errors(page)
     assert charts(page) == 1
-    assert page.get_by_text("B: share left at step 0").count() == 1
+    assert page.get_by_text("B: reaches step 0").count() == 1
     screenshot(page, "inspect-rnn-vs-lstm")
 
 
@@ -144,3 +165,36 @@ def test_play_runs_the_caption_to_its_end_on_its_own(page, checkpoint):
     assert button(page, "inspect.step").is_disabled()
     words = page.locator("h3", has_text=re.compile(r"^Step \d+:")).first.inner_text()
     assert words.endswith("took “<END>”") or words.startswith("Step 19:")
+
+
+def test_every_page_fits_a_projector(page, checkpoint):
+    """At 1024 x 768 with the sidebar open, nothing sticks out and no label is cut short."""
+    page.set_viewport_size(PROJECTOR)
+
+    def fits(where):
+        page.wait_for_timeout(500)                          # let the charts lay themselves out
+        assert page.evaluate(OVERFLOW_JS) == [], where
+
+    fits("Home")
+    for name in ("Browse", "Layer lab"):
+        open_page(page, name)
+        fits(name)
+    open_page(page, "Inspect")
+    load_checkpoint_in_sidebar(page, checkpoint)
+    for _ in range(3):
+        button(page, "inspect.step").click()
+        wait_idle(page)
+    fits("Inspect: Step through")
+    for tab in ("Whole caption", "Teacher forcing", "RNN vs LSTM gradients"):
+        open_tab(page, tab)
+        fits(f"Inspect: {tab}")
+    open_page(page, "Compare")
+    fits("Compare: Train vs val examples")
+    open_tab(page, "Split scores")
+    button(page, "compare.compute").click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
+    wait_idle(page)
+    fits("Compare: Split scores")
+    open_tab(page, "Strategies side by side")
+    fits("Compare: Strategies side by side")
+    assert_no_errors(page)

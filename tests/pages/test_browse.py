@@ -171,3 +171,14 @@ def test_dead_links_become_tiles_that_say_why(app, tmp_path):
     assert len(tiles) == int(np.sum(images % 3 != 2)) > 0
     assert sum("HTTP 404" in t for t in tiles) == int(np.sum(images % 3 == 0))
     assert sum("not an image (text/html)" in t for t in tiles) == int(np.sum(images % 3 == 1))
+
+
+def test_the_open_tab_survives_a_visit_to_another_page(app):
+    at = app("browse")
+    at.session_state["browse.tab"] = "Statistics"
+    at.run()
+    at.switch_page("../pages/home.py").run()
+    at.switch_page("../pages/browse.py").run()
+    assert no_exception(at)
+    assert at.session_state["browse.tab"] == "Statistics"
+    assert len(at.metric) == 4 and len(at.image) == 0          # the statistics, not the minibatch

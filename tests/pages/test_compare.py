@@ -33,7 +33,9 @@ def bleu_numbers(html: str) -> list[float]:
 
 def test_examples_show_train_and_val_captions_against_their_references(app, checkpoints, demo_data):
     at = use_checkpoint(app("compare"), checkpoints["rnn"])
-    assert [s.value for s in at.subheader][:2] == ["Train · seen in training", "Val · never seen"]
+    assert [s.value for s in at.subheader][:2] == ["Train split", "Val split · never seen"]
+    # a notebook checkpoint does not say which captions it trained on, and the page does not pretend
+    assert any("seen in training only if the model trained on them" in c.value for c in at.caption)
     cards = [h.value for h in at.html if "Ground truth:" in h.value]
     assert len(cards) == 6                                      # 3 per split by default
     model, _ = load_checkpoint(checkpoints["rnn"])
@@ -125,3 +127,71 @@ def test_the_model_chosen_on_inspect_is_kept_on_compare(app, checkpoints):
     assert no_exception(at)
     assert at.radio(key="model.source").value == "Checkpoint file"
     assert any("LSTM, 48 units" in m.value for m in at.markdown if m.value.startswith("**Model:**"))
+
+
+def test_train_split_note_says_how_much_of_the_split_a_model_has_seen():
+    from explorer.components.model_picker import PickedModel
+    from explorer.components.strategy_view import train_split_note
+
+    def picked(**fields):
+        return PickedModel(model=None, key="k", origin="o", **fields)
+
+    assert "only 50 captions drawn from this split's 10,000" in train_split_note(
+        picked(config={"max_train": 50}), 10_000)
+    assert "expect little gap" in train_split_note(picked(config={"max_train": 50}), 10_000)
+    assert "many of these images are new" in train_split_note(picked(config={"max_train": 3_000}), 10_000)
+    whole = train_split_note(picked(config={"max_train": 10_000}), 10_000)
+    assert "10,000 captions drawn" in whole and "new to it" not in whole
+    assert "seen no images" in train_split_note(picked(untrained=True), 10_000)
+    assert "only if the model trained on them" in train_split_note(picked(), 10_000)
+    assert "only if" in train_split_note(picked(config={"max_train": True}), 10_000)   # not a count
+
+
+def test_a_train_page_run_says_it_trained_on_a_sample_of_the_split(app, tmp_path):
+    from explorer import state
+    from explorer.run_config import RunConfig
+    from explorer.runner import Runner
+
+    runner = Runner(tmp_path / "runs")                          # the folder the app fixture uses
+    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+    config = RunConfig(hidden_dim=16, wordvec_dim=8, num_epochs=2, max_train=50, batch_size=25)
+    try:
+        run_id = runner.start(config, dataset, owner="tester")
+        assert runner.wait(run_id).status == "done"
+        at = app()
+        at.session_state[state.MODEL_RUN] = run_id
+        at.switch_page("../pages/compare.py").run()
+        assert no_exception(at) and not at.error
+        notes = [c.value for c in at.caption if "captions drawn from this split" in c.value]
+        assert len(notes) == 1 and "only 50 captions drawn from this split's 10,000" in notes[0]
+        at.session_state[VIEW] = "Split scores"
+        at.run()
+        at.select_slider(key=scores_view.COUNT).set_value(10).run()
+        at.button(key="compare.compute").click().run()
+        assert no_exception(at)
+        assert any("only 50 captions" in c.value for c in at.caption)
+    finally:
+        runner.shutdown()
+
+
+def test_a_rerun_decodes_only_what_changed(app, checkpoints, monkeypatch):
+    from explorer.components import strategy_view
+
+    decoded = []
+    real = strategy_view.compare_strategies
+
+    def counting(model, feature, references, strategies, **kwargs):
+        decoded.extend(s.label for s in strategies)
+        return real(model, feature, references, strategies, **kwargs)
+
+    monkeypatch.setattr(strategy_view, "compare_strategies", counting)
+    strategy_view._strategy_caption.clear()                  # other tests may have decoded the same
+    at = use_checkpoint(app("compare"), checkpoints["lstm"])
+    at.session_state[VIEW] = "Strategies side by side"
+    at.run()
+    assert len(decoded) == 9                                 # greedy, beams 1-5, three samples
+    decoded.clear()
+    at.slider(key="compare.side_temperature").set_value(0.5).run()
+    assert no_exception(at)
+    assert decoded == [f"temperature 0.5 (seed {s})" for s in range(3)]
+    assert list(at.dataframe[0].value["strategy"])[-1] == "temperature 0.5 (seed 2)"

@@ -217,7 +217,9 @@ def test_rnn_against_lstm_gradients_side_by_side(app, checkpoints):
     last_step = chart["t"].max()
     assert np.allclose(chart[chart.t == last_step]["value"], 1.0)    # normalised at the last step
     labels = [m.label for m in at.metric]
-    assert labels == ["A: share left at step 0", "B: share left at step 0"]
+    assert labels == ["A: reaches step 0", "B: reaches step 0"]
+    first_step = chart[chart.t == 0].set_index("series")["value"]
+    assert [m.value for m in at.metric] == [f"×{first_step[name]:.3g}" for name in names]
 
 
 def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_path, demo_data):
@@ -237,6 +239,10 @@ def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_
     (tmp_path / "junk.h5").write_bytes(b"not a checkpoint")
     at.text_input(key="model.file").input(str(tmp_path / "junk.h5")).run()
     assert no_exception(at) and any("junk.h5" in i.value for i in at.info)
+    at.text_input(key="model.file").input(str(tmp_path)).run()
+    assert no_exception(at) and any("is a folder" in i.value for i in at.info)
+    at.text_input(key="model.file").input("model\x00.h5").run()
+    assert no_exception(at) and any("not a usable file path" in i.value for i in at.info)
 
 
 def test_random_image_and_train_split_rebuild_the_decoder(app, checkpoints):
@@ -314,9 +320,13 @@ def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
     first = at.session_state[step_view.DECODER_SPEC][0]
     pinned = at.session_state["model.refresh"][run_id]
     wait_until(lambda: runner.get(run_id).checkpoint_iteration != pinned, "a newer snapshot")
-    at.run()
+
+    def offered() -> bool:       # the app's runner re-reads a run's status at most every SYNC_SECONDS
+        at.run()
+        return "iteration" in at.button(key="model.refresh_button").label
+
+    wait_until(offered, "the page to offer the newer snapshot")
     assert at.session_state[step_view.DECODER_SPEC][0] == first     # kept until the user asks
-    assert "iteration" in at.button(key="model.refresh_button").label
     at.button(key="model.refresh_button").click().run()
     assert no_exception(at)
     assert at.session_state[step_view.DECODER_SPEC][0] != first
