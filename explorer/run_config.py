@@ -30,6 +30,7 @@ DTYPES = ("float32", "float64")
 MAX_HIDDEN = 2048              # beyond this one iteration takes seconds and the app crawls
 MAX_WORDVEC = 1024
 MAX_ITERATIONS = 20_000        # a classroom server is shared: no run may take all afternoon
+MAX_BATCH = 500                # an LSTM with H=2048 in float64 already needs 3 GB for a batch this big
 MAX_SEED = 2**32 - 1           # np.random.seed's range
 
 
@@ -52,11 +53,15 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
-        """Build from a dict (e.g. a saved config.json); unknown keys raise a ValueError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Build from a dict (e.g. a saved config.json); unknown keys, and values of the
+        wrong type (text for a number, a number for a name), raise a ValueError naming them."""
+        known = {f.name: type(f.default) for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
         if unknown:
             raise ValueError(f"Unknown run settings: {', '.join(unknown)}")
+        wrong = sorted(name for name, value in values.items() if not _has_type(value, known[name]))
+        if wrong:
+            raise ValueError(f"Run settings of the wrong type: {', '.join(wrong)}")
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -106,7 +111,8 @@ class RunConfig:
             problems["lr_decay"] = "Must be in (0, 1]: 1 keeps the rate, 0.95 shrinks it 5% per epoch."
         whole("max_train", self.max_train, 1, num_train_available,
               " (the training captions in this data set)")
-        whole("batch_size", self.batch_size, 1, None)
+        whole("batch_size", self.batch_size, 1, MAX_BATCH,
+              ": a bigger batch needs gigabytes of the shared server's memory")
         if "batch_size" not in problems and "max_train" not in problems \
                 and self.batch_size > self.max_train:
             problems["batch_size"] = (f"A batch of {self.batch_size} is more than the "
@@ -125,6 +131,15 @@ class RunConfig:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _has_type(value, kind: type) -> bool:
+    """Whether `value` may stand for a setting of type `kind` (an int may stand for a float)."""
+    if kind is str:
+        return isinstance(value, str)
+    if kind is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return _is_number(value)
 
 
 def format_lr(lr: float) -> str:

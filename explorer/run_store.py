@@ -10,7 +10,8 @@
     worker.log       the worker process's stderr (a crash's traceback ends up here)
     stop             exists once someone asked the run to stop
 
-JSON files are replaced atomically, so a reader never sees half of one. The `.jsonl` files
+A run folder appears with its config.json and status.json already in it, and JSON files
+are replaced atomically, so a reader never sees half of one. The `.jsonl` files
 are appended while the run goes on; readers (`TrackedRun`) read them incrementally and
 leave a torn last line (a write in progress, or a crash mid-line) for the next read.
 Nothing here knows about processes or streamlit.
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +31,7 @@ CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
 SNAPSHOT, FINAL, LOG, STOP = "snapshot.h5", "model.h5", "worker.log", "stop"
 
-ACTIVE = ("queued", "running")
-FINISHED = ("done", "stopped", "diverged", "interrupted", "failed")
+ACTIVE = ("queued", "running")               # the other statuses are endings
 
 
 def write_json(path: Path, value) -> None:
@@ -90,9 +92,20 @@ class RunFolder:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    def create(self, meta: dict) -> None:
-        self.path.mkdir(parents=True, exist_ok=False)
-        write_json(self / CONFIG, meta)
+    def create(self, meta: dict, status: dict) -> None:
+        """Make the folder with its config.json and status.json, all at once: it is built
+        under a hidden name and renamed into place, so no reader (another server
+        scanning the runs folder) ever sees a run without its config or its status."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.run_id}.", suffix=".tmp", dir=self.path.parent))
+        try:
+            staging.chmod(0o755)            # mkdtemp makes it private; a run folder is not
+            write_json(staging / CONFIG, meta)
+            write_json(staging / STATUS, status)
+            os.rename(staging, self.path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def meta(self) -> dict | None:
         return read_json(self / CONFIG)

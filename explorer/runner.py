@@ -16,6 +16,7 @@ worker is gone without having finished as "interrupted". A run belongs to the se
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -167,11 +168,10 @@ class Runner:
             label = label or f"{config.describe()} · {time.strftime('%H:%M', time.localtime(created))}"
             meta = {"run_id": run_id, "label": label, "owner": owner, "created": created,
                     "config": config.to_dict(), "dataset": dataset}
-            folder = RunFolder(self.runs_dir / run_id)
-            folder.create(meta)
             status = {"status": "queued", "total": config.num_iterations, "iteration": 0,
                       "server_pid": os.getpid(), "runner": self.token}
-            folder.write_status(**status)
+            folder = RunFolder(self.runs_dir / run_id)
+            folder.create(meta, status)
             run = TrackedRun(folder, meta, status)
             run.local = True
             run.history_loaded = True
@@ -324,13 +324,18 @@ class Runner:
             pass
         with self._lock:
             self._procs.pop(run.run_id, None)
-            self._sync(run, force=True)
-            if run.state in ACTIVE:
-                how = f"was killed (signal {-code})" if code < 0 else f"exited with code {code}"
-                tail = run.folder.log_tail()
-                self._end(run, "failed", f"The training process {how} before the run finished."
-                                         + (f"\n\n{tail}" if tail else ""))
-            self._schedule()
+            try:
+                self._sync(run, force=True)
+                if run.state in ACTIVE:
+                    how = f"was killed (signal {-code})" if code < 0 else f"exited with code {code}"
+                    if code == -signal.SIGKILL:
+                        how += (", most likely because the server ran out of memory (try a smaller "
+                                "batch or hidden size),")
+                    tail = run.folder.log_tail()
+                    self._end(run, "failed", f"The training process {how} before the run finished."
+                                             + (f"\n\n{tail}" if tail else ""))
+            finally:                            # the queue moves on even if that record failed
+                self._schedule()
 
     # --- reading the folders -----------------------------------------------------------
 
@@ -355,12 +360,14 @@ class Runner:
             return
         if mtime == self._dir_mtime and not force:
             return
-        self._dir_mtime = mtime
+        # a folder added later within the same clock tick would leave the mtime as it is:
+        # trust an mtime only once it is a second old
+        self._dir_mtime = mtime if time.time() - mtime / 1e9 > 1.0 else None
         for folder in scan(self.runs_dir):
             if folder.run_id in self._runs:
                 continue
-            meta = folder.meta()
-            if not meta or not {"owner", "config", "dataset", "created", "label"} <= meta.keys():
+            meta = _usable_meta(folder.meta())
+            if meta is None:
                 continue
             status = folder.status() or {"status": "interrupted", "message": "This run's status file is missing."}
             run = TrackedRun(folder, meta, status)
@@ -449,6 +456,17 @@ class Runner:
             finished=s.get("finished"), elapsed=elapsed, last_loss=last, queue_position=position,
             diverged_at=s.get("diverged_at"), checkpoint_iteration=s.get("checkpoint_iteration"),
             stopping=active and run.folder.stop_requested())
+
+
+def _usable_meta(meta: dict | None) -> dict | None:
+    """A saved config.json with its RunConfig filled in to the current fields, or None
+    when it is not a run this app can show (a damaged file, another program's folder)."""
+    try:
+        return {**meta, "config": RunConfig.from_dict(meta["config"]).to_dict(),
+                "dataset": {**meta["dataset"], "base_dir": str(meta["dataset"]["base_dir"])},
+                "owner": str(meta["owner"]), "label": str(meta["label"]), "created": float(meta["created"])}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _pid_alive(pid) -> bool:

@@ -30,6 +30,7 @@ BROWSE_BATCH = "browse.batch"          # the current Browse minibatch (a Minibat
 MODEL_RUN = "app.model_run"            # run id whose model Inspect and Compare show; None: untrained
 TRAIN_RUN = "train.run_id"             # the run the Train page follows live
 TRAIN_PRESET = "train.preset"          # the run form's preset name, or "Custom"
+TRAIN_STARTED = "train.started"        # (settings, data set, monotonic time) of the last Start
 TRAIN_FIELD = "train.field."           # prefix of the form's field keys: train.field.<RunConfig field>
 TRAIN_OVERLAY = "train.overlay"        # run ids drawn on the loss chart beside TRAIN_RUN
 TRAIN_SMOOTHING = "train.smoothing"    # the loss chart's EMA weight

@@ -78,10 +78,12 @@ class Training:
                 self.finish("diverged", self.explosion_message(), diverged_at=self.exploded)
             elif outcome == "stopped" and self.parent_gone.is_set() and not self.folder.stop_requested():
                 self.finish("interrupted", f"The app's server stopped while this run trained; it was "
-                                           f"saved at iteration {self.iteration:,}.")
+                                           f"saved at iteration {self.iteration:,}." if self.iteration else
+                                           "The app's server stopped before this run trained.")
             elif outcome == "stopped":
                 self.finish("stopped", f"Stopped at iteration {self.iteration:,} of "
-                                       f"{self.solver.num_iterations:,}; what it learned so far is saved.")
+                                       f"{self.solver.num_iterations:,}; what it learned so far is saved."
+                                       if self.iteration else "Stopped before its first iteration.")
             else:
                 self.finish("done", None)
         return 0
@@ -196,6 +198,11 @@ def main(argv=None) -> int:
                         help="stop, as interrupted, when stdin closes (the parent is gone)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # a Ctrl-C in the server's terminal is the server's
+    try:                                             # out of memory, the kernel kills a run, not the app
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
     if args.nice:
         try:
             os.nice(args.nice)

@@ -5,21 +5,41 @@ while the user switches pages or moves a slider. The followed run's panel and th
 table are fragments that re-read the runner every second (every few seconds for the
 table) while something they show is queued or running, and stop polling after that.
 """
+import time
+
 import streamlit as st
 
 from explorer import state
 from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
 from explorer.components.runs_table import runs_section
-from explorer.runner import RunLimitError
+from explorer.run_config import RunConfig
+from explorer.runner import Runner, RunLimitError
 
 LIVE_SECONDS = 1.0          # how often the followed run's panel re-reads the runner
 TABLE_SECONDS = 3.0         # how often the runs table does while any run is active
+DOUBLE_CLICK_SECONDS = 3.0  # the same run started again this soon is one impatient click too many
 
 live_panel = st.fragment(run_every=LIVE_SECONDS)(run_panel)
 still_panel = st.fragment(run_panel)
 live_table = st.fragment(run_every=TABLE_SECONDS)(runs_section)
 still_table = st.fragment(runs_section)
+
+
+def start(runner: Runner, config: RunConfig, data: dict, owner: str) -> None:
+    """Start a run and follow it. The same run started again moments later is a double
+    click (each click reruns the script): it is ignored, so one click gives one run."""
+    last = st.session_state.get(state.TRAIN_STARTED)
+    if last is not None and last[:2] == (config, data) and time.monotonic() - last[2] < DOUBLE_CLICK_SECONDS:
+        return
+    st.session_state[state.TRAIN_STARTED] = (config, data, time.monotonic())
+    try:
+        st.session_state[state.TRAIN_RUN] = runner.start(config, data, owner=owner)
+    except RunLimitError as e:
+        st.warning(str(e), icon=":material/front_hand:")
+    except OSError as e:
+        st.error(f"The run could not be saved in `{runner.runs_dir}`: {e}", icon=":material/warning:")
+
 
 st.title("Train")
 st.markdown(
@@ -39,12 +59,8 @@ with form_column:
     st.subheader("New run")
     config = run_form(num_train_available=len(ds.data["train_captions"]))
     if config is not None:
-        try:
-            st.session_state[state.TRAIN_RUN] = runner.start(
-                config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features, "is_demo": ds.is_demo},
-                owner=owner)
-        except RunLimitError as e:
-            st.warning(str(e), icon=":material/front_hand:")
+        start(runner, config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features,
+                               "is_demo": ds.is_demo}, owner)
 
 runs = runner.runs()
 with follow_column:

@@ -18,15 +18,16 @@ FONT = {"labelFontSize": 16, "titleFontSize": 18}
 
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
-    """Debiased exponential moving average of `values` (n,); weight 0 returns them unchanged."""
+    """Debiased exponential moving average of `values` (n,); weight 0 returns them unchanged.
+
+    TensorBoard's `last = weight * last + (1 - weight) * v`, divided by `1 - weight**t`;
+    that is pandas' adjusted EWM with alpha = 1 - weight, which runs in compiled code
+    (every open Train page redraws every curve once a second).
+    """
     values = np.asarray(values, dtype=float)
-    out = np.empty_like(values)
-    last, debias = 0.0, 1.0
-    for i, v in enumerate(values):
-        last = weight * last + (1 - weight) * v
-        debias *= weight
-        out[i] = last / (1 - debias) if debias < 1 else v
-    return out
+    if weight <= 0 or len(values) == 0:
+        return values.copy()
+    return pd.Series(values).ewm(alpha=1 - weight, adjust=True).mean().to_numpy()
 
 
 def chart_controls() -> tuple[float, bool]:
@@ -59,12 +60,17 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
                height: int = 380) -> None:
     """Draw the curves (label, iterations, losses); the first is the run being followed."""
     data = curves_frame(curves, smoothing)
+    if data.empty:                                           # an empty frame would look broken
+        st.caption("The loss curve appears here after the first iteration.")
+        return
     labels = [label for label, _, losses in curves if len(losses)]
     colour = {"field": "run", "type": "nominal", "title": None,
               "scale": {"domain": labels, "range": COLOURS[:len(labels)] or COLOURS[:1]},
-              "legend": {"orient": "bottom", "labelLimit": 400} if len(labels) > 1 else None}
+              "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 600}
+              if len(labels) > 1 else None}                 # one run per line: long labels never clip
     y_scale = {"type": "log"} if log_y else {"zero": False}
-    x = {"field": "iteration", "type": "quantitative", "title": "iteration"}
+    x = {"field": "iteration", "type": "quantitative", "title": "iteration",
+         "axis": {"format": "d", "tickMinStep": 1}}         # no iteration 1.5 on a short run
     tooltip = [{"field": "run"}, {"field": "iteration"}, {"field": "loss", "format": ".4f"},
                {"field": "smoothed", "format": ".4f"}]
     layers = [{"mark": {"type": "line", "strokeWidth": 2, "opacity": 0.4 if smoothing else 1.0},
@@ -77,7 +83,8 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
                                     "tooltip": tooltip}})
     else:
         layers[0]["encoding"]["tooltip"] = tooltip
-    spec = {"height": height, "layer": layers,
+    legend_rows = len(labels) if len(labels) > 1 else 0      # the legend shares the chart's height
+    spec = {"height": height + 22 * legend_rows, "layer": layers,
             "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
     st.vega_lite_chart(data, spec, width="stretch",
                        alt="Training loss per iteration" + (f" for {', '.join(labels)}" if labels else ""))

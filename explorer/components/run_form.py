@@ -57,14 +57,17 @@ def _custom_fields(problems: dict[str, str]) -> None:
                             persist_state="session")
             message(name)
 
+    st.segmented_control(LABELS["cell_type"], CELL_TYPES, key=_key("cell_type"),   # a row of its own:
+                         format_func=str.upper, persist_state="session", required=True)   # never clipped
+    message("cell_type")
     left, right = st.columns(2)
     with left:
-        st.segmented_control(LABELS["cell_type"], CELL_TYPES, key=_key("cell_type"),
-                             format_func=str.upper, persist_state="session", required=True)
-        message("cell_type")
-    with right:
         st.selectbox(LABELS["update_rule"], list(RULES), key=_key("update_rule"), persist_state="session")
         message("update_rule")
+    with right:
+        st.selectbox(LABELS["dtype"], DTYPES, key=_key("dtype"), persist_state="session",
+                     help="float32 trains as the notebook does; float64 is slower but rounds less.")
+        message("dtype")
     rows = [("hidden_dim", "wordvec_dim"), ("learning_rate", "lr_decay"), ("batch_size", "num_epochs"),
             ("max_train", "seed")]
     for a, b in rows:
@@ -76,12 +79,7 @@ def _custom_fields(problems: dict[str, str]) -> None:
                 number(column, name, step=0.005, fmt="%g")
             else:
                 number(column, name, step=1)
-    left, right = st.columns(2)
-    with left:
-        st.selectbox(LABELS["dtype"], DTYPES, key=_key("dtype"), persist_state="session",
-                     help="float32 trains as the notebook does; float64 is slower but rounds less.")
-        message("dtype")
-    number(right, "snapshot_every", step=1)
+    number(st.columns(2)[0], "snapshot_every", step=1)
 
 
 def _config_from_fields() -> RunConfig:

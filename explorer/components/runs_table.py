@@ -1,6 +1,8 @@
 """The runs list: every run on the server and on disk, with its status, loss and duration."""
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -67,9 +69,12 @@ def runs_table(infos: list[RunInfo], owner: str) -> None:
     st.dataframe(styled, hide_index=True, width="stretch",
                  height=min(38 + 35 * max(len(infos), 1), 460),
                  column_config={
+                     "Status": st.column_config.TextColumn(width=125),     # "running (stopping)"
                      "Progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
-                     "Final loss": st.column_config.NumberColumn(format="%.4f"),
-                     "Id": st.column_config.TextColumn(help="The run's folder under the runs directory"),
+                     "Final loss": st.column_config.NumberColumn(format="%.4g"),     # a diverged one is huge
+                     "Data": st.column_config.TextColumn(width="small"),
+                     "Id": st.column_config.TextColumn(width="small",
+                                                       help="The run's folder under the runs directory"),
                  })
 
 
@@ -80,9 +85,10 @@ def runs_section(runner: Runner, owner: str, live: bool) -> None:
                                 key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed")
     infos = [i for i in everyone if i.owner == owner] if show == "Mine" else everyone
     count = {s: sum(i.status == s for i in everyone) for s in ("running", "queued")}
-    st.caption(f"{len(infos)} runs. This server trains up to {runner.max_concurrent} at a time "
-               f"(one per core); now {count['running']} training, {count['queued']} queued. "
-               f"Runs are saved in `{runner.runs_dir}`.")
+    per_core = " (one per core)" if runner.max_concurrent == os.cpu_count() else ""
+    st.caption(f"{len(infos)} run{'s' * (len(infos) != 1)}. This server trains up to "
+               f"{runner.max_concurrent} at a time{per_core}; now {count['running']} training, "
+               f"{count['queued']} queued. Runs are saved in `{runner.runs_dir}`.")
     if infos:
         runs_table(infos, owner)
     if live and not any(i.is_active for i in everyone):

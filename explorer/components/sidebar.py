@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.data.coco import CAPTIONS_FILE
 from explorer import state
 
 
@@ -60,16 +61,21 @@ def dataset_sidebar():
     with st.sidebar:
         st.subheader("Dataset")
         source = st.radio("Source", state.SOURCES, key=state.SOURCE, label_visibility="collapsed")
+        downloading = source == "Download COCO" and not (state.chosen_folder() / CAPTIONS_FILE).exists()
         if source == "COCO folder":
             st.text_input("COCO captioning folder", key=state.COCO_DIR,
                           placeholder="/path/to/coco_captioning")
-        elif source == "Download COCO" and not (state.chosen_folder() / "coco2014_captions.h5").exists():
+        elif downloading:
             _download_panel()
         st.radio("Features", state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
                  help="PCA: the course's 512-d reduction of VGG-16 fc7. fc7: the full "
                       "4096-d vectors, read lazily from disk.")
         ds = state.dataset()
-        if ds.problem and source != "Download COCO":
+        if downloading:                 # the panel says why: no dataset there yet
+            st.info("Showing the demo dataset until the download has finished.")
+        elif ds.problem and source == "COCO folder" and state.chosen_folder() is None:
+            st.info(f"{ds.problem} Showing the demo dataset meanwhile.")
+        elif ds.problem:
             st.error(ds.problem)
             st.info("Showing the demo dataset meanwhile.")
         slot = st.empty()

@@ -1,5 +1,6 @@
 """The Train page in a real browser: a run started from the form trains in the background,
-its loss chart visibly advances without any click, and Stop ends it, keeping its model.
+its loss chart visibly advances without any click, a refresh keeps it (and the right to
+stop it), and Stop ends it, keeping its model; then the page stops polling.
 
 While a run trains the page's fragment reruns every second, so these tests wait for
 what they expect to see rather than for the app to be idle.
@@ -11,6 +12,14 @@ import pytest
 from .conftest import assert_no_errors, open_page, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
+
+# counts the messages the page sends the server (a polling fragment sends one per tick);
+# Playwright's own websocket frame events miss them here
+COUNT_SENDS = """
+window.sentToServer = 0;
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (...args) { window.sentToServer += 1; return send.apply(this, args); };
+"""
 
 
 def iteration(page) -> int:
@@ -52,13 +61,24 @@ def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
         assert first != second, "the loss chart looked the same seconds later"
         assert "words right" in page.locator('[data-testid="stMain"]').inner_text()
         assert_no_errors(page)
+        page.reload()                                       # a refresh keeps the run, and the right to stop it
+        wait_for(lambda: iteration(page) > at_first + 10, what="the run to show again after a refresh")
+        assert page.get_by_role("button", name="Stop").is_enabled()
     finally:
         stop = page.get_by_role("button", name="Stop")
         if stop.count():
             stop.click()
     wait_for(lambda: "stopped" in page.locator('[data-testid="stMain"]').inner_text(), what="the stop")
-    wait_idle(page)                                         # nothing polls once the run has ended
+    wait_idle(page)
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "what it learned so far is saved" in text and "Use in Inspect & Compare" in text
     screenshot(page, "train-stopped")
     assert_no_errors(page)
+    # nothing polls once the run has ended: the browser sends the server nothing more
+    page.add_init_script(COUNT_SENDS)
+    page.reload()
+    wait_idle(page)
+    assert "stopped" in page.locator('[data-testid="stMain"]').inner_text()
+    before = page.evaluate("window.sentToServer")
+    time.sleep(4)                                           # longer than the runs table's 3 s poll
+    assert page.evaluate("window.sentToServer") == before, "the page kept asking for reruns"

@@ -16,6 +16,7 @@ def test_the_presets_are_the_notebooks_overfit_cells():
 
 @pytest.mark.parametrize("changes, field, words", [
     ({"batch_size": 60}, "batch_size", "more than the 50 training captions"),
+    ({"batch_size": 501, "max_train": 5000}, "batch_size", "At most 500"),
     ({"learning_rate": 0.0}, "learning_rate", "positive"),
     ({"learning_rate": float("nan")}, "learning_rate", "positive"),
     ({"hidden_dim": 100_000}, "hidden_dim", "At most 2,048"),
@@ -35,10 +36,13 @@ def test_each_bad_setting_gets_a_message_on_its_own_field(changes, field, words)
     assert list(problems) == [field] and words in problems[field]
 
 
-def test_unknown_settings_are_named():
+def test_unknown_settings_and_settings_of_the_wrong_type_are_named():
     with pytest.raises(ValueError, match="colour"):
         RunConfig.from_dict({**RunConfig().to_dict(), "colour": "red"})
+    with pytest.raises(ValueError, match="wrong type: cell_type, hidden_dim, seed"):
+        RunConfig.from_dict({"hidden_dim": "big", "seed": True, "cell_type": 3, "learning_rate": 1})
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
+    assert RunConfig.from_dict({"learning_rate": 1}).learning_rate == 1        # an int stands for a float
 
 
 @pytest.mark.parametrize("lr, text", [(5e-3, "5e-3"), (2.5e-4, "2.5e-4"), (0.1, "0.1"), (1e-2, "0.01"),

@@ -1,4 +1,5 @@
 """Run folders: atomic JSON, and .jsonl files read incrementally past a torn last line."""
+from explorer import run_store
 from explorer.run_store import JsonlTail, RunFolder, read_json, scan, write_json
 
 
@@ -23,7 +24,7 @@ def test_json_files_are_replaced_whole_and_bad_ones_read_as_missing(tmp_path):
 
 
 def test_scan_finds_run_folders_only(tmp_path):
-    RunFolder(tmp_path / "run-a").create({"run_id": "run-a"})
+    RunFolder(tmp_path / "run-a").create({"run_id": "run-a"}, {"status": "queued"})
     (tmp_path / "not-a-run").mkdir()
     (tmp_path / ".run-b.tmp").mkdir()
     folder = scan(tmp_path)[0]
@@ -31,3 +32,20 @@ def test_scan_finds_run_folders_only(tmp_path):
     assert not folder.stop_requested()
     folder.request_stop()
     assert folder.stop_requested()
+
+
+def test_a_run_folder_appears_with_its_config_and_status_already_written(tmp_path, monkeypatch):
+    """Another server scanning the runs folder meanwhile never finds a half-made run."""
+    seen = []
+    real_write = run_store.write_json
+
+    def write_and_look(path, value):
+        real_write(path, value)
+        seen.append([(f.run_id, f.meta(), f.status()) for f in scan(tmp_path / "runs")])
+
+    monkeypatch.setattr(run_store, "write_json", write_and_look)
+    RunFolder(tmp_path / "runs" / "run-a").create({"run_id": "run-a"}, {"status": "queued"})
+    assert seen == [[], []]                                  # nothing to see while it was written
+    assert scan(tmp_path / "runs")[0].meta() == {"run_id": "run-a"}
+    assert scan(tmp_path / "runs")[0].status() == {"status": "queued"}
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["run-a"]      # no staging folder left

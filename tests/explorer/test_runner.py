@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,6 +146,15 @@ def test_stop_ends_a_run_between_iterations_and_keeps_what_it_learned(make_runne
     model, meta = runner.load_model(run_id)
     assert meta["iteration"] == info.iteration and meta["status"] == "stopped"
     assert runner.evolution(run_id).snapshots[-1][0] == info.iteration      # the captions it ended with
+
+
+def test_a_run_stopped_while_its_worker_loads_says_it_never_trained(make_runner, dataset):
+    runner = make_runner()
+    run_id = runner.start(LONG, dataset, owner="alice")
+    runner.stop(run_id, owner="alice")                      # long before the worker's first iteration
+    info = runner.wait(run_id)
+    assert info.status == "stopped" and info.iteration == 0
+    assert info.message == "Stopped before its first iteration." and not info.has_checkpoint
 
 
 def test_only_the_owner_can_stop_a_run(make_runner, dataset):
@@ -304,8 +314,78 @@ def test_a_worker_that_dies_is_reported_and_the_runner_goes_on(make_runner, data
     victim = runner.start(LONG, dataset, owner="a")
     after = runner.start(SMALL, dataset, owner="a")
     wait_until(lambda: runner.get(victim).iteration >= 3, what="the victim to train")
-    os.kill(RunFolder(runner.runs_dir / victim).status()["pid"], signal.SIGKILL)
+    pid = RunFolder(runner.runs_dir / victim).status()["pid"]
+    if sys.platform == "linux":                             # out of memory, the kernel picks a worker first
+        assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
+    os.kill(pid, signal.SIGKILL)
     info = runner.wait(victim)
-    assert info.status == "failed" and "killed (signal 9)" in info.message
+    assert info.status == "failed" and "killed (signal 9)" in info.message and "out of memory" in info.message
     assert info.iteration >= 3
+    assert runner.wait(after).status == "done"
+
+
+def test_damaged_or_foreign_folders_in_the_runs_folder_are_left_out(make_runner, dataset):
+    runner = make_runner()
+    good = runner.wait(runner.start(SMALL, dataset, owner="alice")).run_id
+    meta = json.loads((runner.runs_dir / good / "config.json").read_text())
+    damaged = {"unknown-setting": {**meta, "config": {**meta["config"], "colour": "red"}},
+               "not-a-dict": {**meta, "config": "rnn"},
+               "bad-value": {**meta, "config": {**meta["config"], "hidden_dim": "big"}},
+               "no-dataset": {k: v for k, v in meta.items() if k != "dataset"},
+               "a-list": [1, 2]}
+    for name, content in damaged.items():
+        (runner.runs_dir / name).mkdir()
+        (runner.runs_dir / name / "config.json").write_text(json.dumps(content))
+    older = {**meta, "config": {k: v for k, v in meta["config"].items() if k != "snapshot_every"}}
+    (runner.runs_dir / "older").mkdir()                      # a setting added since: its default
+    (runner.runs_dir / "older" / "config.json").write_text(json.dumps(older))
+
+    fresh = make_runner()                                   # a server restart: reads every folder
+    assert sorted(r.run_id for r in fresh.runs()) == sorted([good, "older"])
+    assert fresh.get("older").config["snapshot_every"] == RunConfig().snapshot_every
+    assert fresh.get("older").status == "interrupted"       # it has no status file
+
+
+def test_two_servers_on_one_runs_folder_see_each_others_runs_live(make_runner, dataset, tmp_path):
+    script = (f"import sys\nfrom explorer.runner import Runner\nfrom explorer.run_config import RunConfig\n"
+              f"r = Runner(sys.argv[1])\n"
+              f"c = RunConfig(hidden_dim=64, wordvec_dim=16, num_epochs=10000, snapshot_every=5)\n"
+              f"for line in sys.stdin:\n"
+              f"    print(r.start(c, {dataset!r}, owner='alice'), flush=True)\n")
+    here = make_runner()                                    # this server looked before the other started
+    assert here.runs() == []
+    other = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "runs")], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        other.stdin.write("start\n")
+        other.stdin.flush()
+        run_id = other.stdout.readline().strip()
+        wait_until(lambda: run_id in [r.run_id for r in here.runs()], timeout=10, what="the other's run")
+        wait_until(lambda: here.get(run_id).iteration >= 5, what="its progress, read live")
+        assert here.get(run_id).status == "running" and here.get(run_id).owner == "alice"
+        with pytest.raises(PermissionError):
+            here.stop(run_id, owner="bob")
+        here.stop(run_id, owner="alice")                    # its owner, on this server
+        info = here.wait(run_id)
+        assert info.status == "stopped" and info.has_checkpoint
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_failure_while_recording_a_dead_worker_does_not_stall_the_queue(make_runner, dataset, monkeypatch):
+    runner = make_runner(max_concurrent=1)
+    victim = runner.start(LONG, dataset, owner="a")
+    after = runner.start(SMALL, dataset, owner="a")
+    wait_until(lambda: runner.get(victim).iteration >= 1, what="the victim to train")
+    real_end = runner._end
+
+    def end_fails_for_the_victim(run, status, message):
+        if run.run_id == victim:
+            raise OSError("disk full")
+        real_end(run, status, message)
+
+    monkeypatch.setattr(runner, "_end", end_fails_for_the_victim)
+    os.kill(RunFolder(runner.runs_dir / victim).status()["pid"], signal.SIGKILL)
     assert runner.wait(after).status == "done"

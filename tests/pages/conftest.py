@@ -1,9 +1,10 @@
 """Streamlit's AppTest on the real app: the entry point, its router and the real pages.
 
 `app()` gives an AppTest of `explorer/app.py` that has run once (on the demo dataset,
-which `make test` builds); `app(page="browse")` switches to a page and runs it. Runs
-and the image cache go to a temporary folder, and cached resources are cleared after
-each test so no state leaks between tests.
+which `make test` builds); `app(page="browse")` switches to a page and runs it, and
+`query` gives the URL's query parameters (a refreshed tab keeps them). Runs and the
+image cache go to a temporary folder; after each test its training runs are stopped and
+cached resources cleared, so no state leaks between tests.
 """
 from pathlib import Path
 
@@ -22,13 +23,17 @@ def app(tmp_path, monkeypatch):
     monkeypatch.setenv("CAPTION_LAB_IMAGE_CACHE", str(tmp_path / "image-cache"))
     st.cache_resource.clear()
 
-    def make(page: str | None = None, timeout: float = 60) -> AppTest:
-        at = AppTest.from_file(ENTRY, default_timeout=timeout).run()
+    def make(page: str | None = None, timeout: float = 60, query: dict | None = None) -> AppTest:
+        at = AppTest.from_file(ENTRY, default_timeout=timeout)
+        at.query_params.update(query or {})             # what the browser's address bar holds
+        at.run()
         if page is not None:
             at.switch_page(f"../pages/{page}.py").run()
         return at
 
     yield make
+    from explorer import state
+    state.runner().shutdown(timeout=10)              # no worker outlives its test, even a failed one
     st.cache_resource.clear()
 
 

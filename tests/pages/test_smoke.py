@@ -1,5 +1,13 @@
-"""Every page renders through the real router with no exception and no error box."""
+"""Every page renders through the real router with no exception and no error box; the
+shared sidebar's dataset choice, a bad folder and the COCO download included."""
+import socket
+import time
+
 import pytest
+
+from core.data.demo import ensure_demo_dataset
+from tests.support.http_server import LoopbackServer, serve_bytes
+from tests.support.tiny_coco import write_tiny_coco, zip_dataset
 
 from .conftest import PAGE_FILES, no_exception
 
@@ -30,3 +38,65 @@ def test_a_bad_folder_falls_back_to_the_demo_with_a_message(app, tmp_path):
     assert "no-such-folder" in messages
     assert any("demo dataset" in i.value for i in at.sidebar.info)
     assert "train: 2,000 images" in at.sidebar.markdown[0].value
+
+
+def test_an_empty_folder_path_is_a_hint_not_an_error(app):
+    at = app()
+    at.sidebar.radio[0].set_value("COCO folder").run()
+    assert no_exception(at)
+    assert not at.sidebar.error
+    assert any("Type the path" in i.value and "demo dataset" in i.value for i in at.sidebar.info)
+
+
+# --- the "Download COCO" panel, against a real HTTP server on 127.0.0.1 -------------------
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    """A fresh data root (where the download goes) that still holds the built demo dataset."""
+    root = tmp_path / "data"
+    root.mkdir()
+    demo = ensure_demo_dataset()
+    (root / demo.name).symlink_to(demo)
+    monkeypatch.setenv("CAPTION_LAB_DATA", str(root))
+    return root
+
+
+def rerun_until(at, condition, timeout=60.0):
+    """Rerun the app (as the panel's progress fragment does every second) until `condition`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert no_exception(at)
+        if condition(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; the sidebar shows {[m.value for m in at.sidebar.markdown]}")
+
+
+def test_download_without_a_network_fails_with_a_message_and_keeps_the_demo(app, data_root, monkeypatch):
+    with socket.socket() as s:                                # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/coco_captioning.zip"
+    monkeypatch.setenv("CAPTION_LAB_COCO_URL", url)
+    at = app()
+    at.sidebar.radio[0].set_value("Download COCO").run()
+    assert any("until the download has finished" in i.value for i in at.sidebar.info)
+    next(b for b in at.sidebar.button if b.label == "Download COCO").click().run()
+    rerun_until(at, lambda at: any(b.label == "Resume download" for b in at.sidebar.button))
+    errors = " ".join(e.value for e in at.sidebar.error)
+    assert "Could not connect" in errors and url in errors
+    health = at.sidebar.markdown[-1].value
+    assert "demo dataset" in health and "train: 2,000 images" in health
+
+
+def test_a_finished_download_becomes_the_dataset(app, data_root, tmp_path, monkeypatch):
+    archive = zip_dataset(write_tiny_coco(tmp_path / "source"), tmp_path / "coco_captioning.zip").read_bytes()
+    with LoopbackServer({"/coco_captioning.zip": serve_bytes(archive, "application/zip")}) as server:
+        monkeypatch.setenv("CAPTION_LAB_COCO_URL", server.url("/coco_captioning.zip"))
+        at = app()
+        at.sidebar.radio[0].set_value("Download COCO").run()
+        next(b for b in at.sidebar.button if b.label == "Download COCO").click().run()
+        rerun_until(at, lambda at: "COCO at" in at.sidebar.markdown[-1].value)
+    assert "train: 12 images" in at.sidebar.markdown[-1].value
+    assert not at.sidebar.error and not at.sidebar.button      # the panel is gone
+    assert (data_root / "coco_captioning" / "coco2014_captions.h5").is_file()

@@ -152,3 +152,37 @@ def test_one_person_cannot_fill_the_queue(app):
     assert no_exception(at)
     assert any("limit is 1 per person" in w.value for w in at.warning)
     runner.shutdown()
+
+
+def test_a_double_click_on_start_starts_one_run_but_new_settings_start_another(app):
+    at = app(page="train")
+    for _ in range(2):                               # two clicks moments apart: two script runs
+        next(b for b in at.button if b.label == "Start").click().run()
+        assert no_exception(at)
+    assert len(runs_table(at)) == 1
+    at.radio(key=state.TRAIN_PRESET).set_value("Notebook LSTM overfit").run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert no_exception(at)
+    assert len(runs_table(at)) == 2 and at.session_state[state.TRAIN_RUN] == runs_table(at).iloc[0]["Id"]
+    assert runs_table(at).iloc[0]["Run"].startswith("LSTM")
+
+
+def test_a_refreshed_tab_keeps_its_owner_and_may_still_stop_its_run(app):
+    first = app(page="train")
+    me = first.session_state[state.OWNER]
+    assert first.query_params[state.OWNER_PARAM] in (me, [me])     # the id is kept in the URL
+    runner = state.runner()
+    run_id = runner.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10_000),
+                          {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True}, owner=me)
+
+    refreshed = app(page="train", query={state.OWNER_PARAM: me})   # the same URL, a new session
+    assert refreshed.session_state[state.OWNER] == me
+    assert refreshed.session_state[state.TRAIN_RUN] == run_id
+    assert runs_table(refreshed).iloc[0]["By"] == "you"
+    assert not next(b for b in refreshed.button if b.label in ("Stop", "Leave the queue")).disabled
+
+    forged = app(page="train", query={state.OWNER_PARAM: "../not an id"})
+    assert forged.session_state[state.OWNER] not in (me, "../not an id")
+    assert next(b for b in forged.button if b.label in ("Stop", "Leave the queue")).disabled
+    runner.stop(run_id, owner=me)
+    assert runner.wait(run_id).status == "stopped"
