@@ -173,6 +173,7 @@ class TrackedRun:
         self.synced = 0.0
         self.pid_checked = 0.0
         self.local = False          # this Runner queued or started it
+        self.forced_stop: float | None = None   # seconds the worker was given before it was ended
 
     @property
     def run_id(self) -> str:

@@ -40,6 +40,8 @@ BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 SYNC_SECONDS = 0.2         # re-read an active run's files at most this often
 RESCAN_SECONDS = 2.0       # look for runs other servers added at most this often
 PID_CHECK_SECONDS = 1.0    # check that another server's worker is alive at most this often
+STOP_GRACE_SECONDS = 30.0  # a worker asked to stop gets this long (or 5 iterations) to do so
+MAX_QUEUED = 64            # runs waiting for a core, server-wide, at most
 
 _LIVE: "weakref.WeakValueDictionary[str, Runner]" = weakref.WeakValueDictionary()
 
@@ -124,11 +126,14 @@ class Runner:
     """
 
     def __init__(self, runs_dir: Path, *, max_concurrent: int | None = None, max_per_owner: int = 4,
-                 nice: int = 10, blas_threads: int | None = 1, python: str | None = None):
+                 max_queued: int = MAX_QUEUED, nice: int = 10, blas_threads: int | None = 1,
+                 python: str | None = None, stop_grace: float = STOP_GRACE_SECONDS):
         self.runs_dir = Path(runs_dir)
         self.max_concurrent = max(1, max_concurrent or int(os.environ.get(MAX_RUNS_ENV) or 0)
                                   or os.cpu_count() or 1)
         self.max_per_owner = max_per_owner
+        self.max_queued = max_queued
+        self.stop_grace = stop_grace
         self.nice = nice
         self.blas_threads = blas_threads
         self.python = python or sys.executable
@@ -158,6 +163,9 @@ class Runner:
                    "is_demo": bool(dataset.get("is_demo", False))}
         with self._lock:
             mine = [r for r in self._runs.values() if r.meta["owner"] == owner and r.state in ACTIVE]
+            if len(self._queue) >= self.max_queued:
+                raise RunLimitError(f"The server already has {len(self._queue)} runs waiting for a "
+                                    f"core. Try again when some of them have finished.")
             if len(mine) >= self.max_per_owner:
                 raise RunLimitError(f"You already have {len(mine)} run{'s' * (len(mine) > 1)} queued or "
                                     f"running; the limit is "
@@ -195,6 +203,24 @@ class Runner:
                 self._end(run, "stopped", "Stopped while queued; it never trained.")
             elif run.state in ACTIVE:
                 run.folder.request_stop()
+                proc = self._procs.get(run_id)
+                if proc is not None:
+                    info = self._info(run)
+                    grace = max(self.stop_grace, 5 / info.rate if info.rate else 0.0)
+                    timer = threading.Timer(grace, self._force_stop, args=(run, proc, grace))
+                    timer.daemon = True
+                    timer.start()
+
+    def _force_stop(self, run: TrackedRun, proc: subprocess.Popen, grace: float) -> None:
+        """End a worker that did not stop between iterations within `grace` seconds."""
+        if proc.poll() is not None:
+            return
+        run.forced_stop = grace
+        proc.terminate()
+        try:
+            proc.wait(min(5.0, grace))
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Take queued runs off the queue and stop running ones; wait for their workers."""
@@ -326,7 +352,11 @@ class Runner:
             self._procs.pop(run.run_id, None)
             try:
                 self._sync(run, force=True)
-                if run.state in ACTIVE:
+                if run.state in ACTIVE and run.forced_stop is not None:
+                    kept = " Its last snapshot is kept." if run.folder.checkpoint() else ""
+                    self._end(run, "stopped", f"It did not stop within {run.forced_stop:.0f} s of "
+                                              f"being asked to, so it was ended.{kept}")
+                elif run.state in ACTIVE:
                     how = f"was killed (signal {-code})" if code < 0 else f"exited with code {code}"
                     if code == -signal.SIGKILL:
                         how += (", most likely because the server ran out of memory (try a smaller "

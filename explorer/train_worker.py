@@ -32,6 +32,8 @@ from explorer.run_store import (EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, Ru
 NUM_SAMPLES = 4              # training images the evolution view follows
 SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many seconds
 EXPLODED = 10.0              # a loss this many times the first one has diverged, NaN or not
+MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
+MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 
 
 def plain(caption: str) -> str:
@@ -53,6 +55,8 @@ class Training:
         self.last_snapshot, self.snapshot_iteration = None, None
         self.first_loss, self.exploded = None, None
         self.evolved_at = None
+        self.max_seconds = 60 * float(os.environ.get(MAX_MINUTES_ENV) or MAX_MINUTES)
+        self.out_of_time = False
 
     # --- the run -------------------------------------------------------------------
 
@@ -76,6 +80,10 @@ class Training:
                 self.finish("diverged", self.solver.divergence_message, diverged_at=self.solver.diverged_at)
             elif self.exploded is not None:
                 self.finish("diverged", self.explosion_message(), diverged_at=self.exploded)
+            elif outcome == "stopped" and self.out_of_time:
+                self.finish("stopped", f"Stopped at iteration {self.iteration:,} of "
+                                       f"{self.solver.num_iterations:,}: a run may train for at most "
+                                       f"{self.max_seconds / 60:g} minutes. What it learned is saved.")
             elif outcome == "stopped" and self.parent_gone.is_set() and not self.folder.stop_requested():
                 self.finish("interrupted", f"The app's server stopped while this run trained; it was "
                                            f"saved at iteration {self.iteration:,}." if self.iteration else
@@ -89,7 +97,9 @@ class Training:
         return 0
 
     def should_stop(self) -> bool:
-        return self.exploded is not None or self.parent_gone.is_set() or self.folder.stop_requested()
+        self.out_of_time = self.elapsed > self.max_seconds
+        return (self.exploded is not None or self.out_of_time or self.parent_gone.is_set()
+                or self.folder.stop_requested())
 
     def explosion_message(self) -> str:
         c = self.config
@@ -157,8 +167,20 @@ class Training:
         return True
 
     def finish(self, status: str, message: str | None, diverged_at: int | None = None) -> None:
-        """Record the captions and the model the run ended with, then its final status."""
-        if self.solver is not None and self.iteration > 0:
+        """Record the captions and the model the run ended with, then its final status.
+
+        A diverged run's last weights are garbage even where they are finite, so it keeps
+        its last snapshot instead, if the loss of the iteration after it was still sound,
+        and its evolution ends with the last good captions.
+        """
+        if status == "diverged":
+            snapshot = self.folder / SNAPSHOT
+            if snapshot.exists() and self.snapshot_iteration + 1 < diverged_at:
+                message += f" Its snapshot from iteration {self.snapshot_iteration:,} is kept."
+            else:
+                snapshot.unlink(missing_ok=True)
+                message += " No sound model was saved before it diverged."
+        elif self.solver is not None and self.iteration > 0:
             try:
                 if self.iteration != self.evolved_at:
                     self.evolve(self.iteration)

@@ -45,7 +45,7 @@ st.title("Train")
 st.markdown(
     "Training is the notebook's loop: sample a minibatch, compute the loss and its gradients, "
     "let Adam nudge every weight, repeat. Start the *Notebook RNN overfit* preset and watch the "
-    "loss fall from about 50 towards zero as the model memorises 50 captions, and its captions "
+    "loss fall from about 60 towards zero as the model memorises 50 captions, and its captions "
     "for four of those images turn from word salad into the sentences it is learning. Runs keep "
     "training in the background while you look at other pages; everyone in the room shares the "
     "server's cores, so extra runs wait in a queue.")

@@ -173,7 +173,7 @@ def _fetch(url: str, part: Path, *, progress: ProgressCallback | None,
         try:
             response = requests.get(url, headers=headers, stream=True, timeout=timeout)
         except requests.RequestException as err:
-            raise DownloadError(f"Could not connect to {url} ({err}). Check the address "
+            raise DownloadError(f"Could not connect to {url} ({_reason(err)}). Check the address "
                                 f"and your connection, then try again.") from None
         with response:
             if response.status_code == 416 and offset:
@@ -201,6 +201,20 @@ def _fetch(url: str, part: Path, *, progress: ProgressCallback | None,
             return
     raise DownloadError(f"{url} keeps answering ranges that do not match {part}; "
                         f"delete {part} and try again.")
+
+
+def _reason(err: requests.RequestException) -> str:
+    """A few words on why a request failed, instead of urllib3's nested repr."""
+    text = str(err)
+    if isinstance(err, requests.Timeout):
+        return "timed out"
+    if "Name or service not known" in text or "NameResolution" in text or "nodename" in text:
+        return "host name not found: no network?"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Network is unreachable" in text:
+        return "network unreachable"
+    return type(err).__name__
 
 
 def _chunks(response: requests.Response, chunk_size: int) -> Iterator[bytes]:

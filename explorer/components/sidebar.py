@@ -18,8 +18,9 @@ def _download_panel() -> None:
         return
     if job.error:
         st.error(job.error)
-    if st.button("Download COCO" if not job.error else "Resume download", key="app.download_start",
-                 type="primary", width="stretch"):
+    partial = job.dest.with_name(job.dest.name + ".zip.part").exists()
+    label = "Resume download" if partial else "Try again" if job.error else "Download COCO"
+    if st.button(label, key="app.download_start", type="primary", width="stretch"):
         job.start()
         st.rerun()
 

@@ -18,7 +18,7 @@ import pytest
 from core import CaptioningRNN
 from core.data.demo import ensure_demo_dataset
 from explorer.run_config import PRESETS, RunConfig
-from explorer.run_store import RunFolder
+from explorer.run_store import FINAL, RunFolder
 from explorer.runner import BLAS_THREAD_VARS, ROOT, Runner, RunLimitError
 
 SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)   # 20 iterations
@@ -216,6 +216,33 @@ def test_the_default_cap_is_the_number_of_cores(make_runner, monkeypatch):
     assert make_runner().max_concurrent == 3
 
 
+def test_a_worker_that_ignores_stop_is_ended_after_a_grace_period(make_runner, dataset):
+    runner = make_runner(stop_grace=0.5)
+    run_id = runner.start(LONG, dataset, owner="alice")
+    wait_until(lambda: runner.get(run_id).iteration >= 3, what="3 iterations")
+    pid = RunFolder(runner.runs_dir / run_id).status()["pid"]
+    os.kill(pid, signal.SIGSTOP)                            # hung: it will never reach the next iteration
+    runner.stop(run_id, owner="alice")
+    info = runner.wait(run_id, timeout=30)
+    assert info.status == "stopped" and "did not stop within" in info.message
+
+
+def test_a_run_that_trains_too_long_is_stopped_and_saved(make_runner, dataset, monkeypatch):
+    monkeypatch.setenv("CAPTION_LAB_MAX_RUN_MINUTES", "0.02")       # 1.2 s
+    runner = make_runner()
+    info = runner.wait(runner.start(LONG, dataset, owner="alice"), timeout=60)
+    assert info.status == "stopped" and "at most 0.02 minutes" in info.message
+    assert info.has_checkpoint and 0 < info.iteration < info.total
+
+
+def test_the_server_wide_queue_is_capped(make_runner, dataset):
+    runner = make_runner(max_concurrent=1, max_queued=2)
+    for owner in ("a", "b", "c"):                           # one trains, two wait
+        runner.start(LONG, dataset, owner=owner)
+    with pytest.raises(RunLimitError, match="2 runs waiting"):
+        runner.start(LONG, dataset, owner="d")
+
+
 def test_one_person_cannot_fill_the_queue(make_runner, dataset):
     runner = make_runner(max_concurrent=1, max_per_owner=2)
     runner.start(LONG, dataset, owner="alice")
@@ -296,6 +323,15 @@ def test_divergence_marks_the_run_with_the_iteration_and_the_likely_cause(make_r
     assert f"iteration {info.diverged_at}" in info.message and cause in info.message
     assert "learning rate" in info.message and "too high" in info.message
     assert info.iteration < info.total
+    assert not (runner.runs_dir / info.run_id / FINAL).exists()    # its last weights are garbage
+
+
+def test_a_diverged_run_keeps_no_snapshot_taken_after_the_loss_went_bad(make_runner, dataset):
+    config = SMALL.replace(update_rule="sgd", learning_rate=1e5, snapshot_every=1)
+    runner = make_runner()
+    info = runner.wait(runner.start(config, dataset, owner="a"))
+    assert info.status == "diverged" and info.diverged_at == 2       # iteration 1's update blew up
+    assert not info.has_checkpoint and "No sound model was saved" in info.message
 
 
 def test_an_exception_inside_a_run_is_reported_and_the_runner_goes_on(make_runner, dataset, tmp_path):

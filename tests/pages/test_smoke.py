@@ -82,7 +82,7 @@ def test_download_without_a_network_fails_with_a_message_and_keeps_the_demo(app,
     at.sidebar.radio[0].set_value("Download COCO").run()
     assert any("until the download has finished" in i.value for i in at.sidebar.info)
     next(b for b in at.sidebar.button if b.label == "Download COCO").click().run()
-    rerun_until(at, lambda at: any(b.label == "Resume download" for b in at.sidebar.button))
+    rerun_until(at, lambda at: any(b.label == "Try again" for b in at.sidebar.button))
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "Could not connect" in errors and url in errors
     health = at.sidebar.markdown[-1].value
