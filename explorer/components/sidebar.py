@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.data.coco import CAPTIONS_FILE
 from explorer import state
 
 
@@ -62,17 +61,23 @@ def dataset_sidebar():
     with st.sidebar:
         st.subheader("Dataset")
         source = st.radio("Source", state.SOURCES, key=state.SOURCE, label_visibility="collapsed")
-        downloading = source == "Download COCO" and not (state.chosen_folder() / CAPTIONS_FILE).exists()
-        if source == "COCO folder":
-            st.text_input("COCO captioning folder", key=state.COCO_DIR,
-                          placeholder="/path/to/coco_captioning")
-        elif downloading:
-            _download_panel()
+        choice = st.container()              # filled below, once the dataset is known
+        with choice:
+            if source == "COCO folder":
+                st.text_input("COCO captioning folder", key=state.COCO_DIR,
+                              placeholder="/path/to/coco_captioning")
         st.radio("Features", state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
                  help="PCA: the course's 512-d reduction of VGG-16 fc7. fc7: the full "
                       "4096-d vectors, read lazily from disk.")
         ds = state.dataset()
-        if downloading:                 # the panel says why: no dataset there yet
+        # decided from the dataset actually loaded, so a download that finishes during this
+        # run shows as the dataset, not as a panel still downloading
+        downloading = source == "Download COCO" and ds.is_demo
+        if downloading:
+            with choice:
+                _download_panel()
+            if ds.problem and state.chosen_folder().exists():     # a download there is damaged
+                st.error(ds.problem)
             st.info("Showing the demo dataset until the download has finished.")
         elif ds.problem and source == "COCO folder" and state.chosen_folder() is None:
             st.info(f"{ds.problem} Showing the demo dataset meanwhile.")
