@@ -132,33 +132,38 @@ class SplitScore:
     seconds: float                # time to decode and score
 
 
-def sample_images(index: CaptionIndex, n: int, seed: int) -> np.ndarray:
-    """n distinct images with at least one caption, drawn with `seed` (all if n is larger)."""
-    pool = index.images_with_captions()
-    n = min(positive_int("n", n), len(pool))
+def sample_images(index: CaptionIndex, n: int, seed: int, pool=None) -> np.ndarray:
+    """n distinct images with at least one caption, drawn with `seed` (all if n is larger);
+    only from `pool` (image indices of the split, e.g. those a model trained on) when given."""
+    captioned = index.images_with_captions()
+    if pool is not None:
+        captioned = np.intersect1d(captioned, np.asarray(pool, dtype=np.int64))
+    n = min(positive_int("n", n), len(captioned))
     if n < 1:
-        raise ValueError(f"the {index.split} split has no captioned images to score")
-    return np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
+        where = "the given images" if pool is not None else f"the {index.split} split"
+        raise ValueError(f"{where} has no captioned images to score")
+    return np.sort(np.random.default_rng(seed).choice(captioned, size=n, replace=False))
 
 
 def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
              batch_size=100, max_length=30, progress: Progress | None = None,
-             indexes: dict | None = None) -> list[SplitScore]:
+             indexes: dict | None = None, pools: dict | None = None) -> list[SplitScore]:
     """Score every strategy on n images of every split; one `SplitScore` each, splits inner.
 
     The same images are used for every strategy. `progress(done, total, message)` hears
     after every batch of `batch_size` images (temperature draws are keyed by image index,
     so batching does not change them); `indexes` may hold ready `CaptionIndex` objects
-    by split.
+    by split; `pools` may restrict a split to some of its images (e.g. {"train": the
+    images a model trained on}), from which its n are drawn.
     """
     check_compatible(model, data)
     batch_size = positive_int("batch_size", batch_size)
     strategies = [s if isinstance(s, Strategy) else Strategy(**s) for s in strategies]
-    indexes = dict(indexes or {})
+    indexes, pools = dict(indexes or {}), dict(pools or {})
     plans = []
     for split in splits:
         index = indexes.get(split) or CaptionIndex(data, split)
-        plans.append((split, index, sample_images(index, n, seed)))
+        plans.append((split, index, sample_images(index, n, seed, pools.get(split))))
     total = sum(len(images) for _, _, images in plans) * len(strategies)
     done = 0
     results = []

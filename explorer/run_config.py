@@ -161,6 +161,22 @@ CUSTOM = "Custom"
 
 # --- the recipe ----------------------------------------------------------------------
 
+def training_rows(config: RunConfig, num_train_captions: int) -> np.ndarray:
+    """The train split's caption rows a run of `config` trains on: (max_train,) ints.
+
+    The same draw as `notebook_solver`'s loading: `np.random.seed(seed)` and then
+    `load_coco_data`'s `np.random.randint(num_train, size=max_train)` on the global
+    state, here from a private `RandomState(seed)` so nothing global moves. The draw is
+    with replacement (a row may repeat), and a run always makes it: even with max_train
+    equal to the split's size it sees only about 63% of the captions. Raises ValueError
+    when the split has fewer than max_train captions, as loading would.
+    """
+    if config.max_train > num_train_captions:
+        raise ValueError(f"max_train={config.max_train} is more than the {num_train_captions} "
+                         f"training captions")
+    return np.random.RandomState(config.seed).randint(num_train_captions, size=config.max_train)
+
+
 def notebook_solver(config: RunConfig, base_dir, pca_features: bool = True, *,
                     callbacks=(), should_stop=None) -> CaptioningSolver:
     """The notebook's overfit cell for `config`: seed, load, model, solver (not yet trained).

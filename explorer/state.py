@@ -49,6 +49,7 @@ class Minibatch:
     split: str                         # "train" or "val"
     rows: tuple[int, ...]              # indices into data[f"{split}_captions"]
     seed: int                          # the seed that drew it
+    dataset: str                       # the `Dataset.key` of the data it was drawn from
 
 
 # --- the dataset ---------------------------------------------------------------------
@@ -62,6 +63,11 @@ class Dataset:
     pca_features: bool
     is_demo: bool
     problem: str | None = None         # why the chosen folder was not used, if it was not
+
+    @property
+    def key(self) -> str:
+        """Names this dataset (its folder and features), for caches and for telling datasets apart."""
+        return f"{self.base_dir}|{self.pca_features}"
 
     @property
     def label(self) -> str:

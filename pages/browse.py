@@ -45,7 +45,7 @@ st.markdown(
 
 ds = state.dataset()
 data = ds.data
-dataset_key = f"{ds.base_dir}|{ds.pca_features}"
+dataset_key = ds.key
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
     split = st.segmented_control("Split", SPLITS, default="train", required=True, key=SPLIT,
@@ -84,7 +84,7 @@ else:
     rows = minibatch_rows(data, split, size, seed)
 
 if rows is not None:
-    st.session_state[state.BROWSE_BATCH] = state.Minibatch(split, tuple(int(r) for r in rows), seed)
+    st.session_state[state.BROWSE_BATCH] = state.Minibatch(split, tuple(int(r) for r in rows), seed, ds.key)
 
 minibatch_tab, stats_tab = kept_tabs(TABS, key=TAB)
 

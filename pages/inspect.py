@@ -24,7 +24,7 @@ picked = require_model(ds)
 
 pickers = st.grid(2, min_column_width=420, gap=("small", "large"))   # side by side, or stacked
 with pickers.cell():
-    image = image_picker(ds, "inspect")
+    image = image_picker(ds, "inspect", trained=picked.trained_images)
 with pickers.cell():
     settings = step_view.decoding_controls()
 decoder = step_view.current_decoder(picked, image, settings)

@@ -11,6 +11,7 @@ V vocabulary size, D feature size.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -199,15 +200,18 @@ def split_stats(data: Mapping[str, Any], split: str, k: int = 25) -> SplitStats:
 
 # --- search ------------------------------------------------------------------------------
 
+_PUNCTUATION = string.punctuation.replace("<", "").replace(">", "")
+
+
 def parse_query(text: str) -> tuple[str, ...]:
-    """The words of a search box: split on spaces and commas, lower-cased (but <UNK> and
-    the other specials), duplicates dropped, order kept."""
+    """The words of a search box: split on spaces and commas, punctuation around a word
+    dropped ("cat!" is "cat", "t-shirt" stays), lower-cased (but <UNK> and the other
+    specials), duplicates dropped, order kept."""
     words = []
     for token in re.split(r"[\s,;]+", text.strip()):
-        if not token:
-            continue
-        word = token.upper() if token.upper() in SPECIAL_WORDS else token.lower()
-        if word not in words:
+        special = token.strip(_PUNCTUATION).upper()
+        word = special if special in SPECIAL_WORDS else token.strip(string.punctuation).lower()
+        if word and word not in words:
             words.append(word)
     return tuple(words)
 

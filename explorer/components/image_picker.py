@@ -1,6 +1,6 @@
-"""Choosing one image: from train or val by number, at random, or from the Browse minibatch.
+"""Choosing one image: one the model trained on, train or val by number, or from the Browse minibatch.
 
-`image_picker(ds, prefix)` draws the controls and returns an `ImageChoice`;
+`image_picker(ds, prefix, trained=...)` draws the controls and returns an `ImageChoice`;
 `show_image(choice)` draws the picture, or says why there is none (a dead link);
 `caption_index(ds, split)` finds any image's reference captions.
 """
@@ -14,8 +14,9 @@ import streamlit as st
 from core.evaluate import CaptionIndex
 from explorer import state
 
-VAL, TRAIN, BROWSE = "val", "train", "browse"
-FROM_LABELS = {VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch"}
+TRAINED, VAL, TRAIN, BROWSE = "trained", "val", "train", "browse"
+FROM_LABELS = {TRAINED: "Trained on", VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch"}
+MAX_LISTED = 2000                    # more trained-on images than this are chosen by number, not from a list
 
 
 @dataclass(frozen=True)
@@ -36,35 +37,85 @@ class ImageChoice:
         return f"{self.split} image #{self.image}"
 
 
+def _keys(prefix: str) -> dict[str, str]:
+    """The picker's session keys, "<prefix>.image_<name>": the widgets "from" (the source),
+    "index" (a train or val image number), "trained" (an image the model trained on),
+    "browse" (an image of the Browse minibatch); "draws" (Random presses so far) and
+    "pool" (the trained-on images the source last defaulted for)."""
+    return {name: f"{prefix}.image_{name}" for name in ("from", "index", "trained", "browse", "draws", "pool")}
+
+
 def _browse_images(ds: state.Dataset) -> tuple[str, list[int]] | None:
-    """The split and distinct images (in order) of the Browse page's minibatch, if any."""
+    """The split and distinct images (in order) of the Browse page's minibatch, if it was
+    drawn from this dataset."""
     batch = st.session_state.get(state.BROWSE_BATCH)
-    if batch is None or not batch.rows:
+    if batch is None or not batch.rows or batch.dataset != ds.key:
         return None
     idxs = ds.data[f"{batch.split}_image_idxs"]
-    if max(batch.rows) >= len(idxs):
-        return None                   # drawn from another dataset
     images = list(dict.fromkeys(int(idxs[r]) for r in batch.rows))
     return batch.split, images
 
 
-def _draw_random(k: dict, n: int) -> None:
+def _draw_random(k: dict, n: int, target: str, choices: list[int] | None = None) -> None:
+    """Random: the next of a fixed sequence of draws, an image number or one of `choices`."""
     draws = st.session_state.get(k["draws"], 0) + 1
     st.session_state[k["draws"]] = draws
-    st.session_state[k["index"]] = int(np.random.default_rng([draws, n]).integers(n))
+    i = int(np.random.default_rng([draws, n]).integers(n))
+    st.session_state[k[target]] = choices[i] if choices is not None else i
 
 
-def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL) -> ImageChoice:
-    """Draw the image choice; return the chosen image."""
-    k = {name: f"{prefix}.image_{name}" for name in ("from", "index", "browse", "draws")}
+def _random_button(k: dict, n: int, target: str, choices: list[int] | None = None) -> None:
+    st.button("Random", icon=":material/casino:", key=f"{k[target]}_random", on_click=_draw_random,
+              args=(k, n, target, choices))
+
+
+def _trained_image(k: dict, trained: np.ndarray) -> int:
+    """One of the images the model trained on: from a list, or by its place in the list when
+    there are too many to list."""
+    n = len(trained)
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        if n <= MAX_LISTED:
+            images = [int(i) for i in trained]
+            if st.session_state.get(k["trained"]) not in images:
+                st.session_state[k["trained"]] = images[0]
+            image = st.selectbox(f"Image it trained on ({n:,} in all)", images, key=k["trained"],
+                                 persist_state="session", format_func=lambda i: f"train image #{i}", width=220)
+            _random_button(k, n, "trained", images)
+        else:
+            if not 0 <= st.session_state.get(k["trained"], 0) < n:
+                st.session_state[k["trained"]] = 0
+            place = st.number_input(f"Trained-on image (0 to {n - 1:,})", 0, n - 1, key=k["trained"],
+                                    persist_state="session", width=220)
+            _random_button(k, n, "trained")
+            image = int(trained[int(place)])
+    st.caption("Images whose captions this model trained on. *Val* has images it has never seen.")
+    return image
+
+
+def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
+                 trained: np.ndarray | None = None) -> ImageChoice:
+    """Draw the image choice; return the chosen image.
+
+    `trained` (sorted train image indices) adds the source "Trained on", which is then the
+    default: for a model that overfit a few captions, the images it knows are where it
+    shows what it learned. The default is applied again whenever those images change.
+    """
+    k = _keys(prefix)
     data = ds.data
     browse = _browse_images(ds)
-    options = [VAL, TRAIN] + ([BROWSE] if browse else [])
+    has_trained = trained is not None and len(trained) > 0
+    options = ([TRAINED] if has_trained else []) + [VAL, TRAIN] + ([BROWSE] if browse else [])
+    pool = (ds.key, len(trained), hash(trained.tobytes())) if has_trained else None
+    if has_trained and st.session_state.get(k["pool"]) != pool:
+        st.session_state[k["from"]] = TRAINED             # another model's images: start on them
+    st.session_state[k["pool"]] = pool
     if st.session_state.get(k["from"]) not in options:
         st.session_state[k["from"]] = default_split
     source = st.segmented_control("Image from", options, key=k["from"], required=True,
                                   persist_state="session", format_func=FROM_LABELS.get)
-    if source == BROWSE:
+    if source == TRAINED:
+        split, image = TRAIN, _trained_image(k, trained)
+    elif source == BROWSE:
         split, images = browse
         image = st.selectbox(f"Image of the Browse minibatch ({split})", images, key=k["browse"],
                              persist_state="session", format_func=lambda i: f"{split} image #{i}")
@@ -76,8 +127,7 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL) ->
         with st.container(horizontal=True, vertical_alignment="bottom"):   # wraps when narrow
             image = st.number_input(f"Image number (0 to {n - 1:,})", 0, n - 1, key=k["index"],
                                     persist_state="session", width=220)
-            st.button("Random", icon=":material/casino:", key=f"{k['index']}_random", on_click=_draw_random,
-                      args=(k, n))
+            _random_button(k, n, "index")
     image = int(image)
     return ImageChoice(split=split, image=image, url=str(data[f"{split}_urls"][image]),
                        feature=np.asarray(data[f"{split}_features"][image]))
@@ -100,4 +150,4 @@ def _caption_index(dataset_key: str, split: str, _data: dict) -> CaptionIndex:
 
 def caption_index(ds: state.Dataset, split: str) -> CaptionIndex:
     """Which captions belong to which image of a split (built once per dataset)."""
-    return _caption_index(f"{ds.base_dir}|{ds.pca_features}", split, ds.data)
+    return _caption_index(ds.key, split, ds.data)

@@ -3,14 +3,16 @@
 `model_picker(ds)` draws the choice (in the sidebar by default) and returns a
 `PickedModel`, or None after explaining in the page why there is none: no run has a
 checkpoint yet, the file is not a checkpoint, or the model was built for other features
-or another vocabulary than the dataset in the sidebar. Models are cached per weights
+or another vocabulary than the dataset in the sidebar. A model from a run (or from a
+checkpoint a run wrote, which keeps the run's settings) knows which train images it trained
+on, when the sidebar's dataset is the run's. Models are cached per weights
 (run and snapshot, file and modification time, untrained configuration), so a rerun
 never reloads them. The shared picker keeps `state.MODEL_RUN` in step with its run, so
 the Train page's "use in Inspect/Compare" lands here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN
 from explorer import state
+from explorer.run_config import RunConfig, training_rows
 
 RUN, FILE, UNTRAINED = "Training run", "Checkpoint file", "Untrained"
 SOURCES = (RUN, FILE, UNTRAINED)
@@ -39,6 +42,7 @@ class PickedModel:
     trained_on: dict | None = None   # the dataset it was trained on (base_dir, pca_features, is_demo)
     config: dict | None = None       # its run's settings (RunConfig as a dict), when known
     untrained: bool = False          # random weights: it has seen no data at all
+    trained_images: np.ndarray | None = None   # sorted train images of its training captions, when known
 
     @property
     def cell_name(self) -> str:
@@ -118,6 +122,43 @@ def _trained_on(dataset: dict | None) -> str:
     name = "the demo dataset" if dataset.get("is_demo") else f"COCO at `{dataset.get('base_dir')}`"
     kind = "PCA 512-d" if dataset.get("pca_features") else "fc7 4096-d"
     return f" It was trained on {name} with {kind} features."
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np.ndarray) -> np.ndarray:
+    return np.unique(_image_idxs[training_rows(RunConfig(seed=seed, max_train=max_train), len(_image_idxs))])
+
+
+def _same_dataset(trained_on: dict, ds: state.Dataset) -> bool:
+    base_dir = trained_on.get("base_dir")
+    return (isinstance(base_dir, str) and bool(base_dir)
+            and Path(base_dir).expanduser().resolve() == Path(ds.base_dir).expanduser().resolve()
+            and trained_on.get("pca_features") == ds.pca_features)
+
+
+def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
+    """`picked` with the train images its run trained on, when its settings say so and it ran
+    on `ds`; otherwise as it is, with a note when it ran on another dataset."""
+    if picked.untrained or picked.config is None:
+        return picked
+    try:
+        config = RunConfig.from_dict(picked.config)
+    except (ValueError, TypeError):
+        return picked
+    num_train = len(ds.data["train_captions"])
+    if not picked.trained_on:
+        unknown = ("Its checkpoint does not say which dataset it trained on, so which train images "
+                   "it saw is unknown.")
+    elif not _same_dataset(picked.trained_on, ds):
+        unknown = (f"{_trained_on(picked.trained_on).strip()[:-1]}, not on the sidebar's {ds.label}, "
+                   f"so which train images it saw is unknown here.")
+    elif config.max_train > num_train:
+        unknown = (f"Its run drew {config.max_train:,} training captions, more than the {num_train:,} "
+                   f"this dataset has now, so which train images it saw is unknown.")
+    else:
+        images = _trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
+        return replace(picked, trained_images=images)
+    return replace(picked, note=f"{picked.note} {unknown}" if picked.note else unknown)
 
 
 def _describe(model: CaptioningRNN) -> str:
@@ -256,7 +297,7 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
     except ModelMismatch as e:
         st.error(f"**{picked.label}** does not fit the {ds.label}. {e}{_trained_on(picked.trained_on)}")
         return None
-    return picked
+    return _with_trained_images(picked, ds)
 
 
 def require_model(ds: state.Dataset) -> PickedModel:

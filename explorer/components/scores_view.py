@@ -1,8 +1,9 @@
 """Split-level scores: corpus BLEU-1..4 and the notebook's BLEU on N train and N val images.
 
-Scoring runs when asked (it can take seconds), with a progress bar, and its results stay
-in session state per (model, dataset, strategies, N, seed), so reruns and tab switches
-show them again without recomputing.
+The train images are the ones the model trained on when its run is known (so a model that
+memorised them shows it), else any of the split. Scoring runs when asked (it can take
+seconds), with a progress bar, and its results stay in session state per (model, dataset,
+strategies, N, seed), so reruns and tab switches show them again without recomputing.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from core.evaluate import Strategy, evaluate
 from explorer import state
 from explorer.components.image_picker import caption_index
 from explorer.components.model_picker import PickedModel
-from explorer.components.strategy_view import train_split_note
+from explorer.components.strategy_view import train_split_note, trained_images_note
 
 RESULTS = "compare.scores"             # {spec: [SplitScore, …]} of this session, newest last
 COUNT = "compare.score_count"          # N images per split
@@ -66,7 +67,8 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
     n = b.select_slider("Images per split (N)", COUNTS, value=100, key=COUNT, persist_state="session",
                         help="N distinct images of each split; fewer if the split is smaller.")
     seed = c.number_input("Seed", 0, 10_000, 0, key=SEED, persist_state="session")
-    spec = (picked.key, str(ds.base_dir), ds.pca_features, tuple(chosen), int(n), int(seed))
+    trained = picked.trained_images
+    spec = (picked.key, ds.key, trained is not None, tuple(chosen), int(n), int(seed))
     results = st.session_state.setdefault(RESULTS, {})
     go = st.button("Compute scores", icon=":material/calculate:", type="primary", key="compare.compute",
                    disabled=not chosen)
@@ -74,6 +76,7 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
         bar = st.progress(0.0, text="Decoding…")
         scores = evaluate(picked.model, ds.data, [STRATEGIES[s] for s in chosen], n=int(n), seed=int(seed),
                           indexes={s: caption_index(ds, s) for s in ("train", "val")},
+                          pools={"train": trained} if trained is not None else None,
                           progress=lambda done, total, text: bar.progress(done / total, text=text))
         bar.empty()
         results.pop(spec, None)
@@ -81,7 +84,9 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
         while len(results) > KEEP:
             results.pop(next(iter(results)))
     if spec not in results:
-        st.info("Press **Compute scores** to caption N train and N val images with each strategy "
+        train = (f"N of the {len(trained):,} train images the model trained on" if trained is not None
+                 else "N train")
+        st.info(f"Press **Compute scores** to caption {train} and N val images with each strategy "
                 "and score them. 500 images with beam search take a few seconds.")
         return
     frame = _table(results[spec])
@@ -97,10 +102,14 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
             for s in dict.fromkeys(r.strategy for r in results[spec])]
     st.markdown("**BLEU-4** — " + "; ".join(gaps) + ". A model that scores much better on train "
                 "than on val has memorised its training captions: that gap is overfitting.")
-    st.caption(train_split_note(picked, len(ds.data["train_captions"])))
+    st.caption(trained_images_note(picked) if trained is not None
+               else train_split_note(picked, len(ds.data["train_captions"])))
+    here = ("here train is the images of those captions, and the one reference per image is any of "
+            "its captions, not necessarily the one learned" if trained is not None
+            else "here train is the whole split")
     st.caption("Corpus BLEU-n pools the clipped n-gram matches of all N captions against all their "
                "references, with one brevity penalty (Papineni et al.). *Notebook BLEU* is the CS231n "
                "notebook's `evaluate_model` score: unigram BLEU against one reference per image, "
                "averaged, so it can be compared with the notebook's printed numbers. The notebook "
-               "scores *its* train split, the sampled `max_train` captions the model learned; here "
-               "train is the whole split, so only the val numbers compare directly.")
+               f"scores *its* train split, the sampled `max_train` captions the model learned; {here}, "
+               "so only the val numbers compare directly.")

@@ -3,8 +3,10 @@
 `strategy_picker` returns a `core.evaluate.Strategy`; `examples` shows a few train and val
 images with their sampled captions and BLEU; `strategies_side_by_side` shows greedy,
 beam search with beams 1 to 5 and temperature samples for one image, each with its
-log-probability. `train_split_note` says how much of the train split the model has
-really seen (a notebook-style run trains on a sample of it), for this page and the scores.
+log-probability. When the model's run is known, its train side is the images it trained on
+(`PickedModel.trained_images`), so memorisation shows against val; otherwise
+`train_split_note` says how much of the train split the model has really seen (a
+notebook-style run trains on a sample of it), for this page and the scores.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ EXAMPLES_COUNT = "compare.examples_count" # images per split
 SIDE_TEMPERATURE = "compare.side_temperature"
 SIDE_SAMPLES = "compare.side_samples"
 SPLIT_TITLES = {"train": "Train split", "val": "Val split · never seen"}
+TRAINED_TITLE = "Train split · trained on"
 
 
 # Decoding is cached per model, dataset, images and strategy, so a rerun for anything else
@@ -43,10 +46,6 @@ def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strat
 def _strategy_caption(model_key: str, dataset_key: str, image_key: tuple, strategy: tuple,
                       _model, _feature, _references):
     return compare_strategies(_model, _feature, _references, [Strategy(*strategy)], key=image_key[1])[0]
-
-
-def _dataset_key(ds: state.Dataset) -> str:
-    return f"{ds.base_dir}|{ds.pca_features}"
 
 
 def strategy_picker(prefix: str) -> Strategy:
@@ -66,6 +65,13 @@ def strategy_picker(prefix: str) -> Strategy:
 
 
 # --- train against val, a few images -------------------------------------------------
+
+def trained_images_note(picked: PickedModel) -> str:
+    """What "train" means when the model's training images are known: only those."""
+    images, drawn = len(picked.trained_images), picked.max_train
+    return (f"Train here is the {images:,} images this run trained on: its {drawn:,} training captions "
+            f"describe them. Each image is scored against all its captions, the one it learned among them.")
+
 
 def train_split_note(picked: PickedModel, num_captions: int) -> str:
     """What "train" means for this model: a run on the notebook's `max_train` sample has
@@ -101,15 +107,19 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
         st.button("New images", icon=":material/casino:", on_click=_new_images, key="compare.new_images")
     st.html(legend_html())
     seed = st.session_state.get(EXAMPLES_SEED, 0)
+    trained = picked.trained_images
     splits = chart_pair()                          # train beside val, or stacked when narrow
     for split in ("train", "val"):
         index = caption_index(ds, split)
-        images = sample_images(index, n, seed=seed)
+        pool = trained if split == "train" else None
+        images = sample_images(index, n, seed=seed, pool=pool)
         with splits.cell():
-            st.subheader(SPLIT_TITLES[split])
-            if split == "train":
+            st.subheader(TRAINED_TITLE if pool is not None else SPLIT_TITLES[split])
+            if pool is not None:
+                st.caption(trained_images_note(picked))
+            elif split == "train":
                 st.caption(train_split_note(picked, len(ds.data["train_captions"])))
-            for row in _captions(picked.key, _dataset_key(ds), split, tuple(int(i) for i in images),
+            for row in _captions(picked.key, ds.key, split, tuple(int(i) for i in images),
                                  astuple(strategy), picked.model, ds.data, index):
                 with st.container(border=True):
                     left, right = st.columns([1, 2])
@@ -127,7 +137,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     """Greedy, beams 1..5 and temperature samples for one image, with log p and BLEU."""
     controls = st.grid(3, min_column_width=240, gap=("small", "large"))   # three across, or fewer
     with controls.cell():
-        image = image_picker(ds, "compare")
+        image = image_picker(ds, "compare", trained=picked.trained_images)
     with controls.cell():
         t = st.slider("Temperature for the samples", 0.1, 2.0, 1.0, 0.1, key=SIDE_TEMPERATURE,
                       persist_state="session")
@@ -138,7 +148,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     references = caption_index(ds, image.split).references(image.image)
     strategies = ([Strategy("greedy")] + [Strategy("beam", beam_size=k) for k in range(1, 6)]
                   + [Strategy("temperature", temperature=float(t), seed=s) for s in range(int(samples))])
-    rows = [_strategy_caption(picked.key, _dataset_key(ds), image.key, astuple(strategy), picked.model,
+    rows = [_strategy_caption(picked.key, ds.key, image.key, astuple(strategy), picked.model,
                               image.feature, references) for strategy in strategies]
     best = max(r.logprob for r in rows)
     cell = "padding:0.35em 0.5em"

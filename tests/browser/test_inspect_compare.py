@@ -198,3 +198,46 @@ def test_every_page_fits_a_projector(page, checkpoint):
     open_tab(page, "Strategies side by side")
     fits("Compare: Strategies side by side")
     assert_no_errors(page)
+
+
+def test_quick_start_inspects_and_compares_the_overfit_run(page):
+    """The Home page's Quick start, steps 2 and 3: train the *Notebook RNN overfit* preset, use
+    it in Inspect, which opens on an image it trained on, and in Compare, whose train side is
+    those images, so the memorisation shows against val."""
+    page.set_viewport_size(TALL)
+    open_page(page, "Train")
+    page.get_by_role("button", name="Start").click()
+    use = page.get_by_role("button", name="Use in Inspect & Compare")
+    use.wait_for(timeout=180_000)                           # the run is done
+    wait_idle(page)
+    use.click()
+    wait_idle(page)
+
+    open_page(page, "Inspect")
+    assert_no_errors(page)
+    assert page.locator(".st-key-inspect-image_trained").inner_text().startswith("Image it trained on (")
+    assert page.get_by_text(re.compile(r"^train image #\d+$")).count() >= 1     # the picture's caption
+    button(page, "inspect.finish").click()
+    wait_idle(page)
+    assert_no_errors(page)
+    assert page.get_by_text("The caption is complete.").count() == 1
+    screenshot(page, "quickstart-inspect-trained-image")
+    page.set_viewport_size(PROJECTOR)
+    page.wait_for_timeout(500)
+    assert page.evaluate(OVERFLOW_JS) == [], "Inspect with a trained-on image"
+    page.set_viewport_size(TALL)
+
+    open_page(page, "Compare")
+    assert_no_errors(page)
+    assert page.get_by_text("Train split · trained on").count() == 1
+    assert page.get_by_text(re.compile(r"the \d+ images this run trained on")).count() == 1
+    screenshot(page, "quickstart-compare-examples")
+    open_tab(page, "Split scores")
+    button(page, "compare.compute").click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    gap = page.get_by_text(re.compile(r"^BLEU-4 — greedy: train")).inner_text()
+    train, val = (float(x) for x in re.search(r"greedy: train ([0-9.]+) against val ([0-9.]+)", gap).groups())
+    assert train > 0.9 and val < 0.3
+    screenshot(page, "quickstart-compare-split-scores")

@@ -96,6 +96,19 @@ def test_sample_images_are_distinct_captioned_and_repeatable(data):
         sample_images(index, 0, seed=0)
 
 
+def test_sample_images_draw_only_from_a_pool(data):
+    index = CaptionIndex(data, "val")
+    pool = [3, 1, 4, 1]                       # unordered, a repeat, and image 4 has no captions
+    drawn = {tuple(sample_images(index, 2, seed=s, pool=pool).tolist()) for s in range(10)}
+    assert drawn == {(1, 3)}
+    assert sample_images(index, 100, seed=0, pool=np.array(pool)).tolist() == [1, 3]
+    assert sample_images(index, 1, seed=0, pool=[2]).tolist() == [2]
+    with pytest.raises(ValueError, match="the given images has no captioned images"):
+        sample_images(index, 3, seed=0, pool=[4])
+    # no pool: the whole split, drawn as before
+    np.testing.assert_array_equal(sample_images(index, 3, seed=5, pool=None), sample_images(index, 3, seed=5))
+
+
 # --- split scores ----------------------------------------------------------------------
 
 def test_evaluate_matches_a_hand_computation(data, tiny_model):
@@ -140,13 +153,8 @@ def test_evaluate_does_not_depend_on_the_batch_size(data, tiny_model):
         assert x.notebook_bleu == y.notebook_bleu and x.strategy == y.strategy == "temperature 1.3 (seed 2)"
 
 
-def test_a_perfect_captioner_scores_one():
-    """A model that always says the one caption every image has scores BLEU 1 on both splits."""
-    data = tiny_data(per_image=1)
-    words = [VOCAB[w] for w in ["a", "red", "circle", "on", "left"]]
-    for split in ("train", "val"):
-        data[f"{split}_captions"][:] = NULL
-        data[f"{split}_captions"][:, :7] = [START, *words, END]
+def parrot(words):
+    """A model that says `words` (ids) whatever the image."""
     model = make_model("rnn")
     model.params["W_vocab"][:] = 0
     model.params["Wx"][:] = 0
@@ -162,10 +170,53 @@ def test_a_perfect_captioner_scores_one():
     for k, (now, nxt) in enumerate(zip(sequence, sequence[1:])):
         model.params["W_embed"][now, k] = 1.0
         model.params["W_vocab"][k, nxt] = 10.0
+    return model
+
+
+def test_a_perfect_captioner_scores_one():
+    """A model that always says the one caption every image has scores BLEU 1 on both splits."""
+    data = tiny_data(per_image=1)
+    words = [VOCAB[w] for w in ["a", "red", "circle", "on", "left"]]
+    for split in ("train", "val"):
+        data[f"{split}_captions"][:] = NULL
+        data[f"{split}_captions"][:, :7] = [START, *words, END]
+    model = parrot(words)
     results = evaluate(model, data, [Strategy("greedy")], n=3)
     for r in results:
         np.testing.assert_allclose(r.bleu, 1.0)
         assert r.notebook_bleu == pytest.approx(1.0) and r.mean_length == 5
+
+
+def test_a_pool_scores_the_train_side_on_the_images_a_model_memorised(data):
+    """A model that learned the captions of train images 0-2 by heart: on those it scores 1,
+    on any train images it scores about what it scores on val."""
+    learned = [VOCAB[w] for w in ["a", "red", "circle", "on", "left"]]
+    other = [START, VOCAB["blue"], VOCAB["square"], END]
+    for split in ("train", "val"):
+        data[f"{split}_captions"][:] = NULL
+        data[f"{split}_captions"][:, :len(other)] = other
+    memorised = np.isin(data["train_image_idxs"], [0, 1, 2])
+    data["train_captions"][memorised, :7] = [START, *learned, END]
+    model = parrot(learned)
+    pooled = evaluate(model, data, [Strategy("greedy")], n=8, seed=1, pools={"train": [0, 1, 2]})
+    whole = evaluate(model, data, [Strategy("greedy")], n=8, seed=1)
+    assert [(r.split, r.num_images) for r in pooled] == [("train", 3), ("val", 4)]
+    np.testing.assert_allclose(pooled[0].bleu, 1.0)
+    assert pooled[0].notebook_bleu == pytest.approx(1.0)
+    np.testing.assert_allclose(pooled[1].bleu, 0.0)
+    np.testing.assert_array_equal(pooled[1].bleu, whole[1].bleu)        # val is as it was
+    assert whole[0].num_images == 8 and whole[0].bleu[0] < 0.5          # 3 of 8 images right
+
+
+def test_a_pool_is_the_same_images_a_hand_computation_uses(data, tiny_model):
+    pooled = evaluate(tiny_model, data, [Strategy("greedy")], n=2, seed=4, max_length=12,
+                      pools={"train": [1, 5, 6]})
+    index = CaptionIndex(data, "train")
+    images = sample_images(index, 2, seed=4, pool=[1, 5, 6])
+    assert set(images.tolist()) <= {1, 5, 6} and pooled[0].num_images == 2
+    out = greedy_decode(tiny_model, data["train_features"][images], 12)
+    np.testing.assert_allclose(pooled[0].bleu, corpus_bleu([index.references(i) for i in images],
+                                                           [caption_words(c, WORDS) for c in out.captions]))
 
 
 # --- a few images, several strategies ----------------------------------------------------

@@ -1,7 +1,12 @@
-"""RunConfig: the presets, the schedule, and a message for every unusable setting."""
+"""RunConfig: the presets, the schedule, a message for every unusable setting, and which
+captions a run trains on."""
+import numpy as np
 import pytest
 
-from explorer.run_config import MAX_ITERATIONS, PRESETS, RunConfig, format_lr
+from core import load_coco_data
+from core.data.demo import ensure_demo_dataset
+from explorer.run_config import (MAX_ITERATIONS, PRESETS, RunConfig, format_lr, notebook_solver,
+                                 training_rows)
 
 
 def test_the_presets_are_the_notebooks_overfit_cells():
@@ -49,3 +54,35 @@ def test_unknown_settings_and_settings_of_the_wrong_type_are_named():
                                       (3, "3"), (1e20, "1e20")])
 def test_learning_rates_read_as_people_write_them(lr, text):
     assert format_lr(lr) == text
+
+
+@pytest.mark.parametrize("config", [PRESETS["Notebook RNN overfit"], RunConfig(seed=7, max_train=3000)])
+def test_training_rows_are_the_captions_the_recipe_trains_on(config):
+    base = ensure_demo_dataset()
+    whole = load_coco_data(base)
+    rows = training_rows(config, len(whole["train_captions"]))
+    assert rows.shape == (config.max_train,)
+    saved = np.random.get_state()
+    try:
+        solver = notebook_solver(config, base)            # what the training worker runs
+        trained = solver.data
+        np.random.seed(config.seed)                       # and the notebook's cell by hand
+        by_hand = load_coco_data(base, max_train=config.max_train)
+    finally:
+        np.random.set_state(saved)
+    for data in (trained, by_hand):
+        np.testing.assert_array_equal(data["train_captions"], whole["train_captions"][rows])
+        np.testing.assert_array_equal(data["train_image_idxs"], whole["train_image_idxs"][rows])
+
+
+def test_training_rows_leave_numpys_global_state_alone_and_refuse_too_many():
+    np.random.seed(5)
+    expected = np.random.rand()
+    np.random.seed(5)
+    first = training_rows(RunConfig(seed=1, max_train=50), 10_000)
+    assert np.random.rand() == expected
+    np.testing.assert_array_equal(first, training_rows(RunConfig(seed=1, max_train=50), 10_000))
+    assert not np.array_equal(first, training_rows(RunConfig(seed=2, max_train=50), 10_000))
+    assert len(np.unique(training_rows(RunConfig(max_train=10_000), 10_000))) < 10_000   # with replacement
+    with pytest.raises(ValueError, match="max_train=50 is more than the 40 training captions"):
+        training_rows(RunConfig(max_train=50), 40)

@@ -64,3 +64,45 @@ def checkpoints(tmp_path_factory) -> dict:
         solver.train()
         paths[cell] = save_checkpoint(folder / f"{cell}.h5", model, {"iteration": solver.num_iterations})
     return paths
+
+
+@pytest.fixture
+def overfit_run(tmp_path):
+    """Step 2 of the Home page's Quick start: the *Notebook RNN overfit* preset trained to the
+    end by a real Runner in the app's runs folder (the `app` fixture's). Gives (runner, run id,
+    the data dict it trained on, loaded the notebook's way: `np.random.seed(231)` and
+    `load_coco_data(..., max_train=50)`)."""
+    import numpy as np
+
+    from core import load_coco_data
+    from core.data.demo import ensure_demo_dataset
+    from explorer.run_config import PRESETS
+    from explorer.runner import Runner
+
+    preset = PRESETS["Notebook RNN overfit"]
+    runner = Runner(tmp_path / "runs")
+    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+    try:
+        run_id = runner.start(preset, dataset, owner="tester")
+        info = runner.wait(run_id, timeout=300)
+        assert info.status == "done" and info.final_loss < 0.5, info.message
+        saved = np.random.get_state()
+        np.random.seed(preset.seed)
+        trained = load_coco_data(ensure_demo_dataset(), max_train=preset.max_train)
+        np.random.set_state(saved)
+        yield runner, run_id, trained
+    finally:
+        runner.shutdown()
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """Another folder holding the demo dataset's files (as links): the same data, but not the
+    folder a run on the demo dataset names."""
+    from core.data.demo import ensure_demo_dataset
+
+    copy = tmp_path / "demo-copy"
+    copy.mkdir()
+    for item in ensure_demo_dataset().iterdir():
+        (copy / item.name).symlink_to(item)
+    return copy

@@ -8,6 +8,7 @@ from core import CaptioningRNN, load_checkpoint, save_checkpoint
 from core.data.coco import load_coco_data
 from core.data.demo import ensure_demo_dataset
 from core.evaluate import CaptionIndex, Strategy, caption_images, compare_strategies, evaluate, sample_images
+from explorer import state
 from explorer.components import scores_view
 
 from .conftest import no_exception
@@ -147,31 +148,78 @@ def test_train_split_note_says_how_much_of_the_split_a_model_has_seen():
     assert "only if" in train_split_note(picked(config={"max_train": True}), 10_000)   # not a count
 
 
-def test_a_train_page_run_says_it_trained_on_a_sample_of_the_split(app, tmp_path):
-    from explorer import state
-    from explorer.run_config import RunConfig
-    from explorer.runner import Runner
+def test_an_overfit_run_is_scored_on_the_images_it_trained_on_and_shows_the_gap(app, overfit_run, demo_data):
+    runner, run_id, trained = overfit_run
+    images = np.unique(trained["train_image_idxs"])
+    at = app()
+    at.session_state[state.MODEL_RUN] = run_id          # "Use in Inspect & Compare"
+    at.switch_page("../pages/compare.py").run()
+    assert no_exception(at) and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Train split · trained on", "Val split · never seen"]
+    note = next(c.value for c in at.caption if "this run trained on" in c.value)
+    assert f"the {len(images)} images this run trained on" in note and "50 training captions" in note
+    assert not any("captions drawn from this split" in c.value for c in at.caption)
+    # the train cards are images it learned, and it says their learned captions word for word
+    cards = [h.value for h in at.html if "Ground truth:" in h.value]
+    model, _ = runner.load_model(run_id)
+    shown = caption_images(model, demo_data, CaptionIndex(demo_data, "train"),
+                           sample_images(CaptionIndex(demo_data, "train"), 3, seed=0, pool=images),
+                           Strategy("greedy"))
+    assert set(r.image for r in shown) <= set(images.tolist())
+    for card, row in zip(cards[:3], shown):
+        assert bleu_numbers(card) == [1.0] * 4
+        assert f"log p = {row.logprob:.2f}" in card
 
-    runner = Runner(tmp_path / "runs")                          # the folder the app fixture uses
-    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
-    config = RunConfig(hidden_dim=16, wordvec_dim=8, num_epochs=2, max_train=50, batch_size=25)
-    try:
-        run_id = runner.start(config, dataset, owner="tester")
-        assert runner.wait(run_id).status == "done"
-        at = app()
-        at.session_state[state.MODEL_RUN] = run_id
-        at.switch_page("../pages/compare.py").run()
-        assert no_exception(at) and not at.error
-        notes = [c.value for c in at.caption if "captions drawn from this split" in c.value]
-        assert len(notes) == 1 and "only 50 captions drawn from this split's 10,000" in notes[0]
-        at.session_state[VIEW] = "Split scores"
-        at.run()
-        at.select_slider(key=scores_view.COUNT).set_value(10).run()
-        at.button(key="compare.compute").click().run()
-        assert no_exception(at)
-        assert any("only 50 captions" in c.value for c in at.caption)
-    finally:
-        runner.shutdown()
+    at.session_state[VIEW] = "Split scores"
+    at.run()
+    assert any(f"N of the {len(images)} train images the model trained on" in i.value for i in at.info)
+    at.button(key="compare.compute").click().run()
+    assert no_exception(at)
+    table = at.dataframe[0].value
+    assert list(zip(table["split"], table["images"])) == [("train", len(images)), ("val", 100),
+                                                          ("train", len(images)), ("val", 100)]
+    expected = evaluate(model, demo_data, [Strategy("greedy"), Strategy("beam", beam_size=3)], n=100,
+                        seed=0, pools={"train": images})
+    for (_, row), score in zip(table.iterrows(), expected):
+        np.testing.assert_allclose([row[f"BLEU-{n}"] for n in range(1, 5)], score.bleu)
+    # memorised: train near perfect, val far below it
+    train, val = table[table.split == "train"], table[table.split == "val"]
+    assert (train["BLEU-4"] > 0.9).all() and (val["BLEU-4"] < 0.3).all()
+    assert (train["BLEU-4"].to_numpy() - val["BLEU-4"].to_numpy() > 0.6).all()
+    gap = next(m.value for m in at.markdown if m.value.startswith("**BLEU-4** — greedy: train"))
+    assert f"train {train['BLEU-4'].iloc[0]:.3f} against val {val['BLEU-4'].iloc[0]:.3f}" in gap
+    assert any(f"the {len(images)} images this run trained on" in c.value for c in at.caption)
+    # what the page used to show: any 100 train images, on which the run is no better than on val
+    whole = evaluate(model, demo_data, [Strategy("greedy")], n=100, seed=0)
+    assert whole[0].bleu[3] < 0.5 and abs(whole[0].bleu[3] - whole[1].bleu[3]) < 0.3
+
+    # strategies side by side start on an image it trained on, too
+    at.session_state[VIEW] = "Strategies side by side"
+    at.run()
+    assert no_exception(at)
+    assert at.segmented_control(key="compare.image_from").value == "trained"
+    side = at.dataframe[0].value.set_index("strategy")
+    assert side.loc["greedy", "BLEU-4"] == pytest.approx(1.0)
+
+
+def test_a_run_on_another_copy_of_the_data_says_it_trained_on_a_sample_of_the_split(app, overfit_run, demo_copy):
+    _, run_id, _ = overfit_run
+    at = app()
+    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.text_input[0].set_value(str(demo_copy)).run()
+    at.session_state[state.MODEL_RUN] = run_id
+    at.switch_page("../pages/compare.py").run()
+    assert no_exception(at) and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Train split", "Val split · never seen"]
+    notes = [c.value for c in at.caption if "captions drawn from this split" in c.value]
+    assert len(notes) == 1 and "only 50 captions drawn from this split's 10,000" in notes[0]
+    at.session_state[VIEW] = "Split scores"
+    at.run()
+    at.select_slider(key=scores_view.COUNT).set_value(10).run()
+    at.button(key="compare.compute").click().run()
+    assert no_exception(at)
+    assert (at.dataframe[0].value["images"] == 10).all()
+    assert any("only 50 captions" in c.value for c in at.caption)
 
 
 def test_a_rerun_decodes_only_what_changed(app, checkpoints, monkeypatch):

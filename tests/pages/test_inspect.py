@@ -2,16 +2,19 @@
 import json
 import re
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from core import CaptioningRNN, StepDecoder, load_checkpoint, save_checkpoint, teacher_forced_trace
-from core.data.coco import load_coco_data
+from core.data.coco import decode_captions, load_coco_data
 from core.data.demo import ensure_demo_dataset
 from explorer import state
 from explorer.components import step_view
+from explorer.run_store import FINAL
+from tests.support.tiny_coco import write_tiny_coco
 
 from .conftest import no_exception
 
@@ -233,7 +236,8 @@ def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_
     assert not at.get("vega_lite_chart")
     at = use_checkpoint(at, save_checkpoint(tmp_path / "words.h5", other_words))
     assert no_exception(at)
-    assert "vocabulary of 4 words" in at.error[0].value and "96" in at.error[0].value
+    assert "vocabulary of 4 words" in at.error[0].value
+    assert f"dataset has {len(demo_data['idx_to_word'])}" in at.error[0].value
     at.text_input(key="model.file").input(str(tmp_path / "missing.h5")).run()
     assert no_exception(at) and any("There is no file" in i.value for i in at.info)
     (tmp_path / "junk.h5").write_bytes(b"not a checkpoint")
@@ -258,8 +262,10 @@ def test_random_image_and_train_split_rebuild_the_decoder(app, checkpoints):
 
 
 def test_the_browse_minibatch_offers_its_images(app, demo_data):
-    at = app()
-    at.session_state[state.BROWSE_BATCH] = state.Minibatch(split="train", rows=(10, 11, 500), seed=3)
+    at = app("browse")                                  # the real page records its minibatch
+    drawn = at.session_state[state.BROWSE_BATCH]
+    assert drawn.dataset == f"{ensure_demo_dataset()}|True" and drawn.rows
+    at.session_state[state.BROWSE_BATCH] = replace(drawn, split="train", rows=(10, 11, 500))
     at.switch_page("../pages/inspect.py").run()
     at.segmented_control(key="inspect.image_from").set_value("browse").run()
     assert no_exception(at)
@@ -267,6 +273,21 @@ def test_the_browse_minibatch_offers_its_images(app, demo_data):
     expected = list(dict.fromkeys(int(demo_data["train_image_idxs"][r]) for r in (10, 11, 500)))
     assert images == [f"train image #{i}" for i in expected]
     assert at.session_state[step_view.DECODER_SPEC][1] == ("train", expected[0])
+
+
+def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path):
+    folder = write_tiny_coco(tmp_path / "coco")
+    at = app()
+    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.text_input[0].set_value(str(folder)).run()
+    at.switch_page("../pages/browse.py").run()
+    tiny = at.session_state[state.BROWSE_BATCH]
+    assert no_exception(at) and tiny.dataset == f"{folder}|True"
+    at.switch_page("../pages/inspect.py").run()
+    assert "Browse minibatch" in at.segmented_control(key="inspect.image_from").options
+    at.sidebar.radio[0].set_value("Demo dataset").run()   # its rows are rows of the tiny folder
+    assert no_exception(at) and max(tiny.rows) < len(load_coco_data(ensure_demo_dataset())["train_captions"])
+    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train"]
 
 
 # --- models from the Train page's runner ------------------------------------------
@@ -339,3 +360,71 @@ def wait_until(condition, what, timeout=120.0):
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+# --- the Quick start: Train the Notebook RNN overfit preset, then Inspect it -----------
+
+def learned_captions(trained, image) -> set[str]:
+    """The captions of `image` among a run's training captions, as the decoder writes them."""
+    rows = trained["train_captions"][trained["train_image_idxs"] == image]
+    return {" ".join(w for w in c.split() if w not in ("<START>", "<END>"))
+            for c in decode_captions(rows, trained["idx_to_word"])}
+
+
+def test_an_overfit_run_opens_on_an_image_it_trained_on_and_says_its_caption(app, overfit_run):
+    runner, run_id, trained = overfit_run
+    images = sorted(set(trained["train_image_idxs"].tolist()))
+    at = app()
+    at.session_state[state.MODEL_RUN] = run_id          # "Use in Inspect & Compare"
+    at.switch_page("../pages/inspect.py").run()
+    assert no_exception(at) and not at.error
+    source = at.segmented_control(key="inspect.image_from")
+    assert source.value == "trained" and source.options == ["Trained on", "Val", "Train"]
+    assert at.selectbox(key="inspect.image_trained").options == [f"train image #{i}" for i in images]
+    assert at.session_state[step_view.DECODER_SPEC][1] == ("train", images[0])
+    assert any("*Val* has images it has never seen" in c.value for c in at.caption)
+    # the worker's own Evolution images are among the images the page lists
+    assert {s["image_idx"] for s in runner.evolution(run_id).images} <= set(images)
+    # the run memorised its captions: greedy decoding says the one it learned for this image
+    click(at, "inspect.finish")
+    said = " ".join(w for w in decoder(at).words() if w != "<END>")
+    assert said in learned_captions(trained, images[0])
+    at.button(key="inspect.image_trained_random").click().run()
+    assert no_exception(at)
+    split, image = at.session_state[step_view.DECODER_SPEC][1]
+    assert split == "train" and image in images and image != images[0]
+    # val is still a click away, and stays chosen
+    at.segmented_control(key="inspect.image_from").set_value("val").run()
+    at.run()
+    assert at.session_state[step_view.DECODER_SPEC][1] == ("val", 0)
+    # an untrained model has trained on nothing: the source goes, val is shown
+    at.radio(key="model.source").set_value("Untrained").run()
+    assert no_exception(at)
+    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train"]
+
+
+def test_a_checkpoint_file_written_by_a_run_knows_its_images_a_notebook_one_does_not(
+        app, overfit_run, checkpoints):
+    runner, run_id, trained = overfit_run
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])      # saved by hand: no run settings
+    assert no_exception(at) and not at.error
+    assert at.segmented_control(key="inspect.image_from").value == "val"
+    assert "Trained on" not in at.segmented_control(key="inspect.image_from").options
+    use_checkpoint(at, runner.runs_dir / run_id / FINAL)      # the run's own model file
+    assert no_exception(at) and not at.error
+    assert at.segmented_control(key="inspect.image_from").value == "trained"
+    images = sorted(set(trained["train_image_idxs"].tolist()))
+    assert at.selectbox(key="inspect.image_trained").options == [f"train image #{i}" for i in images]
+
+
+def test_a_run_on_another_copy_of_the_data_does_not_guess_its_images(app, overfit_run, demo_copy):
+    _, run_id, _ = overfit_run
+    at = app()
+    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.text_input[0].set_value(str(demo_copy)).run()
+    at.session_state[state.MODEL_RUN] = run_id
+    at.switch_page("../pages/inspect.py").run()
+    assert no_exception(at) and not at.error                # same words and features: it fits
+    assert "Trained on" not in at.segmented_control(key="inspect.image_from").options
+    note = next(i.value for i in at.info if "which train images it saw is unknown" in i.value)
+    assert "the demo dataset" in note and str(demo_copy) in note

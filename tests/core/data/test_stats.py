@@ -130,6 +130,15 @@ def test_parse_query_splits_and_deduplicates():
     assert parse_query("") == ()
 
 
+def test_parse_query_drops_punctuation_around_words(data):
+    assert parse_query("dog, cat!") == ("dog", "cat")
+    assert parse_query('"Dog"... (grass)? <unk>! (<End>).') == ("dog", "grass", "<UNK>", "<END>")
+    assert parse_query("t-shirt don't") == ("t-shirt", "don't")      # punctuation inside stays
+    assert parse_query("!! , ?") == ()
+    found = search_captions(data, parse_query("Dog, cat!"), mode="any")
+    assert found.unknown == () and found.matches["train"].rows.tolist() == [0, 1, 2, 3]
+
+
 def test_feature_summary():
     summary = feature_summary(np.array([3.0, 0.0, -4.0, 0.0]))
     assert (summary.dims, summary.low, summary.high, summary.zeros) == (4, -4.0, 3.0, 2)
