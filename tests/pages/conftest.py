@@ -6,6 +6,7 @@ which `make test` builds); `app(page="browse")` switches to a page and runs it, 
 image cache go to a temporary folder; after each test its training runs are stopped and
 cached resources cleared, so no state leaks between tests.
 """
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,15 @@ def demo_copy(tmp_path) -> Path:
     for item in ensure_demo_dataset().iterdir():
         (copy / item.name).symlink_to(item)
     return copy
+
+
+def rerun_until(at: AppTest, condition, timeout: float = 120.0, what: str = "the page to show it") -> AppTest:
+    """Rerun the app (as a fragment with run_every would) until `condition(at)` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert no_exception(at)
+        if condition(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -7,7 +7,14 @@ import pytest
 from core import CaptioningRNN, load_checkpoint, save_checkpoint
 from core.data.coco import load_coco_data
 from core.data.demo import ensure_demo_dataset
-from core.evaluate import CaptionIndex, Strategy, caption_images, compare_strategies, evaluate, sample_images
+from core.evaluate import (
+    CaptionIndex,
+    Strategy,
+    caption_images,
+    compare_strategies,
+    evaluate,
+    sample_images,
+)
 from explorer import state
 from explorer.components import scores_view
 

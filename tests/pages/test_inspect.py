@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-from core import CaptioningRNN, StepDecoder, load_checkpoint, save_checkpoint, teacher_forced_trace
+from core import (
+    CaptioningRNN,
+    StepDecoder,
+    load_checkpoint,
+    save_checkpoint,
+    teacher_forced_trace,
+)
 from core.data.coco import decode_captions, load_coco_data
 from core.data.demo import ensure_demo_dataset
 from explorer import state

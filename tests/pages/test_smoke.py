@@ -1,7 +1,6 @@
 """Every page renders through the real router with no exception and no error box; the
 shared sidebar's dataset choice, a bad folder and the COCO download included."""
 import socket
-import time
 
 import pytest
 
@@ -9,7 +8,7 @@ from core.data.demo import ensure_demo_dataset
 from tests.support.http_server import LoopbackServer, serve_bytes
 from tests.support.tiny_coco import write_tiny_coco, zip_dataset
 
-from .conftest import PAGE_FILES, no_exception
+from .conftest import PAGE_FILES, no_exception, rerun_until
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)
@@ -59,18 +58,6 @@ def data_root(tmp_path, monkeypatch):
     (root / demo.name).symlink_to(demo)
     monkeypatch.setenv("CAPTION_LAB_DATA", str(root))
     return root
-
-
-def rerun_until(at, condition, timeout=60.0):
-    """Rerun the app (as the panel's progress fragment does every second) until `condition`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert no_exception(at)
-        if condition(at):
-            return at
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; the sidebar shows {[m.value for m in at.sidebar.markdown]}")
 
 
 def test_download_without_a_network_fails_with_a_message_and_keeps_the_demo(app, data_root, monkeypatch):

@@ -6,24 +6,12 @@ polled by rerunning it, as the browser's fragment timer would. Deadlines are gen
 and nothing asserts speed.
 """
 import json
-import time
 
 from core.data.demo import ensure_demo_dataset
 from explorer import state
 from explorer.run_config import RunConfig
 
-from .conftest import no_exception
-
-
-def rerun_until(at, condition, timeout=120.0, what="the page to show it"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert no_exception(at)
-        if condition(at):
-            return at
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+from .conftest import no_exception, rerun_until
 
 
 def runs_table(at):
