@@ -53,8 +53,9 @@ def sample_rows(rows: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
 
 # --- captions as text and as tokens ----------------------------------------------------
 
-def caption_words(caption: np.ndarray, idx_to_word: Sequence[str]) -> list[str]:
-    """The words of one caption row without <START>, <END> and <NULL> (<UNK> stays)."""
+def display_words(caption: np.ndarray, idx_to_word: Sequence[str]) -> list[str]:
+    """The words of one caption row as a card shows them: no <START>, <END> or <NULL>, but
+    <UNK> stays (unlike `core.evaluate.caption_words`, which scores without it)."""
     words = []
     for idx in np.asarray(caption).tolist():
         if idx == END:

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, caption_words,
+from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, display_words,
                              feature_summary, image_caption_rows)
 from explorer import state
 from explorer.components.plots import feature_strip
@@ -183,7 +183,7 @@ def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight
     captions, image_idxs = data[f"{split}_captions"], data[f"{split}_image_idxs"]
     images = [int(image_idxs[row]) for row in rows]
     results = state.image_fetcher().fetch_many([str(data[f"{split}_urls"][i]) for i in images])
-    cards = [Card(result.image, result.error, " ".join(caption_words(captions[row], idx_to_word)),
+    cards = [Card(result.image, result.error, " ".join(display_words(captions[row], idx_to_word)),
                   f"row {row:,} · image {image:,}", tuple(highlight))
              for row, image, result in zip(rows, images, results)]
     chosen = image_grid(cards, key=key)
@@ -192,7 +192,7 @@ def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight
         feature = data[f"{split}_features"][image]
         card_details(CardDetails(
             cards[chosen], split, row, image, str(data[f"{split}_urls"][image]),
-            [(int(r), " ".join(caption_words(captions[r], idx_to_word)))
+            [(int(r), " ".join(display_words(captions[r], idx_to_word)))
              for r in image_caption_rows(data, split, image)],
             caption_tokens(captions[row], idx_to_word), feature, feature_summary(feature),
             "PCA 512-d" if ds.pca_features else "fc7 4096-d"))

@@ -8,7 +8,7 @@ from PIL import Image
 
 from core.data import demo
 from core.data.coco import load_coco_data
-from core.data.stats import caption_words, search_captions, split_stats
+from core.data.stats import display_words, search_captions, split_stats
 from explorer import state
 from tests.support.http_server import LoopbackServer, serve_bytes, serve_status
 from tests.support.tiny_coco import write_tiny_coco
@@ -40,7 +40,7 @@ def test_browse_shows_a_minibatch_of_cards(app, demo_data):
     assert len(labels) == 10
     row, image = mb.rows[0], demo_data["train_image_idxs"][mb.rows[0]]
     assert labels[0] == f"row {row:,} · image {image:,}"
-    first_caption = " ".join(caption_words(demo_data["train_captions"][row], demo_data["idx_to_word"]))
+    first_caption = " ".join(display_words(demo_data["train_captions"][row], demo_data["idx_to_word"]))
     assert any(m.value == first_caption for m in at.markdown)
 
 

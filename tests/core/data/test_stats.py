@@ -4,7 +4,7 @@ import pytest
 
 from core.data.coco import load_coco_data, sample_coco_minibatch
 from core.data.errors import DatasetError
-from core.data.stats import (caption_lengths, caption_tokens, caption_words, feature_summary,
+from core.data.stats import (caption_lengths, caption_tokens, display_words, feature_summary,
                              histogram, image_caption_rows, minibatch_rows, parse_query,
                              sample_rows, search_captions, split_stats, top_words, word_counts)
 from tests.support.tiny_coco import write_tiny_coco
@@ -65,7 +65,7 @@ def test_sample_rows_without_replacement():
 
 def test_words_tokens_and_the_loss_mask(data):
     row = data["train_captions"][2]                       # <START> a dog <UNK> <END> <NULL>...
-    assert caption_words(row, WORDS) == ["a", "dog", "<UNK>"]
+    assert display_words(row, WORDS) == ["a", "dog", "<UNK>"]
     tokens = caption_tokens(row, WORDS)
     assert tokens.words[:6] == ("<START>", "a", "dog", "<UNK>", "<END>", "<NULL>")
     np.testing.assert_array_equal(tokens.inputs, row[:-1])
