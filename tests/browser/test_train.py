@@ -8,6 +8,7 @@ what they expect to see rather than for the app to be idle.
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from .conftest import assert_no_errors, open_page, screenshot, wait_idle
 
@@ -27,6 +28,21 @@ def iteration(page) -> int:
     text = page.locator('[data-testid="stProgress"]').first.inner_text()
     words = text.replace(",", "").split()
     return int(words[1]) if words[:1] == ["Iteration"] else 0
+
+
+def chart_picture(page) -> bytes:
+    """A screenshot of the loss chart. The fragment redraws it every second, so an element
+    can be replaced in the middle of a screenshot: then take it again."""
+    for _ in range(10):
+        try:
+            chart = page.locator('[data-testid="stVegaLiteChart"]').first
+            chart.scroll_into_view_if_needed()
+            return chart.screenshot()
+        except PlaywrightError as e:
+            if "not attached" not in str(e):
+                raise
+            time.sleep(0.2)
+    raise AssertionError("the loss chart never held still for a screenshot")
 
 
 def wait_for(condition, timeout=90.0, what="the page"):
@@ -52,11 +68,10 @@ def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
         chart = page.locator('[data-testid="stVegaLiteChart"]').first
         chart.wait_for(state="visible")
         wait_for(lambda: iteration(page) >= 20, what="the run to train 20 iterations")
-        chart.scroll_into_view_if_needed()
-        first, at_first = chart.screenshot(), iteration(page)
+        first, at_first = chart_picture(page), iteration(page)
         time.sleep(3)                                       # a few seconds, and at least 10 iterations
         wait_for(lambda: iteration(page) >= at_first + 10, what="10 more iterations")
-        second = chart.screenshot()
+        second = chart_picture(page)
         screenshot(page, "train-running")
         assert first != second, "the loss chart looked the same seconds later"
         assert "words right" in page.locator('[data-testid="stMain"]').inner_text()
