@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import GATE_NAMES, DecodeStep, StepDecoder, Trace
+from .decoding import GATE_NAMES, DecodeStep, StepDecoder, Trace, split_gates
 
 UNIT_ORDERS = ("index", "variance", "activation")
 SATURATION = 0.95    # a tanh output beyond ±0.95, or a sigmoid gate beyond 0.05 / 0.95
@@ -61,9 +61,7 @@ class CaptionStates:
     @classmethod
     def from_trace(cls, trace: Trace, idx_to_word) -> "CaptionStates":
         """The states of a teacher-forced pass; outputs are the true words."""
-        H = trace.h.shape[1]
-        gates = None if trace.gates is None else {
-            g: trace.gates[:, k * H:(k + 1) * H] for k, g in enumerate(GATE_NAMES)}
+        gates = None if trace.gates is None else split_gates(trace.gates)
         return cls(inputs=[idx_to_word[int(i)] for i in trace.input_tokens],
                    outputs=[idx_to_word[int(i)] for i in trace.target_tokens],
                    h=trace.h, c=trace.c, gates=gates,

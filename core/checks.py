@@ -19,6 +19,7 @@ Dimension letters: N batch, T time, D input, H hidden, V vocabulary, M output, W
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,7 +29,7 @@ from . import broken as B
 from . import layers as L
 from .equations import EQUATIONS
 from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
-from .model import CaptioningRNN
+from .model import CaptioningRNN, param_shapes
 
 NOTEBOOK_SEED = 231
 MAX_SIZE = 100            # every user size is a whole number from 1 to this
@@ -367,7 +368,6 @@ class Layer:
 
 
 def _model_layer(cell: str) -> Layer:
-    mul = 4 if cell == "lstm" else 1
     name = "LSTM" if cell == "lstm" else "RNN"
     return Layer(
         f"model_{cell}", f"Whole model ({name})", f"CaptioningRNN(cell_type='{cell}').loss",
@@ -376,9 +376,8 @@ def _model_layer(cell: str) -> Layer:
         "`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` get no gradient.",
         r"dh_0 := 0 \quad\Rightarrow\quad dW_{proj} = 0,\ \ db_{proj} = 0",
         _model_forward(cell), _model_gradients(cell),
-        lambda s, m=mul: (len(NOTEBOOK_VOCAB) * s["W"] + s["D"] * s["H"] + s["H"]
-                          + m * (s["W"] * s["H"] + s["H"] * s["H"] + s["H"])
-                          + s["H"] * len(NOTEBOOK_VOCAB) + len(NOTEBOOK_VOCAB)),
+        lambda s: sum(math.prod(shape) for shape in param_shapes(
+            len(NOTEBOOK_VOCAB), s["D"], s["W"], s["H"], cell).values()),
         steps="T", min_sizes={"T": 2})
 
 

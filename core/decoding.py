@@ -22,6 +22,12 @@ from .arguments import is_number, positive_int, positive_number
 GATE_NAMES = ("i", "f", "o", "g")
 
 
+def split_gates(gates) -> dict:
+    """LSTM activations (..., 4H) as {"i": (..., H), "f": …, "o": …, "g": …} views."""
+    H = gates.shape[-1] // 4
+    return {name: gates[..., k * H:(k + 1) * H] for k, name in enumerate(GATE_NAMES)}
+
+
 def log_softmax(scores, temperature=1.0):
     """Row-wise log-softmax of scores (B, V) / temperature, computed stably.
 
@@ -280,9 +286,8 @@ class StepDecoder:
             chosen = int(out.scores[0].argmax())
         else:
             chosen = int(_draw(logp, self.seed, t, self.key)[0])
-        H = out.h.shape[1]
         gates = None if out.gates is None else {
-            name: out.gates[0, k * H:(k + 1) * H].copy() for k, name in enumerate(GATE_NAMES)}
+            name: g.copy() for name, g in split_gates(out.gates[0]).items()}
         record = DecodeStep(t=t, input_token=int(token), h=out.h[0].copy(),
                             c=None if out.c is None else out.c[0].copy(), gates=gates,
                             probs=np.exp(logp[0]), chosen=chosen, forced=force is not None)
@@ -363,16 +368,14 @@ def teacher_forced_trace(model, feature, caption) -> Trace:
     lstm = model.cell_type == "lstm"
     caches, hs, cs, gates, probs = [], [], [], [], []
     for t in range(T):
-        x = p["W_embed"][inputs[t:t + 1]]
+        out = model.step(inputs[t:t + 1], h, c)
+        h, c = out.h, out.c
         if lstm:
-            h, c, cache = L.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
             cs.append(c[0])
-            gates.append(cache[5][0])
-        else:
-            h, cache = L.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
-        caches.append(cache)
+            gates.append(out.gates[0])
+        caches.append(out.cache)
         hs.append(h[0])
-        probs.append(softmax(h @ p["W_vocab"] + p["b_vocab"])[0])
+        probs.append(softmax(out.scores)[0])
     probs = np.array(probs)                                           # (T, V)
     rows = np.arange(T)
     dscores = probs.copy()

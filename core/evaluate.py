@@ -192,7 +192,7 @@ def _score(data, index, images, captions, logprobs, split, label, seed, seconds)
     for image, caption in zip(images, captions):
         refs = index.captions(image)
         hypotheses.append(caption_words(caption, idx_to_word))
-        references.append([caption_words(r, idx_to_word) for r in refs])
+        references.append(index.references(image))
         one = refs[rng.integers(len(refs))]
         notebook.append(notebook_bleu(decode_captions(one, idx_to_word),
                                       decode_captions(caption, idx_to_word)))

@@ -42,6 +42,7 @@ class StepOutput:
     c: np.ndarray | None           # (B, H) LSTM cell state, None for the vanilla RNN
     gates: np.ndarray | None       # (B, 4H) LSTM activations i, f, o, g; None for the RNN
     scores: np.ndarray             # (B, V) unnormalised next-word scores
+    cache: tuple = ()              # the step layer's cache, for its backward pass
 
 
 class CaptioningRNN:
@@ -72,16 +73,16 @@ class CaptioningRNN:
 
         randn = np.random.randn if rng is None else (lambda *shape: rng.standard_normal(shape))
         V, D, W, H = len(word_to_idx), self.input_dim, self.wordvec_dim, self.hidden_dim
-        mul = 4 if cell_type == "lstm" else 1
-        self.params = {}
-        self.params["W_embed"] = randn(V, W) / 100
-        self.params["W_proj"] = randn(D, H) / np.sqrt(D)
-        self.params["b_proj"] = np.zeros(H)
-        self.params["Wx"] = randn(W, mul * H) / np.sqrt(W)
-        self.params["Wh"] = randn(H, mul * H) / np.sqrt(H)
-        self.params["b"] = np.zeros(mul * H)
-        self.params["W_vocab"] = randn(H, V) / np.sqrt(H)
-        self.params["b_vocab"] = np.zeros(V)
+        shape = param_shapes(V, D, W, H, cell_type)
+        self.params = {}                                  # drawn in the notebook's order
+        self.params["W_embed"] = randn(*shape["W_embed"]) / 100
+        self.params["W_proj"] = randn(*shape["W_proj"]) / np.sqrt(D)
+        self.params["b_proj"] = np.zeros(shape["b_proj"])
+        self.params["Wx"] = randn(*shape["Wx"]) / np.sqrt(W)
+        self.params["Wh"] = randn(*shape["Wh"]) / np.sqrt(H)
+        self.params["b"] = np.zeros(shape["b"])
+        self.params["W_vocab"] = randn(*shape["W_vocab"]) / np.sqrt(H)
+        self.params["b_vocab"] = np.zeros(shape["b_vocab"])
         for k, v in self.params.items():
             self.params[k] = v.astype(self.dtype)
 
@@ -147,13 +148,13 @@ class CaptioningRNN:
         p = self.params
         x = p["W_embed"][np.asarray(words)]                                   # (B, W)
         if self.cell_type == "rnn":
-            h, _ = L.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+            h, cache = L.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
             c = gates = None
         else:
             h, c, cache = L.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
             gates = cache[5]
         scores = h @ p["W_vocab"] + p["b_vocab"]                               # (B, V)
-        return StepOutput(h=h, c=c, gates=gates, scores=scores)
+        return StepOutput(h=h, c=c, gates=gates, scores=scores, cache=cache)
 
     def sample(self, features, max_length=30):
         """Greedy captions for features (N, D), starting from <START>.

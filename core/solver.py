@@ -105,7 +105,7 @@ class CaptioningSolver:
         optim.check_config(self.optim_config)
 
     def _reset(self):
-        """Set up the bookkeeping; called by the constructor, and to train from scratch."""
+        """Set up the bookkeeping: no iterations, no history, fresh optimiser state."""
         self.epoch = 0
         self.loss_history: list[float] = []
         self.status = "ready"               # ready, running, done, stopped, diverged
@@ -113,9 +113,12 @@ class CaptioningSolver:
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
     @property
+    def iterations_per_epoch(self) -> int:
+        return max(self.data["train_captions"].shape[0] // self.batch_size, 1)
+
+    @property
     def num_iterations(self) -> int:
-        num_train = self.data["train_captions"].shape[0]
-        return self.num_epochs * max(num_train // self.batch_size, 1)
+        return self.num_epochs * self.iterations_per_epoch
 
     def _step(self) -> float:
         """One minibatch update; returns the loss (non-finite: nothing is updated)."""
@@ -138,9 +141,7 @@ class CaptioningSolver:
 
     def train(self) -> str:
         """Run the whole schedule; returns the final status: done, stopped or diverged."""
-        num_train = self.data["train_captions"].shape[0]
-        per_epoch = max(num_train // self.batch_size, 1)
-        total = self.num_epochs * per_epoch
+        per_epoch, total = self.iterations_per_epoch, self.num_iterations
         self.status = "running"
         started = time.perf_counter()
         for t in range(total):
