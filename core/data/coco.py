@@ -200,6 +200,14 @@ def _generator(rng: np.random.Generator | int) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
+def draw_rows(split_size: int, batch_size: int, rng=None) -> np.ndarray:
+    """The minibatch draw: batch_size of range(split_size), with replacement, as the
+    notebook draws; from numpy's global state when rng is None, else a Generator or seed."""
+    if rng is None:
+        return np.random.choice(split_size, batch_size)
+    return _generator(rng).choice(split_size, batch_size)
+
+
 def _count(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise DatasetError(f"{name} must be a whole number, not {value!r}")
@@ -266,10 +274,7 @@ def sample_coco_minibatch(data: Mapping[str, Any], batch_size: int = 100, split:
     if batch_size > split_size:
         raise DatasetError(f"batch_size={batch_size} is more than the {split_size} "
                            f"captions in the {split} split")
-    if rng is None:
-        mask = np.random.choice(split_size, batch_size)
-    else:
-        mask = _generator(rng).choice(split_size, batch_size)
+    mask = draw_rows(split_size, batch_size, rng)
     captions = data[keys[0]][mask]
     image_idxs = data[keys[1]][mask]
     features = data[keys[2]][image_idxs]

@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 
 from ..paths import data_root
+from .coco import CAPTIONS_FILE, SPECIAL_WORDS, SPLITS, VOCAB_FILE, features_file, urls_file
 from .demo_features import fc7_and_pca, pixel_descriptors
 from .demo_scenes import describe_scene, render_scene, sample_scene
 from .errors import DatasetError
@@ -50,8 +51,6 @@ DEMO_SEED = 2014             # every random draw of the build derives from this
 STAMP = "demo.json"          # written last; its presence marks a finished dataset
 MAX_LENGTH = 17              # <START> + at most 15 words + <END>, padded with <NULL>
 MIN_WORD_COUNT = 5           # train-caption words seen fewer times become <UNK>
-SPECIALS = ("<NULL>", "<START>", "<END>", "<UNK>")
-SPLITS = ("train", "val")
 CHUNK = 100                  # images drawn and described per task of the build's thread pool
 STALE_AFTER = 3600.0         # seconds after which an unfinished build folder counts as abandoned
 
@@ -159,11 +158,11 @@ def _write_dataset(folder: Path, report: Progress, num_train: int, num_val: int,
     report("Building the vocabulary", 0.72)
     words = Counter(w for caps in texts["train"] for c in caps for w in c.split())
     kept = sorted((w for w, n in words.items() if n >= MIN_WORD_COUNT), key=lambda w: (-words[w], w))
-    idx_to_word = list(SPECIALS) + kept
+    idx_to_word = list(SPECIAL_WORDS) + kept
     word_to_idx = {w: i for i, w in enumerate(idx_to_word)}
-    (folder / "coco2014_vocab.json").write_text(
+    (folder / VOCAB_FILE).write_text(
         json.dumps({"idx_to_word": idx_to_word, "word_to_idx": word_to_idx}, indent=1) + "\n")
-    with h5py.File(folder / "coco2014_captions.h5", "w") as f:
+    with h5py.File(folder / CAPTIONS_FILE, "w") as f:
         for split_code, split in enumerate(SPLITS):
             order_rng = np.random.default_rng([seed, split_code, 1 << 30])
             captions, image_idxs = _encode(texts[split], word_to_idx, order_rng)
@@ -175,12 +174,12 @@ def _write_dataset(folder: Path, report: Progress, num_train: int, num_val: int,
     report("Writing feature files", 0.92)
     for split in SPLITS:
         fc7, pca = features[split]
-        _write_features(folder / f"{split}2014_vgg16_fc7.h5", fc7)
-        _write_features(folder / f"{split}2014_vgg16_fc7_pca.h5", pca)
+        _write_features(folder / features_file(split, pca_features=False), fc7)
+        _write_features(folder / features_file(split), pca)
         urls = "".join(f"{_image_path(split, i)}\n" for i in range(counts[split]))
-        (folder / f"{split}2014_urls.txt").write_text(urls)
+        (folder / urls_file(split)).write_text(urls)
 
-    n_tokens = sum(len(c.split()) for caps in texts["train"] for c in caps)
+    n_tokens = sum(words.values())
     n_unk = sum(n for w, n in words.items() if w not in word_to_idx)
     stamp = {"generator": "caption-lab demo", "version": DEMO_VERSION, "seed": seed,
              "num_train_images": num_train, "num_val_images": num_val,

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 import requests
 import urllib3
 
-from core.data.coco import CAPTIONS_FILE, SPLITS, check_dataset, dataset_files, features_file
+from core.data.coco import CAPTIONS_FILE, check_dataset, dataset_files
 from core.data.errors import DatasetError
 from core.data.h5files import fix_hint
 from core.paths import data_root
@@ -410,8 +410,7 @@ def download_coco(dest: str | Path | None = None, url: str | None = None, *,
                      reserve_bytes=reserve_bytes)
             _say(progress, "check", "Checking the dataset files")
             try:
-                check_dataset(staging)
-                if all((staging / features_file(s, False)).is_file() for s in SPLITS):
+                if check_dataset(staging).has_fc7:
                     check_dataset(staging, pca_features=False)
             except DatasetError as err:
                 # the loader names the hidden staging folder and how to fix a folder in

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from core.data.coco import SPECIAL_WORDS, SPLITS
+from core.data.coco import SPECIAL_WORDS, SPLITS, draw_rows
 from core.data.errors import DatasetError
 
 NULL, START, END, UNK = (SPECIAL_WORDS[w] for w in ("<NULL>", "<START>", "<END>", "<UNK>"))
@@ -40,7 +40,7 @@ def minibatch_rows(data: Mapping[str, Any], split: str, batch_size: int, seed: i
     captions, _ = _split_arrays(data, split)
     if not 1 <= batch_size <= len(captions):
         raise DatasetError(f"batch_size must be from 1 to {len(captions)}, not {batch_size}")
-    return np.random.default_rng(seed).choice(len(captions), batch_size)
+    return draw_rows(len(captions), batch_size, seed)
 
 
 def sample_rows(rows: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
@@ -260,7 +260,7 @@ def search_captions(data: Mapping[str, Any], words: Sequence[str], mode: str = "
     matches = {}
     for split in SPLITS:
         captions, image_idxs = _split_arrays(data, split)
-        if not words or (mode == "all" and unknown) or not ids:
+        if not ids or (mode == "all" and unknown):
             hit = np.zeros(len(captions), dtype=bool)
         else:
             combine = np.logical_and if mode == "all" else np.logical_or
