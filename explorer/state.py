@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import evaluate
 from core.data import coco, demo
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
@@ -38,8 +39,13 @@ TRAIN_LOG_Y = "train.log_y"            # the loss chart's log scale
 TRAIN_SHOW = "train.show"              # the runs table: "Mine" or "Everyone's"
 
 SOURCES = ("Demo dataset", "COCO folder", "Download COCO")
-FEATURE_KINDS = ("PCA 512-d", "fc7 4096-d")
+FEATURE_KINDS = (evaluate.FEATURE_KINDS[512], evaluate.FEATURE_KINDS[4096])   # PCA, fc7
 OWNER_PARAM = "me"
+
+
+def feature_kind(pca_features: bool) -> str:
+    """"PCA 512-d" or "fc7 4096-d", as the sidebar's Features choice names them."""
+    return FEATURE_KINDS[0 if pca_features else 1]
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,8 @@ class Dataset:
 
     @property
     def label(self) -> str:
-        kind = "PCA 512-d" if self.pca_features else "fc7 4096-d"
         name = "demo dataset" if self.is_demo else f"COCO at {self.base_dir}"
-        return f"{name}, {kind} features"
+        return f"{name}, {feature_kind(self.pca_features)} features"
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)

@@ -24,7 +24,8 @@ import traceback
 
 import numpy as np
 
-from core import DatasetError, decode_captions, save_checkpoint
+from core import DatasetError, save_checkpoint
+from core.data.stats import display_words
 from explorer.run_config import RunConfig, format_lr, notebook_solver
 from explorer.run_store import (EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
@@ -36,9 +37,9 @@ MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 
 
-def plain(caption: str) -> str:
-    """A decoded caption without its <START> and <END> markers."""
-    return " ".join(w for w in caption.split() if w not in ("<START>", "<END>"))
+def plain(caption, idx_to_word) -> str:
+    """One caption row's words, without <START>, <END> or padding, as the evolution view shows them."""
+    return " ".join(display_words(caption, idx_to_word))
 
 
 class Training:
@@ -139,16 +140,16 @@ class Training:
         images = data["train_image_idxs"][rows]
         self.sample_features = np.asarray(data["train_features"][images])     # (S, D)
         self.max_length = data["train_captions"].shape[1] - 1
-        truths = decode_captions(data["train_captions"][rows], data["idx_to_word"])
+        itw = data["idx_to_word"]
         write_json(self.folder / SAMPLES, {"images": [
-            {"image_idx": int(i), "url": str(data["train_urls"][i]), "truth": plain(t)}
-            for i, t in zip(images, truths)]})
+            {"image_idx": int(i), "url": str(data["train_urls"][i]), "truth": plain(c, itw)}
+            for i, c in zip(images, data["train_captions"][rows])]})
 
     def evolve(self, iteration: int) -> None:
         """Append the model's greedy captions for the sample images at this iteration."""
         model = self.solver.model
         sampled = model.sample(self.sample_features, max_length=self.max_length)
-        captions = [plain(c) for c in decode_captions(sampled, self.solver.data["idx_to_word"])]
+        captions = [plain(c, self.solver.data["idx_to_word"]) for c in sampled]
         self.evolution.write(json.dumps({"i": iteration, "captions": captions}) + "\n")
         self.evolution.flush()
         self.evolved_at = iteration

@@ -195,5 +195,5 @@ def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight
             [(int(r), " ".join(display_words(captions[r], idx_to_word)))
              for r in image_caption_rows(data, split, image)],
             caption_tokens(captions[row], idx_to_word), feature, feature_summary(feature),
-            "PCA 512-d" if ds.pca_features else "fc7 4096-d"))
+            state.feature_kind(ds.pca_features)))
     return chosen

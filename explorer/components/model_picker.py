@@ -106,22 +106,11 @@ def _untrained(cell: str, hidden: int, seed: int, input_dim: int, dataset_key: s
                          cell_type=cell, rng=np.random.default_rng(seed))
 
 
-def _runner():
-    """The training-run manager, or None while this build has none."""
-    try:
-        return state.runner()
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("explorer.runner"):
-            return None
-        raise
-
-
 def _trained_on(dataset: dict | None) -> str:
     if not dataset:
         return ""
     name = "the demo dataset" if dataset.get("is_demo") else f"COCO at `{dataset.get('base_dir')}`"
-    kind = "PCA 512-d" if dataset.get("pca_features") else "fc7 4096-d"
-    return f" It was trained on {name} with {kind} features."
+    return f" It was trained on {name} with {state.feature_kind(dataset.get('pca_features'))} features."
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -169,9 +158,6 @@ def _describe(model: CaptioningRNN) -> str:
 # --- the three sources ---------------------------------------------------------------
 
 def _from_run(k: dict, runner) -> PickedModel | str:
-    if runner is None:
-        return ("Training runs appear here once the Train page can run them. Meanwhile use a "
-                "checkpoint file or an untrained model.")
     runs = {r.run_id: r for r in runner.runs() if r.has_checkpoint}
     if not runs:
         return ("No training run has saved a model yet. Start one on the Train page, or use a "
@@ -240,8 +226,7 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     seed = b.number_input("Seed", 0, 10_000, **_bound(k, "seed"))
     data = ds.data
     D = data["train_features"].shape[1]
-    model = _untrained(cell, int(hidden), int(seed), D, f"{ds.base_dir}|{ds.pca_features}",
-                       data["word_to_idx"])
+    model = _untrained(cell, int(hidden), int(seed), D, ds.key, data["word_to_idx"])
     return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.base_dir}",
                        origin=f"untrained (seed {seed})",
                        note="This model is untrained: its weights are random, so its words are too. "
@@ -262,14 +247,14 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
     """
     k = _keys(prefix)
     shared = prefix == SHARED
-    runner = _runner()
+    runner = state.runner()
     choice = _choice(k)
     if shared:
         wanted = st.session_state.get(state.MODEL_RUN)
         if wanted is not None and wanted != st.session_state.get(k["synced_run"]):
             choice.update(source=RUN, run=wanted)         # chosen on another page
     if "source" not in choice:                            # first visit: the newest usable run, if any
-        runs = [r for r in runner.runs() if r.has_checkpoint] if runner is not None else []
+        runs = [r for r in runner.runs() if r.has_checkpoint]
         if not shared:
             runs = [r for r in runs if r.config.get("cell_type") == default_cell]
         choice["source"] = RUN if runs else UNTRAINED

@@ -40,14 +40,14 @@ def _health(ds: state.Dataset) -> None:
     data = ds.data
     n_img = {s: len(data[f"{s}_features"]) for s in ("train", "val")}
     n_cap = {s: len(data[f"{s}_captions"]) for s in ("train", "val")}
-    stats = state.image_fetcher().stats()
+    fetcher = state.image_fetcher()
+    stats = fetcher.stats()
     st.markdown(
         f"**{ds.label}**  \n"
         f"train: {n_img['train']:,} images, {n_cap['train']:,} captions  \n"
         f"val: {n_img['val']:,} images, {n_cap['val']:,} captions  \n"
         f"vocabulary: {len(data['idx_to_word']):,} words  \n"
         f"images so far: {stats['live']:,} live, {stats['dead']:,} dead")
-    fetcher = state.image_fetcher()
     notice = fetcher.take_offline_notice()
     if notice:
         st.toast(notice, icon="📡")

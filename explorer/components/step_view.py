@@ -100,24 +100,10 @@ def _caption_text(steps, idx_to_word, start: int = 0) -> str:
 
 # --- the panel -----------------------------------------------------------------------
 
-def _step(decoder: StepDecoder) -> None:
+def _paused(action) -> None:
+    """A button's callback: stop Play, then move the decoder (`action`, one of its methods)."""
     st.session_state[PLAYING] = False
-    decoder.step()
-
-
-def _back(decoder: StepDecoder) -> None:
-    st.session_state[PLAYING] = False
-    decoder.back()
-
-
-def _reset(decoder: StepDecoder) -> None:
-    st.session_state[PLAYING] = False
-    decoder.reset()
-
-
-def _finish(decoder: StepDecoder) -> None:
-    st.session_state[PLAYING] = False
-    decoder.run()
+    action()
 
 
 def _toggle_play(decoder: StepDecoder) -> None:
@@ -132,16 +118,16 @@ def _force(decoder: StepDecoder, at: int) -> None:
 def _controls(decoder: StepDecoder, playing: bool) -> None:
     # a row that wraps on a narrow screen, so no button's label is ever cut short
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.button("Reset", icon=":material/first_page:", on_click=_reset, args=(decoder,),
+        st.button("Reset", icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
                   key="inspect.reset", disabled=not decoder.steps)
-        st.button("Back", icon=":material/chevron_left:", on_click=_back, args=(decoder,),
+        st.button("Back", icon=":material/chevron_left:", on_click=_paused, args=(decoder.back,),
                   key="inspect.back", disabled=not decoder.steps, shortcut="Left")
-        st.button("Step", icon=":material/chevron_right:", on_click=_step, args=(decoder,),
+        st.button("Step", icon=":material/chevron_right:", on_click=_paused, args=(decoder.step,),
                   key="inspect.step", type="primary", disabled=decoder.finished, shortcut="Right")
         st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
                   on_click=_toggle_play, args=(decoder,), key="inspect.play",
                   disabled=decoder.finished and not playing, shortcut="P")
-        st.button("To the end", icon=":material/last_page:", on_click=_finish, args=(decoder,),
+        st.button("To the end", icon=":material/last_page:", on_click=_paused, args=(decoder.run,),
                   key="inspect.finish", disabled=decoder.finished)
         st.select_slider("Play speed", SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
                          format_func=lambda s: f"{s:g} s per word")

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import analysis
+from core.data.stats import display_words
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
 from explorer.components.charts import chart_pair, step_lines
@@ -34,8 +35,7 @@ def _choose_caption(ds: state.Dataset, image: ImageChoice, itw) -> tuple | None:
     if len(captions) == 0:
         st.info(f"{image.label} has no ground-truth captions.")
         return None
-    texts = [" ".join(itw[int(w)] for w in c if itw[int(w)] not in ("<NULL>", "<START>", "<END>"))
-             for c in captions]
+    texts = [" ".join(display_words(c, itw)) for c in captions]
     longest = max(range(len(texts)), key=lambda k: len(texts[k].split()))
     k = st.selectbox("Ground-truth caption", range(len(texts)), index=longest,
                      key=f"{CAPTION}.{image.split}.{image.image}", format_func=lambda k: texts[k],
