@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from benchmarks._machine import describe_machine
 from benchmarks.image_fetch import photo_jpeg
 from core.data.demo import ensure_demo_dataset
 from core.data.image_cache import ImageFetcher
-from tests.support.http_server import LoopbackServer, serve_delayed
+from tests.support.http_server import LoopbackServer, free_port, serve_delayed
 from tests.support.tiny_coco import write_tiny_coco
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +61,6 @@ CARDS_JS = """() => {
 
 
 # --- the app as a user starts it -----------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_app(env: dict) -> tuple[subprocess.Popen, str, float]:
     """`python -m streamlit run explorer/app.py` from the repo root; (process, url, start time)."""

@@ -78,7 +78,8 @@ def browser_steps(checkpoint: Path, steps: int, tmp: Path) -> list[float]:
     """Seconds from a Step click until the new step's heading is on screen, in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path, open_page, start_app, wait_idle
+    from tests.browser.conftest import (CHROMIUM_FLAGS, chromium_path, load_checkpoint_in_sidebar,
+                                        open_page, start_app, wait_idle)
 
     process, url = start_app(tmp)
     try:
@@ -89,13 +90,7 @@ def browser_steps(checkpoint: Path, steps: int, tmp: Path) -> list[float]:
             page.goto(url)
             wait_idle(page)
             open_page(page, "Inspect")
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("Checkpoint file", exact=True).click()
-            wait_idle(page)
-            box = sidebar.get_by_placeholder("/path/to/model.h5")
-            box.fill(str(checkpoint))
-            box.press("Enter")
-            wait_idle(page)
+            load_checkpoint_in_sidebar(page, checkpoint)
             step = page.locator(".st-key-inspect-step button")
             times, t = [], 0
             for k in range(steps + 2):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.http_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("CAPTION_LAB_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
@@ -31,12 +32,6 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).is_file():
             return candidate
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
@@ -129,6 +124,17 @@ def wait_idle(page, timeout: float = 60.0) -> None:
 def open_page(page, title: str) -> None:
     """Click a page in the sidebar navigation and wait for it to render."""
     page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    wait_idle(page)
+
+
+def load_checkpoint_in_sidebar(page, path) -> None:
+    """Choose "Checkpoint file" in the sidebar's model picker and load the file at `path`."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Checkpoint file", exact=True).click()
+    wait_idle(page)
+    box = sidebar.get_by_placeholder("/path/to/model.h5")
+    box.fill(str(path))
+    box.press("Enter")
     wait_idle(page)
 
 

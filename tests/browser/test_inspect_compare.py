@@ -13,7 +13,7 @@ import pytest
 from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint
 from core.data.demo import ensure_demo_dataset
 
-from .conftest import assert_no_errors, open_page, screenshot, wait_idle
+from .conftest import assert_no_errors, load_checkpoint_in_sidebar, open_page, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -52,16 +52,6 @@ def checkpoint(tmp_path_factory):
                            {"iteration": solver.num_iterations})
 
 
-def load_checkpoint_in_sidebar(page, path):
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("Checkpoint file", exact=True).click()
-    wait_idle(page)
-    box = sidebar.get_by_placeholder("/path/to/model.h5")
-    box.fill(str(path))
-    box.press("Enter")
-    wait_idle(page)
-
-
 def button(page, key):
     return page.locator(f".st-key-{key.replace('.', '-')} button")
 
@@ -72,6 +62,14 @@ def heading(page) -> str:
 
 def open_tab(page, name):
     page.get_by_role("tab", name=name).click()
+    wait_idle(page)
+
+
+def compute_split_scores(page):
+    """Open Compare's Split scores tab, press Compute, and wait for the score table."""
+    open_tab(page, "Split scores")
+    button(page, "compare.compute").click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
     wait_idle(page)
 
 
@@ -136,10 +134,7 @@ def test_compare_examples_scores_and_strategies(page, checkpoint):
     assert page.get_by_text(re.compile(r"BLEU-4")).count() >= 6
     screenshot(page, "compare-train-vs-val")
 
-    open_tab(page, "Split scores")
-    button(page, "compare.compute").click()
-    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
-    wait_idle(page)
+    compute_split_scores(page)
     assert_no_errors(page)
     assert page.get_by_text(re.compile(r"^BLEU-4 — greedy: train")).count() == 1
     assert charts(page) == 1
@@ -190,10 +185,7 @@ def test_every_page_fits_a_projector(page, checkpoint):
         fits(f"Inspect: {tab}")
     open_page(page, "Compare")
     fits("Compare: Train vs val examples")
-    open_tab(page, "Split scores")
-    button(page, "compare.compute").click()
-    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
-    wait_idle(page)
+    compute_split_scores(page)
     fits("Compare: Split scores")
     open_tab(page, "Strategies side by side")
     fits("Compare: Strategies side by side")
@@ -232,10 +224,7 @@ def test_quick_start_inspects_and_compares_the_overfit_run(page):
     assert page.get_by_text("Train split · trained on").count() == 1
     assert page.get_by_text(re.compile(r"the \d+ images this run trained on")).count() == 1
     screenshot(page, "quickstart-compare-examples")
-    open_tab(page, "Split scores")
-    button(page, "compare.compute").click()
-    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
-    wait_idle(page)
+    compute_split_scores(page)
     assert_no_errors(page)
     gap = page.get_by_text(re.compile(r"^BLEU-4 — greedy: train")).inner_text()
     train, val = (float(x) for x in re.search(r"greedy: train ([0-9.]+) against val ([0-9.]+)", gap).groups())

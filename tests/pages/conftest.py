@@ -44,6 +44,24 @@ def no_exception(at: AppTest) -> bool:
     return True
 
 
+def use_checkpoint(at: AppTest, path, check: bool = True) -> AppTest:
+    """Pick the checkpoint file `path` in the sidebar's model picker; with `check`, the
+    page must show neither an exception nor an error (pass False where one is expected)."""
+    at.radio(key="model.source").set_value("Checkpoint file").run()
+    at.text_input(key="model.file").input(str(path)).run()
+    if check:
+        assert no_exception(at) and not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.fixture(scope="session")
+def demo_data() -> dict:
+    """The demo dataset as `load_coco_data` returns it (read-only: tests share it)."""
+    from core import load_coco_data
+    from core.data.demo import ensure_demo_dataset
+    return load_coco_data(ensure_demo_dataset())
+
+
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory) -> dict:
     """A vanilla RNN and an LSTM trained briefly on the demo data, saved with

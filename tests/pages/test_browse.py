@@ -3,10 +3,8 @@ and dead links as placeholder tiles (against a real server on 127.0.0.1)."""
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from core.data import demo
 from core.data.coco import load_coco_data
 from core.data.stats import display_words, search_captions, split_stats
 from explorer import state
@@ -14,11 +12,6 @@ from tests.support.http_server import LoopbackServer, serve_bytes, serve_status
 from tests.support.tiny_coco import write_tiny_coco
 
 from .conftest import no_exception
-
-
-@pytest.fixture(scope="module")
-def demo_data():
-    return load_coco_data(demo.demo_dir())
 
 
 def batch(at) -> state.Minibatch:

@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 
 from core import CaptioningRNN, load_checkpoint, save_checkpoint
-from core.data.coco import load_coco_data
-from core.data.demo import ensure_demo_dataset
 from core.evaluate import (
     CaptionIndex,
     Strategy,
@@ -18,21 +16,9 @@ from core.evaluate import (
 from explorer import state
 from explorer.components import scores_view
 
-from .conftest import no_exception
+from .conftest import no_exception, use_checkpoint
 
 VIEW = "compare.view"
-
-
-@pytest.fixture(scope="module")
-def demo_data():
-    return load_coco_data(ensure_demo_dataset())
-
-
-def use_checkpoint(at, path):
-    at.radio(key="model.source").set_value("Checkpoint file").run()
-    at.text_input(key="model.file").input(str(path)).run()
-    assert no_exception(at) and not at.error
-    return at
 
 
 def bleu_numbers(html: str) -> list[float]:
@@ -122,9 +108,7 @@ def test_strategies_side_by_side_with_their_log_probabilities(app, checkpoints, 
 def test_a_mismatched_model_shows_a_message_not_a_traceback(app, tmp_path, demo_data):
     wide = CaptioningRNN(demo_data["word_to_idx"], input_dim=4096, hidden_dim=16, wordvec_dim=8,
                          rng=np.random.default_rng(0))
-    at = app("compare")
-    at.radio(key="model.source").set_value("Checkpoint file").run()
-    at.text_input(key="model.file").input(str(save_checkpoint(tmp_path / "fc7.h5", wide))).run()
+    at = use_checkpoint(app("compare"), save_checkpoint(tmp_path / "fc7.h5", wide), check=False)
     assert no_exception(at)
     assert "4096-d" in at.error[0].value and not at.tabs
 

@@ -15,22 +15,16 @@ from core import (
     save_checkpoint,
     teacher_forced_trace,
 )
-from core.data.coco import decode_captions, load_coco_data
+from core.data.coco import decode_captions
 from core.data.demo import ensure_demo_dataset
 from explorer import state
 from explorer.components import step_view
 from explorer.run_store import FINAL
 from tests.support.tiny_coco import write_tiny_coco
 
-from .conftest import no_exception
+from .conftest import no_exception, rerun_until, use_checkpoint
 
 VIEW = "inspect.view"
-
-
-def use_checkpoint(at, path):
-    at.radio(key="model.source").set_value("Checkpoint file").run()
-    at.text_input(key="model.file").input(str(path)).run()
-    return at
 
 
 def decoder(at) -> StepDecoder:
@@ -51,11 +45,6 @@ def shown(at):
     charts = at.get("vega_lite_chart")
     bars = convert_arrow_bytes_to_pandas_df(charts[0].proto.data.data) if heading else None
     return heading, chips, bars
-
-
-@pytest.fixture(scope="module")
-def demo_data():
-    return load_coco_data(ensure_demo_dataset())
 
 
 def test_renders_an_untrained_model_by_default(app):
@@ -236,11 +225,11 @@ def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_
                          rng=np.random.default_rng(0))
     other_words = CaptioningRNN({w: i for i, w in enumerate(["<NULL>", "<START>", "<END>", "cat"])},
                                 input_dim=512, hidden_dim=16, wordvec_dim=8, rng=np.random.default_rng(0))
-    at = use_checkpoint(app("inspect"), save_checkpoint(tmp_path / "fc7.h5", wide))
+    at = use_checkpoint(app("inspect"), save_checkpoint(tmp_path / "fc7.h5", wide), check=False)
     assert no_exception(at)
     assert "4096-d" in at.error[0].value and "PCA 512-d features" in at.error[0].value
     assert not at.get("vega_lite_chart")
-    at = use_checkpoint(at, save_checkpoint(tmp_path / "words.h5", other_words))
+    at = use_checkpoint(at, save_checkpoint(tmp_path / "words.h5", other_words), check=False)
     assert no_exception(at)
     assert "vocabulary of 4 words" in at.error[0].value
     assert f"dataset has {len(demo_data['idx_to_word'])}" in at.error[0].value
@@ -281,7 +270,7 @@ def test_the_browse_minibatch_offers_its_images(app, demo_data):
     assert at.session_state[step_view.DECODER_SPEC][1] == ("train", expected[0])
 
 
-def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path):
+def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path, demo_data):
     folder = write_tiny_coco(tmp_path / "coco")
     at = app()
     at.sidebar.radio[0].set_value("COCO folder").run()
@@ -292,7 +281,7 @@ def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path):
     at.switch_page("../pages/inspect.py").run()
     assert "Browse minibatch" in at.segmented_control(key="inspect.image_from").options
     at.sidebar.radio[0].set_value("Demo dataset").run()   # its rows are rows of the tiny folder
-    assert no_exception(at) and max(tiny.rows) < len(load_coco_data(ensure_demo_dataset())["train_captions"])
+    assert no_exception(at) and max(tiny.rows) < len(demo_data["train_captions"])
     assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train"]
 
 
@@ -348,11 +337,9 @@ def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
     pinned = at.session_state["model.refresh"][run_id]
     wait_until(lambda: runner.get(run_id).checkpoint_iteration != pinned, "a newer snapshot")
 
-    def offered() -> bool:       # the app's runner re-reads a run's status at most every SYNC_SECONDS
-        at.run()
-        return "iteration" in at.button(key="model.refresh_button").label
-
-    wait_until(offered, "the page to offer the newer snapshot")
+    # the app's runner re-reads a run's status at most every SYNC_SECONDS
+    rerun_until(at, lambda at: "iteration" in at.button(key="model.refresh_button").label,
+                what="the page to offer the newer snapshot")
     assert at.session_state[step_view.DECODER_SPEC][0] == first     # kept until the user asks
     at.button(key="model.refresh_button").click().run()
     assert no_exception(at)

@@ -1,11 +1,10 @@
 """Every page renders through the real router with no exception and no error box; the
 shared sidebar's dataset choice, a bad folder and the COCO download included."""
-import socket
 
 import pytest
 
 from core.data.demo import ensure_demo_dataset
-from tests.support.http_server import LoopbackServer, serve_bytes
+from tests.support.http_server import LoopbackServer, free_port, serve_bytes
 from tests.support.tiny_coco import write_tiny_coco, zip_dataset
 
 from .conftest import PAGE_FILES, no_exception, rerun_until
@@ -61,9 +60,7 @@ def data_root(tmp_path, monkeypatch):
 
 
 def test_download_without_a_network_fails_with_a_message_and_keeps_the_demo(app, data_root, monkeypatch):
-    with socket.socket() as s:                                # a port where nothing listens
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/coco_captioning.zip"
+    url = f"http://127.0.0.1:{free_port()}/coco_captioning.zip"
     monkeypatch.setenv("CAPTION_LAB_COCO_URL", url)
     at = app()
     at.sidebar.radio[0].set_value("Download COCO").run()

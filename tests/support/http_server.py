@@ -9,6 +9,7 @@ Requests are recorded in `server.requests` as (method, path, headers).
 """
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
@@ -16,6 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def serve_bytes(body: bytes, content_type: str = "application/octet-stream", status: int = 200) -> Handler:

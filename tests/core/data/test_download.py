@@ -3,7 +3,6 @@ small archive in the course's layout: resume, restart, corrupt archives, HTTP er
 progress, cancel, disk space, and the `python -m core.data` command line."""
 from __future__ import annotations
 
-import socket
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler
@@ -15,7 +14,7 @@ from core.data.__main__ import main
 from core.data.coco import check_dataset, load_coco_data
 from core.data.download import (URL_ENV_VAR, ArchiveError, DownloadCancelled, DownloadError,
                                 DownloadProgress, download_coco)
-from tests.support.http_server import (Handler, LoopbackServer, serve_bytes, serve_cut,
+from tests.support.http_server import (Handler, LoopbackServer, free_port, serve_bytes, serve_cut,
                                        serve_status)
 from tests.support.tiny_coco import write_tiny_coco, zip_dataset
 
@@ -157,9 +156,7 @@ def test_http_errors_and_refused_connections_are_reported(tmp_path: Path):
     with LoopbackServer({}) as server:
         with pytest.raises(DownloadError, match=r"HTTP 404 Not Found from http://127.0.0.1:\d+/x.zip"):
             download_coco(tmp_path / "coco", server.url("/x.zip"), timeout=5)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     with pytest.raises(DownloadError, match=f"Could not connect to http://127.0.0.1:{port}/"):
         download_coco(tmp_path / "coco", f"http://127.0.0.1:{port}/x.zip", timeout=5)
     assert _leftovers(tmp_path) == [] and not (tmp_path / "coco").exists()

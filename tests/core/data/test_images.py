@@ -6,7 +6,6 @@ Nothing here touches the network beyond loopback: the one "offline" address is u
 from __future__ import annotations
 
 import io
-import socket
 import struct
 import threading
 import time
@@ -20,7 +19,8 @@ from PIL import Image
 from core.data import images
 from core.data.image_cache import ImageFetcher
 from core.data.images import OFFLINE_NOTICE, decode_image, fetch_image, image_from_url, is_remote
-from tests.support.http_server import (LoopbackServer, serve_bytes, serve_cut, serve_delayed,
+from tests.support.http_server import (LoopbackServer, free_port, serve_bytes, serve_cut,
+                                       serve_delayed,
                                        serve_redirect, serve_status, serve_stream, serve_trickle)
 
 pytestmark = pytest.mark.timeout(60)
@@ -64,13 +64,6 @@ def png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
             + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hits(server: LoopbackServer, path: str) -> int:
