@@ -30,8 +30,10 @@ from . import layers as L
 from .equations import EQUATIONS
 from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from .model import CaptioningRNN, param_shapes
+from .notebook import (MODEL_LOSS_TOLERANCE, NOTEBOOK_FORWARD, NOTEBOOK_MODEL_LOSS, NOTEBOOK_SEED,
+                       NOTEBOOK_VOCAB, SOFTMAX_SANITY, gradient_inputs, model_gradient_inputs,
+                       notebook_model_case, softmax_gradient_inputs, softmax_sanity_inputs)
 
-NOTEBOOK_SEED = 231
 MAX_SIZE = 100            # every user size is a whole number from 1 to this
 MAX_ENTRIES = 10_000      # numbers perturbed by one numeric gradient check, at most
 MAX_WORK = 100_000        # perturbed numbers x time steps per forward pass, at most
@@ -102,92 +104,7 @@ class CheckReport:
         return [row for row in self.rows if not row.passed]
 
 
-def lin(lo: float, hi: float, *shape: int) -> np.ndarray:
-    """The notebooks' fixed inputs: `np.linspace(lo, hi, num=prod(shape)).reshape(shape)`."""
-    return np.linspace(lo, hi, num=int(np.prod(shape))).reshape(*shape)
-
-
 # --- the notebook's fixed-input forward checks -------------------------------------
-
-@dataclass(frozen=True)
-class ForwardCase:
-    """A notebook cell's fixed inputs and the outputs it prints."""
-
-    inputs: Callable[[], tuple]              # fresh inputs, in the forward function's order
-    expected: dict[str, np.ndarray]          # output name -> the notebook's values
-    tolerance: float                         # the relative error allowed
-
-
-NOTEBOOK_FORWARD = {
-    "rnn_step": ForwardCase(
-        lambda: (lin(-0.4, 0.7, 3, 10), lin(-0.2, 0.5, 3, 4), lin(-0.1, 0.9, 10, 4),
-                 lin(-0.3, 0.7, 4, 4), lin(-0.2, 0.4, 4)),
-        {"next_h": np.asarray([[-0.58172089, -0.50182032, -0.41232771, -0.31410098],
-                               [0.66854692, 0.79562378, 0.87755553, 0.92795967],
-                               [0.97934501, 0.99144213, 0.99646691, 0.99854353]])}, 1e-8),
-    "rnn": ForwardCase(
-        lambda: (lin(-0.1, 0.3, 2, 3, 4), lin(-0.3, 0.1, 2, 5), lin(-0.2, 0.4, 4, 5),
-                 lin(-0.4, 0.1, 5, 5), lin(-0.7, 0.1, 5)),
-        {"h": np.asarray([
-            [[-0.42070749, -0.27279261, -0.11074945, 0.05740409, 0.22236251],
-             [-0.39525808, -0.22554661, -0.0409454, 0.14649412, 0.32397316],
-             [-0.42305111, -0.24223728, -0.04287027, 0.15997045, 0.35014525]],
-            [[-0.55857474, -0.39065825, -0.19198182, 0.02378408, 0.23735671],
-             [-0.27150199, -0.07088804, 0.13562939, 0.33099728, 0.50158768],
-             [-0.51014825, -0.30524429, -0.06755202, 0.17806392, 0.40333043]]])}, 1e-7),
-    "lstm_step": ForwardCase(
-        lambda: (lin(-0.4, 1.2, 3, 4), lin(-0.3, 0.7, 3, 5), lin(-0.4, 0.9, 3, 5),
-                 lin(-2.1, 1.3, 4, 20), lin(-0.7, 2.2, 5, 20), lin(0.3, 0.7, 20)),
-        {"next_h": np.asarray([[0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
-                               [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
-                               [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]]),
-         "next_c": np.asarray([[0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
-                               [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
-                               [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])},
-        1e-7),
-    "lstm": ForwardCase(
-        lambda: (lin(-0.4, 0.6, 2, 3, 5), lin(-0.4, 0.8, 2, 4), lin(-0.2, 0.9, 5, 16),
-                 lin(-0.3, 0.6, 4, 16), lin(0.2, 0.7, 16)),
-        {"h": np.asarray([
-            [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
-             [0.11287491, 0.12146228, 0.13018446, 0.13902939],
-             [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
-            [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
-             [0.6704845, 0.69350089, 0.71486014, 0.7346449],
-             [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])}, 1e-7),
-    "word_embedding": ForwardCase(
-        lambda: (np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]]), lin(0, 1, 5, 3)),
-        {"out": np.asarray([
-            [[0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429],
-             [0.21428571, 0.28571429, 0.35714286], [0.42857143, 0.5, 0.57142857]],
-            [[0.42857143, 0.5, 0.57142857], [0.21428571, 0.28571429, 0.35714286],
-             [0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429]]])}, 1e-7),
-}
-
-# temporal_softmax_loss on tiny random scores: (N, T, V, fraction of positions kept,
-# and the range the notebook says the loss should fall in)
-SOFTMAX_SANITY = ((100, 1, 10, 1.0, 2.2, 2.4),       # "should be about 2.3"
-                  (100, 10, 10, 1.0, 22.5, 23.5),    # "should be about 23"
-                  (5000, 10, 10, 0.1, 2.2, 2.4))     # "should be within 2.2-2.4"
-
-# the whole model's loss with every parameter set to np.linspace(-1.4, 1.3)
-NOTEBOOK_VOCAB = {"<NULL>": 0, "cat": 2, "dog": 3}
-NOTEBOOK_MODEL_LOSS = {"rnn": 9.83235591003, "lstm": 9.82445935443}
-MODEL_LOSS_TOLERANCE = 1e-9
-_MODEL_FEATURE_RANGE = {"rnn": (-1.5, 0.3), "lstm": (-0.5, 1.7)}
-
-
-def notebook_model_case(cell: str) -> tuple[CaptioningRNN, np.ndarray, np.ndarray]:
-    """The notebook's loss check: a float64 model with linspace weights, features, captions."""
-    N, D, W, H, T = 10, 20, 30, 40, 13
-    model = CaptioningRNN(NOTEBOOK_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell,
-                          dtype=np.float64, rng=np.random.RandomState(0))
-    for k, v in model.params.items():
-        model.params[k] = np.linspace(-1.4, 1.3, num=v.size).reshape(*v.shape)
-    features = np.linspace(*_MODEL_FEATURE_RANGE[cell], num=N * D).reshape(N, D)
-    captions = (np.arange(N * T) % len(NOTEBOOK_VOCAB)).reshape(N, T)
-    return model, features, captions
-
 
 def _fixed_forward(key: str, forward: Callable, names: tuple[str, ...]) -> Callable[[], list[CheckRow]]:
     def check() -> list[CheckRow]:
@@ -202,10 +119,7 @@ def _softmax_forward(seed: int = NOTEBOOK_SEED) -> list[CheckRow]:
     rng = np.random.RandomState(seed)
     rows = []
     for N, T, V, p, low, high in SOFTMAX_SANITY:
-        x = 0.001 * rng.randn(N, T, V)
-        y = rng.randint(V, size=(N, T))
-        mask = rng.rand(N, T) <= p
-        loss, _ = L.temporal_softmax_loss(x, y, mask)
+        loss, _ = L.temporal_softmax_loss(*softmax_sanity_inputs(N, T, V, p, rng))
         rows.append(CheckRow("forward", f"loss (N={N}, T={T}, V={V}, p={p:g})", "value",
                              loss, high, low))
     return rows
@@ -269,57 +183,46 @@ def _layer_gradients(forward, backward, broken_pair, inputs, names, n_out, rng, 
 
 
 def _rnn_step_gradients(s, rng, broken, threshold):
-    N, D, H = s["N"], s["D"], s["H"]
-    inputs = [rng.randn(N, D), rng.randn(N, H), rng.randn(D, H), rng.randn(H, H), rng.randn(H)]
+    inputs = gradient_inputs("rnn_step", s, rng)
     return _layer_gradients(L.rnn_step_forward, L.rnn_step_backward, B.rnn_step, inputs,
                             ("dx", "dprev_h", "dWx", "dWh", "db"), 1, rng, threshold, broken)
 
 
 def _rnn_gradients(s, rng, broken, threshold):
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    inputs = [rng.randn(N, T, D), rng.randn(N, H), rng.randn(D, H), rng.randn(H, H), rng.randn(H)]
+    inputs = gradient_inputs("rnn", s, rng)
     return _layer_gradients(L.rnn_forward, L.rnn_backward, B.rnn, inputs,
                             ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
 
 
 def _lstm_step_gradients(s, rng, broken, threshold):
-    N, D, H = s["N"], s["D"], s["H"]
-    inputs = [rng.randn(N, D), rng.randn(N, H), rng.randn(N, H), rng.randn(D, 4 * H),
-              rng.randn(H, 4 * H), rng.randn(4 * H)]
+    inputs = gradient_inputs("lstm_step", s, rng)
     return _layer_gradients(L.lstm_step_forward, L.lstm_step_backward, B.lstm_step, inputs,
                             ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"), 2, rng, threshold,
                             broken)
 
 
 def _lstm_gradients(s, rng, broken, threshold):
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    inputs = [rng.randn(N, T, D), rng.randn(N, H), rng.randn(D, 4 * H), rng.randn(H, 4 * H),
-              rng.randn(4 * H)]
+    inputs = gradient_inputs("lstm", s, rng)
     return _layer_gradients(L.lstm_forward, L.lstm_backward, B.lstm, inputs,
                             ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
 
 
 def _word_embedding_gradients(s, rng, broken, threshold):
-    N, T, V, D = s["N"], s["T"], s["V"], s["D"]
-    inputs = [rng.randint(V, size=(N, T)), rng.randn(V, D)]
+    inputs = gradient_inputs("word_embedding", s, rng)
     return _layer_gradients(L.word_embedding_forward, L.word_embedding_backward,
                             B.word_embedding, inputs, ("dW",), 1, rng, threshold, broken,
                             first=1)
 
 
 def _temporal_affine_gradients(s, rng, broken, threshold):
-    N, T, D, M = s["N"], s["T"], s["D"], s["M"]
-    inputs = [rng.randn(N, T, D), rng.randn(D, M), rng.randn(M)]
+    inputs = gradient_inputs("temporal_affine", s, rng)
     return _layer_gradients(L.temporal_affine_forward, L.temporal_affine_backward,
                             B.temporal_affine, inputs, ("dx", "dw", "db"), 1, rng,
                             threshold, broken)
 
 
 def _softmax_gradients(s, rng, broken, threshold):
-    N, T, V = s["N"], s["T"], s["V"]
-    x = 0.001 * rng.randn(N, T, V)
-    y = rng.randint(V, size=(N, T))
-    mask = rng.rand(N, T) > 0.5
+    x, y, mask = softmax_gradient_inputs(s, rng)
     # the bug: dx is taken as if every position counted, <NULL> padding included
     _, dx = L.temporal_softmax_loss(x, y, np.ones_like(mask) if broken else mask)
     dx_num = eval_numerical_gradient(lambda x: L.temporal_softmax_loss(x, y, mask)[0], x,
@@ -329,9 +232,8 @@ def _softmax_gradients(s, rng, broken, threshold):
 
 def _model_gradients(cell: str):
     def check(s, rng, broken, threshold):
-        N, T, D, W, H = s["N"], s["T"], s["D"], s["W"], s["H"]
-        captions = rng.randint(len(NOTEBOOK_VOCAB), size=(N, T))
-        features = rng.randn(N, D)
+        D, W, H = s["D"], s["W"], s["H"]
+        captions, features = model_gradient_inputs(s, rng)
         model = CaptioningRNN(NOTEBOOK_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H,
                               cell_type=cell, dtype=np.float64, rng=rng)
         _, grads = model.loss(features, captions)

@@ -54,6 +54,11 @@ def wait_for(condition, timeout=90.0, what="the page"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_button(page):
+    """The run panel's Stop button (not the Stop in Streamlit's toolbar while a script runs)."""
+    return page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop", exact=True)
+
+
 def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
     open_page(page, "Train")
     assert_no_errors(page)
@@ -78,9 +83,9 @@ def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
         assert_no_errors(page)
         page.reload()                                       # a refresh keeps the run, and the right to stop it
         wait_for(lambda: iteration(page) > at_first + 10, what="the run to show again after a refresh")
-        assert page.get_by_role("button", name="Stop").is_enabled()
+        assert stop_button(page).is_enabled()
     finally:
-        stop = page.get_by_role("button", name="Stop")
+        stop = stop_button(page)
         if stop.count():
             stop.click()
     wait_for(lambda: "stopped" in page.locator('[data-testid="stMain"]').inner_text(), what="the stop")

@@ -1,7 +1,7 @@
 """Every check of the CS231n RNN and LSTM captioning notebooks, as assertions.
 
 The fixed-input forward checks use the notebooks' `np.linspace` inputs and expected
-values (kept in `core.checks`, which the layer lab runs too); the backward checks
+values (kept in `core.notebook`, which the layer lab runs too); the backward checks
 compare each layer's gradients with centred differences in float64, through one helper
 parametrized over the layers.
 """
@@ -13,11 +13,11 @@ from core import (eval_numerical_gradient, eval_numerical_gradient_array, lstm_b
                   rnn_forward, rnn_step_backward, rnn_step_forward, sigmoid,
                   temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss,
                   word_embedding_backward, word_embedding_forward)
-from core.checks import NOTEBOOK_FORWARD, SOFTMAX_SANITY
+from core.notebook import NOTEBOOK_FORWARD, SOFTMAX_SANITY
 
 
 def notebook_case(key):
-    """The notebook's fixed inputs for a layer and the values it prints (kept in core.checks)."""
+    """The notebook's fixed inputs for a layer and the values it prints (kept in core.notebook)."""
     case = NOTEBOOK_FORWARD[key]
     return case.inputs(), case.expected
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core import CaptioningRNN, eval_numerical_gradient, rel_error
-from core.checks import NOTEBOOK_MODEL_LOSS, NOTEBOOK_VOCAB, notebook_model_case
+from core.notebook import NOTEBOOK_MODEL_LOSS, NOTEBOOK_VOCAB, notebook_model_case
 
 TOY_VOCAB = NOTEBOOK_VOCAB
 
