@@ -1,0 +1,321 @@
+"""How a function of the student's is checked: a `Spec` in two halves, and their tools.
+
+`Spec.run(student, channel)` runs inside the sandbox (a forked, confined child): it calls
+the student's functions on the notebook's inputs and on probes, and returns what they
+returned, as data. `Spec.judge(data, context)` runs in the checker: it compares that data
+with Caption Lab's reference layers and the notebook's numbers, and gives the `Result`:
+the checks a student would print, the likely cause (`bugs`), where in the array the error
+sits (`Heat`). The student's code never runs in the checker, and the checker never trusts
+more of the child than its data.
+
+The child side raises two exceptions of its own, which the checker reads by name:
+`ReturnedNothing` (the function returned None: the course's stub) and `WrongReturn` (it
+returned something else than the notebook's signature says).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..checks import array_error
+from ..gradcheck import eval_numerical_gradient_array, rel_error
+from .report import (CRASHED, MEMORY, NOT_IMPLEMENTED, PASSED, TIMEOUT, WRONG, Check, Heat,
+                     Result)
+from .sandbox import Channel, Outcome
+from .wire import Opaque
+
+MATCH = 1e-7                       # an array this close (over the whole array) to a bug's is that bug
+
+
+class ReturnedNothing(Exception):
+    """The function returned None (or only Nones): it is still the course's stub."""
+
+
+class WrongReturn(Exception):
+    """The function returned something of another kind than its notebook signature."""
+
+
+# --- the child's side ------------------------------------------------------------------------
+
+class Student:
+    """The student's package, imported inside the sandbox from `src/<package>`."""
+
+    def __init__(self, src: Path, package: str):
+        self.src, self.package = Path(src), package
+
+    def module(self, name: str):
+        """Import `<package>.<name>` ("rnn_layers", "classifiers.rnn")."""
+        if str(self.src) not in sys.path:
+            sys.path.insert(0, str(self.src))
+        sys.dont_write_bytecode = True
+        return importlib.import_module(f"{self.package}.{name}")
+
+    def layer(self, name: str):
+        return getattr(self.module("rnn_layers"), name)
+
+    def model_class(self):
+        return self.module("classifiers.rnn").CaptioningRNN
+
+
+def kind(value) -> str:
+    """What a returned value is, for a message: 'a list of 3', 'an ndarray (4, 5)'."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def call(fn, *args, **kwargs):
+    """fn(*args), raising ReturnedNothing when it gives None or only Nones."""
+    out = fn(*args, **kwargs)
+    if out is None or (isinstance(out, (tuple, list)) and len(out) and all(o is None for o in out)):
+        raise ReturnedNothing(f"{getattr(fn, '__name__', 'it')} returned None")
+    return out
+
+
+def pick(out, n: int, signature: str) -> list:
+    """The first n items of a returned tuple; WrongReturn naming `signature` otherwise."""
+    if n == 1 and not isinstance(out, (tuple, list)):
+        return [out]
+    if isinstance(out, (tuple, list)) and len(out) >= n:
+        return list(out[:n])
+    raise WrongReturn(f"returned {kind(out)}, not {signature}")
+
+
+@contextlib.contextmanager
+def swapped(module, replacements: dict):
+    """Put Caption Lab's functions in place of the student's names in `module`, for a while."""
+    saved = {name: module.__dict__.get(name) for name in replacements}
+    module.__dict__.update(replacements)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                module.__dict__.pop(name, None)
+            else:
+                module.__dict__[name] = value
+
+
+class Tracer:
+    """Records the arguments of calls to some functions of a module (by their global names)."""
+
+    def __init__(self, module, names: list[str], keep: Callable[[str, tuple], dict]):
+        self.module, self.names, self.keep = module, names, keep
+        self.calls: list[dict] = []
+
+    def __enter__(self):
+        replacements = {}
+        for name in self.names:
+            original = self.module.__dict__.get(name)
+            if callable(original):
+                replacements[name] = self._wrap(name, original)
+        self._swap = swapped(self.module, replacements)
+        self._swap.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._swap.__exit__(*exc)
+
+    def _wrap(self, name, original):
+        def traced(*args, **kwargs):
+            if len(self.calls) < 200:
+                try:
+                    self.calls.append({"function": name, **self.keep(name, args)})
+                except Exception:
+                    pass
+            return original(*args, **kwargs)
+        traced.__name__ = name
+        return traced
+
+
+def optional(probe: Callable[[], object]):
+    """A probe that only helps name a bug: its value, or None when the student's code
+    raises on it (that crash is not the function's verdict)."""
+    try:
+        return probe()
+    except Exception:
+        return None
+
+
+def numeric_gradients(forward, inputs: list, douts: list, n_out: int, first: int = 0) -> list:
+    """The notebook's numeric gradient of every input from `first` on: for input k, the sum
+    over outputs j of eval_numerical_gradient_array(output j as a function of input k)."""
+    grads = []
+    for k in range(first, len(inputs)):
+        total = 0
+        for j in range(n_out):
+            def f(value, k=k, j=j):
+                args = list(inputs)
+                args[k] = value
+                return pick(forward(*args), n_out, "its outputs")[j]
+            total = total + eval_numerical_gradient_array(f, inputs[k], douts[j])
+        grads.append(total)
+    return grads
+
+
+# --- the checker's side ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spec:
+    """The check of one function."""
+
+    name: str                                 # the report's key
+    module: str                               # "rnn_layers" or "classifiers.rnn"
+    attribute: str                            # "rnn_step_forward", "CaptioningRNN.loss"
+    run: Callable[[Student, Channel], dict]   # in the sandbox
+    judge: Callable[[dict, "Context"], Result]
+    optional: bool = False                    # the LSTM: optional in the course
+    uses: tuple[str, ...] = ()                # other specs it needs (a backward needs its forward)
+    explain: Callable[[dict], str | None] | None = None   # a crash's likely cause, from the data so far
+    calls: tuple[str, ...] | None = None      # what it calls, for "crashed because X did" (default: uses)
+
+
+@dataclass
+class Context:
+    """What the judge of one function may know about the others."""
+
+    results: dict[str, Result] = field(default_factory=dict)
+
+    def status(self, name: str) -> str | None:
+        r = self.results.get(name)
+        return r.status if r else None
+
+    def not_done(self, names) -> list[str]:
+        """Those of `names` that are not implemented, missing or crashed."""
+        return [n for n in names if self.status(n) not in (None, PASSED, WRONG)]
+
+
+def as_array(value) -> tuple[np.ndarray | None, str]:
+    """A returned value as a float array, or None and what it was instead."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64, copy=False), ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return np.asarray(float(value)), ""
+    if isinstance(value, Opaque):
+        return None, f"returned {value}, not an array"
+    if value is None:
+        return None, "returned None"
+    return None, f"returned {kind(value)}, not an array"
+
+
+def compare(name: str, got, want: np.ndarray, threshold: float, *, notebook: bool = True,
+            measure: str = "relative error") -> tuple[Check, np.ndarray | None]:
+    """A check of `got` against `want` with the notebook's rel_error; the got array when its
+    shape is right (for a heat map), else None."""
+    array, problem = as_array(got)
+    want = np.asarray(want, dtype=np.float64)
+    if array is None:
+        return Check(name, None, threshold, False, measure, note=problem, notebook=notebook), None
+    if array.shape != want.shape:
+        return Check(name, None, threshold, False, measure,
+                     note=f"shape {array.shape}, expected {want.shape}", notebook=notebook), None
+    if not np.all(np.isfinite(array)):
+        return Check(name, None, threshold, False, measure, note="holds NaN or infinity",
+                     notebook=notebook), None
+    value = rel_error(want, array)
+    return Check(name, value, threshold, value < threshold, measure, notebook=notebook), array
+
+
+def gradient_check(name: str, analytic, numeric, threshold: float, *, notebook: bool = True) -> Check:
+    """A gradient's check as the layer lab rates it: the notebook's (max) relative error, or,
+    where only near-zero entries push that over, the error over the whole array."""
+    check, array = compare(name, analytic, numeric, threshold, notebook=notebook)
+    if array is None or check.passed:
+        return check
+    if array_error(array, numeric) < threshold:
+        return Check(check.name, check.value, threshold, True, note="noisy near-zero entries; "
+                     "the error over the whole array is below the threshold", notebook=notebook)
+    return check
+
+
+def matches(got, want) -> bool:
+    """Whether `got` is `want` to round-off (over the whole array)."""
+    array, _ = as_array(got)
+    want = np.asarray(want, dtype=np.float64)
+    return array is not None and array.shape == want.shape and bool(np.all(np.isfinite(array))) \
+        and array_error(array, want) < MATCH
+
+
+def which_bug(got: list, variants: list[tuple[str, object]], positions: list[int] | None = None) -> str | None:
+    """The sentence of the first variant that `got` matches (every one of `positions` of it)."""
+    for sentence, outputs in variants:
+        outputs = list(outputs) if isinstance(outputs, tuple) else [outputs]
+        chosen = positions if positions is not None else range(len(outputs))
+        if all(i < len(got) and matches(got[i], outputs[i]) for i in chosen):
+            return sentence
+    return None
+
+
+AXES = {"N": "example n", "T": "timestep t", "D": "input dimension", "H": "hidden unit",
+        "V": "word id", "W": "word-vector dimension", "4H": "gate unit (i, f, o, g)"}
+
+
+def heat(name: str, got: np.ndarray, want, axes: str, against: str = "the reference") -> Heat | None:
+    """Where `got` differs from `want`: element-wise relative error, the largest over the
+    batch for a 3-d array. `axes` names the dimensions, e.g. "N T H" or "D 4H"."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape or got.ndim == 0:
+        return None
+    error = np.abs(got - want) / np.maximum(1e-8, np.abs(got) + np.abs(want))
+    names = axes.split()
+    if error.ndim == 3:                        # (N, T, X): the worst example at each (t, x)
+        error, names = error.max(axis=0), names[1:]
+    elif error.ndim == 1:
+        error, names = error[None, :], ["", names[0]]
+    if error.ndim != 2:
+        return None
+    rows, columns = (AXES.get(n, n) for n in names)
+    where = ", largest over the batch" if got.ndim == 3 else ""
+    return Heat(f"{name}: |yours − {against}| / (|yours| + |{against}|){where}",
+                np.round(error, 6).tolist(), rows, columns)
+
+
+def failed(result_name: str, outcome: Outcome, optional: bool = False) -> Result | None:
+    """The Result of a task that did not finish normally, or None when it did."""
+    base = dict(name=result_name, output=outcome.output, seconds=outcome.seconds, optional=optional)
+    stage = f", in {outcome.stage}," if outcome.stage else ""
+    if outcome.kind == "timeout":
+        return Result(status=TIMEOUT, hint=f"It was still running{stage} when its time was up "
+                      f"({outcome.exit}): an endless loop?", **base)
+    if outcome.kind == "memory":
+        message = (outcome.error or {}).get("message") or outcome.exit or ""
+        return Result(status=MEMORY, error=outcome.error,
+                      hint=f"It asked for more memory than a check may use{stage.rstrip(',')}: {message}", **base)
+    if outcome.kind == "died":
+        return Result(status=CRASHED, error=outcome.error,
+                      hint=f"Its process ended without an answer{stage.rstrip(',')} ({outcome.exit}): the code "
+                           f"called os._exit, or crashed the interpreter (a segfault, for one).", **base)
+    if outcome.kind == "error":
+        error = outcome.error or {}
+        if error.get("type") in ("ReturnedNothing", "NotImplementedError"):
+            return Result(status=NOT_IMPLEMENTED, hint=None if optional else
+                          "It returns None: it is still the course's template.", **base)
+        if error.get("type") == "WrongReturn":
+            return Result(status=WRONG, hint=f"It {error.get('message')}{stage.rstrip(',')}.", **base)
+        if error.get("type") == "MemoryError":
+            return Result(status=MEMORY, error=error, hint=f"MemoryError{stage.rstrip(',')}.", **base)
+        where = ""
+        frames = error.get("traceback") or []
+        if error.get("student") and frames:
+            where = f" at {frames[-1]['file']}, line {frames[-1]['line']}"
+        why = (" (the sandbox allows no network, no signals to other processes and no writing outside "
+               "its own folder)" if error.get("type") == "PermissionError" else "")
+        return Result(status=CRASHED, error=error,
+                      hint=f"It raised {error.get('type')}{where}{stage.rstrip(',')}: {error.get('message')}{why}",
+                      **base)
+    return None
+
+
+def verdict(name: str, checks: list[Check], **extra) -> Result:
+    """Passed when every check passed, else wrong."""
+    status = PASSED if checks and all(c.passed for c in checks) else WRONG
+    return Result(name=name, status=status, checks=checks, **extra)

@@ -1,0 +1,136 @@
+"""Asking for a check, from a process that must never run the student's code itself.
+
+    report = check(find_bundle(Path("~/assignment3").expanduser()), progress=print)
+    captions = sample(bundle, model, features, max_length=16)
+
+Both write the bundle into a fresh temporary folder, start the checker
+(`python -m core.student.supervise`) as a process of its own with a clean environment
+(no secrets of the server's, BLAS on one thread), read its JSON lines, and remove the
+folder. The checker forks the confined children that import the student's files; the
+caller (the Streamlit server, the command line) only ever sees data.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .report import Report
+from .source import Bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
+
+
+class CheckFailed(RuntimeError):
+    """The checker process itself could not finish; the message says why."""
+
+
+def checker_env(folder: Path) -> dict:
+    """The environment the checker (and so the student's code) runs with: nothing of the
+    server's but the locale and PATH; BLAS on one thread; home and temp in its folder."""
+    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    env.update({"PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "HOME": str(folder), "TMPDIR": str(folder), "MPLBACKEND": "Agg"})
+    return env
+
+
+def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
+         on_event: Callable[[dict], None] | None, python: str | None) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="caption-lab-check-"))
+    try:
+        bundle.write(folder / "src")
+        (folder / "request.json").write_text(json.dumps({"package": bundle.package, **request}))
+        if arrays is not None:
+            np.savez(folder / "arrays.npz", **arrays)
+        with open(folder / "checker.log", "wb") as log:
+            process = subprocess.Popen([python or sys.executable, "-m", "core.student.supervise", str(folder)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                       cwd=folder, env=checker_env(folder), start_new_session=True)
+        final, deadline = None, time.monotonic() + timeout
+        lines: queue.Queue = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stdout] + [lines.put(None)],
+                                  name="checker-output", daemon=True)
+        reader.start()
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    line = lines.get(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
+                except queue.Empty:
+                    continue
+                if line is None:
+                    break
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "progress":
+                    if on_event is not None:
+                        on_event(event)
+                else:
+                    final = event
+            try:
+                process.wait(max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            reader.join(timeout=5)
+            process.stdout.close()
+            stderr = (folder / "checker.log").read_text(errors="replace")[-2000:]
+        if final is None:
+            if time.monotonic() > deadline:
+                raise CheckFailed(f"The check took longer than {timeout:g} s and was stopped.")
+            raise CheckFailed(f"The checker stopped without an answer (exit code {process.returncode})."
+                              + (f"\n{stderr}" if stderr.strip() else ""))
+        if final.get("event") == "error" and request.get("kind") != "sample":
+            raise CheckFailed(final.get("message", "the checker failed"))
+        return final
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def check(bundle: Bundle, *, seconds: float = 10.0, memory_mb: int = 2048, parallel: int | None = None,
+          only: list[str] | None = None, timeout: float = 300.0,
+          progress: Callable[[dict], None] | None = None, python: str | None = None) -> Report:
+    """Check every function of `bundle` (or those named in `only`); each may run `seconds`
+    and use `memory_mb` beyond the checker's own memory. Raises CheckFailed when the checker
+    itself cannot finish within `timeout`."""
+    request = {"kind": "check", "seconds": seconds, "memory_mb": memory_mb, "parallel": parallel,
+               "only": only, "origin": bundle.origin, "provided": list(bundle.provided),
+               "notes": list(bundle.notes)}
+    final = _run(bundle, request, None, timeout, progress, python)
+    return Report.from_dict(final["report"])
+
+
+def sample(bundle: Bundle, config: dict, word_to_idx: dict, params: dict, features: np.ndarray,
+           max_length: int, *, seconds: float = 60.0, memory_mb: int = 2048,
+           python: str | None = None) -> np.ndarray | str:
+    """The student's own `CaptioningRNN.sample` on weights `params` (their model built with
+    `config`: cell_type, input_dim, wordvec_dim, hidden_dim, dtype): the captions, or a
+    message saying why there are none."""
+    arrays = {f"param_{k}": np.asarray(v) for k, v in params.items()}
+    arrays["features"] = np.asarray(features)
+    request = {"kind": "sample", "config": config, "word_to_idx": word_to_idx, "max_length": int(max_length),
+               "seconds": seconds, "memory_mb": memory_mb}
+    try:
+        final = _run(bundle, request, arrays, seconds + 30.0, None, python)
+    except CheckFailed as e:
+        return str(e)
+    if final.get("event") == "captions":
+        return np.asarray(final["captions"], dtype=np.int64)
+    return final.get("message") or "Your sample gave no captions."

@@ -1,0 +1,261 @@
+"""The checker process: `python -m core.student.supervise REQUEST_DIR`, started by `client`.
+
+REQUEST_DIR holds `request.json` and the student's package under `src/`. The checker reads
+the files (never runs them), confines every syntax error to its function, finds the
+course's stubs, then forks one confined child per function (`sandbox`), `parallel` at a
+time, and judges what comes back (`checks`). It prints JSON lines on stdout:
+
+    {"event": "progress", "done": 3, "total": 19, "name": "rnn_forward"}
+    {"event": "report", "report": {...Report.to_dict()...}}
+    {"event": "captions", "captions": [[...], ...]}          (a "sample" request)
+    {"event": "error", "message": "..."}
+
+It is started with BLAS on one thread, so forking is safe, and with a clean environment.
+It never imports streamlit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import layer_checks, model_checks
+from .checks import Context, Spec, Student, failed
+from .report import CRASHED, MISSING, NOT_IMPLEMENTED, TIMEOUT, Report, Result
+from .sandbox import Limits, Outcome, Task, describe_exception, run_tasks
+from .source import LAYERS_FILE, MODEL_FILE, repaired, stubs
+
+SPECS: list[Spec] = [*layer_checks.SPECS, *model_checks.SPECS]
+MODULE_FILES = {"rnn_layers": LAYERS_FILE, "classifiers.rnn": MODEL_FILE}
+
+
+def _emit(event: dict) -> None:
+    sys.stdout.write(json.dumps(event, allow_nan=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _import_probe(src: Path, package: str):
+    """A task: import both modules, say what each one defines (or how it failed)."""
+    def run(channel) -> dict:
+        student = Student(src, package)
+        found = {}
+        for module in MODULE_FILES:
+            channel.stage(f"importing {MODULE_FILES[module]}")
+            try:
+                m = student.module(module)
+            except BaseException as e:
+                if isinstance(e, MemoryError):
+                    raise
+                found[module] = {"error": describe_exception(e, [src])}
+                continue
+            names = [n for n, v in vars(m).items() if callable(v)]
+            cls = vars(m).get("CaptioningRNN")
+            methods = [n for n in ("__init__", "loss", "sample") if cls is not None and callable(getattr(cls, n, None))]
+            found[module] = {"names": names, "methods": methods if isinstance(cls, type) else []}
+        return found
+    return run
+
+
+def _defined(spec: Spec, probe: dict) -> bool:
+    found = probe.get(spec.module, {})
+    if "." in spec.attribute:
+        return spec.attribute.split(".")[1] in found.get("methods", [])
+    return spec.attribute in found.get("names", [])
+
+
+def _static(src: Path, package: str) -> tuple[dict, dict]:
+    """Repair syntax errors in place; return (stubs per module, syntax problems by function).
+    A syntax error outside any function is left for the import to report."""
+    stub_names, problems = {}, {}
+    for module, file in MODULE_FILES.items():
+        path = src / package / file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        fixed = repaired(text, f"{package}/{file}")
+        if fixed.text != text:
+            path.write_text(fixed.text, encoding="utf-8")
+        for problem in fixed.problems:
+            if problem.function is not None:
+                problems[(module, problem.function)] = problem
+        try:
+            stub_names[module] = stubs(fixed.text)
+        except SyntaxError:
+            stub_names[module] = set()
+    return stub_names, problems
+
+
+def _import_result(spec: Spec, error: dict, file: str) -> Result:
+    frames = error.get("traceback") or []
+    where = f" ({frames[-1]['file']}, line {frames[-1]['line']})" if frames and error.get("student") else ""
+    return Result(spec.name, CRASHED, error=error, optional=spec.optional,
+                  hint=f"{file} could not be imported{where}: {error.get('type')}: {error.get('message')}")
+
+
+def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
+    """Check every function of the package under `src`."""
+    started = time.monotonic()
+    limits = Limits(seconds=float(request.get("seconds", 10.0)), memory_mb=int(request.get("memory_mb", 2048)))
+    parallel = max(1, int(request.get("parallel") or os.cpu_count() or 1))
+    only = set(request.get("only") or [])
+    specs = [s for s in SPECS if not only or s.name in only]
+    stub_names, problems = _static(src, package)
+    report = Report(package, request.get("origin", ""), provided=list(request.get("provided", [])),
+                    notes=list(request.get("notes", [])))
+    probe = run_tasks([Task("import", _import_probe(src, package))], workdir, Limits(seconds=limits.seconds,
+                      memory_mb=limits.memory_mb), roots=[src])[0]
+    report.sandbox = probe.sandbox
+    results: dict[str, Result] = {}
+    if probe.kind != "ok":                      # the import itself hung, died or ate the memory
+        verdict = failed("import", probe) or Result("import", CRASHED)
+        for spec in specs:
+            results[spec.name] = Result(spec.name, verdict.status, error=verdict.error, output=probe.output,
+                                        hint=f"Importing your files: {verdict.hint}", optional=spec.optional)
+    imported = probe.value if isinstance(probe.value, dict) else {}
+    tasks, waiting = [], []
+    for spec in specs:
+        if spec.name in results:
+            continue
+        file = f"{package}/{MODULE_FILES[spec.module]}"
+        module_error = imported.get(spec.module, {}).get("error")
+        problem = problems.get((spec.module, spec.attribute))
+        if module_error:
+            results[spec.name] = _import_result(spec, module_error, file)
+        elif problem is not None:
+            results[spec.name] = Result(spec.name, CRASHED, optional=spec.optional,
+                                        error={"type": "SyntaxError", "message": problem.message,
+                                               "traceback": [{"file": problem.file, "line": problem.line,
+                                                              "function": spec.attribute, "code": problem.code}],
+                                               "student": True},
+                                        hint=f"A syntax error in {problem.file}, line {problem.line}: "
+                                             f"{problem.message}: {problem.code}")
+        elif not _defined(spec, imported):
+            what = spec.attribute if "." not in spec.attribute else f"the method {spec.attribute}"
+            results[spec.name] = Result(spec.name, MISSING, optional=spec.optional,
+                                        hint=f"{file} has no {what}.")
+        elif spec.attribute in stub_names.get(spec.module, set()):
+            results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
+                                        hint=None if spec.optional else
+                                        "Still the course's template: nothing but `pass` where your code goes.")
+        else:
+            waiting.append(spec)
+    by_name = {s.name: s for s in SPECS}
+    for spec in waiting:
+        missing = [u for u in spec.uses if by_name.get(u) and results.get(u) is not None
+                   and results[u].status in (NOT_IMPLEMENTED, MISSING)]
+        if missing:
+            results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
+                                        hint=f"It needs {' and '.join(missing)}, which "
+                                             f"{'is' if len(missing) == 1 else 'are'} not implemented yet.")
+        else:
+            tasks.append(Task(spec.name, _spec_task(spec, src, package)))
+    total = len(specs)
+    done = [len(results)]
+
+    def progress(outcome: Outcome) -> None:
+        done[0] += 1
+        _emit({"event": "progress", "done": done[0], "total": total, "name": outcome.key})
+
+    _emit({"event": "progress", "done": done[0], "total": total, "name": None})
+    outcomes = {o.key: o for o in run_tasks(tasks, workdir, limits, roots=[src], parallel=parallel,
+                                            on_done=progress)}
+    context = Context(results=results)
+    for spec in specs:                          # judged in order: a judge may cite earlier verdicts
+        if spec.name in outcomes:
+            outcome = outcomes[spec.name]
+            result = failed(spec.name, outcome, spec.optional)
+            if result is not None and spec.explain is not None and isinstance(outcome.value, dict):
+                result.hint = spec.explain(outcome.value) or result.hint
+            if result is None:
+                try:
+                    result = spec.judge(outcome.value, context)
+                except Exception as e:          # a check that could not read what came back
+                    result = Result(spec.name, CRASHED, optional=spec.optional,
+                                    hint=f"Caption Lab could not judge what it returned ({type(e).__name__}: {e}).")
+                result.output, result.seconds = outcome.output, outcome.seconds
+            _with_dependencies(result, spec, context)
+            results[spec.name] = result
+        context.results[spec.name] = results[spec.name]
+    report.results = {s.name: results[s.name] for s in specs}
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _with_dependencies(result: Result, spec: Spec, context: Context) -> None:
+    """Say so when a function crashed or timed out while something it uses is unfinished."""
+    if result.status not in (CRASHED, TIMEOUT):
+        return
+    called = spec.calls if spec.calls is not None else spec.uses
+    unfinished = [u for u in called if context.status(u) not in (None, "passed", "wrong")]
+    if unfinished:
+        result.details.append(f"It uses {', '.join(unfinished)}, which "
+                              f"{'is' if len(unfinished) == 1 else 'are'} "
+                              f"{' / '.join(sorted({context.status(u).replace('_', ' ') for u in unfinished}))}: "
+                              f"fix {'that' if len(unfinished) == 1 else 'those'} first.")
+
+
+def _spec_task(spec: Spec, src: Path, package: str):
+    def run(channel):
+        return spec.run(Student(src, package), channel)
+    return run
+
+
+# --- sampling with the student's own `sample` ------------------------------------------------
+
+def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
+    """Run the student's CaptioningRNN.sample on given weights and features."""
+    with np.load(workdir.parent / "arrays.npz", allow_pickle=False) as arrays:
+        params = {k[len("param_"):]: arrays[k] for k in arrays.files if k.startswith("param_")}
+        features = arrays["features"]
+    config = request["config"]
+
+    def run(channel):
+        channel.stage("building your model")
+        student = Student(src, package)
+        cls = student.model_class()
+        model = cls(request["word_to_idx"], input_dim=config["input_dim"], wordvec_dim=config["wordvec_dim"],
+                    hidden_dim=config["hidden_dim"], cell_type=config["cell_type"],
+                    dtype=np.dtype(config.get("dtype", "float32")))
+        for k, v in params.items():
+            model.params[k] = v.copy()
+        channel.stage("running your sample")
+        return {"captions": model.sample(features, max_length=int(request["max_length"]))}
+    outcome = run_tasks([Task("sample", run)], workdir, Limits(seconds=float(request.get("seconds", 60.0)),
+                                                               memory_mb=int(request.get("memory_mb", 2048))),
+                        roots=[src])[0]
+    verdict = failed("CaptioningRNN.sample", outcome)
+    if verdict is not None:
+        return {"event": "error", "message": verdict.hint or verdict.status, "error": verdict.error,
+                "output": outcome.output}
+    captions = (outcome.value or {}).get("captions")
+    if not isinstance(captions, np.ndarray) or captions.dtype.kind not in "iu" or captions.ndim != 2:
+        return {"event": "error", "message": f"sample returned {captions!r:.80}, not an (N, max_length) "
+                                             f"array of word ids"}
+    return {"event": "captions", "captions": captions.tolist(), "output": outcome.output}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    folder = Path(argv[0]).resolve()
+    request = json.loads((folder / "request.json").read_text())
+    src, package = folder / "src", request["package"]
+    workdir = folder / "work"
+    workdir.mkdir(exist_ok=True)
+    try:
+        if request.get("kind") == "sample":
+            _emit(sample(src, package, request, workdir))
+        else:
+            _emit({"event": "report", "report": check(src, package, request, workdir).to_dict()})
+    except Exception as e:                      # never a silent death: say what broke
+        _emit({"event": "error", "message": f"{type(e).__name__}: {e}"})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
