@@ -124,6 +124,10 @@ class CaptioningSolver:
         """One minibatch update; returns the loss (non-finite: nothing is updated)."""
         captions, features, _ = sample_coco_minibatch(self.data, batch_size=self.batch_size,
                                                       split="train", rng=self.rng)
+        return self._update(captions, features)
+
+    def _update(self, captions: np.ndarray, features: np.ndarray) -> float:
+        """The loss on one minibatch and, where it and its gradients are finite, one update."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss, grads = self.model.loss(features, captions)
             if not np.isfinite(loss) or not all(np.isfinite(g.sum()) for g in grads.values()):
@@ -132,6 +136,12 @@ class CaptioningSolver:
                 next_w, self.optim_configs[p] = self._rule(w, grads[p], self.optim_configs[p])
                 self.model.params[p] = next_w
         return float(loss)
+
+    def _end_epoch(self) -> None:
+        """Count the epoch and decay every parameter's learning rate."""
+        self.epoch += 1
+        for config in self.optim_configs.values():
+            config["learning_rate"] *= self.lr_decay
 
     def _stop_requested(self) -> bool:
         s = self.should_stop
@@ -156,9 +166,7 @@ class CaptioningSolver:
             if self.verbose and t % self.print_every == 0:
                 print("(Iteration %d / %d) loss: %f" % (t + 1, total, loss))
             if (t + 1) % per_epoch == 0:
-                self.epoch += 1
-                for config in self.optim_configs.values():
-                    config["learning_rate"] *= self.lr_decay
+                self._end_epoch()
             report = Progress(iteration=t + 1, total=total, loss=loss,
                               elapsed=time.perf_counter() - started, epoch=self.epoch)
             for callback in self.callbacks:

@@ -21,7 +21,8 @@ navigation = st.navigation({
              st.Page(PAGES / "layer_lab.py", title="Layer lab", icon=":material/functions:")],
     "Model": [st.Page(PAGES / "train.py", title="Train", icon=":material/monitoring:"),
               st.Page(PAGES / "inspect.py", title="Inspect", icon=":material/neurology:"),
-              st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:")],
+              st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:"),
+              st.Page(PAGES / "your_code.py", title="Your code", icon=":material/code:")],
 })
 sidebar_health = dataset_sidebar()
 try:

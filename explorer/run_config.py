@@ -25,6 +25,7 @@ import numpy as np
 from core import CaptioningRNN, CaptioningSolver, load_coco_data
 from core.model import CELL_TYPES
 from core.optim import RULES
+from core.student.training import PairedSolver
 
 DTYPES = ("float32", "float64")
 MAX_HIDDEN = 2048              # beyond this one iteration takes seconds and the app crawls
@@ -178,19 +179,26 @@ def training_rows(config: RunConfig, num_train_captions: int) -> np.ndarray:
 
 
 def notebook_solver(config: RunConfig, base_dir, pca_features: bool = True, *,
-                    callbacks=(), should_stop=None) -> CaptioningSolver:
+                    callbacks=(), should_stop=None, model_class=None) -> CaptioningSolver:
     """The notebook's overfit cell for `config`: seed, load, model, solver (not yet trained).
 
-    Draws from numpy's global random state, as the notebook does, so call it where
-    nothing else uses that state meanwhile (the training worker is its own process).
+    With `model_class` (a student's own `CaptioningRNN`, imported inside the sandbox), the
+    model is theirs and the solver a `PairedSolver`, which trains Caption Lab's model from
+    the same first weights on the same minibatches beside it. Draws from numpy's global
+    random state, as the notebook does, so call it where nothing else uses that state
+    meanwhile (the training worker is its own process).
     """
     np.random.seed(config.seed)
     data = load_coco_data(base_dir, max_train=config.max_train, pca_features=pca_features)
-    model = CaptioningRNN(cell_type=config.cell_type, word_to_idx=data["word_to_idx"],
-                          input_dim=data["train_features"].shape[1], hidden_dim=config.hidden_dim,
-                          wordvec_dim=config.wordvec_dim, dtype=np.dtype(config.dtype))
-    return CaptioningSolver(model, data, update_rule=config.update_rule,
-                            num_epochs=config.num_epochs, batch_size=config.batch_size,
-                            optim_config={"learning_rate": config.learning_rate},
-                            lr_decay=config.lr_decay, verbose=False,
-                            callbacks=list(callbacks), should_stop=should_stop)
+    dims = {"cell_type": config.cell_type, "hidden_dim": config.hidden_dim, "wordvec_dim": config.wordvec_dim}
+    options = {"update_rule": config.update_rule, "num_epochs": config.num_epochs,
+               "batch_size": config.batch_size, "optim_config": {"learning_rate": config.learning_rate},
+               "lr_decay": config.lr_decay, "verbose": False, "callbacks": list(callbacks),
+               "should_stop": should_stop}
+    if model_class is not None:
+        model = model_class(word_to_idx=data["word_to_idx"], input_dim=data["train_features"].shape[1],
+                            dtype=np.dtype(config.dtype), **dims)
+        return PairedSolver(model, data, dtype=np.dtype(config.dtype), **dims, **options)
+    model = CaptioningRNN(word_to_idx=data["word_to_idx"], input_dim=data["train_features"].shape[1],
+                          dtype=np.dtype(config.dtype), **dims)
+    return CaptioningSolver(model, data, **options)

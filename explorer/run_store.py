@@ -9,6 +9,9 @@
     snapshot.h5      the latest checkpoint while it trains; model.h5 the final one
     worker.log       the worker process's stderr (a crash's traceback ends up here)
     stop             exists once someone asked the run to stop
+    code/            a run of a student's own code: their package, as `core.student` reads it
+                     (config.json's "code" names the package); history lines then also hold
+                     "ref", the loss of Caption Lab's model trained beside it
 
 A run folder appears with its config.json and status.json already in it, and JSON files
 are replaced atomically, so a reader never sees half of one. The `.jsonl` files
@@ -30,6 +33,7 @@ from core.checkpoint import atomic_write
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
 SNAPSHOT, FINAL, LOG, STOP = "snapshot.h5", "model.h5", "worker.log", "stop"
+CODE = "code"
 
 ACTIVE = ("queued", "running")               # the other statuses are endings
 
@@ -92,14 +96,17 @@ class RunFolder:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    def create(self, meta: dict, status: dict) -> None:
-        """Make the folder with its config.json and status.json, all at once: it is built
-        under a hidden name and renamed into place, so no reader (another server
-        scanning the runs folder) ever sees a run without its config or its status."""
+    def create(self, meta: dict, status: dict, code=None) -> None:
+        """Make the folder with its config.json and status.json (and `code`, a student's
+        `core.student.Bundle`, under code/), all at once: it is built under a hidden name
+        and renamed into place, so no reader (another server scanning the runs folder)
+        ever sees a run without its config, its status or its code."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.run_id}.", suffix=".tmp", dir=self.path.parent))
         try:
             staging.chmod(0o755)            # mkdtemp makes it private; a run folder is not
+            if code is not None:
+                code.write(staging / CODE)
             write_json(staging / CONFIG, meta)
             write_json(staging / STATUS, status)
             os.rename(staging, self.path)
@@ -166,6 +173,7 @@ class TrackedRun:
         self.iterations: list[int] = []
         self.losses: list[float] = []
         self.times: list[float] = []
+        self.references: list[float] = []       # Caption Lab's loss beside a student's (NaN: none)
         self.history_loaded = False
         self.evolution = JsonlTail(folder / EVOLUTION)
         self.samples: list[dict] | None = None
@@ -187,11 +195,13 @@ class TrackedRun:
         for r in self.history.read():
             try:
                 i, loss, t = int(r["i"]), float(r["loss"]), float(r.get("t", 0.0))
+                ref = float(r["ref"]) if r.get("ref") is not None else float("nan")
             except (KeyError, TypeError, ValueError):
                 continue
             self.iterations.append(i)
             self.losses.append(loss)
             self.times.append(t)
+            self.references.append(ref)
         self.history_loaded = True
 
     def read_evolution(self) -> None:

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from core import CaptioningRNN, CheckpointError, load_checkpoint
+from core.student.source import read_bundle
 from explorer.run_config import RunConfig
-from explorer.run_store import ACTIVE, RunFolder, TrackedRun, scan
+from explorer.run_store import ACTIVE, CODE, RunFolder, TrackedRun, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_RUNS_ENV = "CAPTION_LAB_MAX_RUNS"          # overrides the concurrency cap
@@ -74,6 +75,7 @@ class RunInfo:
     diverged_at: int | None = None
     checkpoint_iteration: int | None = None   # the iteration the checkpoint holds
     stopping: bool = False          # a stop was asked for and the worker has not ended yet
+    code: dict | None = None        # a run of a student's own code: package, origin, digest
 
     @property
     def is_active(self) -> bool:
@@ -105,6 +107,7 @@ class History:
     iterations: np.ndarray          # (n,) int, 1-based
     losses: np.ndarray              # (n,) float
     elapsed: np.ndarray             # (n,) seconds since training started
+    reference: np.ndarray | None = None   # (n,) Caption Lab's loss beside a student's code run
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,12 @@ class Runner:
 
     # --- starting and stopping -------------------------------------------------------
 
-    def start(self, config: RunConfig, dataset: dict, owner: str, label: str | None = None) -> str:
+    def start(self, config: RunConfig, dataset: dict, owner: str, label: str | None = None,
+              code=None) -> str:
         """Queue a run of `config` on `dataset` (base_dir, pca_features, is_demo); returns its id.
 
+        With `code` (a student's `core.student.Bundle`) the run trains their own
+        CaptioningRNN, confined, with Caption Lab's model beside it (`train_worker`).
         Raises ValueError when the config is invalid, RunLimitError when `owner` already
         has `max_per_owner` runs queued or running.
         """
@@ -173,13 +179,16 @@ class Runner:
                                     f"Stop one or wait for it to finish.")
             created = time.time()
             run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(created))}-{uuid.uuid4().hex[:6]}"
-            label = label or f"{config.describe()} · {time.strftime('%H:%M', time.localtime(created))}"
+            label = label or (f"{'Your ' if code is not None else ''}{config.describe()} · "
+                              f"{time.strftime('%H:%M', time.localtime(created))}")
             meta = {"run_id": run_id, "label": label, "owner": owner, "created": created,
                     "config": config.to_dict(), "dataset": dataset}
+            if code is not None:
+                meta["code"] = {"package": code.package, "origin": code.origin, "digest": code.digest}
             status = {"status": "queued", "total": config.num_iterations, "iteration": 0,
                       "server_pid": os.getpid(), "runner": self.token}
             folder = RunFolder(self.runs_dir / run_id)
-            folder.create(meta, status)
+            folder.create(meta, status, code=code)
             run = TrackedRun(folder, meta, status)
             run.local = True
             run.history_loaded = True
@@ -264,8 +273,9 @@ class Runner:
             if not run.history_loaded:
                 run.read_history()
             self._sync(run)
+            reference = np.array(run.references, dtype=float) if run.meta.get("code") else None
             return History(np.array(run.iterations, dtype=int), np.array(run.losses, dtype=float),
-                           np.array(run.times, dtype=float))
+                           np.array(run.times, dtype=float), reference)
 
     def evolution(self, run_id: str) -> Evolution:
         """The run's evolution captions so far (no images until its worker has loaded the data)."""
@@ -293,6 +303,15 @@ class Runner:
             if final is None or final == path:
                 raise
             return load_checkpoint(final)
+
+    def code(self, run_id: str):
+        """The student's code a run trains (a `core.student.Bundle`), or None for Caption Lab's model."""
+        with self._lock:
+            run = self._run(run_id)
+        code = run.meta.get("code")
+        if not code:
+            return None
+        return read_bundle(run.folder / CODE, code["package"], origin=code.get("origin", ""))
 
     def load(self) -> dict:
         """This server's load: runs training, runs queued, and the cap."""
@@ -485,13 +504,16 @@ class Runner:
             message=s.get("message"), created=meta["created"], started=s.get("started"),
             finished=s.get("finished"), elapsed=elapsed, last_loss=last, queue_position=position,
             diverged_at=s.get("diverged_at"), checkpoint_iteration=s.get("checkpoint_iteration"),
-            stopping=active and run.folder.stop_requested())
+            stopping=active and run.folder.stop_requested(), code=meta.get("code"))
 
 
 def _usable_meta(meta: dict | None) -> dict | None:
     """A saved config.json with its RunConfig filled in to the current fields, or None
     when it is not a run this app can show (a damaged file, another program's folder)."""
     try:
+        code = meta.get("code")
+        if code is not None and not (isinstance(code, dict) and isinstance(code.get("package"), str)):
+            return None
         return {**meta, "config": RunConfig.from_dict(meta["config"]).to_dict(),
                 "dataset": {**meta["dataset"], "base_dir": str(meta["dataset"]["base_dir"])},
                 "owner": str(meta["owner"]), "label": str(meta["label"]), "created": float(meta["created"])}

@@ -10,6 +10,12 @@ few seconds, and at the end the final checkpoint and status.
 It stops between iterations when the folder's `stop` file appears. With `--watch-stdin`
 it also stops when its stdin closes, which happens when the server that started it goes
 away; the run then ends as "interrupted", its model saved. It never imports streamlit.
+
+A run of a student's own code (its config.json names a package under `code/`) first
+confines this process (`core.student.confine`: no network, writes only in the run
+folder, a memory cap) and only then imports their files; it trains their CaptioningRNN
+with Caption Lab's beside it (`core.student.training.PairedSolver`), writes both losses
+and saves the student's weights as an ordinary checkpoint.
 """
 from __future__ import annotations
 
@@ -26,8 +32,12 @@ import numpy as np
 
 from core import DatasetError, save_checkpoint
 from core.data.stats import display_words
+from core.student.checks import Student
+from core.student.confine import confine
+from core.student.sandbox import describe_exception
+from core.student.training import PairedSolver, StudentCodeError
 from explorer.run_config import RunConfig, format_lr, notebook_solver
-from explorer.run_store import (EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
+from explorer.run_store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
 
 NUM_SAMPLES = 4              # training images the evolution view follows
@@ -35,6 +45,7 @@ SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many sec
 EXPLODED = 10.0              # a loss this many times the first one has diverged, NaN or not
 MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
+CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
 
 
 def plain(caption, idx_to_word) -> str:
@@ -58,6 +69,7 @@ class Training:
         self.evolved_at = None
         self.max_seconds = 60 * float(os.environ.get(MAX_MINUTES_ENV) or MAX_MINUTES)
         self.out_of_time = False
+        self.code = self.meta.get("code")        # a student's package, under the run's code/
 
     # --- the run -------------------------------------------------------------------
 
@@ -66,16 +78,18 @@ class Training:
         with open(self.folder / HISTORY, "a") as self.history, \
                 open(self.folder / EVOLUTION, "a") as self.evolution:
             try:
+                model_class = None
+                if self.code:
+                    model_class = Student(self.folder / CODE, self.code["package"]).model_class()
                 self.solver = notebook_solver(self.config, self.dataset["base_dir"],
-                                              self.dataset["pca_features"],
+                                              self.dataset["pca_features"], model_class=model_class,
                                               callbacks=[self.on_progress], should_stop=self.should_stop)
                 self.prepare_samples(self.solver.data)
                 self.evolve(0)
                 outcome = self.solver.train()
             except Exception as e:
                 traceback.print_exc()
-                message = str(e) if isinstance(e, DatasetError) else f"{type(e).__name__}: {e}"
-                self.finish("failed", f"The run crashed: {message}")
+                self.finish("failed", self.crash_message(e))
                 return 1
             if outcome == "diverged":
                 self.finish("diverged", self.solver.divergence_message, diverged_at=self.solver.diverged_at)
@@ -97,6 +111,22 @@ class Training:
                 self.finish("done", None)
         return 0
 
+    def crash_message(self, e: Exception) -> str:
+        if isinstance(e, (DatasetError, StudentCodeError)):
+            return f"The run crashed: {e}"
+        if self.code:
+            error = describe_exception(e, [self.folder / CODE])
+            frames = error["traceback"]
+            if error["student"] and frames:
+                where = frames[-1]
+                return (f"Your code raised {error['type']} at {where['file']}, line {where['line']} "
+                        f"(in {where['function']}): {error['message']}\n\n    {where['code']}")
+        return f"The run crashed: {type(e).__name__}: {e}"
+
+    def model(self):
+        """The model whose weights are saved and captioned: a student's, in Caption Lab's class."""
+        return self.solver.weights() if isinstance(self.solver, PairedSolver) else self.solver.model
+
     def should_stop(self) -> bool:
         self.out_of_time = self.elapsed > self.max_seconds
         return (self.exploded is not None or self.out_of_time or self.parent_gone.is_set()
@@ -115,8 +145,11 @@ class Training:
             self.first_loss = p.loss
         elif p.loss > EXPLODED * self.first_loss:
             self.exploded = p.iteration
-        self.history.write(json.dumps({"i": p.iteration, "loss": p.loss, "t": p.elapsed,
-                                       "epoch": p.epoch}) + "\n")
+        line = {"i": p.iteration, "loss": p.loss, "t": p.elapsed, "epoch": p.epoch}
+        if isinstance(self.solver, PairedSolver):
+            ref = self.solver.reference_loss
+            line["ref"] = ref if ref is not None and np.isfinite(ref) else None
+        self.history.write(json.dumps(line) + "\n")
         self.history.flush()
         if p.iteration % self.config.snapshot_every == 0 or p.iteration == p.total:
             self.evolve(p.iteration)
@@ -147,8 +180,7 @@ class Training:
 
     def evolve(self, iteration: int) -> None:
         """Append the model's greedy captions for the sample images at this iteration."""
-        model = self.solver.model
-        sampled = model.sample(self.sample_features, max_length=self.max_length)
+        sampled = self.model().sample(self.sample_features, max_length=self.max_length)
         captions = [plain(c, self.solver.data["idx_to_word"]) for c in sampled]
         self.evolution.write(json.dumps({"i": iteration, "captions": captions}) + "\n")
         self.evolution.flush()
@@ -156,7 +188,7 @@ class Training:
 
     def save(self, name: str, status: str) -> bool:
         """Write a checkpoint (atomically); False when the weights are not finite."""
-        model = self.solver.model
+        model = self.model()
         if not all(np.isfinite(w).all() for w in model.params.values()):
             return False
         save_checkpoint(self.folder / name, model, metadata={
@@ -232,9 +264,17 @@ def main(argv=None) -> int:
         except OSError:
             pass
     parent_gone = threading.Event()
+    training = Training(RunFolder(args.folder), parent_gone)
+    if training.code:                                # a student's code: wall this process in first
+        try:
+            confine([training.folder.path], memory_bytes=CODE_MEMORY_MB << 20,
+                    cpu_seconds=training.max_seconds + 120)
+        except (OSError, RuntimeError) as e:
+            training.finish("failed", f"The run could not be isolated, so your code was not run: {e}")
+            return 1
     if args.watch_stdin:
         threading.Thread(target=_watch_stdin, args=(parent_gone,), daemon=True).start()
-    return Training(RunFolder(args.folder), parent_gone).run()
+    return training.run()
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from explorer import state
 from explorer.components import scores_view, strategy_view
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
+from explorer.components.your_sample import your_sample
 
 VIEW = "compare.view"                  # the open tab
 EXAMPLES, SCORES, STRATEGIES = "Train vs val examples", "Split scores", "Strategies side by side"
+YOURS = "Your sample"                  # a run of the student's own code only
 
 st.title("Compare")
 st.markdown(
@@ -21,7 +23,7 @@ st.markdown(
 ds = state.dataset()
 picked = require_model(ds)
 
-tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES], key=VIEW)
+tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES] + ([YOURS] if picked.code else []), key=VIEW)
 with tabs[0]:
     if tabs[0].open:
         strategy_view.examples(picked, ds)
@@ -31,3 +33,7 @@ with tabs[1]:
 with tabs[2]:
     if tabs[2].open:
         strategy_view.strategies_side_by_side(picked, ds)
+if picked.code:
+    with tabs[3]:
+        if tabs[3].open:
+            your_sample(picked, ds)

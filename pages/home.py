@@ -24,6 +24,8 @@ PAGES = [
      "the LSTM gates, the next-word distribution, and \"what if\" a different word came next."),
     ("Compare", "../pages/compare.py", "Sampled captions against the ground truth with BLEU, greedy "
      "against beam search, train against val: where overfitting shows."),
+    ("Your code", "../pages/your_code.py", "Check your own rnn_layers.py and rnn.py function by function: "
+     "what is wrong, where, and why; then train your model beside Caption Lab's."),
 ]
 
 cards = st.grid(len(PAGES), min_column_width=180, border=True)    # fewer across on a narrow screen

@@ -19,6 +19,7 @@ a signal such as a segfault: with the exit code or the signal's name).
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import select
 import signal
@@ -128,6 +129,10 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        # print() must reach those descriptors even where sys.stdout was replaced (pytest, a notebook)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
+        faulthandler.enable(file=sys.stderr)       # a segfault's Python traceback goes into the output
         os.chdir(folder)
         for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
             os.environ[name] = str(folder)

@@ -159,6 +159,14 @@ def find_bundle(root: Path) -> Bundle:
     return Bundle(package.name, files, origin=str(package), provided=provided, notes=tuple(notes))
 
 
+def read_bundle(folder: Path, package: str, origin: str = "") -> Bundle:
+    """A bundle `Bundle.write` wrote under `folder` (a run's code/ folder), read back."""
+    files, notes = _read_tree(Path(folder) / package)
+    if LAYERS_FILE not in files or MODEL_FILE not in files:
+        raise NotAnAssignment(f"{folder} holds no {package}/{LAYERS_FILE} and {package}/{MODEL_FILE}.")
+    return Bundle(package, files, origin=origin or str(folder), notes=tuple(notes))
+
+
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)\.(?:rnn_layers|layers|classifiers)\b", re.M)
 
 

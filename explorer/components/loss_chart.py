@@ -57,8 +57,9 @@ def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: fl
 
 
 def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,
-               height: int = 380) -> None:
-    """Draw the curves (label, iterations, losses); the first is the run being followed."""
+               height: int = 380, dashed: tuple[str, ...] = ()) -> None:
+    """Draw the curves (label, iterations, losses); the first is the run being followed.
+    Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows)."""
     data = curves_frame(curves, smoothing)
     if data.empty:                                           # an empty frame would look broken
         st.caption("The loss curve appears here after the first iteration.")
@@ -73,14 +74,18 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
          "axis": {"format": "d", "tickMinStep": 1}}         # no iteration 1.5 on a short run
     tooltip = [{"field": "run"}, {"field": "iteration"}, {"field": "loss", "format": ".4f"},
                {"field": "smoothed", "format": ".4f"}]
+    dash = ({"strokeDash": {"field": "run", "type": "nominal", "legend": None,
+                            "scale": {"domain": labels, "range": [[6, 4] if label in dashed else [1, 0]
+                                                                  for label in labels]}}}
+            if dashed else {})
     layers = [{"mark": {"type": "line", "strokeWidth": 2, "opacity": 0.4 if smoothing else 1.0},
                "encoding": {"x": x, "y": {"field": "loss", "type": "quantitative", "title": "loss",
-                                          "scale": y_scale}, "color": colour}}]
+                                          "scale": y_scale}, "color": colour, **dash}}]
     if smoothing:
         layers.append({"mark": {"type": "line", "strokeWidth": 3.5},
                        "encoding": {"x": x, "y": {"field": "smoothed", "type": "quantitative",
                                                   "scale": y_scale}, "color": colour,
-                                    "tooltip": tooltip}})
+                                    "tooltip": tooltip, **dash}})
     else:
         layers[0]["encoding"]["tooltip"] = tooltip
     legend_rows = len(labels) if len(labels) > 1 else 0      # the legend shares the chart's height

@@ -43,6 +43,8 @@ class PickedModel:
     config: dict | None = None       # its run's settings (RunConfig as a dict), when known
     untrained: bool = False          # random weights: it has seen no data at all
     trained_images: np.ndarray | None = None   # sorted train images of its training captions, when known
+    run_id: str | None = None        # the training run it comes from, when it does
+    code: dict | None = None         # that run trained a student's own code: package, origin, digest
 
     @property
     def cell_name(self) -> str:
@@ -188,7 +190,7 @@ def _from_run(k: dict, runner) -> PickedModel | str:
                 f"of {info.total}. Press *Load the latest snapshot* in the sidebar for a newer one.")
     return PickedModel(model, key=f"run:{run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
                        origin=f"run “{info.label}” ({info.status}, iteration {iteration})",
-                       note=note, trained_on=info.dataset, config=info.config)
+                       note=note, trained_on=info.dataset, config=info.config, run_id=run_id, code=info.code)
 
 
 def _from_file(k: dict) -> PickedModel | str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.student.training import parting_point
 from explorer import state
 from explorer.components.evolution import evolution_view
 from explorer.components.loss_chart import chart_controls, loss_chart
@@ -27,6 +28,19 @@ def progress_text(info: RunInfo) -> str:
     elif not info.is_active:
         text += f" · {duration_text(info.elapsed)} of training"
     return text
+
+
+def parting_sentence(losses, reference) -> str:
+    """Where the student's curve leaves the reference's, in words."""
+    if len(losses) == 0:
+        return ""
+    at = parting_point(losses, reference)
+    if at is None:
+        return (f"Your curve follows Caption Lab's to within 1% over all {len(losses):,} iterations so far: "
+                f"your loss and its gradients train like the reference.")
+    return (f"The curves part at iteration {at + 1:,}: from there your loss differs from Caption Lab's by more "
+            f"than 1%, though both started from your weights on the same minibatches. Something in your loss "
+            f"or in a layer under it computes another function, or another gradient, than the reference.")
 
 
 def _header(info: RunInfo, owner: str) -> None:
@@ -86,9 +100,19 @@ def run_panel(runner: Runner, run_id: str, overlay: list[str], owner: str, live:
     _buttons(runner, info, owner)
     smoothing, log_y = chart_controls()
     labels = [r.label for r in shown]
-    curves = [(r.label + (f" · {r.run_id[-6:]}" if labels.count(r.label) > 1 else ""),
-               h.iterations, h.losses) for r, h in ((r, runner.history(r.run_id)) for r in shown)]
-    loss_chart(curves, smoothing, log_y)
+    curves, dashed = [], []
+    for r in shown:
+        h = runner.history(r.run_id)
+        label = r.label + (f" · {r.run_id[-6:]}" if labels.count(r.label) > 1 else "")
+        curves.append((label, h.iterations, h.losses))
+        if h.reference is not None:             # a student's code, with Caption Lab's model beside it
+            dashed.append(f"{label} · Caption Lab's beside it")
+            curves.append((dashed[-1], h.iterations, h.reference))
+    loss_chart(curves, smoothing, log_y, dashed=tuple(dashed))
+    if info.code:
+        history = runner.history(run_id)
+        st.caption(f"Your own code (`{info.code['package']}`), dashed: Caption Lab's model from the same first "
+                   f"weights on the same minibatches. {parting_sentence(history.losses, history.reference)}")
     st.markdown("#### Evolution")
     evolution_view(runner.evolution(run_id), live=info.is_active)
     if live and not any(r.is_active for r in shown):

@@ -1,0 +1,98 @@
+"""Train a student's own CaptioningRNN beside Caption Lab's, and watch where the curves part.
+
+`train_beside` draws the choice of cell, the Start button and, once a run is going, a
+live fragment with both loss curves (the student's and the reference's, from the same
+first weights on the same minibatches) and one sentence about where they part.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.student import Bundle, Report
+from core.student.report import PASSED, WRONG
+from explorer import state
+from explorer.components.loss_chart import loss_chart
+from explorer.components.run_panel import parting_sentence, progress_text
+from explorer.run_config import PRESETS
+from explorer.runner import Runner, RunLimitError
+
+CELL = "code.cell"                 # the cell the student trains: "rnn" or "lstm"
+RUN = "code.run"                   # the run this session started from the page
+PRESET = {"rnn": "Notebook RNN overfit", "lstm": "Notebook LSTM overfit"}
+CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM"}
+REFERENCE_CURVE = "Caption Lab's, same start and minibatches"
+
+
+def trainable(report: Report, cell: str) -> bool:
+    """Whether the student's loss for `cell` runs at all (passed, or wrong but finishing)."""
+    result = report.results.get(f"CaptioningRNN.loss[{cell}]")
+    return result is not None and result.status in (PASSED, WRONG)
+
+
+def _start(runner: Runner, bundle: Bundle, ds: state.Dataset, owner: str, cell: str) -> None:
+    config = PRESETS[PRESET[cell]]
+    try:
+        run_id = runner.start(config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features,
+                                       "is_demo": ds.is_demo}, owner=owner, code=bundle)
+    except RunLimitError as e:
+        st.warning(str(e), icon=":material/front_hand:")
+        return
+    except (OSError, ValueError) as e:
+        st.error(f"The run could not start: {e}", icon=":material/warning:")
+        return
+    st.session_state[RUN] = run_id
+    st.session_state[state.TRAIN_RUN] = run_id
+
+
+def _curves(runner: Runner, run_id: str) -> None:
+    info = runner.get(run_id)
+    history = runner.history(run_id)
+    st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
+    if info.message and info.status in ("failed", "diverged"):
+        st.error(info.message, icon=":material/warning:")
+    reference = history.reference if history.reference is not None else history.losses[:0]
+    loss_chart([("your model", history.iterations, history.losses),
+                (REFERENCE_CURVE, history.iterations, reference)],
+               smoothing=0.0, log_y=True, height=300, dashed=(REFERENCE_CURVE,))
+    st.markdown(parting_sentence(history.losses, reference))
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.page_link("../pages/train.py", label="Follow it on the Train page", icon=":material/monitoring:")
+    if info.has_checkpoint and not info.is_active:
+        if row.button("Use your model in Inspect & Compare", icon=":material/input:"):
+            st.session_state[state.MODEL_RUN] = run_id
+            st.switch_page("../pages/compare.py")
+    if not info.is_active and st.session_state.get(f"{RUN}.live"):
+        st.session_state[f"{RUN}.live"] = False
+        st.rerun(scope="app")
+
+
+live_curves = st.fragment(run_every=1.0)(_curves)
+still_curves = st.fragment(_curves)
+
+
+def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: Runner, owner: str) -> None:
+    """The cell choice, Start, and the followed run's two curves."""
+    cells = [c for c in ("rnn", "lstm") if trainable(report, c)]
+    if not cells:
+        st.info("Training needs a CaptioningRNN.loss that runs: none of yours does yet (see above).",
+                icon=":material/info:")
+        return
+    st.markdown("The notebook's overfitting cell with **your** `CaptioningRNN`: 50 captions, H = 512, "
+                "W = 256, Adam 5e-3. Caption Lab trains its own model beside it, from your initial weights, "
+                "on the same minibatches, in the same sandbox. Where the two curves part, something differs "
+                "from the reference even if every check above passed.")
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    cell = left.segmented_control("Cell", cells, format_func=CELL_NAMES.get, default=cells[0], required=True,
+                                  key=CELL, persist_state="session")
+    if right.button("Train mine beside Caption Lab's", type="primary", icon=":material/play_arrow:",
+                    width="stretch"):
+        _start(runner, bundle, ds, owner, cell)
+    run_id = st.session_state.get(RUN)
+    if run_id is None:
+        return
+    try:
+        info = runner.get(run_id)
+    except KeyError:
+        return
+    st.session_state[f"{RUN}.live"] = info.is_active
+    (live_curves if info.is_active else still_curves)(runner, run_id)

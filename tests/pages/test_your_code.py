@@ -1,0 +1,111 @@
+"""The Your code page under AppTest: a folder is checked and every verdict shown, a buggy
+function in full, training beside the reference, and the access setting."""
+import pytest
+
+from explorer import state
+from tests.support.student_corpus import CORRECT, make_bug
+
+from .conftest import no_exception, rerun_until
+
+PAGE = "your_code"
+
+
+def check_folder(app, folder):
+    at = app(PAGE)
+    at.text_input(key="code.folder").input(str(folder)).run()
+    at.button[0].click().run(timeout=120)
+    assert no_exception(at)
+    return at
+
+
+def test_a_buggy_folder_shows_every_verdict_and_the_first_bug_in_full(app, tmp_path):
+    at = check_folder(app, make_bug(tmp_path, "rnn_backward_no_carry"))
+    table = at.dataframe[0].value
+    assert list(table["Function"])[:4] == ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
+    status = dict(zip(table["Function"], table["Status"]))
+    assert status["rnn_forward"] == "passed" and status["rnn_backward"] == "wrong"
+    # the first function to look at opens in full: its cause, the notebook's numbers, the heat map
+    assert at.selectbox(key="code.function").value == "rnn_backward"
+    assert any("next step is not added" in e.value for e in at.error)
+    checks = at.dataframe[1].value
+    dx = checks.set_index("Check").loc["dx error"]
+    assert dx["Result"] == "FAILED" and dx["Must be"] == "< 1e-05" and dx["From"] == "the notebook"
+    assert any(chart.proto.spec and "timestep t" in chart.proto.spec for chart in at.get("vega_lite_chart"))
+
+
+def test_a_crash_shows_the_traceback_of_the_students_own_file(app, tmp_path):
+    at = check_folder(app, make_bug(tmp_path, "loss_feeds_whole_caption"))
+    at.selectbox(key="code.function").set_value("CaptioningRNN.loss[rnn]").run()
+    assert no_exception(at)
+    assert any("whole caption" in e.value for e in at.error)
+    code = " ".join(c.value for c in at.code)
+    assert "cs231n/rnn_layers.py" in code and "ValueError" in code and "site-packages" not in code
+
+
+def test_a_correct_folder_trains_beside_the_reference_and_the_curves_agree(app):
+    at = check_folder(app, CORRECT)
+    assert set(at.dataframe[0].value["Status"]) == {"passed"}
+    train = next(b for b in at.button if "Train mine" in b.label)
+    train.click().run()
+    assert no_exception(at)
+    at = rerun_until(at, lambda a: any("over all 100 iterations" in m.value for m in a.markdown), timeout=180,
+                     what="the paired run to finish")
+    runner = state.runner()
+    run = runner.get(at.session_state["code.run"])
+    assert run.code["package"] == "cs231n" and run.label.startswith("Your RNN")
+    history = runner.history(run.run_id)
+    assert len(history.reference) == len(history.losses) == run.total
+
+
+def test_a_folder_that_is_not_an_assignment_says_so(app, tmp_path):
+    at = check_folder(app, tmp_path)
+    assert any("not an assignment folder" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("setting, allowed", [("off", False), ("nonsense", False), ("on", True), ("local", True)])
+def test_the_access_setting(app, monkeypatch, setting, allowed):
+    monkeypatch.setenv("CAPTION_LAB_STUDENT_CODE", setting)
+    at = app(PAGE)
+    assert no_exception(at)
+    assert bool(at.button) == allowed
+    if not allowed:
+        assert "CAPTION_LAB_STUDENT_CODE" in at.warning[0].value
+
+
+@pytest.fixture
+def code_runs(tmp_path):
+    """Two finished runs of the RNN overfit preset on student code, in the app's runs folder:
+    {"correct": run id, "sample_feeds_start": run id}."""
+    from core.data.demo import ensure_demo_dataset
+    from core.student import find_bundle
+    from explorer.run_config import PRESETS
+    from explorer.runner import Runner
+
+    runner = Runner(tmp_path / "runs")
+    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+    ids = {"correct": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester", code=find_bundle(CORRECT)),
+           "sample_feeds_start": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester",
+                                              code=find_bundle(make_bug(tmp_path, "sample_feeds_start")))}
+    try:
+        for run_id in ids.values():
+            info = runner.wait(run_id, timeout=300)
+            assert info.status == "done", info.message
+        yield ids
+    finally:
+        runner.shutdown()
+
+
+@pytest.mark.parametrize("which, agrees", [("correct", True), ("sample_feeds_start", False)])
+def test_compare_shows_the_students_sample_beside_the_reference_decoder(app, code_runs, which, agrees):
+    at = app()
+    at.session_state[state.MODEL_RUN] = code_runs[which]      # "Use your model in Inspect & Compare"
+    at.session_state["compare.view"] = "Your sample"
+    at.switch_page("../pages/compare.py").run(timeout=120)
+    assert no_exception(at) and "Your sample" in [t.label for t in at.tabs]
+    table = at.dataframe[0].value
+    assert len(table) == 16 and set(table["Split"]) == {"train", "val"}
+    assert (set(table["Same"]) == {"yes"}) == agrees
+    if agrees:
+        assert "for all 16 images" in at.success[0].value
+    else:
+        assert "differs from greedy decoding" in at.error[0].value
