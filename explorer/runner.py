@@ -510,6 +510,8 @@ class Runner:
 def _usable_meta(meta: dict | None) -> dict | None:
     """A saved config.json with its RunConfig filled in to the current fields, or None
     when it is not a run this app can show (a damaged file, another program's folder)."""
+    if not isinstance(meta, dict):
+        return None
     try:
         code = meta.get("code")
         if code is not None and not (isinstance(code, dict) and isinstance(code.get("package"), str)):

@@ -81,11 +81,9 @@ def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: Runn
                 "W = 256, Adam 5e-3. Caption Lab trains its own model beside it, from your initial weights, "
                 "on the same minibatches, in the same sandbox. Where the two curves part, something differs "
                 "from the reference even if every check above passed.")
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
-    cell = left.segmented_control("Cell", cells, format_func=CELL_NAMES.get, default=cells[0], required=True,
-                                  key=CELL, persist_state="session")
-    if right.button("Train mine beside Caption Lab's", type="primary", icon=":material/play_arrow:",
-                    width="stretch"):
+    cell = st.segmented_control("Cell", cells, format_func=CELL_NAMES.get, default=cells[0], required=True,
+                                key=CELL, persist_state="session")
+    if st.button("Train mine beside Caption Lab's", type="primary", icon=":material/play_arrow:"):
         _start(runner, bundle, ds, owner, cell)
     run_id = st.session_state.get(RUN)
     if run_id is None:

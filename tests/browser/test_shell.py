@@ -5,7 +5,7 @@ from .conftest import assert_no_errors, open_page, screenshot
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Home", "Browse", "Layer lab", "Train", "Inspect", "Compare"]
+PAGES = ["Home", "Browse", "Layer lab", "Train", "Inspect", "Compare", "Your code"]
 
 
 def test_every_page_opens_without_errors(page):

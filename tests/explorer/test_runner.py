@@ -425,3 +425,42 @@ def test_a_failure_while_recording_a_dead_worker_does_not_stall_the_queue(make_r
     monkeypatch.setattr(runner, "_end", end_fails_for_the_victim)
     os.kill(RunFolder(runner.runs_dir / victim).status()["pid"], signal.SIGKILL)
     assert runner.wait(after).status == "done"
+
+
+# --- runs of a student's own code --------------------------------------------------
+
+def test_a_run_of_student_code_trains_theirs_beside_the_reference(make_runner, dataset, tmp_path):
+    from core.student import find_bundle
+    from core.student.training import parting_point
+    from tests.support.student_corpus import CORRECT, make_bug
+
+    runner = make_runner()
+    right = runner.start(SMALL, dataset, "me", code=find_bundle(CORRECT))
+    wrong = runner.start(SMALL, dataset, "me", code=find_bundle(make_bug(tmp_path, "rnn_backward_no_carry")))
+    plain = runner.start(SMALL, dataset, "me")
+    for run_id in (right, wrong, plain):
+        assert runner.wait(run_id, timeout=300).status == "done"
+    ours, theirs, buggy = (runner.history(r) for r in (plain, right, wrong))
+    assert ours.reference is None and theirs.reference is not None
+    # the reference beside a student run is exactly a plain run: same seed, weights and minibatches
+    assert np.array_equal(theirs.reference, ours.losses) and np.array_equal(buggy.reference, ours.losses)
+    assert parting_point(theirs.losses, theirs.reference) is None
+    assert parting_point(buggy.losses, buggy.reference) is not None
+    assert (Path(runner.runs_dir) / right / "code" / "cs231n" / "rnn_layers.py").is_file()
+    model, _ = runner.load_model(right)                  # their weights, as an ordinary checkpoint
+    assert set(model.params) == {"W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab"}
+    assert runner.get(right).code["package"] == "cs231n"
+
+
+def test_student_code_trains_confined_and_its_crash_names_the_line(make_runner, dataset, tmp_path):
+    from core.student import find_bundle
+    from tests.support.student_corpus import MODEL, Change, make_assignment
+
+    outside = tmp_path / "written-during-training.txt"
+    folder = make_assignment(tmp_path, "writes", [Change(MODEL, "        loss, grads = 0.0, {}\n",
+                                                        f"        loss, grads = 0.0, {{}}\n"
+                                                        f"        open({str(outside)!r}, 'w').write('x')\n")])
+    runner = make_runner()
+    info = runner.wait(runner.start(SMALL, dataset, "me", code=find_bundle(folder)), timeout=120)
+    assert info.status == "failed" and not outside.exists()
+    assert "Your code raised PermissionError at cs231n/classifiers/rnn.py" in info.message
