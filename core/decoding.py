@@ -108,6 +108,18 @@ def greedy_decode(model, features, max_length=30) -> Decoded:
     return _decode(model, features, max_length, lambda t, scores: scores.argmax(axis=1))
 
 
+def greedy_with_distributions(model, features, max_length=30) -> tuple[Decoded, np.ndarray]:
+    """Greedy decoding, with every step's next-word distribution (N, T, V), T the steps taken."""
+    probs = []
+
+    def choose(t, scores):
+        probs.append(softmax(scores))
+        return scores.argmax(axis=1)
+
+    decoded = _decode(model, features, max_length, choose)
+    return decoded, np.stack(probs, axis=1)
+
+
 def temperature_decode(model, features, temperature=1.0, seed=0, max_length=30, keys=None) -> Decoded:
     """Words drawn from softmax(scores / temperature), reproducibly for a seed.
 

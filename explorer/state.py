@@ -19,6 +19,7 @@ from core.data import coco, demo
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
+from core.data.scene_lab import SceneLab
 from core.paths import image_cache_dir, runs_dir
 
 # --- session keys --------------------------------------------------------------------
@@ -134,6 +135,16 @@ def dataset() -> Dataset:
 
 
 # --- images --------------------------------------------------------------------------
+
+@st.cache_resource(max_entries=4)
+def _scene_lab(folder: str):
+    return SceneLab.open(Path(folder))
+
+
+def scene_lab(ds: Dataset) -> SceneLab | None:
+    """The composer's tools for the sidebar's dataset: the demo dataset's, None for COCO."""
+    return _scene_lab(str(ds.base_dir)) if ds.is_demo else None
+
 
 @st.cache_resource
 def image_fetcher() -> ImageFetcher:

@@ -15,6 +15,9 @@ extractor (`demo_features.py`). The folder it writes is laid out like the course
                                     relative to the folder; the number is the feature row
     val2014_*                       the same for val
     images/                         the PNG files
+    demo_scenes.json                {"train": [scene, ...], "val": [...]}: what each image shows,
+                                    as `demo_scenes.scene_to_dict` writes it (version 2 on)
+    demo_extractor.h5               the feature extractor fitted on train, for new images (v2 on)
     demo.json                       generator version and counts, written last
 
 Building twice gives the same bytes in every file. `ensure_demo_dataset` returns
@@ -43,12 +46,14 @@ import numpy as np
 from ..paths import data_root
 from .coco import CAPTIONS_FILE, SPECIAL_WORDS, SPLITS, VOCAB_FILE, features_file, urls_file
 from .demo_features import fc7_and_pca, pixel_descriptors
-from .demo_scenes import describe_scene, render_scene, sample_scene
+from .demo_scenes import describe_scene, render_scene, sample_scene, scene_to_dict
 from .errors import DatasetError
 
-DEMO_VERSION = 1             # bump whenever the generator's output changes
+DEMO_VERSION = 2             # bump whenever the generator's output changes (2: scenes, extractor)
 DEMO_SEED = 2014             # every random draw of the build derives from this
 STAMP = "demo.json"          # written last; its presence marks a finished dataset
+SCENES_FILE = "demo_scenes.json"
+EXTRACTOR_FILE = "demo_extractor.h5"
 MAX_LENGTH = 17              # <START> + at most 15 words + <END>, padded with <NULL>
 MIN_WORD_COUNT = 5           # train-caption words seen fewer times become <UNK>
 CHUNK = 100                  # images drawn and described per task of the build's thread pool
@@ -137,18 +142,19 @@ def _write_dataset(folder: Path, report: Progress, num_train: int, num_val: int,
                    workers: int) -> dict:
     """Write every file of the dataset into `folder`, the stamp last; returns the stamp."""
     counts = {"train": num_train, "val": num_val}
-    texts, descriptors = {}, {}
+    texts, descriptors, scenes = {}, {}, {}
     done, total = 0, num_train + num_val
     pool = ThreadPoolExecutor(max_workers=workers)          # numpy, zlib and Pillow release the GIL
     try:
         for split_code, split in enumerate(SPLITS):
             (folder / "images" / f"{split}2014").mkdir(parents=True)
-            texts[split], descriptors[split] = [], []
+            texts[split], descriptors[split], scenes[split] = [], [], []
             chunks = [range(i, min(i + CHUNK, counts[split])) for i in range(0, counts[split], CHUNK)]
             work = partial(_draw_chunk, folder, split, split_code, seed, image_size, per_image)
-            for caps, desc in pool.map(work, chunks):
+            for caps, desc, drawn in pool.map(work, chunks):
                 texts[split].extend(caps)
                 descriptors[split].append(desc)
+                scenes[split].extend(drawn)
                 done += len(caps)
                 report(f"Drawing images and computing descriptors: {done}/{total}", 0.7 * done / total)
             descriptors[split] = np.concatenate(descriptors[split], axis=0)
@@ -169,8 +175,11 @@ def _write_dataset(folder: Path, report: Progress, num_train: int, num_val: int,
             f.create_dataset(f"{split}_captions", data=captions, track_times=False)
             f.create_dataset(f"{split}_image_idxs", data=image_idxs, track_times=False)
 
-    features = fc7_and_pca(descriptors, fc7_dim, pca_dim, seed,
-                           progress=lambda message, fraction: report(message, 0.75 + 0.17 * fraction))
+    features, extractor = fc7_and_pca(descriptors, fc7_dim, pca_dim, seed,
+                                      progress=lambda message, fraction: report(message, 0.75 + 0.17 * fraction))
+    extractor.save(folder / EXTRACTOR_FILE)
+    (folder / SCENES_FILE).write_text(json.dumps({split: [scene_to_dict(sc) for sc in scenes[split]]
+                                                  for split in SPLITS}, separators=(",", ":")) + "\n")
     report("Writing feature files", 0.92)
     for split in SPLITS:
         fc7, pca = features[split]
@@ -192,9 +201,10 @@ def _write_dataset(folder: Path, report: Progress, num_train: int, num_val: int,
 
 
 def _draw_chunk(folder: Path, split: str, split_code: int, seed: int, image_size: int,
-                per_image: int, indices: range) -> tuple[list[list[str]], np.ndarray]:
-    """Draw, save and caption the images `indices` of a split -> (captions per image, descriptors)."""
-    texts, pixels = [], []
+                per_image: int, indices: range) -> tuple[list[list[str]], np.ndarray, list]:
+    """Draw, save and caption the images `indices` of a split -> (captions per image,
+    descriptors, scenes)."""
+    texts, pixels, scenes = [], [], []
     for i in indices:
         rng = np.random.default_rng([seed, split_code, i])     # one stream per image: order-free
         scene = sample_scene(rng)
@@ -202,7 +212,8 @@ def _draw_chunk(folder: Path, split: str, split_code: int, seed: int, image_size
         image.save(folder / _image_path(split, i), format="PNG")
         pixels.append(np.asarray(image))
         texts.append(describe_scene(scene, rng, per_image, MAX_LENGTH - 2))
-    return texts, pixel_descriptors(np.stack(pixels))
+        scenes.append(scene)
+    return texts, pixel_descriptors(np.stack(pixels)), scenes
 
 
 def _image_path(split: str, i: int) -> str:

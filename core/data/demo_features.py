@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import h5py
 import numpy as np
 
 GRID = 4            # cells per side for colour layout and blob coverage
@@ -261,11 +262,16 @@ class Standardizer:
         return (x - self.mean) * self.scale
 
 
-def random_relu(x: np.ndarray, out_dim: int, seed: int) -> np.ndarray:
-    """ReLU(x @ W + b), W ~ N(0, 1/R) and b ~ N(0, 0.25) drawn from `seed`: (N, R) -> (N, out_dim)."""
+def relu_projection(in_dim: int, out_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed projection of `random_relu`: W (R, out_dim) ~ N(0, 1/R), b ~ N(0, 0.25), from `seed`."""
     rng = np.random.default_rng(seed)
-    w = rng.standard_normal((x.shape[1], out_dim)) / np.sqrt(x.shape[1])
-    b = 0.5 * rng.standard_normal(out_dim)
+    w = rng.standard_normal((in_dim, out_dim)) / np.sqrt(in_dim)
+    return w, 0.5 * rng.standard_normal(out_dim)
+
+
+def random_relu(x: np.ndarray, out_dim: int, seed: int, projection=None) -> np.ndarray:
+    """ReLU(x @ W + b) with `relu_projection(R, out_dim, seed)` (or the given one): (N, R) -> (N, out_dim)."""
+    w, b = projection if projection is not None else relu_projection(x.shape[1], out_dim, seed)
     return np.maximum(x @ w + b, 0.0)
 
 
@@ -304,12 +310,13 @@ class PCA:
 
 def fc7_and_pca(descriptors: dict[str, np.ndarray], fc7_dim: int, pca_dim: int, seed: int,
                 progress: Callable[[str, float], None] | None = None
-                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], "Extractor"]:
     """Steps 2-4 for every split of `descriptors` (split -> (N, R)), fitted on "train".
 
-    Returns split -> (fc7-like (N, fc7_dim) float32, PCA (N, pca_dim) float32). The PCA
-    is fitted on the float32 fc7-like features, so refitting it from the fc7 files
-    gives the same result. `progress(message, fraction of this step)` hears each stage.
+    Returns split -> (fc7-like (N, fc7_dim) float32, PCA (N, pca_dim) float32), and the
+    fitted `Extractor`, which gives any new image the same features. The PCA is fitted
+    on the float32 fc7-like features, so refitting it from the fc7 files gives the same
+    result. `progress(message, fraction of this step)` hears each stage.
     """
     report = progress or (lambda message, fraction: None)
     report("Projecting descriptors to fc7-like features", 0.0)
@@ -318,4 +325,48 @@ def fc7_and_pca(descriptors: dict[str, np.ndarray], fc7_dim: int, pca_dim: int, 
     report(f"Fitting a {pca_dim}-d PCA on the train features", 0.3)
     pca = PCA.fit(fc7["train"].astype(np.float64), pca_dim)
     report("Applying the PCA", 0.9)
-    return {s: (f, pca(f.astype(np.float64)).astype(np.float32)) for s, f in fc7.items()}
+    features = {s: (f, pca(f.astype(np.float64)).astype(np.float32)) for s, f in fc7.items()}
+    return features, Extractor(scaler, seed, fc7_dim, pca)
+
+
+# ---------------------------------------------------------------------------
+# the fitted extractor, for images that are not in the dataset
+
+EXTRACTOR_FORMAT = "caption-lab-demo-extractor"
+
+
+class Extractor:
+    """Steps 1-4 as fitted on a demo dataset's train split: any image in, its fc7-like and
+    PCA features out, exactly as the dataset's own images got theirs (to float32 rounding).
+
+        fc7, pca = extractor(images)          # images (N, S, S, 3) uint8
+    """
+
+    def __init__(self, scaler: Standardizer, seed: int, fc7_dim: int, pca: PCA):
+        self.scaler, self.seed, self.fc7_dim, self.pca = scaler, int(seed), int(fc7_dim), pca
+        self._projection = None
+
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(fc7-like (N, F) float32, PCA (N, K) float32) of images (N, S, S, 3) uint8."""
+        x = self.scaler(pixel_descriptors(np.asarray(images, dtype=np.uint8)))
+        if self._projection is None:               # the same draws as the build's, made once
+            self._projection = relu_projection(x.shape[1], self.fc7_dim, self.seed)
+        fc7 = random_relu(x, self.fc7_dim, self.seed, self._projection).astype(np.float32)
+        return fc7, self.pca(fc7.astype(np.float64)).astype(np.float32)
+
+    def save(self, path) -> None:
+        with h5py.File(path, "w") as f:
+            f.attrs["format"] = EXTRACTOR_FORMAT
+            f.attrs["seed"], f.attrs["fc7_dim"] = self.seed, self.fc7_dim
+            for name, value in (("scaler_mean", self.scaler.mean), ("scaler_scale", self.scaler.scale),
+                                ("pca_mean", self.pca.mean), ("pca_components", self.pca.components),
+                                ("pca_std", self.pca.std)):
+                f.create_dataset(name, data=value, track_times=False)
+
+    @classmethod
+    def load(cls, path) -> "Extractor":
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != EXTRACTOR_FORMAT:
+                raise ValueError(f"{path} is not a demo feature extractor")
+            return cls(Standardizer(f["scaler_mean"][()], f["scaler_scale"][()]), int(f.attrs["seed"]),
+                       int(f.attrs["fc7_dim"]), PCA(f["pca_mean"][()], f["pca_components"][()], f["pca_std"][()]))

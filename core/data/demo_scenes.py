@@ -333,3 +333,210 @@ def describe_scene(scene: Scene, rng: np.random.Generator, count: int = 5, max_w
             if len(captions) == count:
                 return captions
     raise RuntimeError(f"could not write {count} distinct captions for {scene}")
+
+
+# ---------------------------------------------------------------------------
+# scenes as data: stored with the dataset, composed by hand, varied one attribute at a time
+
+class SceneError(ValueError):
+    """A scene the generator would never draw, or whose objects do not fit; the message says which."""
+
+
+MAX_COUNTS = (3, 2)                   # the generator's most objects in the first and the second group
+LAYOUT_REGIONS = {"left": ("left", "right"), "right": ("right", "left"),
+                  "above": ("top", "bottom"), "below": ("bottom", "top")}
+
+
+def scene_to_dict(scene: Scene) -> dict:
+    """A scene as plain JSON-able data (floats kept exactly)."""
+    return {"background": scene.background, "texture": scene.texture, "texture_phase": scene.texture_phase,
+            "position": scene.position, "relation": scene.relation,
+            "groups": [{"count": g.count, "shape": g.shape, "colour": g.colour, "size": g.size,
+                        "centres": [list(c) for c in g.centres], "radius": g.radius,
+                        "angles": list(g.angles), "colours": [list(c) for c in g.colours]}
+                       for g in scene.groups]}
+
+
+def scene_from_dict(d: dict) -> Scene:
+    """The scene `scene_to_dict` wrote; SceneError when it is not one the generator could draw."""
+    try:
+        groups = tuple(Group(count=int(g["count"]), shape=str(g["shape"]), colour=str(g["colour"]),
+                             size=str(g["size"]), centres=tuple((float(x), float(y)) for x, y in g["centres"]),
+                             radius=float(g["radius"]), angles=tuple(float(a) for a in g["angles"]),
+                             colours=tuple(tuple(int(v) for v in c) for c in g["colours"]))
+                       for g in d["groups"])
+        scene = Scene(str(d["background"]), str(d["texture"]), int(d["texture_phase"]), groups,
+                      position=d.get("position"), relation=d.get("relation"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise SceneError(f"not a scene description: {e}") from None
+    check_scene(scene)
+    return scene
+
+
+def check_scene(scene: Scene) -> None:
+    """SceneError unless `scene` uses only the generator's words and shapes its layout."""
+    problems = []
+    if scene.background not in BACKGROUNDS:
+        problems.append(f"background {scene.background!r} (choose {', '.join(BACKGROUNDS)})")
+    if scene.texture not in TEXTURES:
+        problems.append(f"texture {scene.texture!r} (choose {', '.join(TEXTURES)})")
+    if len(scene.groups) not in (1, 2):
+        problems.append(f"{len(scene.groups)} groups of objects (the generator draws 1 or 2)")
+    for k, g in enumerate(scene.groups[:2]):
+        if g.shape not in SHAPES:
+            problems.append(f"shape {g.shape!r}")
+        if g.colour not in COLOUR_HUES:
+            problems.append(f"colour {g.colour!r}")
+        if g.size not in RADIUS:
+            problems.append(f"size {g.size!r}")
+        if not 1 <= g.count <= MAX_COUNTS[k] or len(g.centres) != g.count:
+            problems.append(f"{g.count} objects in group {k + 1} (at most {MAX_COUNTS[k]})")
+    if len(scene.groups) == 1 and (scene.position not in POSITIONS or scene.relation is not None):
+        problems.append(f"one group needs a position ({', '.join(POSITIONS)})")
+    if len(scene.groups) == 2:
+        if scene.relation not in RELATIONS or scene.position is not None:
+            problems.append(f"two groups need a relation ({', '.join(RELATIONS)})")
+        if scene.groups[0].colour == scene.groups[1].colour:
+            problems.append("two groups of the same colour (the generator always makes them differ, so "
+                            "a caption can tell them apart)")
+    if problems:
+        raise SceneError("The demo generator never draws " + "; ".join(problems) + ".")
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """What a group is, without where its objects are: the composer's choice."""
+
+    count: int
+    shape: str
+    colour: str
+    size: str
+
+
+def spec_of(scene: Scene) -> tuple[tuple[GroupSpec, ...], str]:
+    """A scene's groups as specs, and its layout (the position of one group, the relation of two)."""
+    return (tuple(GroupSpec(g.count, g.shape, g.colour, g.size) for g in scene.groups),
+            scene.position if len(scene.groups) == 1 else scene.relation)
+
+
+def _regions_for(layout: str, n_groups: int) -> list[str]:
+    return [layout] if n_groups == 1 else list(LAYOUT_REGIONS[layout])
+
+
+def compose_scene(background: str, texture: str, groups: list[GroupSpec] | tuple[GroupSpec, ...], layout: str,
+                  seed: int = 0, previous: Scene | None = None) -> Scene:
+    """The scene of `groups` on a background, laid out by `layout` (a position for one
+    group, a relation for two), as the generator would place them.
+
+    With `previous`, what did not change is kept as it was: a group whose count, size and
+    region are the same keeps its objects where they were (a new colour or shape only
+    repaints them), so varying one attribute changes only that. Raises SceneError when
+    the scene is not one the generator draws, or its objects cannot be made to fit.
+    """
+    groups = tuple(groups)
+    _check_specs(background, texture, groups, layout)
+    rng = np.random.default_rng([seed, 7])
+    regions = _regions_for(layout, len(groups))
+    old_regions = _regions_for(*_layout_of(previous)) if previous is not None else []
+    for _attempt in range(40):
+        taken, built = [], []
+        for k, spec in enumerate(groups):
+            old = previous.groups[k] if previous is not None and k < len(previous.groups) else None
+            same_place = (old is not None and old.count == spec.count and old.size == spec.size
+                          and k < len(old_regions) and old_regions[k] == regions[k])
+            if same_place:
+                centres, radius, angles = old.centres, old.radius, old.angles
+                taken.extend((x, y, radius) for x, y in centres)
+            else:
+                radius = rng.uniform(*RADIUS[spec.size]) / 128.0
+                placed = _place(rng, spec.count, radius, _region(regions[k]), taken)
+                if placed is None:
+                    built = None
+                    break
+                taken.extend(placed)
+                centres, angles = tuple((x, y) for x, y, _ in placed), \
+                    tuple(float(a) for a in rng.uniform(-8, 8, size=spec.count))
+            colours = old.colours if old is not None and old.colour == spec.colour and old.count == spec.count \
+                else tuple(_rgb(spec.colour, rng) for _ in range(spec.count))
+            built.append(Group(spec.count, spec.shape, spec.colour, spec.size, tuple(centres), float(radius),
+                               tuple(angles), tuple(colours)))
+        if built is not None:
+            phase = previous.texture_phase if previous is not None else int(rng.integers(0, 12))
+            scene = Scene(background, texture, phase, tuple(built),
+                          position=layout if len(groups) == 1 else None,
+                          relation=layout if len(groups) == 2 else None)
+            check_scene(scene)
+            return scene
+        previous = None                   # what was kept may be what does not fit: place all anew
+        old_regions = []
+    raise SceneError(f"These objects do not fit {'where' if len(groups) == 1 else 'as'} asked ({layout}): "
+                     f"make them smaller or fewer.")
+
+
+def _check_specs(background: str, texture: str, groups: tuple[GroupSpec, ...], layout: str) -> None:
+    """SceneError unless the generator could draw these groups with this layout."""
+    if len(groups) not in (1, 2):
+        raise SceneError(f"The demo generator draws 1 or 2 groups of objects, not {len(groups)}.")
+    layouts = POSITIONS if len(groups) == 1 else RELATIONS
+    if layout not in layouts:
+        raise SceneError(f"{'One group needs a position' if len(groups) == 1 else 'Two groups need a relation'}"
+                         f": {', '.join(layouts)}, not {layout!r}.")
+    placeholder = tuple(Group(g.count, g.shape, g.colour, g.size, ((0.5, 0.5),) * g.count, 0.1,
+                              (0.0,) * g.count, ((0, 0, 0),) * g.count) for g in groups)
+    check_scene(Scene(background, texture, 0, placeholder, position=layout if len(groups) == 1 else None,
+                      relation=layout if len(groups) == 2 else None))
+
+
+def _layout_of(scene: Scene) -> tuple[str, int]:
+    return (scene.position if len(scene.groups) == 1 else scene.relation), len(scene.groups)
+
+
+# one attribute at a time: (label of the variant, the scene)
+ATTRIBUTES = ("colour", "shape", "size", "count", "position", "background")
+
+
+def variations(scene: Scene, attribute: str, group: int = 0, seed: int = 0) -> list[tuple[str, Scene]]:
+    """Every scene that differs from `scene` in one attribute only: the colour, shape, size
+    or count of group `group`, the layout (position or relation), or the background and its
+    texture. Variants the generator would not draw (two groups of one colour) are left out."""
+    specs, layout = spec_of(scene)
+    specs = list(specs)
+    found = []
+
+    def add(label, new_specs=None, new_layout=None, background=None, texture=None):
+        try:
+            found.append((label, compose_scene(background or scene.background, texture or scene.texture,
+                                               new_specs or specs, new_layout or layout, seed=seed,
+                                               previous=scene)))
+        except SceneError:
+            pass
+
+    g = specs[group]
+    if attribute == "colour":
+        for colour in COLOUR_HUES:
+            if colour != g.colour and all(colour != s.colour for s in specs):
+                add(colour, [*specs[:group], GroupSpec(g.count, g.shape, colour, g.size), *specs[group + 1:]])
+    elif attribute == "shape":
+        for shape in SHAPES:
+            if shape != g.shape:
+                add(shape, [*specs[:group], GroupSpec(g.count, shape, g.colour, g.size), *specs[group + 1:]])
+    elif attribute == "size":
+        for size in RADIUS:
+            if size != g.size:
+                add(size, [*specs[:group], GroupSpec(g.count, g.shape, g.colour, size), *specs[group + 1:]])
+    elif attribute == "count":
+        for count in range(1, MAX_COUNTS[group] + 1):
+            if count != g.count:
+                add(str(count), [*specs[:group], GroupSpec(count, g.shape, g.colour, g.size), *specs[group + 1:]])
+    elif attribute == "position":
+        for other in (POSITIONS if len(specs) == 1 else RELATIONS):
+            if other != layout:
+                add(other, new_layout=other)
+    elif attribute == "background":
+        for background in BACKGROUNDS:
+            for texture in TEXTURES:
+                if (background, texture) != (scene.background, scene.texture):
+                    add(f"{background} {texture}", background=background, texture=texture)
+    else:
+        raise ValueError(f"no attribute {attribute!r}; choose one of {', '.join(ATTRIBUTES)}")
+    return found

@@ -33,7 +33,8 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
         "layer": [
             {"mark": {"type": "bar", "cornerRadiusEnd": 3},
              "encoding": {"y": y, "x": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
-                                        "axis": {"title": "probability of the next word", "format": ".1f", **FONT}},
+                                        "axis": {"title": "probability of the next word", "format": ".1f",
+                                                 "values": [0, 0.2, 0.4, 0.6, 0.8, 1], **FONT}},
                           "color": {"field": "taken", "type": "nominal",
                                     "scale": {"domain": ["taken", "not taken"], "range": [CHOSEN, OTHER]},
                                     "legend": None},

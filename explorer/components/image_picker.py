@@ -1,8 +1,10 @@
-"""Choosing one image: one the model trained on, train or val by number, or from the Browse minibatch.
+"""Choosing one image: one the model trained on, train or val by number, from the Browse
+minibatch, or on the demo dataset one of your own (composed or uploaded).
 
 `image_picker(ds, prefix, trained=...)` draws the controls and returns an `ImageChoice`;
 `show_image(choice)` draws the picture, or says why there is none (a dead link);
-`caption_index(ds, split)` finds any image's reference captions.
+`references_of(ds, choice)` and `captions_of(ds, choice)` give any image's reference
+captions, a composed scene's from the grammar.
 """
 from __future__ import annotations
 
@@ -11,22 +13,29 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.data.demo_scenes import Scene
 from core.evaluate import CaptionIndex
 from explorer import state
+from explorer.components.scene_composer import composed_image, edit
 
-TRAINED, VAL, TRAIN, BROWSE = "trained", "val", "train", "browse"
-FROM_LABELS = {TRAINED: "Trained on", VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch"}
+TRAINED, VAL, TRAIN, BROWSE, SCENE = "trained", "val", "train", "browse", "scene"
+FROM_LABELS = {TRAINED: "Trained on", VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch", SCENE: "Your scene"}
 MAX_LISTED = 2000                    # more trained-on images than this are chosen by number, not from a list
 
 
 @dataclass(frozen=True)
 class ImageChoice:
-    """One image of one split."""
+    """One image of one split, or one of the user's own."""
 
-    split: str                       # "train" or "val"
-    image: int                       # row of data[f"{split}_features"]
-    url: str
+    split: str                       # "train", "val", or "scene" (composed or uploaded)
+    image: int                       # row of data[f"{split}_features"]; a scene's number from its content
+    url: str                         # "" for a scene
     feature: np.ndarray              # (D,) its feature vector
+    picture: object = None           # a scene's PIL picture
+    scene: Scene | None = None       # what it shows: a composed scene, or a demo image's stored one
+    references: tuple | None = None  # a scene's reference captions (word lists)
+    captions: np.ndarray | None = None   # the same as ids
+    name: str = ""                   # "your scene", "your picture"
 
     @property
     def key(self) -> tuple[str, int]:
@@ -34,7 +43,7 @@ class ImageChoice:
 
     @property
     def label(self) -> str:
-        return f"{self.split} image #{self.image}"
+        return self.name or f"{self.split} image #{self.image}"
 
 
 def _keys(prefix: str) -> dict[str, str]:
@@ -104,7 +113,9 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
     data = ds.data
     browse = _browse_images(ds)
     has_trained = trained is not None and len(trained) > 0
-    options = ([TRAINED] if has_trained else []) + [VAL, TRAIN] + ([BROWSE] if browse else [])
+    lab = state.scene_lab(ds)
+    options = ([TRAINED] if has_trained else []) + [VAL, TRAIN] + ([BROWSE] if browse else []) + \
+        ([SCENE] if lab is not None else [])
     pool = (ds.key, len(trained), hash(trained.tobytes())) if has_trained else None
     if has_trained and st.session_state.get(k["pool"]) != pool:
         st.session_state[k["from"]] = TRAINED             # another model's images: start on them
@@ -113,7 +124,15 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
         st.session_state[k["from"]] = default_split
     source = st.segmented_control("Image from", options, key=k["from"], required=True,
                                   persist_state="session", format_func=FROM_LABELS.get)
-    if source == TRAINED:
+    if source == SCENE:
+        own = composed_image(ds, prefix)
+        if own is not None:
+            return ImageChoice(split=SCENE, image=own.number, url="", feature=own.feature, picture=own.picture,
+                               scene=own.scene, references=own.references or None, captions=own.captions,
+                               name=own.name)
+        split, image = VAL, 0                         # nothing uploaded yet: the picture says so
+        st.caption("Until then the model looks at val image #0.")
+    elif source == TRAINED:
         split, image = TRAIN, _trained_image(k, trained)
     elif source == BROWSE:
         split, images = browse
@@ -129,12 +148,24 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
                                     persist_state="session", width=220)
             _random_button(k, n, "index")
     image = int(image)
+    scene = lab.scene(split, image) if lab is not None else None
+    if scene is not None and source != SCENE:
+        st.button("Edit this image", icon=":material/edit:", key=f"{k['from']}_edit", on_click=_edit,
+                  args=(k, prefix, scene), help="Open this image's scene in Your scene, to change it.")
     return ImageChoice(split=split, image=image, url=str(data[f"{split}_urls"][image]),
-                       feature=np.asarray(data[f"{split}_features"][image]))
+                       feature=np.asarray(data[f"{split}_features"][image]), scene=scene)
+
+
+def _edit(k: dict, prefix: str, scene: Scene) -> None:
+    edit(prefix, scene)
+    st.session_state[k["from"]] = SCENE
 
 
 def show_image(choice: ImageChoice, width: int | str = "stretch") -> None:
     """The picture, or why it cannot be shown."""
+    if choice.picture is not None:
+        st.image(choice.picture, caption=choice.label, width=width)
+        return
     result = state.image_fetcher().fetch(choice.url)
     if result.ok:
         st.image(result.image, caption=choice.label, width=width)
@@ -151,3 +182,17 @@ def _caption_index(dataset_key: str, split: str, _data: dict) -> CaptionIndex:
 def caption_index(ds: state.Dataset, split: str) -> CaptionIndex:
     """Which captions belong to which image of a split (built once per dataset)."""
     return _caption_index(ds.key, split, ds.data)
+
+
+def references_of(ds: state.Dataset, choice: ImageChoice) -> list[list[str]]:
+    """The image's reference captions as word lists (a composed scene's from the grammar)."""
+    if choice.split == SCENE:
+        return [list(r) for r in choice.references or ()]
+    return caption_index(ds, choice.split).references(choice.image)
+
+
+def captions_of(ds: state.Dataset, choice: ImageChoice) -> np.ndarray:
+    """The image's reference captions as ids (n, T): <START> ... <END>, <NULL> padding."""
+    if choice.split == SCENE:
+        return choice.captions if choice.captions is not None else np.zeros((0, 1), dtype=np.int64)
+    return caption_index(ds, choice.split).captions(choice.image)

@@ -20,7 +20,7 @@ from core.evaluate import Strategy, caption_images, compare_strategies, sample_i
 from explorer import state
 from explorer.components.caption_diff import caption_against_references, highlighted, legend_html
 from explorer.components.charts import chart_pair
-from explorer.components.image_picker import ImageChoice, caption_index, image_picker, show_image
+from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
 from explorer.components.model_picker import PickedModel
 
 KINDS = {"greedy": "Greedy", "beam": "Beam search", "temperature": "Temperature"}
@@ -145,7 +145,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
                             persist_state="session")
     with controls.cell():
         show_image(image, width=240)
-    references = caption_index(ds, image.split).references(image.image)
+    references = references_of(ds, image)
     strategies = ([Strategy("greedy")] + [Strategy("beam", beam_size=k) for k in range(1, 6)]
                   + [Strategy("temperature", temperature=float(t), seed=s) for s in range(int(samples))])
     rows = [_strategy_caption(picked.key, ds.key, image.key, astuple(strategy), picked.model,

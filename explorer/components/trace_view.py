@@ -18,7 +18,7 @@ from core.data.stats import display_words
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
 from explorer.components.charts import chart_pair, step_lines
-from explorer.components.image_picker import ImageChoice, caption_index
+from explorer.components.image_picker import ImageChoice, captions_of
 from explorer.components.model_picker import PickedModel, model_picker
 
 CAPTION = "inspect.true_caption"       # which reference caption (+ ".<split>.<image>")
@@ -31,7 +31,7 @@ def _trace(model_key: str, image_key: tuple, caption: tuple, _model, _feature) -
 
 
 def _choose_caption(ds: state.Dataset, image: ImageChoice, itw) -> tuple | None:
-    captions = caption_index(ds, image.split).captions(image.image)
+    captions = captions_of(ds, image)
     if len(captions) == 0:
         st.info(f"{image.label} has no ground-truth captions.")
         return None

@@ -282,7 +282,7 @@ def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path, dem
     assert "Browse minibatch" in at.segmented_control(key="inspect.image_from").options
     at.sidebar.radio[0].set_value("Demo dataset").run()   # its rows are rows of the tiny folder
     assert no_exception(at) and max(tiny.rows) < len(demo_data["train_captions"])
-    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train"]
+    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train", "Your scene"]
 
 
 # --- models from the Train page's runner ------------------------------------------
@@ -372,7 +372,7 @@ def test_an_overfit_run_opens_on_an_image_it_trained_on_and_says_its_caption(app
     at.switch_page("../pages/inspect.py").run()
     assert no_exception(at) and not at.error
     source = at.segmented_control(key="inspect.image_from")
-    assert source.value == "trained" and source.options == ["Trained on", "Val", "Train"]
+    assert source.value == "trained" and source.options == ["Trained on", "Val", "Train", "Your scene"]
     assert at.selectbox(key="inspect.image_trained").options == [f"train image #{i}" for i in images]
     assert at.session_state[step_view.DECODER_SPEC][1] == ("train", images[0])
     assert any("*Val* has images it has never seen" in c.value for c in at.caption)
@@ -393,7 +393,7 @@ def test_an_overfit_run_opens_on_an_image_it_trained_on_and_says_its_caption(app
     # an untrained model has trained on nothing: the source goes, val is shown
     at.radio(key="model.source").set_value("Untrained").run()
     assert no_exception(at)
-    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train"]
+    assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train", "Your scene"]
 
 
 def test_a_checkpoint_file_written_by_a_run_knows_its_images_a_notebook_one_does_not(

@@ -163,7 +163,7 @@ def test_features_are_recomputed_from_the_png_files(small_builds):
     for split in demo.SPLITS:
         urls = (folder / f"{split}2014_urls.txt").read_text().splitlines()
         descriptors[split] = pixel_descriptors(np.stack([np.asarray(Image.open(folder / u)) for u in urls]))
-    features = fc7_and_pca(descriptors, SMALL["fc7_dim"], SMALL["pca_dim"], demo.DEMO_SEED)
+    features, _ = fc7_and_pca(descriptors, SMALL["fc7_dim"], SMALL["pca_dim"], demo.DEMO_SEED)
     for split in demo.SPLITS:
         fc7, pca = features[split]
         np.testing.assert_array_equal(fc7, read_h5(folder / f"{split}2014_vgg16_fc7.h5", "features"))
@@ -189,8 +189,8 @@ def test_val_pixels_change_only_their_own_features():
     edited = val.copy()
     edited[2] = edited[2][:, ::-1]                                  # mirror one val image
     desc = {"train": pixel_descriptors(train)}
-    before = fc7_and_pca({**desc, "val": pixel_descriptors(val)}, 128, 8, seed=1)["val"][1]
-    after = fc7_and_pca({**desc, "val": pixel_descriptors(edited)}, 128, 8, seed=1)["val"][1]
+    before = fc7_and_pca({**desc, "val": pixel_descriptors(val)}, 128, 8, seed=1)[0]["val"][1]
+    after = fc7_and_pca({**desc, "val": pixel_descriptors(edited)}, 128, 8, seed=1)[0]["val"][1]
     changed = ~np.all(before == after, axis=1)
     assert changed.tolist() == [False, False, True, False]
 
@@ -202,7 +202,7 @@ def test_building_twice_gives_identical_bytes(small_builds):
     first, second, _ = small_builds
     names = files_under(first)
     assert names == files_under(second)
-    assert len(names) == 9 + SMALL["num_train"] + SMALL["num_val"]
+    assert len(names) == 11 + SMALL["num_train"] + SMALL["num_val"]   # 9 COCO files, scenes, extractor
     different = [n for n in names if (first / n).read_bytes() != (second / n).read_bytes()]
     assert different == []
 
