@@ -27,6 +27,7 @@ Dimension letters: N scenes, T caption steps, V vocabulary.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -293,17 +294,24 @@ def right_word(scene: Scene, attribute: str, group: int, word_to_idx: dict) -> s
 
 
 def changed_words(words: list[str], original: list[str]) -> list[bool]:
-    """Per word of `words`: whether it differs from the original caption's word at that place."""
-    return [i >= len(original) or w != original[i] for i, w in enumerate(words)]
+    """Per word of `words`: whether it is new against the original caption (not part of the
+    longest run of words the two share, in order, as a word diff finds them)."""
+    changed = [True] * len(words)
+    for block in SequenceMatcher(a=original, b=words, autojunk=False).get_matching_blocks():
+        for j in range(block.b, block.b + block.size):
+            changed[j] = False
+    return changed
 
 
-def vary(model, features: np.ndarray, variants: list[tuple[str, Scene]], original: list[str], attribute: str,
-         group: int = 0, max_length: int = 16) -> list[Variant]:
-    """Caption every variant (features (N, D) in the same order) and mark what changed."""
+def vary(model, features: np.ndarray, variants: list[tuple[str, Scene]], attribute: str, group: int = 0,
+         max_length: int = 16) -> list[Variant]:
+    """Caption every variant (features (N, D) in the same order) and mark the words that
+    changed against the first variant's caption (the scene as it is)."""
     decoded, probs = greedy_with_distributions(model, features, max_length=max_length)
     itw, wti = model.idx_to_word, model.word_to_idx
     klass = _word_class(attribute)
     rows = []
+    original = caption_words(decoded.captions[0], itw)
     for k, (label, scene) in enumerate(variants):
         words = caption_words(decoded.captions[k], itw)
         right = right_word(scene, attribute, group, wti)

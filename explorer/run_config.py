@@ -51,6 +51,7 @@ class RunConfig:
     seed: int = 231                 # np.random.seed before anything is drawn, as in the notebook
     dtype: str = "float32"          # the model's parameter dtype
     snapshot_every: int = 5         # sample the evolution captions every k iterations
+    shuffle_features: bool = False  # pair every caption with another image's features: a model that cannot see
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
@@ -81,8 +82,9 @@ class RunConfig:
         return self.num_epochs * self.iterations_per_epoch
 
     def describe(self) -> str:
-        """A short name: "LSTM H=512 lr 5e-3"."""
-        return f"{self.cell_type.upper()} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
+        """A short name: "LSTM H=512 lr 5e-3" ("…, features shuffled" for a blind baseline)."""
+        return (f"{self.cell_type.upper()} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
+                + (", features shuffled" if self.shuffle_features else ""))
 
     def validate(self, num_train_available: int | None = None) -> dict[str, str]:
         """Every problem with these settings as {field: message}; empty when they are usable."""
@@ -127,6 +129,8 @@ class RunConfig:
         if self.dtype not in DTYPES:
             problems["dtype"] = f"Choose {' or '.join(DTYPES)}."
         whole("snapshot_every", self.snapshot_every, 1, None)
+        if not isinstance(self.shuffle_features, (bool, np.bool_)):
+            problems["shuffle_features"] = "Must be true or false."
         return problems
 
 
@@ -136,6 +140,8 @@ def _is_number(value) -> bool:
 
 def _has_type(value, kind: type) -> bool:
     """Whether `value` may stand for a setting of type `kind` (an int may stand for a float)."""
+    if kind is bool:
+        return isinstance(value, (bool, np.bool_))
     if kind is str:
         return isinstance(value, str)
     if kind is int:
@@ -153,9 +159,14 @@ def format_lr(lr: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 NOTEBOOK_RNN = RunConfig()
+# benchmarks/demo_recipe.py's recipe, on the notebook's loader: 10,000 captions drawn from train
+DEMO_RECIPE = RunConfig(hidden_dim=256, wordvec_dim=128, lr_decay=0.9, batch_size=100, num_epochs=10,
+                        max_train=10_000, seed=0, snapshot_every=50)
 PRESETS: dict[str, RunConfig] = {
     "Notebook RNN overfit": NOTEBOOK_RNN,
     "Notebook LSTM overfit": NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995),
+    "Demo recipe (generalises)": DEMO_RECIPE,
+    "Demo recipe, features shuffled": DEMO_RECIPE.replace(shuffle_features=True),
 }
 CUSTOM = "Custom"
 
@@ -190,6 +201,9 @@ def notebook_solver(config: RunConfig, base_dir, pca_features: bool = True, *,
     """
     np.random.seed(config.seed)
     data = load_coco_data(base_dir, max_train=config.max_train, pca_features=pca_features)
+    if config.shuffle_features:               # its own generator: numpy's global draws stay the notebook's
+        order = np.random.default_rng([config.seed, 1]).permutation(len(data["train_features"]))
+        data = dict(data, train_features=np.asarray(data["train_features"])[order])
     dims = {"cell_type": config.cell_type, "hidden_dim": config.hidden_dim, "wordvec_dim": config.wordvec_dim}
     options = {"update_rule": config.update_rule, "num_epochs": config.num_epochs,
                "batch_size": config.batch_size, "optim_config": {"learning_rate": config.learning_rate},

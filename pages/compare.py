@@ -2,13 +2,14 @@
 import streamlit as st
 
 from explorer import state
-from explorer.components import scores_view, strategy_view
+from explorer.components import probe_view, scores_view, strategy_view
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 from explorer.components.your_sample import your_sample
 
 VIEW = "compare.view"                  # the open tab
 EXAMPLES, SCORES, STRATEGIES = "Train vs val examples", "Split scores", "Strategies side by side"
+SEES = "What it sees"                  # the probe over fresh demo scenes
 YOURS = "Your sample"                  # a run of the student's own code only
 
 st.title("Compare")
@@ -23,7 +24,7 @@ st.markdown(
 ds = state.dataset()
 picked = require_model(ds)
 
-tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES] + ([YOURS] if picked.code else []), key=VIEW)
+tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES, SEES] + ([YOURS] if picked.code else []), key=VIEW)
 with tabs[0]:
     if tabs[0].open:
         strategy_view.examples(picked, ds)
@@ -33,7 +34,10 @@ with tabs[1]:
 with tabs[2]:
     if tabs[2].open:
         strategy_view.strategies_side_by_side(picked, ds)
+with tabs[3]:
+    if tabs[3].open:
+        probe_view.what_it_sees(picked, ds)
 if picked.code:
-    with tabs[3]:
-        if tabs[3].open:
+    with tabs[4]:
+        if tabs[4].open:
             your_sample(picked, ds)

@@ -21,7 +21,8 @@ PAGES = [
     ("Train", "../pages/train.py", "Overfit a small set and watch the loss fall live; compare runs, "
      "learning rates, RNN against LSTM; see captions turn from noise into sentences."),
     ("Inspect", "../pages/inspect.py", "Step through sampling one word at a time: the hidden state, "
-     "the LSTM gates, the next-word distribution, and \"what if\" a different word came next."),
+     "the LSTM gates, the next-word distribution, and \"what if\" a different word came next; "
+     "compose your own scene and vary one thing at a time."),
     ("Compare", "../pages/compare.py", "Sampled captions against the ground truth with BLEU, greedy "
      "against beam search, train against val: where overfitting shows."),
     ("Your code", "../pages/your_code.py", "Check your own rnn_layers.py and rnn.py function by function: "

@@ -2,13 +2,14 @@
 import streamlit as st
 
 from explorer import state
-from explorer.components import hidden_view, step_view, trace_view
+from explorer.components import hidden_view, step_view, trace_view, vary_view
 from explorer.components.image_picker import image_picker
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 
 VIEW = "inspect.view"                  # the open tab
 STEP, WHOLE, TEACHER, RACE = "Step through", "Whole caption", "Teacher forcing", "RNN vs LSTM gradients"
+VARY = "Vary one thing"
 
 st.title("Inspect")
 st.markdown(
@@ -29,7 +30,7 @@ with pickers.cell():
     settings = step_view.decoding_controls()
 decoder = step_view.current_decoder(picked, image, settings)
 
-tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE], key=VIEW)
+tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE, VARY], key=VIEW)
 with tabs[0]:
     if tabs[0].open:
         step_view.step_through(decoder, image)
@@ -42,3 +43,6 @@ with tabs[2]:
 with tabs[3]:
     if tabs[3].open:
         trace_view.gradient_race(picked, image, ds)
+with tabs[4]:
+    if tabs[4].open:
+        vary_view.vary_one_thing(picked, image, ds)

@@ -18,16 +18,27 @@ from explorer import state
 from explorer.run_config import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
 
 CHOICES = (*PRESETS, CUSTOM)
+PRESET_NOTES = {
+    "Notebook RNN overfit": "The course notebook's overfitting cell: a small model memorises 50 training captions.",
+    "Notebook LSTM overfit": "The course notebook's overfitting cell: a small model memorises 50 training captions.",
+    "Demo recipe (generalises)": "The demo dataset's recipe: 10,000 training captions, 10 epochs, a model that "
+                                 "learns to describe images it never saw (Compare's *What it sees* probes it).",
+    "Demo recipe, features shuffled": "The same recipe, every caption paired with another image's features: "
+                                      "the baseline for what a model guesses from word statistics alone.",
+}
 LABELS = {"cell_type": "Cell", "hidden_dim": "Hidden size H", "wordvec_dim": "Word-vector size W",
           "update_rule": "Update rule", "learning_rate": "Learning rate", "lr_decay": "Decay per epoch",
           "batch_size": "Batch size", "num_epochs": "Epochs", "max_train": "Training captions",
-          "seed": "Seed", "dtype": "dtype", "snapshot_every": "Snapshot every"}
+          "seed": "Seed", "dtype": "dtype", "snapshot_every": "Snapshot every",
+          "shuffle_features": "Features shuffled"}
 HELP = {"max_train": "How many captions to overfit, drawn from the training split with "
                      "replacement after the seed, as load_coco_data(max_train=...) does.",
         "seed": "np.random.seed(seed) runs first, so one seed gives one loss curve.",
         "lr_decay": "The learning rate is multiplied by this after every epoch.",
         "snapshot_every": "Every k iterations the model captions a few fixed training images "
-                          "for the evolution view."}
+                          "for the evolution view.",
+        "shuffle_features": "Pair every caption with another image's features: the model can learn only "
+                            "what captions look like, a baseline for what a real one sees."}
 
 
 def _key(name: str) -> str:
@@ -79,7 +90,11 @@ def _custom_fields(problems: dict[str, str]) -> None:
                 number(column, name, step=0.005, fmt="%g")
             else:
                 number(column, name, step=1)
-    number(st.columns(2)[0], "snapshot_every", step=1)
+    left, right = st.columns(2, vertical_alignment="bottom")
+    number(left, "snapshot_every", step=1)
+    with right:
+        st.toggle(LABELS["shuffle_features"], key=_key("shuffle_features"), help=HELP["shuffle_features"],
+                  persist_state="session")
 
 
 def _config_from_fields() -> RunConfig:
@@ -101,6 +116,8 @@ def _show(name: str, value) -> str:
         return value.upper()
     if name == "snapshot_every":
         return f"{value} iterations"
+    if name == "shuffle_features":
+        return "yes" if value else "no"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -114,8 +131,7 @@ def run_form(num_train_available: int) -> RunConfig | None:
     if choice in PRESETS:
         config = PRESETS[choice]
         problems = config.validate(num_train_available)
-        st.caption("The course notebook's overfitting cell: a small model memorises 50 training "
-                   "captions. Choose *Custom* to change anything.")
+        st.caption(PRESET_NOTES.get(choice, "") + " Choose *Custom* to change anything.")
         _summary(config)
         for name, text in problems.items():
             st.error(f"{LABELS[name]}: {text}")

@@ -155,7 +155,7 @@ def _composer(k: dict) -> None:
     args = {"on_change": _recompose, "args": (k,)}
     a, b = st.columns(2)
     a.selectbox("Background", list(BACKGROUNDS), key=k["background"], **args)
-    b.segmented_control("Texture", list(TEXTURES), key=k["texture"], required=True, **args)
+    b.selectbox("Texture", list(TEXTURES), key=k["texture"], **args)
     st.markdown("**First group**")
     _group_controls(k, 0)
     second = st.toggle("A second group", key=k["second"], **args)
@@ -204,7 +204,13 @@ def composed_image(ds: state.Dataset, prefix: str) -> SceneImage | None:
     scene = _scene(k)
     if st.session_state.get(k["sync"], True) or any(k[f] not in st.session_state for f in FIELDS):
         _sync_widgets(k, scene)
-    _composer(k)
+    image = scene_image(ds, lab, scene)
+    controls, preview = st.columns([3, 2], gap="medium")
+    with controls:
+        _composer(k)
+    with preview:
+        st.image(image.picture, caption="your scene, as the model sees it", width="stretch")
+        st.caption("What the grammar says of it: " + " · ".join(f"“{' '.join(r)}”" for r in image.references[:3]))
     if st.session_state.get(k["error"]):
         st.warning(st.session_state[k["error"]], icon=":material/block:")
-    return scene_image(ds, lab, scene)
+    return image
