@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from core.data.demo_scenes import Scene
+from core.data.scene_lab import why_not
 from core.evaluate import CaptionIndex
 from explorer import state
 from explorer.components.scene_composer import composed_image, edit
@@ -124,6 +125,8 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
         st.session_state[k["from"]] = default_split
     source = st.segmented_control("Image from", options, key=k["from"], required=True,
                                   persist_state="session", format_func=FROM_LABELS.get)
+    if lab is None:
+        st.caption("Your own scene or picture needs the demo dataset: " + why_not(ds.base_dir))
     if source == SCENE:
         own = composed_image(ds, prefix)
         if own is not None:

@@ -68,3 +68,24 @@ def test_probe_what_the_model_sees(page, seeing_model):
     page.set_viewport_size(PROJECTOR)
     wait_idle(page)
     assert page.evaluate(OVERFLOW_JS) == []
+
+
+def test_an_uploaded_picture_is_captioned(page, seeing_model, tmp_path):
+    from PIL import Image
+    photo = Image.new("RGBA", (300, 200), (255, 255, 255, 0))
+    photo.paste((30, 60, 220, 255), (40, 60, 120, 140))          # a blue square on a transparent ground
+    path = tmp_path / "mine.png"
+    photo.save(path)
+    open_page(page, "Inspect")
+    load_checkpoint_in_sidebar(page, seeing_model)
+    page.get_by_text("Your scene", exact=True).first.click()
+    wait_idle(page)
+    page.get_by_text("Upload a picture", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    wait_idle(page)
+    assert_no_errors(page)
+    assert page.get_by_text("your picture", exact=True).count() >= 1
+    assert "shape words" in page.locator('[data-testid="stMain"]').inner_text()
+    assert len(caption(page).split()) >= 3
+    screenshot(page, "scene-upload")

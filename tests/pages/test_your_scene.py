@@ -98,6 +98,7 @@ def test_on_coco_data_the_composer_says_why_it_is_not_there(app, tmp_path):
     at.switch_page("../pages/inspect.py").run()
     assert no_exception(at)
     assert "Your scene" not in at.segmented_control(key=FROM).options
+    assert any("needs the demo dataset" in c.value and "VGG-16" in c.value for c in at.caption)
     at.session_state["inspect.view"] = "Vary one thing"
     at.run()
     assert any("Varying needs a scene" in i.value for i in at.info)
