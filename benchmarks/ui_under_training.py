@@ -40,8 +40,9 @@ from streamlit.testing.v1 import AppTest
 from benchmarks._machine import describe_machine
 from core.data.demo import ensure_demo_dataset
 from explorer import state
-from explorer.run_config import PRESETS, notebook_solver
-from explorer.runner import RESCAN_SECONDS, Runner
+from explorer.runs.settings import PRESETS, notebook_solver
+from explorer.runs.base import RESCAN_SECONDS
+from explorer.runs.local import LocalRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,10 +84,10 @@ class Scenario:
 
     def start(self, runs_dir: Path) -> None:
         dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
-        finished = Runner(runs_dir)
+        finished = LocalRunner(runs_dir)
         finished.wait(finished.start(PRESETS["Notebook RNN overfit"], dataset, owner="bench-done"))
         if self.runs:
-            self.runner = Runner(runs_dir, max_concurrent=self.cap, max_per_owner=self.runs, nice=self.nice,
+            self.runner = LocalRunner(runs_dir, max_concurrent=self.cap, max_per_owner=self.runs, nice=self.nice,
                                  blas_threads=self.blas_threads)
             ids = [self.runner.start(CONFIG, dataset, owner="bench") for _ in range(self.runs)]
             deadline = time.monotonic() + 120

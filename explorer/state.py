@@ -21,6 +21,7 @@ from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
 from core.data.scene_lab import SceneLab
 from core.paths import image_cache_dir, runs_dir
+from explorer import runs
 
 # --- session keys --------------------------------------------------------------------
 
@@ -156,9 +157,8 @@ def image_fetcher() -> ImageFetcher:
 
 @st.cache_resource
 def runner():
-    """The server's one training-run manager (background workers, queue, saved runs)."""
-    from explorer.runner import Runner
-    return Runner(runs_dir())
+    """The server's one run engine (`explorer.runs.engine`: local workers, or RQ on Redis)."""
+    return runs.engine(runs_dir())
 
 
 # --- who is this ---------------------------------------------------------------------

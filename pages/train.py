@@ -1,6 +1,6 @@
 """Train: overfit a small set in the background, watch the loss and the captions change live.
 
-Runs train in worker processes (`explorer.runner`), never in this script, so they go on
+Runs train in worker processes (`explorer.runs.local`), never in this script, so they go on
 while the user switches pages or moves a slider. The followed run's panel and the runs
 table are fragments that re-read the runner every second (every few seconds for the
 table) while something they show is queued or running, and stop polling after that.
@@ -13,8 +13,8 @@ from explorer import state
 from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
 from explorer.components.runs_table import runs_section
-from explorer.run_config import RunConfig
-from explorer.runner import Runner, RunLimitError
+from explorer.runs.settings import RunConfig
+from explorer.runs.base import RunEngine, RunLimitError
 
 LIVE_SECONDS = 1.0          # how often the followed run's panel re-reads the runner
 TABLE_SECONDS = 3.0         # how often the runs table does while any run is active
@@ -26,7 +26,7 @@ live_table = st.fragment(run_every=TABLE_SECONDS)(runs_section)
 still_table = st.fragment(runs_section)
 
 
-def start(runner: Runner, config: RunConfig, data: dict, owner: str) -> None:
+def start(runner: RunEngine, config: RunConfig, data: dict, owner: str) -> None:
     """Start a run and follow it. The same run started again moments later is a double
     click (each click reruns the script): it is ignored, so one click gives one run."""
     last = st.session_state.get(state.TRAIN_STARTED)

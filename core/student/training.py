@@ -12,7 +12,7 @@ seen through `CheckedModel`, so a `loss` that returns no gradient for a paramete
 the run with a sentence that says so, not a KeyError from inside the optimiser.
 
 This runs the student's code: call it only in a process that `confine` has walled in
-(the training worker of a run with code, see `explorer.train_worker`).
+(the training worker of a run with code, see `explorer.runs.worker`).
 """
 from __future__ import annotations
 

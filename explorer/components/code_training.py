@@ -13,8 +13,8 @@ from core.student.report import PASSED, WRONG
 from explorer import state
 from explorer.components.loss_chart import loss_chart
 from explorer.components.run_panel import parting_sentence, progress_text
-from explorer.run_config import PRESETS
-from explorer.runner import Runner, RunLimitError
+from explorer.runs.settings import PRESETS
+from explorer.runs.base import RunEngine, RunLimitError
 
 CELL = "code.cell"                 # the cell the student trains: "rnn" or "lstm"
 RUN = "code.run"                   # the run this session started from the page
@@ -29,7 +29,7 @@ def trainable(report: Report, cell: str) -> bool:
     return result is not None and result.status in (PASSED, WRONG)
 
 
-def _start(runner: Runner, bundle: Bundle, ds: state.Dataset, owner: str, cell: str) -> None:
+def _start(runner: RunEngine, bundle: Bundle, ds: state.Dataset, owner: str, cell: str) -> None:
     config = PRESETS[PRESET[cell]]
     try:
         run_id = runner.start(config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features,
@@ -44,7 +44,7 @@ def _start(runner: Runner, bundle: Bundle, ds: state.Dataset, owner: str, cell: 
     st.session_state[state.TRAIN_RUN] = run_id
 
 
-def _curves(runner: Runner, run_id: str) -> None:
+def _curves(runner: RunEngine, run_id: str) -> None:
     info = runner.get(run_id)
     history = runner.history(run_id)
     st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
@@ -70,7 +70,7 @@ live_curves = st.fragment(run_every=1.0)(_curves)
 still_curves = st.fragment(_curves)
 
 
-def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: Runner, owner: str) -> None:
+def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: RunEngine, owner: str) -> None:
     """The cell choice, Start, and the followed run's two curves."""
     cells = [c for c in ("rnn", "lstm") if trainable(report, c)]
     if not cells:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
-from explorer.runner import Evolution
+from explorer.runs.base import Evolution
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -22,7 +22,7 @@ from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN
 from explorer import state
-from explorer.run_config import RunConfig, training_rows
+from explorer.runs.settings import RunConfig, training_rows
 
 RUN, FILE, UNTRAINED = "Training run", "Checkpoint file", "Untrained"
 SOURCES = (RUN, FILE, UNTRAINED)

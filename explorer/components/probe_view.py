@@ -17,8 +17,8 @@ from core.data.scene_lab import fresh_scenes, why_not
 from explorer import state
 from explorer.components.model_picker import PickedModel
 from explorer.components.scene_composer import features_of
-from explorer.run_config import RunConfig
-from explorer.runner import RunLimitError
+from explorer.runs.settings import RunConfig
+from explorer.runs.base import RunLimitError
 
 SCENES = "compare.probe_scenes"
 SEED = "compare.probe_seed"

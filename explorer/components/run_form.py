@@ -15,7 +15,7 @@ import streamlit as st
 from core.optim import RULES
 from core.model import CELL_TYPES
 from explorer import state
-from explorer.run_config import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
+from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
 
 CHOICES = (*PRESETS, CUSTOM)
 PRESET_NOTES = {

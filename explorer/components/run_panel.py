@@ -13,7 +13,7 @@ from explorer import state
 from explorer.components.evolution import evolution_view
 from explorer.components.loss_chart import chart_controls, loss_chart
 from explorer.components.runs_table import STATUS, duration_text, status_text, who
-from explorer.runner import RunInfo, Runner
+from explorer.runs.base import RunEngine, RunInfo
 
 
 def progress_text(info: RunInfo) -> str:
@@ -53,11 +53,11 @@ def _header(info: RunInfo, owner: str) -> None:
                f"{c['max_train']} captions · seed {c['seed']} · started by {who(info, owner)}")
 
 
-def _message(runner: Runner, info: RunInfo) -> None:
+def _message(runner: RunEngine, info: RunInfo) -> None:
     if info.status == "queued":
-        load = runner.load()
+        capacity = runner.capacity()
         st.info(f"Queued: **#{info.queue_position or '?'}** in line. This server trains "
-                f"{load['max_concurrent']} runs at a time; {load['running']} are training now.",
+                f"{capacity.max_concurrent} runs at a time; {capacity.running} are training now.",
                 icon=":material/hourglass_top:")
     elif info.message and info.status in ("diverged", "failed"):
         st.error(info.message, icon=":material/warning:")
@@ -69,7 +69,7 @@ def _use_model(run_id: str) -> None:
     st.session_state[state.MODEL_RUN] = run_id
 
 
-def _buttons(runner: Runner, info: RunInfo, owner: str) -> None:
+def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
     row = st.container(horizontal=True, vertical_alignment="center")
     if info.is_active:
         mine = info.owner == owner
@@ -85,7 +85,7 @@ def _buttons(runner: Runner, info: RunInfo, owner: str) -> None:
                    icon=":material/input:", on_click=_use_model, args=(info.run_id,))
 
 
-def run_panel(runner: Runner, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
+def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
     """Draw the followed run with `overlay` runs' curves beside it.
 
     With `live` (the caller polls), it asks for one full rerun once nothing it shows is

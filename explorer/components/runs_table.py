@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
-from explorer.runner import RunInfo, Runner
+from explorer.runs.base import RunEngine, RunInfo
 
 # status -> (material icon, colour name for badges, text colour for the table)
 STATUS = {"queued": (":material/hourglass_top:", "gray", "#6b7280"),
@@ -78,16 +78,17 @@ def runs_table(infos: list[RunInfo], owner: str) -> None:
                  })
 
 
-def runs_section(runner: Runner, owner: str, live: bool) -> None:
+def runs_section(runner: RunEngine, owner: str, live: bool) -> None:
     """Everyone's runs (or just this session's) with the server's load; see `run_panel` for `live`."""
     everyone = runner.runs()
     show = st.segmented_control("Show", ["Everyone's", "Mine"], default="Everyone's", required=True,
                                 key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed")
     infos = [i for i in everyone if i.owner == owner] if show == "Mine" else everyone
     count = {s: sum(i.status == s for i in everyone) for s in ("running", "queued")}
-    per_core = " (one per core)" if runner.max_concurrent == os.cpu_count() else ""
+    cap = runner.capacity().max_concurrent
+    per_core = " (one per core)" if cap == os.cpu_count() else ""
     st.caption(f"{len(infos)} run{'s' * (len(infos) != 1)}. This server trains up to "
-               f"{runner.max_concurrent} at a time{per_core}; now {count['running']} training, "
+               f"{cap} at a time{per_core}; now {count['running']} training, "
                f"{count['queued']} queued. Runs are saved in `{runner.runs_dir}`.")
     if infos:
         runs_table(infos, owner)

@@ -95,11 +95,11 @@ def overfit_run(tmp_path):
 
     from core import load_coco_data
     from core.data.demo import ensure_demo_dataset
-    from explorer.run_config import PRESETS
-    from explorer.runner import Runner
+    from explorer.runs.settings import PRESETS
+    from explorer.runs.local import LocalRunner
 
     preset = PRESETS["Notebook RNN overfit"]
-    runner = Runner(tmp_path / "runs")
+    runner = LocalRunner(tmp_path / "runs")
     dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
     try:
         run_id = runner.start(preset, dataset, owner="tester")

@@ -19,7 +19,7 @@ from core.data.coco import decode_captions
 from core.data.demo import ensure_demo_dataset
 from explorer import state
 from explorer.components import step_view
-from explorer.run_store import FINAL
+from explorer.runs.store import FINAL
 from tests.support.tiny_coco import write_tiny_coco
 
 from .conftest import no_exception, rerun_until, use_checkpoint
@@ -290,10 +290,10 @@ def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path, dem
 @pytest.fixture
 def runs(tmp_path):
     """A Runner on the app's runs folder (the `app` fixture points the app at the same one)."""
-    from explorer.run_config import RunConfig
-    from explorer.runner import Runner
+    from explorer.runs.settings import RunConfig
+    from explorer.runs.local import LocalRunner
 
-    runner = Runner(tmp_path / "runs")
+    runner = LocalRunner(tmp_path / "runs")
     dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
     small = RunConfig(cell_type="lstm", hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)
 

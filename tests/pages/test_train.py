@@ -9,7 +9,7 @@ import json
 
 from core.data.demo import ensure_demo_dataset
 from explorer import state
-from explorer.run_config import RunConfig
+from explorer.runs.settings import RunConfig
 
 from .conftest import no_exception, rerun_until
 

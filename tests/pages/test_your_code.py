@@ -78,10 +78,10 @@ def code_runs(tmp_path):
     {"correct": run id, "sample_feeds_start": run id}."""
     from core.data.demo import ensure_demo_dataset
     from core.student import find_bundle
-    from explorer.run_config import PRESETS
-    from explorer.runner import Runner
+    from explorer.runs.settings import PRESETS
+    from explorer.runs.local import LocalRunner
 
-    runner = Runner(tmp_path / "runs")
+    runner = LocalRunner(tmp_path / "runs")
     dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
     ids = {"correct": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester", code=find_bundle(CORRECT)),
            "sample_feeds_start": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester",

@@ -1,13 +1,16 @@
-"""The process that trains one run: `python -m explorer.train_worker <run folder> [--nice N] [--watch-stdin]`.
+"""The process that trains one run: `python -m explorer.runs.worker <run folder> [--nice N] [--watch-stdin]`.
 
-The `Runner` starts one per running run, with BLAS limited to one thread, so that runs
+A run engine starts one per running run (the local engine from the app server, the RQ
+engine from an RQ worker), with BLAS limited to one thread, so that runs
 never slow the app's own script runs down by more than their share of the cores. It
-reads the run's config.json, trains with the notebook's recipe (`run_config.notebook_solver`)
-and writes everything the app shows into the run folder (see `run_store`): the loss of
+reads the run's config.json, trains with the notebook's recipe (`settings.notebook_solver`)
+and writes everything the app shows into the run folder (see `store`): the loss of
 every iteration, the evolution captions every k iterations, a snapshot checkpoint every
 few seconds, and at the end the final checkpoint and status.
 
-It stops between iterations when the folder's `stop` file appears. With `--watch-stdin`
+It touches the folder's `heartbeat` file every HEARTBEAT_SECONDS, so any app server that
+reads the runs folder, on any machine, can tell it is alive. It stops between iterations
+when the folder's `stop` file appears. With `--watch-stdin`
 it also stops when its stdin closes, which happens when the server that started it goes
 away; the run then ends as "interrupted", its model saved. It never imports streamlit.
 
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -36,8 +40,8 @@ from core.student.checks import Student
 from core.student.confine import confine
 from core.student.sandbox import describe_exception
 from core.student.training import PairedSolver, StudentCodeError
-from explorer.run_config import RunConfig, format_lr, notebook_solver
-from explorer.run_store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
+from explorer.runs.settings import RunConfig, format_lr, notebook_solver
+from explorer.runs.store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
 
 NUM_SAMPLES = 4              # training images the evolution view follows
@@ -46,6 +50,7 @@ EXPLODED = 10.0              # a loss this many times the first one has diverged
 MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
+HEARTBEAT_SECONDS = 2.0      # how often the worker says it is alive
 
 
 def plain(caption, idx_to_word) -> str:
@@ -74,7 +79,8 @@ class Training:
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> int:
-        self.update_status(status="running", pid=os.getpid(), started=time.time())
+        self.update_status(status="running", pid=os.getpid(), host=socket.gethostname(),
+                           started=(self.folder.status() or {}).get("started") or time.time())
         with open(self.folder / HISTORY, "a") as self.history, \
                 open(self.folder / EVOLUTION, "a") as self.evolution:
             try:
@@ -235,6 +241,17 @@ class Training:
         self.folder.write_status(**{**(self.folder.status() or {}), **changes})
 
 
+def _beat(folder: RunFolder, done: threading.Event) -> None:
+    """Touch the run's heartbeat file until the run is over."""
+    while True:
+        try:
+            folder.beat()
+        except OSError:
+            pass
+        if done.wait(HEARTBEAT_SECONDS):
+            return
+
+
 def _watch_stdin(gone: threading.Event) -> None:
     """Set `gone` when stdin closes: the server that started this process has exited."""
     try:
@@ -274,7 +291,12 @@ def main(argv=None) -> int:
             return 1
     if args.watch_stdin:
         threading.Thread(target=_watch_stdin, args=(parent_gone,), daemon=True).start()
-    return training.run()
+    done = threading.Event()
+    threading.Thread(target=_beat, args=(training.folder, done), name="heartbeat", daemon=True).start()
+    try:
+        return training.run()
+    finally:
+        done.set()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
     snapshot.h5      the latest checkpoint while it trains; model.h5 the final one
     worker.log       the worker process's stderr (a crash's traceback ends up here)
     stop             exists once someone asked the run to stop
+    heartbeat        touched every few seconds by the worker while it trains (its mtime is the beat)
     code/            a run of a student's own code: their package, as `core.student` reads it
                      (config.json's "code" names the package); history lines then also hold
                      "ref", the loss of Caption Lab's model trained beside it
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from core.checkpoint import atomic_write
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
 SNAPSHOT, FINAL, LOG, STOP = "snapshot.h5", "model.h5", "worker.log", "stop"
-CODE = "code"
+CODE, HEARTBEAT = "code", "heartbeat"
 
 ACTIVE = ("queued", "running")               # the other statuses are endings
 
@@ -142,6 +144,17 @@ class RunFolder:
     def stop_requested(self) -> bool:
         return (self / STOP).exists()
 
+    def beat(self) -> None:
+        """Say the run's worker is alive (touch the heartbeat file)."""
+        (self / HEARTBEAT).touch()
+
+    def heartbeat_age(self) -> float:
+        """Seconds since the worker's last heartbeat (infinity when it never beat)."""
+        try:
+            return max(0.0, time.time() - (self / HEARTBEAT).stat().st_mtime)
+        except OSError:
+            return float("inf")
+
     def log_tail(self, lines: int = 6) -> str:
         """The last lines of the worker's stderr, for a crash report."""
         try:
@@ -164,10 +177,11 @@ def scan(runs_dir: Path) -> list[RunFolder]:
 # --- a run as a reader follows it -----------------------------------------------------
 
 class TrackedRun:
-    """A run folder as a Runner follows it: its metadata, status and what has been read of its files."""
+    """A run folder as an engine follows it: its metadata, its status record (status.json)
+    and what has been read of its files."""
 
-    def __init__(self, folder: RunFolder, meta: dict, status: dict):
-        self.folder, self.meta, self.status = folder, meta, status
+    def __init__(self, folder: RunFolder, meta: dict, record: dict):
+        self.folder, self.meta, self.record = folder, meta, record
         self.status_mtime = folder.status_mtime()
         self.history = JsonlTail(folder / HISTORY)
         self.iterations: list[int] = []
@@ -179,8 +193,7 @@ class TrackedRun:
         self.samples: list[dict] | None = None
         self.snapshots: list[tuple[int, list[str]]] = []
         self.synced = 0.0
-        self.pid_checked = 0.0
-        self.local = False          # this Runner queued or started it
+        self.local = False          # this engine queued or started it
         self.forced_stop: float | None = None   # seconds the worker was given before it was ended
 
     @property
@@ -189,7 +202,8 @@ class TrackedRun:
 
     @property
     def state(self) -> str:
-        return self.status.get("status", "interrupted")
+        """The status: queued, running, done, stopped, diverged, interrupted or failed."""
+        return self.record.get("status", "interrupted")
 
     def read_history(self) -> None:
         for r in self.history.read():

@@ -1,6 +1,6 @@
 """Run folders: atomic JSON, and .jsonl files read incrementally past a torn last line."""
-from explorer import run_store
-from explorer.run_store import JsonlTail, RunFolder, read_json, scan, write_json
+from explorer.runs import store as run_store
+from explorer.runs.store import JsonlTail, RunFolder, read_json, scan, write_json
 
 
 def test_a_jsonl_tail_reads_complete_lines_and_waits_for_a_torn_one(tmp_path):

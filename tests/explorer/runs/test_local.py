@@ -17,9 +17,10 @@ import pytest
 
 from core import CaptioningRNN
 from core.data.demo import ensure_demo_dataset
-from explorer.run_config import PRESETS, RunConfig
-from explorer.run_store import FINAL, RunFolder
-from explorer.runner import BLAS_THREAD_VARS, ROOT, Runner, RunLimitError
+from explorer.runs.settings import PRESETS, RunConfig
+from explorer.runs.store import FINAL, RunFolder
+from explorer.runs.base import Capacity, RunLimitError
+from explorer.runs.local import BLAS_THREAD_VARS, ROOT, LocalRunner
 
 SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)   # 20 iterations
 LONG = SMALL.replace(hidden_dim=64, num_epochs=10_000)                               # minutes
@@ -35,7 +36,7 @@ def make_runner(tmp_path):
     made = []
 
     def make(**options):
-        runner = Runner(tmp_path / "runs", **options)
+        runner = LocalRunner(tmp_path / "runs", **options)
         made.append(runner)
         return runner
 
@@ -194,7 +195,7 @@ def test_a_cap_on_concurrent_runs_queues_the_rest_in_order(make_runner, dataset)
     infos = [runner.get(i) for i in ids]
     assert [i.status for i in infos] == ["running", "running", "queued", "queued", "queued"]
     assert [i.queue_position for i in infos] == [None, None, 1, 2, 3]
-    assert runner.load() == {"running": 2, "queued": 3, "max_concurrent": 2}
+    assert runner.capacity() == Capacity(running=2, queued=3, max_concurrent=2)
 
     runner.stop(ids[3], owner="student3")                   # leaving the queue
     assert runner.get(ids[3]).status == "stopped" and "never trained" in runner.get(ids[3]).message
@@ -270,8 +271,8 @@ def test_a_new_runner_on_the_same_folder_finds_saved_runs(make_runner, dataset, 
 
 
 def test_a_run_whose_server_was_killed_shows_as_interrupted(dataset, tmp_path, make_runner):
-    script = (f"import sys, time\nfrom explorer.runner import Runner\nfrom explorer.run_config import RunConfig\n"
-              f"r = Runner(sys.argv[1])\n"
+    script = (f"import sys, time\nfrom explorer.runs.local import LocalRunner\nfrom explorer.runs.settings import RunConfig\n"
+              f"r = LocalRunner(sys.argv[1])\n"
               f"c = RunConfig(hidden_dim=64, wordvec_dim=16, num_epochs=10000, snapshot_every=5)\n"
               f"print(r.start(c, {dataset!r}, owner='alice'), flush=True)\n"
               f"r.start(c, {dataset!r}, owner='alice')\n"
@@ -383,8 +384,8 @@ def test_damaged_or_foreign_folders_in_the_runs_folder_are_left_out(make_runner,
 
 
 def test_two_servers_on_one_runs_folder_see_each_others_runs_live(make_runner, dataset, tmp_path):
-    script = (f"import sys\nfrom explorer.runner import Runner\nfrom explorer.run_config import RunConfig\n"
-              f"r = Runner(sys.argv[1])\n"
+    script = (f"import sys\nfrom explorer.runs.local import LocalRunner\nfrom explorer.runs.settings import RunConfig\n"
+              f"r = LocalRunner(sys.argv[1])\n"
               f"c = RunConfig(hidden_dim=64, wordvec_dim=16, num_epochs=10000, snapshot_every=5)\n"
               f"for line in sys.stdin:\n"
               f"    print(r.start(c, {dataset!r}, owner='alice'), flush=True)\n")

@@ -5,7 +5,7 @@ import pytest
 
 from core import load_coco_data
 from core.data.demo import ensure_demo_dataset
-from explorer.run_config import (MAX_ITERATIONS, PRESETS, RunConfig, format_lr, notebook_solver,
+from explorer.runs.settings import (MAX_ITERATIONS, PRESETS, RunConfig, format_lr, notebook_solver,
                                  training_rows)
 
 
