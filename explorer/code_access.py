@@ -44,17 +44,21 @@ def is_loopback(ip) -> bool:
     return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
+def is_local_browser(ip, headers: dict) -> bool:
+    """A browser on the server's own machine: the loopback address, and no proxy forwarded it."""
+    return is_loopback(ip) and not {str(k).lower() for k in headers} & set(FORWARDING_HEADERS)
+
+
 def decide(value: str, ip, headers: dict) -> Access:
     """Whether a browser at `ip` (`st.context.ip_address`: None for the loopback address) with
     request `headers` may run code. An address that is not text is taken as the loopback
     one: only Streamlit's AppTest, which runs in this very process, gives one."""
-    lowered = {str(k).lower() for k in headers}
     if value == "on":
         return Access(True, "", value)
     if value == "off":
         return Access(False, f"Running your own code is switched off on this server ({SETTING}=off).", value)
     if value == "local":
-        if is_loopback(ip) and not lowered & set(FORWARDING_HEADERS):
+        if is_local_browser(ip, headers):
             return Access(True, "", value)
         return Access(False, f"This server runs your own code only for a browser on its own machine "
                              f"({SETTING}=local), and yours connects from elsewhere. Run Caption Lab on your "

@@ -14,7 +14,7 @@ from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
 from explorer.components.runs_table import runs_section
 from explorer.runs.settings import RunConfig
-from explorer.runs.base import RunEngine, RunLimitError
+from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
 
 LIVE_SECONDS = 1.0          # how often the followed run's panel re-reads the runner
 TABLE_SECONDS = 3.0         # how often the runs table does while any run is active
@@ -37,6 +37,8 @@ def start(runner: RunEngine, config: RunConfig, data: dict, owner: str) -> None:
         st.session_state[state.TRAIN_RUN] = runner.start(config, data, owner=owner)
     except RunLimitError as e:
         st.warning(str(e), icon=":material/front_hand:")
+    except EngineUnavailable as e:
+        st.error(str(e), icon=":material/cloud_off:")
     except OSError as e:
         st.error(f"The run could not be saved in `{runner.runs_dir}`: {e}", icon=":material/warning:")
 

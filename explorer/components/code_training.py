@@ -14,7 +14,7 @@ from explorer import state
 from explorer.components.loss_chart import loss_chart
 from explorer.components.run_panel import parting_sentence, progress_text
 from explorer.runs.settings import PRESETS
-from explorer.runs.base import RunEngine, RunLimitError
+from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
 
 CELL = "code.cell"                 # the cell the student trains: "rnn" or "lstm"
 RUN = "code.run"                   # the run this session started from the page
@@ -36,6 +36,9 @@ def _start(runner: RunEngine, bundle: Bundle, ds: state.Dataset, owner: str, cel
                                        "is_demo": ds.is_demo}, owner=owner, code=bundle)
     except RunLimitError as e:
         st.warning(str(e), icon=":material/front_hand:")
+        return
+    except EngineUnavailable as e:
+        st.error(str(e), icon=":material/cloud_off:")
         return
     except (OSError, ValueError) as e:
         st.error(f"The run could not start: {e}", icon=":material/warning:")

@@ -18,7 +18,7 @@ from explorer import state
 from explorer.components.model_picker import PickedModel
 from explorer.components.scene_composer import features_of
 from explorer.runs.settings import RunConfig
-from explorer.runs.base import RunLimitError
+from explorer.runs.base import EngineUnavailable, RunLimitError
 
 SCENES = "compare.probe_scenes"
 SEED = "compare.probe_seed"
@@ -72,7 +72,7 @@ def _start_twin(config: RunConfig, ds: state.Dataset) -> None:
     try:
         state.runner().start(config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features,
                                       "is_demo": ds.is_demo}, owner=state.owner_id())
-    except (RunLimitError, ValueError, OSError) as e:
+    except (RunLimitError, EngineUnavailable, ValueError, OSError) as e:
         st.session_state[f"{RESULTS}.error"] = str(e)
 
 

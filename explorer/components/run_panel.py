@@ -10,10 +10,14 @@ import streamlit as st
 
 from core.student.training import parting_point
 from explorer import state
+from explorer.admin import is_admin
 from explorer.components.evolution import evolution_view
 from explorer.components.loss_chart import chart_controls, loss_chart
 from explorer.components.runs_table import STATUS, duration_text, status_text, who
-from explorer.runs.base import RunEngine, RunInfo
+from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
+
+CONFIRM = "train.confirm_delete"     # the run whose deletion waits for a yes
+PROBLEM = "train.run_problem"       # why the last stop or delete did not happen
 
 
 def progress_text(info: RunInfo) -> str:
@@ -55,10 +59,13 @@ def _header(info: RunInfo, owner: str) -> None:
 
 def _message(runner: RunEngine, info: RunInfo) -> None:
     if info.status == "queued":
-        capacity = runner.capacity()
-        st.info(f"Queued: **#{info.queue_position or '?'}** in line. This server trains "
-                f"{capacity.max_concurrent} runs at a time; {capacity.running} are training now.",
-                icon=":material/hourglass_top:")
+        try:
+            capacity = runner.capacity()
+            load = (f"This server trains {capacity.max_concurrent} runs at a time; {capacity.running} are "
+                    f"training now.")
+        except EngineUnavailable as e:
+            load = str(e)
+        st.info(f"Queued: **#{info.queue_position or '?'}** in line. {load}", icon=":material/hourglass_top:")
     elif info.message and info.status in ("diverged", "failed"):
         st.error(info.message, icon=":material/warning:")
     elif info.message:
@@ -69,20 +76,51 @@ def _use_model(run_id: str) -> None:
     st.session_state[state.MODEL_RUN] = run_id
 
 
+def _stop(runner: RunEngine, run_id: str, owner: str | None) -> None:
+    try:
+        runner.stop(run_id, owner)
+    except (EngineUnavailable, PermissionError, KeyError) as e:
+        st.session_state[PROBLEM] = str(e)
+
+
+def _delete(runner: RunEngine, run_id: str, owner: str | None) -> None:
+    st.session_state.pop(CONFIRM, None)
+    try:
+        runner.delete(run_id, owner)
+    except (ValueError, PermissionError, KeyError, OSError) as e:
+        st.session_state[PROBLEM] = str(e)
+
+
 def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
     row = st.container(horizontal=True, vertical_alignment="center")
+    admin = is_admin()
+    mine = info.owner == owner
+    acting = owner if mine else None                   # None: the admin acting on anyone's run
     if info.is_active:
-        mine = info.owner == owner
         label = "Stopping…" if info.stopping else "Leave the queue" if info.status == "queued" else "Stop"
-        row.button(label, icon=":material/stop:", disabled=not mine or info.stopping,
-                   on_click=runner.stop, args=(info.run_id, owner),
-                   help=None if mine else "Only the session that started this run can stop it.")
+        row.button(label, icon=":material/stop:", disabled=not (mine or admin) or info.stopping,
+                   on_click=_stop, args=(runner, info.run_id, acting),
+                   help=None if mine or admin else "Only the session that started this run (or the admin) can stop it.")
     if st.session_state.get(state.MODEL_RUN) == info.run_id:
         row.badge("Inspect and Compare use this model", icon=":material/check:", color="green")
         row.page_link("../pages/inspect.py", label="Open Inspect", icon=":material/neurology:")
     elif info.has_checkpoint:
         row.button("Use its latest snapshot in Inspect" if info.is_active else "Use in Inspect & Compare",
                    icon=":material/input:", on_click=_use_model, args=(info.run_id,))
+    if not info.is_active and (mine or admin):
+        if st.session_state.get(CONFIRM) == info.run_id:
+            st.warning(f"Delete “{info.label}” for good? Its loss history, its snapshots and its model go with it.",
+                       icon=":material/delete_forever:")
+            confirm = st.container(horizontal=True)
+            confirm.button("Yes, delete it", type="primary", icon=":material/delete:", key=f"{CONFIRM}.yes",
+                           on_click=_delete, args=(runner, info.run_id, acting))
+            confirm.button("Keep it", key=f"{CONFIRM}.no", on_click=st.session_state.pop, args=(CONFIRM, None))
+        else:
+            row.button("Delete", icon=":material/delete:", key=f"{CONFIRM}.ask",
+                       on_click=st.session_state.__setitem__, args=(CONFIRM, info.run_id),
+                       help="Remove this run and everything it saved (asks first).")
+    if st.session_state.get(PROBLEM):
+        st.error(st.session_state.pop(PROBLEM), icon=":material/warning:")
 
 
 def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:

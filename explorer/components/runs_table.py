@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
-from explorer.runs.base import RunEngine, RunInfo
+from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
+from explorer.runs.local import LocalRunner
 
 # status -> (material icon, colour name for badges, text colour for the table)
 STATUS = {"queued": (":material/hourglass_top:", "gray", "#6b7280"),
@@ -85,11 +86,14 @@ def runs_section(runner: RunEngine, owner: str, live: bool) -> None:
                                 key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed")
     infos = [i for i in everyone if i.owner == owner] if show == "Mine" else everyone
     count = {s: sum(i.status == s for i in everyone) for s in ("running", "queued")}
-    cap = runner.capacity().max_concurrent
-    per_core = " (one per core)" if cap == os.cpu_count() else ""
-    st.caption(f"{len(infos)} run{'s' * (len(infos) != 1)}. This server trains up to "
-               f"{cap} at a time{per_core}; now {count['running']} training, "
-               f"{count['queued']} queued. Runs are saved in `{runner.runs_dir}`.")
+    try:
+        cap = runner.capacity().max_concurrent
+        per_core = " (one per core)" if cap == os.cpu_count() and isinstance(runner, LocalRunner) else ""
+        where = "This server trains" if isinstance(runner, LocalRunner) else "The class's workers train"
+        st.caption(f"{len(infos)} run{'s' * (len(infos) != 1)}. {where} up to {cap} at a time{per_core}; now "
+                   f"{count['running']} training, {count['queued']} queued. Runs are saved in `{runner.runs_dir}`.")
+    except EngineUnavailable as e:
+        st.warning(str(e), icon=":material/cloud_off:")
     if infos:
         runs_table(infos, owner)
     if live and not any(i.is_active for i in everyone):

@@ -4,22 +4,29 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
+from explorer.admin import ONLY_ADMIN, is_admin
 
 
 def _download_panel() -> None:
-    """Start, follow and pause the one-step COCO download."""
+    """Start, follow and pause the one-step COCO download (starting and pausing: the admin only,
+    since there is one download for the whole server)."""
     job = state.coco_download()
+    admin = is_admin()
     st.caption(f"The course's COCO captioning archive (about 1 GB) is fetched, checked and "
                f"unpacked into `{job.dest}`. A stopped download resumes where it stopped.")
+    if not admin:
+        st.caption(f":material/lock: One download serves the whole server. {ONLY_ADMIN} On the server, "
+                   f"`python -m core.data download` does the same.")
     if job.running:
-        st.button("Pause download", on_click=job.stop, key="app.download_stop", width="stretch")
+        st.button("Pause download", on_click=job.stop, key="app.download_stop", width="stretch",
+                  disabled=not admin)
         _download_progress()
         return
     if job.error:
         st.error(job.error)
     partial = job.dest.with_name(job.dest.name + ".zip.part").exists()
     label = "Resume download" if partial else "Try again" if job.error else "Download COCO"
-    if st.button(label, key="app.download_start", type="primary", width="stretch"):
+    if st.button(label, key="app.download_start", type="primary", width="stretch", disabled=not admin):
         job.start()
         st.rerun()
 

@@ -17,14 +17,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from explorer.runs.base import RunEngine
+from explorer.runs.local import LocalRunner
+from explorer.runs.rq_engine import RQRunner
+
 REDIS_URL = "CAPTION_LAB_REDIS_URL"
 
 
-def engine(runs_dir: Path, **options):
-    """The run engine for `runs_dir`: RQ on `$CAPTION_LAB_REDIS_URL` when set, else the local one."""
-    url = os.environ.get(REDIS_URL, "").strip()
-    if url:
-        from explorer.runs.rq_engine import RQRunner        # only a server that asks for RQ needs Redis
-        return RQRunner(runs_dir, url, **options)
-    from explorer.runs.local import LocalRunner
-    return LocalRunner(runs_dir, **options)
+def redis_url() -> str:
+    """`$CAPTION_LAB_REDIS_URL`, or "" for the local engine."""
+    return os.environ.get(REDIS_URL, "").strip()
+
+
+def engine(runs_dir: Path, **options) -> RunEngine:
+    """The run engine for `runs_dir`: RQ on `$CAPTION_LAB_REDIS_URL` when set, else the local one.
+    Creating an RQ engine does not need Redis to be up: what needs it says so when it is not."""
+    url = redis_url()
+    return RQRunner(runs_dir, url, **options) if url else LocalRunner(runs_dir, **options)

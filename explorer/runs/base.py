@@ -268,6 +268,8 @@ class RunEngine:
                                       "(or the admin) can delete it.")
             if run.state in ACTIVE:
                 raise ValueError(f"Run “{run.meta['label']}” is still {run.state}: stop it before deleting it.")
+            if self._supervises(run):
+                raise ValueError(f"Run “{run.meta['label']}” is still finishing: try again in a moment.")
             hidden = run.folder.path.with_name(f".deleted-{run_id}-{uuid.uuid4().hex[:6]}")
             os.rename(run.folder.path, hidden)
             self._runs.pop(run_id, None)

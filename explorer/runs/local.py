@@ -38,16 +38,25 @@ MAX_QUEUED = 64            # runs waiting for a core, server-wide, at most
 MAX_PER_OWNER = 4          # queued plus running runs of one person, at most
 
 
-def new_run(runs_dir: Path, config: RunConfig, dataset: dict, owner: str, label: str | None, code,
-            record: dict) -> tuple[str, TrackedRun]:
-    """File a new run: its folder, config.json and status.json `record` (queued), all at once."""
+def check_config(config: RunConfig) -> None:
+    """ValueError naming every problem of `config`."""
     problems = config.validate()
     if problems:
         raise ValueError("Invalid run settings: " + "; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def new_run(runs_dir: Path, config: RunConfig, dataset: dict, owner: str, label: str | None, code,
+            record: dict, run_id: str | None = None) -> tuple[str, TrackedRun]:
+    """File a new run: its folder, config.json and status.json `record` (queued), all at once."""
+    check_config(config)
     dataset = {"base_dir": str(dataset["base_dir"]), "pca_features": bool(dataset["pca_features"]),
                "is_demo": bool(dataset.get("is_demo", False))}
     created = time.time()
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(created))}-{uuid.uuid4().hex[:6]}"
+    run_id = run_id or new_run_id()
     label = label or (f"{'Your ' if code is not None else ''}{config.describe()} · "
                       f"{time.strftime('%H:%M', time.localtime(created))}")
     meta = {"run_id": run_id, "label": label, "owner": owner, "created": created,
@@ -179,7 +188,8 @@ class LocalRunner(RunEngine):
             self._queue.clear()
             procs = list(self._procs.items())
             for run_id, _ in procs:
-                self._runs[run_id].folder.request_stop()
+                if run_id in self._runs:
+                    self._runs[run_id].folder.request_stop()
         deadline = time.monotonic() + timeout
         for _, proc in procs:
             try:

@@ -104,7 +104,8 @@ def test_bad_custom_values_get_a_message_beside_their_field_and_start_is_disable
     assert any("100 iterations" in c.value for c in at.caption)
 
 
-def test_another_session_sees_a_run_read_only_and_its_owner_can_stop_it(app):
+def test_another_session_sees_a_run_read_only_and_its_owner_can_stop_it(app, monkeypatch):
+    monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")    # no browser is the admin without the token
     owner = app(page="train")
     owner.radio(key=state.TRAIN_PRESET).set_value("Custom").run()
     {n.label: n for n in owner.number_input}["Epochs"].set_value(10_000).run()   # 20,000 iterations
@@ -154,7 +155,8 @@ def test_a_double_click_on_start_starts_one_run_but_new_settings_start_another(a
     assert runs_table(at).iloc[0]["Run"].startswith("LSTM")
 
 
-def test_a_refreshed_tab_keeps_its_owner_and_may_still_stop_its_run(app):
+def test_a_refreshed_tab_keeps_its_owner_and_may_still_stop_its_run(app, monkeypatch):
+    monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")    # no browser is the admin without the token
     first = app(page="train")
     me = first.session_state[state.OWNER]
     assert first.query_params[state.OWNER_PARAM] in (me, [me])     # the id is kept in the URL
@@ -173,3 +175,46 @@ def test_a_refreshed_tab_keeps_its_owner_and_may_still_stop_its_run(app):
     assert next(b for b in forged.button if b.label in ("Stop", "Leave the queue")).disabled
     runner.stop(run_id, owner=me)
     assert runner.wait(run_id).status == "stopped"
+
+
+def test_the_admin_stops_anyones_run_and_an_owner_deletes_an_ended_one(app, monkeypatch):
+    monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")
+    runner = state.runner()
+    run_id = runner.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10_000),
+                          {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True}, owner="student")
+    admin = app(page="train", query={"admin": "secret"})
+    admin.session_state[state.TRAIN_RUN] = run_id
+    admin.run()
+    stop = next(b for b in admin.button if b.label in ("Stop", "Leave the queue"))
+    assert not stop.disabled                                    # not the admin's run, but the admin's to stop
+    stop.click().run()
+    assert runner.wait(run_id, timeout=60).status == "stopped"
+    rerun_until(admin, lambda at: not runner.capacity().running, what="its worker to exit")
+    student = app(page="train", query={"me": "student"})
+    student.session_state[state.TRAIN_RUN] = run_id
+    student.run()
+    assert not [b for b in app(page="train").button if b.label == "Delete"]   # someone else: no Delete
+    next(b for b in student.button if b.label == "Delete").click().run()
+    assert any("for good" in w.value for w in student.warning) and (runner.runs_dir / run_id).is_dir()
+    next(b for b in student.button if b.label == "Yes, delete it").click().run()
+    assert no_exception(student) and not (runner.runs_dir / run_id).exists()
+    assert runner.runs() == [] and not list(runner.runs_dir.glob(".deleted-*"))
+
+
+def test_with_redis_gone_the_page_says_so_and_still_shows_saved_runs(app, monkeypatch, tmp_path):
+    from explorer.runs.local import LocalRunner
+    from tests.support.http_server import free_port
+
+    saved = LocalRunner(tmp_path / "runs")              # a run saved while the class still had its queue
+    run_id = saved.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10),
+                         {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True}, owner="x")
+    assert saved.wait(run_id, timeout=120).status == "done"
+    saved.shutdown()
+    monkeypatch.setenv("CAPTION_LAB_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")   # nothing listens
+    at = app(page="train")
+    assert no_exception(at)
+    assert runs_table(at)["Id"].tolist() == [run_id]
+    assert any("cannot be reached" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert no_exception(at)
+    assert any("cannot be reached, so no run can start now" in e.value for e in at.error)
