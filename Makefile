@@ -30,7 +30,7 @@ demo-data: setup
 run: demo-data
 	@port="$(PORT)"; [ -n "$$port" ] || port="$${STREAMLIT_SERVER_PORT:-8501}"; \
 	echo "Caption Lab on http://localhost:$$port"; \
-	exec $(BIN)/streamlit run explorer/app.py --server.port "$$port"
+	exec $(BIN)/python -m explorer.serve --server.port "$$port"
 
 test: setup-dev demo-data
 	$(BIN)/python -m pytest

@@ -5,11 +5,14 @@ shared by every session (`st.cache_resource`): decoded images are cached on disk
 size cap and least-recently-used eviction, a minibatch is fetched by a thread pool so it
 takes as long as its slowest image, the reason a link failed is remembered for a while
 so a rerun does not fetch it again, and a missing network is noticed once and then
-skipped quickly. It never calls streamlit; the sidebar shows `stats()`.
+skipped quickly. `pictures()` gives what a page shows (encoded, shrunk, kept in memory),
+so a rerun does not decode or encode an image again. It never calls streamlit; the
+sidebar shows `stats()`.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 import time
@@ -17,12 +20,14 @@ import uuid
 from collections import Counter, OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
+from PIL import Image
 
 from .images import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, OFFLINE_NOTICE,
-                     ImageResult, fetch_image, is_remote, url_label)
+                     ImageResult, fetch_image, is_remote, local_path, url_label)
 
 
 class _DiskCache:
@@ -121,6 +126,79 @@ class _DiskCache:
                 pass
 
 
+SMALL = 256                        # longest side up to which a picture is kept as PNG
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image ready to show, encoded, its longest side at most the size asked for."""
+
+    url: str
+    data: bytes | None             # PNG or JPEG (see `encode`); None when there is no image
+    error: str | None              # why not ("HTTP 404", "offline", ...)
+    size: tuple[int, int] | None   # the original image's (height, width)
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+    @property
+    def format(self) -> str:
+        """"PNG" or "JPEG": pass it to `st.image(output_format=...)`, which otherwise encodes
+        a PNG again, as JPEG, on every rerun."""
+        return "PNG" if (self.data or b"").startswith(b"\x89PNG") else "JPEG"
+
+
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    """`image` shrunk so its longest side is at most `max_side` (smaller ones stay as they are)."""
+    if max(image.shape[:2]) <= max_side:
+        return image
+    im = Image.fromarray(image)
+    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)  # box-reduce, then blend
+    return np.asarray(im)
+
+
+def encode(image: np.ndarray, max_side: int, quality: int = 90) -> bytes:
+    """`image` shrunk to `max_side` and encoded: PNG when small (the demo's drawn scenes keep
+    their sharp edges, in a few kilobytes), JPEG otherwise (photos, a tenth of PNG's size)."""
+    small = shrink(image, max_side)
+    out = io.BytesIO()
+    if max(small.shape[:2]) <= SMALL:
+        Image.fromarray(small).save(out, format="PNG", optimize=False)
+    else:
+        Image.fromarray(small).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+class _PictureCache:
+    """Encoded pictures in memory, least recently used evicted past a byte cap."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, Picture] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Picture | None:
+        with self._lock:
+            picture = self._items.get(key)
+            if picture is not None:
+                self._items.move_to_end(key)
+            return picture
+
+    def put(self, key: tuple, picture: Picture) -> None:
+        size = len(picture.data or b"")
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._total += size - (len(old.data or b"") if old else 0)
+            self._items[key] = picture
+            while self._total > self.max_bytes and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._total -= len(dropped.data or b"")
+
+
 def _key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -142,7 +220,7 @@ class ImageFetcher:
     def __init__(self, cache_dir: Path, *, max_cache_bytes: int = 500_000_000,
                  failure_ttl: float = 600.0, offline_ttl: float = 30.0, max_workers: int = 32,
                  timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, max_picture_bytes: int = 64_000_000,
                  clock: Callable[[], float] = time.monotonic):
         self._cache = _DiskCache(Path(cache_dir), max_cache_bytes)
         self._limits = {"timeout": timeout, "max_bytes": max_bytes, "max_pixels": max_pixels}
@@ -155,6 +233,7 @@ class ImageFetcher:
         self._offline_until = float("-inf")
         self._offline_announced = False
         self._notice_pending = False
+        self._pictures = _PictureCache(max_picture_bytes)
 
     def fetch(self, url: object) -> ImageResult:
         """One image, from the cache, the failure memory or a fresh fetch. Never raises."""
@@ -172,6 +251,43 @@ class ImageFetcher:
             return list(self._pool.map(self.fetch, urls))
         except RuntimeError:   # closed: the pool takes no more work, so fetch one by one
             return [self.fetch(url) for url in urls]
+
+    def pictures(self, urls: Iterable[object], max_side: int) -> list[Picture]:
+        """Several images encoded to show, at most `max_side` pixels on their longest side, in order.
+
+        What a page shows: every session asks for the same few pictures on every rerun, so
+        the encoded pictures are kept in memory (up to `max_picture_bytes`), and a rerun
+        neither reads, decodes nor encodes an image again. A local file is read again
+        when it changes; a failed fetch is not kept here (the failure memory decides
+        when it is tried again).
+        """
+        urls = list(urls)
+        keys = [self._picture_key(url, max_side) for url in urls]
+        found = [self._pictures.get(k) if k else None for k in keys]
+        missing = [i for i, p in enumerate(found) if p is None]
+        for i, result in zip(missing, self.fetch_many([urls[i] for i in missing])):
+            if result.ok:
+                found[i] = Picture(result.url, encode(result.image, max_side), None, result.image.shape[:2])
+                if keys[i]:
+                    self._pictures.put(keys[i], found[i])
+            else:
+                found[i] = Picture(result.url, None, result.error, None)
+        return found
+
+    def picture(self, url: object, max_side: int) -> Picture:
+        """One image encoded to show, at most `max_side` pixels on its longest side (see `pictures`)."""
+        return self.pictures([url], max_side)[0]
+
+    @staticmethod
+    def _picture_key(url: object, max_side: int) -> tuple | None:
+        if is_remote(url):
+            return (url.strip(), max_side)
+        path = local_path(url)
+        try:
+            info = os.stat(path)
+        except (OSError, TypeError, ValueError):
+            return None
+        return (path, info.st_mtime_ns, info.st_size, max_side)
 
     @property
     def offline(self) -> bool:

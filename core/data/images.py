@@ -126,6 +126,23 @@ def is_remote(url: object) -> bool:
         return False
 
 
+def local_path(url: object) -> str | None:
+    """The file a local address (a path, or a `file://` URI on this host) names; None otherwise."""
+    if isinstance(url, os.PathLike):
+        return os.fspath(url)
+    if not isinstance(url, str) or not url.strip():
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        return url2pathname(parts.path) if parts.netloc in ("", "localhost") else None
+    return url if len(scheme) <= 1 else None      # no scheme, or a Windows drive letter
+
+
 def _fetch(url: object, limits: _Limits, deadline: float) -> tuple[np.ndarray | None, str | None]:
     """Dispatch on the kind of address: remote, file:// URI or plain path."""
     if isinstance(url, os.PathLike):

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.checks import CheckReport, CheckRow
+from explorer.components.labels import label_column
 from explorer.components.plots import FAIL_COLOR, PASS_COLOR
 
 
@@ -19,8 +20,7 @@ def _result(row: CheckRow) -> str:
 
 
 def _color(result: str) -> str:
-    color = PASS_COLOR if result.startswith("passed") else FAIL_COLOR
-    return f"color: {color}; font-weight: 600"
+    return PASS_COLOR if result.startswith("passed") else FAIL_COLOR
 
 
 def results_table(rows: list[CheckRow]) -> pd.DataFrame:
@@ -56,6 +56,7 @@ def check_table(report: CheckReport) -> None:
     """The table of every check's value against what it must be."""
     table = results_table(list(report.rows))
     # columns sized by their contents, so the value and the result stay in view on a projector
-    st.dataframe(table.style.map(_color, subset=["result"]), hide_index=True, width="stretch",
-                 column_config={"over the array": st.column_config.TextColumn(
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"result": label_column(table, "result", _color),
+                                "over the array": st.column_config.TextColumn(
                      help="‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero")})

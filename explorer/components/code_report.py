@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.student.report import (CRASHED, LABELS, MEMORY, MISSING, NOT_IMPLEMENTED, PASSED, STATUSES,
                                  TIMEOUT, WRONG, Check, Heat, Report, Result)
+from explorer.components.labels import label_column
 
 # status -> (material icon, badge colour, text colour)
 STYLE = {PASSED: (":material/check_circle:", "green", "#15803d"),
@@ -80,11 +81,11 @@ def report_overview(report: Report) -> None:
     for note in report.notes:
         st.caption(note)
     frame = overview_frame(report)
-    colours = frame.pop("_status").map(lambda s: f"color: {STYLE[s][2]}; font-weight: 600")
-    st.dataframe(frame.style.apply(lambda _: colours, subset=["Status"]), hide_index=True, width="stretch",
+    kind = dict(zip(frame["Status"], frame.pop("_status")))
+    st.dataframe(frame, hide_index=True, width="stretch",
                  height=38 + 35 * len(frame),
                  column_config={"Function": st.column_config.TextColumn(width=210),
-                                "Status": st.column_config.TextColumn(width=130),
+                                "Status": label_column(frame, "Status", lambda text: STYLE[kind[text]][2], width=150),
                                 "Must be": st.column_config.TextColumn(width=80),
                                 "Number": st.column_config.TextColumn(
                                     "Notebook's number", help="The error the notebook would print, or the "
@@ -154,9 +155,9 @@ def function_detail(r: Result) -> None:
     for detail in r.details:
         st.markdown(f"- {detail}")
     if r.checks:
-        st.dataframe(_checks_frame(r.checks).style.map(
-            lambda v: f"color: {STYLE[PASSED][2] if v == 'passed' else STYLE[WRONG][2]}; font-weight: 600",
-            subset=["Result"]), hide_index=True, width="stretch")
+        checks = _checks_frame(r.checks)
+        result = label_column(checks, "Result", lambda v: STYLE[PASSED][2] if v == "passed" else STYLE[WRONG][2])
+        st.dataframe(checks, hide_index=True, width="stretch", column_config={"Result": result})
     if r.heat is not None:
         heat_map(r.heat)
     if r.table:

@@ -11,10 +11,7 @@ import streamlit as st
 from explorer import state
 from explorer.runs.base import Evolution
 
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _thumbnails(urls: tuple[str, ...]) -> list:
-    return [r.image for r in state.image_fetcher().fetch_many(urls)]
+THUMBNAIL = 240                    # longest side of a sample's picture, in pixels
 
 
 def _safe(word: str) -> str:
@@ -48,13 +45,13 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
         at = st.select_slider("Captions at iteration", iterations, value=iterations[-1],
                               help="Drag back to iteration 0 to see what the untrained model said.")
     captions = dict(evolution.snapshots)[at]
-    images = _thumbnails(tuple(im["url"] for im in evolution.images))
+    images = state.image_fetcher().pictures([im["url"] for im in evolution.images], THUMBNAIL)
     cards = list(zip(images, evolution.images, captions))
     for start in range(0, len(cards), 2):
         for column, (image, sample, caption) in zip(st.columns(2), cards[start:start + 2]):
             picture, words = column.container(border=True).columns([1, 2.4])
-            if image is not None:
-                picture.image(image, width="stretch")
+            if image.ok:
+                picture.image(image.data, width="stretch", output_format=image.format)
             with words:
                 marked, right = marked_caption(caption, sample["truth"])
                 st.markdown(f"**Model** · {right} of {len(sample['truth'].split())} words right  \n"

@@ -17,8 +17,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
+from core.data.image_cache import Picture
 from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, display_words,
                              feature_summary, image_caption_rows)
 from explorer import state
@@ -32,8 +32,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 class Card:
     """What one card shows."""
 
-    image: np.ndarray | None       # (H, W, 3) uint8, or None when it could not be fetched
-    error: str | None              # why there is no image ("HTTP 404", "offline", ...)
+    picture: Picture               # the image as a thumbnail, or why there is none ("HTTP 404", "offline")
     caption: str                   # the ground-truth caption, without special tokens
     label: str                     # the card's title, its details button: "row 1,234 · image 567"
     highlight: tuple[str, ...] = ()  # words to set in bold (a search's words)
@@ -65,15 +64,6 @@ def caption_markdown(caption: str, highlight: Sequence[str] = ()) -> str:
         return "*(no words)*"
     marked = set(highlight)
     return " ".join(f"**{_escape(w)}**" if w in marked else _escape(w) for w in caption.split())
-
-
-def _thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
-    """The image shrunk so its longest side is at most `size` (small images stay as they are)."""
-    if max(image.shape[:2]) <= size:
-        return image
-    im = Image.fromarray(image)
-    im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)   # box-reduce, then blend
-    return np.asarray(im)
 
 
 # a picture frame with a slash through it (Material Symbols' "hide_image"), drawn in
@@ -115,10 +105,10 @@ def image_grid(cards: Sequence[Card], key: str, min_width: int = 210) -> int | N
                          help="Details: every caption of this image, the tokens and loss mask, "
                               "the feature vector"):
                 chosen = i
-            if card.image is not None:
-                st.image(_thumbnail(card.image), width="stretch", output_format="JPEG")
+            if card.picture.ok:
+                st.image(card.picture.data, width="stretch", output_format=card.picture.format)
             else:
-                placeholder_tile(card.error)
+                placeholder_tile(card.picture.error)
             st.markdown(caption_markdown(card.caption, card.highlight))
     return chosen
 
@@ -142,11 +132,11 @@ def card_details(details: CardDetails) -> None:
 def _details_body(d: CardDetails) -> None:
     left, right = st.columns([2, 3], gap="medium")
     with left:
-        if d.card.image is not None:
-            st.image(_thumbnail(d.card.image, 480), width=min(340, max(d.card.image.shape[:2]) * 3),
-                     output_format="JPEG")
+        picture = state.image_fetcher().picture(d.url, 480)
+        if picture.ok:
+            st.image(picture.data, width=min(340, max(picture.size) * 3), output_format=picture.format)
         else:
-            placeholder_tile(d.card.error)
+            placeholder_tile(picture.error)
         st.caption(f"[{_escape(d.url)}]({d.url})" if d.url.startswith("http") else d.url)
     with right:
         st.markdown(f"**All {len(d.captions)} ground-truth captions of this image** "
@@ -182,10 +172,10 @@ def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight
     data, idx_to_word = ds.data, ds.data["idx_to_word"]
     captions, image_idxs = data[f"{split}_captions"], data[f"{split}_image_idxs"]
     images = [int(image_idxs[row]) for row in rows]
-    results = state.image_fetcher().fetch_many([str(data[f"{split}_urls"][i]) for i in images])
-    cards = [Card(result.image, result.error, " ".join(display_words(captions[row], idx_to_word)),
+    pictures = state.image_fetcher().pictures([str(data[f"{split}_urls"][i]) for i in images], THUMBNAIL)
+    cards = [Card(picture, " ".join(display_words(captions[row], idx_to_word)),
                   f"row {row:,} · image {image:,}", tuple(highlight))
-             for row, image, result in zip(rows, images, results)]
+             for row, image, picture in zip(rows, images, pictures)]
     chosen = image_grid(cards, key=key)
     if chosen is not None:
         row, image = int(rows[chosen]), images[chosen]

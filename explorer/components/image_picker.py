@@ -21,6 +21,7 @@ from explorer.components.scene_composer import composed_image, edit
 
 TRAINED, VAL, TRAIN, BROWSE, SCENE = "trained", "val", "train", "browse", "scene"
 FROM_LABELS = {TRAINED: "Trained on", VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch", SCENE: "Your scene"}
+PICTURE = 640                        # longest side of a shown picture, in pixels (COCO images are at most 640)
 MAX_LISTED = 2000                    # more trained-on images than this are chosen by number, not from a list
 
 
@@ -169,9 +170,9 @@ def show_image(choice: ImageChoice, width: int | str = "stretch") -> None:
     if choice.picture is not None:
         st.image(choice.picture, caption=choice.label, width=width)
         return
-    result = state.image_fetcher().fetch(choice.url)
+    result = state.image_fetcher().picture(choice.url, PICTURE)
     if result.ok:
-        st.image(result.image, caption=choice.label, width=width)
+        st.image(result.data, caption=choice.label, width=width, output_format=result.format)
     else:
         st.info(f"{choice.label}: no picture ({result.error}). The model only needs its features, "
                 f"so everything else still works.", icon=":material/hide_image:")

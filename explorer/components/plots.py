@@ -21,55 +21,67 @@ PASS_COLOR, FAIL_COLOR = "#2e7d32", "#c62828"
 ERROR_FLOOR = 1e-18                # zero errors are drawn here on the log axis
 
 
-def _show(chart: alt.Chart) -> None:
-    chart = (chart.properties(width="container").configure_axis(labelFontSize=14, titleFontSize=15, titleFontWeight="normal",
-                                  labelLimit=260)
-             .configure_legend(labelFontSize=14, titleFontSize=14)
-             .configure_title(fontSize=17, anchor="start", fontWeight="normal"))
-    st.altair_chart(chart, width="stretch")
+def _configured(chart: alt.Chart) -> alt.Chart:
+    return (chart.properties(width="container")
+            .configure_axis(labelFontSize=14, titleFontSize=15, titleFontWeight="normal", labelLimit=260)
+            .configure_legend(labelFontSize=14, titleFontSize=14)
+            .configure_title(fontSize=17, anchor="start", fontWeight="normal"))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _spec(build: str, columns: tuple, *args) -> dict:
+    """The Vega-Lite spec of chart `build` drawn from `columns` ((name, values) pairs): Altair
+    builds and validates a spec in tens of milliseconds of a server's one core, the same
+    spec for every session that looks at the same numbers, so it is built once (and the
+    key is plain tuples, which hash faster than a DataFrame)."""
+    frame = pd.DataFrame({name: list(values) for name, values in columns})
+    return _configured(_BUILDERS[build](frame, *args)).to_dict()
+
+
+def _show(build: str, columns: dict, *args) -> None:
+    key = tuple((name, tuple(v.item() if hasattr(v, "item") else v for v in values))
+                for name, values in columns.items())
+    st.vega_lite_chart(spec=_spec(build, key, *args), width="stretch")
 
 
 # --- Browse: dataset statistics ----------------------------------------------------------
 
-def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, title: str,
-          tooltip: list) -> None:
-    chart = (alt.Chart(frame, title=title, height=280)
-             .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
-             .encode(x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-                     y=alt.Y(f"{y}:Q", title=y_title), tooltip=tooltip))
-    _show(chart)
+def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, title: str) -> alt.Chart:
+    return (alt.Chart(frame, title=title, height=280)
+            .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+            .encode(x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y(f"{y}:Q", title=y_title), tooltip=[x, alt.Tooltip(f"{y}:Q", format=",")]))
 
 
 def caption_length_chart(stats: SplitStats) -> None:
     """How many words the captions of a split have (specials not counted)."""
     values, counts = stats.lengths
-    frame = pd.DataFrame({"words": values, "captions": counts})
-    _bars(frame, "words", "captions", "words in the caption", "captions",
-          f"Caption length ({stats.split}): {stats.mean_length:.1f} words on average",
-          ["words", alt.Tooltip("captions:Q", format=",")])
+    _show("bars", {"words": values, "captions": counts}, "words", "captions", "words in the caption", "captions",
+          f"Caption length ({stats.split}): {stats.mean_length:.1f} words on average")
 
 
 def captions_per_image_chart(stats: SplitStats) -> None:
     """How many images have 0, 1, 2, ... captions."""
     values, counts = stats.per_image
-    frame = pd.DataFrame({"captions": values, "images": counts})
-    _bars(frame, "captions", "images", "captions of the image", "images",
-          f"Captions per image ({stats.split})",
-          ["captions", alt.Tooltip("images:Q", format=",")])
+    _show("bars", {"captions": values, "images": counts}, "captions", "images", "captions of the image", "images",
+          f"Captions per image ({stats.split})")
 
 
 def top_words_chart(stats: SplitStats) -> None:
     """The most frequent words of a split, as horizontal bars."""
-    frame = pd.DataFrame(stats.top_words, columns=["word", "count"])
-    frame["share"] = frame["count"] / max(stats.word_tokens, 1)
-    chart = (alt.Chart(frame, title=f"The {len(frame)} most frequent words ({stats.split})",
-                       height=max(28 * len(frame), 120))
-             .mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
-             .encode(y=alt.Y("word:N", sort="-x", title=None),
-                     x=alt.X("count:Q", title="times used"),
-                     tooltip=["word", alt.Tooltip("count:Q", format=","),
-                              alt.Tooltip("share:Q", format=".2%", title="share of words")]))
-    _show(chart)
+    words = [w for w, _ in stats.top_words]
+    counts = [int(c) for _, c in stats.top_words]
+    _show("top_words", {"word": words, "count": counts, "share": [c / max(stats.word_tokens, 1) for c in counts]},
+          f"The {len(words)} most frequent words ({stats.split})")
+
+
+def _top_words(frame: pd.DataFrame, title: str) -> alt.Chart:
+    return (alt.Chart(frame, title=title, height=max(28 * len(frame), 120))
+            .mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
+            .encode(y=alt.Y("word:N", sort="-x", title=None),
+                    x=alt.X("count:Q", title="times used"),
+                    tooltip=["word", alt.Tooltip("count:Q", format=","),
+                             alt.Tooltip("share:Q", format=".2%", title="share of words")]))
 
 
 # --- Browse: one image's feature vector --------------------------------------------------
@@ -100,12 +112,16 @@ def error_chart(rows: Sequence[CheckRow]) -> None:
     rows = [r for r in rows if r.measure != "value"]
     if not rows:
         return
-    frame = pd.DataFrame({
+    _show("errors", {
         "check": [r.quantity.split(",")[0] for r in rows],
-        "error": [max(r.value, ERROR_FLOOR) for r in rows],
-        "threshold": [r.threshold for r in rows],
+        "error": [max(float(r.value), ERROR_FLOOR) for r in rows],
+        "threshold": [float(r.threshold) for r in rows],
         "result": ["passed" if r.passed else "failed" for r in rows],
     })
+    st.caption("A dot is an error, its grey tick the threshold: left of the tick passes.")
+
+
+def _errors(frame: pd.DataFrame) -> alt.Chart:
     order = list(frame["check"])
     scale = alt.Scale(type="log", domain=[ERROR_FLOOR, 10])
     y = alt.Y("check:N", sort=order, title=None)
@@ -120,5 +136,7 @@ def error_chart(rows: Sequence[CheckRow]) -> None:
     ticks = alt.Chart(frame).mark_tick(thickness=3, size=28, color="#888").encode(
         y=y, x=alt.X("threshold:Q", scale=scale), tooltip=[alt.Tooltip("threshold:Q", format=".0e")])
     # a layered chart ignores a fixed height in Streamlit; a step per row works
-    _show(alt.layer(ticks, points, title="Errors and their thresholds").properties(height=alt.Step(40)))
-    st.caption("A dot is an error, its grey tick the threshold: left of the tick passes.")
+    return alt.layer(ticks, points, title="Errors and their thresholds").properties(height=alt.Step(40))
+
+
+_BUILDERS = {"bars": _bars, "top_words": _top_words, "errors": _errors}

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
+from explorer.components.labels import label_column
 from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
 from explorer.runs.local import LocalRunner
 
@@ -64,13 +65,13 @@ def runs_frame(infos: list[RunInfo], owner: str) -> pd.DataFrame:
 def runs_table(infos: list[RunInfo], owner: str) -> None:
     """Draw the runs as a table, newest first."""
     frame = runs_frame(infos, owner)
-    colours = frame.pop("_status").map(lambda s: f"color: {STATUS.get(s, ('', '', 'inherit'))[2]}; "
-                                                 f"font-weight: 600")
-    styled = frame.style.apply(lambda _: colours, subset=["Status"])
-    st.dataframe(styled, hide_index=True, width="stretch",
+    kind = dict(zip(frame["Status"], frame.pop("_status")))             # "queued (#3)" -> "queued"
+    status = label_column(frame, "Status", lambda text: STATUS.get(kind[text], ("", "", "gray"))[2],
+                          width=140)                                     # "running (stopping)"
+    st.dataframe(frame, hide_index=True, width="stretch",
                  height=min(38 + 35 * max(len(infos), 1), 460),
                  column_config={
-                     "Status": st.column_config.TextColumn(width=125),     # "running (stopping)"
+                     "Status": status,
                      "Progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
                      "Final loss": st.column_config.NumberColumn(format="%.4g"),     # a diverged one is huge
                      "Data": st.column_config.TextColumn(width="small"),

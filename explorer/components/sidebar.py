@@ -1,9 +1,11 @@
 """The sidebar every page shares: which dataset, which features, and how healthy it is."""
 from __future__ import annotations
 
+import socket
+
 import streamlit as st
 
-from explorer import state
+from explorer import runs, state
 from explorer.admin import ONLY_ADMIN, is_admin
 
 
@@ -55,6 +57,9 @@ def _health(ds: state.Dataset) -> None:
         f"val: {n_img['val']:,} images, {n_cap['val']:,} captions  \n"
         f"vocabulary: {len(data['idx_to_word']):,} words  \n"
         f"images so far: {stats['live']:,} live, {stats['dead']:,} dead")
+    if runs.redis_url():             # one of several app servers: say which, for whoever debugs the class
+        st.caption(f":material/dns: Served by `{socket.gethostname()}:{st.get_option('server.port')}`; "
+                   f"runs queue on Redis and any app server of the class shows them.")
     notice = fetcher.take_offline_notice()
     if notice:
         st.toast(notice, icon="📡")

@@ -14,6 +14,7 @@ import streamlit as st
 from core import student
 from core.evaluate import CaptionIndex, Strategy, caption_words, sample_images
 from explorer import state
+from explorer.components.labels import label_column
 from explorer.components.model_picker import PickedModel
 
 IMAGES = 8                          # per split
@@ -67,5 +68,5 @@ def your_sample(picked: PickedModel, ds: state.Dataset) -> None:
         st.error(f"Your sample differs from greedy decoding on {total - agree} of {total} images, on the same "
                  f"weights: look at your `sample` (the Your code page checks it too).", icon=":material/cancel:")
     frame = pd.DataFrame(rows)
-    st.dataframe(frame.style.map(lambda v: "color: #dc2626; font-weight: 600" if v == "NO" else "",
-                                 subset=["Same"]), hide_index=True, width="stretch")
+    same = label_column(frame, "Same", lambda v: "#dc2626" if v == "NO" else "#15803d")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={"Same": same})

@@ -21,6 +21,7 @@ address and the reason; reading saved runs from the folder goes on working.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,6 +45,7 @@ PREFIX = "caption-lab:"
 OWNER_KEY = PREFIX + "owner:{}"          # SET of the owner's queued and running run ids
 PENDING_KEY = PREFIX + "pending"         # SET of runs reserved but not enqueued yet
 JOB_TIMEOUT = int(MAX_MINUTES * 60 + 900)
+CAPACITY_SECONDS = 1.0                   # how old the queue's counts shown on a page may be
 
 # Reserve a place for run ARGV[1] of an owner, atomically for every app server:
 # -1 the owner is at the limit, -2 the queue is full, else the owner's new count.
@@ -90,6 +92,9 @@ class RQRunner(RunEngine):
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.queue = Queue(queue, connection=self.redis)
         self._reserve = self.redis.register_script(RESERVE)
+        self._capacity_lock = threading.Lock()
+        self._capacity: Capacity | Exception | None = None
+        self._capacity_at = float("-inf")
         super().__init__(runs_dir, **options)
 
     def _unavailable(self, what: str, error: Exception) -> EngineUnavailable:
@@ -176,11 +181,22 @@ class RQRunner(RunEngine):
     # --- the engine's side of the shared machinery -------------------------------------------
 
     def capacity(self) -> Capacity:
-        try:
-            return Capacity(running=StartedJobRegistry(queue=self.queue).count, queued=self.queue.count,
-                            max_concurrent=len(Worker.all(queue=self.queue)))
-        except redis.RedisError as e:
-            raise self._unavailable("the queue's state is unknown", e) from None
+        """Runs training, waiting, and the number of workers: asked of Redis at most once per
+        `CAPACITY_SECONDS` per app server, however many sessions show it (each asking is a
+        handful of round trips)."""
+        with self._capacity_lock:
+            now = time.monotonic()
+            if now - self._capacity_at >= CAPACITY_SECONDS:
+                try:
+                    self._capacity = Capacity(running=StartedJobRegistry(queue=self.queue).count,
+                                              queued=self.queue.count,
+                                              max_concurrent=len(Worker.all(queue=self.queue)))
+                except redis.RedisError as e:
+                    self._capacity = e
+                self._capacity_at = now
+            if isinstance(self._capacity, Exception):
+                raise self._unavailable("the queue's state is unknown", self._capacity) from None
+            return self._capacity
 
     def _queue_position(self, run: TrackedRun) -> int | None:
         try:

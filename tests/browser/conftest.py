@@ -1,4 +1,5 @@
-"""A real app in a real browser: `streamlit run explorer/app.py` on a free port, driven by
+"""A real app in a real browser: `python -m explorer.serve` (what `make run` starts: `streamlit
+run explorer/app.py` without Nagle's delay) on a free port, driven by
 headless Chromium through Playwright.
 
 Debian's `/usr/bin/chromium` is used (Playwright's own browser download does not work
@@ -41,7 +42,7 @@ def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
                    "CAPTION_LAB_IMAGE_CACHE": str(tmp / "image-cache"), **(env or {})}
     log = open(tmp / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.port", str(port),
+        [sys.executable, "-m", "explorer.serve", "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -44,6 +44,17 @@ def no_exception(at: AppTest) -> bool:
     return True
 
 
+def table_of(at: AppTest, index: int = 0):
+    """Dataframe `index` of the page as it reads: a column of coloured tags (`label_column`'s
+    one-item lists) as its text."""
+    frame = at.dataframe[index].value.copy()
+    for column in frame.columns:
+        values = list(frame[column])
+        if values and all(not isinstance(v, str) and hasattr(v, "__len__") and len(v) == 1 for v in values):
+            frame[column] = [str(v[0]) for v in values]
+    return frame
+
+
 def use_checkpoint(at: AppTest, path, check: bool = True) -> AppTest:
     """Pick the checkpoint file `path` in the sidebar's model picker; with `check`, the
     page must show neither an exception nor an error (pass False where one is expected)."""

@@ -4,12 +4,12 @@ import pytest
 
 from core.checks import LAYERS
 
-from .conftest import no_exception
+from .conftest import no_exception, table_of
 
 
 def results(at):
     """The results table: one row per check."""
-    return at.dataframe[0].value
+    return table_of(at, 0)
 
 
 def choose(at, key):

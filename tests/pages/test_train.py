@@ -11,11 +11,11 @@ from core.data.demo import ensure_demo_dataset
 from explorer import state
 from explorer.runs.settings import RunConfig
 
-from .conftest import no_exception, rerun_until
+from .conftest import no_exception, rerun_until, table_of
 
 
 def runs_table(at):
-    return at.dataframe[-1].value
+    return table_of(at, -1)
 
 
 def chart_spec(at) -> dict:

@@ -5,7 +5,7 @@ import pytest
 from explorer import state
 from tests.support.student_corpus import CORRECT, make_bug
 
-from .conftest import no_exception, rerun_until
+from .conftest import no_exception, rerun_until, table_of
 
 PAGE = "your_code"
 
@@ -20,14 +20,14 @@ def check_folder(app, folder):
 
 def test_a_buggy_folder_shows_every_verdict_and_the_first_bug_in_full(app, tmp_path):
     at = check_folder(app, make_bug(tmp_path, "rnn_backward_no_carry"))
-    table = at.dataframe[0].value
+    table = table_of(at, 0)
     assert list(table["Function"])[:4] == ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
     status = dict(zip(table["Function"], table["Status"]))
     assert status["rnn_forward"] == "passed" and status["rnn_backward"] == "wrong"
     # the first function to look at opens in full: its cause, the notebook's numbers, the heat map
     assert at.selectbox(key="code.function").value == "rnn_backward"
     assert any("next step is not added" in e.value for e in at.error)
-    checks = at.dataframe[1].value
+    checks = table_of(at, 1)
     dx = checks.set_index("Check").loc["dx error"]
     assert dx["Result"] == "FAILED" and dx["Must be"] == "< 1e-05" and dx["From"] == "the notebook"
     assert any(chart.proto.spec and "timestep t" in chart.proto.spec for chart in at.get("vega_lite_chart"))
@@ -44,7 +44,7 @@ def test_a_crash_shows_the_traceback_of_the_students_own_file(app, tmp_path):
 
 def test_a_correct_folder_trains_beside_the_reference_and_the_curves_agree(app):
     at = check_folder(app, CORRECT)
-    assert set(at.dataframe[0].value["Status"]) == {"passed"}
+    assert set(table_of(at, 0)["Status"]) == {"passed"}
     train = next(b for b in at.button if "Train mine" in b.label)
     train.click().run()
     assert no_exception(at)
@@ -102,7 +102,7 @@ def test_compare_shows_the_students_sample_beside_the_reference_decoder(app, cod
     at.session_state["compare.view"] = "Your sample"
     at.switch_page("../pages/compare.py").run(timeout=120)
     assert no_exception(at) and "Your sample" in [t.label for t in at.tabs]
-    table = at.dataframe[0].value
+    table = table_of(at, 0)
     assert len(table) == 16 and set(table["Split"]) == {"train", "val"}
     assert (set(table["Same"]) == {"yes"}) == agrees
     if agrees:

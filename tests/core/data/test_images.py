@@ -6,6 +6,7 @@ Nothing here touches the network beyond loopback: the one "offline" address is u
 from __future__ import annotations
 
 import io
+import os
 import struct
 import threading
 import time
@@ -494,3 +495,75 @@ def test_a_closed_fetcher_still_answers(server, tmp_path):
     fetcher.close()
     [result] = fetcher.fetch_many([server.url("/a.png")])
     np.testing.assert_array_equal(result.image, picture)
+
+
+# --- ImageFetcher.pictures: what a page shows ---------------------------------------------
+
+@pytest.fixture
+def encodes(monkeypatch):
+    """The sizes `image_cache.encode` was called with, in order."""
+    from core.data import image_cache
+    original, calls = image_cache.encode, []
+
+    def counting(image, max_side):
+        calls.append(max_side)
+        return original(image, max_side)
+
+    monkeypatch.setattr(image_cache, "encode", counting)
+    return calls
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_pictures_are_encoded_once_then_served_from_memory(server, tmp_path, encodes):
+    photo, drawing = noise(480, 640), gradient(128, 128)
+    server.routes["/photo.jpg"] = serve_bytes(encode(photo, "JPEG", quality=95), "image/jpeg")
+    local = tmp_path / "drawing.png"
+    local.write_bytes(encode(drawing, "PNG"))
+    urls = [server.url("/photo.jpg"), local.as_uri(), server.url("/missing.png")]
+    with ImageFetcher(tmp_path / "cache") as fetcher:
+        first = fetcher.pictures(urls, 320)
+        again = fetcher.pictures(urls, 320)
+    big, small, dead = first
+    assert big.ok and big.format == "JPEG" and big.size == (480, 640)
+    assert decoded(big.data).shape == (240, 320, 3)                   # shrunk to 320 on its longest side
+    assert small.format == "PNG" and small.size == (128, 128)
+    np.testing.assert_array_equal(decoded(small.data), drawing)      # a small drawing stays exact
+    assert not dead.ok and dead.error == "HTTP 404"
+    assert encodes == [320, 320]                                      # the second call encoded nothing
+    assert again[0].data is big.data and again[1].data is small.data
+    assert again[2].error == "HTTP 404" and hits(server, "/photo.jpg") == 1 and hits(server, "/missing.png") == 1
+
+
+def test_a_changed_local_file_and_another_size_are_encoded_again(tmp_path, encodes):
+    local = tmp_path / "drawing.png"
+    local.write_bytes(encode(gradient(128, 128), "PNG"))
+    with ImageFetcher(tmp_path / "cache") as fetcher:
+        fetcher.picture(str(local), 320)
+        changed = noise(100, 120)
+        local.write_bytes(encode(changed, "PNG"))
+        os.utime(local, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+        now = fetcher.picture(str(local), 320)
+        smaller = fetcher.picture(str(local), 60)
+        local.unlink()
+        gone = fetcher.picture(str(local), 60)
+    np.testing.assert_array_equal(decoded(now.data), changed)
+    assert decoded(smaller.data).shape == (50, 60, 3) and encodes == [320, 320, 60]
+    assert not gone.ok and gone.error == "file not found"
+
+
+def test_pictures_past_the_memory_cap_are_dropped_oldest_first(tmp_path, encodes):
+    paths = []
+    for k in range(3):
+        paths.append(tmp_path / f"{k}.png")
+        paths[-1].write_bytes(encode(noise(64, 64, seed=k), "PNG"))
+    one = len(ImageFetcher(tmp_path / "probe").picture(str(paths[0]), 64).data)
+    encodes.clear()
+    with ImageFetcher(tmp_path / "cache", max_picture_bytes=int(2.5 * one)) as fetcher:
+        for path in paths:                     # 0, 1, 2: holding 2 drops 0
+            fetcher.picture(str(path), 64)
+        fetcher.picture(str(paths[2]), 64)     # still there
+        fetcher.picture(str(paths[0]), 64)     # dropped: encoded again
+    assert len(encodes) == 4

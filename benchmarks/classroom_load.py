@@ -1,0 +1,309 @@
+"""A class on the app: N sessions over Streamlit's websocket protocol, every page in turn.
+
+Claim measured: how long a student waits for a page when a whole class uses one server,
+or several behind nginx, while runs train. Each simulated session is a real Streamlit
+client (`benchmarks.streamlit_client`: `/_stcore/stream`, `BackMsg` / `ForwardMsg`), so
+the server does exactly what it does for a browser: a session, a script run per page,
+the fragments that rerun themselves on the Train page. A page's time is from the click
+(`rerun_script`) to `script_finished`. Scenarios:
+
+    steady   every session opens the pages in turn with a think time between clicks
+             (uniform around --think seconds), as students clicking through a lesson
+    burst    all sessions open the same page at the same moment, page after page, as a
+             class does when the teacher says "now open Inspect"
+
+each on `1` server (the default local engine, `make run`'s set-up) or on `2` replicas
+behind nginx (`deploy.cluster`: Redis, RQ workers, sticky sessions). In every scenario two
+runs train meanwhile (the LSTM preset stretched to 1,000 epochs) and one finished run is
+there to inspect; a few untimed sessions visit every page first (the server's shared
+caches load once, before the lesson). It prints p50, p95 and max per page, errors (timeouts, closed sockets),
+exception boxes and error alerts the pages drew, sessions per app server, and the app
+servers' memory (resident, after the scenario). Needs nginx and redis-server for `2`.
+Everything listens on 127.0.0.1 only.
+
+    python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2]
+                                        [--scenarios steady:1,burst:1,burst:2]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from benchmarks._machine import describe_machine
+from benchmarks.streamlit_client import PageResult, Session
+from core.data.demo import ensure_demo_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["", "browse", "layer_lab", "train", "inspect", "compare", "your_code"]      # "" is Home
+TRAINING_PRESET, FINISHED_PRESET = "Notebook LSTM overfit", "Notebook RNN overfit"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (MB), from /proc."""
+    total, pids = 0, [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class OneServer:
+    """One app server with the local engine, as `make run` starts it."""
+
+    def __init__(self, folder: Path, command: list[str]):
+        self.folder, self.port, self.command = folder, free_port(), command
+        self.runs = folder / "runs"
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from deploy.cluster import _wait_http
+        env = {k: v for k, v in os.environ.items() if k != "CAPTION_LAB_REDIS_URL"}
+        env["CAPTION_LAB_RUNS"] = str(self.runs)
+        self.process = subprocess.Popen(
+            [*self.command, "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=open(self.folder / "app.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        _wait_http(self.url + "/_stcore/health", self.process)
+
+    def app_pids(self) -> list[int]:
+        return [self.process.pid]
+
+    def app_urls(self) -> list[str]:
+        return [self.url]
+
+    def start_runs(self, dataset: dict, finished_config, training_config) -> object:
+        from explorer.runs.local import LocalRunner
+        engine = LocalRunner(self.runs, max_per_owner=3)
+        engine.wait(engine.start(finished_config, dataset, owner="teacher"))
+        for _ in range(2):
+            engine.start(training_config, dataset, owner="teacher")
+        return engine
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            self.process.wait(20)
+
+
+class Replicas:
+    """Two app servers, two RQ workers, Redis and nginx: `deploy.cluster`."""
+
+    def __init__(self, folder: Path, servers: int, command: list[str]):
+        from deploy.cluster import Cluster
+        self.cluster = Cluster(folder, servers=servers, workers=2, port=free_port(), app_command=command)
+        self.runs = self.cluster.runs
+
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    def start(self) -> None:
+        self.cluster.start()
+
+    def app_pids(self) -> list[int]:
+        return self.cluster.app_pids()
+
+    def app_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in self.cluster.app_ports]
+
+    def start_runs(self, dataset: dict, finished_config, training_config) -> object:
+        from explorer.runs.rq_engine import RQRunner
+        engine = RQRunner(self.runs, self.cluster.redis_url, max_per_owner=3)
+        engine.wait(engine.start(finished_config, dataset, owner="teacher"))
+        for _ in range(2):
+            engine.start(training_config, dataset, owner="teacher")
+        return engine
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+def wait_training(engine, count: int = 2, timeout: float = 180.0) -> int:
+    """Until `count` runs report iterations (they really train); how many do."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        training = [i for i in engine.runs() if i.status == "running" and i.iteration >= 3]
+        if len(training) >= count:
+            return len(training)
+        time.sleep(0.5)
+    return len([i for i in engine.runs() if i.status == "running"])
+
+
+async def steady(url: str, sessions: int, rounds: int, think: float, seed: int) -> tuple[list[PageResult], list]:
+    """Each session clicks through every page `rounds` times, thinking ~`think` s between clicks;
+    the sessions start spread over one think time."""
+    results, clients = [], []
+
+    async def student(k: int) -> None:
+        rng = random.Random(seed + k)
+        await asyncio.sleep(rng.uniform(0, think))
+        session = await Session.connect(url)
+        clients.append(session)
+        order = PAGES[k % len(PAGES):] + PAGES[:k % len(PAGES)]        # not all on one page at once
+        await session.open("")                                          # the first visit: a page map
+        for _ in range(rounds):
+            for page in order:
+                results.append(await session.open(page))
+                await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+    await asyncio.gather(*(student(k) for k in range(sessions)))
+    return results, clients
+
+
+async def burst(url: str, sessions: int, rounds: int, settle: float) -> tuple[list[PageResult], list]:
+    """All sessions open the same page at the same moment, page after page."""
+    clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
+    await asyncio.gather(*(c.open("") for c in clients))
+    results = []
+    for _ in range(rounds):
+        for page in PAGES:
+            await asyncio.sleep(settle)
+            results += await asyncio.gather(*(c.open(page) for c in clients))
+    return results, clients
+
+
+async def warm_up(urls: list[str], per_server: int = 2) -> None:
+    """A few sessions on every app server visit every page first (untimed), as the teacher does
+    before the lesson: the dataset, the models and the caches a server shares load once, not
+    in the figures."""
+    async def visit(url: str) -> None:
+        session = await Session.connect(url)
+        await session.open("")
+        for page in PAGES:
+            await session.open(page)
+        await session.close()
+    await asyncio.gather(*(visit(url) for url in urls for _ in range(per_server)))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def report(results: list[PageResult], clients: list) -> dict:
+    by_page = defaultdict(list)
+    for r in results:
+        by_page[r.page].append(r)
+    print(f"  {'page':12} {'clicks':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'exceptions':>10}")
+    for page in [p or "home" for p in PAGES]:
+        rs = by_page.get(page, [])
+        if not rs:
+            continue
+        times = [r.seconds for r in rs if r.status == "ok"]
+        print(f"  {page:12} {len(rs):6} {statistics.median(times):7.2f} {percentile(times, 0.95):7.2f} "
+              f"{max(times):7.2f} {sum(r.status != 'ok' for r in rs):6} "
+              f"{sum(r.exceptions + r.errors for r in rs):10}")
+    times = [r.seconds for r in results if r.status == "ok"]
+    overall = {"p50": statistics.median(times), "p95": percentile(times, 0.95), "max": max(times),
+               "errors": sum(r.status != "ok" for r in results),
+               "exceptions": sum(r.exceptions + r.errors for r in results)}
+    print(f"  {'all pages':12} {len(results):6} {overall['p50']:7.2f} {overall['p95']:7.2f} {overall['max']:7.2f} "
+          f"{overall['errors']:6} {overall['exceptions']:10}")
+    served = Counter(c.served_by or "?" for c in clients)
+    print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
+    return overall
+
+
+async def close_all(clients: list) -> None:
+    await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30, help="simulated students (default 30)")
+    parser.add_argument("--think", type=float, default=4.0, help="mean seconds between clicks, steady (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="times each session goes through every page")
+    parser.add_argument("--scenarios", default="steady:1,burst:1,burst:2",
+                        help="comma-separated MODE:SERVERS, MODE steady or burst, SERVERS 1 or more")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--streamlit-run", action="store_true",
+                        help="start the app servers with plain `streamlit run explorer/app.py` instead of "
+                             "`python -m explorer.serve` (which turns Nagle's delay off)")
+    args = parser.parse_args(argv)
+    command = ([sys.executable, "-m", "streamlit", "run", "explorer/app.py"] if args.streamlit_run
+               else [sys.executable, "-m", "explorer.serve"])
+    print(describe_machine())
+    print(f"{args.sessions} sessions, pages {', '.join(p or 'home' for p in PAGES)}, {args.rounds} rounds; "
+          f"two runs train meanwhile; app servers: {' '.join(command[1:])}")
+    from explorer.runs.settings import PRESETS
+    dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+    training = PRESETS[TRAINING_PRESET].replace(num_epochs=1000)
+    summary = []
+    for scenario in args.scenarios.split(","):
+        mode, _, servers = scenario.strip().partition(":")
+        servers = int(servers or 1)
+        if mode not in ("steady", "burst"):
+            parser.error(f"unknown mode {mode!r} in --scenarios (steady or burst)")
+        folder = Path(tempfile.mkdtemp(prefix="caption-lab-load-"))
+        setup = OneServer(folder, command) if servers == 1 else Replicas(folder, servers, command)
+        try:
+            setup.start()
+            engine = setup.start_runs(dataset, PRESETS[FINISHED_PRESET], training)
+            trained = wait_training(engine)
+            label = f"{mode} on {servers} server{'s' if servers > 1 else ''}" + (" behind nginx" if servers > 1 else "")
+            print(f"\n{label}: {trained} runs training, "
+                  + (f"think ~{args.think:g} s" if mode == "steady" else "all sessions click at once"), flush=True)
+            asyncio.run(warm_up(setup.app_urls()))
+            load_before = os.getloadavg()[0]
+            if mode == "steady":
+                results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
+                                                                     args.think, args.seed)))
+            else:
+                results, clients = asyncio.run(_run_and_close(burst(setup.url, args.sessions, args.rounds, 1.0)))
+            overall = report(results, clients)
+            memory = [rss_mb(p) for p in setup.app_pids()]
+            print(f"  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
+                  + f"; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
+            summary.append((label, overall))
+            for info in engine.runs():
+                if info.status in ("running", "queued"):
+                    engine.stop(info.run_id, None)
+            if hasattr(engine, "shutdown"):
+                engine.shutdown()
+        finally:
+            setup.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+    print("\nsummary (all pages): " + "; ".join(f"{label}: p50 {o['p50']:.2f} s, p95 {o['p95']:.2f} s, "
+                                               f"{o['errors']} errors, {o['exceptions']} exception boxes"
+                                               for label, o in summary))
+    return 0
+
+
+async def _run_and_close(job):
+    results, clients = await job
+    await close_all(clients)
+    return results, clients
+
+
+if __name__ == "__main__":
+    sys.exit(main())
