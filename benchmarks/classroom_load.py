@@ -11,6 +11,8 @@ the fragments that rerun themselves on the Train page. A page's time is from the
              (uniform around --think seconds), as students clicking through a lesson
     burst    all sessions open the same page at the same moment, page after page, as a
              class does when the teacher says "now open Inspect"
+    solo     one session goes round the pages 20 times: each page's own cost, in wall time
+             and in the app server's CPU time (what a page rerun costs the class)
 
 each on `1` server (the default local engine, `make run`'s set-up) or on `2` replicas
 behind nginx (`deploy.cluster`: Redis, RQ workers, sticky sessions). In every scenario two
@@ -22,7 +24,7 @@ servers' memory (resident, after the scenario). Needs nginx and redis-server for
 Everything listens on 127.0.0.1 only.
 
     python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2]
-                                        [--scenarios steady:1,burst:1,burst:2]
+                                        [--scenarios solo:1,steady:1,burst:1,burst:2]
 """
 from __future__ import annotations
 
@@ -205,16 +207,40 @@ async def warm_up(urls: list[str], per_server: int = 2) -> None:
     await asyncio.gather(*(visit(url) for url in urls for _ in range(per_server)))
 
 
+async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageResult], dict]:
+    """One session goes round the pages `rounds` times; each page's server CPU seconds per visit."""
+    session = await Session.connect(url)
+    await session.open("")
+    results, cpu = [], defaultdict(float)
+    for _ in range(rounds):
+        for page in PAGES:
+            before = sum(cpu_seconds(p) for p in pids)
+            results.append(await session.open(page))
+            cpu[page or "home"] += (sum(cpu_seconds(p) for p in pids) - before) / rounds
+    await session.close()
+    return results, cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def report(results: list[PageResult], clients: list) -> dict:
+def report(results: list[PageResult], clients: list, cpu: dict | None = None) -> dict:
     by_page = defaultdict(list)
     for r in results:
         by_page[r.page].append(r)
-    print(f"  {'page':12} {'clicks':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'exceptions':>10}")
+    print(f"  {'page':12} {'clicks':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'exceptions':>10}"
+          + (f" {'server CPU':>11}" if cpu else ""))
     for page in [p or "home" for p in PAGES]:
         rs = by_page.get(page, [])
         if not rs:
@@ -222,15 +248,17 @@ def report(results: list[PageResult], clients: list) -> dict:
         times = [r.seconds for r in rs if r.status == "ok"]
         print(f"  {page:12} {len(rs):6} {statistics.median(times):7.2f} {percentile(times, 0.95):7.2f} "
               f"{max(times):7.2f} {sum(r.status != 'ok' for r in rs):6} "
-              f"{sum(r.exceptions + r.errors for r in rs):10}")
+              f"{sum(r.exceptions + r.errors for r in rs):10}"
+              + (f" {1000 * cpu[page]:8.0f} ms" if cpu else ""))
     times = [r.seconds for r in results if r.status == "ok"]
     overall = {"p50": statistics.median(times), "p95": percentile(times, 0.95), "max": max(times),
                "errors": sum(r.status != "ok" for r in results),
                "exceptions": sum(r.exceptions + r.errors for r in results)}
     print(f"  {'all pages':12} {len(results):6} {overall['p50']:7.2f} {overall['p95']:7.2f} {overall['max']:7.2f} "
           f"{overall['errors']:6} {overall['exceptions']:10}")
-    served = Counter(c.served_by or "?" for c in clients)
-    print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
+    if clients:
+        served = Counter(c.served_by or "?" for c in clients)
+        print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
     return overall
 
 
@@ -243,7 +271,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sessions", type=int, default=30, help="simulated students (default 30)")
     parser.add_argument("--think", type=float, default=4.0, help="mean seconds between clicks, steady (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="times each session goes through every page")
-    parser.add_argument("--scenarios", default="steady:1,burst:1,burst:2",
+    parser.add_argument("--scenarios", default="solo:1,steady:1,burst:1,burst:2",
                         help="comma-separated MODE:SERVERS, MODE steady or burst, SERVERS 1 or more")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--streamlit-run", action="store_true",
@@ -262,8 +290,8 @@ def main(argv=None) -> int:
     for scenario in args.scenarios.split(","):
         mode, _, servers = scenario.strip().partition(":")
         servers = int(servers or 1)
-        if mode not in ("steady", "burst"):
-            parser.error(f"unknown mode {mode!r} in --scenarios (steady or burst)")
+        if mode not in ("steady", "burst", "solo"):
+            parser.error(f"unknown mode {mode!r} in --scenarios (steady, burst or solo)")
         folder = Path(tempfile.mkdtemp(prefix="caption-lab-load-"))
         setup = OneServer(folder, command) if servers == 1 else Replicas(folder, servers, command)
         try:
@@ -271,18 +299,22 @@ def main(argv=None) -> int:
             engine = setup.start_runs(dataset, PRESETS[FINISHED_PRESET], training)
             trained = wait_training(engine)
             label = f"{mode} on {servers} server{'s' if servers > 1 else ''}" + (" behind nginx" if servers > 1 else "")
-            print(f"\n{label}: {trained} runs training, "
-                  + (f"think ~{args.think:g} s" if mode == "steady" else "all sessions click at once"), flush=True)
+            print(f"\n{label}: {trained} runs training, " + {
+                "steady": f"think ~{args.think:g} s", "burst": "all sessions click at once",
+                "solo": "one session, each page 20 times"}[mode], flush=True)
             asyncio.run(warm_up(setup.app_urls()))
             load_before = os.getloadavg()[0]
+            cpu = None
             if mode == "steady":
                 results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
                                                                      args.think, args.seed)))
-            else:
+            elif mode == "burst":
                 results, clients = asyncio.run(_run_and_close(burst(setup.url, args.sessions, args.rounds, 1.0)))
-            overall = report(results, clients)
+            else:
+                (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
+            overall = report(results, clients, cpu)
             memory = [rss_mb(p) for p in setup.app_pids()]
-            print(f"  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
+            print("  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
                   + f"; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
             summary.append((label, overall))
             for info in engine.runs():

@@ -6,6 +6,7 @@ side" is any reference; in a reference, it is the sample. That is what BLEU coun
 """
 from __future__ import annotations
 
+import functools
 import html
 
 import streamlit as st
@@ -46,6 +47,15 @@ def caption_against_references(words: list[str], references: list[list[str]], bl
                                note: str = "") -> None:
     """The sample (shaded by what the references share), then every reference (shaded by what
     the sample shares), then BLEU-1..4."""
+    st.html(_against_html(tuple(words), tuple(tuple(r) for r in references),
+                          None if bleu is None else tuple(float(b) for b in bleu), note))
+
+
+@functools.lru_cache(maxsize=4096)
+def _against_html(words: tuple, references: tuple, bleu: tuple | None, note: str) -> str:
+    """The HTML of `caption_against_references`: the same for every session that looks at the
+    same captions, so it is written once (matching n-grams is most of a Compare rerun)."""
+    words, references = list(words), [list(r) for r in references]
     parts = [f'<div style="margin-bottom:0.3em"><span style="font-size:0.95rem;color:#495057">'
              f'Sampled{html.escape(note)}:</span><br>{highlighted(words, references, "1.35rem")}</div>']
     parts.append('<div style="font-size:0.95rem;color:#495057">Ground truth:</div>'
@@ -55,4 +65,4 @@ def caption_against_references(words: list[str], references: list[list[str]], bl
     parts.append("</ol>")
     if bleu is not None:
         parts.append(bleu_html(bleu))
-    st.html("".join(parts))
+    return "".join(parts)

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from .conftest import assert_no_errors, open_page, screenshot, wait_idle
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -45,15 +46,6 @@ def chart_picture(page) -> bytes:
     raise AssertionError("the loss chart never held still for a screenshot")
 
 
-def wait_for(condition, timeout=90.0, what="the page"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def stop_button(page):
     """The run panel's Stop button (not the Stop in Streamlit's toolbar while a script runs)."""
     return page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop", exact=True)
@@ -72,23 +64,23 @@ def test_a_run_started_from_the_page_advances_its_chart_live_and_stops(page):
     try:
         chart = page.locator('[data-testid="stVegaLiteChart"]').first
         chart.wait_for(state="visible")
-        wait_for(lambda: iteration(page) >= 20, what="the run to train 20 iterations")
+        wait_for(lambda: iteration(page) >= 20, timeout=120, what="the run to train 20 iterations")
         first, at_first = chart_picture(page), iteration(page)
         time.sleep(3)                                       # a few seconds, and at least 10 iterations
-        wait_for(lambda: iteration(page) >= at_first + 10, what="10 more iterations")
+        wait_for(lambda: iteration(page) >= at_first + 10, timeout=120, what="10 more iterations")
         second = chart_picture(page)
         screenshot(page, "train-running")
         assert first != second, "the loss chart looked the same seconds later"
         assert "words right" in page.locator('[data-testid="stMain"]').inner_text()
         assert_no_errors(page)
         page.reload()                                       # a refresh keeps the run, and the right to stop it
-        wait_for(lambda: iteration(page) > at_first + 10, what="the run to show again after a refresh")
+        wait_for(lambda: iteration(page) > at_first + 10, timeout=120, what="the run to show again after a refresh")
         assert stop_button(page).is_enabled()
     finally:
         stop = stop_button(page)
         if stop.count():
             stop.click()
-    wait_for(lambda: "stopped" in page.locator('[data-testid="stMain"]').inner_text(), what="the stop")
+    wait_for(lambda: "stopped" in page.locator('[data-testid="stMain"]').inner_text(), timeout=120, what="the stop")
     wait_idle(page)
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "what it learned so far is saved" in text and "Use in Inspect & Compare" in text

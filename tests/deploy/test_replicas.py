@@ -11,7 +11,6 @@ with the reason, except in CI (`CI` set), where they fail.
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +23,7 @@ from explorer import state
 from tests.browser.conftest import assert_no_errors, browser, screenshot, wait_idle  # noqa: F401 (a fixture)
 from tests.support.http_server import free_port
 from tests.support.services import need
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -58,15 +58,6 @@ def served_by(page) -> str:
     return text.split("Served by", 1)[1].split()[0].strip("`;")
 
 
-def wait_for(condition, timeout=120.0, what="the page"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 
@@ -95,18 +86,18 @@ def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cl
     epochs.press("Enter")
     wait_idle(a)
     a.get_by_role("button", name="Start").click()
-    wait_for(lambda: iteration(a) >= 5, what="the run to train on a worker")
+    wait_for(lambda: iteration(a) >= 5, timeout=120, what="the run to train on a worker")
     me = parse_qs(urlsplit(a.url).query)[state.OWNER_PARAM][0]   # the same student, on the other server
     b.goto(f"{second}/train?{state.OWNER_PARAM}={me}")
-    wait_for(lambda: iteration(b) >= 5, what="the run to show on the other app server")
+    wait_for(lambda: iteration(b) >= 5, timeout=120, what="the run to show on the other app server")
     assert served_by(a) != served_by(b) and served_by(b).endswith(str(cluster.app_ports[1]))
     seen = iteration(b)
-    wait_for(lambda: iteration(b) > seen + 5, what="the other server to follow the run live")
+    wait_for(lambda: iteration(b) > seen + 5, timeout=120, what="the other server to follow the run live")
     stop = b.locator('[data-testid="stMain"]').get_by_role("button", name="Stop", exact=True)
     assert stop.is_enabled()
     stop.click()
-    wait_for(lambda: "stopped" in main_text(b), what="the stop, on the server that stopped it")
-    wait_for(lambda: "stopped" in main_text(a), what="the stop, on the server that started it")
+    wait_for(lambda: "stopped" in main_text(b), timeout=120, what="the stop, on the server that stopped it")
+    wait_for(lambda: "stopped" in main_text(a), timeout=120, what="the stop, on the server that started it")
     wait_idle(b)
     screenshot(b, "replicas-stopped-on-the-other-server")
     assert "Use in Inspect & Compare" in main_text(b)

@@ -1,7 +1,6 @@
 """The Inspect page through the real app: step-through, what if, whole caption, teacher forcing."""
 import json
 import re
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +22,7 @@ from explorer.runs.store import FINAL
 from tests.support.tiny_coco import write_tiny_coco
 
 from .conftest import no_exception, rerun_until, use_checkpoint
+from tests.support.waiting import wait_for
 
 VIEW = "inspect.view"
 
@@ -328,14 +328,14 @@ def test_a_finished_run_chosen_on_the_train_page_is_inspected(app, runs):
 def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
     runner, start = runs
     run_id = start(num_epochs=10_000, snapshot_every=2)   # trains for minutes: stays "running"
-    wait_until(lambda: runner.get(run_id).has_checkpoint, "a first snapshot")
+    wait_for(lambda: runner.get(run_id).has_checkpoint, 120, "a first snapshot")
     at = app("inspect")
     assert no_exception(at)
     assert at.radio(key="model.source").value == "Training run"   # the newest run is the default
     note = next(i.value for i in at.info if "still training" in i.value)
     first = at.session_state[step_view.DECODER_SPEC][0]
     pinned = at.session_state["model.refresh"][run_id]
-    wait_until(lambda: runner.get(run_id).checkpoint_iteration != pinned, "a newer snapshot")
+    wait_for(lambda: runner.get(run_id).checkpoint_iteration != pinned, 120, "a newer snapshot")
 
     # the app's runner re-reads a run's status at most every SYNC_SECONDS
     rerun_until(at, lambda at: "iteration" in at.button(key="model.refresh_button").label,
@@ -346,13 +346,6 @@ def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
     assert at.session_state[step_view.DECODER_SPEC][0] != first
     assert next(i.value for i in at.info if "still training" in i.value) != note
     runner.stop(run_id, owner="tester")
-
-
-def wait_until(condition, what, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 # --- the Quick start: Train the Notebook RNN overfit preset, then Inspect it -----------

@@ -21,6 +21,7 @@ from explorer.runs.settings import PRESETS, RunConfig
 from explorer.runs.store import FINAL, RunFolder
 from explorer.runs.base import Capacity, RunLimitError
 from explorer.runs.local import BLAS_THREAD_VARS, ROOT, LocalRunner
+from tests.support.waiting import wait_for
 
 SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)   # 20 iterations
 LONG = SMALL.replace(hidden_dim=64, num_epochs=10_000)                               # minutes
@@ -43,16 +44,6 @@ def make_runner(tmp_path):
     yield make
     for runner in made:
         runner.shutdown()
-
-
-def wait_until(condition, timeout=60.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- a run from start to finish ----------------------------------------------------
@@ -138,7 +129,7 @@ def test_a_preset_gives_the_loss_history_of_the_notebook_cell(make_runner, datas
 def test_stop_ends_a_run_between_iterations_and_keeps_what_it_learned(make_runner, dataset):
     runner = make_runner()
     run_id = runner.start(LONG, dataset, owner="alice")
-    wait_until(lambda: runner.get(run_id).iteration >= 30, what="30 iterations")
+    wait_for(lambda: runner.get(run_id).iteration >= 30, what="30 iterations")
     runner.stop(run_id, owner="alice")
     info = runner.wait(run_id)
     assert info.status == "stopped" and 30 <= info.iteration < info.total
@@ -163,7 +154,7 @@ def test_only_the_owner_can_stop_a_run(make_runner, dataset):
     run_id = runner.start(LONG, dataset, owner="alice")
     with pytest.raises(PermissionError, match="another session"):
         runner.stop(run_id, owner="bob")
-    wait_until(lambda: runner.get(run_id).iteration >= 5, what="the run to go on")
+    wait_for(lambda: runner.get(run_id).iteration >= 5, what="the run to go on")
     assert runner.get(run_id).status == "running" and not runner.get(run_id).stopping
     runner.stop(run_id, owner="alice")
     assert runner.wait(run_id).status == "stopped"
@@ -172,7 +163,7 @@ def test_only_the_owner_can_stop_a_run(make_runner, dataset):
 def test_a_running_run_offers_its_latest_snapshot(make_runner, dataset):
     runner = make_runner()
     run_id = runner.start(LONG, dataset, owner="alice")
-    wait_until(lambda: runner.get(run_id).has_checkpoint, what="a snapshot")
+    wait_for(lambda: runner.get(run_id).has_checkpoint, what="a snapshot")
     model, meta = runner.load_model(run_id)
     assert meta["status"] == "running" and meta["iteration"] >= LONG.snapshot_every
     runner.stop(run_id, owner="alice")
@@ -203,7 +194,7 @@ def test_a_cap_on_concurrent_runs_queues_the_rest_in_order(make_runner, dataset)
     assert runner.get(ids[4]).queue_position == 2
 
     runner.stop(ids[0], owner="student0")                   # a slot frees: the head of the queue starts
-    wait_until(lambda: runner.get(ids[2]).status == "running", what="the first queued run to start")
+    wait_for(lambda: runner.get(ids[2]).status == "running", what="the first queued run to start")
     assert runner.get(ids[4]).queue_position == 1
     assert runner.get(ids[1]).status == "running"
     for i in (1, 2, 4):
@@ -220,7 +211,7 @@ def test_the_default_cap_is_the_number_of_cores(make_runner, monkeypatch):
 def test_a_worker_that_ignores_stop_is_ended_after_a_grace_period(make_runner, dataset):
     runner = make_runner(stop_grace=0.5)
     run_id = runner.start(LONG, dataset, owner="alice")
-    wait_until(lambda: runner.get(run_id).iteration >= 3, what="3 iterations")
+    wait_for(lambda: runner.get(run_id).iteration >= 3, what="3 iterations")
     pid = RunFolder(runner.runs_dir / run_id).status()["pid"]
     os.kill(pid, signal.SIGSTOP)                            # hung: it will never reach the next iteration
     runner.stop(run_id, owner="alice")
@@ -282,7 +273,7 @@ def test_a_run_whose_server_was_killed_shows_as_interrupted(dataset, tmp_path, m
                               stdout=subprocess.PIPE, text=True)
     running = server.stdout.readline().strip()
     folder = RunFolder(tmp_path / "runs" / running)
-    wait_until(lambda: (folder / "snapshot.h5").exists(), what="the first snapshot")
+    wait_for(lambda: (folder / "snapshot.h5").exists(), what="the first snapshot")
     server.kill()                                          # the server dies without a word
     server.wait()
 
@@ -291,7 +282,7 @@ def test_a_run_whose_server_was_killed_shows_as_interrupted(dataset, tmp_path, m
     queued = next(i for i in infos.values() if i.run_id != running)
     assert queued.status == "interrupted" and "before this run started" in queued.message
     # the worker noticed its server was gone, saved the model and said so
-    wait_until(lambda: runner.get(running).status == "interrupted", what="the worker to end")
+    wait_for(lambda: runner.get(running).status == "interrupted", what="the worker to end")
     info = runner.get(running)
     assert "server stopped" in info.message and info.has_checkpoint
     assert runner.load_model(running)[1]["iteration"] == info.iteration > 0
@@ -350,7 +341,7 @@ def test_a_worker_that_dies_is_reported_and_the_runner_goes_on(make_runner, data
     runner = make_runner(max_concurrent=1)
     victim = runner.start(LONG, dataset, owner="a")
     after = runner.start(SMALL, dataset, owner="a")
-    wait_until(lambda: runner.get(victim).iteration >= 3, what="the victim to train")
+    wait_for(lambda: runner.get(victim).iteration >= 3, what="the victim to train")
     pid = RunFolder(runner.runs_dir / victim).status()["pid"]
     if sys.platform == "linux":                             # out of memory, the kernel picks a worker first
         assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
@@ -397,8 +388,8 @@ def test_two_servers_on_one_runs_folder_see_each_others_runs_live(make_runner, d
         other.stdin.write("start\n")
         other.stdin.flush()
         run_id = other.stdout.readline().strip()
-        wait_until(lambda: run_id in [r.run_id for r in here.runs()], timeout=10, what="the other's run")
-        wait_until(lambda: here.get(run_id).iteration >= 5, what="its progress, read live")
+        wait_for(lambda: run_id in [r.run_id for r in here.runs()], timeout=10, what="the other's run")
+        wait_for(lambda: here.get(run_id).iteration >= 5, what="its progress, read live")
         assert here.get(run_id).status == "running" and here.get(run_id).owner == "alice"
         with pytest.raises(PermissionError):
             here.stop(run_id, owner="bob")
@@ -415,7 +406,7 @@ def test_a_failure_while_recording_a_dead_worker_does_not_stall_the_queue(make_r
     runner = make_runner(max_concurrent=1)
     victim = runner.start(LONG, dataset, owner="a")
     after = runner.start(SMALL, dataset, owner="a")
-    wait_until(lambda: runner.get(victim).iteration >= 1, what="the victim to train")
+    wait_for(lambda: runner.get(victim).iteration >= 1, what="the victim to train")
     real_end = runner._end
 
     def end_fails_for_the_victim(run, status, message):

@@ -17,6 +17,7 @@ from explorer.runs.base import EngineUnavailable, RunLimitError
 from explorer.runs.rq_engine import RQRunner
 from explorer.runs.settings import RunConfig
 from tests.support.services import RedisServer, start_rq_worker, stop
+from tests.support.waiting import wait_for
 
 SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)   # 20 iterations
 LONG = SMALL.replace(hidden_dim=64, num_epochs=10_000)                               # minutes
@@ -66,16 +67,6 @@ def cluster(server, tmp_path):
         stop(w)
     for e in engines:
         e.close()
-
-
-def wait_for(condition, timeout=60.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_run_trains_on_a_worker_and_every_server_sees_it(cluster, dataset):
