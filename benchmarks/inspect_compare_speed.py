@@ -78,8 +78,8 @@ def browser_steps(checkpoint: Path, steps: int, tmp: Path) -> list[float]:
     """Seconds from a Step click until the new step's heading is on screen, in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import (CHROMIUM_FLAGS, chromium_path, load_checkpoint_in_sidebar,
-                                        open_page, start_app, wait_idle)
+    from tests.browser.conftest import load_checkpoint_in_sidebar, open_page, start_app, wait_idle
+    from tests.conftest import CHROMIUM_FLAGS, chromium_path
 
     process, url = start_app(tmp)
     try:

@@ -5,8 +5,9 @@
 starts `redis-server` (or uses `--redis-url`), N app servers (`python -m explorer.serve`,
 which is `streamlit run explorer/app.py` without Nagle's delay) on the
 ports after `--port`, M `python -m explorer.runs worker`, and nginx on `--port` with
-`deploy/nginx.conf.template` (sticky sessions by a route cookie, websockets upgraded,
-X-Forwarded-For set); every app server and worker shares one Redis and one runs folder
+`deploy/nginx.conf.template` (a browser placed on the next app server in turn, then kept
+there by a cookie; websockets upgraded; X-Forwarded-For set); every app server and worker
+shares one Redis and one runs folder
 (`$CAPTION_LAB_RUNS`). Ctrl-C stops them all. On several machines, run the same pieces
 by hand: Redis once, app servers and workers wherever the runs folder is mounted at the
 same path, and nginx's `server` lines pointing at the app servers.
@@ -26,6 +27,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
+PROXY_SETTINGS = Path(__file__).with_name("nginx-proxy.conf")
 
 
 def _which(program: str) -> str:
@@ -48,6 +50,16 @@ def _wait_http(url: str, process: subprocess.Popen, timeout: float = 60.0) -> No
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def nginx_conf(servers: list[str], listen: str, folder: Path) -> str:
+    """`nginx.conf.template` filled in: app servers `servers` ("host:port"), nginx on `listen`,
+    its logs and temporary files in `folder`."""
+    return (TEMPLATE.read_text()
+            .replace("{{logs}}", str(folder)).replace("{{temp}}", str(folder / "temp"))
+            .replace("{{servers}}", "\n".join(f"        server {s} max_fails=1 fail_timeout=5s;" for s in servers))
+            .replace("{{server_map}}", "\n".join(f'        "{s}" {s};' for s in servers))
+            .replace("{{listen}}", listen).replace("{{proxy_settings}}", str(PROXY_SETTINGS)))
 
 
 class Cluster:
@@ -92,9 +104,7 @@ class Cluster:
                                          "--server.headless", "true"], shared) for p in self.app_ports]
         for k in range(self.workers):
             self._spawn(f"worker-{k}", [sys.executable, "-m", "explorer.runs", "worker"], shared)
-        servers = "\n".join(f"        server 127.0.0.1:{p};" for p in self.app_ports)
-        conf = (TEMPLATE.read_text().replace("{{logs}}", str(self.folder)).replace("{{temp}}", str(self.folder / "temp"))
-                .replace("{{servers}}", servers).replace("{{listen}}", f"127.0.0.1:{self.port}"))
+        conf = nginx_conf([f"127.0.0.1:{p}" for p in self.app_ports], f"127.0.0.1:{self.port}", self.folder)
         (self.folder / "nginx.conf").write_text(conf)
         nginx = self._spawn("nginx", [_which("nginx"), "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
                                       "-e", str(self.folder / "nginx-error.log")])

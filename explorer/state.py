@@ -7,6 +7,8 @@ read-only things (the dataset arrays, the image fetcher, the background download
 """
 from __future__ import annotations
 
+import functools
+
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -91,10 +93,24 @@ def _load(base_dir: str, pca_features: bool) -> dict:
 def _demo_folder() -> Path:
     """The demo dataset's folder, building it (with a progress bar) the first time."""
     folder = demo.demo_dir()
-    if demo.is_demo_dataset(folder):
+    if _is_demo_dataset(folder, _stamp_time(folder)):
         return folder
     bar = st.progress(0.0, text="Building the demo dataset (first run only)…")
     return demo.ensure_demo_dataset(progress=lambda message, f: bar.progress(min(max(f, 0.0), 1.0), text=message))
+
+
+def _stamp_time(folder: Path) -> int | None:
+    try:
+        return (folder / demo.STAMP).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _is_demo_dataset(folder: Path, stamp_time: int | None) -> bool:
+    """`demo.is_demo_dataset`, read again only when the folder's stamp file changes: every
+    rerun of every page asks, and reading and parsing the stamp each time added up."""
+    return stamp_time is not None and demo.is_demo_dataset(folder)
 
 
 def chosen_folder() -> Path | None:

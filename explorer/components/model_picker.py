@@ -12,6 +12,8 @@ the Train page's "use in Inspect/Compare" lands here.
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -123,8 +125,15 @@ def _trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np
 def _same_dataset(trained_on: dict, ds: state.Dataset) -> bool:
     base_dir = trained_on.get("base_dir")
     return (isinstance(base_dir, str) and bool(base_dir)
-            and Path(base_dir).expanduser().resolve() == Path(ds.base_dir).expanduser().resolve()
+            and _resolved(base_dir) == _resolved(str(ds.base_dir))
             and trained_on.get("pca_features") == ds.pca_features)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(folder: str) -> Path:
+    """`folder` with `~` and symlinks resolved, once per process: it is asked on every rerun
+    of every page that shows a model, and the answer does not change under a running class."""
+    return Path(folder).expanduser().resolve()
 
 
 def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:

@@ -3,14 +3,14 @@ run explorer/app.py` without Nagle's delay) on a free port, driven by
 headless Chromium through Playwright.
 
 Debian's `/usr/bin/chromium` is used (Playwright's own browser download does not work
-here). Where it is missing these tests skip with the reason, except in CI (`CI` set),
-where they fail: CI must never pass without having run them. Screenshots go to
+here), through the session's `browser` fixture in tests/conftest.py. Where it is missing these
+tests skip with the reason, except in CI (`CI` set), where they fail: CI must never pass
+without having run them. Screenshots go to
 `artifacts/screenshots/` (override with `$CAPTION_LAB_SCREENSHOTS`).
 """
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,16 +23,6 @@ from tests.support.http_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("CAPTION_LAB_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
 
 
 def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
@@ -58,21 +48,6 @@ def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("streamlit did not answer its health check within 60 s")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"real-browser tests are mandatory in CI: {message}")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 (`deploy.cluster`, the recipe the README gives), with a real browser and real Streamlit sessions.
 
 - a run started through one app server is followed and stopped through the other;
-- sessions through nginx spread over both app servers, each browser stays on its own
-  (the route cookie), and every page renders there without an exception box.
+- sessions through nginx spread evenly over both app servers, each browser stays on its
+  own (nginx's cookie), and every page renders there without an exception box;
+- when an app server goes down, its browsers are placed on the other one.
 
 redis-server, nginx and chromium are Debian's; where one is missing these tests skip
 with the reason, except in CI (`CI` set), where they fail.
@@ -11,7 +12,7 @@ with the reason, except in CI (`CI` set), where they fail.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,10 +21,10 @@ import requests
 from benchmarks.streamlit_client import Session
 from deploy.cluster import Cluster
 from explorer import state
-from tests.browser.conftest import assert_no_errors, browser, screenshot, wait_idle  # noqa: F401 (a fixture)
+from tests.browser.conftest import assert_no_errors, screenshot, wait_idle
 from tests.support.http_server import free_port
-from tests.support.services import need
-from tests.support.waiting import wait_for
+from tests.support.services import need, stop
+from tests.support.waiting import run_coroutine, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -71,7 +72,7 @@ def iteration(page) -> int:
     return int(words[1]) if words[:1] == ["Iteration"] else 0
 
 
-def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cluster, browser):  # noqa: F811
+def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cluster, browser):
     first, second = (f"http://127.0.0.1:{p}" for p in cluster.app_ports)
     a = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     b = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
@@ -120,12 +121,33 @@ def test_sessions_through_nginx_spread_over_both_servers_stay_put_and_see_every_
         again = [await visit(browser_like) for _ in range(3)]
         return spread, again
 
-    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
-    with ThreadPoolExecutor(1) as thread:
-        spread, again = thread.submit(asyncio.run, main()).result()
-    ports = {served.rsplit(":", 1)[-1] for served, _ in spread}
-    assert ports == {str(p) for p in cluster.app_ports}, ports      # 16 random routes: both servers
-    assert len({served for served, _ in again}) == 1        # the route cookie keeps it on one server
+    spread, again = run_coroutine(main())
+    ports = Counter(served.rsplit(":", 1)[-1] for served, _ in spread)
+    assert set(ports) == {str(p) for p in cluster.app_ports} and min(ports.values()) >= 6, ports   # about 8 each
+    assert len({served for served, _ in again}) == 1        # the cookie keeps a browser on one server
     for _, results in spread + again:
         assert [r.status for r in results] == ["ok"] * len(PAGES)
         assert sum(r.exceptions + r.errors for r in results) == 0, [(r.page, r.exceptions, r.errors) for r in results]
+
+
+def test_when_an_app_server_goes_down_its_browsers_are_placed_on_the_other(cluster):
+    async def visit(http) -> tuple[str, list]:
+        session = await Session.connect(cluster.url, http=http)
+        results = [await session.open(page) for page in ("", "train")]
+        await session.close()
+        return session.served_by, results
+
+    async def main():
+        browsers = [requests.Session() for _ in range(4)]
+        before = [(await visit(b))[0] for b in browsers]
+        doomed = next(p for p in cluster.processes if str(cluster.app_ports[0]) in p.args)
+        stop(doomed)
+        after = [await visit(b) for b in browsers]
+        return before, after
+
+    before, after = run_coroutine(main())
+    first, second = (str(p) for p in cluster.app_ports)
+    assert any(s.endswith(first) for s in before), before             # some browsers were on the first
+    for served, results in after:
+        assert served.endswith(second), served                         # now all are on the second
+        assert [r.status for r in results] == ["ok", "ok"] and not any(r.exceptions for r in results)

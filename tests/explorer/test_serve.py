@@ -5,6 +5,7 @@ import asyncio
 import socket
 
 from explorer import serve
+from tests.support.waiting import run_coroutine
 
 
 def bound_as_streamlit_binds() -> socket.socket:
@@ -36,7 +37,7 @@ def nodelay_of_accepted(sock: socket.socket) -> int:
         await server.wait_closed()
         return value
 
-    return asyncio.run(main())
+    return run_coroutine(main())
 
 
 def test_a_socket_bound_as_streamlit_binds_it_leaves_nagle_on():

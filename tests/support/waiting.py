@@ -15,3 +15,14 @@ def wait_for(condition, timeout: float = 60.0, what: str = "the condition", poll
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(poll)
+
+
+def run_coroutine(coroutine):
+    """`asyncio.run(coroutine)` in a thread of its own: once Playwright's sync API has started
+    (the session's browser), it keeps an event loop marked as running in the main thread, and
+    `asyncio.run` there refuses to start."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
