@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The app's port: PORT if given, else $STREAMLIT_SERVER_PORT, else 8501.
 PORT   ?=
 
-.PHONY: run test setup setup-dev demo-data clean
+.PHONY: run test setup setup-dev demo-data translations compile-translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-app
 	touch $@
 
 setup: $(VENV)/.installed-app
+	@$(MAKE) -s compile-translations
+
+# The app's languages (explorer/i18n.py): `translations` re-reads the code for its sentences
+# with Babel, updates every catalogue, lists what is left to translate in
+# locale/*/LC_MESSAGES/*.po and compiles them; `compile-translations` (part of setup) writes
+# the .mo files the app reads.
+translations: $(VENV)/.installed-app
+	$(BIN)/python tools/i18n_catalogues.py
+
+compile-translations: $(VENV)/.installed-app
+	$(BIN)/pybabel compile -q -d locale -D caption_lab
 
 setup-dev: $(VENV)/.installed-dev
 

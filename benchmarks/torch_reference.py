@@ -43,7 +43,9 @@ def main():
     for model in models.values():
         for _ in range(3):
             model.iteration()
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    kernel = (f"BLAS {'MKL' if torch.backends.mkl.is_available() else 'not MKL'}, "
+              f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "kernel": kernel}), flush=True)
     for line in sys.stdin:
         if line.strip() == "quit":
             break

@@ -2,19 +2,29 @@
 
 The notebook's overfit shape: N=25 captions of T=16 steps, D=512, W=256, H=512, V=1004,
 float32. Prints, for rnn and lstm: the median ms per iteration (forward, backward, Adam),
-the GFLOP/s that reaches and its fraction of numpy's own GEMM throughput measured in the
-same run, and the median ms to sample 25 greedy captions. With `--torch-python` (an
-interpreter that has torch, kept outside the project), it also times PyTorch's
-`nn.RNN`/`nn.LSTM` with Adam on the same shapes and prints the ratio.
+the GFLOP/s that reaches, how far it is from the GEMM limit (the iteration's GEMM FLOPs at
+numpy's own sgemm throughput, measured in the same run), and the median ms to sample 25
+greedy captions. With `--torch-python` (an interpreter that has torch, kept outside the
+project), it also times PyTorch's `nn.RNN`/`nn.LSTM` with Adam on the same shapes, in
+turns with numpy, and prints the ratio.
+
+It measures twice, each in a process of its own: first as on a user's machine, with
+`OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` unset (OpenBLAS picks its kernels for the CPU),
+then pinned as these machines pin them (their values here, or `OPENBLAS_CORETYPE=Haswell`
+where none are set). Each prints the BLAS kernel that ran (threadpoolctl). Only this
+benchmark's own processes see the change: tests, CI and the app never touch the two.
 
     python -m benchmarks.train_step [--rounds 8] [--iters 5] [--torch-python /path/to/python]
+                                    [--only unpinned|pinned]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +36,25 @@ from core import CaptioningRNN, CaptioningSolver
 N, T, D, W, H, V = 25, 16, 512, 256, 512, 1004
 PAUSE = 0.5   # seconds between turns: BLAS and OpenMP threads spin a while after work,
               # which would slow whichever library takes the next turn
+PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def environments() -> dict[str, dict]:
+    """The two process environments measured: unpinned (as on a user's machine) and pinned."""
+    unpinned = {k: v for k, v in os.environ.items() if k not in PINS}
+    pins = {k: os.environ[k] for k in PINS if k in os.environ} or {"OPENBLAS_CORETYPE": "Haswell"}
+    return {"unpinned": unpinned, "pinned": {**unpinned, **pins}}
+
+
+def blas_kernel() -> str:
+    """numpy's BLAS as threadpoolctl sees it: library, version, kernel, threads."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS kernel: unknown (pip install threadpoolctl)"
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(f"numpy BLAS: {i['internal_api']} {i.get('version')}, kernel {i.get('architecture')}, "
+                     f"{i['num_threads']} threads" for i in blas) or "BLAS kernel: none found"
 
 
 def vocabulary(size):
@@ -106,15 +135,33 @@ def main():
     parser.add_argument("--rounds", type=int, default=8, help="turns numpy and torch take")
     parser.add_argument("--iters", type=int, default=5, help="iterations per turn")
     parser.add_argument("--torch-python", help="a Python interpreter with torch installed")
+    parser.add_argument("--only", choices=["unpinned", "pinned"], help="measure one environment")
+    parser.add_argument("--child", choices=["unpinned", "pinned"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-
+    if args.child:
+        return measure(args)
     print(describe_machine())
+    for name, env in environments().items():
+        if args.only and name != args.only:
+            continue
+        pins = ", ".join(f"{k}={env[k]}" for k in PINS if k in env) or f"{' and '.join(PINS)} unset"
+        print(f"\n== {name} ({pins})", flush=True)
+        command = [sys.executable, "-m", "benchmarks.train_step", "--child", name,
+                   "--rounds", str(args.rounds), "--iters", str(args.iters)]
+        if args.torch_python:
+            command += ["--torch-python", args.torch_python]
+        subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1], check=True)
+
+
+def measure(args):
+    """One environment's figures (run in a process whose environment main() chose)."""
+    print(blas_kernel())
     peak = gemm_gflops()
     print(f"numpy float32 GEMM (1024^3): {peak:.1f} GFLOP/s")
     reference = TorchReference(args.torch_python) if args.torch_python else None
     if reference:
-        print(f"PyTorch {reference.info['torch']} ({reference.info['threads']} threads), "
-              f"{args.rounds} alternating turns of {args.iters} iterations each")
+        print(f"PyTorch {reference.info['torch']} ({reference.info['threads']} threads, "
+              f"{reference.info.get('kernel', '')}), {args.rounds} alternating turns of {args.iters} iterations each")
     print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32, Adam")
     for cell in ("rnn", "lstm"):
         solver = solver_for(cell)
@@ -133,13 +180,13 @@ def main():
         gflops = iteration_flops(cell) / (ms / 1e3) / 1e9
         feats = np.random.default_rng(1).standard_normal((N, D)).astype(np.float32)
         sample = timed(lambda: solver.model.sample(feats, max_length=30), 3 + args.rounds)[3:]
-        line = (f"{cell:4s}  train iteration {ms:6.1f} ms ({gflops:5.1f} GFLOP/s = "
-                f"{100 * gflops / peak:4.1f}% of GEMM)  greedy sample x25 "
+        line = (f"{cell:4s}  train iteration {ms:6.1f} ms ({gflops:5.1f} GFLOP/s, "
+                f"{peak / gflops:4.2f}x the GEMM limit)  greedy sample x25 "
                 f"{1e3 * statistics.median(sample):5.1f} ms")
         if reference:
             line += (f"  | torch {1e3 * statistics.median(theirs):6.1f} ms; numpy/torch "
                      f"{statistics.median(ratios):.2f}x (per-turn ratios {min(ratios):.2f}-{max(ratios):.2f})")
-        print(line)
+        print(line, flush=True)
     if reference:
         reference.close()
 

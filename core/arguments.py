@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .text import message
+
 
 def is_number(value) -> bool:
     """True for a real int or float (numpy's included), False for bools and anything else."""
@@ -17,12 +19,12 @@ def is_number(value) -> bool:
 def positive_int(name: str, value) -> int:
     """`value` as an int if it is a whole number >= 1 (3 or 3.0), else a ValueError naming `name`."""
     if not is_number(value) or not float(value).is_integer() or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(message("{name} must be a positive integer, got {value!r}", name=name, value=value))
     return int(value)
 
 
 def positive_number(name: str, value) -> float:
     """`value` as a float if it is finite and > 0, else a ValueError naming `name`."""
     if not is_number(value) or not 0 < value < np.inf:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ValueError(message("{name} must be a positive number, got {value!r}", name=name, value=value))
     return float(value)

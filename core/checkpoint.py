@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from .model import CELL_TYPES, PARAM_NAMES, CaptioningRNN, check_dims, param_shapes
+from .text import Message, message
 
 FORMAT = "caption-lab-checkpoint"
 VERSION = 1
@@ -69,23 +70,31 @@ def _read(path: Path):
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
-                raise CheckpointError(f"{path} is not a Caption Lab checkpoint (no '{FORMAT}' tag)")
+                raise CheckpointError(message("{path} is not a Caption Lab checkpoint (no '{tag}' tag)",
+                                              path=str(path), tag=FORMAT))
             if int(f.attrs.get("version", -1)) != VERSION:
-                raise CheckpointError(f"{path} has checkpoint version {f.attrs.get('version')}; "
-                                      f"this Caption Lab reads version {VERSION}")
+                raise CheckpointError(message("{path} has checkpoint version {version}; this Caption Lab "
+                                              "reads version {supported}", path=str(path),
+                                              version=str(f.attrs.get("version")), supported=VERSION))
             config = json.loads(f.attrs["config"])
             metadata = json.loads(f.attrs.get("metadata", "{}"))
             idx_to_word = list(f["idx_to_word"].asstr()[()])
             if "params" not in f:
-                raise CheckpointError(f"{path} has no 'params' group")
+                raise CheckpointError(message("{path} has no 'params' group", path=str(path)))
             params = {name: np.asarray(ds) for name, ds in f["params"].items()}
     except CheckpointError:
         raise
     except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist") from None
+        raise CheckpointError(message("{path} does not exist", path=str(path))) from None
     except (OSError, KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{path} is corrupt or truncated and cannot be read ({e})") from None
+        raise CheckpointError(message("{path} is corrupt or truncated and cannot be read ({error})",
+                                      path=str(path), error=str(e))) from None
     return config, metadata, idx_to_word, params
+
+
+def _reason(e: Exception):
+    """What `e` says: its message (translatable when it is a `Message`), a KeyError's key."""
+    return e.args[0] if len(e.args) == 1 and isinstance(e.args[0], Message) else str(e)
 
 
 def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
@@ -94,9 +103,9 @@ def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
     config, metadata, idx_to_word, params = _read(path)
     if not isinstance(idx_to_word, list) or not all(isinstance(w, str) for w in idx_to_word) \
             or len(set(idx_to_word)) != len(idx_to_word) or "<NULL>" not in idx_to_word:
-        raise CheckpointError(f"{path} has a malformed vocabulary")
+        raise CheckpointError(message("{path} has a malformed vocabulary", path=str(path)))
     if not isinstance(metadata, dict):
-        raise CheckpointError(f"{path} has malformed metadata (not a JSON object)")
+        raise CheckpointError(message("{path} has malformed metadata (not a JSON object)", path=str(path)))
     try:
         if config["cell_type"] not in CELL_TYPES:
             raise ValueError(f"cell_type {config['cell_type']!r}")
@@ -105,20 +114,27 @@ def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
             raise ValueError(f"dtype {dtype}")
         D, W, H = check_dims(config["input_dim"], config["wordvec_dim"], config["hidden_dim"])
     except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{path} has an invalid configuration: {e}") from None
+        raise CheckpointError(message("{path} has an invalid configuration: {error}", path=str(path),
+                                      error=_reason(e))) from None
     # every parameter is checked before a model of the configured size is built
     expected = param_shapes(len(idx_to_word), D, W, H, config["cell_type"])
     if set(params) != set(expected):
         missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
-        raise CheckpointError(f"{path} has the wrong parameters (missing {missing}, unexpected {extra})")
+        raise CheckpointError(message("{path} has the wrong parameters (missing {missing}, unexpected {extra})",
+                                      path=str(path), missing=str(missing), extra=str(extra)))
     for name, shape in expected.items():
         value = params[name]
         if value.shape != shape:
-            raise CheckpointError(f"{path}: parameter {name} has shape {value.shape}, expected {shape}")
+            raise CheckpointError(message("{path}: parameter {name} has shape {shape}, expected {expected}",
+                                          path=str(path), name=name, shape=str(value.shape),
+                                          expected=str(shape)))
         if value.dtype != dtype:
-            raise CheckpointError(f"{path}: parameter {name} has dtype {value.dtype}, expected {dtype}")
+            raise CheckpointError(message("{path}: parameter {name} has dtype {dtype}, expected {expected}",
+                                          path=str(path), name=name, dtype=str(value.dtype),
+                                          expected=str(dtype)))
         if not np.isfinite(value).all():
-            raise CheckpointError(f"{path}: parameter {name} holds NaN or infinite values")
+            raise CheckpointError(message("{path}: parameter {name} holds NaN or infinite values",
+                                          path=str(path), name=name))
     model = CaptioningRNN({w: i for i, w in enumerate(idx_to_word)}, input_dim=D, wordvec_dim=W,
                           hidden_dim=H, cell_type=config["cell_type"], dtype=dtype,
                           rng=np.random.default_rng(0))

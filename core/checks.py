@@ -33,20 +33,26 @@ from .model import CaptioningRNN, param_shapes
 from .notebook import (MODEL_LOSS_TOLERANCE, NOTEBOOK_FORWARD, NOTEBOOK_MODEL_LOSS, NOTEBOOK_SEED,
                        NOTEBOOK_VOCAB, SOFTMAX_SANITY, gradient_inputs, model_gradient_inputs,
                        notebook_model_case, softmax_gradient_inputs, softmax_sanity_inputs)
+from .text import message
 
 MAX_SIZE = 100            # every user size is a whole number from 1 to this
 MAX_ENTRIES = 10_000      # numbers perturbed by one numeric gradient check, at most
 MAX_WORK = 100_000        # perturbed numbers x time steps per forward pass, at most
-SIZE_NAMES = {"N": "batch size", "T": "time steps", "D": "input size", "W": "word vector size",
-              "H": "hidden size", "M": "output size", "V": "vocabulary size"}
+SIZE_NAMES = {"N": message("batch size"), "T": message("time steps"), "D": message("input size"),
+              "W": message("word vector size"), "H": message("hidden size"),
+              "M": message("output size"), "V": message("vocabulary size")}
 REL_ERROR = r"\text{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(10^{-8},\ |a_i| + |b_i|)}"
 ARRAY_ERROR = r"\text{over the array}(a, b) = \frac{\lVert a - b \rVert_2}{\lVert a \rVert_2 + \lVert b \rVert_2}"
 NUMERIC_GRADIENT = (r"\frac{\partial f}{\partial x_i} \approx \frac{f(x + h\,e_i) - f(x - h\,e_i)}{2h}, "
                     r"\qquad h = 10^{-5}\ (10^{-6} \text{ for the whole model})")
+# what a row checks and how it measures (shown in the lab's table, so translatable)
+FORWARD, GRADIENT = message("forward"), message("gradient")
+RELATIVE_ERROR, DIFFERENCE, VALUE = message("relative error"), message("difference"), message("value")
 
 
 class CheckError(ValueError):
-    """Sizes or a seed the lab cannot run with; the message says what to change."""
+    """Sizes or a seed the lab cannot run with; the message (`args[0]`, a translatable
+    `core.text.Message`) says what to change."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class CheckRow:
     @property
     def expected(self) -> str:
         if self.low is not None:
-            return f"{self.low:g} to {self.threshold:g}"
+            return message("{low:g} to {high:g}", low=self.low, high=self.threshold)
         return f"< {self.threshold:.0e}"
 
 
@@ -110,7 +116,7 @@ def _fixed_forward(key: str, forward: Callable, names: tuple[str, ...]) -> Calla
     def check() -> list[CheckRow]:
         case = NOTEBOOK_FORWARD[key]
         outs = forward(*case.inputs())
-        return [CheckRow("forward", name, "relative error", rel_error(case.expected[name], out),
+        return [CheckRow(FORWARD, name, RELATIVE_ERROR, rel_error(case.expected[name], out),
                          case.tolerance) for name, out in zip(names, outs)]
     return check
 
@@ -120,8 +126,8 @@ def _softmax_forward(seed: int = NOTEBOOK_SEED) -> list[CheckRow]:
     rows = []
     for N, T, V, p, low, high in SOFTMAX_SANITY:
         loss, _ = L.temporal_softmax_loss(*softmax_sanity_inputs(N, T, V, p, rng))
-        rows.append(CheckRow("forward", f"loss (N={N}, T={T}, V={V}, p={p:g})", "value",
-                             loss, high, low))
+        rows.append(CheckRow(FORWARD, message("loss (N={N}, T={T}, V={V}, p={p:g})", N=N, T=T, V=V,
+                                              p=p), VALUE, loss, high, low))
     return rows
 
 
@@ -129,8 +135,9 @@ def _model_forward(cell: str) -> Callable[[], list[CheckRow]]:
     def check() -> list[CheckRow]:
         model, features, captions = notebook_model_case(cell)
         loss, _ = model.loss(features, captions)
-        return [CheckRow("forward", f"loss, vs {NOTEBOOK_MODEL_LOSS[cell]}", "difference",
-                         abs(loss - NOTEBOOK_MODEL_LOSS[cell]), MODEL_LOSS_TOLERANCE)]
+        expected = NOTEBOOK_MODEL_LOSS[cell]
+        return [CheckRow(FORWARD, message("loss, vs {value}", value=expected), DIFFERENCE,
+                         abs(loss - expected), MODEL_LOSS_TOLERANCE)]
     return check
 
 
@@ -144,7 +151,7 @@ def array_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _gradient_row(name: str, numeric: np.ndarray, analytic: np.ndarray, threshold: float) -> CheckRow:
-    return CheckRow("gradient", name, "relative error", rel_error(numeric, analytic), threshold,
+    return CheckRow(GRADIENT, name, RELATIVE_ERROR, rel_error(numeric, analytic), threshold,
                     array_error=array_error(numeric, analytic))
 
 
@@ -272,10 +279,11 @@ class Layer:
 def _model_layer(cell: str) -> Layer:
     name = "LSTM" if cell == "lstm" else "RNN"
     return Layer(
-        f"model_{cell}", f"Whole model ({name})", f"CaptioningRNN(cell_type='{cell}').loss",
+        f"model_{cell}", message("Whole model ({name})", name=name), f"CaptioningRNN(cell_type='{cell}').loss",
         {"N": 2, "T": 3, "D": 4, "W": 5, "H": 6}, 1e-5,
         EQUATIONS[f"model_{cell}"],
-        "`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` get no gradient.",
+        message("`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` get "
+                "no gradient."),
         r"dh_0 := 0 \quad\Rightarrow\quad dW_{proj} = 0,\ \ db_{proj} = 0",
         _model_forward(cell), _model_gradients(cell),
         lambda s: sum(math.prod(shape) for shape in param_shapes(
@@ -284,54 +292,57 @@ def _model_layer(cell: str) -> Layer:
 
 
 LAYERS: dict[str, Layer] = {layer.key: layer for layer in (
-    Layer("rnn_step", "RNN step", "rnn_step_forward / rnn_step_backward",
+    Layer("rnn_step", message("RNN step"), "rnn_step_forward / rnn_step_backward",
           {"N": 4, "D": 5, "H": 6}, 1e-7,
           EQUATIONS["rnn_step"],
-          "tanh' is taken as 1 - h instead of 1 - h².",
+          message("tanh' is taken as 1 - h instead of 1 - h²."),
           r"dz = dh_t \odot (1 - h_t)",
           _fixed_forward("rnn_step", L.rnn_step_forward, ("next_h",)), _rnn_step_gradients,
           lambda s: s["N"] * (s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1)),
-    Layer("rnn", "RNN sequence", "rnn_forward / rnn_backward",
+    Layer("rnn", message("RNN sequence"), "rnn_forward / rnn_backward",
           {"N": 2, "T": 10, "D": 3, "H": 5}, 1e-5,
           EQUATIONS["rnn"],
-          "The gradient arriving from step t + 1 is dropped: each step sees only its own `dh[:, t]`.",
+          message("The gradient arriving from step t + 1 is dropped: each step sees only its own "
+                  "`dh[:, t]`."),
           r"dh_t = dh_t^{\,\text{up}} \quad (\text{no } dz_{t+1} W_h^\top)",
           _fixed_forward("rnn", L.rnn_forward, ("h",)), _rnn_gradients,
           lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1),
           steps="T"),
-    Layer("lstm_step", "LSTM step", "lstm_step_forward / lstm_step_backward",
+    Layer("lstm_step", message("LSTM step"), "lstm_step_forward / lstm_step_backward",
           {"N": 4, "D": 5, "H": 6}, 1e-7, EQUATIONS["lstm_step"],
-          "`dc` misses tanh'(c_t): the path through h_t = o · tanh(c_t) is taken as linear.",
+          message("`dc` misses tanh'(c_t): the path through h_t = o · tanh(c_t) is taken as linear."),
           r"dc = dc_t + dh_t \odot o",
           _fixed_forward("lstm_step", L.lstm_step_forward, ("next_h", "next_c")),
           _lstm_step_gradients,
           lambda s: s["N"] * (s["D"] + 2 * s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1)),
-    Layer("lstm", "LSTM sequence", "lstm_forward / lstm_backward",
+    Layer("lstm", message("LSTM sequence"), "lstm_forward / lstm_backward",
           {"N": 2, "T": 10, "D": 3, "H": 6}, 1e-5,
           EQUATIONS["lstm"],
-          "The cell's gradient is not carried back: every step gets `dnext_c = 0` from the next one.",
+          message("The cell's gradient is not carried back: every step gets `dnext_c = 0` from the "
+                  "next one."),
           r"dc_t^{\,(t+1)} := 0 \quad \text{at every step}",
           _fixed_forward("lstm", L.lstm_forward, ("h",)), _lstm_gradients,
           lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1),
           steps="T"),
-    Layer("word_embedding", "Word embedding", "word_embedding_forward / word_embedding_backward",
+    Layer("word_embedding", message("Word embedding"), "word_embedding_forward / word_embedding_backward",
           {"N": 50, "T": 3, "V": 5, "D": 6}, 1e-7,
           EQUATIONS["word_embedding"],
-          "`dW[x] += dout`: numpy buffers the indexed add, so a word used many times adds once.",
+          message("`dW[x] += dout`: numpy buffers the indexed add, so a word used many times adds "
+                  "once."),
           r"dW[\,x_{n,t}\,] = d\text{out}_{n,t} \ \text{ (the last write wins)}",
           _fixed_forward("word_embedding", L.word_embedding_forward, ("out",)),
           _word_embedding_gradients, lambda s: s["V"] * s["D"]),
-    Layer("temporal_affine", "Temporal affine", "temporal_affine_forward / temporal_affine_backward",
+    Layer("temporal_affine", message("Temporal affine"), "temporal_affine_forward / temporal_affine_backward",
           {"N": 2, "T": 3, "D": 4, "M": 5}, 1e-7,
           EQUATIONS["temporal_affine"],
-          "`db` is averaged over the N·T positions instead of summed.",
+          message("`db` is averaged over the N·T positions instead of summed."),
           r"db = \frac{1}{NT} \sum_{n,t} d\text{out}_{n,t}",
           None, _temporal_affine_gradients,
           lambda s: s["N"] * s["T"] * s["D"] + s["M"] * (s["D"] + 1)),
-    Layer("temporal_softmax_loss", "Temporal softmax loss", "temporal_softmax_loss",
+    Layer("temporal_softmax_loss", message("Temporal softmax loss"), "temporal_softmax_loss",
           {"N": 7, "T": 8, "V": 9}, 1e-7,
           EQUATIONS["temporal_softmax_loss"],
-          "The mask is forgotten in `dx`: `<NULL>` padding gets a gradient it never caused.",
+          message("The mask is forgotten in `dx`: `<NULL>` padding gets a gradient it never caused."),
           r"dx_{n,t} = \frac{1}{N} \big(p_{n,t} - \mathbb{1}_{y_{n,t}}\big)",
           _softmax_forward, _softmax_gradients, lambda s: s["N"] * s["T"] * s["V"]),
     _model_layer("rnn"),
@@ -348,33 +359,40 @@ def check_sizes(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED) 
     model's T) to MAX_SIZE, and the check must stay small enough to run in seconds.
     """
     if key not in LAYERS:
-        raise CheckError(f"Unknown layer {key!r}; choose one of {', '.join(LAYERS)}.")
+        raise CheckError(message("Unknown layer {key}; choose one of {layers}.",
+                                 key=repr(key), layers=", ".join(LAYERS)))
     layer = LAYERS[key]
     sizes = dict(sizes or {})
     unknown = sorted(set(sizes) - set(layer.sizes))
     if unknown:
-        raise CheckError(f"{layer.title} has no size {', '.join(unknown)}; its sizes are "
-                         f"{', '.join(layer.sizes)}.")
+        raise CheckError(message("{layer} has no size {unknown}; its sizes are {sizes}.",
+                                 layer=layer.title, unknown=", ".join(unknown),
+                                 sizes=", ".join(layer.sizes)))
     full = {**layer.sizes, **sizes}
     for letter, value in full.items():
         low = layer.min_sizes.get(letter, 1)
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float)) \
                 or not float(value).is_integer() or not low <= value <= MAX_SIZE:
-            raise CheckError(f"{letter} ({SIZE_NAMES[letter]}) must be a whole number from {low} "
-                             f"to {MAX_SIZE}, not {value!r}.")
+            raise CheckError(message("{letter} ({name}) must be a whole number from {low} to {high}, "
+                                     "not {value}.", letter=letter, name=SIZE_NAMES[letter], low=low,
+                                     high=MAX_SIZE, value=repr(value)))
         full[letter] = int(value)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
             or not 0 <= seed < 2 ** 32:
-        raise CheckError(f"The seed must be a whole number from 0 to {2 ** 32 - 1:,}, not {seed!r}.")
+        raise CheckError(message("The seed must be a whole number from 0 to {high:,}, not {seed}.",
+                                 high=2 ** 32 - 1, seed=repr(seed)))
     entries = layer.entries(full)
     work = entries * (full[layer.steps] if layer.steps else 1)
     if entries > MAX_ENTRIES or work > MAX_WORK:
-        what = (f"{entries:,} numbers to perturb (the lab allows {MAX_ENTRIES:,})"
-                if entries > MAX_ENTRIES else
-                f"{entries:,} numbers to perturb, each through {full[layer.steps]} time steps "
-                f"(the lab allows {MAX_WORK:,} number-steps)")
-        raise CheckError(f"These sizes mean {what}: the numeric gradient would take too long. "
-                         f"Use smaller sizes.")
+        if entries > MAX_ENTRIES:
+            raise CheckError(message(
+                "These sizes mean {entries:,} numbers to perturb (the lab allows {limit:,}): the "
+                "numeric gradient would take too long. Use smaller sizes.",
+                entries=entries, limit=MAX_ENTRIES))
+        raise CheckError(message(
+            "These sizes mean {entries:,} numbers to perturb, each through {steps} time steps (the "
+            "lab allows {limit:,} number-steps): the numeric gradient would take too long. Use "
+            "smaller sizes.", entries=entries, steps=full[layer.steps], limit=MAX_WORK))
     return full
 
 

@@ -27,14 +27,17 @@ from .arguments import positive_int
 from .data.coco import decode_captions
 from .decoding import decode
 from .metrics import corpus_bleu, notebook_bleu, sentence_bleu, strip_special
+from .text import message
 
 FEATURE_KINDS = {512: "PCA 512-d", 4096: "fc7 4096-d"}
 
 Progress = Callable[[int, int, str], None]       # (images done, images in total, what now)
+SPLITS = {"train": message("train"), "val": message("val")}   # the splits' names, to show
 
 
 class ModelMismatch(ValueError):
-    """A model that cannot read this dataset; the message says why and what to do."""
+    """A model that cannot read this dataset; the message (`args[0]`, a translatable
+    `core.text.Message`) says why and what to do."""
 
 
 def check_compatible(model, data) -> None:
@@ -43,17 +46,19 @@ def check_compatible(model, data) -> None:
     if model.input_dim != D:
         want = FEATURE_KINDS.get(model.input_dim, f"{model.input_dim}-d")
         have = FEATURE_KINDS.get(D, f"{D}-d")
-        raise ModelMismatch(
-            f"This model reads {model.input_dim}-d image features, but the dataset gives "
-            f"{have} features. Choose *{want}* under Features in the sidebar, or another model.")
+        raise ModelMismatch(message(
+            "This model reads {dim}-d image features, but the dataset gives {have} features. "
+            "Choose *{want}* under Features in the sidebar, or another model.",
+            dim=model.input_dim, have=have, want=want))
     words = list(data["idx_to_word"])
     if [model.idx_to_word.get(i) for i in range(model.vocab_size)] != words:
         ours, theirs = set(model.word_to_idx), set(words)
-        detail = ", ".join(sorted(ours ^ theirs)[:5]) or "the same words in another order"
-        raise ModelMismatch(
-            f"This model was trained with a vocabulary of {model.vocab_size:,} words; the "
-            f"dataset has {len(words):,} (they differ in: {detail}). A model only works on "
-            f"the dataset it was trained on: choose that dataset in the sidebar, or another model.")
+        detail = ", ".join(sorted(ours ^ theirs)[:5]) or message("the same words in another order")
+        raise ModelMismatch(message(
+            "This model was trained with a vocabulary of {ours:,} words; the dataset has "
+            "{theirs:,} (they differ in: {detail}). A model only works on the dataset it was "
+            "trained on: choose that dataset in the sidebar, or another model.",
+            ours=model.vocab_size, theirs=len(words), detail=detail))
 
 
 # --- references ----------------------------------------------------------------------
@@ -104,11 +109,12 @@ class Strategy:
 
     @property
     def label(self) -> str:
+        """Its name, to show (translatable) and to key by: "greedy", "beam 3", "temperature 0.7 (seed 0)"."""
         if self.kind == "beam":
-            return f"beam {self.beam_size}"
+            return message("beam {size}", size=self.beam_size)
         if self.kind == "temperature":
-            return f"temperature {self.temperature:g} (seed {self.seed})"
-        return self.kind
+            return message("temperature {t:g} (seed {seed})", t=self.temperature, seed=self.seed)
+        return message("greedy") if self.kind == "greedy" else self.kind
 
     def decode(self, model, features, max_length=30, keys=None):
         """Caption features (N, D); `keys` are the images' indices (temperature draws depend on them)."""
@@ -178,7 +184,9 @@ def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
                 logprobs.append(out.logprobs)
                 done += len(batch)
                 if progress is not None:
-                    progress(done, total, f"{strategy.label} on {split}: {lo + len(batch)} of {len(images)} images")
+                    progress(done, total, message("{strategy} on {split}: {done} of {total} images",
+                                                  strategy=strategy.label, split=SPLITS.get(split, split),
+                                                  done=lo + len(batch), total=len(images)))
             results.append(_score(data, index, images, np.concatenate(captions),
                                   np.concatenate(logprobs), split, strategy.label, seed,
                                   time.perf_counter() - started))

@@ -36,10 +36,11 @@ from .data.demo_scenes import (BACKGROUND_WORDS, COLOUR_WORDS, COUNT_WORDS, INVE
                                SIZE_WORDS, TEXTURE_WORDS, Scene)
 from .decoding import greedy_with_distributions
 from .evaluate import caption_words
+from .text import message
 
 ATTRIBUTES = ("colour", "shape", "count", "size", "relation", "background")
-LABELS = {"colour": "colour", "shape": "shape", "count": "count", "size": "size",
-          "relation": "position or relation", "background": "background"}
+LABELS = {"colour": message("colour"), "shape": message("shape"), "count": message("count"), "size": message("size"),
+          "relation": message("position or relation"), "background": message("background")}
 
 
 def _inverse(table: dict) -> dict[str, str]:

@@ -21,6 +21,7 @@ import numpy as np
 from . import optim
 from .arguments import is_number, positive_int
 from .data.coco import sample_coco_minibatch
+from .text import message
 
 
 @functools.cache
@@ -180,7 +181,10 @@ class CaptioningSolver:
         if self.diverged_at is None:
             return None
         lr = self.optim_config.get("learning_rate")
-        which = f"The learning rate ({lr:g})" if lr is not None else "The default learning rate"
-        return (f"Training diverged at iteration {self.diverged_at}: the loss became NaN or "
-                f"infinite. {which} is probably too high for {self.update_rule}; "
-                f"try one ten times smaller.")
+        if lr is None:
+            return message("Training diverged at iteration {iteration}: the loss became NaN or infinite. "
+                           "The default learning rate is probably too high for {rule}; try one ten "
+                           "times smaller.", iteration=self.diverged_at, rule=self.update_rule)
+        return message("Training diverged at iteration {iteration}: the loss became NaN or infinite. "
+                       "The learning rate ({lr:g}) is probably too high for {rule}; try one ten times "
+                       "smaller.", iteration=self.diverged_at, lr=float(lr), rule=self.update_rule)

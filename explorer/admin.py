@@ -19,11 +19,12 @@ import os
 import streamlit as st
 
 from explorer.code_access import is_local_browser
+from explorer.i18n import N_
 
 TOKEN = "CAPTION_LAB_ADMIN_TOKEN"
 PARAM = "admin"
 SESSION = "app.admin"                 # True once this session showed the admin's token
-ONLY_ADMIN = ("Only the admin can do this on a shared server: a browser on the server itself, or the "
+ONLY_ADMIN = N_("Only the admin can do this on a shared server: a browser on the server itself, or the "
               "admin's link (see CAPTION_LAB_ADMIN_TOKEN in the README).")
 
 

@@ -1,6 +1,6 @@
 """Caption Lab's entry point and router: `streamlit run explorer/app.py` from the repo root.
 
-Page configuration, the shared sidebar, then `st.navigation` over the scripts in the
+Page configuration, the reader's language (`explorer.i18n`), the shared sidebar, then `st.navigation` over the scripts in the
 top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/`
 folder that sits next to the entry point).
 """
@@ -8,21 +8,23 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import state
+from explorer import i18n, state
 from explorer.components.sidebar import dataset_sidebar
+from explorer.i18n import _
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide")
+i18n.start()
 state.owner_id()
 navigation = st.navigation({
-    "Caption Lab": [st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True)],
-    "Data": [st.Page(PAGES / "browse.py", title="Browse", icon=":material/photo_library:"),
-             st.Page(PAGES / "layer_lab.py", title="Layer lab", icon=":material/functions:")],
-    "Model": [st.Page(PAGES / "train.py", title="Train", icon=":material/monitoring:"),
-              st.Page(PAGES / "inspect.py", title="Inspect", icon=":material/neurology:"),
-              st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:"),
-              st.Page(PAGES / "your_code.py", title="Your code", icon=":material/code:")],
+    "Caption Lab": [st.Page(PAGES / "home.py", title=_("Home"), icon=":material/home:", default=True)],
+    _("Data"): [st.Page(PAGES / "browse.py", title=_("Browse"), icon=":material/photo_library:"),
+                st.Page(PAGES / "layer_lab.py", title=_("Layer lab"), icon=":material/functions:")],
+    _("Model"): [st.Page(PAGES / "train.py", title=_("Train"), icon=":material/monitoring:"),
+                 st.Page(PAGES / "inspect.py", title=_("Inspect"), icon=":material/neurology:"),
+                 st.Page(PAGES / "compare.py", title=_("Compare"), icon=":material/compare:"),
+                 st.Page(PAGES / "your_code.py", title=_("Your code"), icon=":material/code:")],
 })
 sidebar_health = dataset_sidebar()
 try:

@@ -16,6 +16,8 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
+from explorer.i18n import _
+
 SETTING = "CAPTION_LAB_STUDENT_CODE"
 CHOICES = ("local", "on", "off")
 FORWARDING_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
@@ -56,12 +58,15 @@ def decide(value: str, ip, headers: dict) -> Access:
     if value == "on":
         return Access(True, "", value)
     if value == "off":
-        return Access(False, f"Running your own code is switched off on this server ({SETTING}=off).", value)
+        return Access(False, _("Running your own code is switched off on this server ({setting}=off).")
+                      .format(setting=SETTING), value)
     if value == "local":
         if is_local_browser(ip, headers):
             return Access(True, "", value)
-        return Access(False, f"This server runs your own code only for a browser on its own machine "
-                             f"({SETTING}=local), and yours connects from elsewhere. Run Caption Lab on your "
-                             f"laptop (`make run`), or ask the admin to set {SETTING}=on.", value)
-    return Access(False, f"{SETTING}={value!r} is not one of {', '.join(CHOICES)}, so running your own code "
-                         f"is off until the admin fixes it.", value)
+        return Access(False, _("This server runs your own code only for a browser on its own machine "
+                               "({setting}=local), and yours connects from elsewhere. Run Caption Lab on your "
+                               "laptop (`make run`), or ask the admin to set {setting}=on.").format(setting=SETTING),
+                      value)
+    return Access(False, _("{setting}={value!r} is not one of {choices}, so running your own code "
+                           "is off until the admin fixes it.").format(setting=SETTING, value=value,
+                                                                      choices=", ".join(CHOICES)), value)

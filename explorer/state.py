@@ -23,7 +23,9 @@ from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
 from core.data.scene_lab import SceneLab
 from core.paths import image_cache_dir, runs_dir
+from core.text import message
 from explorer import runs
+from explorer.i18n import N_, _, sentence
 
 # --- session keys --------------------------------------------------------------------
 
@@ -42,7 +44,7 @@ TRAIN_SMOOTHING = "train.smoothing"    # the loss chart's EMA weight
 TRAIN_LOG_Y = "train.log_y"            # the loss chart's log scale
 TRAIN_SHOW = "train.show"              # the runs table: "Mine" or "Everyone's"
 
-SOURCES = ("Demo dataset", "COCO folder", "Download COCO")
+SOURCES = (N_("Demo dataset"), N_("COCO folder"), N_("Download COCO"))   # shown through _
 FEATURE_KINDS = (evaluate.FEATURE_KINDS[512], evaluate.FEATURE_KINDS[4096])   # PCA, fc7
 OWNER_PARAM = "me"
 
@@ -81,13 +83,21 @@ class Dataset:
 
     @property
     def label(self) -> str:
-        name = "demo dataset" if self.is_demo else f"COCO at {self.base_dir}"
-        return f"{name}, {feature_kind(self.pca_features)} features"
+        """The dataset's name for a person ("demo dataset, PCA 512-d features"), translated."""
+        if self.is_demo:
+            return _("demo dataset, {features} features").format(features=feature_kind(self.pca_features))
+        return _("COCO at {folder}, {features} features").format(folder=self.base_dir,
+                                                                 features=feature_kind(self.pca_features))
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _load(base_dir: str, pca_features: bool) -> dict:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_load(base_dir: str, pca_features: bool) -> dict:
     return coco.load_coco_data(base_dir, pca_features=pca_features)
+
+
+def _load(base_dir: str, pca_features: bool) -> dict:
+    with st.spinner(_("Loading the dataset…")):       # the spinner in the reader's language
+        return _cached_load(base_dir, pca_features)
 
 
 def _demo_folder() -> Path:
@@ -95,8 +105,9 @@ def _demo_folder() -> Path:
     folder = demo.demo_dir()
     if _is_demo_dataset(folder, _stamp_time(folder)):
         return folder
-    bar = st.progress(0.0, text="Building the demo dataset (first run only)…")
-    return demo.ensure_demo_dataset(progress=lambda message, f: bar.progress(min(max(f, 0.0), 1.0), text=message))
+    bar = st.progress(0.0, text=_("Building the demo dataset (first run only)…"))
+    return demo.ensure_demo_dataset(progress=lambda message, f: bar.progress(min(max(f, 0.0), 1.0),
+                                                                             text=_(message)))
 
 
 def _stamp_time(folder: Path) -> int | None:
@@ -137,9 +148,9 @@ def dataset() -> Dataset:
         try:
             return Dataset(_load(str(folder), pca), folder, pca, is_demo=False)
         except DatasetError as e:
-            problem = str(e)
+            problem = sentence(e)
     elif st.session_state.get(SOURCE) == "COCO folder":
-        problem = "Type the path of a COCO captioning folder to use it."
+        problem = message("Type the path of a COCO captioning folder to use it.")
     base = _demo_folder()
     try:
         return Dataset(_load(str(base), pca), base, pca, is_demo=True, problem=problem)
@@ -148,7 +159,8 @@ def dataset() -> Dataset:
             raise
         # the demo always has PCA features; fc7 too, but say so if that ever fails
         return Dataset(_load(str(base), True), base, True, is_demo=True,
-                       problem=f"{problem + ' ' if problem else ''}{e}")
+                       problem=sentence(e) if problem is None else
+                       message("{problem} {error}", problem=problem, error=sentence(e)))
 
 
 # --- images --------------------------------------------------------------------------
@@ -224,11 +236,12 @@ class Download:
         try:
             self.finished = download_coco(self.dest, progress=self._report, cancel=self.cancel)
         except DownloadCancelled:
-            self.error = "Download paused. Start again to resume where it stopped."
+            self.error = N_("Download paused. Start again to resume where it stopped.")
         except DatasetError as e:
-            self.error = str(e)
+            self.error = sentence(e)
         except Exception as e:  # a worker must never die silently
-            self.error = f"The download failed unexpectedly: {type(e).__name__}: {e}"
+            self.error = message("The download failed unexpectedly: {kind}: {error}",
+                                 kind=type(e).__name__, error=str(e))
 
     def _report(self, p: DownloadProgress) -> None:
         self.progress = p

@@ -8,6 +8,7 @@ from explorer import state
 from explorer.components import plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
 from explorer.components.kept_tabs import kept_tabs
+from explorer.i18n import N_, _, n_
 
 SPLIT = "browse.split"
 SIZE = "browse.size"
@@ -16,67 +17,85 @@ QUERY = "browse.query"
 MODE = "browse.match"
 TAB = "browse.tab"
 CARD = "browse.card"
-TABS = ("Minibatch", "Statistics")
+TABS = (N_("Minibatch"), N_("Statistics"))
+SPLIT_LABELS = {"train": N_("train"), "val": N_("val")}
+MODE_LABELS = {"all": N_("all words"), "any": N_("any words")}
+COUNT_LABELS = {"train": N_("**{count:,}** train captions ({rate:.2%}) of {images:,} images"),
+                "val": N_("**{count:,}** val captions ({rate:.2%}) of {images:,} images")}
+NO_MATCH = {"train": N_("No train caption matches; try the other split or fewer words."),
+            "val": N_("No val caption matches; try the other split or fewer words.")}
 MAX_BATCH = 25
 DEFAULT_SEED = 231
 
 
-@st.cache_data(show_spinner="Counting words…", max_entries=8)
-def _stats(dataset_key: str, split: str, _data: dict):
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_stats(dataset_key: str, split: str, _data: dict):
     return split_stats(_data, split)
 
 
-@st.cache_data(show_spinner="Searching the captions…", max_entries=32)
-def _search(dataset_key: str, words: tuple, mode: str, _data: dict):
+def _stats(dataset_key: str, split: str, data: dict):
+    with st.spinner(_("Counting words…")):
+        return _cached_stats(dataset_key, split, data)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_search(dataset_key: str, words: tuple, mode: str, _data: dict):
     return search_captions(_data, words, mode)
+
+
+def _search(dataset_key: str, words: tuple, mode: str, data: dict):
+    with st.spinner(_("Searching the captions…")):
+        return _cached_search(dataset_key, words, mode, data)
 
 
 def _resample() -> None:
     st.session_state[SEED] = st.session_state.get(SEED, DEFAULT_SEED) + 1
 
 
-st.title("Browse")
-st.markdown(
+st.title(_("Browse"))
+st.markdown(_(
     "What the model learns from: each training example is one caption row of word ids, paired "
     "with its image's feature vector (the image itself is only for us). Draw a minibatch as "
     "`sample_coco_minibatch` does and open a card's title to see every caption of its image, the "
     "ids the model reads and is scored on with the loss mask, and the feature vector. Search the "
-    "captions for words, or look at the vocabulary's statistics.")
+    "captions for words, or look at the vocabulary's statistics."))
 
 ds = state.dataset()
 data = ds.data
 dataset_key = ds.key
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
-    split = st.segmented_control("Split", SPLITS, default="train", required=True, key=SPLIT,
-                                 persist_state="session")
+    split = st.segmented_control(_("Split"), SPLITS, default="train", required=True, key=SPLIT,
+                                 persist_state="session", format_func=lambda s: _(SPLIT_LABELS[s]))
     split_size = len(data[f"{split}_captions"])
-    size = st.slider("Batch size", 1, min(MAX_BATCH, split_size), min(10, split_size), key=SIZE,
+    size = st.slider(_("Batch size"), 1, min(MAX_BATCH, split_size), min(10, split_size), key=SIZE,
                      persist_state="session", width=260)
     st.session_state.setdefault(SEED, DEFAULT_SEED)   # no widget default: Re-sample sets it
-    seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=SEED, persist_state="session",
-                           width=170, help="The same split, size, seed and search always give "
-                                           "the same minibatch.")
-    st.button("Re-sample", icon=":material/casino:", on_click=_resample, type="primary",
-              help="Draw a new minibatch: the seed goes up by one.")
+    seed = st.number_input(_("Seed"), 0, 2**31 - 1, step=1, key=SEED, persist_state="session",
+                           width=170, help=_("The same split, size, seed and search always give "
+                                             "the same minibatch."))
+    st.button(_("Re-sample"), icon=":material/casino:", on_click=_resample, type="primary",
+              help=_("Draw a new minibatch: the seed goes up by one."))
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
     words = parse_query(st.text_input(
-        "Search captions", key=QUERY, persist_state="session", placeholder="e.g. dog frisbee",
-        help="One or more words; the minibatch is then drawn from the captions that match."))
-    mode = st.segmented_control("Match", MATCH_MODES, default="all", required=True, key=MODE,
-                                format_func=lambda m: f"{m} words", persist_state="session")
+        _("Search captions"), key=QUERY, persist_state="session", placeholder=_("e.g. dog frisbee"),
+        help=_("One or more words; the minibatch is then drawn from the captions that match.")))
+    mode = st.segmented_control(_("Match"), MATCH_MODES, default="all", required=True, key=MODE,
+                                format_func=lambda m: _(MODE_LABELS[m]), persist_state="session")
 
 rows = None
 if words:
     found = _search(dataset_key, words, mode, data)
-    counts = " · ".join(f"**{m.count:,}** {s} captions ({m.rate:.2%}) of {m.images:,} images"
+    counts = " · ".join(_(COUNT_LABELS[s]).format(count=m.count, rate=m.rate, images=m.images)
                         for s, m in found.matches.items())
-    joiner = " and " if mode == "all" else " or "
-    st.markdown(f"Captions with {joiner.join(caption_markdown(w, [w]) for w in words)}: {counts}")
+    joiner = _(" and ") if mode == "all" else _(" or ")
+    st.markdown(_("Captions with {words}: {counts}").format(
+        words=joiner.join(caption_markdown(w, [w]) for w in words), counts=counts))
     if found.unknown:
-        st.caption(f"Not in the vocabulary: {caption_markdown(', '.join(found.unknown))}. Rare "
-                   f"words became `<UNK>` when the dataset was built; search for `<UNK>` to see them.")
+        st.caption(_("Not in the vocabulary: {words}. Rare words became `<UNK>` when the dataset was "
+                     "built; search for `<UNK>` to see them.").format(
+                         words=caption_markdown(", ".join(found.unknown))))
     matches = found.matches[split].rows
     if len(matches):
         rows = sample_rows(matches, size, seed)
@@ -91,26 +110,29 @@ minibatch_tab, stats_tab = kept_tabs(TABS, key=TAB)
 if minibatch_tab.open:
     with minibatch_tab:
         if rows is None:
-            st.info(f"No {split} caption matches; try the other split or fewer words.")
+            st.info(_(NO_MATCH[split]))
         else:
-            shown = (f"{len(rows)} of {len(matches):,} matching captions" if words
-                     else f"{len(rows)} captions drawn with replacement, as the notebook does")
-            st.caption(f"{shown}; the Inspect page can use this minibatch.")
+            shown = (_("{n} of {total:,} matching captions").format(n=len(rows), total=len(matches)) if words
+                     else n_("{n} caption drawn with replacement, as the notebook does",
+                             "{n} captions drawn with replacement, as the notebook does",
+                             len(rows)).format(n=len(rows)))
+            st.caption(_("{shown}; the Inspect page can use this minibatch.").format(shown=shown))
             minibatch_grid(ds, split, [int(r) for r in rows], words, key=CARD)
 
 if stats_tab.open:
     with stats_tab:
         stats = _stats(dataset_key, split, data)
-        a, b, c, d = st.columns(4)
-        a.metric("Captions", f"{stats.num_captions:,}", border=True,
-                 help=f"of {stats.num_images:,} images")
-        b.metric("Mean length", f"{stats.mean_length:.1f} words", border=True,
-                 help="Words between <START> and <END>; <UNK> counts as a word.")
-        c.metric("<UNK> rate", f"{stats.unk_token_rate:.2%}", border=True,
-                 help=f"{stats.unk_tokens:,} of {stats.word_tokens:,} words are <UNK>; "
-                      f"{stats.unk_caption_rate:.1%} of captions hold at least one.")
-        d.metric("Vocabulary used", f"{stats.words_used:,} of {stats.vocab_size:,}", border=True,
-                 help="Words (specials left out) that appear at least once in this split.")
+        # two by two: a value such as "1,000 of 1,004" must fit at 1024 px in every language
+        (a, b), (c, d) = st.columns(2), st.columns(2)
+        a.metric(_("Captions"), f"{stats.num_captions:,}", border=True,
+                 help=_("of {n:,} images").format(n=stats.num_images))
+        b.metric(_("Mean length"), _("{n:.1f} words").format(n=stats.mean_length), border=True,
+                 help=_("Words between <START> and <END>; <UNK> counts as a word."))
+        c.metric(_("<UNK> rate"), f"{stats.unk_token_rate:.2%}", border=True,
+                 help=_("{unk:,} of {words:,} words are <UNK>; {captions:.1%} of captions hold at least one.")
+                 .format(unk=stats.unk_tokens, words=stats.word_tokens, captions=stats.unk_caption_rate))
+        d.metric(_("Vocabulary used"), _("{used:,} of {size:,}").format(used=stats.words_used, size=stats.vocab_size),
+                 border=True, help=_("Words (specials left out) that appear at least once in this split."))
         left, right = st.columns(2, gap="large")
         with left:
             plots.caption_length_chart(stats)

@@ -6,20 +6,22 @@ from explorer.components import probe_view, scores_view, strategy_view
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 from explorer.components.your_sample import your_sample
+from explorer.i18n import N_, _
 
 VIEW = "compare.view"                  # the open tab
-EXAMPLES, SCORES, STRATEGIES = "Train vs val examples", "Split scores", "Strategies side by side"
-SEES = "What it sees"                  # the probe over fresh demo scenes
-YOURS = "Your sample"                  # a run of the student's own code only
+EXAMPLES, SCORES = N_("Train vs val examples"), N_("Split scores")
+STRATEGIES = N_("Strategies side by side")
+SEES = N_("What it sees")              # the probe over fresh demo scenes
+YOURS = N_("Your sample")              # a run of the student's own code only
 
-st.title("Compare")
-st.markdown(
+st.title(_("Compare"))
+st.markdown(_(
     "How good are the captions? BLEU counts how many of a caption's words, pairs, triples and "
     "quadruples of words also occur in the human captions of the same image. Look at a few "
     "images of the training split next to a few of the validation split, which no model here "
     "ever trains on; score whole splits to see whether it generalises or only memorised; and "
     "compare greedy decoding, beam search and sampling on one image, each with the probability "
-    "the model gives its caption.")
+    "the model gives its caption."))
 
 ds = state.dataset()
 picked = require_model(ds)

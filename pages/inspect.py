@@ -6,19 +6,21 @@ from explorer.components import hidden_view, step_view, trace_view, vary_view
 from explorer.components.image_picker import image_picker
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
+from explorer.i18n import N_, _
 
 VIEW = "inspect.view"                  # the open tab
-STEP, WHOLE, TEACHER, RACE = "Step through", "Whole caption", "Teacher forcing", "RNN vs LSTM gradients"
-VARY = "Vary one thing"
+STEP, WHOLE = N_("Step through"), N_("Whole caption")
+TEACHER, RACE = N_("Teacher forcing"), N_("RNN vs LSTM gradients")
+VARY = N_("Vary one thing")
 
-st.title("Inspect")
-st.markdown(
+st.title(_("Inspect"))
+st.markdown(_(
     "A captioning RNN writes one word at a time: the image sets its first hidden state, and at "
     "every step it reads the last word, updates its state and scores every word in the "
     "vocabulary for the next one. Step through that loop, watch the state and (for an LSTM) the "
     "gates change, and force a different word to see how one choice changes the rest. Then look "
     "at the whole caption, and at the model reading a true caption with the gradient flowing "
-    "back through time.")
+    "back through time."))
 
 ds = state.dataset()
 picked = require_model(ds)

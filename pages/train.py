@@ -12,9 +12,10 @@ import streamlit as st
 from explorer import state
 from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
-from explorer.components.runs_table import runs_section
-from explorer.runs.settings import RunConfig
+from explorer.components.runs_table import runs_section, said
+from explorer.i18n import _
 from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
+from explorer.runs.settings import RunConfig
 
 LIVE_SECONDS = 1.0          # how often the followed run's panel re-reads the runner
 TABLE_SECONDS = 3.0         # how often the runs table does while any run is active
@@ -36,21 +37,22 @@ def start(runner: RunEngine, config: RunConfig, data: dict, owner: str) -> None:
     try:
         st.session_state[state.TRAIN_RUN] = runner.start(config, data, owner=owner)
     except RunLimitError as e:
-        st.warning(str(e), icon=":material/front_hand:")
+        st.warning(said(e), icon=":material/front_hand:")
     except EngineUnavailable as e:
-        st.error(str(e), icon=":material/cloud_off:")
+        st.error(said(e), icon=":material/cloud_off:")
     except OSError as e:
-        st.error(f"The run could not be saved in `{runner.runs_dir}`: {e}", icon=":material/warning:")
+        st.error(_("The run could not be saved in `{folder}`: {error}").format(folder=runner.runs_dir, error=e),
+                 icon=":material/warning:")
 
 
-st.title("Train")
-st.markdown(
+st.title(_("Train"))
+st.markdown(_(
     "Training is the notebook's loop: sample a minibatch, compute the loss and its gradients, "
     "let Adam nudge every weight, repeat. Start the *Notebook RNN overfit* preset and watch the "
     "loss fall from about 60 towards zero as the model memorises 50 captions, and its captions "
     "for four of those images turn from word salad into the sentences it is learning. Runs keep "
     "training in the background while you look at other pages; everyone in the room shares the "
-    "server's cores, so extra runs wait in a queue.")
+    "server's cores, so extra runs wait in a queue."))
 
 runner = state.runner()
 owner = state.owner_id()
@@ -58,7 +60,7 @@ ds = state.dataset()
 
 form_column, follow_column = st.columns([1, 2], gap="large")
 with form_column:
-    st.subheader("New run")
+    st.subheader(_("New run"))
     config = run_form(num_train_available=len(ds.data["train_captions"]))
     if config is not None:
         start(runner, config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features,
@@ -71,9 +73,9 @@ with follow_column:
         live = any(r.is_active for r in runs if r.run_id in (followed, *overlay))
         (live_panel if live else still_panel)(runner, followed, overlay, owner, live=live)
     else:
-        st.info("No runs yet. Pick a preset and press **Start**: the loss curve and the captions "
-                "appear here while it trains.", icon=":material/monitoring:")
+        st.info(_("No runs yet. Pick a preset and press **Start**: the loss curve and the captions "
+                  "appear here while it trains."), icon=":material/monitoring:")
 
-st.subheader("Runs")
+st.subheader(_("Runs"))
 live = any(r.is_active for r in runs)
 (live_table if live else still_table)(runner, owner, live=live)

@@ -7,6 +7,7 @@ from core.student import CheckFailed, NotAnAssignment, bundle_from_uploads, chec
 from explorer import code_access, state
 from explorer.components.code_report import first_to_look_at, function_detail, report_overview, status_text
 from explorer.components.code_training import train_beside
+from explorer.i18n import N_, _
 
 SOURCE = "code.source"                 # "folder" or "upload"
 FOLDER = "code.folder"                 # the assignment folder typed
@@ -14,56 +15,59 @@ UPLOADS = "code.uploads"               # the file uploader
 REPORT = "code.report"                 # the last Report
 BUNDLE = "code.bundle"                 # the Bundle it checked
 FUNCTION = "code.function"             # the function shown in full
-SOURCES = {"folder": "A folder on this computer", "upload": "Upload files"}
+SOURCES = {"folder": N_("A folder on this computer"), "upload": N_("Upload files")}
 MAX_UPLOAD_MB = 20
 
-st.title("Your code")
-st.markdown(
+st.title(_("Your code"))
+st.markdown(_(
     "Point Caption Lab at your own assignment: it runs the notebook's checks on every function of your "
     "`rnn_layers.py` and `classifiers/rnn.py`, then probes that pin a bug down, and says for each "
     "function what is right, what is wrong, where in the array the error sits and its likely cause. "
     "Your code runs in a sandbox, one process per function, never inside this app. Then train your "
-    "`CaptioningRNN` beside Caption Lab's and see whether the two loss curves part.")
+    "`CaptioningRNN` beside Caption Lab's and see whether the two loss curves part."))
 
 access = code_access.decide(code_access.setting(), st.context.ip_address, dict(st.context.headers))
 if not access.allowed:
-    st.warning(access.reason, icon=":material/lock:")
+    st.warning(_(access.reason), icon=":material/lock:")
     st.stop()
 
-source = st.segmented_control("Where is your code?", list(SOURCES), format_func=SOURCES.get, default="folder",
+source = st.segmented_control(_("Where is your code?"), list(SOURCES), format_func=lambda s: _(SOURCES[s]),
+                              default="folder",
                               required=True, key=SOURCE, persist_state="session")
 if source == "folder":
-    folder = st.text_input("Your assignment folder", key=FOLDER, placeholder="~/cs231n/assignment3",
+    folder = st.text_input(_("Your assignment folder"), key=FOLDER, placeholder="~/cs231n/assignment3",
                            persist_state="session",
-                           help="The folder that holds cs231n/ (or your course's package, such as daseCV/), "
-                                "with rnn_layers.py and classifiers/rnn.py inside it.")
+                           help=_("The folder that holds cs231n/ (or your course's package, such as daseCV/), "
+                                  "with rnn_layers.py and classifiers/rnn.py inside it."))
 else:
-    uploads = st.file_uploader("Your rnn_layers.py and rnn.py (and layers.py if you have one), or a zip of your "
-                               "package folder", type=["py", "zip"], accept_multiple_files=True, key=UPLOADS,
+    uploads = st.file_uploader(_("Your rnn_layers.py and rnn.py (and layers.py if you have one), or a zip of your "
+                                 "package folder"), type=["py", "zip"], accept_multiple_files=True, key=UPLOADS,
                                max_upload_size=MAX_UPLOAD_MB)
 
-if st.button("Check my code", type="primary", icon=":material/fact_check:"):
+if st.button(_("Check my code"), type="primary", icon=":material/fact_check:"):
     try:
         if source == "folder":
             if not (folder or "").strip():
-                raise NotAnAssignment("Type the path of your assignment folder first.")
+                raise NotAnAssignment(_("Type the path of your assignment folder first."))
             bundle = find_bundle(Path(folder.strip()).expanduser())
         else:
             bundle = bundle_from_uploads([(f.name, f.getvalue()) for f in uploads or []])
     except NotAnAssignment as e:
-        st.error(str(e), icon=":material/folder_off:")
+        st.error(_(e.args[0]) if e.args else str(e), icon=":material/folder_off:")
     else:
-        bar = st.progress(0.0, text="Starting the checker…")
+        bar = st.progress(0.0, text=_("Starting the checker…"))
 
         def progress(event: dict) -> None:
-            name = f": {event['name']}" if event.get("name") else ""
+            values = dict(done=event["done"], total=event["total"], name=event.get("name"))
             bar.progress(event["done"] / max(event["total"], 1),
-                         text=f"Checked {event['done']} of {event['total']} functions{name}")
+                         text=_("Checked {done} of {total} functions: {name}").format(**values) if event.get("name")
+                         else _("Checked {done} of {total} functions").format(**values))
 
         try:
             report = check(bundle, progress=progress)
         except CheckFailed as e:
-            st.error(f"The check could not finish: {e}", icon=":material/warning:")
+            st.error(_("The check could not finish: {error}").format(error=_(e.args[0]) if e.args else e),
+                     icon=":material/warning:")
         else:
             st.session_state[REPORT], st.session_state[BUNDLE] = report, bundle
             st.session_state[FUNCTION] = first_to_look_at(report)
@@ -71,17 +75,17 @@ if st.button("Check my code", type="primary", icon=":material/fact_check:"):
 
 report = st.session_state.get(REPORT)
 if report is None:
-    st.info("Give the folder that holds your `cs231n/` (or upload your files) and press **Check my code**. "
-            "Unfinished functions are fine: they show as *not implemented*, and the LSTM is optional.",
+    st.info(_("Give the folder that holds your `cs231n/` (or upload your files) and press **Check my code**. "
+              "Unfinished functions are fine: they show as *not implemented*, and the LSTM is optional."),
             icon=":material/info:")
     st.stop()
 
 report_overview(report)
 
-st.subheader("One function in full")
-name = st.selectbox("Function", list(report.results), key=FUNCTION, persist_state="session",
+st.subheader(_("One function in full"))
+name = st.selectbox(_("Function"), list(report.results), key=FUNCTION, persist_state="session",
                     format_func=lambda n: f"{n} · {status_text(report.results[n])}")
 function_detail(report.results[name])
 
-st.subheader("Train your model beside Caption Lab's")
+st.subheader(_("Train your model beside Caption Lab's"))
 train_beside(report, st.session_state[BUNDLE], state.dataset(), state.runner(), state.owner_id())

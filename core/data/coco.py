@@ -22,6 +22,7 @@ import numpy as np
 
 from core.data.errors import DatasetError
 from core.data.h5files import LazyFeatures, fix_hint, h5_dataset, open_h5, read_array, replace_hint
+from core.text import message
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -52,48 +53,52 @@ def dataset_files(pca_features: bool = True) -> list[str]:
 
 def _require(ok: bool, path: Path, problem: str) -> None:
     if not ok:
-        raise DatasetError(f"{path}: {problem}. {replace_hint(path)}")
+        raise DatasetError(message("{path}: {problem}. {hint}", path=path, problem=problem, hint=replace_hint(path)))
 
 
 def _check_files(base_dir: Path, pca_features: bool) -> None:
     if base_dir.exists() and not base_dir.is_dir():
-        raise DatasetError(f"{base_dir} is a file, not a dataset folder. Pass the folder that "
-                           f"holds {CAPTIONS_FILE}, or no base_dir for the demo dataset.")
+        raise DatasetError(message("{folder} is a file, not a dataset folder. Pass the folder that "
+                                   "holds {captions}, or no base_dir for the demo dataset.",
+                                   folder=base_dir, captions=CAPTIONS_FILE))
     if not base_dir.is_dir():
-        raise DatasetError(
-            f"Dataset folder {base_dir} does not exist. Get the COCO data with "
-            f"`python -m core.data download --dest {base_dir}`, or call "
-            f"load_coco_data() without base_dir for the demo dataset.")
+        raise DatasetError(message(
+            "Dataset folder {folder} does not exist. Get the COCO data with "
+            "`python -m core.data download --dest {folder}`, or call "
+            "load_coco_data() without base_dir for the demo dataset.", folder=base_dir))
     missing = [name for name in dataset_files(pca_features) if not (base_dir / name).is_file()]
     if missing:
-        switch = ""
+        values = dict(folder=base_dir, files=", ".join(missing), hint=fix_hint(base_dir))
         if all((base_dir / name).is_file() for name in dataset_files(not pca_features)):
-            switch = (f" (the {'fc7' if pca_features else 'PCA'} features are there: "
-                      f"pass pca_features={not pca_features})")
-        raise DatasetError(f"Dataset folder {base_dir} lacks {', '.join(missing)}{switch}. "
-                           f"{fix_hint(base_dir)}")
+            raise DatasetError(message(
+                "Dataset folder {folder} lacks {files} (the {other} features are there: "
+                "pass pca_features={switch}). {hint}",
+                other="fc7" if pca_features else "PCA", switch=not pca_features, **values))
+        raise DatasetError(message("Dataset folder {folder} lacks {files}. {hint}", **values))
 
 
 def _read_vocab(path: Path) -> tuple[list[str], dict[str, int]]:
     try:
         vocab = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetError(f"{path} is not valid JSON ({err}). {replace_hint(path)}") from None
+        raise DatasetError(message("{path} is not valid JSON ({error}). {hint}", path=path, error=str(err),
+                                   hint=replace_hint(path))) from None
     except OSError as err:
-        raise DatasetError(f"{path} cannot be read ({err.strerror or err}).") from None
+        raise DatasetError(message("{path} cannot be read ({error}).", path=path,
+                                   error=str(err.strerror or err))) from None
     _require(isinstance(vocab, dict) and "idx_to_word" in vocab and "word_to_idx" in vocab,
-             path, "expected an object with 'idx_to_word' and 'word_to_idx'")
+             path, message("expected an object with 'idx_to_word' and 'word_to_idx'"))
     idx_to_word, word_to_idx = vocab["idx_to_word"], vocab["word_to_idx"]
     _require(isinstance(idx_to_word, list) and all(isinstance(w, str) for w in idx_to_word),
-             path, "'idx_to_word' must be a list of words")
-    _require(isinstance(word_to_idx, dict), path, "'word_to_idx' must map words to ids")
+             path, message("'idx_to_word' must be a list of words"))
+    _require(isinstance(word_to_idx, dict), path, message("'word_to_idx' must map words to ids"))
     for word, idx in SPECIAL_WORDS.items():
         _require(len(idx_to_word) > idx and idx_to_word[idx] == word, path,
-                 f"'idx_to_word' must start with <NULL>, <START>, <END>, <UNK> "
-                 f"(id {idx} should be {word})")
+                 message("'idx_to_word' must start with <NULL>, <START>, <END>, <UNK> "
+                         "(id {idx} should be {word})", idx=idx, word=word))
     consistent = len(word_to_idx) == len(idx_to_word) and all(
         type(word_to_idx.get(w)) is int and word_to_idx[w] == i for i, w in enumerate(idx_to_word))
-    _require(consistent, path, "'word_to_idx' does not invert 'idx_to_word'")
+    _require(consistent, path, message("'word_to_idx' does not invert 'idx_to_word'"))
     return idx_to_word, word_to_idx
 
 
@@ -104,11 +109,13 @@ def _read_urls(path: Path, base_dir: Path) -> np.ndarray:
         with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f]
     except UnicodeDecodeError as err:
-        raise DatasetError(f"{path} is not UTF-8 text ({err}). {replace_hint(path)}") from None
+        raise DatasetError(message("{path} is not UTF-8 text ({error}). {hint}", path=path, error=str(err),
+                                   hint=replace_hint(path))) from None
     except OSError as err:
-        raise DatasetError(f"{path} cannot be read ({err.strerror or err}).") from None
+        raise DatasetError(message("{path} cannot be read ({error}).", path=path,
+                                   error=str(err.strerror or err))) from None
     if "" in lines:
-        _require(False, path, f"line {lines.index('') + 1} is empty")
+        _require(False, path, message("line {line} is empty", line=lines.index("") + 1))
     urls = np.asarray(lines, dtype=str)
     web = np.char.startswith(urls, "http://") | np.char.startswith(urls, "https://")
     if web.all():
@@ -162,34 +169,40 @@ def _check_consistency(data: dict[str, Any], base_dir: Path, pca_features: bool)
         features, urls = data[f"{split}_features"], data[f"{split}_urls"]
 
         _require(captions.ndim == 2 and np.issubdtype(captions.dtype, np.integer), captions_path,
-                 f"'{split}_captions' must be a 2-D integer array (N, T), not "
-                 f"{captions.dtype} of shape {captions.shape}")
+                 message("'{split}_captions' must be a 2-D integer array (N, T), not "
+                         "{dtype} of shape {shape}", split=split, dtype=captions.dtype, shape=captions.shape))
         _require(captions.shape[0] > 0 and captions.shape[1] > 0, captions_path,
-                 f"the {split} split is empty: '{split}_captions' has shape {captions.shape}")
+                 message("the {split} split is empty: '{split}_captions' has shape {shape}",
+                         split=split, shape=captions.shape))
         _require(image_idxs.ndim == 1 and np.issubdtype(image_idxs.dtype, np.integer),
-                 captions_path, f"'{split}_image_idxs' must be a 1-D integer array, not "
-                 f"{image_idxs.dtype} of shape {image_idxs.shape}")
+                 captions_path, message("'{split}_image_idxs' must be a 1-D integer array, not "
+                                        "{dtype} of shape {shape}", split=split, dtype=image_idxs.dtype,
+                                        shape=image_idxs.shape))
         _require(len(image_idxs) == len(captions), captions_path,
-                 f"'{split}_image_idxs' has {len(image_idxs)} entries but '{split}_captions' "
-                 f"has {len(captions)} rows")
+                 message("'{split}_image_idxs' has {entries} entries but '{split}_captions' "
+                         "has {rows} rows", split=split, entries=len(image_idxs), rows=len(captions)))
         _require(features.ndim == 2 and np.issubdtype(features.dtype, np.floating), features_path,
-                 f"'features' must be a 2-D float array (images, D), not {features.dtype} "
-                 f"of shape {features.shape}")
-        _require(features.shape[0] > 0, features_path, f"the {split} split has no images")
+                 message("'features' must be a 2-D float array (images, D), not {dtype} "
+                         "of shape {shape}", dtype=features.dtype, shape=features.shape))
+        _require(features.shape[0] > 0, features_path, message("the {split} split has no images", split=split))
         _require(len(urls) == features.shape[0], base_dir / urls_file(split),
-                 f"{len(urls)} URLs for {features.shape[0]} images in {features_path.name}")
+                 message("{urls} URLs for {images} images in {file}", urls=len(urls),
+                         images=features.shape[0], file=features_path.name))
 
         low, high = int(captions.min()), int(captions.max())
         _require(low >= 0 and high < vocab_size, captions_path,
-                 f"'{split}_captions' holds word id {low if low < 0 else high}, outside the "
-                 f"vocabulary of {vocab_size} words in {VOCAB_FILE}")
+                 message("'{split}_captions' holds word id {idx}, outside the "
+                         "vocabulary of {size} words in {file}", split=split, idx=low if low < 0 else high,
+                         size=vocab_size, file=VOCAB_FILE))
         low, high = int(image_idxs.min()), int(image_idxs.max())
         _require(low >= 0 and high < features.shape[0], captions_path,
-                 f"'{split}_image_idxs' holds image {low if low < 0 else high}, outside the "
-                 f"{features.shape[0]} images of {features_path.name}")
+                 message("'{split}_image_idxs' holds image {image}, outside the "
+                         "{images} images of {file}", split=split, image=low if low < 0 else high,
+                         images=features.shape[0], file=features_path.name))
         dims[split] = features.shape[1]
     _require(dims["train"] == dims["val"], base_dir / features_file("val", pca_features),
-             f"val features have {dims['val']} dimensions but train features have {dims['train']}")
+             message("val features have {val} dimensions but train features have {train}",
+                     val=dims["val"], train=dims["train"]))
 
 
 # ---------------------------------------------------------------------------

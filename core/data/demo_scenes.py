@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..text import message
+
 SHAPES = ("circle", "square", "triangle", "star", "diamond")
 # Hues (degrees) sit in the middle of distinct 30-degree sectors, so the feature
 # extractor's hue histogram separates them even after the per-object jitter below.
@@ -368,7 +370,7 @@ def scene_from_dict(d: dict) -> Scene:
         scene = Scene(str(d["background"]), str(d["texture"]), int(d["texture_phase"]), groups,
                       position=d.get("position"), relation=d.get("relation"))
     except (KeyError, TypeError, ValueError) as e:
-        raise SceneError(f"not a scene description: {e}") from None
+        raise SceneError(message("not a scene description: {error}", error=str(e))) from None
     check_scene(scene)
     return scene
 
@@ -377,30 +379,34 @@ def check_scene(scene: Scene) -> None:
     """SceneError unless `scene` uses only the generator's words and shapes its layout."""
     problems = []
     if scene.background not in BACKGROUNDS:
-        problems.append(f"background {scene.background!r} (choose {', '.join(BACKGROUNDS)})")
+        problems.append(message("background {word} (choose {words})", word=repr(scene.background),
+                                words=", ".join(BACKGROUNDS)))
     if scene.texture not in TEXTURES:
-        problems.append(f"texture {scene.texture!r} (choose {', '.join(TEXTURES)})")
+        problems.append(message("texture {word} (choose {words})", word=repr(scene.texture),
+                                words=", ".join(TEXTURES)))
     if len(scene.groups) not in (1, 2):
-        problems.append(f"{len(scene.groups)} groups of objects (the generator draws 1 or 2)")
+        problems.append(message("{n} groups of objects (the generator draws 1 or 2)", n=len(scene.groups)))
     for k, g in enumerate(scene.groups[:2]):
         if g.shape not in SHAPES:
-            problems.append(f"shape {g.shape!r}")
+            problems.append(message("shape {word}", word=repr(g.shape)))
         if g.colour not in COLOUR_HUES:
-            problems.append(f"colour {g.colour!r}")
+            problems.append(message("colour {word}", word=repr(g.colour)))
         if g.size not in RADIUS:
-            problems.append(f"size {g.size!r}")
+            problems.append(message("size {word}", word=repr(g.size)))
         if not 1 <= g.count <= MAX_COUNTS[k] or len(g.centres) != g.count:
-            problems.append(f"{g.count} objects in group {k + 1} (at most {MAX_COUNTS[k]})")
+            problems.append(message("{n} objects in group {group} (at most {most})", n=g.count, group=k + 1,
+                                    most=MAX_COUNTS[k]))
     if len(scene.groups) == 1 and (scene.position not in POSITIONS or scene.relation is not None):
-        problems.append(f"one group needs a position ({', '.join(POSITIONS)})")
+        problems.append(message("one group needs a position ({words})", words=", ".join(POSITIONS)))
     if len(scene.groups) == 2:
         if scene.relation not in RELATIONS or scene.position is not None:
-            problems.append(f"two groups need a relation ({', '.join(RELATIONS)})")
+            problems.append(message("two groups need a relation ({words})", words=", ".join(RELATIONS)))
         if scene.groups[0].colour == scene.groups[1].colour:
-            problems.append("two groups of the same colour (the generator always makes them differ, so "
-                            "a caption can tell them apart)")
-    if problems:
-        raise SceneError("The demo generator never draws " + "; ".join(problems) + ".")
+            problems.append(message("two groups of the same colour (the generator always makes them differ, so "
+                                    "a caption can tell them apart)"))
+    if problems:                        # one problem stays translatable as a whole sentence
+        raise SceneError(message("The demo generator never draws {problems}.",
+                                 problems=problems[0] if len(problems) == 1 else "; ".join(problems)))
 
 
 @dataclass(frozen=True)
@@ -469,18 +475,22 @@ def compose_scene(background: str, texture: str, groups: list[GroupSpec] | tuple
             return scene
         previous = None                   # what was kept may be what does not fit: place all anew
         old_regions = []
-    raise SceneError(f"These objects do not fit {'where' if len(groups) == 1 else 'as'} asked ({layout}): "
-                     f"make them smaller or fewer.")
+    if len(groups) == 1:
+        raise SceneError(message("These objects do not fit where asked ({layout}): make them smaller or fewer.",
+                                 layout=layout))
+    raise SceneError(message("These objects do not fit as asked ({layout}): make them smaller or fewer.",
+                             layout=layout))
 
 
 def _check_specs(background: str, texture: str, groups: tuple[GroupSpec, ...], layout: str) -> None:
     """SceneError unless the generator could draw these groups with this layout."""
     if len(groups) not in (1, 2):
-        raise SceneError(f"The demo generator draws 1 or 2 groups of objects, not {len(groups)}.")
+        raise SceneError(message("The demo generator draws 1 or 2 groups of objects, not {n}.", n=len(groups)))
     layouts = POSITIONS if len(groups) == 1 else RELATIONS
     if layout not in layouts:
-        raise SceneError(f"{'One group needs a position' if len(groups) == 1 else 'Two groups need a relation'}"
-                         f": {', '.join(layouts)}, not {layout!r}.")
+        values = dict(words=", ".join(layouts), word=repr(layout))
+        raise SceneError(message("One group needs a position: {words}, not {word}.", **values) if len(groups) == 1
+                         else message("Two groups need a relation: {words}, not {word}.", **values))
     placeholder = tuple(Group(g.count, g.shape, g.colour, g.size, ((0.5, 0.5),) * g.count, 0.1,
                               (0.0,) * g.count, ((0, 0, 0),) * g.count) for g in groups)
     check_scene(Scene(background, texture, 0, placeholder, position=layout if len(groups) == 1 else None,

@@ -33,6 +33,7 @@ from core.data.coco import CAPTIONS_FILE, check_dataset, dataset_files
 from core.data.errors import DatasetError
 from core.data.h5files import fix_hint
 from core.paths import data_root
+from core.text import message
 
 try:
     import fcntl
@@ -94,7 +95,7 @@ def _size(n: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    return message("{n:.0f} s", n=seconds) if seconds < 90 else message("{n:.0f} min", n=seconds / 60)
 
 
 class _Meter:
@@ -117,33 +118,39 @@ class _Meter:
         t0, done0 = self.window[0]
         rate = (done - done0) / (now - t0) if now > t0 else 0.0
         eta = (self.total - done) / rate if self.total and rate > 0 else None
-        text = f"{self.verb}: {_size(done)}"
-        if self.total:
-            text += f" of {_size(self.total)}"
-        if rate > 0:
-            text += f" at {_size(rate)}/s"
-        if eta is not None and not final:
-            text += f", {_duration(eta)} left"
+        values = dict(verb=self.verb, done=_size(done), total=_size(self.total or 0), rate=_size(rate))
+        if eta is not None and not final:          # eta: a total and a rate are known
+            text = message("{verb}: {done} of {total} at {rate}/s, {eta} left", eta=_duration(eta), **values)
+        elif self.total and rate > 0:
+            text = message("{verb}: {done} of {total} at {rate}/s", **values)
+        elif self.total:
+            text = message("{verb}: {done} of {total}", **values)
+        elif rate > 0:
+            text = message("{verb}: {done} at {rate}/s", **values)
+        else:
+            text = message("{verb}: {done}", **values)
         self.callback(DownloadProgress(self.stage, done, self.total, rate, eta, text))
 
 
-def _say(callback: ProgressCallback | None, stage: str, message: str) -> None:
+def _say(callback: ProgressCallback | None, stage: str, text: str) -> None:
     if callback is not None:
-        callback(DownloadProgress(stage, 0, None, 0.0, None, message))
+        callback(DownloadProgress(stage, 0, None, 0.0, None, text))
 
 
-def _check_cancel(cancel: threading.Event | None, message: str) -> None:
+def _check_cancel(cancel: threading.Event | None, text: str) -> None:
     if cancel is not None and cancel.is_set():
-        raise DownloadCancelled(message)
+        raise DownloadCancelled(text)
 
 
 def _check_space(folder: Path, need: int, reserve: int, what: str) -> None:
     free = shutil.disk_usage(folder).free
     if free < need + reserve:
-        raise DownloadError(
-            f"Not enough disk space in {folder}: {what} needs {_size(need)}"
-            f"{f' (plus {_size(reserve)} kept free)' if reserve else ''}, but only "
-            f"{_size(free)} is free. Free some space or choose another --dest.")
+        values = dict(folder=folder, what=what, need=_size(need), reserve=_size(reserve), free=_size(free))
+        raise DownloadError(message(
+            "Not enough disk space in {folder}: {what} needs {need} (plus {reserve} kept free), but only "
+            "{free} is free. Free some space or choose another --dest.", **values) if reserve else message(
+            "Not enough disk space in {folder}: {what} needs {need}, but only "
+            "{free} is free. Free some space or choose another --dest.", **values))
 
 
 # ---------------------------------------------------------------------------
@@ -173,8 +180,9 @@ def _fetch(url: str, part: Path, *, progress: ProgressCallback | None,
         try:
             response = requests.get(url, headers=headers, stream=True, timeout=timeout)
         except requests.RequestException as err:
-            raise DownloadError(f"Could not connect to {url} ({_reason(err)}). Check the address "
-                                f"and your connection, then try again.") from None
+            raise DownloadError(message("Could not connect to {url} ({reason}). Check the address "
+                                        "and your connection, then try again.", url=url,
+                                        reason=_reason(err))) from None
         with response:
             if response.status_code == 416 and offset:
                 if _total_from_content_range(response)[1] == offset:
@@ -191,16 +199,17 @@ def _fetch(url: str, part: Path, *, progress: ProgressCallback | None,
                 if response.headers.get("Content-Length", "").isdigit():
                     total = int(response.headers["Content-Length"])
             else:
-                raise DownloadError(f"HTTP {response.status_code} {response.reason} from "
-                                    f"{url}. Check the address (or ${URL_ENV_VAR}).")
+                raise DownloadError(message("HTTP {status} {reason} from {url}. Check the address (or ${setting}).",
+                                            status=response.status_code, reason=response.reason, url=url,
+                                            setting=URL_ENV_VAR))
             if total is not None:  # the rest of the archive, and at least as much to extract
                 _check_space(part.parent, (total - offset) + total, reserve_bytes,
-                             f"the {_size(total)} archive and its extracted files")
+                             message("the {size} archive and its extracted files", size=_size(total)))
             _stream(response, part, offset, total, url=url, progress=progress,
                     cancel=cancel, chunk_size=chunk_size)
             return
-    raise DownloadError(f"{url} keeps answering ranges that do not match {part}; "
-                        f"delete {part} and try again.")
+    raise DownloadError(message("{url} keeps answering ranges that do not match {part}; "
+                                "delete {part} and try again.", url=url, part=part))
 
 
 def _reason(err: requests.RequestException) -> str:
@@ -234,7 +243,7 @@ class _Broken(Exception):
 def _stream(response: requests.Response, part: Path, offset: int, total: int | None, *,
             url: str, progress: ProgressCallback | None, cancel: threading.Event | None,
             chunk_size: int) -> None:
-    meter = _Meter(progress, "download", f"Downloading {PurePosixPath(url).name}", total, offset)
+    meter = _Meter(progress, "download", message("Downloading {name}", name=PurePosixPath(url).name), total, offset)
     done = offset
     of_total = f" of {_size(total)}" if total else ""
     with open(part, "ab" if offset else "wb") as out:
@@ -246,14 +255,18 @@ def _stream(response: requests.Response, part: Path, offset: int, total: int | N
                 done += len(chunk)
                 meter.update(done)
         except _Broken as err:
-            raise DownloadError(f"The transfer from {url} broke off at {_size(done)}{of_total} "
-                                f"({err.args[0]}). The part is kept in {part}; run the "
-                                f"download again to resume.") from None
+            values = dict(url=url, done=_size(done), total=_size(total or 0), error=err.args[0], part=part)
+            raise DownloadError(message(
+                "The transfer from {url} broke off at {done} of {total} ({error}). The part is kept in "
+                "{part}; run the download again to resume.", **values) if total else message(
+                "The transfer from {url} broke off at {done} ({error}). The part is kept in "
+                "{part}; run the download again to resume.", **values)) from None
         out.flush()
         os.fsync(out.fileno())
     if total is not None and done != total:
-        raise DownloadError(f"The transfer from {url} ended at {_size(done)}{of_total}. The part "
-                            f"is kept in {part}; run the download again to resume.")
+        raise DownloadError(message("The transfer from {url} ended at {done} of {total}. The part "
+                                    "is kept in {part}; run the download again to resume.",
+                                    url=url, done=_size(done), total=_size(total), part=part))
     meter.update(done, final=True)
 
 
@@ -271,12 +284,14 @@ def _dataset_members(zf: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipI
                if info.filename.startswith(prefix) and not info.is_dir()}
     missing = [name for name in dataset_files(True) if name not in members]
     if missing:
-        raise ArchiveError(f"The archive from {source} lacks {', '.join(missing)}: it is not "
-                            f"the COCO captioning archive. Check the URL.")
+        raise ArchiveError(message("The archive from {source} lacks {files}: it is not "
+                                   "the COCO captioning archive. Check the URL.", source=source,
+                                   files=", ".join(missing)))
     for name in members:
         path = PurePosixPath(name)
         if path.is_absolute() or ".." in path.parts:
-            raise ArchiveError(f"The archive from {source} has an unsafe member {name!r}.")
+            raise ArchiveError(message("The archive from {source} has an unsafe member {name!r}.",
+                                       source=source, name=name))
     return members
 
 
@@ -286,12 +301,13 @@ def _extract(archive: Path, into: Path, source: str, *, progress: ProgressCallba
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as err:
-        raise ArchiveError(f"The file from {source} is not a readable zip archive ({err}).") from None
+        raise ArchiveError(message("The file from {source} is not a readable zip archive ({error}).",
+                                   source=source, error=str(err))) from None
     with zf:
         members = _dataset_members(zf, source)
         total = sum(info.file_size for info in members.values())
         _check_space(into, total, reserve_bytes, "extracting the archive")
-        meter = _Meter(progress, "extract", "Extracting", total)
+        meter = _Meter(progress, "extract", message("Extracting"), total)
         done = 0
         for name, info in members.items():
             target = into / name
@@ -305,8 +321,9 @@ def _extract(archive: Path, into: Path, source: str, *, progress: ProgressCallba
                         done += len(chunk)
                         meter.update(done)
             except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:
-                raise ArchiveError(f"The archive from {source} is corrupt: member {info.filename} "
-                                    f"fails its check ({err}).") from None
+                raise ArchiveError(message("The archive from {source} is corrupt: member {name} "
+                                           "fails its check ({error}).", source=source, name=info.filename,
+                                           error=str(err))) from None
         meter.update(done, final=True)
 
 
@@ -340,8 +357,8 @@ class _FolderLock:
                 fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 self.file.close()
-                raise DownloadError(f"Another download into {self.dest} "
-                                    f"is running; wait for it to finish.") from None
+                raise DownloadError(message("Another download into {dest} is running; wait for it to finish.",
+                                            dest=self.dest)) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -355,7 +372,7 @@ def _holds_dataset(dest: Path, force: bool) -> bool:
     if not dest.exists():
         return False
     if not dest.is_dir():
-        raise DownloadError(f"{dest} is a file, not a folder; choose another destination.")
+        raise DownloadError(message("{dest} is a file, not a folder; choose another destination.", dest=dest))
     if not any(dest.iterdir()):
         return False
     try:
@@ -364,11 +381,13 @@ def _holds_dataset(dest: Path, force: bool) -> bool:
     except DatasetError as err:
         known = set(dataset_files(True)) | set(dataset_files(False))
         if not force:
-            raise DownloadError(f"{dest} exists but is not a usable dataset; pass force=True "
-                                f"(--force) to replace it. The problem: {err}") from None
+            problem = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)
+            raise DownloadError(message("{dest} exists but is not a usable dataset; pass force=True "
+                                        "(--force) to replace it. The problem: {problem}", dest=dest,
+                                        problem=problem)) from None
         if not any(path.name in known for path in dest.iterdir()):
-            raise DownloadError(f"{dest} holds other files, not a COCO dataset; it will not be "
-                                f"replaced. Choose another destination.") from None
+            raise DownloadError(message("{dest} holds other files, not a COCO dataset; it will not be "
+                                        "replaced. Choose another destination.", dest=dest)) from None
         return False
 
 
@@ -396,7 +415,7 @@ def download_coco(dest: str | Path | None = None, url: str | None = None, *,
     part = dest.with_name(dest.name + ".zip.part")
     with _FolderLock(dest):
         if _holds_dataset(dest, force) and not force:
-            _say(progress, "done", f"{dest} already holds a valid dataset; nothing to download.")
+            _say(progress, "done", message("{dest} already holds a valid dataset; nothing to download.", dest=dest))
             return dest
 
         _fetch(url, part, progress=progress, cancel=cancel, timeout=timeout,
@@ -408,7 +427,7 @@ def download_coco(dest: str | Path | None = None, url: str | None = None, *,
         try:
             _extract(part, staging, url, progress=progress, cancel=cancel,
                      reserve_bytes=reserve_bytes)
-            _say(progress, "check", "Checking the dataset files")
+            _say(progress, "check", message("Checking the dataset files"))
             try:
                 if check_dataset(staging).has_fc7:
                     check_dataset(staging, pca_features=False)
@@ -416,17 +435,18 @@ def download_coco(dest: str | Path | None = None, url: str | None = None, *,
                 # the loader names the hidden staging folder and how to fix a folder in
                 # place; neither means anything to the user of a deleted download
                 problem = str(err).replace(f" {fix_hint(staging)}", "").replace(f"{staging}{os.sep}", "")
-                raise ArchiveError(f"The archive from {url} unpacked, but its data is not "
-                                   f"usable: {problem}") from None
+                raise ArchiveError(message("The archive from {url} unpacked, but its data is not "
+                                           "usable: {problem}", url=url, problem=problem)) from None
         except ArchiveError as err:
             shutil.rmtree(staging, ignore_errors=True)
             part.unlink(missing_ok=True)
-            raise ArchiveError(f"{err} The download was deleted; run it again to fetch a "
-                               f"fresh copy.") from None
+            first = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)
+            raise ArchiveError(message("{error} The download was deleted; run it again to fetch a "
+                                       "fresh copy.", error=first)) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _move_into_place(staging, dest)
         part.unlink(missing_ok=True)
-    _say(progress, "done", f"The COCO captioning dataset is ready in {dest}.")
+    _say(progress, "done", message("The COCO captioning dataset is ready in {dest}.", dest=dest))
     return dest

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from core.data.errors import DatasetError
+from core.text import message
 
 
 def fix_hint(folder: Path) -> str:
@@ -23,9 +24,9 @@ def fix_hint(folder: Path) -> str:
     from core.data.demo import is_demo_dataset
 
     if is_demo_dataset(folder):
-        return (f"Delete {folder}; the demo dataset is rebuilt on next use "
-                f"(or with `python -m core.data demo`).")
-    return f"Get a good copy with `python -m core.data download --dest {folder} --force`."
+        return message("Delete {folder}; the demo dataset is rebuilt on next use "
+                       "(or with `python -m core.data demo`).", folder=folder)
+    return message("Get a good copy with `python -m core.data download --dest {folder} --force`.", folder=folder)
 
 
 def replace_hint(path: Path) -> str:
@@ -141,12 +142,12 @@ class LazyFeatures:
     def _read(self, selection: Any) -> np.ndarray:
         with self._lock:
             if not self._dataset.id.valid:
-                raise DatasetError(f"{self.path} was closed; load the dataset again.")
+                raise DatasetError(message("{path} was closed; load the dataset again.", path=self.path))
             try:
                 return np.asarray(self._dataset[selection])
             except OSError as err:
-                raise DatasetError(f"{self.path} could not be read ({err}); it may be "
-                                   f"damaged. {replace_hint(self.path)}") from None
+                raise DatasetError(message("{path} could not be read ({error}); it may be damaged. {hint}",
+                                           path=self.path, error=str(err), hint=replace_hint(self.path))) from None
 
     def close(self) -> None:
         """Close the file; later reads raise `DatasetError`."""
@@ -161,20 +162,22 @@ def open_h5(path: Path) -> h5py.File:
     except OSError as err:
         text = str(err)
         if "truncated" in text:
-            problem = "is truncated (shorter than its header says; an interrupted copy?)"
+            problem = message("{path} is truncated (shorter than its header says; an interrupted copy?). {hint}",
+                              path=path, hint=replace_hint(path))
         elif "signature" in text:
-            problem = "is not an HDF5 file (corrupt?)"
+            problem = message("{path} is not an HDF5 file (corrupt?). {hint}", path=path, hint=replace_hint(path))
         else:
-            problem = f"cannot be opened as HDF5 ({text})"
-        raise DatasetError(f"{path} {problem}. {replace_hint(path)}") from None
+            problem = message("{path} cannot be opened as HDF5 ({error}). {hint}", path=path, error=text,
+                              hint=replace_hint(path))
+        raise DatasetError(problem) from None
 
 
 def h5_dataset(f: h5py.File, name: str, path: Path) -> h5py.Dataset:
     item = f.get(name)
     if not isinstance(item, h5py.Dataset):
-        held = ", ".join(sorted(f.keys())) or "nothing"
-        raise DatasetError(f"{path} has no dataset '{name}' (it holds: {held}). "
-                           f"{replace_hint(path)}")
+        held = ", ".join(sorted(f.keys())) or message("nothing")
+        raise DatasetError(message("{path} has no dataset '{name}' (it holds: {held}). {hint}",
+                                   path=path, name=name, held=held, hint=replace_hint(path)))
     return item
 
 
@@ -182,5 +185,5 @@ def read_array(dataset: h5py.Dataset, path: Path) -> np.ndarray:
     try:
         return np.asarray(dataset)
     except OSError as err:
-        raise DatasetError(f"{path}: '{dataset.name[1:]}' could not be read ({err}). "
-                           f"{replace_hint(path)}") from None
+        raise DatasetError(message("{path}: '{name}' could not be read ({error}). {hint}", path=path,
+                                   name=dataset.name[1:], error=str(err), hint=replace_hint(path))) from None

@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
+from ..text import message
 from .images import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, OFFLINE_NOTICE,
                      ImageResult, fetch_image, is_remote, local_path, url_label)
 
@@ -241,7 +242,7 @@ class ImageFetcher:
         try:
             return self._fetch(url, start)
         except Exception as exc:
-            return ImageResult(url_label(url), None, f"unexpected error ({type(exc).__name__})",
+            return ImageResult(url_label(url), None, message("unexpected error ({kind})", kind=type(exc).__name__),
                                time.monotonic() - start)
 
     def fetch_many(self, urls: Iterable[object]) -> list[ImageResult]:

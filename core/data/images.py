@@ -34,6 +34,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from core.text import message
+
 DEFAULT_TIMEOUT = 5.0            # seconds for a whole fetch: connect, redirects, body, decode
 DEFAULT_MAX_BYTES = 20_000_000   # bytes of body read at most
 DEFAULT_MAX_PIXELS = 40_000_000  # width * height decoded at most (a 20000x2000 panorama)
@@ -51,8 +53,8 @@ OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.ENETDOWN}
 # otherwise that one domain is dead (old Flickr farm hosts, say), not the network.
 DNS_PROBE_HOSTS = ("www.flickr.com", "images.cocodataset.org")
 DNS_PROBE_TTL = 30.0             # seconds a probe's answer is reused
-OFFLINE_NOTICE = ("No network connection: remote images are skipped for now. "
-                  "Cached and local images still show.")
+OFFLINE_NOTICE = message("No network connection: remote images are skipped for now. "
+                         "Cached and local images still show.")
 
 # Pillow warns (a RuntimeWarning) about huge images from inside Image.open, before we can
 # look at the size. Turning that warning into an error means changing the process-wide
@@ -105,7 +107,7 @@ def fetch_image(url: object, *, timeout: float = DEFAULT_TIMEOUT,
         limits = _Limits(float(timeout), int(max_bytes), int(max_pixels))
         image, error = _fetch(url, limits, start + limits.timeout)
     except Exception as exc:  # a last resort: a page must never see a traceback from here
-        image, error = None, f"unexpected error ({type(exc).__name__})"
+        image, error = None, message("unexpected error ({kind})", kind=type(exc).__name__)
     return ImageResult(url_label(url), image, error, time.monotonic() - start)
 
 
@@ -148,24 +150,24 @@ def _fetch(url: object, limits: _Limits, deadline: float) -> tuple[np.ndarray | 
     if isinstance(url, os.PathLike):
         return _read_local(os.fspath(url), limits)
     if not isinstance(url, str):
-        return None, "invalid URL"
+        return None, message("invalid URL")
     url = url.strip()
     if not url:
-        return None, "empty URL"
+        return None, message("empty URL")
     try:
         parts = urlsplit(url)
     except ValueError:
-        return None, "invalid URL"
+        return None, message("invalid URL")
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         return _fetch_remote(url, limits, deadline)
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            return None, f"unsupported file URI host ({parts.netloc})"
+            return None, message("unsupported file URI host ({host})", host=parts.netloc)
         return _read_local(url2pathname(parts.path), limits)
     if len(scheme) <= 1:   # no scheme, or a Windows drive letter
         return _read_local(url, limits)
-    return None, f"unsupported URL scheme ({scheme})"
+    return None, message("unsupported URL scheme ({scheme})", scheme=scheme)
 
 
 def _read_local(path: str | bytes, limits: _Limits) -> tuple[np.ndarray | None, str | None]:
@@ -173,19 +175,19 @@ def _read_local(path: str | bytes, limits: _Limits) -> tuple[np.ndarray | None, 
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            return None, "not a file"
+            return None, message("not a file")
         if info.st_size > limits.max_bytes:
-            return None, f"too large (> {_megabytes(limits.max_bytes)})"
+            return None, message("too large (> {size})", size=_megabytes(limits.max_bytes))
         with open(path, "rb") as f:
             data = f.read(limits.max_bytes + 1)
     except FileNotFoundError:
-        return None, "file not found"
+        return None, message("file not found")
     except PermissionError:
-        return None, "permission denied"
+        return None, message("permission denied")
     except (OSError, ValueError):   # ValueError: a path with a NUL byte
-        return None, "cannot read file"
+        return None, message("cannot read file")
     if len(data) > limits.max_bytes:
-        return None, f"too large (> {_megabytes(limits.max_bytes)})"
+        return None, message("too large (> {size})", size=_megabytes(limits.max_bytes))
     return decode_image(data, limits.max_pixels)
 
 
@@ -195,8 +197,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.
     Returns (image, None) or (None, reason). Never raises.
     """
     if not data:
-        return None, "empty file"
-    too_many = f"too many pixels (> {max_pixels / 1e6:.3g} MP)"
+        return None, message("empty file")
+    too_many = message("too many pixels (> {mp:.3g} MP)", mp=max_pixels / 1e6)
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -204,7 +206,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None, too_many
     except Exception:  # UnidentifiedImageError, and whatever a broken header raises
-        return None, "not an image (undecodable data)"
+        return None, message("not an image (undecodable data)")
     width, height = im.size
     if width * height > max_pixels:
         return None, too_many
@@ -214,9 +216,9 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.
         return None, too_many
     except (OSError, EOFError, SyntaxError, ValueError, IndexError) as exc:
         truncated = isinstance(exc, EOFError) or "truncated" in str(exc).lower()
-        return None, "truncated image" if truncated else "corrupt image"
+        return None, message("truncated image") if truncated else message("corrupt image")
     if image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
-        return None, "corrupt image"
+        return None, message("corrupt image")
     return np.ascontiguousarray(image), None
 
 
@@ -250,7 +252,7 @@ def _fetch_remote(url: str, limits: _Limits, deadline: float) -> tuple[np.ndarra
     if download.done.wait(max(0.0, deadline - time.monotonic())):
         return download.outcome
     download.abort()
-    return None, f"timed out after {limits.timeout:g} s"
+    return None, message("timed out after {s:g} s", s=limits.timeout)
 
 
 class _Download:
@@ -296,10 +298,10 @@ class _Download:
             return None, response
         with response:
             if response.status_code >= 400:
-                return None, f"HTTP {response.status_code}"
+                return None, message("HTTP {status}", status=response.status_code)
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if content_type.startswith(NON_IMAGE_TYPES) or "html" in content_type:
-                return None, f"not an image ({content_type})"
+                return None, message("not an image ({kind})", kind=content_type)
             body = self._read_body(response)
         if isinstance(body, str):
             return None, body
@@ -319,17 +321,17 @@ class _Download:
             response.close()
             url = urljoin(response.url, location)
             if url in seen:
-                return "redirect loop"
+                return message("redirect loop")
             if _is_flickr_placeholder(url):
-                return "photo unavailable (Flickr placeholder)"
+                return message("photo unavailable (Flickr placeholder)")
             if not is_remote(url):
-                return "bad redirect"
+                return message("bad redirect")
             seen.add(url)
-        return "too many redirects"
+        return message("too many redirects")
 
     def _read_body(self, response: requests.Response) -> bytes | str:
         """The body, or a reason; stops as soon as it would pass the byte cap."""
-        too_large = f"too large (> {_megabytes(self.limits.max_bytes)})"
+        too_large = message("too large (> {size})", size=_megabytes(self.limits.max_bytes))
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             return too_large
@@ -339,7 +341,7 @@ class _Download:
                 return too_large
             body += chunk
             if self._aborted or time.monotonic() > self.deadline:
-                return f"timed out after {self.limits.timeout:g} s"
+                return message("timed out after {s:g} s", s=self.limits.timeout)
         return bytes(body)
 
 
@@ -398,26 +400,26 @@ def _describe_request_error(exc: BaseException, timeout: float) -> str:
     """A short reason for a failed request; 'offline' when the network itself is missing."""
     causes = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in causes):
-        return "offline" if not DNS_PROBE.works() else "host not found"
+        return message("offline") if not DNS_PROBE.works() else message("host not found")
     if any(isinstance(c, OSError) and c.errno in OFFLINE_ERRNOS for c in causes):
-        return "offline"
+        return message("offline")
     if any(isinstance(c, (requests.Timeout, TimeoutError)) or "timed out" in str(c).lower()
            for c in causes):
-        return f"timed out after {timeout:g} s"
+        return message("timed out after {s:g} s", s=timeout)
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return "connection refused"
+        return message("connection refused")
     if any(isinstance(c, requests.exceptions.SSLError) for c in causes):
-        return "TLS error"
+        return message("TLS error")
     if any(type(c).__name__ == "IncompleteRead" for c in causes):
-        return "truncated download"
+        return message("truncated download")
     if any(isinstance(c, (requests.exceptions.ChunkedEncodingError, ConnectionResetError))
            for c in causes):
-        return "connection lost"
+        return message("connection lost")
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired,
                         requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                         UnicodeError, ValueError)):
-        return "invalid URL"
-    return "connection failed"
+        return message("invalid URL")
+    return message("connection failed")
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

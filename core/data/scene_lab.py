@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..text import message
 from .demo import EXTRACTOR_FILE, SCENES_FILE, STAMP, is_demo_dataset
 from .demo_features import Extractor
 from .demo_scenes import Scene, describe_scene, render_scene, sample_scene, scene_from_dict
@@ -42,10 +43,10 @@ class UploadError(ValueError):
 def why_not(folder: Path) -> str:
     """Why `folder` offers no composer: the sentence for the UI."""
     if not is_demo_dataset(folder):
-        return ("These images come with features from VGG-16, which Caption Lab cannot run here, so a new "
-                "image gets no features to caption. Composing and uploading work on the demo dataset.")
-    return ("This demo dataset was built before scenes were kept with it: delete its folder and Caption Lab "
-            "builds it again (about 30 s).")
+        return message("These images come with features from VGG-16, which Caption Lab cannot run here, so a new "
+                       "image gets no features to caption. Composing and uploading work on the demo dataset.")
+    return message("This demo dataset was built before scenes were kept with it: delete its folder and Caption Lab "
+                   "builds it again (about 30 s).")
 
 
 class SceneLab:
@@ -101,24 +102,27 @@ def picture_from_upload(data: bytes, size: int = 128) -> Image.Image:
     EXIF orientation applied, transparency flattened onto white, the centre square cropped
     and resized. UploadError for what is too big, not a picture, or a decompression bomb."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"The file is {len(data) / 2**20:.1f} MB; at most {MAX_UPLOAD_BYTES >> 20} MB, please.")
+        raise UploadError(message("The file is {mb:.1f} MB; at most {most} MB, please.", mb=len(data) / 2**20,
+                                  most=MAX_UPLOAD_BYTES >> 20))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ("PNG", "JPEG"):
-                raise UploadError(f"That is a {image.format or 'unknown'} file: upload a PNG or a JPEG.")
+                raise UploadError(message("That is a {format} file: upload a PNG or a JPEG.",
+                                          format=image.format or "unknown"))
             if image.width * image.height > MAX_UPLOAD_PIXELS:
-                raise UploadError(f"The picture is {image.width} x {image.height} pixels: too large to open "
-                                  f"safely (at most {MAX_UPLOAD_PIXELS // 1_000_000} million pixels).")
+                raise UploadError(message("The picture is {width} x {height} pixels: too large to open "
+                                          "safely (at most {most} million pixels).", width=image.width,
+                                          height=image.height, most=MAX_UPLOAD_PIXELS // 1_000_000))
             image.load()
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError("The picture unpacks to far more pixels than its file size suggests (a "
-                          "decompression bomb), so it was not opened.") from None
+        raise UploadError(message("The picture unpacks to far more pixels than its file size suggests (a "
+                                  "decompression bomb), so it was not opened.")) from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise UploadError(f"This is not a PNG or JPEG that can be read ({e}).") from None
+        raise UploadError(message("This is not a PNG or JPEG that can be read ({error}).", error=str(e))) from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "P", "PA"):
         rgba = image.convert("RGBA")

@@ -14,6 +14,7 @@ from itertools import permutations
 import numpy as np
 
 from .. import layers as L
+from ..text import message
 
 GATES = "ifog"                     # the course's order of the four blocks of a = x Wx + h Wh + b
 
@@ -23,10 +24,10 @@ GATES = "ifog"                     # the course's order of the four blocks of a 
 def rnn_step_forward_variants(x, prev_h, Wx, Wh, b) -> list[tuple[str, np.ndarray]]:
     a = x @ Wx + prev_h @ Wh + b
     return [
-        ("next_h is the pre-activation a = x·Wx + prev_h·Wh + b: the tanh is missing.", a),
-        ("next_h uses a sigmoid; the vanilla RNN uses tanh.", L.sigmoid(a)),
-        ("The bias b is not added before the tanh.", np.tanh(x @ Wx + prev_h @ Wh)),
-        ("prev_h · Wh is missing: the step does not look at the previous hidden state.",
+        (message("next_h is the pre-activation a = x·Wx + prev_h·Wh + b: the tanh is missing."), a),
+        (message("next_h uses a sigmoid; the vanilla RNN uses tanh."), L.sigmoid(a)),
+        (message("The bias b is not added before the tanh."), np.tanh(x @ Wx + prev_h @ Wh)),
+        (message("prev_h · Wh is missing: the step does not look at the previous hidden state."),
          np.tanh(x @ Wx + b)),
     ]
 
@@ -39,13 +40,13 @@ def rnn_step_backward_variants(dnext_h, x, prev_h, Wx, Wh, b) -> list[tuple[str,
     a = x @ Wx + prev_h @ Wh + b
     h = np.tanh(a)
     return [
-        ("tanh' is taken from the tanh's input a, as 1 - a²; it must come from its output: "
-         "1 - tanh(a)² = 1 - next_h².", _rnn_step_grads(dnext_h * (1 - a * a), x, prev_h, Wx, Wh)),
-        ("tanh' is taken as 1 - next_h; it is 1 - next_h².",
+        (message("tanh' is taken from the tanh's input a, as 1 - a²; it must come from its output: "
+         "1 - tanh(a)² = 1 - next_h²."), _rnn_step_grads(dnext_h * (1 - a * a), x, prev_h, Wx, Wh)),
+        (message("tanh' is taken as 1 - next_h; it is 1 - next_h²."),
          _rnn_step_grads(dnext_h * (1 - h), x, prev_h, Wx, Wh)),
-        ("tanh is applied to the output a second time: tanh' is 1 - next_h², not 1 - tanh(next_h)².",
+        (message("tanh is applied to the output a second time: tanh' is 1 - next_h², not 1 - tanh(next_h)²."),
          _rnn_step_grads(dnext_h * (1 - np.tanh(h) ** 2), x, prev_h, Wx, Wh)),
-        ("The gradient skips the tanh: multiply dnext_h by tanh' = 1 - next_h² first.",
+        (message("The gradient skips the tanh: multiply dnext_h by tanh' = 1 - next_h² first."),
          _rnn_step_grads(dnext_h, x, prev_h, Wx, Wh)),
     ]
 
@@ -61,9 +62,9 @@ def _rnn_states(x, h0, Wx, Wh, b, carry=True):
 
 def rnn_forward_variants(x, h0, Wx, Wh, b) -> list[tuple[str, np.ndarray]]:
     return [
-        ("Every step starts from h0 instead of the previous step's hidden state.",
+        (message("Every step starts from h0 instead of the previous step's hidden state."),
          _rnn_states(x, h0, Wx, Wh, b, carry=False)),
-        ("The hidden state is not fed back: each step sees only its input x[:, t].",
+        (message("The hidden state is not fed back: each step sees only its input x[:, t]."),
          np.tanh(x @ Wx + b)),
     ]
 
@@ -90,11 +91,11 @@ def _rnn_backward(dh, x, h0, Wx, Wh, b, carry=True, weights="sum"):
 
 def rnn_backward_variants(dh, x, h0, Wx, Wh, b) -> list[tuple[str, tuple]]:
     return [
-        ("The gradient from the next step is not added: each step's backward gets only "
-         "dh[:, t], not dh[:, t] + the dprev_h of step t + 1.",
+        (message("The gradient from the next step is not added: each step's backward gets only "
+         "dh[:, t], not dh[:, t] + the dprev_h of step t + 1."),
          _rnn_backward(dh, x, h0, Wx, Wh, b, carry=False)),
-        ("The weight gradients are overwritten at every step (dWx = ... instead of dWx += ...): "
-         "they must be summed over all timesteps.",
+        (message("The weight gradients are overwritten at every step (dWx = ... instead of dWx += ...): "
+         "they must be summed over all timesteps."),
          _rnn_backward(dh, x, h0, Wx, Wh, b, weights="last")),
     ]
 
@@ -104,8 +105,8 @@ def rnn_backward_variants(dh, x, h0, Wx, Wh, b) -> list[tuple[str, tuple]]:
 def word_embedding_backward_variants(dout, x, W) -> list[tuple[str, np.ndarray]]:
     buffered = np.zeros_like(W)
     buffered[x] += dout
-    return [("`dW[x] += dout` adds a word's gradient once even when the word appears many "
-             "times (numpy buffers the indexed add): use `np.add.at(dW, x, dout)`.", buffered)]
+    return [(message("`dW[x] += dout` adds a word's gradient once even when the word appears many "
+             "times (numpy buffers the indexed add): use `np.add.at(dW, x, dout)`."), buffered)]
 
 
 # --- temporal softmax loss --------------------------------------------------------------------
@@ -126,15 +127,15 @@ def _softmax_loss(x, y, mask, mask_loss=True, mask_dx=True, divide="N"):
 
 def softmax_loss_variants(x, y, mask) -> list[tuple[str, tuple]]:
     return [
-        ("The mask is not applied: <NULL> positions count in the loss and in dx. Multiply "
-         "both by the mask.", _softmax_loss(x, y, mask, mask_loss=False, mask_dx=False)),
-        ("dx is not masked: <NULL> positions get a gradient they never caused. Multiply dx "
-         "by the mask too.", _softmax_loss(x, y, mask, mask_dx=False)),
-        ("The loss is averaged over all N·T positions; the course sums over time and divides "
-         "by the batch size N only (dx too).", _softmax_loss(x, y, mask, divide="NT")),
-        ("The loss is divided by the number of unmasked words; the course divides by the "
-         "batch size N only (dx too).", _softmax_loss(x, y, mask, divide="mask")),
-        ("The loss is summed over the batch but not divided by N (1/N is missing, in dx too).",
+        (message("The mask is not applied: <NULL> positions count in the loss and in dx. Multiply "
+         "both by the mask."), _softmax_loss(x, y, mask, mask_loss=False, mask_dx=False)),
+        (message("dx is not masked: <NULL> positions get a gradient they never caused. Multiply dx "
+         "by the mask too."), _softmax_loss(x, y, mask, mask_dx=False)),
+        (message("The loss is averaged over all N·T positions; the course sums over time and divides "
+         "by the batch size N only (dx too)."), _softmax_loss(x, y, mask, divide="NT")),
+        (message("The loss is divided by the number of unmasked words; the course divides by the "
+         "batch size N only (dx too)."), _softmax_loss(x, y, mask, divide="mask")),
+        (message("The loss is summed over the batch but not divided by N (1/N is missing, in dx too)."),
          _softmax_loss(x, y, mask, divide="none")),
     ]
 
@@ -162,13 +163,15 @@ def _lstm_step(x, prev_h, prev_c, Wx, Wh, b, order=GATES, tanh_c=True, g_sigmoid
 
 
 def lstm_step_forward_variants(x, prev_h, prev_c, Wx, Wh, b) -> list[tuple[str, tuple]]:
-    found = [(f"The gates are read from a = x·Wx + prev_h·Wh + b in the order {_order_name(o)}"
-              + (" (PyTorch's order)" if o == "ifgo" else "")
-              + "; the course's order is i, f, o, g: a[:, :H] is i, then f, o, and g last.",
+    found = [(message("The gates are read from a = x·Wx + prev_h·Wh + b in the order {order} (PyTorch's order); "
+                      "the course's order is i, f, o, g: a[:, :H] is i, then f, o, and g last.",
+                      order=_order_name(o)) if o == "ifgo" else
+              message("The gates are read from a = x·Wx + prev_h·Wh + b in the order {order}; the course's "
+                      "order is i, f, o, g: a[:, :H] is i, then f, o, and g last.", order=_order_name(o)),
               _lstm_step(x, prev_h, prev_c, Wx, Wh, b, order=o)) for o in gate_orders()]
-    found += [("next_h = o · next_c: the tanh of the cell state is missing (next_h = o · tanh(next_c)).",
+    found += [(message("next_h = o · next_c: the tanh of the cell state is missing (next_h = o · tanh(next_c))."),
                _lstm_step(x, prev_h, prev_c, Wx, Wh, b, tanh_c=False)),
-              ("The candidate g uses a sigmoid; it is a tanh (i, f and o are sigmoids).",
+              (message("The candidate g uses a sigmoid; it is a tanh (i, f and o are sigmoids)."),
                _lstm_step(x, prev_h, prev_c, Wx, Wh, b, g_sigmoid=True))]
     return found
 
@@ -190,11 +193,11 @@ def _lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, tanh_pri
 def lstm_step_backward_variants(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b) -> list[tuple[str, tuple]]:
     args = (dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b)
     return [
-        ("The cell's gradient misses tanh'(c): dc = dnext_c + dnext_h · o · (1 - tanh²(next_c)).",
+        (message("The cell's gradient misses tanh'(c): dc = dnext_c + dnext_h · o · (1 - tanh²(next_c))."),
          _lstm_step_backward(*args, tanh_prime=False)),
-        ("dnext_c is not added: the cell state's gradient from the next step is forgotten "
-         "(dc = dnext_c + dnext_h · o · (1 - tanh²(next_c))).", _lstm_step_backward(*args, add_dnext_c=False)),
-        ("dprev_c is dc itself; it is dc · f (the forget gate scales what reaches prev_c).",
+        (message("dnext_c is not added: the cell state's gradient from the next step is forgotten "
+         "(dc = dnext_c + dnext_h · o · (1 - tanh²(next_c)))."), _lstm_step_backward(*args, add_dnext_c=False)),
+        (message("dprev_c is dc itself; it is dc · f (the forget gate scales what reaches prev_c)."),
          _lstm_step_backward(*args, times_f=False)),
     ]
 
@@ -209,9 +212,9 @@ def _lstm_states(x, h0, Wx, Wh, b, carry_c=True, carry_h=True):
 
 
 def lstm_forward_variants(x, h0, Wx, Wh, b) -> list[tuple[str, np.ndarray]]:
-    return [("The cell state is not carried from step to step: each step starts from c = 0.",
+    return [(message("The cell state is not carried from step to step: each step starts from c = 0."),
              _lstm_states(x, h0, Wx, Wh, b, carry_c=False)),
-            ("Every step starts from h0 instead of the previous step's hidden state.",
+            (message("Every step starts from h0 instead of the previous step's hidden state."),
              _lstm_states(x, h0, Wx, Wh, b, carry_h=False))]
 
 
@@ -238,13 +241,13 @@ def _lstm_backward(dh, x, h0, Wx, Wh, b, carry_c=True, carry_h=True, weights="su
 
 def lstm_backward_variants(dh, x, h0, Wx, Wh, b) -> list[tuple[str, tuple]]:
     return [
-        ("The cell state's gradient from the next step is forgotten: every step gets dnext_c = 0 "
-         "instead of the dprev_c of step t + 1.", _lstm_backward(dh, x, h0, Wx, Wh, b, carry_c=False)),
-        ("The hidden state's gradient from the next step is not added: each step gets only "
-         "dh[:, t], not dh[:, t] + the dprev_h of step t + 1.",
+        (message("The cell state's gradient from the next step is forgotten: every step gets dnext_c = 0 "
+         "instead of the dprev_c of step t + 1."), _lstm_backward(dh, x, h0, Wx, Wh, b, carry_c=False)),
+        (message("The hidden state's gradient from the next step is not added: each step gets only "
+         "dh[:, t], not dh[:, t] + the dprev_h of step t + 1."),
          _lstm_backward(dh, x, h0, Wx, Wh, b, carry_h=False)),
-        ("The weight gradients are overwritten at every step (dWx = ... instead of dWx += ...): "
-         "they must be summed over all timesteps.", _lstm_backward(dh, x, h0, Wx, Wh, b, weights="last")),
+        (message("The weight gradients are overwritten at every step (dWx = ... instead of dWx += ...): "
+         "they must be summed over all timesteps."), _lstm_backward(dh, x, h0, Wx, Wh, b, weights="last")),
     ]
 
 
@@ -281,10 +284,10 @@ def sample_variants(params: dict, cell: str, features, start: int, null: int,
                     max_length: int) -> list[tuple[str, np.ndarray]]:
     args = (params, cell, features, start, null, max_length)
     return [
-        ("<START> is written into the output: column 0 must hold the first sampled word, "
-         "not <START>.", greedy(*args, write_start=True)),
-        ("<START> is fed at every step; each step must be fed the word sampled at the step before.",
+        (message("<START> is written into the output: column 0 must hold the first sampled word, "
+         "not <START>."), greedy(*args, write_start=True)),
+        (message("<START> is fed at every step; each step must be fed the word sampled at the step before."),
          greedy(*args, feed="start")),
-        ("Every step starts from h0 (and c = 0): the hidden state is not carried from step to step.",
+        (message("Every step starts from h0 (and c = 0): the hidden state is not carried from step to step."),
          greedy(*args, carry=False)),
     ]

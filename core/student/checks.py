@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..checks import array_error
 from ..gradcheck import eval_numerical_gradient_array, rel_error
+from ..text import message
 from .report import (CRASHED, MEMORY, NOT_IMPLEMENTED, PASSED, TIMEOUT, WRONG, Check, Heat,
                      Result)
 from .sandbox import Channel, Outcome
@@ -66,10 +68,10 @@ class Student:
 def kind(value) -> str:
     """What a returned value is, for a message: 'a list of 3', 'an ndarray (4, 5)'."""
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
+        return message("an array of shape {shape}", shape=str(value.shape))
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
+        return message("a {type} of {n}", type=type(value).__name__, n=len(value))
+    return message("a {type}", type=type(value).__name__)
 
 
 def call(fn, *args, **kwargs):
@@ -200,10 +202,10 @@ def as_array(value) -> tuple[np.ndarray | None, str]:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return np.asarray(float(value)), ""
     if isinstance(value, Opaque):
-        return None, f"returned {value}, not an array"
+        return None, message("returned {what}, not an array", what=str(value))
     if value is None:
-        return None, "returned None"
-    return None, f"returned {kind(value)}, not an array"
+        return None, message("returned None")
+    return None, message("returned {what}, not an array", what=kind(value))
 
 
 def compare(name: str, got, want: np.ndarray, threshold: float, *, notebook: bool = True,
@@ -216,9 +218,10 @@ def compare(name: str, got, want: np.ndarray, threshold: float, *, notebook: boo
         return Check(name, None, threshold, False, measure, note=problem, notebook=notebook), None
     if array.shape != want.shape:
         return Check(name, None, threshold, False, measure,
-                     note=f"shape {array.shape}, expected {want.shape}", notebook=notebook), None
+                     note=message("shape {got}, expected {want}", got=str(array.shape), want=str(want.shape)),
+                     notebook=notebook), None
     if not np.all(np.isfinite(array)):
-        return Check(name, None, threshold, False, measure, note="holds NaN or infinity",
+        return Check(name, None, threshold, False, measure, note=message("holds NaN or infinity"),
                      notebook=notebook), None
     value = rel_error(want, array)
     return Check(name, value, threshold, value < threshold, measure, notebook=notebook), array
@@ -231,8 +234,8 @@ def gradient_check(name: str, analytic, numeric, threshold: float, *, notebook: 
     if array is None or check.passed:
         return check
     if array_error(array, numeric) < threshold:
-        return Check(check.name, check.value, threshold, True, note="noisy near-zero entries; "
-                     "the error over the whole array is below the threshold", notebook=notebook)
+        return Check(check.name, check.value, threshold, True, note=message("noisy near-zero entries; "
+                     "the error over the whole array is below the threshold"), notebook=notebook)
     return check
 
 
@@ -254,8 +257,10 @@ def which_bug(got: list, variants: list[tuple[str, object]], positions: list[int
     return None
 
 
-AXES = {"N": "example n", "T": "timestep t", "D": "input dimension", "H": "hidden unit",
-        "V": "word id", "W": "word-vector dimension", "4H": "gate unit (i, f, o, g)"}
+AXES = {"N": message("example n"), "T": message("timestep t"), "D": message("input dimension"),
+        "H": message("hidden unit"), "V": message("word id"), "W": message("word-vector dimension"),
+        "4H": message("gate unit (i, f, o, g)")}
+AGAINST = {"the reference": message("the reference"), "numeric": message("numeric")}
 
 
 def heat(name: str, got: np.ndarray, want, axes: str, against: str = "the reference") -> Heat | None:
@@ -274,44 +279,94 @@ def heat(name: str, got: np.ndarray, want, axes: str, against: str = "the refere
     if error.ndim != 2:
         return None
     rows, columns = (AXES.get(n, n) for n in names)
-    where = ", largest over the batch" if got.ndim == 3 else ""
-    return Heat(f"{name}: |yours − {against}| / (|yours| + |{against}|){where}",
-                np.round(error, 6).tolist(), rows, columns)
+    against = AGAINST.get(against, against)
+    if got.ndim == 3:
+        title = message("{name}: |yours − {against}| / (|yours| + |{against}|), largest over the batch",
+                        name=name, against=against)
+    else:
+        title = message("{name}: |yours − {against}| / (|yours| + |{against}|)", name=name, against=against)
+    return Heat(title, np.round(error, 6).tolist(), rows, columns)
+
+
+# the stages with values that the child reports (`Channel.stage` sends plain text), read back
+STAGES = ("a sequence of length {T}", "with Caption Lab's {forward} and {backward} in place of yours",
+          "with Caption Lab's {step} in place of yours", "importing {file}")
+_FIELDS = {"T": r"\d+", "file": r"[\w./]+"}           # step, forward, backward: function names
+_STAGE_PATTERNS = [(t, re.compile("^" + re.sub(r"\\{(\w+)\\}",
+                                                lambda m: f"(?P<{m[1]}>{_FIELDS.get(m[1], r'[a-z]+_[a-z_]+')})",
+                                                re.escape(t)) + "$"))
+                   for t in STAGES]
+
+
+def _stage(stage: str | None):
+    """The stage a task was in, as a translatable sentence when it is one of the checker's
+    own stage texts (the text itself otherwise)."""
+    if not stage or "{" in stage or "}" in stage:
+        return stage
+    for template, pattern in _STAGE_PATTERNS:
+        found = pattern.match(stage)
+        if found:
+            return message(template, **found.groupdict())
+    return message(stage)
+
+
+def _exit(how) -> str:
+    """How a process ended (a Message from `sandbox`, kept translatable)."""
+    return how if isinstance(how, str) else str(how)
+
+
+SANDBOX_WALLS = message(" (the sandbox allows no network, no signals to other processes and no writing "
+                        "outside its own folder)")
 
 
 def failed(result_name: str, outcome: Outcome, optional: bool = False) -> Result | None:
     """The Result of a task that did not finish normally, or None when it did."""
     base = dict(name=result_name, output=outcome.output, seconds=outcome.seconds, optional=optional)
-    stage = f", in {outcome.stage}," if outcome.stage else ""
+    stage = _stage(outcome.stage)
     if outcome.kind == "timeout":
-        return Result(status=TIMEOUT, hint=f"It was still running{stage} when its time was up "
-                      f"({outcome.exit}): an endless loop?", **base)
+        hint = (message("It was still running, in {stage}, when its time was up ({exit}): an endless loop?",
+                        stage=stage, exit=_exit(outcome.exit)) if stage else
+                message("It was still running when its time was up ({exit}): an endless loop?",
+                        exit=_exit(outcome.exit)))
+        return Result(status=TIMEOUT, hint=hint, **base)
     if outcome.kind == "memory":
-        message = (outcome.error or {}).get("message") or outcome.exit or ""
-        return Result(status=MEMORY, error=outcome.error,
-                      hint=f"It asked for more memory than a check may use{stage.rstrip(',')}: {message}", **base)
+        text = (outcome.error or {}).get("message") or outcome.exit or ""
+        hint = (message("It asked for more memory than a check may use, in {stage}: {message}",
+                        stage=stage, message=text) if stage else
+                message("It asked for more memory than a check may use: {message}", message=text))
+        return Result(status=MEMORY, error=outcome.error, hint=hint, **base)
     if outcome.kind == "died":
-        return Result(status=CRASHED, error=outcome.error,
-                      hint=f"Its process ended without an answer{stage.rstrip(',')} ({outcome.exit}): the code "
-                           f"called os._exit, or crashed the interpreter (a segfault, for one).", **base)
+        hint = (message("Its process ended without an answer, in {stage} ({exit}): the code called os._exit, "
+                        "or crashed the interpreter (a segfault, for one).", stage=stage, exit=_exit(outcome.exit))
+                if stage else
+                message("Its process ended without an answer ({exit}): the code called os._exit, or crashed "
+                        "the interpreter (a segfault, for one).", exit=_exit(outcome.exit)))
+        return Result(status=CRASHED, error=outcome.error, hint=hint, **base)
     if outcome.kind == "error":
         error = outcome.error or {}
         if error.get("type") in ("ReturnedNothing", "NotImplementedError"):
             return Result(status=NOT_IMPLEMENTED, hint=None if optional else
-                          "It returns None: it is still the course's template.", **base)
+                          message("It returns None: it is still the course's template."), **base)
         if error.get("type") == "WrongReturn":
-            return Result(status=WRONG, hint=f"It {error.get('message')}{stage.rstrip(',')}.", **base)
+            what = str(error.get("message"))
+            hint = (message("It {what}, in {stage}.", what=what, stage=stage) if stage else
+                    message("It {what}.", what=what))
+            return Result(status=WRONG, hint=hint, **base)
         if error.get("type") == "MemoryError":
-            return Result(status=MEMORY, error=error, hint=f"MemoryError{stage.rstrip(',')}.", **base)
-        where = ""
+            hint = message("MemoryError, in {stage}.", stage=stage) if stage else message("MemoryError.")
+            return Result(status=MEMORY, error=error, hint=hint, **base)
         frames = error.get("traceback") or []
+        why = SANDBOX_WALLS if error.get("type") == "PermissionError" else ""
+        values = dict(type=str(error.get("type")), message=str(error.get("message")), why=why)
         if error.get("student") and frames:
-            where = f" at {frames[-1]['file']}, line {frames[-1]['line']}"
-        why = (" (the sandbox allows no network, no signals to other processes and no writing outside "
-               "its own folder)" if error.get("type") == "PermissionError" else "")
-        return Result(status=CRASHED, error=error,
-                      hint=f"It raised {error.get('type')}{where}{stage.rstrip(',')}: {error.get('message')}{why}",
-                      **base)
+            values.update(file=str(frames[-1]["file"]), line=frames[-1]["line"])
+            hint = (message("It raised {type} at {file}, line {line}, in {stage}: {message}{why}",
+                            stage=stage, **values) if stage else
+                    message("It raised {type} at {file}, line {line}: {message}{why}", **values))
+        else:
+            hint = (message("It raised {type}, in {stage}: {message}{why}", stage=stage, **values) if stage else
+                    message("It raised {type}: {message}{why}", **values))
+        return Result(status=CRASHED, error=error, hint=hint, **base)
     return None
 
 

@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from .report import Report
+from ..text import message
+from .report import Report, packed, unpacked
 from .source import Bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
     folder = Path(tempfile.mkdtemp(prefix="caption-lab-check-"))
     try:
         bundle.write(folder / "src")
-        (folder / "request.json").write_text(json.dumps({"package": bundle.package, **request}))
+        (folder / "request.json").write_text(json.dumps(packed({"package": bundle.package, **request})))
         if arrays is not None:
             np.savez(folder / "arrays.npz", **arrays)
         with open(folder / "checker.log", "wb") as log:
@@ -73,7 +74,7 @@ def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
                 if line is None:
                     break
                 try:
-                    event = json.loads(line)
+                    event = unpacked(json.loads(line))
                 except ValueError:
                     continue
                 if event.get("event") == "progress":
@@ -94,11 +95,15 @@ def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
             stderr = (folder / "checker.log").read_text(errors="replace")[-2000:]
         if final is None:
             if time.monotonic() > deadline:
-                raise CheckFailed(f"The check took longer than {timeout:g} s and was stopped.")
-            raise CheckFailed(f"The checker stopped without an answer (exit code {process.returncode})."
-                              + (f"\n{stderr}" if stderr.strip() else ""))
+                raise CheckFailed(message("The check took longer than {seconds:g} s and was stopped.",
+                                          seconds=timeout))
+            if stderr.strip():
+                raise CheckFailed(message("The checker stopped without an answer (exit code {code}).\n{stderr}",
+                                          code=process.returncode, stderr=stderr))
+            raise CheckFailed(message("The checker stopped without an answer (exit code {code}).",
+                                      code=process.returncode))
         if final.get("event") == "error" and request.get("kind") != "sample":
-            raise CheckFailed(final.get("message", "the checker failed"))
+            raise CheckFailed(final.get("message", message("the checker failed")))
         return final
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -130,7 +135,7 @@ def sample(bundle: Bundle, config: dict, word_to_idx: dict, params: dict, featur
     try:
         final = _run(bundle, request, arrays, seconds + 30.0, None, python)
     except CheckFailed as e:
-        return str(e)
+        return e.args[0]
     if final.get("event") == "captions":
         return np.asarray(final["captions"], dtype=np.int64)
-    return final.get("message") or "Your sample gave no captions."
+    return final.get("message") or message("Your sample gave no captions.")

@@ -15,10 +15,11 @@ from ..checks import LAYERS
 from ..gradcheck import eval_numerical_gradient
 from ..notebook import (NOTEBOOK_FORWARD, NOTEBOOK_SEED, SOFTMAX_SANITY, gradient_inputs,
                         softmax_gradient_inputs, softmax_sanity_inputs)
+from ..text import message
 from . import bugs
 from .checks import (Context, Spec, Student, call, compare, gradient_check, heat, numeric_gradients,
                      optional, pick, swapped, verdict, which_bug)
-from .report import PASSED, WRONG, Check, Result
+from .report import PASSED, WRONG, Check, Result, status_word
 from .sandbox import Channel
 
 PROBE = 1e-7                       # a probe against the reference layers, in float64
@@ -88,16 +89,16 @@ def _forward_run(key: str):
     def run(student: Student, channel: Channel) -> dict:
         fn, data = student.layer(name), channel.data
         if key in NOTEBOOK_FORWARD:
-            channel.stage("the notebook's forward check")
+            channel.stage(message("the notebook's forward check"))
             data["notebook"] = _forward_outputs(fn, key, list(NOTEBOOK_FORWARD[key].inputs()))
-        channel.stage("random inputs")
+        channel.stage(message("random inputs"))
         data["random"] = _forward_outputs(fn, key, probe_inputs(key))
         if key in STEP_OF:
             for T in LENGTHS:
-                channel.stage(f"a sequence of length {T}")
+                channel.stage(message("a sequence of length {T}", T=T))
                 data[f"T{T}"] = _forward_outputs(fn, key, probe_inputs(key, length_sizes(key, T), 100 + T))
             step = NAMES[STEP_OF[key]][0]
-            channel.stage(f"with Caption Lab's {step} in place of yours")
+            channel.stage(message("with Caption Lab's {step} in place of yours", step=step))
             with swapped(student.module("rnn_layers"), {step: REFERENCE[STEP_OF[key]][0]}):
                 data["with_reference_step"] = optional(
                     lambda: _forward_outputs(fn, key, list(NOTEBOOK_FORWARD[key].inputs())))
@@ -114,13 +115,14 @@ def _forward_judge(key: str):
         if key in NOTEBOOK_FORWARD:
             case = NOTEBOOK_FORWARD[key]
             for i, out in enumerate(outputs):
-                check, _ = compare(f"{out} error", data["notebook"][i], case.expected[out], case.tolerance)
+                check, _ = compare(message("{name} error", name=out), data["notebook"][i], case.expected[out],
+                                   case.tolerance)
                 checks.append(check)
         inputs = probe_inputs(key)
         want = pick(REFERENCE[key][0](*inputs), len(outputs), "")
         for i, out in enumerate(outputs):
-            check, got = compare(f"{out} on random inputs, vs Caption Lab's", data["random"][i], want[i],
-                                 PROBE, notebook=False)
+            check, got = compare(message("{name} on random inputs, vs Caption Lab's", name=out), data["random"][i],
+                                 want[i], PROBE, notebook=False)
             checks.append(check)
             if not check.passed and got is not None:
                 found.setdefault("heat", heat(out, got, want[i], AXES[key][out]))
@@ -128,7 +130,7 @@ def _forward_judge(key: str):
         if key in STEP_OF:
             for T in LENGTHS:
                 reference = REFERENCE[key][0](*probe_inputs(key, length_sizes(key, T), 100 + T))[0]
-                check, got = compare(f"T = {T}: h vs Caption Lab's", data[f"T{T}"][0], reference, PROBE,
+                check, got = compare(message("T = {T}: h vs Caption Lab's", T=T), data[f"T{T}"][0], reference, PROBE,
                                      notebook=False)
                 checks.append(check)
                 by_length.append(check.passed)
@@ -145,14 +147,15 @@ def _forward_judge(key: str):
             swapped_h = data["with_reference_step"]
             fixed = swapped_h is not None and compare("h", swapped_h[0], case.expected["h"], case.tolerance)[0].passed
             if fixed:
-                result.hint = (f"{name} itself is right: with Caption Lab's {step} in place of yours it "
-                               f"gives the notebook's values. The error is in your {step}.")
+                result.hint = message("{name} itself is right: with Caption Lab's {step} in place of yours it "
+                                      "gives the notebook's values. The error is in your {step}.",
+                                      name=name, step=step)
             elif ctx.status(step) not in (None, PASSED):
-                result.details.append(f"{step} is {ctx.status(step).replace('_', ' ')} too, and {name} "
-                                      f"calls it: fix {step} first.")
+                result.details.append(message("{step} is {status} too, and {name} calls it: fix {step} first.",
+                                              step=step, status=status_word(ctx.status(step)), name=name))
             if by_length and by_length[0] and not all(by_length):
-                result.details.append("Right for a sequence of length 1, wrong from length 2 on: what is "
-                                      "carried from one step to the next is wrong.")
+                result.details.append(message("Right for a sequence of length 1, wrong from length 2 on: what is "
+                                              "carried from one step to the next is wrong."))
         return result
     return judge
 
@@ -177,22 +180,23 @@ def _backward_run(key: str):
 
     def run(student: Student, channel: Channel) -> dict:
         fwd, bwd, data = student.layer(forward_name), student.layer(backward_name), channel.data
-        channel.stage("the notebook's gradient check")
+        channel.stage(message("the notebook's gradient check"))
         data["notebook"] = _gradient_probe(fwd, bwd, key, LAYERS[key].sizes,
                                            np.random.RandomState(NOTEBOOK_SEED))
         if key in STEP_OF:
             for T in LENGTHS:
-                channel.stage(f"a sequence of length {T}")
+                channel.stage(message("a sequence of length {T}", T=T))
                 data[f"T{T}"] = _gradient_probe(fwd, bwd, key, length_sizes(key, T),
                                                 np.random.RandomState(100 + T))
             step_forward, step_backward = (REFERENCE[STEP_OF[key]][0], REFERENCE[STEP_OF[key]][1])
             names = NAMES[STEP_OF[key]]
-            channel.stage(f"with Caption Lab's {names[0]} and {names[1]} in place of yours")
+            channel.stage(message("with Caption Lab's {forward} and {backward} in place of yours",
+                                  forward=names[0], backward=names[1]))
             with swapped(student.module("rnn_layers"), {names[0]: step_forward, names[1]: step_backward}):
                 data["with_reference_step"] = optional(lambda: _gradient_probe(
                     fwd, bwd, key, LAYERS[key].sizes, np.random.RandomState(NOTEBOOK_SEED)))
         if key == "word_embedding":
-            channel.stage("repeated word ids")
+            channel.stage(message("repeated word ids"))
             for label, ids in (("unique", [[0, 3], [4, 1]]), ("repeated", [[1, 1, 1], [1, 2, 1]])):
                 rng = np.random.RandomState(7)
                 x, W = np.asarray(ids), rng.randn(5, 4)
@@ -213,8 +217,9 @@ def _reference_gradients(key: str, sizes: dict, seed: int, douts) -> tuple[list,
     return inputs, grads
 
 
-def _gradient_checks(probe: dict, key: str, threshold: float, prefix: str = "", notebook: bool = True):
-    return [gradient_check(f"{prefix}{g} error", a, n, threshold, notebook=notebook)
+def _gradient_checks(probe: dict, key: str, threshold: float, T: int | None = None, notebook: bool = True):
+    return [gradient_check(message("T = {T}: {name} error", T=T, name=g) if T is not None else
+                           message("{name} error", name=g), a, n, threshold, notebook=notebook)
             for g, a, n in zip(GRADIENTS[key], probe["analytic"], probe["numeric"])]
 
 
@@ -237,18 +242,18 @@ def _backward_judge(key: str):
         details = []
         if forward_right:
             for g, got, want in zip(GRADIENTS[key], notebook["analytic"], reference):
-                check, array = compare(f"{g} vs Caption Lab's", got, want, PROBE, notebook=False)
+                check, array = compare(message("{name} vs Caption Lab's", name=g), got, want, PROBE, notebook=False)
                 checks.append(check)
                 if not check.passed and result_heat is None and array is not None:
                     result_heat = heat(g, array, want, AXES[key][g])
         else:
-            details.append(f"Your {forward_name} gives other values than Caption Lab's on these inputs, "
-                           f"so this checks {name} against the numeric gradient of your own forward "
-                           f"pass only: see {forward_name}.")
+            details.append(message("Your {forward} gives other values than Caption Lab's on these inputs, "
+                                   "so this checks {name} against the numeric gradient of your own forward "
+                                   "pass only: see {forward}.", forward=forward_name, name=name))
         by_length = []
         if key in STEP_OF:
             for T in LENGTHS:
-                rows = _gradient_checks(data[f"T{T}"], key, threshold, prefix=f"T = {T}: ", notebook=False)
+                rows = _gradient_checks(data[f"T{T}"], key, threshold, T=T, notebook=False)
                 by_length.append(all(r.passed for r in rows))
                 checks.extend(r for r in rows if not r.passed)
         if key == "word_embedding":
@@ -257,7 +262,8 @@ def _backward_judge(key: str):
                 x = np.asarray([[0, 3], [4, 1]] if label == "unique" else [[1, 1, 1], [1, 2, 1]])
                 W = np.random.RandomState(7).randn(5, 4)
                 want = L.word_embedding_backward(probe["dout"], (x, W))
-                check, _ = compare(f"dW with {label} word ids, vs Caption Lab's", probe["dW"], want, PROBE,
+                check, _ = compare(message("dW with unique word ids, vs Caption Lab's") if label == "unique" else
+                                   message("dW with repeated word ids, vs Caption Lab's"), probe["dW"], want, PROBE,
                                    notebook=False)
                 checks.append(check)
         result = verdict(name, checks, heat=result_heat, details=details, optional=key.startswith("lstm"))
@@ -292,8 +298,8 @@ def _backward_hint(key: str, data: dict, inputs: list, ctx: Context, by_length: 
             want_unique = L.word_embedding_backward(unique["dout"], (x_uni, W_rep))
             if compare("", unique["dW"], want_unique, PROBE)[0].passed and \
                     not compare("", repeated["dW"], want, PROBE)[0].passed:
-                hint = ("Right when every word id appears once, wrong when one repeats: a repeated word "
-                        "must add its gradient every time (np.add.at(dW, x, dout)).")
+                hint = message("Right when every word id appears once, wrong when one repeats: a repeated word "
+                               "must add its gradient every time (np.add.at(dW, x, dout)).")
     else:
         hint = None
     if hint is None and key in STEP_OF:
@@ -301,12 +307,13 @@ def _backward_hint(key: str, data: dict, inputs: list, ctx: Context, by_length: 
         swapped_probe = data["with_reference_step"]
         if swapped_probe is not None and all(c.passed for c in _gradient_checks(swapped_probe, key, LAYERS[key].threshold)):
             names = NAMES[step]
-            hint = (f"{NAMES[key][1]} itself is right: with Caption Lab's {names[0]} and {names[1]} in "
-                    f"place of yours it passes. The error is in your step functions.")
+            hint = message("{name} itself is right: with Caption Lab's {forward} and {backward} in "
+                           "place of yours it passes. The error is in your step functions.",
+                           name=NAMES[key][1], forward=names[0], backward=names[1])
         elif by_length and by_length[0] and not all(by_length):
-            hint = ("Right for a sequence of length 1, wrong from length 2 on: the gradient carried "
-                    "from one step to the one before it, or the sums of dWx, dWh and db over the "
-                    "steps, is wrong.")
+            hint = message("Right for a sequence of length 1, wrong from length 2 on: the gradient carried "
+                           "from one step to the one before it, or the sums of dWx, dWh and db over the "
+                           "steps, is wrong.")
     return hint
 
 
@@ -327,16 +334,16 @@ def _softmax_probe_inputs():
 
 def _softmax_run(student: Student, channel: Channel) -> dict:
     fn, data = student.layer("temporal_softmax_loss"), channel.data
-    channel.stage("the notebook's sanity checks")
+    channel.stage(message("the notebook's sanity checks"))
     rng = np.random.RandomState(NOTEBOOK_SEED)
     data["sanity"] = [pick(call(fn, *softmax_sanity_inputs(N, T, V, p, rng)), 2, "(loss, dx)")[0]
                       for N, T, V, p, _, _ in SOFTMAX_SANITY]
-    channel.stage("the notebook's gradient check")
+    channel.stage(message("the notebook's gradient check"))
     x, y, mask = softmax_gradient_inputs(LAYERS["temporal_softmax_loss"].sizes, np.random.RandomState(NOTEBOOK_SEED))
     loss, dx = pick(call(fn, x, y, mask), 2, "(loss, dx)")
     numeric = eval_numerical_gradient(lambda v: pick(fn(v, y, mask), 2, "(loss, dx)")[0], x, verbose=False)
     data["gradient"] = {"dx": dx, "numeric": numeric}
-    channel.stage("a partial mask")
+    channel.stage(message("a partial mask"))
     data["probe"] = pick(call(fn, *_softmax_probe_inputs()), 2, "(loss, dx)")
     return data
 
@@ -346,17 +353,19 @@ def _softmax_judge(data: dict, ctx: Context) -> Result:
     for (N, T, V, p, low, high), loss in zip(SOFTMAX_SANITY, data["sanity"]):
         value = float(loss) if isinstance(loss, (int, float)) else float(np.asarray(loss).ravel()[0]) \
             if isinstance(loss, np.ndarray) and loss.size == 1 else None
-        checks.append(Check(f"loss (N={N}, T={T}, V={V}, p={p:g})", value, high,
+        checks.append(Check(message("loss (N={N}, T={T}, V={V}, p={p:g})", N=N, T=T, V=V, p=p), value, high,
                             value is not None and low < value < high, "value", low=low,
-                            note="" if value is not None else "not a number"))
+                            note="" if value is not None else message("not a number")))
     threshold = LAYERS["temporal_softmax_loss"].threshold
     grad = data["gradient"]
-    checks.append(gradient_check("dx error", grad["dx"], grad["numeric"], threshold))
+    checks.append(gradient_check(message("{name} error", name="dx"), grad["dx"], grad["numeric"], threshold))
     x, y, mask = _softmax_probe_inputs()
     want_loss, want_dx = L.temporal_softmax_loss(x, y, mask)
     got_loss, got_dx = data["probe"]
-    loss_check, _ = compare("loss with a partial mask, vs Caption Lab's", got_loss, want_loss, PROBE, notebook=False)
-    dx_check, dx_array = compare("dx with a partial mask, vs Caption Lab's", got_dx, want_dx, PROBE, notebook=False)
+    loss_check, _ = compare(message("loss with a partial mask, vs Caption Lab's"), got_loss, want_loss, PROBE,
+                            notebook=False)
+    dx_check, dx_array = compare(message("dx with a partial mask, vs Caption Lab's"), got_dx, want_dx, PROBE,
+                                 notebook=False)
     checks += [loss_check, dx_check]
     result = verdict("temporal_softmax_loss", checks)
     if result.status == WRONG:
@@ -364,9 +373,9 @@ def _softmax_judge(data: dict, ctx: Context) -> Result:
         if dx_array is not None and not dx_check.passed:
             error = np.abs(dx_array - want_dx) / np.maximum(1e-8, np.abs(dx_array) + np.abs(want_dx))
             from .report import Heat
-            result.heat = Heat("dx: error at each position (largest over the vocabulary); the mask keeps "
-                               "example 0 up to t = 1 and example 2 up to t = 0",
-                               np.round(error.max(axis=2), 6).tolist(), "example n", "timestep t")
+            result.heat = Heat(message("dx: error at each position (largest over the vocabulary); the mask keeps "
+                                       "example 0 up to t = 1 and example 2 up to t = 0"),
+                               np.round(error.max(axis=2), 6).tolist(), message("example n"), message("timestep t"))
     return result
 
 

@@ -19,6 +19,7 @@ from ..gradcheck import eval_numerical_gradient
 from ..model import PARAM_NAMES, CaptioningRNN, param_shapes
 from ..notebook import (MODEL_CASE, MODEL_LOSS_TOLERANCE, NOTEBOOK_MODEL_LOSS, NOTEBOOK_SEED,
                         NOTEBOOK_VOCAB, linspace_params, model_case_inputs)
+from ..text import message
 from . import bugs
 from .checks import (Context, Spec, Student, Tracer, WrongReturn, call, gradient_check,
                      kind, optional, pick, swapped, verdict, which_bug)
@@ -53,7 +54,7 @@ def _model(student: Student, vocab: dict, sizes: dict, cell: str):
 
 def _init_run(cell: str):
     def run(student: Student, channel: Channel) -> dict:
-        channel.stage("building the model")
+        channel.stage(message("building the model"))
         np.random.seed(NOTEBOOK_SEED)
         model = _model(student, SAMPLE_VOCAB, INIT_SIZES, cell)
         return {"params": dict(model.params),
@@ -71,13 +72,13 @@ def _init_judge(cell: str):
             got = params.get(name)
             shape = getattr(got, "shape", None)
             ok = isinstance(got, np.ndarray) and shape == shapes[name]
-            note = "missing from params" if got is None else f"{shape}" if shape is not None else kind(got)
-            checks.append(Check(f"params['{name}'] shape", None, 0.0, ok, "shape", note=note,
+            note = message("missing from params") if got is None else f"{shape}" if shape is not None else kind(got)
+            checks.append(Check(message("params['{name}'] shape", name=name), None, 0.0, ok, "shape", note=note,
                                 want=str(shapes[name])))
         extra = sorted(set(params) - set(PARAM_NAMES))
         dtypes = {str(v.dtype) for v in params.values() if isinstance(v, np.ndarray)}
-        checks.append(Check("dtype of the parameters", None, 0.0, dtypes == {"float64"}, "property",
-                            note=", ".join(sorted(dtypes)) or "none", want="float64 (dtype=np.float64)"))
+        checks.append(Check(message("dtype of the parameters"), None, 0.0, dtypes == {"float64"}, "property",
+                            note=", ".join(sorted(dtypes)) or message("none"), want="float64 (dtype=np.float64)"))
         special = data["special"]
         checks.append(Check("self._null, self._start, self._end", None, 0.0,
                             [special.get("_null"), special.get("_start"), special.get("_end")] == [0, 1, 2],
@@ -85,17 +86,18 @@ def _init_judge(cell: str):
                             want="[0, 1, 2]"))
         result = verdict(f"CaptioningRNN.__init__[{cell}]", checks, optional=cell == "lstm")
         if extra:
-            result.details.append(f"params also holds {', '.join(extra)}: the solver will update those too.")
+            result.details.append(message("params also holds {names}: the solver will update those too.",
+                                          names=", ".join(extra)))
         if result.status == PASSED:
             reference = CaptioningRNN(SAMPLE_VOCAB, input_dim=INIT_SIZES["D"], wordvec_dim=INIT_SIZES["W"],
                                       hidden_dim=INIT_SIZES["H"], cell_type=cell, dtype=np.float64,
                                       rng=np.random.RandomState(NOTEBOOK_SEED))
             same = all(np.array_equal(params[k], reference.params[k]) for k in PARAM_NAMES)
             result.details.append(
-                "After np.random.seed(231) it draws exactly the course's initial weights, so a seeded "
-                "run of yours starts where the notebook's does." if same else
-                "It draws its initial weights differently from the course's __init__ (fine, but a seeded "
-                "run of yours will not match the notebook's numbers).")
+                message("After np.random.seed(231) it draws exactly the course's initial weights, so a seeded "
+                        "run of yours starts where the notebook's does.") if same else
+                message("It draws its initial weights differently from the course's __init__ (fine, but a seeded "
+                        "run of yours will not match the notebook's numbers)."))
         return result
     return judge
 
@@ -117,7 +119,7 @@ def _loss_run(cell: str):
     def run(student: Student, channel: Channel) -> dict:
         data = channel.data
         module = student.module("classifiers.rnn")
-        channel.stage("the notebook's loss check")
+        channel.stage(message("the notebook's loss check"))
         model = _model(student, NOTEBOOK_VOCAB, MODEL_CASE, cell)
         linspace_params(model.params)
         features, captions = model_case_inputs(cell)
@@ -125,7 +127,7 @@ def _loss_run(cell: str):
             data["trace"] = tracer.calls        # filled as loss runs: kept if it crashes
             loss, grads = pick(call(model.loss, features, captions), 2, "(loss, grads)")
         data["loss"] = loss
-        channel.stage("the notebook's gradient check")
+        channel.stage(message("the notebook's gradient check"))
         sizes = LAYERS[f"model_{cell}"].sizes
         np.random.seed(NOTEBOOK_SEED)
         captions = np.random.randint(len(NOTEBOOK_VOCAB), size=(sizes["N"], sizes["T"]))
@@ -140,7 +142,7 @@ def _loss_run(cell: str):
                 numeric[name] = eval_numerical_gradient(lambda _: model.loss(features, captions)[0],
                                                         model.params[name], verbose=False, h=1e-6)
         data["gradients"] = {"analytic": dict(grads), "numeric": numeric}
-        channel.stage("with Caption Lab's layers in place of yours")
+        channel.stage(message("with Caption Lab's layers in place of yours"))
         names = [n for n in LAYER_NAMES if n in module.__dict__]
 
         def with_reference_layers():
@@ -171,20 +173,20 @@ def _trace_hint(data: dict, cell: str) -> str | None:
         if call_["function"] == "word_embedding_forward" and "x" in call_:
             x = call_["x"]
             if x.shape == captions.shape and np.array_equal(x, captions):
-                return ("The whole caption goes into the RNN: its input must be captions[:, :-1] "
-                        "(everything but the last word) and its targets captions[:, 1:].")
+                return message("The whole caption goes into the RNN: its input must be captions[:, :-1] "
+                               "(everything but the last word) and its targets captions[:, 1:].")
             if x.shape == captions[:, 1:].shape and np.array_equal(x, captions[:, 1:]):
-                return ("The RNN is fed captions[:, 1:], the targets: its input is captions[:, :-1], "
-                        "starting with <START>.")
+                return message("The RNN is fed captions[:, 1:], the targets: its input is captions[:, :-1], "
+                               "starting with <START>.")
         if call_["function"] == "temporal_softmax_loss" and "y" in call_:
             y, mask = call_["y"], call_["mask"]
             if y.shape == captions[:, :-1].shape and np.array_equal(y, captions[:, :-1]):
-                return ("The targets are the inputs: the loss must compare the scores with the next "
-                        "words, captions[:, 1:].")
+                return message("The targets are the inputs: the loss must compare the scores with the next "
+                               "words, captions[:, 1:].")
             out = captions[:, 1:]
             if mask.shape == out.shape and (out == null).any() and mask.astype(bool).all():
-                return ("The mask is not used: positions whose target is <NULL> count in the loss. "
-                        "Pass mask = captions_out != self._null to temporal_softmax_loss.")
+                return message("The mask is not used: positions whose target is <NULL> count in the loss. "
+                               "Pass mask = captions_out != self._null to temporal_softmax_loss.")
         if call_["function"] in ("rnn_forward", "lstm_forward") and "h0" in call_:
             h0 = call_["h0"]
             model = CaptioningRNN(NOTEBOOK_VOCAB, input_dim=MODEL_CASE["D"], wordvec_dim=MODEL_CASE["W"],
@@ -194,9 +196,9 @@ def _trace_hint(data: dict, cell: str) -> str | None:
             want = features @ model.params["W_proj"] + model.params["b_proj"]
             if h0.shape == want.shape and not np.allclose(h0, want):
                 if not h0.any():
-                    return ("h0 is all zeros: the image never reaches the RNN. Compute it from the "
-                            "features: h0 = features @ W_proj + b_proj.")
-                return "The h0 given to the RNN is not features @ W_proj + b_proj."
+                    return message("h0 is all zeros: the image never reaches the RNN. Compute it from the "
+                                   "features: h0 = features @ W_proj + b_proj.")
+                return message("The h0 given to the RNN is not features @ W_proj + b_proj.")
     return None
 
 
@@ -206,18 +208,20 @@ def _loss_judge(cell: str):
     def judge(data: dict, ctx: Context) -> Result:
         expected = NOTEBOOK_MODEL_LOSS[cell]
         loss = _value(data["loss"])
-        checks = [Check(f"loss difference from {expected}", None if loss is None else abs(loss - expected),
+        checks = [Check(message("loss difference from {expected}", expected=expected),
+                        None if loss is None else abs(loss - expected),
                         MODEL_LOSS_TOLERANCE, loss is not None and abs(loss - expected) < MODEL_LOSS_TOLERANCE,
-                        "difference", note="" if loss is not None else f"the loss is {kind(data['loss'])}")]
+                        "difference", note="" if loss is not None else
+                        message("the loss is {what}", what=kind(data["loss"])))]
         grads = data["gradients"]
         threshold = LAYERS[f"model_{cell}"].threshold
         for p in PARAM_NAMES:
             if p not in grads["analytic"]:
-                checks.append(Check(f"{p} relative error", None, threshold, False,
-                                    note="grads has no entry for it"))
+                checks.append(Check(message("{name} relative error", name=p), None, threshold, False,
+                                    note=message("grads has no entry for it")))
             elif p in grads["numeric"]:
-                checks.append(gradient_check(f"{p} relative error", grads["analytic"][p], grads["numeric"][p],
-                                             threshold))
+                checks.append(gradient_check(message("{name} relative error", name=p), grads["analytic"][p],
+                                             grads["numeric"][p], threshold))
         result = verdict(name, checks, optional=cell == "lstm")
         if result.status != WRONG:
             return result
@@ -233,17 +237,22 @@ def _loss_hint(data: dict, checks: list[Check], cell: str, ctx: Context) -> str 
               and not (r.optional and cell == "rnn")]
     reference = _value(data.get("with_reference_layers"))
     if not loss_right and reference is not None and abs(reference - NOTEBOOK_MODEL_LOSS[cell]) < MODEL_LOSS_TOLERANCE:
-        return ("With Caption Lab's layers in place of yours, your loss gives the notebook's value: the error "
-                "is in your layers" + (f" ({', '.join(layers)})." if layers else "."))
+        if layers:
+            return message("With Caption Lab's layers in place of yours, your loss gives the notebook's value: "
+                           "the error is in your layers ({layers}).", layers=", ".join(layers))
+        return message("With Caption Lab's layers in place of yours, your loss gives the notebook's value: the "
+                       "error is in your layers.")
     if loss_right and layers:
-        return (f"The loss is right but not all of its gradients: {', '.join(layers)} "
-                f"{'is' if len(layers) == 1 else 'are'} not right yet (see above), and loss uses "
-                f"{'it' if len(layers) == 1 else 'them'}.")
+        if len(layers) == 1:
+            return message("The loss is right but not all of its gradients: {layers} is not right yet (see "
+                           "above), and loss uses it.", layers=layers[0])
+        return message("The loss is right but not all of its gradients: {layers} are not right yet (see above), "
+                       "and loss uses them.", layers=", ".join(layers))
     proj = [c for c in checks if c.name.startswith(("W_proj", "b_proj"))]
     others = [c for c in checks[1:] if c not in proj]
     if loss_right and proj and not any(c.passed for c in proj) and all(c.passed for c in others):
-        return ("W_proj and b_proj get the wrong gradient, the rest is right: dh0, the gradient the RNN "
-                "passes back to its initial state, must flow back through h0 = features @ W_proj + b_proj.")
+        return message("W_proj and b_proj get the wrong gradient, the rest is right: dh0, the gradient the RNN "
+                       "passes back to its initial state, must flow back through h0 = features @ W_proj + b_proj.")
     return None
 
 
@@ -269,7 +278,7 @@ def sample_case(cell: str) -> tuple[dict, np.ndarray]:
 
 def _sample_run(cell: str):
     def run(student: Student, channel: Channel) -> dict:
-        channel.stage("sampling captions")
+        channel.stage(message("sampling captions"))
         np.random.seed(0)
         model = _model(student, SAMPLE_VOCAB, SAMPLE_SIZES, cell)
         params, features = sample_case(cell)
@@ -301,27 +310,30 @@ def _sample_judge(cell: str):
         itw = {i: w for w, i in SAMPLE_VOCAB.items()}
         if not isinstance(got, np.ndarray) or got.shape != want.shape or got.dtype.kind not in "iu":
             shape = getattr(got, "shape", None)
-            what = f"an array of shape {shape} and dtype {got.dtype}" if isinstance(got, np.ndarray) else kind(got)
-            return Result(name, WRONG, [Check("captions", None, 0.0, False, "shape", note=what,
-                                              want=f"integer ids of shape {want.shape}")],
-                          hint=f"sample returned {what}: it must return integer word ids of shape "
-                               f"(N, max_length) = {want.shape}.", optional=cell == "lstm")
+            what = (message("an array of shape {shape} and dtype {dtype}", shape=str(shape), dtype=str(got.dtype))
+                    if isinstance(got, np.ndarray) else kind(got))
+            return Result(name, WRONG, [Check(message("captions"), None, 0.0, False, "shape", note=what,
+                                              want=message("integer ids of shape {shape}", shape=str(want.shape)))],
+                          hint=message("sample returned {what}: it must return integer word ids of shape "
+                                       "(N, max_length) = {shape}.", what=what, shape=str(want.shape)),
+                          optional=cell == "lstm")
         differ = [i for i in range(len(want)) if _until_end(got[i], end)[:len(_until_end(want[i], end))]
                   != _until_end(want[i], end)]
         table = [{"greedy (Caption Lab)": _words(_until_end(want[i], end), itw),
-                  "yours": _words(got[i], itw), "same": "yes" if i not in differ else "NO"}
+                  "yours": _words(got[i], itw), "same": message("yes") if i not in differ else message("NO")}
                  for i in range(len(want))]
-        check = Check("captions unlike greedy decoding (up to <END>)", float(len(differ)), 0.5, not differ,
+        check = Check(message("captions unlike greedy decoding (up to <END>)"), float(len(differ)), 0.5, not differ,
                       "count", want="0", notebook=False)
         result = verdict(name, [check], optional=cell == "lstm", table=table)
         if result.status == WRONG:
             if not got.any() or (got == null).all():
-                result.hint = "It returns only <NULL>: is sample still the course's template?"
+                result.hint = message("It returns only <NULL>: is sample still the course's template?")
             else:
                 result.hint = which_bug([got], [(sentence, (c,)) for sentence, c in
                                                 bugs.sample_variants(params, cell, features, start, null, s["T"])])
                 if result.hint is None and (got[:, 0] == start).all():
-                    result.hint = "<START> is written into the output: column 0 must hold the first sampled word."
+                    result.hint = message("<START> is written into the output: column 0 must hold the first "
+                                          "sampled word.")
         return result
     return judge
 

@@ -16,11 +16,59 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..text import Message, message
+
 PASSED, WRONG, NOT_IMPLEMENTED, MISSING = "passed", "wrong", "not_implemented", "missing"
 CRASHED, TIMEOUT, MEMORY = "crashed", "timeout", "memory"
 STATUSES = (PASSED, WRONG, NOT_IMPLEMENTED, MISSING, CRASHED, TIMEOUT, MEMORY)
-LABELS = {PASSED: "passed", WRONG: "wrong", NOT_IMPLEMENTED: "not implemented", MISSING: "missing",
-          CRASHED: "crashed", TIMEOUT: "timed out", MEMORY: "used too much memory"}
+# how a status reads in a sentence (the statuses themselves stay the values above)
+LABELS = {PASSED: message("passed"), WRONG: message("wrong"), NOT_IMPLEMENTED: message("not implemented"),
+          MISSING: message("missing"), CRASHED: message("crashed"), TIMEOUT: message("timed out"),
+          MEMORY: message("used too much memory")}
+# the status as a word where a sentence names another function's status ("rnn_forward is timeout too")
+WORDS = {PASSED: message("passed"), WRONG: message("wrong"), NOT_IMPLEMENTED: message("not implemented"),
+         MISSING: message("missing"), CRASHED: message("crashed"), TIMEOUT: message("timeout"),
+         MEMORY: message("memory")}
+
+
+def status_word(status: str | None) -> str:
+    """`status` as the word a sentence about it uses (its value with spaces, translatable)."""
+    return WORDS.get(status) or str(status).replace("_", " ")
+
+
+
+# --- sentences across the checker's JSON ----------------------------------------------------
+# A `core.text.Message` turns into a plain string in JSON; between the checker and the app
+# it travels as {"__message__": template, "values": ..., "text": the English} so the app
+# can still show it in the reader's language. The command line's --json prints plain text.
+
+def packed(value, _inside: bool = False):
+    """`value` (JSON-able data) with every Message as a {"__message__": ...} object."""
+    if isinstance(value, Message):
+        return {"__message__": value.template, "text": str(value),
+                "values": {k: packed(v, True) for k, v in value.values.items()}}
+    if isinstance(value, dict):
+        return {k: packed(v, _inside) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [packed(v, _inside) for v in value]
+    if _inside and hasattr(value, "item") and getattr(value, "ndim", None) == 0:   # a numpy scalar
+        return value.item()                     # stays a number, for the template's format spec
+    return value
+
+
+def unpacked(value):
+    """What `packed` wrote, with its Messages back (their English text if one cannot be rebuilt)."""
+    if isinstance(value, dict):
+        if "__message__" in value and set(value) <= {"__message__", "values", "text"}:
+            values = unpacked(value.get("values") or {})
+            try:
+                return message(str(value["__message__"]), **values)
+            except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+                return value.get("text", value["__message__"])
+        return {k: unpacked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unpacked(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,7 +90,7 @@ class Check:
         if self.want is not None:
             return self.want
         if self.low is not None:
-            return f"{self.low:g} to {self.threshold:g}"
+            return message("{low:g} to {high:g}", low=self.low, high=self.threshold)
         return f"< {self.threshold:.0e}"
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..text import message
 from . import wire
 from .confine import confine
 
@@ -80,8 +81,8 @@ class Channel:
         self.sandbox: dict = {}
 
     def _send(self, kind: bytes, body: bytes) -> None:
-        message = kind + struct.pack("!I", len(body)) + body
-        view = memoryview(message)
+        packet = kind + struct.pack("!I", len(body)) + body
+        view = memoryview(packet)
         while view:
             written = os.write(self.fd, view)
             view = view[written:]
@@ -110,10 +111,10 @@ def describe_exception(error: BaseException, roots: list[Path]) -> dict:
                 name = name[len(r):]
         return {"file": name, "line": frame.lineno, "function": frame.name, "code": frame.line or ""}
 
-    message = str(error)
+    text = str(error)
     if isinstance(error, SyntaxError) and error.lineno:
-        message = f"{error.msg} (line {error.lineno})"
-    return {"type": type(error).__name__, "message": message[:2000],
+        text = f"{error.msg} (line {error.lineno})"
+    return {"type": type(error).__name__, "message": text[:2000],
             "traceback": [show(f) for f in (own or frames[-1:])], "student": bool(own)}
 
 
@@ -219,7 +220,7 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
     status = job.exit_status
     if timed_out:
         outcome.kind = "timeout"
-        outcome.exit = f"stopped after {job.limits.seconds:g} s"
+        outcome.exit = message("stopped after {seconds:g} s", seconds=job.limits.seconds)
     elif isinstance(answer, dict) and answer.get("kind") in ("ok", "error", "memory"):
         outcome.kind = answer["kind"]
         outcome.value = answer.get("value")
@@ -228,11 +229,13 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
     elif status is not None and os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         outcome.kind = "memory" if number == signal.SIGKILL else "died"
-        outcome.exit = _signal_name(number) + (", most likely out of memory" if number == signal.SIGKILL else "")
+        outcome.exit = (message("{signal}, most likely out of memory", signal=_signal_name(number))
+                        if number == signal.SIGKILL else _signal_name(number))
         if number == signal.SIGXCPU:
-            outcome.kind, outcome.exit = "timeout", f"used more than {job.limits.seconds:g} s of CPU time"
+            outcome.kind, outcome.exit = "timeout", message("used more than {seconds:g} s of CPU time",
+                                                            seconds=job.limits.seconds)
     elif status is not None:
-        outcome.exit = f"exit code {os.WEXITSTATUS(status)}"
+        outcome.exit = message("exit code {code}", code=os.WEXITSTATUS(status))
     return outcome
 
 

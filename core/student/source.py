@@ -25,6 +25,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..text import message
+
 LAYERS_FILE = "rnn_layers.py"
 MODEL_FILE = "classifiers/rnn.py"
 HELPERS_FILE = "layers.py"
@@ -95,20 +97,22 @@ def package_dir(root: Path) -> Path:
     Raises NotAnAssignment, saying where it looked, when there is none."""
     root = Path(root).expanduser()
     if not root.exists():
-        raise NotAnAssignment(f"There is no folder at {root}.")
+        raise NotAnAssignment(message("There is no folder at {root}.", root=str(root)))
     if not root.is_dir():
-        raise NotAnAssignment(f"{root} is a file: give the assignment's folder, the one that holds "
-                              f"cs231n/ (or your course's package).")
+        raise NotAnAssignment(message("{root} is a file: give the assignment's folder, the one that holds "
+                                      "cs231n/ (or your course's package).", root=str(root)))
     if _is_package_dir(root):
         return root
     try:
         candidates = sorted(p for p in root.iterdir() if p.is_dir() and _is_package_dir(p))
     except OSError as e:
-        raise NotAnAssignment(f"{root} cannot be read: {e.strerror}.") from None
+        raise NotAnAssignment(message("{root} cannot be read: {error}.", root=str(root),
+                                              error=str(e.strerror))) from None
     if not candidates:
-        raise NotAnAssignment(
-            f"{root} is not an assignment folder: none of its folders holds both {LAYERS_FILE} and "
-            f"{MODEL_FILE} (as cs231n/ does). Give the folder that holds cs231n/.")
+        raise NotAnAssignment(message(
+            "{root} is not an assignment folder: none of its folders holds both {layers} and "
+            "{model} (as cs231n/ does). Give the folder that holds cs231n/.", root=str(root), layers=LAYERS_FILE,
+            model=MODEL_FILE))
     preferred = [p for p in candidates if p.name == DEFAULT_PACKAGE]
     return (preferred or candidates)[0]
 
@@ -120,16 +124,17 @@ def _read_tree(package: Path) -> tuple[dict[str, str], list[str]]:
         if any(part in SKIPPED_FOLDERS or part.startswith(".") for part in relative.parts[:-1]):
             continue
         if len(files) >= MAX_FILES:
-            notes.append(f"Only the first {MAX_FILES} Python files were read.")
+            notes.append(message("Only the first {n} Python files were read.", n=MAX_FILES))
             break
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                notes.append(f"{relative} was left out: {size:,} bytes is more than a source file should be.")
+                notes.append(message("{name} was left out: {size:,} bytes is more than a source file should be.",
+                                     name=str(relative), size=size))
                 continue
             files[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
         except OSError as e:
-            notes.append(f"{relative} could not be read: {e.strerror}.")
+            notes.append(message("{name} could not be read: {error}.", name=str(relative), error=str(e.strerror)))
     return files, notes
 
 
@@ -163,7 +168,9 @@ def read_bundle(folder: Path, package: str, origin: str = "") -> Bundle:
     """A bundle `Bundle.write` wrote under `folder` (a run's code/ folder), read back."""
     files, notes = _read_tree(Path(folder) / package)
     if LAYERS_FILE not in files or MODEL_FILE not in files:
-        raise NotAnAssignment(f"{folder} holds no {package}/{LAYERS_FILE} and {package}/{MODEL_FILE}.")
+        layers, model = f"{package}/{LAYERS_FILE}", f"{package}/{MODEL_FILE}"
+        raise NotAnAssignment(message("{folder} holds no {layers} and {model}.", folder=str(folder),
+                                      layers=layers, model=model))
     return Bundle(package, files, origin=origin or str(folder), notes=tuple(notes))
 
 
@@ -191,11 +198,12 @@ def _from_zip(data: bytes, name: str) -> Bundle:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise NotAnAssignment(f"{name} is not a zip file Caption Lab can open.") from None
+        raise NotAnAssignment(message("{name} is not a zip file Caption Lab can open.", name=name)) from None
     members = [m for m in archive.infolist() if not m.is_dir()]
     if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-        raise NotAnAssignment(f"{name} unpacks to more than {MAX_ZIP_BYTES >> 20} MB: zip only the "
-                              f"package folder (cs231n/), without its datasets.")
+        raise NotAnAssignment(message("{name} unpacks to more than {mb} MB: zip only the "
+                                      "package folder (cs231n/), without its datasets.", name=name,
+                                      mb=MAX_ZIP_BYTES >> 20))
     paths = {}
     for m in members:
         path = _safe_member(m.filename)
@@ -204,8 +212,9 @@ def _from_zip(data: bytes, name: str) -> Bundle:
     packages = sorted({p.parent for p in paths if p.name == LAYERS_FILE
                        and p.parent / "classifiers" / "rnn.py" in paths}, key=lambda p: len(p.parts))
     if not packages:
-        raise NotAnAssignment(f"{name} holds no folder with both {LAYERS_FILE} and {MODEL_FILE}: zip the "
-                              f"package folder (cs231n/ or your course's).")
+        raise NotAnAssignment(message("{name} holds no folder with both {layers} and {model}: zip the "
+                                      "package folder (cs231n/ or your course's).", name=name, layers=LAYERS_FILE,
+                                      model=MODEL_FILE))
     top = packages[0]
     files = {}
     for path, m in sorted(paths.items()):
@@ -228,7 +237,7 @@ def bundle_from_uploads(uploads: list[tuple[str, bytes]]) -> Bundle:
 
     Files the student did not upload come from `core` (see `Bundle.provided`)."""
     if not uploads:
-        raise NotAnAssignment("Upload rnn_layers.py and rnn.py, or a zip of your package folder.")
+        raise NotAnAssignment(message("Upload rnn_layers.py and rnn.py, or a zip of your package folder."))
     zips = [(n, d) for n, d in uploads if n.lower().endswith(".zip")]
     if zips:
         return _from_zip(zips[0][1], zips[0][0])
@@ -237,17 +246,19 @@ def bundle_from_uploads(uploads: list[tuple[str, bytes]]) -> Bundle:
     for name, data in uploads:
         target = wanted.get(PurePosixPath(name).name)
         if target is None:
-            notes.append(f"{name} was left out: Caption Lab checks rnn_layers.py, rnn.py and layers.py.")
+            notes.append(message("{name} was left out: Caption Lab checks rnn_layers.py, rnn.py and layers.py.",
+                                 name=name))
         elif len(data) > MAX_FILE_BYTES:
-            notes.append(f"{name} was left out: {len(data):,} bytes is more than a source file should be.")
+            notes.append(message("{name} was left out: {size:,} bytes is more than a source file should be.",
+                                 name=name, size=len(data)))
         else:
             files[target] = data.decode("utf-8", errors="replace")
     if MODEL_FILE not in files and LAYERS_FILE not in files:
-        raise NotAnAssignment("Neither rnn_layers.py nor rnn.py was uploaded: those are the files "
-                              "with your code.")
+        raise NotAnAssignment(message("Neither rnn_layers.py nor rnn.py was uploaded: those are the files "
+                                      "with your code."))
     if MODEL_FILE not in files:
         files[MODEL_FILE] = ""
-        notes.append("No rnn.py was uploaded, so CaptioningRNN is missing.")
+        notes.append(message("No rnn.py was uploaded, so CaptioningRNN is missing."))
     package = guess_package(list(files.values()))
     files, provided = _with_helpers(files)
     if MODEL_FILE in files and files[MODEL_FILE] == "":

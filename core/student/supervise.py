@@ -10,6 +10,9 @@ time, and judges what comes back (`checks`). It prints JSON lines on stdout:
     {"event": "captions", "captions": [[...], ...]}          (a "sample" request)
     {"event": "error", "message": "..."}
 
+Sentences for a person (`core.text.message`) travel as {"__message__": template, "values": ...,
+"text": ...} (`report.packed`), so the app can show them in the reader's language.
+
 It is started with BLAS on one thread, so forking is safe, and with a clean environment.
 It never imports streamlit.
 """
@@ -24,8 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from . import layer_checks, model_checks
+from ..text import message
 from .checks import Context, Spec, Student, failed
-from .report import CRASHED, MISSING, NOT_IMPLEMENTED, TIMEOUT, Report, Result
+from .report import (CRASHED, MISSING, NOT_IMPLEMENTED, TIMEOUT, Report, Result, packed, status_word,
+                     unpacked)
 from .sandbox import Limits, Outcome, Task, describe_exception, run_tasks
 from .source import LAYERS_FILE, MODEL_FILE, repaired, stubs
 
@@ -34,7 +39,7 @@ MODULE_FILES = {"rnn_layers": LAYERS_FILE, "classifiers.rnn": MODEL_FILE}
 
 
 def _emit(event: dict) -> None:
-    sys.stdout.write(json.dumps(event, allow_nan=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(packed(event), allow_nan=False, default=str) + "\n")
     sys.stdout.flush()
 
 
@@ -44,7 +49,7 @@ def _import_probe(src: Path, package: str):
         student = Student(src, package)
         found = {}
         for module in MODULE_FILES:
-            channel.stage(f"importing {MODULE_FILES[module]}")
+            channel.stage(message("importing {file}", file=MODULE_FILES[module]))
             try:
                 m = student.module(module)
             except BaseException as e:
@@ -92,9 +97,13 @@ def _static(src: Path, package: str) -> tuple[dict, dict]:
 
 def _import_result(spec: Spec, error: dict, file: str) -> Result:
     frames = error.get("traceback") or []
-    where = f" ({frames[-1]['file']}, line {frames[-1]['line']})" if frames and error.get("student") else ""
-    return Result(spec.name, CRASHED, error=error, optional=spec.optional,
-                  hint=f"{file} could not be imported{where}: {error.get('type')}: {error.get('message')}")
+    values = dict(file=file, type=str(error.get("type")), message=str(error.get("message")))
+    if frames and error.get("student"):
+        hint = message("{file} could not be imported ({where}, line {line}): {type}: {message}",
+                       where=str(frames[-1]["file"]), line=frames[-1]["line"], **values)
+    else:
+        hint = message("{file} could not be imported: {type}: {message}", **values)
+    return Result(spec.name, CRASHED, error=error, optional=spec.optional, hint=hint)
 
 
 def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
@@ -115,7 +124,8 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
         verdict = failed("import", probe) or Result("import", CRASHED)
         for spec in specs:
             results[spec.name] = Result(spec.name, verdict.status, error=verdict.error, output=probe.output,
-                                        hint=f"Importing your files: {verdict.hint}", optional=spec.optional)
+                                        hint=message("Importing your files: {hint}", hint=verdict.hint),
+                                        optional=spec.optional)
     imported = probe.value if isinstance(probe.value, dict) else {}
     tasks, waiting = [], []
     for spec in specs:
@@ -132,16 +142,18 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
                                                "traceback": [{"file": problem.file, "line": problem.line,
                                                               "function": spec.attribute, "code": problem.code}],
                                                "student": True},
-                                        hint=f"A syntax error in {problem.file}, line {problem.line}: "
-                                             f"{problem.message}: {problem.code}")
+                                        hint=message("A syntax error in {file}, line {line}: {message}: {code}",
+                                                     file=problem.file, line=problem.line, message=problem.message,
+                                                     code=problem.code))
         elif not _defined(spec, imported):
-            what = spec.attribute if "." not in spec.attribute else f"the method {spec.attribute}"
-            results[spec.name] = Result(spec.name, MISSING, optional=spec.optional,
-                                        hint=f"{file} has no {what}.")
+            hint = (message("{file} has no {name}.", file=file, name=spec.attribute) if "." not in spec.attribute
+                    else message("{file} has no the method {name}.", file=file, name=spec.attribute))
+            results[spec.name] = Result(spec.name, MISSING, optional=spec.optional, hint=hint)
         elif spec.attribute in stub_names.get(spec.module, set()):
             results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
                                         hint=None if spec.optional else
-                                        "Still the course's template: nothing but `pass` where your code goes.")
+                                        message("Still the course's template: nothing but `pass` where your "
+                                                "code goes."))
         else:
             waiting.append(spec)
     by_name = {s.name: s for s in SPECS}
@@ -150,8 +162,10 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
                    and results[u].status in (NOT_IMPLEMENTED, MISSING)]
         if missing:
             results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
-                                        hint=f"It needs {' and '.join(missing)}, which "
-                                             f"{'is' if len(missing) == 1 else 'are'} not implemented yet.")
+                                        hint=message("It needs {name}, which is not implemented yet.",
+                                                     name=missing[0]) if len(missing) == 1 else
+                                        message("It needs {names}, which are not implemented yet.",
+                                                names=" and ".join(missing)))
         else:
             tasks.append(Task(spec.name, _spec_task(spec, src, package)))
     total = len(specs)
@@ -176,7 +190,8 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
                     result = spec.judge(outcome.value, context)
                 except Exception as e:          # a check that could not read what came back
                     result = Result(spec.name, CRASHED, optional=spec.optional,
-                                    hint=f"Caption Lab could not judge what it returned ({type(e).__name__}: {e}).")
+                                    hint=message("Caption Lab could not judge what it returned ({type}: {error}).",
+                                                 type=type(e).__name__, error=str(e)))
                 result.output, result.seconds = outcome.output, outcome.seconds
             _with_dependencies(result, spec, context)
             results[spec.name] = result
@@ -193,10 +208,12 @@ def _with_dependencies(result: Result, spec: Spec, context: Context) -> None:
     called = spec.calls if spec.calls is not None else spec.uses
     unfinished = [u for u in called if context.status(u) not in (None, "passed", "wrong")]
     if unfinished:
-        result.details.append(f"It uses {', '.join(unfinished)}, which "
-                              f"{'is' if len(unfinished) == 1 else 'are'} "
-                              f"{' / '.join(sorted({context.status(u).replace('_', ' ') for u in unfinished}))}: "
-                              f"fix {'that' if len(unfinished) == 1 else 'those'} first.")
+        statuses = sorted({context.status(u) for u in unfinished}, key=lambda s: s.replace("_", " "))
+        words = [status_word(s) for s in statuses]
+        values = dict(names=", ".join(unfinished), status=words[0] if len(words) == 1 else " / ".join(words))
+        result.details.append(message("It uses {names}, which is {status}: fix that first.", **values)
+                              if len(unfinished) == 1 else
+                              message("It uses {names}, which are {status}: fix those first.", **values))
 
 
 def _spec_task(spec: Spec, src: Path, package: str):
@@ -215,7 +232,7 @@ def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
     config = request["config"]
 
     def run(channel):
-        channel.stage("building your model")
+        channel.stage(message("building your model"))
         student = Student(src, package)
         cls = student.model_class()
         model = cls(request["word_to_idx"], input_dim=config["input_dim"], wordvec_dim=config["wordvec_dim"],
@@ -223,7 +240,7 @@ def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
                     dtype=np.dtype(config.get("dtype", "float32")))
         for k, v in params.items():
             model.params[k] = v.copy()
-        channel.stage("running your sample")
+        channel.stage(message("running your sample"))
         return {"captions": model.sample(features, max_length=int(request["max_length"]))}
     outcome = run_tasks([Task("sample", run)], workdir, Limits(seconds=float(request.get("seconds", 60.0)),
                                                                memory_mb=int(request.get("memory_mb", 2048))),
@@ -234,15 +251,16 @@ def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
                 "output": outcome.output}
     captions = (outcome.value or {}).get("captions")
     if not isinstance(captions, np.ndarray) or captions.dtype.kind not in "iu" or captions.ndim != 2:
-        return {"event": "error", "message": f"sample returned {captions!r:.80}, not an (N, max_length) "
-                                             f"array of word ids"}
+        shown = f"{captions!r:.80}"
+        return {"event": "error", "message": message("sample returned {value}, not an (N, max_length) array of "
+                                                     "word ids", value=shown)}
     return {"event": "captions", "captions": captions.tolist(), "output": outcome.output}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]).resolve()
-    request = json.loads((folder / "request.json").read_text())
+    request = unpacked(json.loads((folder / "request.json").read_text()))
     src, package = folder / "src", request["package"]
     workdir = folder / "work"
     workdir.mkdir(exist_ok=True)

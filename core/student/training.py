@@ -20,6 +20,7 @@ import numpy as np
 
 from ..model import PARAM_NAMES, CaptioningRNN
 from ..solver import CaptioningSolver
+from ..text import message
 
 
 class StudentCodeError(RuntimeError):
@@ -32,28 +33,31 @@ class CheckedModel:
     def __init__(self, model):
         params = getattr(model, "params", None)
         if not isinstance(params, dict):
-            raise StudentCodeError("Your CaptioningRNN has no params dict: __init__ must fill self.params.")
+            raise StudentCodeError(message("Your CaptioningRNN has no params dict: __init__ must fill self.params."))
         missing = [p for p in PARAM_NAMES if p not in params]
         if missing:
-            raise StudentCodeError(f"Your CaptioningRNN's params has no {', '.join(missing)}: the course's "
-                                   f"__init__ makes {', '.join(PARAM_NAMES)}.")
+            raise StudentCodeError(message("Your CaptioningRNN's params has no {missing}: the course's "
+                                           "__init__ makes {names}.", missing=", ".join(missing),
+                                           names=", ".join(PARAM_NAMES)))
         self.inner, self.params = model, params
 
     def loss(self, features, captions):
         out = self.inner.loss(features, captions)
         if not isinstance(out, tuple) or len(out) != 2:
-            raise StudentCodeError("Your CaptioningRNN.loss must return (loss, grads).")
+            raise StudentCodeError(message("Your CaptioningRNN.loss must return (loss, grads)."))
         loss, grads = out
         if not isinstance(grads, dict):
-            raise StudentCodeError("Your CaptioningRNN.loss returned grads that are not a dict keyed like self.params.")
+            raise StudentCodeError(message("Your CaptioningRNN.loss returned grads that are not a dict keyed "
+                                           "like self.params."))
         missing = [p for p in self.params if p not in grads or grads[p] is None]
         if missing:
-            raise StudentCodeError(f"Your CaptioningRNN.loss gave no gradient for {', '.join(missing)}: "
-                                   f"every parameter in self.params needs one.")
+            raise StudentCodeError(message("Your CaptioningRNN.loss gave no gradient for {missing}: "
+                                           "every parameter in self.params needs one.", missing=", ".join(missing)))
         for p, g in grads.items():
             if p in self.params and np.shape(g) != np.shape(self.params[p]):
-                raise StudentCodeError(f"Your CaptioningRNN.loss gave grads['{p}'] of shape {np.shape(g)}; "
-                                       f"self.params['{p}'] is {np.shape(self.params[p])}.")
+                raise StudentCodeError(message("Your CaptioningRNN.loss gave grads['{name}'] of shape {got}; "
+                                               "self.params['{name}'] is {want}.", name=p, got=str(np.shape(g)),
+                                               want=str(np.shape(self.params[p]))))
         return loss, grads
 
 
@@ -65,8 +69,9 @@ def twin(model, word_to_idx: dict, *, input_dim: int, wordvec_dim: int, hidden_d
     for name in PARAM_NAMES:
         weights = np.asarray(model.params[name])
         if weights.shape != reference.params[name].shape:
-            raise StudentCodeError(f"Your __init__ makes params['{name}'] of shape {weights.shape}; the course's "
-                                   f"is {reference.params[name].shape}.")
+            raise StudentCodeError(message("Your __init__ makes params['{name}'] of shape {got}; the course's "
+                                           "is {want}.", name=name, got=str(weights.shape),
+                                           want=str(reference.params[name].shape)))
         reference.params[name] = weights.astype(reference.dtype, copy=True)
     return reference
 

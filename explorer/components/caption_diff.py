@@ -12,6 +12,7 @@ import html
 import streamlit as st
 
 from core.metrics import ngram_matches
+from explorer.i18n import _, language
 
 SHADES = {0: ("transparent", "inherit"), 1: ("#dbe4ff", "#1c2a5a"), 2: ("#91a7ff", "#10194a"),
           3: ("#4c6ef5", "#ffffff"), 4: ("#364fc7", "#ffffff")}
@@ -20,21 +21,26 @@ SHADES = {0: ("transparent", "inherit"), 1: ("#dbe4ff", "#1c2a5a"), 2: ("#91a7ff
 def highlighted(words: list[str], others: list[list[str]], size: str = "1.2rem") -> str:
     """HTML for `words`, each shaded by the longest n-gram it shares with any of `others`."""
     if not words:
-        return f'<span style="font-size:{size};color:#868e96">(empty caption)</span>'
+        empty = html.escape(_("(empty caption)"))
+        return f'<span style="font-size:{size};color:#868e96">{empty}</span>'
     levels = ngram_matches(words, others) if others else [0] * len(words)
+    titles = {n: html.escape(_("in a shared {n}-gram").format(n=n) if n else _("not in any reference"))
+              for n in set(levels)}
     spans = []
     for word, n in zip(words, levels):
         bg, ink = SHADES[n]
-        spans.append(f'<span title="{"in a shared " + str(n) + "-gram" if n else "not in any reference"}" '
+        spans.append(f'<span title="{titles[n]}" '
                      f'style="background:{bg};color:{ink};padding:0.05em 0.12em;border-radius:0.2em">'
                      f'{html.escape(word)}</span>')
     return f'<span style="font-size:{size};line-height:1.75">{" ".join(spans)}</span>'
 
 
 def legend_html() -> str:
+    names = {n: html.escape(_("shared {n}-gram").format(n=n)) for n in range(1, 5)}
     items = " ".join(f'<span style="background:{SHADES[n][0]};color:{SHADES[n][1]};padding:0.1em 0.4em;'
-                     f'border-radius:0.2em">shared {n}-gram</span>' for n in range(1, 5))
-    return f'<div style="font-size:1rem">Shading: {items} · unshaded: in no reference</div>'
+                     f'border-radius:0.2em">{names[n]}</span>' for n in range(1, 5))
+    legend = _("Shading: {items} · unshaded: in no reference").format(items=items)
+    return f'<div style="font-size:1rem">{legend}</div>'
 
 
 def bleu_html(bleu) -> str:
@@ -48,17 +54,20 @@ def caption_against_references(words: list[str], references: list[list[str]], bl
     """The sample (shaded by what the references share), then every reference (shaded by what
     the sample shares), then BLEU-1..4."""
     st.html(_against_html(tuple(words), tuple(tuple(r) for r in references),
-                          None if bleu is None else tuple(float(b) for b in bleu), note))
+                          None if bleu is None else tuple(float(b) for b in bleu), note, language()))
 
 
 @functools.lru_cache(maxsize=4096)
-def _against_html(words: tuple, references: tuple, bleu: tuple | None, note: str) -> str:
+def _against_html(words: tuple, references: tuple, bleu: tuple | None, note: str, lang: str) -> str:
     """The HTML of `caption_against_references`: the same for every session that looks at the
-    same captions, so it is written once (matching n-grams is most of a Compare rerun)."""
+    same captions in the same language (`lang`, this run's), so it is written once (matching
+    n-grams is most of a Compare rerun)."""
     words, references = list(words), [list(r) for r in references]
+    sampled = html.escape(_("Sampled{note}:").format(note=note))
     parts = [f'<div style="margin-bottom:0.3em"><span style="font-size:0.95rem;color:#495057">'
-             f'Sampled{html.escape(note)}:</span><br>{highlighted(words, references, "1.35rem")}</div>']
-    parts.append('<div style="font-size:0.95rem;color:#495057">Ground truth:</div>'
+             f'{sampled}</span><br>{highlighted(words, references, "1.35rem")}</div>']
+    truth = html.escape(_("Ground truth:"))
+    parts.append(f'<div style="font-size:0.95rem;color:#495057">{truth}</div>'
                  '<ol style="margin:0 0 0.4em 1.2em;padding:0">')
     for ref in references:
         parts.append(f"<li>{highlighted(ref, [words], '1.05rem')}</li>")

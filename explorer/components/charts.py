@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.i18n import _
+
 FONT = {"labelFontSize": 15, "titleFontSize": 15}
 CHOSEN = "#e8590c"        # the word taken at a step
 OTHER = "#4263eb"         # every other candidate
@@ -33,7 +35,7 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
         "layer": [
             {"mark": {"type": "bar", "cornerRadiusEnd": 3},
              "encoding": {"y": y, "x": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
-                                        "axis": {"title": "probability of the next word", "format": ".1f",
+                                        "axis": {"title": _("probability of the next word"), "format": ".1f",
                                                  "values": [0, 0.2, 0.4, 0.6, 0.8, 1], **FONT}},
                           "color": {"field": "taken", "type": "nominal",
                                     "scale": {"domain": ["taken", "not taken"], "range": [CHOSEN, OTHER]},
@@ -47,13 +49,14 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
 
 
 def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, log: bool = False,
-               x_title: str = "step", height: int = 240, percent: bool = False,
+               x_title: str | None = None, height: int = 240, percent: bool = False,
                domain: list | None = None, title: str = "", colours: list[str] | None = None) -> None:
     """Lines over timesteps: one per column in `series`, x an ordered label column.
 
     `height` is the plot's own: the slanted word labels, the legend and the title are
     added around it, so long captions never squeeze the lines flat.
     """
+    x_title = _("step") if x_title is None else x_title          # the callers' titles come translated
     long = frame.melt(id_vars=[x, "t"], value_vars=series, var_name="series", value_name="value")
     scale = {"type": "log"} if log else {}
     if domain is not None:
@@ -72,8 +75,8 @@ def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, 
                       "scale": {"range": colours or PALETTE},
                       "legend": {"title": None, "orient": "top", "labelFontSize": 15, "symbolSize": 150,
                                  "labelLimit": 400, "columns": min(len(series), 2)}},   # 2 a row: fits 1024 px
-            "tooltip": [{"field": x, "title": "step"}, {"field": "series"},
-                        {"field": "value", "format": ".3~g"}],
+            "tooltip": [{"field": x, "title": _("step")}, {"field": "series", "title": _("series")},
+                        {"field": "value", "format": ".3~g", "title": _("value")}],
         },
     }
     st.vega_lite_chart(long, spec, width="stretch")

@@ -7,6 +7,12 @@ import streamlit as st
 from core.checks import CheckReport, CheckRow
 from explorer.components.labels import label_column
 from explorer.components.plots import FAIL_COLOR, PASS_COLOR
+from explorer.i18n import N_, _
+
+PASSED, NOISY, FAILED = N_("passed"), N_("passed (noisy near-zero entries)"), N_("FAILED")
+# the table's columns, as the reader reads them
+COLUMNS = {"check": N_("check"), "quantity": N_("quantity"), "measure": N_("measure"), "value": N_("value"),
+           "over the array": N_("over the array"), "must be": N_("must be"), "result": N_("result")}
 
 
 def _value(row: CheckRow) -> str:
@@ -15,24 +21,24 @@ def _value(row: CheckRow) -> str:
 
 def _result(row: CheckRow) -> str:
     if row.noisy:
-        return "passed (noisy near-zero entries)"
-    return "passed" if row.passed else "FAILED"
+        return _(NOISY)
+    return _(PASSED) if row.passed else _(FAILED)
 
 
 def _color(result: str) -> str:
-    return PASS_COLOR if result.startswith("passed") else FAIL_COLOR
+    return PASS_COLOR if result in (_(PASSED), _(NOISY)) else FAIL_COLOR
 
 
 def results_table(rows: list[CheckRow]) -> pd.DataFrame:
-    """One line per check, as the table shows it."""
+    """One line per check, as the table shows it (its headers in the reader's language)."""
     return pd.DataFrame({
-        "check": [r.check for r in rows],
-        "quantity": [r.quantity for r in rows],
-        "measure": [r.measure for r in rows],
-        "value": [_value(r) for r in rows],
-        "over the array": ["" if r.array_error is None else f"{r.array_error:.1e}" for r in rows],
-        "must be": [r.expected for r in rows],
-        "result": [_result(r) for r in rows],
+        _(COLUMNS["check"]): [_(r.check) for r in rows],
+        _(COLUMNS["quantity"]): [_(r.quantity) for r in rows],
+        _(COLUMNS["measure"]): [_(r.measure) for r in rows],
+        _(COLUMNS["value"]): [_value(r) for r in rows],
+        _(COLUMNS["over the array"]): ["" if r.array_error is None else f"{r.array_error:.1e}" for r in rows],
+        _(COLUMNS["must be"]): [_(r.expected) for r in rows],
+        _(COLUMNS["result"]): [_result(r) for r in rows],
     })
 
 
@@ -41,22 +47,25 @@ def verdict(report: CheckReport) -> None:
     failures = report.failures
     total = len(report.rows)
     if not failures:
-        st.success(f"All {total} checks passed.", icon=":material/check_circle:")
+        st.success(_("All {n} checks passed.").format(n=total),
+                   icon=":material/check_circle:")
         return
-    st.error(f"{len(failures)} of {total} checks failed: {', '.join(r.quantity for r in failures)}.",
+    st.error(_("{failed} of {n} checks failed: {names}.")
+             .format(failed=len(failures), n=total, names=", ".join(_(r.quantity) for r in failures)),
              icon=":material/cancel:")
     if not report.broken:
-        st.info("The backward pass here is Caption Lab's reference implementation, so this "
-                "failure is the numeric gradient's: these sizes and seed push tanh and the "
-                "sigmoids into saturation (or a vanilla RNN into chaos), where centred "
-                "differences lose their accuracy. Try smaller sizes or another seed.")
+        st.info(_("The backward pass here is Caption Lab's reference implementation, so this "
+                  "failure is the numeric gradient's: these sizes and seed push tanh and the "
+                  "sigmoids into saturation (or a vanilla RNN into chaos), where centred "
+                  "differences lose their accuracy. Try smaller sizes or another seed."))
 
 
 def check_table(report: CheckReport) -> None:
     """The table of every check's value against what it must be."""
     table = results_table(list(report.rows))
     # columns sized by their contents, so the value and the result stay in view on a projector
+    result, over = _(COLUMNS["result"]), _(COLUMNS["over the array"])
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"result": label_column(table, "result", _color),
-                                "over the array": st.column_config.TextColumn(
-                     help="‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero")})
+                 column_config={result: label_column(table, result, _color),
+                                over: st.column_config.TextColumn(
+                     help=_("‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero"))})

@@ -12,7 +12,9 @@ import streamlit as st
 
 from core.student.report import (CRASHED, LABELS, MEMORY, MISSING, NOT_IMPLEMENTED, PASSED, STATUSES,
                                  TIMEOUT, WRONG, Check, Heat, Report, Result)
+from core.text import Message
 from explorer.components.labels import label_column
+from explorer.i18n import N_, _, n_
 
 # status -> (material icon, badge colour, text colour)
 STYLE = {PASSED: (":material/check_circle:", "green", "#15803d"),
@@ -24,14 +26,20 @@ STYLE = {PASSED: (":material/check_circle:", "green", "#15803d"),
          MEMORY: (":material/memory:", "orange", "#c2410c")}
 
 
+# the sampling check's table of captions: its headers, as shown
+TABLE_HEADERS = (N_("greedy (Caption Lab)"), N_("yours"), N_("same"))
+
+
 def status_text(r: Result) -> str:
-    text = LABELS[r.status]
-    return text + " (optional)" if r.optional and r.status == NOT_IMPLEMENTED else text
+    """The status as the reader reads it ("not implemented (optional)")."""
+    if r.optional and r.status == NOT_IMPLEMENTED:
+        return _("{status} (optional)").format(status=_(LABELS[r.status]))
+    return _(LABELS[r.status])
 
 
 def _number(c: Check) -> str:
     if c.value is None:
-        return c.note or "-"
+        return _(c.note) if c.note else "-"
     return f"{c.value:.4f}" if c.measure == "value" else f"{c.value:.0f}" if c.measure == "count" \
         else f"{c.value:.2e}"
 
@@ -50,9 +58,10 @@ def overview_frame(report: Report) -> pd.DataFrame:
     rows = []
     for name, r in report.results.items():
         c = worst(r)
-        rows.append({"Function": name, "Status": status_text(r), "_status": r.status,
-                     "Number": f"{c.name}: {_number(c)}" if c else "", "Must be": c.expected if c else ""})
-    return pd.DataFrame(rows, columns=["Function", "Status", "_status", "Number", "Must be"])
+        rows.append({_("Function"): name, _("Status"): status_text(r), "_status": r.status,
+                     _("Number"): _("{check}: {number}").format(check=_(c.name), number=_number(c)) if c else "",
+                     _("Must be"): _(c.expected) if c else ""})
+    return pd.DataFrame(rows, columns=[_("Function"), _("Status"), "_status", _("Number"), _("Must be")])
 
 
 def to_fix(report: Report) -> list[tuple[str, Result]]:
@@ -67,37 +76,52 @@ def report_overview(report: Report) -> None:
     badges = st.container(horizontal=True)
     for status in STATUSES:
         if counts[status]:
-            icon, colour, _ = STYLE[status]
-            badges.badge(f"{counts[status]} {LABELS[status]}", icon=icon, color=colour)
+            icon, colour, _text = STYLE[status]
+            badges.badge(_("{n} {status}").format(n=counts[status], status=_(LABELS[status])), icon=icon,
+                         color=colour)
     sandbox = report.sandbox or {}
-    walls = ", ".join(filter(None, [
-        f"no network ({sandbox['network']})" if sandbox.get("network") else "",
-        f"writes only in its own folder ({sandbox['files']})" if sandbox.get("files") else "",
-        "no signals to other processes" if sandbox.get("signals") else "",
-        f"{sandbox['memory_mb']:,} MB of memory" if sandbox.get("memory_mb") else ""]))
-    st.caption(f"Package `{report.package}` from `{report.origin}`, checked in {report.seconds:.1f} s, every "
-               f"function in a process of its own" + (f": {walls}." if walls else ".")
-               + (f" Supplied by Caption Lab, not yours: {', '.join(report.provided)}." if report.provided else ""))
+    # TRANSLATORS: the separator between the items of a list ("no network, 2,048 MB of memory")
+    walls = _(", ").join(filter(None, [
+        _("no network ({how})").format(how=sandbox["network"]) if sandbox.get("network") else "",
+        _("writes only in its own folder ({how})").format(how=sandbox["files"]) if sandbox.get("files") else "",
+        _("no signals to other processes") if sandbox.get("signals") else "",
+        _("{mb:,} MB of memory").format(mb=sandbox["memory_mb"]) if sandbox.get("memory_mb") else ""]))
+    values = dict(package=report.package, origin=report.origin, seconds=report.seconds, walls=walls)
+    if walls:
+        checked = _("Package `{package}` from `{origin}`, checked in {seconds:.1f} s, every function in a "
+                    "process of its own: {walls}.").format(**values)
+    else:
+        checked = _("Package `{package}` from `{origin}`, checked in {seconds:.1f} s, every function in a "
+                    "process of its own.").format(**values)
+    if report.provided:
+        checked += " " + _("Supplied by Caption Lab, not yours: {files}.").format(files=", ".join(report.provided))
+    st.caption(checked)
     for note in report.notes:
-        st.caption(note)
+        st.caption(_(note))
     frame = overview_frame(report)
-    kind = dict(zip(frame["Status"], frame.pop("_status")))
+    status_column = _("Status")
+    kind = dict(zip(frame[status_column], frame.pop("_status")))
     st.dataframe(frame, hide_index=True, width="stretch",
                  height=38 + 35 * len(frame),
-                 column_config={"Function": st.column_config.TextColumn(width=210),
-                                "Status": label_column(frame, "Status", lambda text: STYLE[kind[text]][2], width=150),
-                                "Must be": st.column_config.TextColumn(width=80),
-                                "Number": st.column_config.TextColumn(
-                                    "Notebook's number", help="The error the notebook would print, or the "
-                                    "first check that failed")})
+                 column_config={_("Function"): st.column_config.TextColumn(width=210),
+                                status_column: label_column(frame, status_column, lambda text: STYLE[kind[text]][2],
+                                                            width=150),
+                                _("Must be"): st.column_config.TextColumn(width=80),
+                                _("Number"): st.column_config.TextColumn(
+                                    _("Notebook's number"), help=_("The error the notebook would print, or the "
+                                                                   "first check that failed"))})
     work = to_fix(report)
     if work:
-        st.markdown("**What to look at**, in order:\n" + "\n".join(
-            f"- **`{name}`** {status_text(r)}" + (f": {r.hint}" if r.hint else "") for name, r in work))
+        lines = [_("- **`{name}`** {status}: {hint}").format(name=name, status=status_text(r), hint=_(r.hint))
+                 if r.hint else _("- **`{name}`** {status}").format(name=name, status=status_text(r))
+                 for name, r in work]
+        st.markdown(_("**What to look at**, in order:") + "\n" + "\n".join(lines))
     else:
         optional = [n for n, r in report.results.items() if r.status != PASSED]
-        st.success("Every function passed" + (f", but the optional {len(optional)} LSTM ones still to write."
-                                              if optional else "."), icon=":material/check_circle:")
+        st.success(n_("Every function passed, but the optional {n} LSTM one still to write.",
+                      "Every function passed, but the optional {n} LSTM ones still to write.",
+                      len(optional)).format(n=len(optional))
+                   if optional else _("Every function passed."), icon=":material/check_circle:")
 
 
 def first_to_look_at(report: Report) -> str:
@@ -107,61 +131,63 @@ def first_to_look_at(report: Report) -> str:
 
 
 def _checks_frame(checks: list[Check]) -> pd.DataFrame:
-    frame = pd.DataFrame([{"Check": c.name, "Value": _number(c), "Must be": c.expected,
-                           "Result": "passed" if c.passed else "FAILED",
-                           "From": "the notebook" if c.notebook else "Caption Lab's probe",
-                           "Note": c.note} for c in checks],
-                         columns=["Check", "Value", "Must be", "Result", "From", "Note"])
-    return frame if frame["Note"].astype(bool).any() else frame.drop(columns="Note")
+    columns = [_("Check"), _("Value"), _("Must be"), _("Result"), _("From"), _("Note")]
+    frame = pd.DataFrame([[_(c.name), _number(c), _(c.expected), _("passed") if c.passed else _("FAILED"),
+                           _("the notebook") if c.notebook else _("Caption Lab's probe"), _(c.note) if c.note else ""]
+                          for c in checks], columns=columns)
+    return frame if frame[columns[-1]].astype(bool).any() else frame.drop(columns=columns[-1])
 
 
 def heat_map(heat: Heat) -> None:
     """Element-wise error as colour: white is right, dark red is wrong."""
     rows = [{"row": i, "column": j, "error": v} for i, line in enumerate(heat.values) for j, v in enumerate(line)]
     step = max(10, min(26, 360 // max(len(heat.values), 1)))       # at most about 360 px tall
-    spec = {"mark": {"type": "rect"}, "height": {"step": step}, "title": {"text": heat.title, "fontSize": 15,
+    title, rows_title, columns_title = _(heat.title), _(heat.rows) if heat.rows else None, _(heat.columns)
+    spec = {"mark": {"type": "rect"}, "height": {"step": step}, "title": {"text": title, "fontSize": 15,
                                                                           "anchor": "start"},
             "encoding": {
-                "x": {"field": "column", "type": "ordinal", "title": heat.columns,
+                "x": {"field": "column", "type": "ordinal", "title": columns_title,
                       "axis": {"labelFontSize": 13, "titleFontSize": 14, "labelAngle": 0}},
-                "y": {"field": "row", "type": "ordinal", "title": heat.rows or None,
+                "y": {"field": "row", "type": "ordinal", "title": rows_title,
                       "axis": {"labelFontSize": 13, "titleFontSize": 14}},
                 "color": {"field": "error", "type": "quantitative",
                           "scale": {"scheme": "reds", "domain": [0, 1]},
-                          "legend": {"title": "error", "labelFontSize": 12, "titleFontSize": 13}},
-                "tooltip": [{"field": "row", "title": heat.rows or "row"},
-                            {"field": "column", "title": heat.columns},
-                            {"field": "error", "format": ".2e"}]},
+                          "legend": {"title": _("error"), "labelFontSize": 12, "titleFontSize": 13}},
+                "tooltip": [{"field": "row", "title": rows_title or _("row")},
+                            {"field": "column", "title": columns_title},
+                            {"field": "error", "title": _("error"), "format": ".2e"}]},
             "config": {"view": {"stroke": None}}}
     st.vega_lite_chart(pd.DataFrame(rows), spec, width="stretch")
-    st.caption("Each cell is |yours − right| / (|yours| + |right|): 0 (white) where they agree, 1 (dark red) "
-               "where they have nothing in common.")
+    st.caption(_("Each cell is |yours − right| / (|yours| + |right|): 0 (white) where they agree, 1 (dark red) "
+                 "where they have nothing in common."))
 
 
 def function_detail(r: Result) -> None:
     """One function in full."""
-    icon, colour, _ = STYLE[r.status]
+    icon, colour, _text = STYLE[r.status]
     st.badge(status_text(r), icon=icon, color=colour)
     if r.hint:
         if r.status in (WRONG, CRASHED):
-            st.error(r.hint, icon=":material/lightbulb:")
+            st.error(_(r.hint), icon=":material/lightbulb:")
         elif r.status in (TIMEOUT, MEMORY, MISSING):
-            st.warning(r.hint, icon=":material/lightbulb:")
+            st.warning(_(r.hint), icon=":material/lightbulb:")
         else:
-            st.info(r.hint, icon=":material/info:")
+            st.info(_(r.hint), icon=":material/info:")
     elif r.status == NOT_IMPLEMENTED and r.optional:
-        st.info("Not written yet. The LSTM is optional in the course: this is a normal state, and the "
-                "vanilla RNN's checks do not depend on it.", icon=":material/info:")
+        st.info(_("Not written yet. The LSTM is optional in the course: this is a normal state, and the "
+                  "vanilla RNN's checks do not depend on it."), icon=":material/info:")
     for detail in r.details:
-        st.markdown(f"- {detail}")
+        st.markdown(f"- {_(detail)}")
     if r.checks:
         checks = _checks_frame(r.checks)
-        result = label_column(checks, "Result", lambda v: STYLE[PASSED][2] if v == "passed" else STYLE[WRONG][2])
-        st.dataframe(checks, hide_index=True, width="stretch", column_config={"Result": result})
+        passed, column = _("passed"), _("Result")
+        result = label_column(checks, column, lambda v: STYLE[PASSED][2] if v == passed else STYLE[WRONG][2])
+        st.dataframe(checks, hide_index=True, width="stretch", column_config={column: result})
     if r.heat is not None:
         heat_map(r.heat)
     if r.table:
-        st.dataframe(pd.DataFrame(r.table), hide_index=True, width="stretch")
+        rows = [{_(k): _(v) if isinstance(v, Message) else v for k, v in row.items()} for row in r.table]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if r.error and r.error.get("traceback"):
         lines = []
         for frame in r.error["traceback"]:
@@ -169,8 +195,8 @@ def function_detail(r: Result) -> None:
             if frame.get("code"):
                 lines.append(f"    {frame['code']}")
         lines.append(f"{r.error['type']}: {r.error['message']}")
-        st.markdown("**Traceback** (your files only)" if r.error.get("student") else "**Traceback**")
+        st.markdown(_("**Traceback** (your files only)") if r.error.get("student") else _("**Traceback**"))
         st.code("\n".join(lines), language="text", wrap_lines=True)
     if r.output.strip():
-        with st.expander("What it printed"):
+        with st.expander(_("What it printed"), key="code.printed"):
             st.code(r.output, language="text", wrap_lines=True)

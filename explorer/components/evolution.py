@@ -9,9 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
+from explorer.i18n import _
 from explorer.runs.base import Evolution
 
 THUMBNAIL = 240                    # longest side of a sample's picture, in pixels
+EVOLUTION_AT = "train.evolution_at"  # the iteration chosen on a finished run (+ its snapshots)
 
 
 def _safe(word: str) -> str:
@@ -28,22 +30,28 @@ def marked_caption(caption: str, truth: str) -> tuple[str, int]:
         ok = i < len(true_words) and word == true_words[i]
         right += ok
         marked.append(f":{'green' if ok else 'red'}[{_safe(word)}]")
-    return " ".join(marked) or ":gray[(nothing)]", right
+    return " ".join(marked) or ":gray[" + _("(nothing)") + "]", right
 
 
 def evolution_view(evolution: Evolution, live: bool) -> None:
     """Draw the sample images with their captions at the latest snapshot (or a chosen one)."""
     if not evolution.images or not evolution.snapshots:
-        st.caption("The first captions appear as soon as the run has loaded its data.")
+        st.caption(_("The first captions appear as soon as the run has loaded its data."))
         return
-    iterations = [i for i, _ in evolution.snapshots]
+    iterations = [i for i, _captions in evolution.snapshots]
     if live or len(iterations) == 1:
         at = iterations[-1]
-        st.caption(f"Greedy captions at iteration **{at}**; they refresh every "
-                   f"{iterations[1] - iterations[0] if len(iterations) > 1 else 'few'} iterations.")
+        if len(iterations) > 1:
+            st.caption(_("Greedy captions at iteration **{at}**; they refresh every {every} "
+                         "iterations.").format(at=at, every=iterations[1] - iterations[0]))
+        else:
+            st.caption(_("Greedy captions at iteration **{at}**; they refresh every few "
+                         "iterations.").format(at=at))
     else:
-        at = st.select_slider("Captions at iteration", iterations, value=iterations[-1],
-                              help="Drag back to iteration 0 to see what the untrained model said.")
+        # keyed by the snapshots on show, so a language switch keeps the iteration chosen
+        at = st.select_slider(_("Captions at iteration"), iterations, value=iterations[-1],
+                              key=f"{EVOLUTION_AT}.{iterations[0]}.{iterations[-1]}.{len(iterations)}",
+                              help=_("Drag back to iteration 0 to see what the untrained model said."))
     captions = dict(evolution.snapshots)[at]
     images = state.image_fetcher().pictures([im["url"] for im in evolution.images], THUMBNAIL)
     cards = list(zip(images, evolution.images, captions))
@@ -54,5 +62,7 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
                 picture.image(image.data, width="stretch", output_format=image.format)
             with words:
                 marked, right = marked_caption(caption, sample["truth"])
-                st.markdown(f"**Model** · {right} of {len(sample['truth'].split())} words right  \n"
-                            f"{marked}  \n**Truth**  \n{_safe(sample['truth'])}")
+                score = _("**Model** · {right} of {n} words right").format(
+                    right=right, n=len(sample["truth"].split()))
+                truth = _("**Truth**")
+                st.markdown(f"{score}  \n{marked}  \n{truth}  \n{_safe(sample['truth'])}")

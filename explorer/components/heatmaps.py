@@ -13,16 +13,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from explorer.i18n import N_, _, n_
+
 DIVERGING = {"scheme": "redblue", "reverse": True}
 SEQUENTIAL = {"scheme": "viridis"}
 FONT = {"labelFontSize": 14, "titleFontSize": 15}
 ROW_HELP = {
-    "h": "h_t, the hidden state: tanh output in [-1, 1]",
-    "c": "c_t, the LSTM cell state (unbounded; colour range set by its largest |value|)",
-    "i": "input gate i: how much of the candidate g is written into the cell",
-    "f": "forget gate f: how much of the old cell c_{t-1} is kept",
-    "o": "output gate o: how much of tanh(c_t) shows in h_t",
-    "g": "candidate g: what would be written into the cell, in [-1, 1]",
+    "h": N_("h_t, the hidden state: tanh output in [-1, 1]"),
+    "c": N_("c_t, the LSTM cell state (unbounded; colour range set by its largest |value|)"),
+    "i": N_("input gate i: how much of the candidate g is written into the cell"),
+    "f": N_("forget gate f: how much of the old cell c_{t-1} is kept"),
+    "o": N_("output gate o: how much of tanh(c_t) shows in h_t"),
+    "g": N_("candidate g: what would be written into the cell, in [-1, 1]"),
 }
 
 
@@ -52,16 +54,16 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
             "transform": [{"filter": {"field": "row", "equal": name}}],
             "mark": {"type": "rect"},
             "height": height,
-            "title": {"text": ROW_HELP.get(name, name), "fontSize": 14, "anchor": "start"},
+            "title": {"text": _(ROW_HELP.get(name, name)), "fontSize": 14, "anchor": "start"},
             "encoding": {
                 "x": {"field": "unit", "type": "quantitative", "scale": {"domain": [0, H], "nice": False},
-                      "axis": {"title": "hidden unit" if last else None, "labels": last, "ticks": last,
+                      "axis": {"title": _("hidden unit") if last else None, "labels": last, "ticks": last,
                                "tickCount": 8, **FONT}},
                 "x2": {"field": "end"},
                 "color": {"field": "value", "type": "quantitative", "scale": _scale(name, values),
                           "legend": {"title": None, "gradientLength": height, "labelFontSize": 12,
                                      "direction": "horizontal", "orient": "right"}},
-                "tooltip": [{"field": "unit", "title": "unit"},
+                "tooltip": [{"field": "unit", "title": _("unit")},
                             {"field": "value", "format": ".3f", "title": name}],
             },
         })
@@ -88,14 +90,16 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
         "mark": {"type": "rect"},
         "encoding": {
             "x": {"field": "pos", "type": "quantitative", "scale": {"domain": [0, n], "nice": False},
-                  "axis": {"title": f"{n} hidden units, in the order chosen (hover for the unit number)",
+                  "axis": {"title": n_("{n} hidden unit, in the order chosen (hover for the unit number)",
+                                       "{n} hidden units, in the order chosen (hover for the unit number)",
+                                       n).format(n=n),
                            "tickCount": 8, **FONT}},
             "x2": {"field": "end"},
             "y": {"field": "step", "type": "nominal", "sort": list(row_labels),
                   "axis": {"title": None, "labelFontSize": 15, "labelLimit": 220}},
             "color": {"field": "value", "type": "quantitative", "scale": {**DIVERGING, "domain": [-1, 1]},
-                      "legend": {"title": "activation", **FONT}},
-            "tooltip": [{"field": "step", "title": "step"}, {"field": "unit", "title": "unit"},
+                      "legend": {"title": _("activation"), **FONT}},
+            "tooltip": [{"field": "step", "title": _("step")}, {"field": "unit", "title": _("unit")},
                         {"field": "value", "format": ".3f", "title": "h"}],
         },
     }]

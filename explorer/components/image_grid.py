@@ -23,6 +23,7 @@ from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, disp
                              feature_summary, image_caption_rows)
 from explorer import state
 from explorer.components.plots import feature_strip
+from explorer.i18n import _, n_
 
 THUMBNAIL = 320                    # longest side of a card's image, in pixels
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
@@ -61,7 +62,7 @@ def _escape(text: str) -> str:
 def caption_markdown(caption: str, highlight: Sequence[str] = ()) -> str:
     """A caption as Markdown, with the highlighted words in bold."""
     if not caption:
-        return "*(no words)*"
+        return _("*(no words)*")
     marked = set(highlight)
     return " ".join(f"**{_escape(w)}**" if w in marked else _escape(w) for w in caption.split())
 
@@ -77,16 +78,19 @@ _NO_IMAGE_SVG = (
 
 def placeholder_tile(reason: str | None) -> None:
     """A striped tile the size of a photo that says why there is no image."""
-    reason = html.escape(reason or "no image")
+    reason = _(reason) if reason else _("no image")
+    label = html.escape(_("Image unavailable: {reason}").format(reason=reason))
+    reason = html.escape(reason)
+    title = html.escape(_("Image unavailable"))
     st.markdown(
-        f'<div class="caption-lab-missing" role="img" aria-label="Image unavailable: {reason}" '
+        f'<div class="caption-lab-missing" role="img" aria-label="{label}" '
         f'style="aspect-ratio:1/1;display:flex;flex-direction:column;align-items:center;'
         f'justify-content:center;gap:0.3rem;border-radius:0.5rem;text-align:center;padding:0.75rem;'
         f'margin-bottom:0.5rem;'
         f'background:repeating-linear-gradient(45deg,rgba(128,128,128,.10) 0 12px,'
         f'rgba(128,128,128,.20) 12px 24px);">'
         f'<div style="opacity:.7">{_NO_IMAGE_SVG}</div>'
-        f'<div style="font-weight:600">Image unavailable</div>'
+        f'<div style="font-weight:600">{title}</div>'
         f'<div style="opacity:.85">{reason}</div></div>',
         unsafe_allow_html=True)
 
@@ -102,8 +106,8 @@ def image_grid(cards: Sequence[Card], key: str, min_width: int = 210) -> int | N
     for i, card in enumerate(cards):
         with grid.cell():
             if st.button(card.label, key=f"{key}.{i}", icon=":material/info:", type="tertiary",
-                         help="Details: every caption of this image, the tokens and loss mask, "
-                              "the feature vector"):
+                         help=_("Details: every caption of this image, the tokens and loss mask, "
+                                "the feature vector")):
                 chosen = i
             if card.picture.ok:
                 st.image(card.picture.data, width="stretch", output_format=card.picture.format)
@@ -120,13 +124,13 @@ def _token_table(tokens: CaptionTokens) -> pd.DataFrame:
     return pd.DataFrame(
         {f"t={t}": [words[t], str(tokens.inputs[t]), words[t + 1], str(tokens.targets[t]),
                     "✓" if tokens.mask[t] else "·"] for t in steps},
-        index=["input word", "input id", "target word", "target id", "in the loss"])
+        index=[_("input word"), _("input id"), _("target word"), _("target id"), _("in the loss")])
 
 
 def card_details(details: CardDetails) -> None:
     """Open a dialog with the card's image, all its captions, its tokens and its features."""
-    st.dialog(f"{details.split} caption {details.row:,} · image {details.image_index:,}",
-              width="large")(_details_body)(details)
+    st.dialog(_("{split} caption {row:,} · image {image:,}").format(
+        split=_(details.split), row=details.row, image=details.image_index), width="large")(_details_body)(details)
 
 
 def _details_body(d: CardDetails) -> None:
@@ -139,25 +143,29 @@ def _details_body(d: CardDetails) -> None:
             placeholder_tile(picture.error)
         st.caption(f"[{_escape(d.url)}]({d.url})" if d.url.startswith("http") else d.url)
     with right:
-        st.markdown(f"**All {len(d.captions)} ground-truth captions of this image** "
-                    f"(rows whose `{d.split}_image_idxs` is {d.image_index:,})")
+        st.markdown(n_("**The {n} ground-truth caption of this image** (rows whose `{split}_image_idxs` is {image:,})",
+                       "**All {n} ground-truth captions of this image** (rows whose `{split}_image_idxs` is {image:,})",
+                       len(d.captions)).format(n=len(d.captions), split=d.split, image=d.image_index))
         st.markdown("\n".join(
             f"{n}. {caption_markdown(text, d.card.highlight)}"
-            + ("  ← *this row*" if row == d.row else f"  <small>(row {row:,})</small>")
+            + ("  ← " + _("*this row*") if row == d.row else "  <small>" + _("(row {row:,})").format(row=row) + "</small>")
             for n, (row, text) in enumerate(d.captions, start=1)), unsafe_allow_html=True)
 
-    st.markdown("**Tokens and the loss mask.** The model reads each input word and is scored "
-                "on the next one; targets that are `<NULL>` padding are left out of the loss "
-                f"(`mask = captions_out != 0`): {int(d.tokens.mask.sum())} of "
-                f"{len(d.tokens.mask)} steps count.")
+    st.markdown(_("**Tokens and the loss mask.** The model reads each input word and is scored "
+                  "on the next one; targets that are `<NULL>` padding are left out of the loss "
+                  "(`mask = captions_out != 0`): {counted} of {steps} steps count.").format(
+                      counted=int(d.tokens.mask.sum()), steps=len(d.tokens.mask)))
     table = _token_table(d.tokens)
     padding = [c for c, counted in zip(table.columns, d.tokens.mask) if not counted]
     st.dataframe(table.style.set_properties(subset=padding, **{"color": "#9e9e9e"}), width="stretch")
 
     s = d.summary
-    st.markdown(f"**Feature vector** ({d.feature_kind}): {s.dims:,} numbers from "
-                f"{s.low:.2f} to {s.high:.2f}, mean {s.mean:.3f}, length ‖f‖ = {s.norm:.2f}"
-                + (f", {s.zeros:,} exactly zero" if s.zeros else ""))
+    values = dict(kind=d.feature_kind, dims=s.dims, low=s.low, high=s.high, mean=s.mean, norm=s.norm,
+                  zeros=s.zeros)
+    st.markdown(_("**Feature vector** ({kind}): {dims:,} numbers from {low:.2f} to {high:.2f}, mean "
+                  "{mean:.3f}, length ‖f‖ = {norm:.2f}, {zeros:,} exactly zero").format(**values) if s.zeros else
+                _("**Feature vector** ({kind}): {dims:,} numbers from {low:.2f} to {high:.2f}, mean "
+                  "{mean:.3f}, length ‖f‖ = {norm:.2f}").format(**values))
     feature_strip(d.feature)
 
 
@@ -174,7 +182,7 @@ def minibatch_grid(ds: state.Dataset, split: str, rows: Sequence[int], highlight
     images = [int(image_idxs[row]) for row in rows]
     pictures = state.image_fetcher().pictures([str(data[f"{split}_urls"][i]) for i in images], THUMBNAIL)
     cards = [Card(picture, " ".join(display_words(captions[row], idx_to_word)),
-                  f"row {row:,} · image {image:,}", tuple(highlight))
+                  _("row {row:,} · image {image:,}").format(row=row, image=image), tuple(highlight))
              for row, image, picture in zip(rows, images, pictures)]
     chosen = image_grid(cards, key=key)
     if chosen is not None:

@@ -18,11 +18,19 @@ from core.data.scene_lab import why_not
 from core.evaluate import CaptionIndex
 from explorer import state
 from explorer.components.scene_composer import composed_image, edit
+from explorer.i18n import N_, _, p_
 
 TRAINED, VAL, TRAIN, BROWSE, SCENE = "trained", "val", "train", "browse", "scene"
-FROM_LABELS = {TRAINED: "Trained on", VAL: "Val", TRAIN: "Train", BROWSE: "Browse minibatch", SCENE: "Your scene"}
+FROM_LABELS = {TRAINED: N_("Trained on"), VAL: N_("Val"), BROWSE: N_("Browse minibatch"),
+               SCENE: N_("Your scene")}
 PICTURE = 640                        # longest side of a shown picture, in pixels (COCO images are at most 640)
 MAX_LISTED = 2000                    # more trained-on images than this are chosen by number, not from a list
+
+
+def _from_label(option: str) -> str:
+    """The name of an "Image from" option in the reader's language ("Train" is the train
+    split here, not the Train page)."""
+    return p_("the train split", "Train") if option == TRAIN else _(FROM_LABELS[option])
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,9 @@ class ImageChoice:
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.split} image #{self.image}"
+        if self.name:
+            return _(self.name)
+        return _("{split} image #{image}").format(split=self.split, image=self.image)
 
 
 def _keys(prefix: str) -> dict[str, str]:
@@ -76,7 +86,7 @@ def _draw_random(k: dict, n: int, target: str, choices: list[int] | None = None)
 
 
 def _random_button(k: dict, n: int, target: str, choices: list[int] | None = None) -> None:
-    st.button("Random", icon=":material/casino:", key=f"{k[target]}_random", on_click=_draw_random,
+    st.button(_("Random"), icon=":material/casino:", key=f"{k[target]}_random", on_click=_draw_random,
               args=(k, n, target, choices))
 
 
@@ -89,17 +99,18 @@ def _trained_image(k: dict, trained: np.ndarray) -> int:
             images = [int(i) for i in trained]
             if st.session_state.get(k["trained"]) not in images:
                 st.session_state[k["trained"]] = images[0]
-            image = st.selectbox(f"Image it trained on ({n:,} in all)", images, key=k["trained"],
-                                 persist_state="session", format_func=lambda i: f"train image #{i}", width=220)
+            image = st.selectbox(_("Image it trained on ({n:,} in all)").format(n=n), images, key=k["trained"],
+                                 persist_state="session", width=220,
+                                 format_func=lambda i: _("{split} image #{image}").format(split="train", image=i))
             _random_button(k, n, "trained", images)
         else:
             if not 0 <= st.session_state.get(k["trained"], 0) < n:
                 st.session_state[k["trained"]] = 0
-            place = st.number_input(f"Trained-on image (0 to {n - 1:,})", 0, n - 1, key=k["trained"],
+            place = st.number_input(_("Trained-on image (0 to {last:,})").format(last=n - 1), 0, n - 1, key=k["trained"],
                                     persist_state="session", width=220)
             _random_button(k, n, "trained")
             image = int(trained[int(place)])
-    st.caption("Images whose captions this model trained on. *Val* has images it has never seen.")
+    st.caption(_("Images whose captions this model trained on. *Val* has images it has never seen."))
     return image
 
 
@@ -124,10 +135,11 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
     st.session_state[k["pool"]] = pool
     if st.session_state.get(k["from"]) not in options:
         st.session_state[k["from"]] = default_split
-    source = st.segmented_control("Image from", options, key=k["from"], required=True,
-                                  persist_state="session", format_func=FROM_LABELS.get)
+    source = st.segmented_control(_("Image from"), options, key=k["from"], required=True,
+                                  persist_state="session", format_func=_from_label)
     if lab is None:
-        st.caption("Your own scene or picture needs the demo dataset: " + why_not(ds.base_dir))
+        st.caption(_("Your own scene or picture needs the demo dataset: {reason}").format(
+            reason=_(why_not(ds.base_dir))))
     if source == SCENE:
         own = composed_image(ds, prefix)
         if own is not None:
@@ -135,27 +147,28 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
                                scene=own.scene, references=own.references or None, captions=own.captions,
                                name=own.name)
         split, image = VAL, 0                         # nothing uploaded yet: the picture says so
-        st.caption("Until then the model looks at val image #0.")
+        st.caption(_("Until then the model looks at val image #0."))
     elif source == TRAINED:
         split, image = TRAIN, _trained_image(k, trained)
     elif source == BROWSE:
         split, images = browse
-        image = st.selectbox(f"Image of the Browse minibatch ({split})", images, key=k["browse"],
-                             persist_state="session", format_func=lambda i: f"{split} image #{i}")
+        image = st.selectbox(_("Image of the Browse minibatch ({split})").format(split=split), images,
+                             key=k["browse"], persist_state="session",
+                             format_func=lambda i: _("{split} image #{image}").format(split=split, image=i))
     else:
         split = source
         n = len(data[f"{split}_features"])
         if st.session_state.get(k["index"], 0) >= n:
             st.session_state[k["index"]] = 0
         with st.container(horizontal=True, vertical_alignment="bottom"):   # wraps when narrow
-            image = st.number_input(f"Image number (0 to {n - 1:,})", 0, n - 1, key=k["index"],
+            image = st.number_input(_("Image number (0 to {last:,})").format(last=n - 1), 0, n - 1, key=k["index"],
                                     persist_state="session", width=220)
             _random_button(k, n, "index")
     image = int(image)
     scene = lab.scene(split, image) if lab is not None else None
     if scene is not None and source != SCENE:
-        st.button("Edit this image", icon=":material/edit:", key=f"{k['from']}_edit", on_click=_edit,
-                  args=(k, prefix, scene), help="Open this image's scene in Your scene, to change it.")
+        st.button(_("Edit this image"), icon=":material/edit:", key=f"{k['from']}_edit", on_click=_edit,
+                  args=(k, prefix, scene), help=_("Open this image's scene in Your scene, to change it."))
     return ImageChoice(split=split, image=image, url=str(data[f"{split}_urls"][image]),
                        feature=np.asarray(data[f"{split}_features"][image]), scene=scene)
 
@@ -174,8 +187,8 @@ def show_image(choice: ImageChoice, width: int | str = "stretch") -> None:
     if result.ok:
         st.image(result.data, caption=choice.label, width=width, output_format=result.format)
     else:
-        st.info(f"{choice.label}: no picture ({result.error}). The model only needs its features, "
-                f"so everything else still works.", icon=":material/hide_image:")
+        st.info(_("{image}: no picture ({reason}). The model only needs its features, so everything else "
+                  "still works.").format(image=choice.label, reason=_(result.error)), icon=":material/hide_image:")
 
 
 @st.cache_resource(max_entries=8)

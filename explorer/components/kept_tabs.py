@@ -4,7 +4,8 @@ Streamlit drops a widget's state when its page is left, and `st.tabs` has no
 `persist_state`, so `kept_tabs` copies the open tab into a plain session entry
 (`"<key>.kept"`) on every run and seeds the widget from it when the page comes back.
 Each returned tab's `.open` says whether it is the one showing, so a page draws only
-that one.
+that one. Tabs are named by their English names (`N_`-marked) and shown translated; the
+kept entry is the English name, so the open tab also survives a change of language.
 """
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from typing import Sequence
 
 import streamlit as st
 
+from explorer.i18n import _
 
-def kept_tabs(labels: Sequence[str], key: str):
-    """`st.tabs(labels, key=key)` that remembers the open tab for the whole session."""
+
+def kept_tabs(names: Sequence[str], key: str):
+    """`st.tabs` of `names` (English, shown in the reader's language) that remembers the
+    open tab for the whole session."""
+    shown = [_(name) for name in names]
     kept = f"{key}.kept"
-    if key not in st.session_state and st.session_state.get(kept) in labels:
-        st.session_state[key] = st.session_state[kept]
-    tabs = st.tabs(list(labels), key=key, on_change="rerun")
-    st.session_state[kept] = st.session_state.get(key)
+    if st.session_state.get(key) not in shown and st.session_state.get(kept) in names:
+        st.session_state[key] = shown[list(names).index(st.session_state[kept])]
+    tabs = st.tabs(shown, key=key, on_change="rerun")
+    open_now = st.session_state.get(key)
+    st.session_state[kept] = names[shown.index(open_now)] if open_now in shown else None
     return tabs

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
+from explorer.i18n import _
 
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
 MAX_POINTS = 1500              # per run; longer curves are thinned after smoothing
@@ -32,13 +33,13 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 
 def chart_controls() -> tuple[float, bool]:
     """The smoothing slider and the log-scale toggle; returns (weight, log_y)."""
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    smoothing = left.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=state.TRAIN_SMOOTHING,
-                            persist_state="session",
-                            help="The thick line is an exponential moving average of the loss "
-                                 "with this weight; 0 shows the raw loss only.")
-    log_y = right.toggle("Log scale", value=True, key=state.TRAIN_LOG_Y, persist_state="session",
-                         help="A log y-axis shows the late, small losses as clearly as the early ones.")
+    # one above the other: beside the slider, the toggle's label did not fit at 1024 px
+    smoothing = st.slider(_("Smoothing"), 0.0, 0.99, 0.6, 0.01, key=state.TRAIN_SMOOTHING,
+                          persist_state="session",
+                          help=_("The thick line is an exponential moving average of the loss "
+                                 "with this weight; 0 shows the raw loss only."))
+    log_y = st.toggle(_("Log scale"), value=True, key=state.TRAIN_LOG_Y, persist_state="session",
+                      help=_("A log y-axis shows the late, small losses as clearly as the early ones."))
     return smoothing, log_y
 
 
@@ -62,24 +63,25 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows)."""
     data = curves_frame(curves, smoothing)
     if data.empty:                                           # an empty frame would look broken
-        st.caption("The loss curve appears here after the first iteration.")
+        st.caption(_("The loss curve appears here after the first iteration."))
         return
-    labels = [label for label, _, losses in curves if len(losses)]
+    labels = [label for label, _iterations, losses in curves if len(losses)]
     colour = {"field": "run", "type": "nominal", "title": None,
               "scale": {"domain": labels, "range": COLOURS[:len(labels)] or COLOURS[:1]},
               "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 600}
               if len(labels) > 1 else None}                 # one run per line: long labels never clip
     y_scale = {"type": "log"} if log_y else {"zero": False}
-    x = {"field": "iteration", "type": "quantitative", "title": "iteration",
+    x = {"field": "iteration", "type": "quantitative", "title": _("iteration"),
          "axis": {"format": "d", "tickMinStep": 1}}         # no iteration 1.5 on a short run
-    tooltip = [{"field": "run"}, {"field": "iteration"}, {"field": "loss", "format": ".4f"},
-               {"field": "smoothed", "format": ".4f"}]
+    tooltip = [{"field": "run", "title": _("run")}, {"field": "iteration", "title": _("iteration")},
+               {"field": "loss", "format": ".4f", "title": _("loss")},
+               {"field": "smoothed", "format": ".4f", "title": _("smoothed")}]
     dash = ({"strokeDash": {"field": "run", "type": "nominal", "legend": None,
                             "scale": {"domain": labels, "range": [[6, 4] if label in dashed else [1, 0]
                                                                   for label in labels]}}}
             if dashed else {})
     layers = [{"mark": {"type": "line", "strokeWidth": 2, "opacity": 0.4 if smoothing else 1.0},
-               "encoding": {"x": x, "y": {"field": "loss", "type": "quantitative", "title": "loss",
+               "encoding": {"x": x, "y": {"field": "loss", "type": "quantitative", "title": _("loss"),
                                           "scale": y_scale}, "color": colour, **dash}}]
     if smoothing:
         layers.append({"mark": {"type": "line", "strokeWidth": 3.5},
@@ -92,4 +94,5 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     spec = {"height": height + 22 * legend_rows, "layer": layers,
             "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
     st.vega_lite_chart(data, spec, width="stretch",
-                       alt="Training loss per iteration" + (f" for {', '.join(labels)}" if labels else ""))
+                       alt=_("Training loss per iteration for {runs}").format(runs=", ".join(labels))
+                       if labels else _("Training loss per iteration"))

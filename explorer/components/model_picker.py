@@ -24,9 +24,11 @@ from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN
 from explorer import state
+from explorer.components.runs_table import status_word
+from explorer.i18n import N_, _, said
 from explorer.runs.settings import RunConfig, training_rows
 
-RUN, FILE, UNTRAINED = "Training run", "Checkpoint file", "Untrained"
+RUN, FILE, UNTRAINED = N_("Training run"), N_("Checkpoint file"), N_("Untrained")   # shown translated
 SOURCES = (RUN, FILE, UNTRAINED)
 HIDDEN_SIZES = (32, 64, 128, 256, 512)
 WORDVEC_DIM = 256                    # the notebook's word vector size
@@ -50,7 +52,7 @@ class PickedModel:
 
     @property
     def cell_name(self) -> str:
-        return "LSTM" if self.model.cell_type == "lstm" else "vanilla RNN"
+        return "LSTM" if self.model.cell_type == "lstm" else _("vanilla RNN")
 
     @property
     def max_train(self) -> int | None:
@@ -94,12 +96,12 @@ def _remember(k: dict, name: str) -> None:
 
 # --- loading (cached) ----------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_file(path: str, mtime_ns: int, size: int):
     return load_checkpoint(path)
 
 
-@st.cache_resource(show_spinner="Loading the run's model…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_run(run_id: str, status: str, snapshot: int | None):
     return state.runner().load_model(run_id)
 
@@ -113,8 +115,11 @@ def _untrained(cell: str, hidden: int, seed: int, input_dim: int, dataset_key: s
 def _trained_on(dataset: dict | None) -> str:
     if not dataset:
         return ""
-    name = "the demo dataset" if dataset.get("is_demo") else f"COCO at `{dataset.get('base_dir')}`"
-    return f" It was trained on {name} with {state.feature_kind(dataset.get('pca_features'))} features."
+    kind = state.feature_kind(dataset.get("pca_features"))
+    if dataset.get("is_demo"):
+        return " " + _("It was trained on the demo dataset with {kind} features.").format(kind=kind)
+    return " " + _("It was trained on COCO at `{folder}` with {kind} features.").format(
+        folder=dataset.get("base_dir"), kind=kind)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -147,14 +152,21 @@ def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
         return picked
     num_train = len(ds.data["train_captions"])
     if not picked.trained_on:
-        unknown = ("Its checkpoint does not say which dataset it trained on, so which train images "
-                   "it saw is unknown.")
+        unknown = _("Its checkpoint does not say which dataset it trained on, so which train images "
+                    "it saw is unknown.")
     elif not _same_dataset(picked.trained_on, ds):
-        unknown = (f"{_trained_on(picked.trained_on).strip()[:-1]}, not on the sidebar's {ds.label}, "
-                   f"so which train images it saw is unknown here.")
+        kind = state.feature_kind(picked.trained_on.get("pca_features"))
+        if picked.trained_on.get("is_demo"):
+            unknown = _("It was trained on the demo dataset with {kind} features, not on the sidebar's "
+                        "{dataset}, so which train images it saw is unknown here.").format(
+                kind=kind, dataset=ds.label)
+        else:
+            unknown = _("It was trained on COCO at `{folder}` with {kind} features, not on the sidebar's "
+                        "{dataset}, so which train images it saw is unknown here.").format(
+                folder=picked.trained_on.get("base_dir"), kind=kind, dataset=ds.label)
     elif config.max_train > num_train:
-        unknown = (f"Its run drew {config.max_train:,} training captions, more than the {num_train:,} "
-                   f"this dataset has now, so which train images it saw is unknown.")
+        unknown = _("Its run drew {drawn:,} training captions, more than the {n:,} this dataset has now, so "
+                    "which train images it saw is unknown.").format(drawn=config.max_train, n=num_train)
     else:
         images = _trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
         return replace(picked, trained_images=images)
@@ -163,7 +175,7 @@ def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
 
 def _describe(model: CaptioningRNN) -> str:
     cell = "LSTM" if model.cell_type == "lstm" else "RNN"
-    return f"{cell}, {model.hidden_dim} units"
+    return _("{cell}, {n} units").format(cell=cell, n=model.hidden_dim)
 
 
 # --- the three sources ---------------------------------------------------------------
@@ -171,12 +183,12 @@ def _describe(model: CaptioningRNN) -> str:
 def _from_run(k: dict, runner) -> PickedModel | str:
     runs = {r.run_id: r for r in runner.runs() if r.has_checkpoint}
     if not runs:
-        return ("No training run has saved a model yet. Start one on the Train page, or use a "
-                "checkpoint file or an untrained model.")
+        return _("No training run has saved a model yet. Start one on the Train page, or use a "
+                 "checkpoint file or an untrained model.")
     if _choice(k).get("run") not in runs:
         _choice(k)["run"] = next(iter(runs))
-    run_id = st.selectbox("Run", list(runs), **_bound(k, "run"),
-                          format_func=lambda r: f"{runs[r].label} · {runs[r].status}")
+    run_id = st.selectbox(_("Run"), list(runs), **_bound(k, "run"),
+                          format_func=lambda r: f"{runs[r].label} · {status_word(runs[r].status)}")
     info = runs[run_id]
     # A running run's snapshot changes every few iterations; keep the one first shown
     # (so the page does not change under the user) until they ask for a newer one.
@@ -184,44 +196,50 @@ def _from_run(k: dict, runner) -> PickedModel | str:
     if info.is_active:
         pinned.setdefault(run_id, info.checkpoint_iteration)
         newer = info.checkpoint_iteration != pinned[run_id]
-        if st.button("Load the latest snapshot" + (f" (iteration {info.checkpoint_iteration})" if newer else ""),
+        if st.button(_("Load the latest snapshot (iteration {iteration})").format(iteration=info.checkpoint_iteration)
+                     if newer else _("Load the latest snapshot"),
                      key=f"{k['refresh']}_button", width="stretch", icon=":material/refresh:",
                      type="primary" if newer else "secondary"):
             pinned[run_id] = info.checkpoint_iteration
     try:
-        model, meta = _load_run(run_id, info.status, pinned.get(run_id) if info.is_active else -1)
+        with st.spinner(_("Loading the run's model…"), show_time=False):
+            model, meta = _load_run(run_id, info.status, pinned.get(run_id) if info.is_active else -1)
     except (CheckpointError, ValueError, OSError) as e:
-        return f"Run “{info.label}” has no model to load yet: {e}"
+        return _("Run “{run}” has no model to load yet: {error}").format(run=info.label, error=said(e))
     iteration = meta.get("iteration")
     note = None
     if info.is_active:
-        note = (f"“{info.label}” is still training: this is its snapshot at iteration {iteration} "
-                f"of {info.total}. Press *Load the latest snapshot* in the sidebar for a newer one.")
+        note = _("“{run}” is still training: this is its snapshot at iteration {iteration} of {total}. Press "
+                 "*Load the latest snapshot* in the sidebar for a newer one.").format(
+            run=info.label, iteration=iteration, total=info.total)
     return PickedModel(model, key=f"run:{run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
-                       origin=f"run “{info.label}” ({info.status}, iteration {iteration})",
+                       origin=_("run “{run}” ({status}, iteration {iteration})").format(
+                           run=info.label, status=status_word(info.status), iteration=iteration),
                        note=note, trained_on=info.dataset, config=info.config, run_id=run_id, code=info.code)
 
 
 def _from_file(k: dict) -> PickedModel | str:
-    text = st.text_input("Checkpoint (.h5)", **_bound(k, "file"), placeholder="/path/to/model.h5",
-                         help="A file written by `core.save_checkpoint`, e.g. from the notebook.")
+    text = st.text_input(_("Checkpoint (.h5)"), **_bound(k, "file"), placeholder="/path/to/model.h5",
+                         help=_("A file written by `core.save_checkpoint`, e.g. from the notebook."))
     if not (text or "").strip():
-        return "Type the path of a checkpoint file written by `core.save_checkpoint(path, model)`."
+        return _("Type the path of a checkpoint file written by `core.save_checkpoint(path, model)`.")
     try:
         path = Path(text.strip()).expanduser().absolute()     # a relative path: from where the app started
         if path.is_dir():
-            return f"`{path}` is a folder: type the path of the checkpoint file inside it."
+            return _("`{path}` is a folder: type the path of the checkpoint file inside it.").format(path=path)
         stat = path.stat()
-        model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        with st.spinner(_("Loading the checkpoint…"), show_time=False):
+            model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
-        return f"There is no file at `{path}`."
+        return _("There is no file at `{path}`.").format(path=path)
     except (CheckpointError, OSError) as e:
-        return str(e)
+        return said(e)
     except ValueError:                                       # e.g. a pasted NUL character
-        return f"`{text.strip()!r}` is not a usable file path."
+        return _("`{path!r}` is not a usable file path.").format(path=text.strip())
     config = meta.get("config")                          # present in the Train page's checkpoints
     return PickedModel(model, key=f"file:{path.resolve()}:{stat.st_mtime_ns}",
-                       origin=path.name + (f" (iteration {meta['iteration']})" if meta.get("iteration") else ""),
+                       origin=_("{file} (iteration {iteration})").format(file=path.name, iteration=meta["iteration"])
+                       if meta.get("iteration") else path.name,
                        trained_on=meta.get("dataset") if isinstance(meta.get("dataset"), dict) else None,
                        config=config if isinstance(config, dict) else None)
 
@@ -230,27 +248,27 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     _choice(k).setdefault("cell", default_cell)
     _choice(k).setdefault("hidden", 512)
     _choice(k).setdefault("seed", 0)
-    cell = st.segmented_control("Cell", ("rnn", "lstm"), **_bound(k, "cell"), required=True,
-                                format_func=lambda c: "LSTM" if c == "lstm" else "vanilla RNN")
+    cell = st.segmented_control(_("Cell"), ("rnn", "lstm"), **_bound(k, "cell"), required=True,
+                                format_func=lambda c: "LSTM" if c == "lstm" else _("vanilla RNN"))
     a, b = st.columns(2)
-    hidden = a.selectbox("Hidden units", HIDDEN_SIZES, **_bound(k, "hidden"))
-    seed = b.number_input("Seed", 0, 10_000, **_bound(k, "seed"))
+    hidden = a.selectbox(_("Hidden units"), HIDDEN_SIZES, **_bound(k, "hidden"))
+    seed = b.number_input(_("Seed"), 0, 10_000, **_bound(k, "seed"))
     data = ds.data
     D = data["train_features"].shape[1]
     model = _untrained(cell, int(hidden), int(seed), D, ds.key, data["word_to_idx"])
     return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.base_dir}",
-                       origin=f"untrained (seed {seed})",
-                       note="This model is untrained: its weights are random, so its words are too. "
-                            "Compare it with a trained run to see what training changed.",
+                       origin=_("untrained (seed {seed})").format(seed=seed),
+                       note=_("This model is untrained: its weights are random, so its words are too. "
+                              "Compare it with a trained run to see what training changed."),
                        untrained=True)
 
 
 # --- the picker ----------------------------------------------------------------------
 
-def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: str = "Model",
+def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: str = N_("Model"),
                  default_cell: str = "rnn") -> PickedModel | None:
     """Draw the model choice in `where` (the sidebar by default); return the model, or None
-    after saying in the page why there is none.
+    after saying in the page why there is none. `title` is English (`N_`-marked), shown translated.
 
     The shared picker (prefix "model") follows `state.MODEL_RUN`: a run chosen elsewhere
     (the Train page) is selected here, and a run chosen here is written back. Another
@@ -273,9 +291,9 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
             choice["run"] = runs[0].run_id
     with where if where is not None else st.sidebar:
         if title:
-            st.subheader(title)
-        source = st.radio(title or "Model", SOURCES, **_bound(k, "source"), horizontal=True,
-                          label_visibility="collapsed")
+            st.subheader(_(title))
+        source = st.radio(_(title or "Model"), SOURCES, **_bound(k, "source"), horizontal=True,
+                          label_visibility="collapsed", format_func=_)
         if source == RUN:
             picked = _from_run(k, runner)
         elif source == FILE:
@@ -291,7 +309,8 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
     try:
         check_compatible(picked.model, ds.data)
     except ModelMismatch as e:
-        st.error(f"**{picked.label}** does not fit the {ds.label}. {e}{_trained_on(picked.trained_on)}")
+        st.error(_("**{model}** does not fit the {dataset}. {problem}").format(
+            model=picked.label, dataset=ds.label, problem=said(e)) + _trained_on(picked.trained_on))
         return None
     return _with_trained_images(picked, ds)
 
@@ -302,7 +321,7 @@ def require_model(ds: state.Dataset) -> PickedModel:
     picked = model_picker(ds)
     if picked is None:
         st.stop()
-    st.markdown(f"**Model:** {picked.label}")
+    st.markdown(_("**Model:** {model}").format(model=picked.label))
     if picked.note:
         st.info(picked.note, icon=":material/info:")
     return picked

@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 
 from core.checks import CheckRow
 from core.data.stats import SplitStats
+from explorer.fonts import families, figure_text
+from explorer.i18n import N_, _, p_
 
 PASS_COLOR, FAIL_COLOR = "#2e7d32", "#c62828"
 ERROR_FLOOR = 1e-18                # zero errors are drawn here on the log axis
@@ -38,33 +40,43 @@ def _spec(build: str, columns: tuple, *args) -> dict:
     return _configured(_BUILDERS[build](frame, *args)).to_dict()
 
 
-def _show(build: str, columns: dict, *args) -> None:
+def _show(build: str, columns: dict, *args, title: str | None = None) -> None:
+    """Chart `build` of `columns`, under `title`: written by the page, not into the chart,
+    since Vega cuts a title longer than the chart with an ellipsis and the page wraps it
+    (a title's length changes with the language)."""
     key = tuple((name, tuple(v.item() if hasattr(v, "item") else v for v in values))
                 for name, values in columns.items())
+    if title:
+        st.markdown(f"**{title}**")
     st.vega_lite_chart(spec=_spec(build, key, *args), width="stretch")
 
 
 # --- Browse: dataset statistics ----------------------------------------------------------
 
-def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, title: str) -> alt.Chart:
-    return (alt.Chart(frame, title=title, height=280)
+def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str,
+          x_tip: str, y_tip: str) -> alt.Chart:
+    return (alt.Chart(frame, height=280)
             .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
             .encode(x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-                    y=alt.Y(f"{y}:Q", title=y_title), tooltip=[x, alt.Tooltip(f"{y}:Q", format=",")]))
+                    y=alt.Y(f"{y}:Q", title=y_title),
+                    tooltip=[alt.Tooltip(f"{x}:O", title=x_tip), alt.Tooltip(f"{y}:Q", format=",", title=y_tip)]))
 
 
 def caption_length_chart(stats: SplitStats) -> None:
     """How many words the captions of a split have (specials not counted)."""
     values, counts = stats.lengths
-    _show("bars", {"words": values, "captions": counts}, "words", "captions", "words in the caption", "captions",
-          f"Caption length ({stats.split}): {stats.mean_length:.1f} words on average")
+    _show("bars", {"words": values, "captions": counts}, "words", "captions", _("words in the caption"),
+          p_("how many captions", "captions"), _("words"), p_("how many captions", "captions"),
+          title=_("Caption length ({split}): {mean:.1f} words on average").format(
+              split=_(stats.split), mean=stats.mean_length))
 
 
 def captions_per_image_chart(stats: SplitStats) -> None:
     """How many images have 0, 1, 2, ... captions."""
     values, counts = stats.per_image
-    _show("bars", {"captions": values, "images": counts}, "captions", "images", "captions of the image", "images",
-          f"Captions per image ({stats.split})")
+    _show("bars", {"captions": values, "images": counts}, "captions", "images", _("captions of the image"),
+          _("images"), p_("how many captions", "captions"), _("images"),
+          title=_("Captions per image ({split})").format(split=_(stats.split)))
 
 
 def top_words_chart(stats: SplitStats) -> None:
@@ -72,16 +84,18 @@ def top_words_chart(stats: SplitStats) -> None:
     words = [w for w, _ in stats.top_words]
     counts = [int(c) for _, c in stats.top_words]
     _show("top_words", {"word": words, "count": counts, "share": [c / max(stats.word_tokens, 1) for c in counts]},
-          f"The {len(words)} most frequent words ({stats.split})")
+          (_("times used"), _("word"), p_("how often a word is used", "count"), _("share of words")),
+          title=_("The {n} most frequent words ({split})").format(n=len(words), split=_(stats.split)))
 
 
-def _top_words(frame: pd.DataFrame, title: str) -> alt.Chart:
-    return (alt.Chart(frame, title=title, height=max(28 * len(frame), 120))
+def _top_words(frame: pd.DataFrame, labels: tuple) -> alt.Chart:
+    used, word, count, share = labels           # the axis's and the tooltip's words, translated
+    return (alt.Chart(frame, height=max(28 * len(frame), 120))
             .mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
             .encode(y=alt.Y("word:N", sort="-x", title=None),
-                    x=alt.X("count:Q", title="times used"),
-                    tooltip=["word", alt.Tooltip("count:Q", format=","),
-                             alt.Tooltip("share:Q", format=".2%", title="share of words")]))
+                    x=alt.X("count:Q", title=used),
+                    tooltip=[alt.Tooltip("word:N", title=word), alt.Tooltip("count:Q", format=",", title=count),
+                             alt.Tooltip("share:Q", format=".2%", title=share)]))
 
 
 # --- Browse: one image's feature vector --------------------------------------------------
@@ -99,7 +113,7 @@ def feature_strip(vector: np.ndarray) -> None:
         image = ax.imshow(v[None, :], aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
                           interpolation="nearest")
     ax.set_yticks([])
-    ax.set_xlabel("feature dimension", fontsize=12)
+    ax.set_xlabel(figure_text(N_("feature dimension")), fontsize=12, fontfamily=families())  # English without a CJK font
     ax.tick_params(labelsize=11)
     fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="both").ax.tick_params(labelsize=10)
     st.pyplot(fig, width="stretch")
@@ -112,31 +126,34 @@ def error_chart(rows: Sequence[CheckRow]) -> None:
     rows = [r for r in rows if r.measure != "value"]
     if not rows:
         return
+    passed, failed = _("passed"), _("failed")
     _show("errors", {
         "check": [r.quantity.split(",")[0] for r in rows],
         "error": [max(float(r.value), ERROR_FLOOR) for r in rows],
         "threshold": [float(r.threshold) for r in rows],
-        "result": ["passed" if r.passed else "failed" for r in rows],
-    })
-    st.caption("A dot is an error, its grey tick the threshold: left of the tick passes.")
+        "result": [passed if r.passed else failed for r in rows],
+    }, (passed, failed, _("relative error, log scale"), _("check"), _("error"), _("threshold"), _("result")),
+        title=_("Errors and their thresholds"))
+    st.caption(_("A dot is an error, its grey tick the threshold: left of the tick passes."))
 
 
-def _errors(frame: pd.DataFrame) -> alt.Chart:
+def _errors(frame: pd.DataFrame, labels: tuple) -> alt.Chart:
+    passed, failed, x_title, check, error, threshold, result = labels    # translated
     order = list(frame["check"])
     scale = alt.Scale(type="log", domain=[ERROR_FLOOR, 10])
     y = alt.Y("check:N", sort=order, title=None)
     points = alt.Chart(frame).mark_circle(size=260, opacity=1).encode(
-        y=y, x=alt.X("error:Q", scale=scale, title="relative error, log scale",
+        y=y, x=alt.X("error:Q", scale=scale, title=x_title,
                      axis=alt.Axis(format=".0e", tickCount=8)),
-        color=alt.Color("result:N", scale=alt.Scale(domain=["passed", "failed"],
+        color=alt.Color("result:N", scale=alt.Scale(domain=[passed, failed],
                                                     range=[PASS_COLOR, FAIL_COLOR]),
                         legend=alt.Legend(title=None, orient="top")),
-        tooltip=["check", alt.Tooltip("error:Q", format=".2e"),
-                 alt.Tooltip("threshold:Q", format=".0e"), "result"])
+        tooltip=[alt.Tooltip("check:N", title=check), alt.Tooltip("error:Q", format=".2e", title=error),
+                 alt.Tooltip("threshold:Q", format=".0e", title=threshold), alt.Tooltip("result:N", title=result)])
     ticks = alt.Chart(frame).mark_tick(thickness=3, size=28, color="#888").encode(
-        y=y, x=alt.X("threshold:Q", scale=scale), tooltip=[alt.Tooltip("threshold:Q", format=".0e")])
+        y=y, x=alt.X("threshold:Q", scale=scale), tooltip=[alt.Tooltip("threshold:Q", format=".0e", title=threshold)])
     # a layered chart ignores a fixed height in Streamlit; a step per row works
-    return alt.layer(ticks, points, title="Errors and their thresholds").properties(height=alt.Step(40))
+    return alt.layer(ticks, points).properties(height=alt.Step(40))
 
 
 _BUILDERS = {"bars": _bars, "top_words": _top_words, "errors": _errors}

@@ -15,30 +15,33 @@ import streamlit as st
 from core.optim import RULES
 from core.model import CELL_TYPES
 from explorer import state
+from explorer.i18n import N_, _
 from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
 
 CHOICES = (*PRESETS, CUSTOM)
-PRESET_NOTES = {
-    "Notebook RNN overfit": "The course notebook's overfitting cell: a small model memorises 50 training captions.",
-    "Notebook LSTM overfit": "The course notebook's overfitting cell: a small model memorises 50 training captions.",
-    "Demo recipe (generalises)": "The demo dataset's recipe: 10,000 training captions, 10 epochs, a model that "
-                                 "learns to describe images it never saw (Compare's *What it sees* probes it).",
-    "Demo recipe, features shuffled": "The same recipe, every caption paired with another image's features: "
-                                      "the baseline for what a model guesses from word statistics alone.",
+OVERFIT_NOTE = N_("The course notebook's overfitting cell: a small model memorises 50 training captions.")
+PRESET_NOTES = {      # English, translated where shown (as are the presets' names)
+    "Notebook RNN overfit": OVERFIT_NOTE,
+    "Notebook LSTM overfit": OVERFIT_NOTE,
+    "Demo recipe (generalises)": N_("The demo dataset's recipe: 10,000 training captions, 10 epochs, a model "
+                                    "that learns to describe images it never saw (Compare's *What it sees* "
+                                    "probes it)."),
+    "Demo recipe, features shuffled": N_("The same recipe, every caption paired with another image's features: "
+                                         "the baseline for what a model guesses from word statistics alone."),
 }
-LABELS = {"cell_type": "Cell", "hidden_dim": "Hidden size H", "wordvec_dim": "Word-vector size W",
-          "update_rule": "Update rule", "learning_rate": "Learning rate", "lr_decay": "Decay per epoch",
-          "batch_size": "Batch size", "num_epochs": "Epochs", "max_train": "Training captions",
-          "seed": "Seed", "dtype": "dtype", "snapshot_every": "Snapshot every",
-          "shuffle_features": "Features shuffled"}
-HELP = {"max_train": "How many captions to overfit, drawn from the training split with "
-                     "replacement after the seed, as load_coco_data(max_train=...) does.",
-        "seed": "np.random.seed(seed) runs first, so one seed gives one loss curve.",
-        "lr_decay": "The learning rate is multiplied by this after every epoch.",
-        "snapshot_every": "Every k iterations the model captions a few fixed training images "
-                          "for the evolution view.",
-        "shuffle_features": "Pair every caption with another image's features: the model can learn only "
-                            "what captions look like, a baseline for what a real one sees."}
+LABELS = {"cell_type": N_("Cell"), "hidden_dim": N_("Hidden size H"), "wordvec_dim": N_("Word-vector size W"),
+          "update_rule": N_("Update rule"), "learning_rate": N_("Learning rate"),
+          "lr_decay": N_("Decay per epoch"), "batch_size": N_("Batch size"), "num_epochs": N_("Epochs"),
+          "max_train": N_("Training captions"), "seed": N_("Seed"), "dtype": "dtype",
+          "snapshot_every": N_("Snapshot every"), "shuffle_features": N_("Features shuffled")}
+HELP = {"max_train": N_("How many captions to overfit, drawn from the training split with "
+                        "replacement after the seed, as load_coco_data(max_train=...) does."),
+        "seed": N_("np.random.seed(seed) runs first, so one seed gives one loss curve."),
+        "lr_decay": N_("The learning rate is multiplied by this after every epoch."),
+        "snapshot_every": N_("Every k iterations the model captions a few fixed training images "
+                             "for the evolution view."),
+        "shuffle_features": N_("Pair every caption with another image's features: the model can learn only "
+                               "what captions look like, a baseline for what a real one sees.")}
 
 
 def _key(name: str) -> str:
@@ -58,27 +61,28 @@ def _on_preset() -> None:
 
 
 def _custom_fields(problems: dict[str, str]) -> None:
-    def message(name):
+    def problem(name):
         if name in problems:
-            st.caption(f":red[:material/error: {problems[name]}]")
+            st.caption(f":red[:material/error: {_(problems[name])}]")
 
     def number(column, name, step, fmt=None):
         with column:
-            st.number_input(LABELS[name], key=_key(name), step=step, format=fmt, help=HELP.get(name),
+            st.number_input(_(LABELS[name]), key=_key(name), step=step, format=fmt,
+                            help=_(HELP[name]) if name in HELP else None,
                             persist_state="session")
-            message(name)
+            problem(name)
 
-    st.segmented_control(LABELS["cell_type"], CELL_TYPES, key=_key("cell_type"),   # a row of its own:
+    st.segmented_control(_(LABELS["cell_type"]), CELL_TYPES, key=_key("cell_type"),   # a row of its own:
                          format_func=str.upper, persist_state="session", required=True)   # never clipped
-    message("cell_type")
+    problem("cell_type")
     left, right = st.columns(2)
     with left:
-        st.selectbox(LABELS["update_rule"], list(RULES), key=_key("update_rule"), persist_state="session")
-        message("update_rule")
+        st.selectbox(_(LABELS["update_rule"]), list(RULES), key=_key("update_rule"), persist_state="session")
+        problem("update_rule")
     with right:
         st.selectbox(LABELS["dtype"], DTYPES, key=_key("dtype"), persist_state="session",
-                     help="float32 trains as the notebook does; float64 is slower but rounds less.")
-        message("dtype")
+                     help=_("float32 trains as the notebook does; float64 is slower but rounds less."))
+        problem("dtype")
     rows = [("hidden_dim", "wordvec_dim"), ("learning_rate", "lr_decay"), ("batch_size", "num_epochs"),
             ("max_train", "seed")]
     for a, b in rows:
@@ -93,7 +97,7 @@ def _custom_fields(problems: dict[str, str]) -> None:
     left, right = st.columns(2, vertical_alignment="bottom")
     number(left, "snapshot_every", step=1)
     with right:
-        st.toggle(LABELS["shuffle_features"], key=_key("shuffle_features"), help=HELP["shuffle_features"],
+        st.toggle(_(LABELS["shuffle_features"]), key=_key("shuffle_features"), help=_(HELP["shuffle_features"]),
                   persist_state="session")
 
 
@@ -104,8 +108,8 @@ def _config_from_fields() -> RunConfig:
 
 
 def _summary(config: RunConfig) -> None:
-    table = pd.DataFrame({"setting": [LABELS[f.name] for f in fields(RunConfig)],
-                          "value": [_show(f.name, getattr(config, f.name)) for f in fields(RunConfig)]})
+    table = pd.DataFrame({_("setting"): [_(LABELS[f.name]) for f in fields(RunConfig)],
+                          _("value"): [_show(f.name, getattr(config, f.name)) for f in fields(RunConfig)]})
     st.dataframe(table, hide_index=True, width="stretch", height="content")
 
 
@@ -115,9 +119,9 @@ def _show(name: str, value) -> str:
     if name == "cell_type":
         return value.upper()
     if name == "snapshot_every":
-        return f"{value} iterations"
+        return _("{n} iterations").format(n=value)
     if name == "shuffle_features":
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -126,22 +130,23 @@ def run_form(num_train_available: int) -> RunConfig | None:
     if state.TRAIN_PRESET not in st.session_state:
         st.session_state[state.TRAIN_PRESET] = CHOICES[0]
         _fill(PRESETS[CHOICES[0]])
-    choice = st.radio("Settings", CHOICES, key=state.TRAIN_PRESET, on_change=_on_preset,
-                      persist_state="session", label_visibility="collapsed")
+    choice = st.radio(_("Settings"), CHOICES, key=state.TRAIN_PRESET, on_change=_on_preset,
+                      persist_state="session", label_visibility="collapsed", format_func=_)
     if choice in PRESETS:
         config = PRESETS[choice]
         problems = config.validate(num_train_available)
-        st.caption(PRESET_NOTES.get(choice, "") + " Choose *Custom* to change anything.")
+        st.caption(_("{note} Choose *Custom* to change anything.").format(
+            note=_(PRESET_NOTES[choice]) if choice in PRESET_NOTES else ""))
         _summary(config)
         for name, text in problems.items():
-            st.error(f"{LABELS[name]}: {text}")
+            st.error(_("{setting}: {problem}").format(setting=_(LABELS[name]), problem=_(text)))
     else:
         config = _config_from_fields()
         problems = config.validate(num_train_available)
         _custom_fields(problems)
     if not problems:
-        st.caption(f"**{config.num_iterations:,} iterations**: {config.iterations_per_epoch} per epoch "
-                   f"× {config.num_epochs} epochs.")
-    pressed = st.button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
+        st.caption(_("**{iterations:,} iterations**: {per_epoch} per epoch × {epochs} epochs.").format(
+            iterations=config.num_iterations, per_epoch=config.iterations_per_epoch, epochs=config.num_epochs))
+    pressed = st.button(_("Start"), type="primary", icon=":material/play_arrow:", width="stretch",
                         disabled=bool(problems))
     return config if pressed and not problems else None

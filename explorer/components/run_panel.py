@@ -14,6 +14,7 @@ from explorer.admin import is_admin
 from explorer.components.evolution import evolution_view
 from explorer.components.loss_chart import chart_controls, loss_chart
 from explorer.components.runs_table import STATUS, duration_text, status_text, who
+from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
 
 CONFIRM = "train.confirm_delete"     # the run whose deletion waits for a yes
@@ -23,15 +24,15 @@ PROBLEM = "train.run_problem"       # why the last stop or delete did not happen
 def progress_text(info: RunInfo) -> str:
     """E.g. "Iteration 86 / 2,000 · 34.0 it/s · about 56.3 s left"."""
     if info.status == "running" and info.iteration == 0:
-        return "Loading the data and building the model…"
-    text = f"Iteration {info.iteration:,} / {info.total:,}"
+        return _("Loading the data and building the model…")
+    parts = [_("Iteration {iteration:,} / {total:,}").format(iteration=info.iteration, total=info.total)]
     if info.rate:
-        text += f" · {info.rate:.1f} it/s"
+        parts.append(_("{rate:.1f} it/s").format(rate=info.rate))
     if info.eta is not None:
-        text += f" · about {duration_text(info.eta)} left"
+        parts.append(_("about {time} left").format(time=duration_text(info.eta)))
     elif not info.is_active:
-        text += f" · {duration_text(info.elapsed)} of training"
-    return text
+        parts.append(_("{time} of training").format(time=duration_text(info.elapsed)))
+    return " · ".join(parts)
 
 
 def parting_sentence(losses, reference) -> str:
@@ -40,36 +41,40 @@ def parting_sentence(losses, reference) -> str:
         return ""
     at = parting_point(losses, reference)
     if at is None:
-        return (f"Your curve follows Caption Lab's to within 1% over all {len(losses):,} iterations so far: "
-                f"your loss and its gradients train like the reference.")
-    return (f"The curves part at iteration {at + 1:,}: from there your loss differs from Caption Lab's by more "
-            f"than 1%, though both started from your weights on the same minibatches. Something in your loss "
-            f"or in a layer under it computes another function, or another gradient, than the reference.")
+        return _("Your curve follows Caption Lab's to within 1% over all {n:,} iterations so far: "
+                 "your loss and its gradients train like the reference.").format(n=len(losses))
+    return _("The curves part at iteration {iteration:,}: from there your loss differs from Caption Lab's by "
+             "more than 1%, though both started from your weights on the same minibatches. Something in your "
+             "loss or in a layer under it computes another function, or another gradient, than the "
+             "reference.").format(iteration=at + 1)
 
 
 def _header(info: RunInfo, owner: str) -> None:
-    icon, colour, _ = STATUS.get(info.status, (None, "gray", None))
+    icon, colour, _text = STATUS.get(info.status, (None, "gray", None))
     st.subheader(info.label, anchor=False)
     st.badge(status_text(info), icon=icon, color=colour)
     c = info.config
-    st.caption(f"{c['cell_type'].upper()} · H={c['hidden_dim']} · W={c['wordvec_dim']} · "
-               f"{c['update_rule']} · batch {c['batch_size']} · {c['num_epochs']} epochs · "
-               f"{c['max_train']} captions · seed {c['seed']} · started by {who(info, owner)}")
+    st.caption(_("{cell} · H={hidden} · W={wordvec} · {rule} · batch {batch} · {epochs} epochs · "
+                 "{captions} captions · seed {seed} · started by {who}").format(
+        cell=c["cell_type"].upper(), hidden=c["hidden_dim"], wordvec=c["wordvec_dim"], rule=c["update_rule"],
+        batch=c["batch_size"], epochs=c["num_epochs"], captions=c["max_train"], seed=c["seed"],
+        who=who(info, owner)))
 
 
 def _message(runner: RunEngine, info: RunInfo) -> None:
     if info.status == "queued":
         try:
             capacity = runner.capacity()
-            load = (f"This server trains {capacity.max_concurrent} runs at a time; {capacity.running} are "
-                    f"training now.")
+            load = _("This server trains {most} runs at a time; {running} are training now.").format(
+                most=capacity.max_concurrent, running=capacity.running)
         except EngineUnavailable as e:
-            load = str(e)
-        st.info(f"Queued: **#{info.queue_position or '?'}** in line. {load}", icon=":material/hourglass_top:")
+            load = said(e)
+        st.info(_("Queued: **#{position}** in line. {load}").format(position=info.queue_position or "?", load=load),
+                icon=":material/hourglass_top:")
     elif info.message and info.status in ("diverged", "failed"):
-        st.error(info.message, icon=":material/warning:")
+        st.error(_(info.message), icon=":material/warning:")
     elif info.message:
-        st.info(info.message)
+        st.info(_(info.message))
 
 
 def _use_model(run_id: str) -> None:
@@ -80,7 +85,7 @@ def _stop(runner: RunEngine, run_id: str, owner: str | None) -> None:
     try:
         runner.stop(run_id, owner)
     except (EngineUnavailable, PermissionError, KeyError) as e:
-        st.session_state[PROBLEM] = str(e)
+        st.session_state[PROBLEM] = said(e)
 
 
 def _delete(runner: RunEngine, run_id: str, owner: str | None) -> None:
@@ -88,7 +93,7 @@ def _delete(runner: RunEngine, run_id: str, owner: str | None) -> None:
     try:
         runner.delete(run_id, owner)
     except (ValueError, PermissionError, KeyError, OSError) as e:
-        st.session_state[PROBLEM] = str(e)
+        st.session_state[PROBLEM] = said(e)
 
 
 def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
@@ -97,28 +102,29 @@ def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
     mine = info.owner == owner
     acting = owner if mine else None                   # None: the admin acting on anyone's run
     if info.is_active:
-        label = "Stopping…" if info.stopping else "Leave the queue" if info.status == "queued" else "Stop"
+        label = _("Stopping…") if info.stopping else _("Leave the queue") if info.status == "queued" else _("Stop")
         row.button(label, icon=":material/stop:", disabled=not (mine or admin) or info.stopping,
                    on_click=_stop, args=(runner, info.run_id, acting),
-                   help=None if mine or admin else "Only the session that started this run (or the admin) can stop it.")
+                   help=None if mine or admin else
+                   _("Only the session that started this run (or the admin) can stop it."))
     if st.session_state.get(state.MODEL_RUN) == info.run_id:
-        row.badge("Inspect and Compare use this model", icon=":material/check:", color="green")
-        row.page_link("../pages/inspect.py", label="Open Inspect", icon=":material/neurology:")
+        row.badge(_("Inspect and Compare use this model"), icon=":material/check:", color="green")
+        row.page_link("../pages/inspect.py", label=_("Open Inspect"), icon=":material/neurology:")
     elif info.has_checkpoint:
-        row.button("Use its latest snapshot in Inspect" if info.is_active else "Use in Inspect & Compare",
+        row.button(_("Use its latest snapshot in Inspect") if info.is_active else _("Use in Inspect & Compare"),
                    icon=":material/input:", on_click=_use_model, args=(info.run_id,))
     if not info.is_active and (mine or admin):
         if st.session_state.get(CONFIRM) == info.run_id:
-            st.warning(f"Delete “{info.label}” for good? Its loss history, its snapshots and its model go with it.",
-                       icon=":material/delete_forever:")
+            st.warning(_("Delete “{run}” for good? Its loss history, its snapshots and its model go with it.").format(
+                run=info.label), icon=":material/delete_forever:")
             confirm = st.container(horizontal=True)
-            confirm.button("Yes, delete it", type="primary", icon=":material/delete:", key=f"{CONFIRM}.yes",
+            confirm.button(_("Yes, delete it"), type="primary", icon=":material/delete:", key=f"{CONFIRM}.yes",
                            on_click=_delete, args=(runner, info.run_id, acting))
-            confirm.button("Keep it", key=f"{CONFIRM}.no", on_click=st.session_state.pop, args=(CONFIRM, None))
+            confirm.button(_("Keep it"), key=f"{CONFIRM}.no", on_click=st.session_state.pop, args=(CONFIRM, None))
         else:
-            row.button("Delete", icon=":material/delete:", key=f"{CONFIRM}.ask",
+            row.button(_("Delete"), icon=":material/delete:", key=f"{CONFIRM}.ask",
                        on_click=st.session_state.__setitem__, args=(CONFIRM, info.run_id),
-                       help="Remove this run and everything it saved (asks first).")
+                       help=_("Remove this run and everything it saved (asks first)."))
     if st.session_state.get(PROBLEM):
         st.error(st.session_state.pop(PROBLEM), icon=":material/warning:")
 
@@ -144,14 +150,15 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
         label = r.label + (f" · {r.run_id[-6:]}" if labels.count(r.label) > 1 else "")
         curves.append((label, h.iterations, h.losses))
         if h.reference is not None:             # a student's code, with Caption Lab's model beside it
-            dashed.append(f"{label} · Caption Lab's beside it")
+            dashed.append(_("{run} · Caption Lab's beside it").format(run=label))
             curves.append((dashed[-1], h.iterations, h.reference))
     loss_chart(curves, smoothing, log_y, dashed=tuple(dashed))
     if info.code:
         history = runner.history(run_id)
-        st.caption(f"Your own code (`{info.code['package']}`), dashed: Caption Lab's model from the same first "
-                   f"weights on the same minibatches. {parting_sentence(history.losses, history.reference)}")
-    st.markdown("#### Evolution")
+        st.caption(_("Your own code (`{package}`), dashed: Caption Lab's model from the same first weights on "
+                     "the same minibatches. {parting}").format(
+            package=info.code["package"], parting=parting_sentence(history.losses, history.reference)))
+    st.markdown("#### " + _("Evolution"))
     evolution_view(runner.evolution(run_id), live=info.is_active)
     if live and not any(r.is_active for r in shown):
         st.rerun(scope="app")
@@ -169,12 +176,12 @@ def run_picker(runs: list[RunInfo], owner: str) -> tuple[str, list[str]]:
         return f"{r.label}{' · ' + run_id[-6:] if labels.count(r.label) > 1 else ''} · {who(r, owner)}"
 
     pick, compare = st.columns(2)
-    followed = pick.selectbox("Follow run", list(by_id), key=state.TRAIN_RUN, format_func=describe,
+    followed = pick.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
                               persist_state="session")
     candidates = [r.run_id for r in runs if r.run_id != followed and (r.iteration or r.is_active)]
     st.session_state[state.TRAIN_OVERLAY] = [i for i in st.session_state.get(state.TRAIN_OVERLAY, [])
                                              if i in candidates]
-    overlay = compare.multiselect("Compare loss curves with", candidates, key=state.TRAIN_OVERLAY,
-                                  format_func=describe, placeholder="Pick runs to overlay",
+    overlay = compare.multiselect(_("Compare loss curves with"), candidates, key=state.TRAIN_OVERLAY,
+                                  format_func=describe, placeholder=_("Pick runs to overlay"),
                                   persist_state="session")
     return followed, overlay

@@ -8,9 +8,13 @@ import streamlit as st
 
 from explorer import state
 from explorer.components.labels import label_column
+from explorer.i18n import N_, _, n_, said
 from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
 from explorer.runs.local import LocalRunner
 
+# status -> its word in the app (translated where shown)
+STATUS_WORDS = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "stopped": N_("stopped"),
+                "diverged": N_("diverged"), "interrupted": N_("interrupted"), "failed": N_("failed")}
 # status -> (material icon, colour name for badges, text colour for the table)
 STATUS = {"queued": (":material/hourglass_top:", "gray", "#6b7280"),
           "running": (":material/play_circle:", "blue", "#1f6fd1"),
@@ -23,27 +27,39 @@ STATUS = {"queued": (":material/hourglass_top:", "gray", "#6b7280"),
 
 def status_text(info: RunInfo) -> str:
     """E.g. "queued (#3)", "running (stopping)", "diverged at 12"."""
-    text = info.status
     if info.status == "queued" and info.queue_position:
-        text += f" (#{info.queue_position})"
-    elif info.status == "running" and info.stopping:
-        text += " (stopping)"
-    elif info.status == "diverged" and info.diverged_at:
-        text += f" at {info.diverged_at}"
-    return text
+        return _("queued (#{position})").format(position=info.queue_position)
+    if info.status == "running" and info.stopping:
+        return _("running (stopping)")
+    if info.status == "diverged" and info.diverged_at:
+        return _("diverged at {iteration}").format(iteration=info.diverged_at)
+    return status_word(info.status)
+
+
+def status_word(status: str) -> str:
+    """A run's status alone in the reader's language ("done", "running", ...)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return _("{seconds:.1f} s").format(seconds=seconds)
     minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+    if minutes < 60:
+        return _("{minutes} min {seconds:02d} s").format(minutes=minutes, seconds=seconds)
+    return _("{hours} h {minutes:02d} min").format(hours=minutes // 60, minutes=minutes % 60)
 
 
 def who(info: RunInfo, owner: str) -> str:
-    return "you" if info.owner == owner else f"other ({info.owner[:4]})"
+    return _("you") if info.owner == owner else _("other ({owner})").format(owner=info.owner[:4])
+
+
+# the table's columns: English in `runs_frame` (code reads them), translated when drawn
+COLUMNS = {"Run": N_("Run"), "Status": N_("Status"), "By": N_("By"), "Progress": N_("Progress"),
+           "Iterations": N_("Iterations"), "Final loss": N_("Final loss"), "Training time": N_("Training time"),
+           "Data": N_("Data"), "Id": N_("Id")}
 
 
 def runs_frame(infos: list[RunInfo], owner: str) -> pd.DataFrame:
@@ -56,7 +72,7 @@ def runs_frame(infos: list[RunInfo], owner: str) -> pd.DataFrame:
         "Iterations": f"{info.iteration:,} / {info.total:,}",
         "Final loss": info.final_loss,
         "Training time": duration_text(info.elapsed) if info.iteration else "",
-        "Data": "demo" if info.dataset.get("is_demo") else "COCO",
+        "Data": _("demo") if info.dataset.get("is_demo") else "COCO",
         "Id": info.run_id,
     } for info in infos], columns=["Run", "Status", "_status", "By", "Progress", "Iterations",
                                    "Final loss", "Training time", "Data", "Id"])
@@ -68,33 +84,42 @@ def runs_table(infos: list[RunInfo], owner: str) -> None:
     kind = dict(zip(frame["Status"], frame.pop("_status")))             # "queued (#3)" -> "queued"
     status = label_column(frame, "Status", lambda text: STATUS.get(kind[text], ("", "", "gray"))[2],
                           width=140)                                     # "running (stopping)"
-    st.dataframe(frame, hide_index=True, width="stretch",
+    shown = {name: _(label) for name, label in COLUMNS.items()}       # headers in the reader's language
+    st.dataframe(frame.rename(columns=shown), hide_index=True, width="stretch",
                  height=min(38 + 35 * max(len(infos), 1), 460),
                  column_config={
-                     "Status": status,
-                     "Progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
-                     "Final loss": st.column_config.NumberColumn(format="%.4g"),     # a diverged one is huge
-                     "Data": st.column_config.TextColumn(width="small"),
-                     "Id": st.column_config.TextColumn(width="small",
-                                                       help="The run's folder under the runs directory"),
+                     shown["Status"]: status,
+                     shown["Progress"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                        format="percent"),
+                     shown["Final loss"]: st.column_config.NumberColumn(format="%.4g"),   # a diverged one is huge
+                     shown["Data"]: st.column_config.TextColumn(width="small"),
+                     shown["Id"]: st.column_config.TextColumn(width="small",
+                                                              help=_("The run's folder under the runs directory")),
                  })
 
 
 def runs_section(runner: RunEngine, owner: str, live: bool) -> None:
     """Everyone's runs (or just this session's) with the server's load; see `run_panel` for `live`."""
     everyone = runner.runs()
-    show = st.segmented_control("Show", ["Everyone's", "Mine"], default="Everyone's", required=True,
-                                key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed")
+    show = st.segmented_control(_("Show"), [N_("Everyone's"), N_("Mine")], default="Everyone's", required=True,
+                                key=state.TRAIN_SHOW, persist_state="session", label_visibility="collapsed",
+                                format_func=_)
     infos = [i for i in everyone if i.owner == owner] if show == "Mine" else everyone
     count = {s: sum(i.status == s for i in everyone) for s in ("running", "queued")}
     try:
         cap = runner.capacity().max_concurrent
-        per_core = " (one per core)" if cap == os.cpu_count() and isinstance(runner, LocalRunner) else ""
-        where = "This server trains" if isinstance(runner, LocalRunner) else "The class's workers train"
-        st.caption(f"{len(infos)} run{'s' * (len(infos) != 1)}. {where} up to {cap} at a time{per_core}; now "
-                   f"{count['running']} training, {count['queued']} queued. Runs are saved in `{runner.runs_dir}`.")
+        if not isinstance(runner, LocalRunner):
+            load = _("The class's workers train up to {cap} at a time; now {running} training, {queued} queued.")
+        elif cap == os.cpu_count():
+            load = _("This server trains up to {cap} at a time (one per core); now {running} training, "
+                     "{queued} queued.")
+        else:
+            load = _("This server trains up to {cap} at a time; now {running} training, {queued} queued.")
+        st.caption(_("{runs} {load} Runs are saved in `{folder}`.").format(
+            runs=n_("{n} run.", "{n} runs.", len(infos)).format(n=len(infos)),
+            load=load.format(cap=cap, running=count["running"], queued=count["queued"]), folder=runner.runs_dir))
     except EngineUnavailable as e:
-        st.warning(str(e), icon=":material/cloud_off:")
+        st.warning(said(e), icon=":material/cloud_off:")
     if infos:
         runs_table(infos, owner)
     if live and not any(i.is_active for i in everyone):

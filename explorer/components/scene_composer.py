@@ -23,8 +23,9 @@ from core.data.demo_scenes import (BACKGROUNDS, COLOUR_HUES, MAX_COUNTS, POSITIO
                                    scene_to_dict, spec_of)
 from core.data.scene_lab import MAX_UPLOAD_BYTES, SceneLab, UploadError, picture_from_upload, why_not
 from explorer import state
+from explorer.i18n import N_, _, said, sentence
 
-MODES = {"compose": "Compose", "upload": "Upload a picture"}
+MODES = {"compose": N_("Compose"), "upload": N_("Upload a picture")}
 FIELDS = ("background", "texture", "count0", "size0", "colour0", "shape0", "second", "count1", "size1",
           "colour1", "shape1", "position", "relation")
 RELATION_TEXT = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
@@ -76,7 +77,7 @@ def encode_captions(references: list[list[str]], word_to_idx: dict) -> np.ndarra
     return rows
 
 
-def scene_image(ds: state.Dataset, lab: SceneLab, scene: Scene, name: str = "your scene") -> SceneImage:
+def scene_image(ds: state.Dataset, lab: SceneLab, scene: Scene, name: str = N_("your scene")) -> SceneImage:
     """A scene rendered, its features, and its reference captions."""
     text = json.dumps(scene_to_dict(scene), sort_keys=True)
     picture = lab.render(scene)
@@ -105,8 +106,8 @@ def edit(prefix: str, scene: Scene) -> None:
     st.session_state.pop(k["error"], None)
 
 
-def _sync_widgets(k: dict, scene: Scene) -> None:
-    """Seed every widget from the scene (on the first run, and after an edit from outside)."""
+def _widget_values(scene: Scene) -> dict:
+    """Every composer widget's value for `scene` (with a sensible second group when it has one)."""
     specs, layout = spec_of(scene)
     values = {"background": scene.background, "texture": scene.texture, "second": len(specs) == 2,
               "position": layout if len(specs) == 1 else "left", "relation": layout if len(specs) == 2 else "left"}
@@ -116,7 +117,12 @@ def _sync_widgets(k: dict, scene: Scene) -> None:
     if len(specs) == 1:                 # a sensible second group, should it be switched on
         other = next(c for c in COLOUR_HUES if c != specs[0].colour)
         values.update({"count1": 1, "size1": "small", "colour1": other, "shape1": "circle"})
-    for name, value in values.items():
+    return values
+
+
+def _sync_widgets(k: dict, scene: Scene) -> None:
+    """Seed every widget from the scene (on the first run, and after an edit from outside)."""
+    for name, value in _widget_values(scene).items():
         st.session_state[k[name]] = value
     st.session_state[k["sync"]] = False
 
@@ -125,6 +131,11 @@ def _recompose(k: dict, reseed: bool = False) -> None:
     """A widget changed: the new scene from every widget's value, the old one kept where it can be."""
     s = st.session_state
     previous = scene_from_dict(s[k["scene"]])
+    # the widgets of a hidden part (the second group, or Where while it shows) were not drawn
+    # in the last run, so Streamlit dropped their values: take them from the scene again
+    for name, value in _widget_values(previous).items():
+        if k[name] not in s:
+            s[k[name]] = value
     if reseed:
         s[k["seed"]] = s.get(k["seed"], 0) + 1
     groups = [GroupSpec(int(s[k["count0"]]), s[k["shape0"]], s[k["colour0"]], s[k["size0"]])]
@@ -135,7 +146,7 @@ def _recompose(k: dict, reseed: bool = False) -> None:
         scene = compose_scene(s[k["background"]], s[k["texture"]], groups, layout, seed=s.get(k["seed"], 0),
                               previous=None if reseed else previous)
     except SceneError as e:
-        s[k["error"]] = str(e)
+        s[k["error"]] = sentence(e)        # shown translated
         return
     s.pop(k["error"], None)
     s[k["scene"]] = scene_to_dict(scene)
@@ -144,49 +155,50 @@ def _recompose(k: dict, reseed: bool = False) -> None:
 def _group_controls(k: dict, g: int, disabled: bool = False) -> None:
     args = {"on_change": _recompose, "args": (k,), "disabled": disabled}
     a, b = st.columns(2)
-    a.segmented_control("How many", list(range(1, MAX_COUNTS[g] + 1)), key=k[f"count{g}"], required=True, **args)
-    b.segmented_control("Size", list(RADIUS), key=k[f"size{g}"], required=True, **args)
+    a.segmented_control(_("How many"), list(range(1, MAX_COUNTS[g] + 1)), key=k[f"count{g}"], required=True,
+                        **args)
+    b.segmented_control(_("Size"), list(RADIUS), key=k[f"size{g}"], required=True, **args)
     a, b = st.columns(2)
-    a.selectbox("Colour", list(COLOUR_HUES), key=k[f"colour{g}"], **args)
-    b.selectbox("Shape", list(SHAPES), key=k[f"shape{g}"], **args)
+    a.selectbox(_("Colour"), list(COLOUR_HUES), key=k[f"colour{g}"], **args)
+    b.selectbox(_("Shape"), list(SHAPES), key=k[f"shape{g}"], **args)
 
 
 def _composer(k: dict) -> None:
     args = {"on_change": _recompose, "args": (k,)}
     a, b = st.columns(2)
-    a.selectbox("Background", list(BACKGROUNDS), key=k["background"], **args)
-    b.selectbox("Texture", list(TEXTURES), key=k["texture"], **args)
-    st.markdown("**First group**")
+    a.selectbox(_("Background"), list(BACKGROUNDS), key=k["background"], **args)
+    b.selectbox(_("Texture"), list(TEXTURES), key=k["texture"], **args)
+    st.markdown(_("**First group**"))
     _group_controls(k, 0)
-    second = st.toggle("A second group", key=k["second"], **args)
+    second = st.toggle(_("A second group"), key=k["second"], **args)
     if second:
         _group_controls(k, 1)
-        st.selectbox("The first group is … the second", list(RELATIONS), key=k["relation"],
+        st.selectbox(_("The first group is … the second"), list(RELATIONS), key=k["relation"],
                      format_func=RELATION_TEXT.get, **args)
     else:
-        st.selectbox("Where", list(POSITIONS), key=k["position"], **args)
-    st.button("Place the objects anew", icon=":material/shuffle:", key=f"{k['seed']}_button",
+        st.selectbox(_("Where"), list(POSITIONS), key=k["position"], **args)
+    st.button(_("Place the objects anew"), icon=":material/shuffle:", key=f"{k['seed']}_button",
               on_click=_recompose, args=(k, True),
-              help="The same scene with its objects at other spots inside their region.")
+              help=_("The same scene with its objects at other spots inside their region."))
 
 
 def _uploaded(ds: state.Dataset, lab: SceneLab, k: dict) -> SceneImage | None:
-    file = st.file_uploader("A PNG or JPEG picture", type=["png", "jpg", "jpeg"], key=k["upload"],
+    file = st.file_uploader(_("A PNG or JPEG picture"), type=["png", "jpg", "jpeg"], key=k["upload"],
                             max_upload_size=MAX_UPLOAD_BYTES >> 20)
-    st.caption("This model only knows the demo's coloured shapes on plain backgrounds: a photo gets a "
-               "caption in shape words. The picture is cropped to its centre square and shrunk to "
-               f"{lab.image_size} x {lab.image_size} pixels, as the demo images are.")
+    st.caption(_("This model only knows the demo's coloured shapes on plain backgrounds: a photo gets a "
+                 "caption in shape words. The picture is cropped to its centre square and shrunk to "
+                 "{size} x {size} pixels, as the demo images are.").format(size=lab.image_size))
     if file is None:
         return None
     data = file.getvalue()
     try:
         picture = picture_from_upload(data, lab.image_size)
     except UploadError as e:
-        st.error(str(e), icon=":material/broken_image:")
+        st.error(said(e), icon=":material/broken_image:")
         return None
     digest = hashlib.sha256(data).hexdigest()
     feature = features_of(ds, lab, [picture], f"upload:{digest}")[0]
-    return SceneImage(picture, np.asarray(feature), int(digest[:8], 16), "your picture")
+    return SceneImage(picture, np.asarray(feature), int(digest[:8], 16), N_("your picture"))
 
 
 def composed_image(ds: state.Dataset, prefix: str) -> SceneImage | None:
@@ -194,11 +206,12 @@ def composed_image(ds: state.Dataset, prefix: str) -> SceneImage | None:
     after saying why there is none (COCO data, nothing uploaded yet)."""
     lab = state.scene_lab(ds)
     if lab is None:
-        st.info(why_not(ds.base_dir), icon=":material/image_not_supported:")
+        st.info(_(why_not(ds.base_dir)), icon=":material/image_not_supported:")
         return None
     k = _keys(prefix)
-    mode = st.segmented_control("Your scene", list(MODES), key=k["mode"], default="compose", required=True,
-                                format_func=MODES.get, persist_state="session", label_visibility="collapsed")
+    mode = st.segmented_control(_("Your scene"), list(MODES), key=k["mode"], default="compose", required=True,
+                                format_func=lambda m: _(MODES[m]), persist_state="session",
+                                label_visibility="collapsed")
     if mode == "upload":
         return _uploaded(ds, lab, k)
     scene = _scene(k)
@@ -209,8 +222,9 @@ def composed_image(ds: state.Dataset, prefix: str) -> SceneImage | None:
     with controls:
         _composer(k)
     with preview:
-        st.image(image.picture, caption="your scene, as the model sees it", width="stretch")
-        st.caption("What the grammar says of it: " + " · ".join(f"“{' '.join(r)}”" for r in image.references[:3]))
+        st.image(image.picture, caption=_("your scene, as the model sees it"), width="stretch")
+        st.caption(_("What the grammar says of it: {captions}").format(
+            captions=" · ".join(f"“{' '.join(r)}”" for r in image.references[:3])))
     if st.session_state.get(k["error"]):
-        st.warning(st.session_state[k["error"]], icon=":material/block:")
+        st.warning(_(st.session_state[k["error"]]), icon=":material/block:")
     return image

@@ -5,8 +5,9 @@ import socket
 
 import streamlit as st
 
-from explorer import runs, state
+from explorer import i18n, runs, state
 from explorer.admin import ONLY_ADMIN, is_admin
+from explorer.i18n import _
 
 
 def _download_panel() -> None:
@@ -14,20 +15,20 @@ def _download_panel() -> None:
     since there is one download for the whole server)."""
     job = state.coco_download()
     admin = is_admin()
-    st.caption(f"The course's COCO captioning archive (about 1 GB) is fetched, checked and "
-               f"unpacked into `{job.dest}`. A stopped download resumes where it stopped.")
+    st.caption(_("The course's COCO captioning archive (about 1 GB) is fetched, checked and "
+                 "unpacked into `{dest}`. A stopped download resumes where it stopped.").format(dest=job.dest))
     if not admin:
-        st.caption(f":material/lock: One download serves the whole server. {ONLY_ADMIN} On the server, "
-                   f"`python -m core.data download` does the same.")
+        st.caption(_(":material/lock: One download serves the whole server. {only_admin} On the server, "
+                     "`python -m core.data download` does the same.").format(only_admin=_(ONLY_ADMIN)))
     if job.running:
-        st.button("Pause download", on_click=job.stop, key="app.download_stop", width="stretch",
+        st.button(_("Pause download"), on_click=job.stop, key="app.download_stop", width="stretch",
                   disabled=not admin)
         _download_progress()
         return
     if job.error:
-        st.error(job.error)
+        st.error(_(job.error))
     partial = job.dest.with_name(job.dest.name + ".zip.part").exists()
-    label = "Resume download" if partial else "Try again" if job.error else "Download COCO"
+    label = _("Resume download") if partial else _("Try again") if job.error else _("Download COCO")
     if st.button(label, key="app.download_start", type="primary", width="stretch", disabled=not admin):
         job.start()
         st.rerun()
@@ -38,9 +39,9 @@ def _download_progress() -> None:
     job = state.coco_download()
     p = job.progress
     if p is None:
-        st.progress(0.0, text="Connecting…")
+        st.progress(0.0, text=_("Connecting…"))
     else:
-        st.progress(p.fraction or 0.0, text=p.message)
+        st.progress(p.fraction or 0.0, text=_(p.message))
     if not job.running:
         st.rerun(scope="app")
 
@@ -51,36 +52,39 @@ def _health(ds: state.Dataset) -> None:
     n_cap = {s: len(data[f"{s}_captions"]) for s in ("train", "val")}
     fetcher = state.image_fetcher()
     stats = fetcher.stats()
-    st.markdown(
-        f"**{ds.label}**  \n"
-        f"train: {n_img['train']:,} images, {n_cap['train']:,} captions  \n"
-        f"val: {n_img['val']:,} images, {n_cap['val']:,} captions  \n"
-        f"vocabulary: {len(data['idx_to_word']):,} words  \n"
-        f"images so far: {stats['live']:,} live, {stats['dead']:,} dead")
+    st.markdown("  \n".join([
+        f"**{ds.label}**",
+        _("train: {images:,} images, {captions:,} captions").format(images=n_img["train"], captions=n_cap["train"]),
+        _("val: {images:,} images, {captions:,} captions").format(images=n_img["val"], captions=n_cap["val"]),
+        _("vocabulary: {n:,} words").format(n=len(data["idx_to_word"])),
+        _("images so far: {live:,} live, {dead:,} dead").format(live=stats["live"], dead=stats["dead"])]))
     if runs.redis_url():             # one of several app servers: say which, for whoever debugs the class
-        st.caption(f":material/dns: Served by `{socket.gethostname()}:{st.get_option('server.port')}`; "
-                   f"runs queue on Redis and any app server of the class shows them.")
+        st.caption(_(":material/dns: Served by `{host}:{port}`; runs queue on Redis and any app server "
+                     "of the class shows them.").format(host=socket.gethostname(),
+                                                        port=st.get_option("server.port")))
     notice = fetcher.take_offline_notice()
     if notice:
-        st.toast(notice, icon="📡")
+        st.toast(_(notice), icon="📡")
     if fetcher.offline:
-        st.caption("📡 Offline: web images are skipped; local and cached ones still show.")
+        st.caption(_("📡 Offline: web images are skipped; local and cached ones still show."))
 
 
 def dataset_sidebar():
     """Draw the shared sidebar's dataset choice; return a function that fills in the
     dataset's health, to call after the page ran (so its image counts include that page's)."""
     with st.sidebar:
-        st.subheader("Dataset")
-        source = st.radio("Source", state.SOURCES, key=state.SOURCE, label_visibility="collapsed")
+        i18n.language_selector()
+        st.subheader(_("Dataset"))
+        source = st.radio(_("Source"), state.SOURCES, key=state.SOURCE, label_visibility="collapsed",
+                          format_func=_)
         choice = st.container()              # filled below, once the dataset is known
         with choice:
             if source == "COCO folder":
-                st.text_input("COCO captioning folder", key=state.COCO_DIR,
+                st.text_input(_("COCO captioning folder"), key=state.COCO_DIR,
                               placeholder="/path/to/coco_captioning")
-        st.radio("Features", state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
-                 help="PCA: the course's 512-d reduction of VGG-16 fc7. fc7: the full "
-                      "4096-d vectors, read lazily from disk.")
+        st.radio(_("Features"), state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
+                 help=_("PCA: the course's 512-d reduction of VGG-16 fc7. fc7: the full "
+                        "4096-d vectors, read lazily from disk."))
         ds = state.dataset()
         # decided from the dataset actually loaded, so a download that finishes during this
         # run shows as the dataset, not as a panel still downloading
@@ -89,13 +93,13 @@ def dataset_sidebar():
             with choice:
                 _download_panel()
             if ds.problem and state.chosen_folder().exists():     # a download there is damaged
-                st.error(ds.problem)
-            st.info("Showing the demo dataset until the download has finished.")
+                st.error(_(ds.problem))
+            st.info(_("Showing the demo dataset until the download has finished."))
         elif ds.problem and source == "COCO folder" and state.chosen_folder() is None:
-            st.info(f"{ds.problem} Showing the demo dataset meanwhile.")
+            st.info(_("{problem} Showing the demo dataset meanwhile.").format(problem=_(ds.problem)))
         elif ds.problem:
-            st.error(ds.problem)
-            st.info("Showing the demo dataset meanwhile.")
+            st.error(_(ds.problem))
+            st.info(_("Showing the demo dataset meanwhile."))
         slot = st.empty()
 
     def health() -> None:

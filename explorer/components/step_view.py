@@ -19,6 +19,7 @@ from explorer.components.charts import chart_pair, next_word_bars
 from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import ImageChoice, show_image
 from explorer.components.model_picker import PickedModel
+from explorer.i18n import N_, _, n_
 
 DECODER = "inspect.decoder"            # the StepDecoder being stepped
 DECODER_SPEC = "inspect.decoder_spec"  # what it was built for: (model, image, strategy, temperature, seed)
@@ -33,6 +34,7 @@ SEED = "inspect.seed"
 
 MAX_LENGTH = 20                        # words at most: COCO captions have up to 16
 SPEEDS = (0.25, 0.5, 1.0, 2.0)
+STRATEGY_NAMES = {"greedy": N_("Greedy (most likely word)"), "temperature": N_("Temperature sampling")}
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,17 @@ class DecodeSettings:
 def decoding_controls() -> DecodeSettings:
     """Greedy or temperature sampling, with its temperature and seed."""
     strategy = st.segmented_control(
-        "Sampling", ("greedy", "temperature"), key=STRATEGY, default="greedy", required=True,
-        persist_state="session",
-        format_func=lambda s: "Greedy (most likely word)" if s == "greedy" else "Temperature sampling",
-        help="Greedy takes the most likely word every step. Temperature sampling draws the word "
-             "from softmax(scores / T): T < 1 sharpens the distribution, T > 1 flattens it.")
+        _("Sampling"), ("greedy", "temperature"), key=STRATEGY, default="greedy", required=True,
+        persist_state="session", format_func=lambda s: _(STRATEGY_NAMES[s]),
+        help=_("Greedy takes the most likely word every step. Temperature sampling draws the word "
+               "from softmax(scores / T): T < 1 sharpens the distribution, T > 1 flattens it."))
     a, b = st.columns(2)
-    temperature = a.slider("Temperature T", 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
+    temperature = a.slider(_("Temperature T"), 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
                            disabled=strategy == "greedy")
-    seed = b.number_input("Seed", 0, 10_000, 0, key=SEED, persist_state="session",
+    seed = b.number_input(_("Seed"), 0, 10_000, 0, key=SEED, persist_state="session",
                           disabled=strategy == "greedy",
-                          help="The same seed draws the same words, so stepping back and forth is repeatable.")
+                          help=_("The same seed draws the same words, so stepping back and forth is "
+                                 "repeatable."))
     return DecodeSettings(strategy, float(temperature), int(seed))
 
 
@@ -95,7 +97,7 @@ def caption_html(words: list[str], forced: list[bool], *, current: int | None = 
 
 
 def _caption_text(steps, idx_to_word, start: int = 0) -> str:
-    return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or "(nothing more)"
+    return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or _("(nothing more)")
 
 
 # --- the panel -----------------------------------------------------------------------
@@ -118,19 +120,19 @@ def _force(decoder: StepDecoder, at: int) -> None:
 def _controls(decoder: StepDecoder, playing: bool) -> None:
     # a row that wraps on a narrow screen, so no button's label is ever cut short
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.button("Reset", icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
+        st.button(_("Reset"), icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
                   key="inspect.reset", disabled=not decoder.steps)
-        st.button("Back", icon=":material/chevron_left:", on_click=_paused, args=(decoder.back,),
+        st.button(_("Back"), icon=":material/chevron_left:", on_click=_paused, args=(decoder.back,),
                   key="inspect.back", disabled=not decoder.steps, shortcut="Left")
-        st.button("Step", icon=":material/chevron_right:", on_click=_paused, args=(decoder.step,),
+        st.button(_("Step"), icon=":material/chevron_right:", on_click=_paused, args=(decoder.step,),
                   key="inspect.step", type="primary", disabled=decoder.finished, shortcut="Right")
-        st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+        st.button(_("Pause") if playing else _("Play"), icon=":material/pause:" if playing else ":material/play_arrow:",
                   on_click=_toggle_play, args=(decoder,), key="inspect.play",
                   disabled=decoder.finished and not playing, shortcut="P")
-        st.button("To the end", icon=":material/last_page:", on_click=_paused, args=(decoder.run,),
+        st.button(_("To the end"), icon=":material/last_page:", on_click=_paused, args=(decoder.run,),
                   key="inspect.finish", disabled=decoder.finished)
-        st.select_slider("Play speed", SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
-                         format_func=lambda s: f"{s:g} s per word")
+        st.select_slider(_("Play speed"), SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
+                         format_func=lambda s: _("{s:g} s per word").format(s=s))
 
 
 def _what_if(decoder: StepDecoder, step) -> None:
@@ -138,23 +140,24 @@ def _what_if(decoder: StepDecoder, step) -> None:
     model = decoder.model
     itw = model.idx_to_word
     at = step.t
-    order, _ = analysis.top_k(step.probs, len(step.probs))
+    order, _probs = analysis.top_k(step.probs, len(step.probs))
     options = [int(i) for i in order if itw[int(i)] not in ("<NULL>", "<START>")]
     if st.session_state.get(FORCE_FOR) != (at, step.chosen):
         runner_up = next((i for i in options if i != step.chosen), options[0])
         st.session_state[FORCE_WORD] = runner_up
         st.session_state[FORCE_FOR] = (at, step.chosen)
-    st.markdown(f"#### What if step {at} took another word?")
-    st.caption("Words are listed from most to least likely at this step.")
-    word = st.selectbox("Word to use instead", options, key=FORCE_WORD,
+    st.markdown(_("#### What if step {at} took another word?").format(at=at))
+    st.caption(_("Words are listed from most to least likely at this step."))
+    word = st.selectbox(_("Word to use instead"), options, key=FORCE_WORD,
                         format_func=lambda i: f"{itw[i]}  (p = {step.probs[i]:.3f})")
-    st.button(f"Use “{itw[word]}” at step {at}", icon=":material/edit:", on_click=_force,
-              args=(decoder, at), key="inspect.force", width="stretch")
+    st.button(_("Use “{word}” at step {at}").format(word=itw[word], at=at), icon=":material/edit:",
+              on_click=_force, args=(decoder, at), key="inspect.force", width="stretch")
     ahead = analysis.continuation(decoder)
-    st.markdown(f"**From here the model goes on:** {html.escape(_caption_text(ahead, itw, decoder.t))}")
+    st.markdown(_("**From here the model goes on:** {caption}").format(
+        caption=html.escape(_caption_text(ahead, itw, decoder.t))))
     if any(s.forced for s in decoder.steps):
-        st.markdown(f"**Without your forced words it said:** "
-                    f"{html.escape(_caption_text(analysis.unforced(decoder), itw))}")
+        st.markdown(_("**Without your forced words it said:** {caption}").format(
+            caption=html.escape(_caption_text(analysis.unforced(decoder), itw))))
 
 
 def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
@@ -173,39 +176,47 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
     with right:
         st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps]))
         if not decoder.steps:
-            st.info("Press **Step** (or the → key) to feed `<START>` and see the distribution "
-                    "over the first word.", icon=":material/touch_app:")
+            st.info(_("Press **Step** (or the → key) to feed `<START>` and see the distribution "
+                      "over the first word."), icon=":material/touch_app:")
             return
         step = decoder.steps[-1]
         rank = analysis.rank_of(step.probs, step.chosen)
-        how = "you forced it" if step.forced else ("drawn" if decoder.strategy == "temperature" else "the most likely")
-        st.markdown(
-            f"### Step {step.t}: read “{itw[step.input_token]}” → took “{itw[step.chosen]}”\n"
-            f"p = **{step.probs[step.chosen]:.3f}** ({how}; rank {rank} of {len(step.probs):,}) · "
-            f"entropy **{analysis.entropy(step.probs):.2f}** nats (uniform would be "
-            f"{analysis.entropy([1 / len(step.probs)] * len(step.probs)):.2f})"
-            + ("  \nThe caption is complete." if decoder.finished else ""))
+        how = (_("you forced it") if step.forced
+               else _("drawn") if decoder.strategy == "temperature" else _("the most likely"))
+        heading = _("### Step {t}: read “{read}” → took “{took}”").format(
+            t=step.t, read=itw[step.input_token], took=itw[step.chosen])
+        detail = _("p = **{p:.3f}** ({how}; rank {rank} of {V:,}) · entropy **{entropy:.2f}** nats "
+                   "(uniform would be {uniform:.2f})").format(
+            p=step.probs[step.chosen], how=how, rank=rank, V=len(step.probs),
+            entropy=analysis.entropy(step.probs),
+            uniform=analysis.entropy([1 / len(step.probs)] * len(step.probs)))
+        st.markdown(f"{heading}\n{detail}"
+                    + ("  \n" + _("The caption is complete.") if decoder.finished else ""))
     bars_and_what_if = chart_pair()
     with bars_and_what_if.cell():
-        k = st.slider("Words shown", 3, 20, 10, key=TOP_K, persist_state="session")
+        k = st.slider(_("Words shown"), 3, 20, 10, key=TOP_K, persist_state="session")
         ids, probs = analysis.top_k(step.probs, k)
         ids, probs = list(ids), list(probs)
         if step.chosen not in ids:                 # a drawn or forced word outside the top k
             ids.append(step.chosen)
             probs.append(step.probs[step.chosen])
-        words = [itw[int(i)] if int(i) != step.chosen or rank <= k else f"{itw[int(i)]} (rank {rank})"
+        words = [itw[int(i)] if int(i) != step.chosen or rank <= k
+                 else _("{word} (rank {rank})").format(word=itw[int(i)], rank=rank)
                  for i in ids]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
-                       title=f"After reading “{itw[step.input_token]}”: the next word")
+                       title=_("After reading “{word}”: the next word").format(word=itw[step.input_token]))
     with bars_and_what_if.cell():
         _what_if(decoder, step)
-    st.markdown("#### The state after this step")
+    st.markdown(_("#### The state after this step"))
     rows = {"h": step.h}
     if step.c is not None:
         rows.update({"c": step.c, **step.gates})
     state_strips(rows)
-    st.caption(f"{len(step.h)} hidden units, left to right. Blue is -1, white 0, red +1; gates run "
-               f"from 0 (closed, dark purple) to 1 (open, yellow). Hover a cell for its value.")
+    st.caption(n_("{n} hidden unit, left to right. Blue is -1, white 0, red +1; gates run from 0 "
+                  "(closed, dark purple) to 1 (open, yellow). Hover a cell for its value.",
+                  "{n} hidden units, left to right. Blue is -1, white 0, red +1; gates run from 0 "
+                  "(closed, dark purple) to 1 (open, yellow). Hover a cell for its value.",
+                  len(step.h)).format(n=len(step.h)))
 
 
 def step_through(decoder: StepDecoder, image: ImageChoice) -> None:

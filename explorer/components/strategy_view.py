@@ -22,24 +22,34 @@ from explorer.components.caption_diff import caption_against_references, highlig
 from explorer.components.charts import chart_pair
 from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
 from explorer.components.model_picker import PickedModel
+from explorer.i18n import N_, _, n_
 
-KINDS = {"greedy": "Greedy", "beam": "Beam search", "temperature": "Temperature"}
+KINDS = {"greedy": N_("Greedy"), "beam": N_("Beam search"), "temperature": N_("Temperature")}
 EXAMPLES_SEED = "compare.examples_seed"   # which images the examples show; "New images" adds one
 EXAMPLES_COUNT = "compare.examples_count" # images per split
 SIDE_TEMPERATURE = "compare.side_temperature"
 SIDE_SAMPLES = "compare.side_samples"
-SPLIT_TITLES = {"train": "Train split", "val": "Val split · never seen"}
-TRAINED_TITLE = "Train split · trained on"
+SPLIT_TITLES = {"train": N_("Train split"), "val": N_("Val split · never seen")}
+TRAINED_TITLE = N_("Train split · trained on")
+TABLE_COLUMNS = {"strategy": N_("strategy"), "caption": N_("caption"), "log p": N_("log p"),
+                 "words": N_("words")}              # and BLEU-1 to BLEU-4, the same in every language
 
 
 # Decoding is cached per model, dataset, images and strategy, so a rerun for anything else
 # (another tab, the sidebar, the temperature of the samples) does not decode again: beam
 # search with a 512-unit LSTM takes seconds. Strategies go in as `astuple(strategy)`.
 
-@st.cache_data(max_entries=32, show_spinner="Captioning the images…")
-def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
+@st.cache_data(max_entries=32, show_spinner=False)
+def _captions_cached(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
               _model, _data, _index):
     return caption_images(_model, _data, _index, list(images), Strategy(*strategy))
+
+
+def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
+              model, data, index):
+    """`_captions_cached`, with a spinner in the reader's language while it decodes."""
+    with st.spinner(_("Captioning the images…")):
+        return _captions_cached(model_key, dataset_key, split, images, strategy, model, data, index)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -50,16 +60,16 @@ def _strategy_caption(model_key: str, dataset_key: str, image_key: tuple, strate
 
 def strategy_picker(prefix: str) -> Strategy:
     """Greedy, beam search (size 1 to 5) or temperature sampling, with its options."""
-    kind = st.segmented_control("Decoding", list(KINDS), key=f"{prefix}.kind", default="greedy",
-                                required=True, persist_state="session", format_func=KINDS.get)
+    kind = st.segmented_control(_("Decoding"), list(KINDS), key=f"{prefix}.kind", default="greedy",
+                                required=True, persist_state="session", format_func=lambda k: _(KINDS[k]))
     if kind == "beam":
-        size = st.slider("Beam size", 1, 5, 3, key=f"{prefix}.beam", persist_state="session",
-                         help="Beam size 1 is greedy decoding.")
+        size = st.slider(_("Beam size"), 1, 5, 3, key=f"{prefix}.beam", persist_state="session",
+                         help=_("Beam size 1 is greedy decoding."))
         return Strategy("beam", beam_size=int(size))
     if kind == "temperature":
         a, b = st.columns(2)
-        t = a.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key=f"{prefix}.temperature", persist_state="session")
-        seed = b.number_input("Seed", 0, 10_000, 0, key=f"{prefix}.seed", persist_state="session")
+        t = a.slider(_("Temperature"), 0.1, 2.0, 1.0, 0.1, key=f"{prefix}.temperature", persist_state="session")
+        seed = b.number_input(_("Seed"), 0, 10_000, 0, key=f"{prefix}.seed", persist_state="session")
         return Strategy("temperature", temperature=float(t), seed=int(seed))
     return Strategy("greedy")
 
@@ -69,27 +79,31 @@ def strategy_picker(prefix: str) -> Strategy:
 def trained_images_note(picked: PickedModel) -> str:
     """What "train" means when the model's training images are known: only those."""
     images, drawn = len(picked.trained_images), picked.max_train
-    return (f"Train here is the {images:,} images this run trained on: its {drawn:,} training captions "
-            f"describe them. Each image is scored against all its captions, the one it learned among them.")
+    return _("Train here is the {images:,} images this run trained on: its {drawn:,} training captions "
+             "describe them. Each image is scored against all its captions, the one it learned among "
+             "them.").format(images=images, drawn=drawn)
 
 
 def train_split_note(picked: PickedModel, num_captions: int) -> str:
     """What "train" means for this model: a run on the notebook's `max_train` sample has
     seen only that sample, so most of the train split is as new to it as val is."""
     if picked.untrained:
-        return "An untrained model has seen no images at all: train and val are alike to it."
+        return _("An untrained model has seen no images at all: train and val are alike to it.")
     drawn = picked.max_train
     if drawn is None:
-        return ("These images are seen in training only if the model trained on them: a model "
-                "trained on a sample of the split (the notebook's `max_train`) knows only that sample.")
+        return _("These images are seen in training only if the model trained on them: a model "
+                 "trained on a sample of the split (the notebook's `max_train`) knows only that sample.")
     if drawn * 10 <= num_captions:
-        return (f"The model trained on only {drawn:,} captions drawn from this split's {num_captions:,}, "
-                f"so almost all of these images are as new to it as val's: expect little gap. The Train "
-                f"page's *Evolution* shows captions of images it did learn.")
+        return _("The model trained on only {drawn:,} captions drawn from this split's {total:,}, "
+                 "so almost all of these images are as new to it as val's: expect little gap. The Train "
+                 "page's *Evolution* shows captions of images it did learn.").format(
+            drawn=drawn, total=num_captions)
     if drawn * 2 < num_captions:
-        return (f"The model trained on {drawn:,} captions drawn from this split's {num_captions:,}, so "
-                f"many of these images are new to it: the gap understates how much it memorised.")
-    return f"The model trained on {drawn:,} captions drawn from this split's {num_captions:,}."
+        return _("The model trained on {drawn:,} captions drawn from this split's {total:,}, so "
+                 "many of these images are new to it: the gap understates how much it memorised.").format(
+            drawn=drawn, total=num_captions)
+    return _("The model trained on {drawn:,} captions drawn from this split's {total:,}.").format(
+        drawn=drawn, total=num_captions)
 
 
 def _new_images() -> None:
@@ -102,9 +116,9 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
     with controls.cell():
         strategy = strategy_picker("compare.examples")
     with controls.cell():
-        n = st.slider("Images per split", 1, 6, 3, key=EXAMPLES_COUNT, persist_state="session")
+        n = st.slider(_("Images per split"), 1, 6, 3, key=EXAMPLES_COUNT, persist_state="session")
     with controls.cell():
-        st.button("New images", icon=":material/casino:", on_click=_new_images, key="compare.new_images")
+        st.button(_("New images"), icon=":material/casino:", on_click=_new_images, key="compare.new_images")
     st.html(legend_html())
     seed = st.session_state.get(EXAMPLES_SEED, 0)
     trained = picked.trained_images
@@ -114,7 +128,7 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
         pool = trained if split == "train" else None
         images = sample_images(index, n, seed=seed, pool=pool)
         with splits.cell():
-            st.subheader(TRAINED_TITLE if pool is not None else SPLIT_TITLES[split])
+            st.subheader(_(TRAINED_TITLE if pool is not None else SPLIT_TITLES[split]))
             if pool is not None:
                 st.caption(trained_images_note(picked))
             elif split == "train":
@@ -128,7 +142,8 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                                                ds.data[f"{split}_features"][row.image]))
                     with right:
                         caption_against_references(row.words, row.references, row.bleu,
-                                                   note=f" ({strategy.label}, log p = {row.logprob:.2f})")
+                                                   note=" " + _("({strategy}, log p = {logp:.2f})").format(
+                                                       strategy=_(strategy.label), logp=row.logprob))
 
 
 # --- one image, every strategy -------------------------------------------------------
@@ -139,9 +154,9 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     with controls.cell():
         image = image_picker(ds, "compare", trained=picked.trained_images)
     with controls.cell():
-        t = st.slider("Temperature for the samples", 0.1, 2.0, 1.0, 0.1, key=SIDE_TEMPERATURE,
+        t = st.slider(_("Temperature for the samples"), 0.1, 2.0, 1.0, 0.1, key=SIDE_TEMPERATURE,
                       persist_state="session")
-        samples = st.slider("Temperature samples (seeds 0, 1, …)", 1, 5, 3, key=SIDE_SAMPLES,
+        samples = st.slider(_("Temperature samples (seeds 0, 1, …)"), 1, 5, 3, key=SIDE_SAMPLES,
                             persist_state="session")
     with controls.cell():
         show_image(image, width=240)
@@ -156,30 +171,35 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
     st.html(legend_html())
     body = "".join(
         f'<tr style="{"background:#fff4e6;" if r.logprob >= best - 1e-6 else ""}border-bottom:1px solid #dee2e6">'
-        f'<td style="{cell};font-weight:600">{html.escape(r.strategy)}</td>'
+        f'<td style="{cell};font-weight:600">{html.escape(_(r.strategy))}</td>'
         f'<td style="{cell};min-width:12em">{highlighted(r.words, references, "1.25rem")}</td>'
         f'<td style="{num};white-space:nowrap;font-weight:600;font-size:1.15rem">{r.logprob:.2f}</td>'
         f'<td style="{num};white-space:nowrap">{r.logprob_per_word:.2f}</td>'
         f'<td style="{num}">{" · ".join(f"{b:.2f}" for b in r.bleu)}</td></tr>'
         for r in rows)
-    head = "".join(f'<th style="{num}">{h}</th>' for h in ("log p", "log p / word", "BLEU-1 · 2 · 3 · 4"))
+    head = "".join(f'<th style="{num}">{html.escape(h)}</th>'
+                   for h in (_("log p"), _("log p / word"), "BLEU-1 · 2 · 3 · 4"))
     st.html('<table style="width:100%;border-collapse:collapse;font-size:1.05rem">'
             '<thead><tr style="border-bottom:2px solid #495057;text-align:left">'
-            f'<th style="{cell}">strategy</th><th style="{cell}">caption</th>{head}</tr></thead>'
+            f'<th style="{cell}">{html.escape(_("strategy"))}</th>'
+            f'<th style="{cell}">{html.escape(_("caption"))}</th>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
-    st.caption("log p is the log-probability the model gives the whole caption (its words and "
-               "`<END>`); closer to 0 is more likely, and the most likely is shaded. Beam search "
-               "looks for likely captions, sampling for varied ones; beam size 1 is greedy. Beam "
-               "search keeps only the k best partial captions at every step, so a larger beam is not "
-               "guaranteed to find a more likely caption. BLEU is against the image's "
-               f"{len(references)} ground-truth captions.")
-    with st.expander("The same numbers as a table"):
+    st.caption(_("log p is the log-probability the model gives the whole caption (its words and "
+                 "`<END>`); closer to 0 is more likely, and the most likely is shaded. Beam search "
+                 "looks for likely captions, sampling for varied ones; beam size 1 is greedy. Beam "
+                 "search keeps only the k best partial captions at every step, so a larger beam is not "
+                 "guaranteed to find a more likely caption.") + " "
+               + n_("BLEU is against the image's {n} ground-truth caption.",
+                    "BLEU is against the image's {n} ground-truth captions.",
+                    len(references)).format(n=len(references)))
+    with st.expander(_("The same numbers as a table")):
+        shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
         st.dataframe(pd.DataFrame({
-            "strategy": [r.strategy for r in rows], "caption": [" ".join(r.words) for r in rows],
+            "strategy": [_(r.strategy) for r in rows], "caption": [" ".join(r.words) for r in rows],
             "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
-            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}),
+            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}).rename(columns=shown),
             hide_index=True, width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="%.3f")
+            column_config={shown.get(c, c): st.column_config.NumberColumn(format="%.3f")
                            for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
     if not references:
-        st.info(f"{image.label} has no ground-truth captions, so BLEU is blank.")
+        st.info(_("{image} has no ground-truth captions, so BLEU is blank.").format(image=image.label))

@@ -20,9 +20,13 @@ from explorer import state
 from explorer.components.charts import chart_pair, step_lines
 from explorer.components.image_picker import ImageChoice, captions_of
 from explorer.components.model_picker import PickedModel, model_picker
+from explorer.i18n import N_, _, n_
 
 CAPTION = "inspect.true_caption"       # which reference caption (+ ".<split>.<image>")
 OTHER = "inspect.other"                # key prefix of the second model's picker
+TABLE_COLUMNS = {"step": N_("step"), "reads": N_("reads"), "true next word": N_("true next word"),
+                 "p(true)": N_("p(true)"), "model's top word": N_("model's top word"),
+                 "p(top)": N_("p(top)"), "match": N_("match"), "loss": N_("loss")}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -33,13 +37,13 @@ def _trace(model_key: str, image_key: tuple, caption: tuple, _model, _feature) -
 def _choose_caption(ds: state.Dataset, image: ImageChoice, itw) -> tuple | None:
     captions = captions_of(ds, image)
     if len(captions) == 0:
-        st.info(f"{image.label} has no ground-truth captions.")
+        st.info(_("{image} has no ground-truth captions.").format(image=image.label))
         return None
     texts = [" ".join(display_words(c, itw)) for c in captions]
     longest = max(range(len(texts)), key=lambda k: len(texts[k].split()))
-    k = st.selectbox("Ground-truth caption", range(len(texts)), index=longest,
+    k = st.selectbox(_("Ground-truth caption"), range(len(texts)), index=longest,
                      key=f"{CAPTION}.{image.split}.{image.image}", format_func=lambda k: texts[k],
-                     help="The longest one is picked first: more steps for the gradient to travel.")
+                     help=_("The longest one is picked first: more steps for the gradient to travel."))
     return tuple(int(w) for w in captions[k])
 
 
@@ -58,88 +62,102 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
 
     right = sum(a == b for a, b in zip(truth, top))
     with st.grid(3, min_column_width=240):
-        st.metric("Caption loss  −Σ log p(true word)", f"{trace.loss:.2f}")
-        st.metric("True word ranked first", f"{right} of {T} steps",
-                  help="Steps where the word the caption has next is the model's own top choice.")
-        st.metric("Mean p(true word)", f"{trace.p_true.mean():.3f}")
+        st.metric(_("Caption loss  −Σ log p(true word)"), f"{trace.loss:.2f}")
+        st.metric(_("True word ranked first"), n_("{right} of {n} step", "{right} of {n} steps", T).format(
+                      right=right, n=T),
+                  help=_("Steps where the word the caption has next is the model's own top choice."))
+        st.metric(_("Mean p(true word)"), f"{trace.p_true.mean():.3f}")
 
     free = [itw[int(w)] for w in trace.free_tokens]
     if "<END>" in free:
         free = free[:free.index("<END>") + 1]
     if trace.divergence_step is None:
-        st.success("Sampling freely (greedy, feeding its own words back), the model writes exactly this caption.")
+        st.success(_("Sampling freely (greedy, feeding its own words back), the model writes exactly "
+                     "this caption."))
     else:
         d = trace.divergence_step
-        said = free[d] if d < len(free) else "(nothing)"
-        st.warning(f"Sampling freely, the model leaves this caption at **step {d}**: it says "
-                   f"**“{html.escape(said)}”** where the caption has **“{html.escape(truth[d])}”**. "
-                   f"Free-running: *{html.escape(' '.join(free))}*. From there on it reads its own words, "
-                   f"not the true ones: teacher forcing hides that during training.")
+        said = free[d] if d < len(free) else _("(nothing)")
+        st.warning(_("Sampling freely, the model leaves this caption at **step {step}**: it says "
+                     "**“{said}”** where the caption has **“{truth}”**. Free-running: *{free}*. From "
+                     "there on it reads its own words, not the true ones: teacher forcing hides that "
+                     "during training.").format(step=d, said=html.escape(said), truth=html.escape(truth[d]),
+                                                free=html.escape(' '.join(free))))
 
-    frame = pd.DataFrame({"t": range(T), "step": labels, "p(true word)": trace.p_true,
-                          "p(model's top word)": trace.top_probs,
-                          "whole caption's loss": trace.grad_norm,
-                          "last word's loss only": trace.grad_norm_last})
+    p_true, p_top = _("p(true word)"), _("p(model's top word)")
+    whole, last = _("whole caption's loss"), _("last word's loss only")
+    frame = pd.DataFrame({"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
+                          whole: trace.grad_norm, last: trace.grad_norm_last})
     pair = chart_pair()
     with pair.cell():
-        step_lines(frame, "step", ["p(true word)", "p(model's top word)"], y_title="probability",
-                   domain=[0, 1], x_title="step: the true next word",
-                   title="The true word against the model's favourite")
+        step_lines(frame, "step", [p_true, p_top], y_title=_("probability"),
+                   domain=[0, 1], x_title=_("step: the true next word"),
+                   title=_("The true word against the model's favourite"))
     with pair.cell():
-        step_lines(frame, "step", ["whole caption's loss", "last word's loss only"],
-                   y_title="||dL/dh_t|| (log scale)", log=True, x_title="step: the true next word",
-                   title="Gradient flowing back to each hidden state")
-    st.caption("The gradient chart is backpropagation through time. The last word's loss reaches step t "
-               "only through every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) or "
-               "mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
-               "gradient; one that climbs to the left is an exploding one.")
-    st.dataframe(pd.DataFrame({
+        step_lines(frame, "step", [whole, last],
+                   y_title=_("||dL/dh_t|| (log scale)"), log=True, x_title=_("step: the true next word"),
+                   title=_("Gradient flowing back to each hidden state"))
+    st.caption(_("The gradient chart is backpropagation through time. The last word's loss reaches step "
+                 "t only through every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) "
+                 "or mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
+                 "gradient; one that climbs to the left is an exploding one."))
+    table = pd.DataFrame({
         "step": range(T), "reads": [itw[int(w)] for w in trace.input_tokens], "true next word": truth,
         "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
         "match": ["✓" if a == b else "" for a, b in zip(truth, top)], "loss": trace.step_loss,
-    }), hide_index=True, width="stretch", height="content",
-        column_config={"p(true)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
-                       "p(top)": st.column_config.NumberColumn(format="%.3f"),
-                       "loss": st.column_config.NumberColumn(format="%.2f")})
+    })
+    shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
+    st.dataframe(table.rename(columns=shown), hide_index=True, width="stretch", height="content",
+                 column_config={shown["p(true)"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                                  format="%.3f"),
+                                shown["p(top)"]: st.column_config.NumberColumn(format="%.3f"),
+                                shown["loss"]: st.column_config.NumberColumn(format="%.2f")})
 
 
 def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -> None:
     """Two models on the same true caption: how much of the last word's gradient reaches each step."""
     itw = picked.model.idx_to_word
-    st.markdown("Pick a second model (by default an untrained one of the other cell type; a trained "
-                "run is better). Both read the same true caption; the lines show how much of the last "
-                "word's gradient is left at each earlier step.")
+    st.markdown(_("Pick a second model (by default an untrained one of the other cell type; a trained "
+                  "run is better). Both read the same true caption; the lines show how much of the last "
+                  "word's gradient is left at each earlier step."))
     caption = _choose_caption(ds, image, itw)
     if caption is None:
         return
     with st.container(border=True):
         other_cell = "rnn" if picked.model.cell_type == "lstm" else "lstm"
-        other = model_picker(ds, OTHER, where=st.container(), title="Second model", default_cell=other_cell)
+        other = model_picker(ds, OTHER, where=st.container(), title=N_("Second model"), default_cell=other_cell)
     if other is None:
         return
     models = [("A", picked), ("B", other)]
-    traces = [_trace(p.key, image.key, caption, p.model, image.feature) for _, p in models]
+    traces = [_trace(p.key, image.key, caption, p.model, image.feature) for _name, p in models]
     T = len(traces[0].target_tokens)
     truth = [itw[int(w)] for w in traces[0].target_tokens]
     frame = pd.DataFrame({"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]})
-    names = [f"{n}: {p.cell_name}, {p.model.hidden_dim} units" for n, p in models]
+    names = [n_("{name}: {cell}, {n} unit", "{name}: {cell}, {n} units", p.model.hidden_dim).format(
+        name=n, cell=_(p.cell_name), n=p.model.hidden_dim) for n, p in models]
     for name, trace in zip(names, traces):
         frame[name] = analysis.gradient_decay(trace.grad_norm_last)
-    st.markdown("##### How much of the last word's gradient reaches step t (1 at the last step)")
-    step_lines(frame, "step", names, y_title="||dL_T/dh_t|| / ||dL_T/dh_T-1||  (log scale)", log=True,
-               x_title="step: the true next word", height=320)
+    st.markdown(_("##### How much of the last word's gradient reaches step t (1 at the last step)"))
+    step_lines(frame, "step", names, y_title=_("||dL_T/dh_t|| / ||dL_T/dh_T-1||  (log scale)"), log=True,
+               x_title=_("step: the true next word"), height=320)
     cols = st.columns(2)
     for col, (n, p), trace in zip(cols, models, traces):
         decay = analysis.gradient_decay(trace.grad_norm_last)
         factor = analysis.per_step_factor(trace.grad_norm_last)
-        col.metric(f"{n}: reaches step 0", f"×{decay[0]:.3g}",
-                   help="||dL_T/dh_0|| / ||dL_T/dh_{T-1}||: below 1 the last word's gradient shrank on "
-                        "its way back to the first step, above 1 it grew.")
-        trend = "shrinks (vanishes)" if factor < 1 else "grows (explodes)" if factor > 1 else "keeps its size"
-        col.markdown(f"{p.origin}. On average each step back multiplies it by **{factor:.2f}**: it "
-                     f"{trend}; over 50 steps that would make it **×{factor ** 50:.1e}**.")
-    st.caption("Going back one step, a vanilla RNN's gradient is multiplied by Whᵀ and the slope of tanh "
+        col.metric(_("{name}: reaches step 0").format(name=n), f"×{decay[0]:.3g}",
+                   help=_("||dL_T/dh_0|| / ||dL_T/dh_{T-1}||: below 1 the last word's gradient shrank "
+                          "on its way back to the first step, above 1 it grew."))
+        if factor < 1:
+            trend = _("{origin}. On average each step back multiplies it by **{factor:.2f}**: it shrinks "
+                      "(vanishes); over 50 steps that would make it **×{after:.1e}**.")
+        elif factor > 1:
+            trend = _("{origin}. On average each step back multiplies it by **{factor:.2f}**: it grows "
+                      "(explodes); over 50 steps that would make it **×{after:.1e}**.")
+        else:
+            trend = _("{origin}. On average each step back multiplies it by **{factor:.2f}**: it keeps "
+                      "its size; over 50 steps that would make it **×{after:.1e}**.")
+        col.markdown(trend.format(origin=_(p.origin), factor=factor, after=factor ** 50))
+    st.caption(_("Going back one step, a vanilla RNN's gradient is multiplied by Whᵀ and the slope of tanh "
                "(below 1 wherever units saturate); an LSTM's main path back runs through its cell, "
                "multiplied by the forget gate, which training can hold near 1. A caption is only 10 to 17 "
                "steps long, so the gap can be small here: the per-step factor shows where it heads over "
-               "a longer sequence. Try a trained RNN run against a trained LSTM run.")
+               "a longer sequence. Try a trained RNN run against a trained LSTM run."))

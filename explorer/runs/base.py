@@ -27,9 +27,10 @@ import numpy as np
 
 from core import CaptioningRNN, CheckpointError, load_checkpoint
 from core.student.source import read_bundle
+from core.text import message
 from explorer.runs import worker as worker_module
 from explorer.runs.settings import RunConfig
-from explorer.runs.store import ACTIVE, CODE, TrackedRun, scan
+from explorer.runs.store import ACTIVE, CODE, TrackedRun, message_of, scan
 
 SYNC_SECONDS = 0.2         # re-read an active run's files at most this often
 RESCAN_SECONDS = 2.0       # look for runs other servers added at most this often
@@ -222,8 +223,9 @@ class RunEngine:
             run = self._run(run_id)
         path = run.folder.checkpoint()
         if path is None:
-            raise ValueError(f"Run “{run.meta['label']}” has no checkpoint yet: the first one is saved "
-                             f"after {run.meta['config']['snapshot_every']} iterations.")
+            raise ValueError(message("Run “{label}” has no checkpoint yet: the first one is saved after "
+                                     "{every} iterations.", label=run.meta["label"],
+                                     every=run.meta["config"]["snapshot_every"]))
         try:
             return load_checkpoint(path)
         except CheckpointError:
@@ -264,12 +266,17 @@ class RunEngine:
             run = self._run(run_id)
             self._sync(run, force=True)
             if owner is not None and run.meta["owner"] != owner:
-                raise PermissionError("This run belongs to another session: only the session that started it "
-                                      "(or the admin) can delete it.")
+                raise PermissionError(message("This run belongs to another session: only the session that "
+                                              "started it (or the admin) can delete it."))
+            if run.state == "queued":
+                raise ValueError(message("Run “{label}” is still queued: stop it before deleting it.",
+                                         label=run.meta["label"]))
             if run.state in ACTIVE:
-                raise ValueError(f"Run “{run.meta['label']}” is still {run.state}: stop it before deleting it.")
+                raise ValueError(message("Run “{label}” is still running: stop it before deleting it.",
+                                         label=run.meta["label"]))
             if self._supervises(run):
-                raise ValueError(f"Run “{run.meta['label']}” is still finishing: try again in a moment.")
+                raise ValueError(message("Run “{label}” is still finishing: try again in a moment.",
+                                         label=run.meta["label"]))
             hidden = run.folder.path.with_name(f".deleted-{run_id}-{uuid.uuid4().hex[:6]}")
             os.rename(run.folder.path, hidden)
             self._runs.pop(run_id, None)
@@ -324,13 +331,13 @@ class RunEngine:
         run.read_history()
         kept = run.folder.checkpoint()
         if run.state == "queued" or not run.iterations:
-            message = "The run's server or worker stopped before this run started."
+            why = message("The run's server or worker stopped before this run started.")
         elif kept:
-            message = (f"The run's worker stopped while it trained; its snapshot from iteration "
-                       f"{run.record.get('checkpoint_iteration', '?')} was kept.")
+            why = message("The run's worker stopped while it trained; its snapshot from iteration "
+                          "{iteration} was kept.", iteration=run.record.get("checkpoint_iteration", "?"))
         else:
-            message = "The run's worker stopped while it trained, before its first snapshot."
-        self._end(run, "interrupted", message)
+            why = message("The run's worker stopped while it trained, before its first snapshot.")
+        self._end(run, "interrupted", why)
 
     # --- reading the folders -------------------------------------------------------------
 
@@ -366,7 +373,8 @@ class RunEngine:
             meta = usable_meta(folder.meta())
             if meta is None:
                 continue
-            record = folder.status() or {"status": "interrupted", "message": "This run's status file is missing."}
+            record = folder.status() or {"status": "interrupted",
+                                          "message": message("This run's status file is missing.")}
             run = TrackedRun(folder, meta, record)
             self._runs[folder.run_id] = run
             if run.state in ACTIVE:
@@ -421,7 +429,7 @@ class RunEngine:
             total=int(s.get("total") or RunConfig.from_dict(meta["config"]).num_iterations),
             final_loss=None if active else s.get("final_loss"),
             has_checkpoint=run.folder.checkpoint() is not None, dataset=dict(meta["dataset"]),
-            message=s.get("message"), created=meta["created"], started=s.get("started"),
+            message=message_of(s), created=meta["created"], started=s.get("started"),
             finished=s.get("finished"), elapsed=elapsed, last_loss=last,
             queue_position=self._queue_position(run) if run.state == "queued" else None,
             diverged_at=s.get("diverged_at"), checkpoint_iteration=s.get("checkpoint_iteration"),

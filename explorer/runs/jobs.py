@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.text import message
 from explorer.runs.local import death_message, worker_command, worker_env
 from explorer.runs.store import ACTIVE, RunFolder
 
@@ -29,7 +30,7 @@ def train(folder: str, release=None) -> str:
     try:
         if run.stop_requested():
             run.write_status(**{**record, "status": "stopped", "finished": time.time(),
-                                "message": "Stopped while queued; it never trained."})
+                                "message": message("Stopped while queued; it never trained.")})
             return "stopped"
         run.write_status(**{**record, "status": "running", "started": time.time(), "host": socket.gethostname(),
                             "engine": "rq", "horse": os.getpid()})

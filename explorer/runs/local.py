@@ -24,6 +24,8 @@ import uuid
 from collections import deque
 from pathlib import Path
 
+from core.text import message
+from explorer.i18n import N_
 from explorer.runs import worker as worker_module
 from explorer.runs.base import HOST, _LIVE_TOKENS, Capacity, RunEngine, RunLimitError
 from explorer.runs.settings import RunConfig
@@ -70,16 +72,26 @@ def new_run(runs_dir: Path, config: RunConfig, dataset: dict, owner: str, label:
 
 
 def limit_message(mine: int, limit: int) -> str:
-    return (f"You already have {mine} run{'s' * (mine > 1)} queued or running; the limit is {limit} per person "
-            f"so everyone gets a turn. Stop one or wait for it to finish.")
+    if mine > 1:
+        return message("You already have {mine} runs queued or running; the limit is {limit} per person so "
+                       "everyone gets a turn. Stop one or wait for it to finish.", mine=mine, limit=limit)
+    return message("You already have {mine} run queued or running; the limit is {limit} per person so "
+                   "everyone gets a turn. Stop one or wait for it to finish.", mine=mine, limit=limit)
 
 
 def queue_full_message(waiting: int) -> str:
-    return f"The server already has {waiting} runs waiting for a core. Try again when some of them have finished."
+    return message("The server already has {waiting} runs waiting for a core. Try again when some of them "
+                   "have finished.", waiting=waiting)
+
+
+OWNER_ONLY = {"stop": N_("This run belongs to another session: you can watch it, but only the session "
+                         "that started it (or the admin) can stop it.")}      # what -> its sentence
 
 
 def owner_check(run: TrackedRun, owner: str | None, what: str) -> None:
     if owner is not None and run.meta["owner"] != owner:
+        if what in OWNER_ONLY:
+            raise PermissionError(message(OWNER_ONLY[what]))
         raise PermissionError(f"This run belongs to another session: you can watch it, but only the session "
                               f"that started it (or the admin) can {what} it.")
 
@@ -158,7 +170,7 @@ class LocalRunner(RunEngine):
             owner_check(run, owner, "stop")
             if run_id in self._queue:
                 self._queue.remove(run_id)
-                self._end(run, "stopped", "Stopped while queued; it never trained.")
+                self._end(run, "stopped", message("Stopped while queued; it never trained."))
             elif run.state in ACTIVE:
                 run.folder.request_stop()              # a worker anywhere stops between iterations
                 proc = self._procs.get(run_id)
@@ -184,7 +196,7 @@ class LocalRunner(RunEngine):
         """Take queued runs off the queue and stop running ones; wait for their workers."""
         with self._lock:
             for run_id in list(self._queue):
-                self._end(self._runs[run_id], "stopped", "Stopped while queued: the app shut down.")
+                self._end(self._runs[run_id], "stopped", message("Stopped while queued: the app shut down."))
             self._queue.clear()
             procs = list(self._procs.items())
             for run_id, _ in procs:
@@ -221,7 +233,7 @@ class LocalRunner(RunEngine):
         while self._queue and len(self._procs) < self.max_concurrent:
             run = self._runs[self._queue.popleft()]
             if run.folder.stop_requested():
-                self._end(run, "stopped", "Stopped while queued; it never trained.")
+                self._end(run, "stopped", message("Stopped while queued; it never trained."))
                 continue
             self._launch(run)
 
@@ -233,7 +245,7 @@ class LocalRunner(RunEngine):
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
                                         env=worker_env(self.blas_threads), start_new_session=True)
         except OSError as e:
-            self._end(run, "failed", f"The training process could not start: {e}")
+            self._end(run, "failed", message("The training process could not start: {error}", error=str(e)))
             return
         self._procs[run.run_id] = proc
         threading.Thread(target=self._watch, args=(run, proc), name=f"run-{run.run_id}",
@@ -251,9 +263,12 @@ class LocalRunner(RunEngine):
             try:
                 self._sync(run, force=True)
                 if run.state in ACTIVE and run.forced_stop is not None:
-                    kept = " Its last snapshot is kept." if run.folder.checkpoint() else ""
-                    self._end(run, "stopped", f"It did not stop within {run.forced_stop:.0f} s of "
-                                              f"being asked to, so it was ended.{kept}")
+                    grace = float(run.forced_stop)
+                    self._end(run, "stopped", message(
+                        "It did not stop within {seconds:.0f} s of being asked to, so it was ended. Its last "
+                        "snapshot is kept.", seconds=grace) if run.folder.checkpoint() else message(
+                        "It did not stop within {seconds:.0f} s of being asked to, so it was ended.",
+                        seconds=grace))
                 elif run.state in ACTIVE:
                     self._end(run, "failed", death_message(code, run.folder))
             finally:                            # the queue moves on even if that record failed
@@ -262,8 +277,13 @@ class LocalRunner(RunEngine):
 
 def death_message(code: int, folder: RunFolder) -> str:
     """Why a training process ended before its run did, for the run's message."""
-    how = f"was killed (signal {-code})" if code < 0 else f"exited with code {code}"
     if code == -signal.SIGKILL:
-        how += ", most likely because the machine ran out of memory (try a smaller batch or hidden size),"
+        why = message("The training process was killed (signal {signal}), most likely because the machine ran "
+                      "out of memory (try a smaller batch or hidden size), before the run finished.",
+                      signal=-code)
+    elif code < 0:
+        why = message("The training process was killed (signal {signal}) before the run finished.", signal=-code)
+    else:
+        why = message("The training process exited with code {code} before the run finished.", code=code)
     tail = folder.log_tail()
-    return f"The training process {how} before the run finished." + (f"\n\n{tail}" if tail else "")
+    return message("{reason}\n\n{log}", reason=why, log=tail) if tail else why

@@ -32,6 +32,8 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 
+from core.text import message
+from explorer.i18n import N_
 from explorer.runs import jobs
 from explorer.runs.base import Capacity, EngineUnavailable, RunEngine, RunLimitError
 from explorer.runs.local import (MAX_PER_OWNER, MAX_QUEUED, STOP_GRACE_SECONDS, check_config, limit_message,
@@ -58,6 +60,22 @@ redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return mine + 1
 """
+
+
+# what cannot be done while Redis is down, each in a whole sentence
+UNAVAILABLE = {
+    "no run can start now": N_("The run queue (Redis at {where}) cannot be reached, so no run can start now: "
+                               "{error}. Saved runs still show; the admin has to start Redis again."),
+    "the run could not be queued": N_("The run queue (Redis at {where}) cannot be reached, so the run could "
+                                      "not be queued: {error}. Saved runs still show; the admin has to start "
+                                      "Redis again."),
+    "only the stop file was written (the run stops at its next iteration)": N_(
+        "The run queue (Redis at {where}) cannot be reached, so only the stop file was written (the run stops "
+        "at its next iteration): {error}. Saved runs still show; the admin has to start Redis again."),
+    "the queue's state is unknown": N_("The run queue (Redis at {where}) cannot be reached, so the queue's "
+                                       "state is unknown: {error}. Saved runs still show; the admin has to "
+                                       "start Redis again."),
+}
 
 
 def safe_url(url: str) -> str:
@@ -98,8 +116,8 @@ class RQRunner(RunEngine):
         super().__init__(runs_dir, **options)
 
     def _unavailable(self, what: str, error: Exception) -> EngineUnavailable:
-        return EngineUnavailable(f"The run queue (Redis at {self.where}) cannot be reached, so {what}: {error}. "
-                                 f"Saved runs still show; the admin has to start Redis again.")
+        """`what` is one of UNAVAILABLE's keys."""
+        return EngineUnavailable(message(UNAVAILABLE[what], where=self.where, error=str(error)))
 
     # --- starting and stopping -------------------------------------------------------
 
@@ -128,7 +146,8 @@ class RQRunner(RunEngine):
                                     description=f"train {run.meta['label']}")
             self.redis.srem(PENDING_KEY, run_id)
         except redis.RedisError as e:
-            self._end(run, "failed", f"The run could not be queued: Redis at {self.where} failed ({e}).")
+            self._end(run, "failed", message("The run could not be queued: Redis at {where} failed ({error}).",
+                                             where=self.where, error=str(e)))
             self._release(run_id, owner)
             raise self._unavailable("the run could not be queued", e) from None
         with self._lock:
@@ -156,7 +175,7 @@ class RQRunner(RunEngine):
                     from None
             if run.state == "queued" and status is not None and status.value in ("queued", "deferred", "scheduled"):
                 job.cancel()
-                self._end(run, "stopped", "Stopped while queued; it never trained.")
+                self._end(run, "stopped", message("Stopped while queued; it never trained."))
                 return
         timer = threading.Timer(self.stop_grace, self._force_stop, args=(run_id,))
         timer.daemon = True

@@ -26,6 +26,8 @@ from core import CaptioningRNN, CaptioningSolver, load_coco_data
 from core.model import CELL_TYPES
 from core.optim import RULES
 from core.student.training import PairedSolver
+from core.text import message
+from explorer.i18n import N_
 
 DTYPES = ("float32", "float64")
 MAX_HIDDEN = 2048              # beyond this one iteration takes seconds and the app crawls
@@ -33,6 +35,7 @@ MAX_WORDVEC = 1024
 MAX_ITERATIONS = 20_000        # a classroom server is shared: no run may take all afternoon
 MAX_BATCH = 500                # an LSTM with H=2048 in float64 already needs 3 GB for a batch this big
 MAX_SEED = 2**32 - 1           # np.random.seed's range
+AT_MOST = N_("At most {high:,}.")   # a setting above its range, unless a reason is given
 
 
 @dataclass(frozen=True)
@@ -90,47 +93,49 @@ class RunConfig:
         """Every problem with these settings as {field: message}; empty when they are usable."""
         problems: dict[str, str] = {}
 
-        def whole(name, value, low, high, why_high=""):
+        def whole(name, value, low, high, too_high=AT_MOST):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                problems[name] = f"Must be a whole number, not {value!r}."
+                problems[name] = message("Must be a whole number, not {value!r}.", value=value)
             elif value < low:
-                problems[name] = f"Must be at least {low}."
+                problems[name] = message("Must be at least {low}.", low=low)
             elif high is not None and value > high:
-                problems[name] = f"At most {high:,}{why_high}."
+                problems[name] = message(too_high, high=high)
 
         if self.cell_type not in CELL_TYPES:
-            problems["cell_type"] = f"Choose {' or '.join(CELL_TYPES)}."
+            problems["cell_type"] = message("Choose {first} or {second}.", first=CELL_TYPES[0],
+                                            second=CELL_TYPES[1])
         whole("hidden_dim", self.hidden_dim, 1, MAX_HIDDEN,
-              ": a bigger hidden state makes every iteration take seconds")
+              N_("At most {high:,}: a bigger hidden state makes every iteration take seconds."))
         whole("wordvec_dim", self.wordvec_dim, 1, MAX_WORDVEC,
-              ": a bigger word vector makes every iteration slow")
+              N_("At most {high:,}: a bigger word vector makes every iteration slow."))
         if self.update_rule not in RULES:
-            problems["update_rule"] = f"Choose one of {', '.join(RULES)}."
+            problems["update_rule"] = message("Choose one of {rules}.", rules=", ".join(RULES))
         lr = self.learning_rate
         if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
-            problems["learning_rate"] = "Must be a positive number, e.g. 5e-3."
+            problems["learning_rate"] = message("Must be a positive number, e.g. 5e-3.")
         decay = self.lr_decay
         if not _is_number(decay) or not math.isfinite(decay) or not 0 < decay <= 1:
-            problems["lr_decay"] = "Must be in (0, 1]: 1 keeps the rate, 0.95 shrinks it 5% per epoch."
+            problems["lr_decay"] = message("Must be in (0, 1]: 1 keeps the rate, 0.95 shrinks it 5% per epoch.")
         whole("max_train", self.max_train, 1, num_train_available,
-              " (the training captions in this data set)")
+              N_("At most {high:,} (the training captions in this data set)."))
         whole("batch_size", self.batch_size, 1, MAX_BATCH,
-              ": a bigger batch needs gigabytes of the shared server's memory")
+              N_("At most {high:,}: a bigger batch needs gigabytes of the shared server's memory."))
         if "batch_size" not in problems and "max_train" not in problems \
                 and self.batch_size > self.max_train:
-            problems["batch_size"] = (f"A batch of {self.batch_size} is more than the "
-                                      f"{self.max_train} training captions.")
+            problems["batch_size"] = message("A batch of {batch} is more than the {captions} training captions.",
+                                             batch=self.batch_size, captions=self.max_train)
         whole("num_epochs", self.num_epochs, 1, None)
         if not problems.keys() & {"num_epochs", "batch_size", "max_train"} \
                 and self.num_iterations > MAX_ITERATIONS:
-            problems["num_epochs"] = (f"That is {self.num_iterations:,} iterations; a run may "
-                                      f"have at most {MAX_ITERATIONS:,}. Use fewer epochs.")
+            problems["num_epochs"] = message("That is {iterations:,} iterations; a run may have at most "
+                                             "{most:,}. Use fewer epochs.", iterations=self.num_iterations,
+                                             most=MAX_ITERATIONS)
         whole("seed", self.seed, 0, MAX_SEED)
         if self.dtype not in DTYPES:
-            problems["dtype"] = f"Choose {' or '.join(DTYPES)}."
+            problems["dtype"] = message("Choose {first} or {second}.", first=DTYPES[0], second=DTYPES[1])
         whole("snapshot_every", self.snapshot_every, 1, None)
         if not isinstance(self.shuffle_features, (bool, np.bool_)):
-            problems["shuffle_features"] = "Must be true or false."
+            problems["shuffle_features"] = message("Must be true or false.")
         return problems
 
 
@@ -162,13 +167,14 @@ NOTEBOOK_RNN = RunConfig()
 # benchmarks/demo_recipe.py's recipe, on the notebook's loader: 10,000 captions drawn from train
 DEMO_RECIPE = RunConfig(hidden_dim=256, wordvec_dim=128, lr_decay=0.9, batch_size=100, num_epochs=10,
                         max_train=10_000, seed=0, snapshot_every=50)
+# keyed by their English names (the radio's values); the Train page shows them translated
 PRESETS: dict[str, RunConfig] = {
-    "Notebook RNN overfit": NOTEBOOK_RNN,
-    "Notebook LSTM overfit": NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995),
-    "Demo recipe (generalises)": DEMO_RECIPE,
-    "Demo recipe, features shuffled": DEMO_RECIPE.replace(shuffle_features=True),
+    N_("Notebook RNN overfit"): NOTEBOOK_RNN,
+    N_("Notebook LSTM overfit"): NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995),
+    N_("Demo recipe (generalises)"): DEMO_RECIPE,
+    N_("Demo recipe, features shuffled"): DEMO_RECIPE.replace(shuffle_features=True),
 }
-CUSTOM = "Custom"
+CUSTOM = N_("Custom")
 
 
 # --- the recipe ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ Nothing here knows about processes or streamlit.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoint import atomic_write
+from core.text import Message
 
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
@@ -38,6 +40,7 @@ SNAPSHOT, FINAL, LOG, STOP = "snapshot.h5", "model.h5", "worker.log", "stop"
 CODE, HEARTBEAT = "code", "heartbeat"
 
 ACTIVE = ("queued", "running")               # the other statuses are endings
+MESSAGE_TEXT = "message_text"                # status.json: the message's template and values (see below)
 
 
 def write_json(path: Path, value) -> None:
@@ -53,6 +56,54 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+# --- a status message in the reader's language ---------------------------------------------
+# A run's message is written in English ("message"); when it is a `core.text.Message`, its
+# template and values go beside it ("message_text"), so the app can show it translated
+# after it has come back from the JSON file. A message whose values JSON cannot hold stays
+# English only.
+
+def encode_message(text) -> dict | None:
+    """A `Message` as {"template", "values"} (a value that is a Message nests as one), or None
+    for a plain str or values that are not plain JSON numbers and strings."""
+    if not isinstance(text, Message):
+        return None
+    values = {}
+    for name, value in text.values.items():
+        if isinstance(value, Message):
+            value = encode_message(value)
+            if value is None:
+                return None
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return None
+        elif not isinstance(value, (str, int)) or isinstance(value, bool):
+            return None
+        values[name] = value
+    return {"template": text.template, "values": values}
+
+
+def decode_message(encoded) -> Message | None:
+    """The `Message` `encode_message` wrote, or None when `encoded` is not one."""
+    try:
+        values = {name: decode_message(value) if isinstance(value, dict) else value
+                  for name, value in encoded["values"].items()}
+        if any(value is None for value in values.values()):
+            return None
+        return Message(encoded["template"], **values)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def message_of(record: dict) -> str | None:
+    """A status record's message: a `Message` when its template was kept and still says the
+    same, else the English text as it was written."""
+    text = record.get("message")
+    if isinstance(text, Message) or not isinstance(text, str):
+        return text
+    kept = decode_message(record.get(MESSAGE_TEXT))
+    return kept if kept is not None and kept == text else text
 
 
 @dataclass
@@ -129,6 +180,10 @@ class RunFolder:
             return 0
 
     def write_status(self, **status) -> None:
+        encoded = encode_message(message_of(status))
+        status.pop(MESSAGE_TEXT, None)
+        if encoded is not None:
+            status[MESSAGE_TEXT] = encoded
         write_json(self / STATUS, status)
 
     def checkpoint(self) -> Path | None:

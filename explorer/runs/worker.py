@@ -40,6 +40,8 @@ from core.student.checks import Student
 from core.student.confine import confine
 from core.student.sandbox import describe_exception
 from core.student.training import PairedSolver, StudentCodeError
+from core.text import message
+from explorer.i18n import sentence
 from explorer.runs.settings import RunConfig, format_lr, notebook_solver
 from explorer.runs.store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
@@ -102,32 +104,37 @@ class Training:
             elif self.exploded is not None:
                 self.finish("diverged", self.explosion_message(), diverged_at=self.exploded)
             elif outcome == "stopped" and self.out_of_time:
-                self.finish("stopped", f"Stopped at iteration {self.iteration:,} of "
-                                       f"{self.solver.num_iterations:,}: a run may train for at most "
-                                       f"{self.max_seconds / 60:g} minutes. What it learned is saved.")
+                self.finish("stopped", message("Stopped at iteration {iteration:,} of {total:,}: a run may train "
+                                               "for at most {minutes:g} minutes. What it learned is saved.",
+                                               iteration=self.iteration, total=self.solver.num_iterations,
+                                               minutes=self.max_seconds / 60))
             elif outcome == "stopped" and self.parent_gone.is_set() and not self.folder.stop_requested():
-                self.finish("interrupted", f"The app's server stopped while this run trained; it was "
-                                           f"saved at iteration {self.iteration:,}." if self.iteration else
-                                           "The app's server stopped before this run trained.")
+                self.finish("interrupted", message("The app's server stopped while this run trained; it was "
+                                                   "saved at iteration {iteration:,}.", iteration=self.iteration)
+                            if self.iteration else message("The app's server stopped before this run trained."))
             elif outcome == "stopped":
-                self.finish("stopped", f"Stopped at iteration {self.iteration:,} of "
-                                       f"{self.solver.num_iterations:,}; what it learned so far is saved."
-                                       if self.iteration else "Stopped before its first iteration.")
+                self.finish("stopped", message("Stopped at iteration {iteration:,} of {total:,}; what it learned "
+                                               "so far is saved.", iteration=self.iteration,
+                                               total=self.solver.num_iterations)
+                            if self.iteration else message("Stopped before its first iteration."))
             else:
                 self.finish("done", None)
         return 0
 
     def crash_message(self, e: Exception) -> str:
         if isinstance(e, (DatasetError, StudentCodeError)):
-            return f"The run crashed: {e}"
+            return message("The run crashed: {error}", error=sentence(e))
         if self.code:
             error = describe_exception(e, [self.folder / CODE])
             frames = error["traceback"]
             if error["student"] and frames:
                 where = frames[-1]
-                return (f"Your code raised {error['type']} at {where['file']}, line {where['line']} "
-                        f"(in {where['function']}): {error['message']}\n\n    {where['code']}")
-        return f"The run crashed: {type(e).__name__}: {e}"
+                return message("Your code raised {type} at {file}, line {line} (in {function}): {error}"
+                               "\n\n    {code}", type=str(error["type"]), file=str(where["file"]),
+                               line=where["line"], function=str(where["function"]),
+                               error=str(error["message"]), code=str(where["code"]))
+        error = f"{type(e).__name__}: {e}"
+        return message("The run crashed: {error}", error=error)
 
     def model(self):
         """The model whose weights are saved and captioned: a student's, in Caption Lab's class."""
@@ -140,10 +147,11 @@ class Training:
 
     def explosion_message(self) -> str:
         c = self.config
-        return (f"Training diverged at iteration {self.exploded}: the loss reached {self.last_loss:.3g}, "
-                f"more than {EXPLODED:g} times its starting value ({self.first_loss:.3g}), so it was "
-                f"stopped. The learning rate ({format_lr(c.learning_rate)}) is probably too high for "
-                f"{c.update_rule}; try one ten times smaller.")
+        return message("Training diverged at iteration {iteration}: the loss reached {loss:.3g}, more than "
+                       "{times:g} times its starting value ({first:.3g}), so it was stopped. The learning rate "
+                       "({lr}) is probably too high for {rule}; try one ten times smaller.",
+                       iteration=self.exploded, loss=float(self.last_loss), times=EXPLODED,
+                       first=float(self.first_loss), lr=format_lr(c.learning_rate), rule=c.update_rule)
 
     def on_progress(self, p) -> None:
         self.iteration, self.last_loss, self.elapsed = p.iteration, p.loss, p.elapsed
@@ -205,7 +213,7 @@ class Training:
             self.update_status(checkpoint_iteration=self.iteration)
         return True
 
-    def finish(self, status: str, message: str | None, diverged_at: int | None = None) -> None:
+    def finish(self, status: str, why: str | None, diverged_at: int | None = None) -> None:
         """Record the captions and the model the run ended with, then its final status.
 
         A diverged run's last weights are garbage even where they are finite, so it keeps
@@ -215,10 +223,11 @@ class Training:
         if status == "diverged":
             snapshot = self.folder / SNAPSHOT
             if snapshot.exists() and self.snapshot_iteration + 1 < diverged_at:
-                message += f" Its snapshot from iteration {self.snapshot_iteration:,} is kept."
+                why = message("{reason} Its snapshot from iteration {iteration:,} is kept.", reason=why,
+                              iteration=self.snapshot_iteration)
             else:
                 snapshot.unlink(missing_ok=True)
-                message += " No sound model was saved before it diverged."
+                why = message("{reason} No sound model was saved before it diverged.", reason=why)
         elif self.solver is not None and self.iteration > 0:
             try:
                 if self.iteration != self.evolved_at:
@@ -230,9 +239,10 @@ class Training:
                     (self.folder / SNAPSHOT).unlink(missing_ok=True)
             except Exception:
                 traceback.print_exc()
-                message = (message + " " if message else "") + "Its model could not be saved (see worker.log)."
+                why = (message("{reason} Its model could not be saved (see worker.log).", reason=why)
+                       if why else message("Its model could not be saved (see worker.log)."))
         kept = self.snapshot_iteration if self.folder.checkpoint() else None
-        self.update_status(status=status, message=message, finished=time.time(),
+        self.update_status(status=status, message=why, finished=time.time(),
                            iteration=self.iteration, final_loss=self.last_loss, elapsed=self.elapsed,
                            diverged_at=diverged_at,
                            checkpoint_iteration=kept)
@@ -287,7 +297,8 @@ def main(argv=None) -> int:
             confine([training.folder.path], memory_bytes=CODE_MEMORY_MB << 20,
                     cpu_seconds=training.max_seconds + 120)
         except (OSError, RuntimeError) as e:
-            training.finish("failed", f"The run could not be isolated, so your code was not run: {e}")
+            training.finish("failed", message("The run could not be isolated, so your code was not run: {error}",
+                                              error=sentence(e)))
             return 1
     if args.watch_stdin:
         threading.Thread(target=_watch_stdin, args=(parent_gone,), daemon=True).start()

@@ -25,6 +25,9 @@ def app(tmp_path, monkeypatch):
     st.cache_resource.clear()
 
     def make(page: str | None = None, timeout: float = 60, query: dict | None = None) -> AppTest:
+        # AppTest calls a widget's format_func (which translates) in the test's own thread:
+        # read that thread in the page's language too (`reading`, after a switch)
+        reading((query or {}).get("lang", "en"))
         at = AppTest.from_file(ENTRY, default_timeout=timeout)
         at.query_params.update(query or {})             # what the browser's address bar holds
         at.run()
@@ -33,9 +36,17 @@ def app(tmp_path, monkeypatch):
         return at
 
     yield make
+    reading("en")
     from explorer import state
     state.runner().shutdown(timeout=10)              # no worker outlives its test, even a failed one
     st.cache_resource.clear()
+
+
+def reading(lang: str) -> None:
+    """Read this (the test's) thread in `lang`, as the app's script thread does: AppTest
+    formats a widget's options here when a test sets its value."""
+    from explorer import i18n
+    i18n.use(lang)
 
 
 def no_exception(at: AppTest) -> bool:

@@ -49,3 +49,29 @@ def test_a_run_folder_appears_with_its_config_and_status_already_written(tmp_pat
     assert scan(tmp_path / "runs")[0].meta() == {"run_id": "run-a"}
     assert scan(tmp_path / "runs")[0].status() == {"status": "queued"}
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["run-a"]      # no staging folder left
+
+
+def test_a_status_message_keeps_its_template_through_status_json(tmp_path):
+    from core.text import Message, message
+    from explorer.i18n import _, use
+
+    folder = RunFolder(tmp_path / "run")
+    folder.path.mkdir()
+    why = message("{reason} Its snapshot from iteration {iteration:,} is kept.", iteration=1200,
+                  reason=message("Stopped before its first iteration."))
+    folder.write_status(status="diverged", message=why)
+    record = folder.status()
+    assert record["message"] == "Stopped before its first iteration. Its snapshot from iteration 1,200 is kept."
+    back = run_store.message_of(record)
+    assert isinstance(back, Message) and back == why and back.values["reason"].template == why.values["reason"].template
+    try:
+        use("zh")
+        assert _(back) == _(why) != back                          # translated as if it never left the process
+    finally:
+        use("en")
+    folder.write_status(**{**record, "message": "A plain sentence."})    # a new message drops the old template
+    assert run_store.MESSAGE_TEXT not in folder.status()
+    assert run_store.message_of({"message": "Edited.", run_store.MESSAGE_TEXT: record[run_store.MESSAGE_TEXT]}) \
+        == "Edited." and not isinstance(run_store.message_of({"message": "x", run_store.MESSAGE_TEXT: {}}), Message)
+    folder.write_status(status="failed", message=message("The run crashed: {error}", error=float("nan")))
+    assert run_store.MESSAGE_TEXT not in folder.status()       # values JSON cannot hold: English only
