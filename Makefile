@@ -31,7 +31,7 @@ translations: $(VENV)/.installed-app
 	$(BIN)/python tools/i18n_catalogues.py
 
 compile-translations: $(VENV)/.installed-app
-	$(BIN)/pybabel compile -q -d locale -D caption_lab
+	$(BIN)/pybabel -q compile -d locale -D caption_lab
 
 setup-dev: $(VENV)/.installed-dev
 

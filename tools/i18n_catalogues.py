@@ -77,6 +77,8 @@ def update(template: Catalog, parts: list[dict]) -> dict[str, Catalog]:
         catalog.language_team = catalog.last_translator = "Caption Lab <see locale/GLOSSARY.md>"
         catalog.msgid_bugs_address = ""
         catalog.obsolete.clear()
+        for entry in catalog:            # the app's messages are brace templates, never %-formats:
+            entry.flags.discard("python-format")   # Babel guesses one from "1% o…" and then refuses it
         for part in parts:
             entry = catalog.get(part["msgid"])
             if entry is None or not part.get(lang):

@@ -41,8 +41,8 @@ def parting_sentence(losses, reference) -> str:
         return ""
     at = parting_point(losses, reference)
     if at is None:
-        return _("Your curve follows Caption Lab's to within 1% over all {n:,} iterations so far: "
-                 "your loss and its gradients train like the reference.").format(n=len(losses))
+        return _("Your curve follows Caption Lab's to within {tolerance} over all {n:,} iterations so far: "
+                 "your loss and its gradients train like the reference.").format(tolerance="1%", n=len(losses))
     return _("The curves part at iteration {iteration:,}: from there your loss differs from Caption Lab's by "
              "more than 1%, though both started from your weights on the same minibatches. Something in your "
              "loss or in a layer under it computes another function, or another gradient, than the "

@@ -125,3 +125,17 @@ def test_a_figure_draws_chinese_and_korean_glyphs_with_the_cjk_font(tmp_path):
         warnings.simplefilter("error")                 # matplotlib warns for every missing glyph
         fig.savefig(tmp_path / "label.png")
     assert fonts.families()[0] == "DejaVu Sans" and len(fonts.families()) > 1
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_pybabel_compiles_the_catalogue_with_no_error(tmp_path, lang):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    po = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    pybabel = Path(sys.executable).with_name("pybabel")
+    done = subprocess.run([str(pybabel), "compile", "-i", str(po), "-o", str(tmp_path / "out.mo"), "-l", lang],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "error" not in done.stderr, done.stderr
+    assert (tmp_path / "out.mo").stat().st_size > 10_000
