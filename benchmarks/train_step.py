@@ -32,6 +32,7 @@ import numpy as np
 
 from benchmarks._machine import describe_machine
 from core import CaptioningRNN, CaptioningSolver
+from core.solver import keep_freed_memory
 
 N, T, D, W, H, V = 25, 16, 512, 256, 512, 1004
 PAUSE = 0.5   # seconds between turns: BLAS and OpenMP threads spin a while after work,
@@ -155,6 +156,7 @@ def main():
 
 def measure(args):
     """One environment's figures (run in a process whose environment main() chose)."""
+    keep_freed_memory()                 # as Caption Lab's training worker does
     print(blas_kernel())
     peak = gemm_gflops()
     print(f"numpy float32 GEMM (1024^3): {peak:.1f} GFLOP/s")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decoding import GATE_NAMES, DecodeStep, StepDecoder, Trace, split_gates
+from .model import cell_name
 
 UNIT_ORDERS = ("index", "variance", "activation")
 SATURATION = 0.95    # a tanh output beyond ±0.95, or a sigmoid gate beyond 0.05 / 0.95
@@ -128,7 +129,7 @@ def _source(states: CaptionStates, source: str) -> np.ndarray:
         return states.c
     if states.gates is not None and source in states.gates:
         return states.gates[source]
-    raise ValueError(f'no "{source}" states for a {"LSTM" if states.c is not None else "vanilla RNN"}')
+    raise ValueError(f'no "{source}" states for a {cell_name("lstm" if states.c is not None else "rnn")}')
 
 
 # --- gradient through time -----------------------------------------------------------

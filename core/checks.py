@@ -29,7 +29,7 @@ from . import broken as B
 from . import layers as L
 from .equations import EQUATIONS
 from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
-from .model import CaptioningRNN, param_shapes
+from .model import CaptioningRNN, cell_name, param_shapes
 from .notebook import (MODEL_LOSS_TOLERANCE, NOTEBOOK_FORWARD, NOTEBOOK_MODEL_LOSS, NOTEBOOK_SEED,
                        NOTEBOOK_VOCAB, SOFTMAX_SANITY, gradient_inputs, model_gradient_inputs,
                        notebook_model_case, softmax_gradient_inputs, softmax_sanity_inputs)
@@ -277,7 +277,7 @@ class Layer:
 
 
 def _model_layer(cell: str) -> Layer:
-    name = "LSTM" if cell == "lstm" else "RNN"
+    name = cell_name(cell, short=True)
     return Layer(
         f"model_{cell}", message("Whole model ({name})", name=name), f"CaptioningRNN(cell_type='{cell}').loss",
         {"N": 2, "T": 3, "D": 4, "W": 5, "H": 6}, 1e-5,
@@ -417,7 +417,3 @@ def run_checks(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED,
     rows = forward_check(key) + gradient_check(key, full, seed, broken)
     return CheckReport(key, full, int(seed), bool(broken), tuple(rows))
 
-
-def is_notebook_setup(key: str, sizes: dict | None, seed: int) -> bool:
-    """True when the sizes and seed are the notebook's own."""
-    return seed == NOTEBOOK_SEED and {**LAYERS[key].sizes, **(sizes or {})} == LAYERS[key].sizes

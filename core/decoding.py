@@ -56,9 +56,9 @@ class Decoded:
 
 
 def _special_ids(model):
-    if model._start is None or model._end is None:
+    if model.start_id is None or model.end_id is None:
         raise ValueError("decoding needs <START> and <END> in the model's vocabulary")
-    return model._start, model._end, model._null
+    return model.start_id, model.end_id, model.null_id
 
 
 def _draw(logp, seed, t, keys):

@@ -12,6 +12,8 @@ Dimension letters: N batch, T time, D input (word vector), H hidden, M output, V
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -152,6 +154,20 @@ def rnn_backward(dh, cache):
 
 # --- LSTM --------------------------------------------------------------------------
 
+class LSTMStepCache(NamedTuple):
+    """What `lstm_step_forward` keeps for its backward pass (a tuple, unpacked in order;
+    `gates` by name for readers such as the model's step, so a change of layout cannot
+    silently hand them another array)."""
+
+    x: np.ndarray          # (N, D)
+    prev_h: np.ndarray     # (N, H)
+    prev_c: np.ndarray     # (N, H)
+    Wx: np.ndarray         # (D, 4H)
+    Wh: np.ndarray         # (H, 4H)
+    gates: np.ndarray      # (N, 4H) activations: i f o g
+    tanh_c: np.ndarray     # (N, H)
+
+
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """One LSTM step with gates in the order i, f, o, g.
 
@@ -164,7 +180,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_c = f * prev_c + i * g
     tanh_c = np.tanh(next_c)
     next_h = o * tanh_c
-    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
+    return next_h, next_c, LSTMStepCache(x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):

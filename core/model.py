@@ -16,8 +16,19 @@ import numpy as np
 from . import layers as L
 from .arguments import positive_int
 from .decoding import greedy_decode
+from .text import Message, message
 
 CELL_TYPES = ("rnn", "lstm")
+
+
+def cell_name(cell_type: str, short: bool = False) -> Message:
+    """The cell's name for a person: "vanilla RNN" or "LSTM" ("RNN" with `short`, as in a
+    run's label); the app shows it translated."""
+    if cell_type not in CELL_TYPES:
+        raise ValueError(f'Invalid cell_type "{cell_type}": use "rnn" or "lstm"')
+    if cell_type == "lstm":
+        return message("LSTM")
+    return message("RNN") if short else message("vanilla RNN")
 PARAM_NAMES = ("W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 
 
@@ -97,6 +108,21 @@ class CaptioningRNN:
     def vocab_size(self) -> int:
         return len(self.word_to_idx)
 
+    @property
+    def null_id(self) -> int:
+        """The id of <NULL>, the padding after a caption's <END>."""
+        return self._null
+
+    @property
+    def start_id(self) -> int | None:
+        """The id of <START> (None when the vocabulary has none)."""
+        return self._start
+
+    @property
+    def end_id(self) -> int | None:
+        """The id of <END> (None when the vocabulary has none)."""
+        return self._end
+
     def _features(self, features):
         features = np.asarray(features, dtype=self.dtype)
         if features.ndim != 2 or features.shape[1] != self.input_dim:
@@ -152,7 +178,7 @@ class CaptioningRNN:
             c = gates = None
         else:
             h, c, cache = L.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
-            gates = cache[5]
+            gates = cache.gates
         scores = h @ p["W_vocab"] + p["b_vocab"]                               # (B, V)
         return StepOutput(h=h, c=c, gates=gates, scores=scores, cache=cache)
 

@@ -31,7 +31,9 @@ def keep_freed_memory() -> bool:
     Every iteration allocates and frees the same few megabytes of activations; when glibc
     returns them to the kernel, the next iteration pays thousands of page faults (a fifth
     of a small RNN iteration here). Done once per process, on Linux with glibc only;
-    returns whether it was done.
+    returns whether it was done. It changes the allocator of the whole process, so the
+    solver never calls it: a process that trains and wants the speed does (Caption Lab's
+    training worker, `benchmarks.train_step`); a notebook that imports `core` is left as it is.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -92,7 +94,6 @@ class CaptioningSolver:
         given = rng if rng is not None else seed
         self.rng = None if given is None else np.random.default_rng(given)
         self._rule = optim.RULES[self.update_rule]
-        keep_freed_memory()
         self._reset()
 
     def _check_numbers(self):

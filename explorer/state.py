@@ -1,7 +1,11 @@
 """What the pages share: session-state keys, the dataset, the image fetcher, the download.
 
-Every session-state key is declared here once, namespaced by the page that owns it
-(`"browse.batch"`); pages read and write state only through these names. Large
+The session-state keys that more than one module reads are declared here, namespaced by
+the page that owns them (`"browse.batch"`). A key that one page or component alone uses
+is a constant at the top of that module, in the same namespaced form (`VIEW =
+"inspect.view"` in pages/inspect.py, `_keys(prefix)` in the scene composer), or, for a
+widget nothing else reads, the `key=` where it is drawn (`"app.download_stop"`); the
+language is `explorer.i18n.KEY`. Large
 read-only things (the dataset arrays, the image fetcher, the background download) are
 `st.cache_resource` singletons shared by every session; nothing here mutates them.
 """

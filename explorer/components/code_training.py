@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.student import Bundle, Report
+from core.model import cell_name
 from core.student.report import PASSED, WRONG
 from explorer import state
 from explorer.components.loss_chart import loss_chart
@@ -20,7 +21,6 @@ from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
 CELL = "code.cell"                 # the cell the student trains: "rnn" or "lstm"
 RUN = "code.run"                   # the run this session started from the page
 PRESET = {"rnn": "Notebook RNN overfit", "lstm": "Notebook LSTM overfit"}
-CELL_NAMES = {"rnn": N_("vanilla RNN"), "lstm": N_("LSTM")}
 REFERENCE_CURVE = N_("Caption Lab's, same start and minibatches")
 
 
@@ -85,7 +85,7 @@ def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: RunE
                   "W = 256, Adam 5e-3. Caption Lab trains its own model beside it, from your initial weights, "
                   "on the same minibatches, in the same sandbox. Where the two curves part, something differs "
                   "from the reference even if every check above passed."))
-    cell = st.segmented_control(_("Cell"), cells, format_func=lambda c: _(CELL_NAMES[c]), default=cells[0],
+    cell = st.segmented_control(_("Cell"), cells, format_func=lambda c: _(cell_name(c)), default=cells[0],
                                 required=True, key=CELL, persist_state="session")
     if st.button(_("Train mine beside Caption Lab's"), type="primary", icon=":material/play_arrow:"):
         _start(runner, bundle, ds, owner, cell)

@@ -22,7 +22,7 @@ import streamlit as st
 
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
-from core.model import CaptioningRNN
+from core.model import CaptioningRNN, cell_name
 from explorer import state
 from explorer.components.runs_table import status_word
 from explorer.i18n import N_, _, said
@@ -52,7 +52,7 @@ class PickedModel:
 
     @property
     def cell_name(self) -> str:
-        return "LSTM" if self.model.cell_type == "lstm" else _("vanilla RNN")
+        return _(cell_name(self.model.cell_type))
 
     @property
     def max_train(self) -> int | None:
@@ -174,8 +174,7 @@ def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
 
 
 def _describe(model: CaptioningRNN) -> str:
-    cell = "LSTM" if model.cell_type == "lstm" else "RNN"
-    return _("{cell}, {n} units").format(cell=cell, n=model.hidden_dim)
+    return _("{cell}, {n} units").format(cell=_(cell_name(model.cell_type, short=True)), n=model.hidden_dim)
 
 
 # --- the three sources ---------------------------------------------------------------
@@ -249,7 +248,7 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     _choice(k).setdefault("hidden", 512)
     _choice(k).setdefault("seed", 0)
     cell = st.segmented_control(_("Cell"), ("rnn", "lstm"), **_bound(k, "cell"), required=True,
-                                format_func=lambda c: "LSTM" if c == "lstm" else _("vanilla RNN"))
+                                format_func=lambda c: _(cell_name(c)))
     a, b = st.columns(2)
     hidden = a.selectbox(_("Hidden units"), HIDDEN_SIZES, **_bound(k, "hidden"))
     seed = b.number_input(_("Seed"), 0, 10_000, **_bound(k, "seed"))

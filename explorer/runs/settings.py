@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 
 from core import CaptioningRNN, CaptioningSolver, load_coco_data
-from core.model import CELL_TYPES
+from core.model import CELL_TYPES, cell_name
 from core.optim import RULES
 from core.student.training import PairedSolver
 from core.text import message
@@ -86,7 +86,7 @@ class RunConfig:
 
     def describe(self) -> str:
         """A short name: "LSTM H=512 lr 5e-3" ("…, features shuffled" for a blind baseline)."""
-        return (f"{self.cell_type.upper()} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
+        return (f"{cell_name(self.cell_type, short=True)} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
                 + (", features shuffled" if self.shuffle_features else ""))
 
     def validate(self, num_train_available: int | None = None) -> dict[str, str]:

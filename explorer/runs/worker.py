@@ -36,6 +36,7 @@ import numpy as np
 
 from core import DatasetError, save_checkpoint
 from core.data.stats import display_words
+from core.solver import keep_freed_memory
 from core.student.checks import Student
 from core.student.confine import confine
 from core.student.sandbox import describe_exception
@@ -290,6 +291,7 @@ def main(argv=None) -> int:
             os.nice(args.nice)
         except OSError:
             pass
+    keep_freed_memory()                              # this process trains: no page faults between iterations
     parent_gone = threading.Event()
     training = Training(RunFolder(args.folder), parent_gone)
     if training.code:                                # a student's code: wall this process in first
