@@ -12,6 +12,7 @@ with the reason, except in CI (`CI` set), where they fail.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +23,6 @@ from benchmarks.streamlit_client import Session
 from deploy.cluster import Cluster
 from explorer import state
 from tests.browser.conftest import assert_no_errors, screenshot, wait_idle
-from tests.support.http_server import free_port
 from tests.support.services import need, stop
 from tests.support.waiting import run_coroutine, wait_for
 
@@ -36,20 +36,37 @@ def cluster(tmp_path_factory):
     need("redis-server")
     need("nginx")
     folder = tmp_path_factory.mktemp("cluster")
-    # the nginx port and the next two (app servers), and Redis's (port + 100), all free
-    for _ in range(50):
-        port = free_port()
-        if all(_free(p) for p in (port + 1, port + 2, port + 100)):
+    # the nginx port and the next two (app servers), and Redis's (port + 100), all free, and
+    # below the kernel's ephemeral range: a port in it can be taken by any outgoing
+    # connection between this check and the server's bind (CI once lost an app server so)
+    low = min(32768, _ephemeral_low()) - 200
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, low)
+        if all(_free(p) for p in (port, port + 1, port + 2, port + 100)):
             break
     with Cluster(folder, servers=2, workers=1, port=port,
                  env={"CAPTION_LAB_IMAGE_CACHE": str(folder / "image-cache")}) as running:
         yield running
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free(port: int) -> bool:
+    """Nothing listens on `port` and it can be bound on loopback."""
     import socket
     with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def served_by(page) -> str:
