@@ -8,6 +8,9 @@ is simply English. Exceptions raised for programmers stay plain English strings.
 """
 from __future__ import annotations
 
+import re
+import string
+
 
 class Message(str):
     """An English sentence that remembers `template` and `values` (see the module)."""
@@ -32,3 +35,19 @@ def _rebuild(template: str, values: dict) -> Message:
 def message(template: str, **values) -> Message:
     """The sentence `template.format(**values)`, translatable by the app (see the module)."""
     return Message(template, **values)
+
+
+def plain_template(template) -> bool:
+    """A template the app may fill in: named fields only, no attribute or index lookups, and
+    no width or precision over three digits. A run's folder is written by its worker, where a
+    student's code runs too: a template from outside the process must not be able to reach into
+    objects or ask for a gigabyte-wide field. Check a template read back from a file
+    or another process with this before building a `Message` from it."""
+    if not isinstance(template, str) or len(template) > 4000:
+        return False
+    try:
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        return False
+    return all(name.isidentifier() and not re.search(r"\d{4}", spec or "") and "{" not in (spec or "")
+               for name, spec in fields)

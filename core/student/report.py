@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..text import Message, message
+from ..text import Message, message, plain_template
 
 PASSED, WRONG, NOT_IMPLEMENTED, MISSING = "passed", "wrong", "not_implemented", "missing"
 CRASHED, TIMEOUT, MEMORY = "crashed", "timeout", "memory"
@@ -61,6 +61,8 @@ def unpacked(value):
     if isinstance(value, dict):
         if "__message__" in value and set(value) <= {"__message__", "values", "text"}:
             values = unpacked(value.get("values") or {})
+            if not plain_template(value["__message__"]):
+                return value.get("text", "")
             try:
                 return message(str(value["__message__"]), **values)
             except (KeyError, IndexError, ValueError, TypeError, AttributeError):

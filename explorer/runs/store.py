@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoint import atomic_write
-from core.text import Message
+from core.text import Message, plain_template
 
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
@@ -85,8 +85,11 @@ def encode_message(text) -> dict | None:
 
 
 def decode_message(encoded) -> Message | None:
-    """The `Message` `encode_message` wrote, or None when `encoded` is not one."""
+    """The `Message` `encode_message` wrote, or None when `encoded` is not one (or not a
+    plain template: see `core.text.plain_template`)."""
     try:
+        if not plain_template(encoded["template"]):
+            return None
         values = {name: decode_message(value) if isinstance(value, dict) else value
                   for name, value in encoded["values"].items()}
         if any(value is None for value in values.values()):

@@ -75,3 +75,15 @@ def test_a_status_message_keeps_its_template_through_status_json(tmp_path):
         == "Edited." and not isinstance(run_store.message_of({"message": "x", run_store.MESSAGE_TEXT: {}}), Message)
     folder.write_status(status="failed", message=message("The run crashed: {error}", error=float("nan")))
     assert run_store.MESSAGE_TEXT not in folder.status()       # values JSON cannot hold: English only
+
+
+def test_a_template_read_back_from_a_run_folder_cannot_reach_into_objects_or_ask_for_a_huge_field():
+    """A run's folder is written by its worker, where a student's code also runs."""
+    from core.text import Message
+
+    for template in ("{a:>999999999}", "{a.__class__.__mro__}", "{a[0]}", "{0}", "{a:{b}}", "x" * 5000):
+        record = {"message": "x", run_store.MESSAGE_TEXT: {"template": template, "values": {"a": "s", "b": "9"}}}
+        assert run_store.decode_message(record[run_store.MESSAGE_TEXT]) is None, template
+        assert run_store.message_of(record) == "x"
+    fine = run_store.decode_message({"template": "Stopped at {n:,} of {total:>6}.", "values": {"n": 5, "total": 9}})
+    assert isinstance(fine, Message) and fine == "Stopped at 5 of      9."
