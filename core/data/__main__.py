@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from core.data.coco import check_dataset
+from core.data.demo import ensure_demo_dataset
+from core.data.download import DownloadProgress, download_coco, resolve_url
 from core.data.errors import DatasetError
 
 
@@ -39,8 +41,6 @@ class _ProgressLine:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from core.data.download import DownloadProgress, download_coco, resolve_url
-
     line = _ProgressLine()
 
     def progress(report: DownloadProgress) -> None:
@@ -60,8 +60,6 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from core.data.demo import ensure_demo_dataset
-
     line = _ProgressLine()
     try:
         folder = ensure_demo_dataset(root=args.root,

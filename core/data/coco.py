@@ -20,31 +20,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from core.data.demo import ensure_demo_dataset
 from core.data.errors import DatasetError
 from core.data.h5files import LazyFeatures, fix_hint, h5_dataset, open_h5, read_array, replace_hint
+from core.data.layout import (CAPTIONS_FILE, SPECIAL_WORDS, SPLITS, VOCAB_FILE,  # noqa: F401 (names of the loader's API)
+                               dataset_files, features_file, urls_file)
 from core.text import message
 
-CAPTIONS_FILE = "coco2014_captions.h5"
-VOCAB_FILE = "coco2014_vocab.json"
-SPLITS = ("train", "val")
-SPECIAL_WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3}
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def features_file(split: str, pca_features: bool = True) -> str:
-    """The name of a split's feature file: `train2014_vgg16_fc7_pca.h5` and the like."""
-    return f"{split}2014_vgg16_fc7{'_pca' if pca_features else ''}.h5"
-
-
-def urls_file(split: str) -> str:
-    """The name of a split's image URL list, one line per image."""
-    return f"{split}2014_urls.txt"
-
-
-def dataset_files(pca_features: bool = True) -> list[str]:
-    """Every file `load_coco_data` reads, for one choice of features."""
-    return ([CAPTIONS_FILE, VOCAB_FILE]
-            + [features_file(s, pca_features) for s in SPLITS] + [urls_file(s) for s in SPLITS])
 
 
 # ---------------------------------------------------------------------------
@@ -248,7 +231,6 @@ def load_coco_data(base_dir: str | Path | None = None, max_train: int | None = N
     if max_train is not None:
         max_train = _count("max_train", max_train)
     if base_dir is None:
-        from core.data.demo import ensure_demo_dataset
         base_dir = ensure_demo_dataset()
     data = _read_dataset(Path(base_dir).expanduser(), pca_features, lazy=not pca_features)
 

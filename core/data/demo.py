@@ -43,37 +43,19 @@ from typing import Callable
 import h5py
 import numpy as np
 
-from ..paths import data_root
-from .coco import CAPTIONS_FILE, SPECIAL_WORDS, SPLITS, VOCAB_FILE, features_file, urls_file
+from .layout import (CAPTIONS_FILE, DEMO_VERSION, EXTRACTOR_FILE, SCENES_FILE, SPECIAL_WORDS, SPLITS,
+                     STAMP, VOCAB_FILE, demo_dir, features_file, is_demo_dataset, urls_file)
 from .demo_features import fc7_and_pca, pixel_descriptors
 from .demo_scenes import describe_scene, render_scene, sample_scene, scene_to_dict
 from .errors import DatasetError
 
-DEMO_VERSION = 2             # bump whenever the generator's output changes (2: scenes, extractor)
 DEMO_SEED = 2014             # every random draw of the build derives from this
-STAMP = "demo.json"          # written last; its presence marks a finished dataset
-SCENES_FILE = "demo_scenes.json"
-EXTRACTOR_FILE = "demo_extractor.h5"
 MAX_LENGTH = 17              # <START> + at most 15 words + <END>, padded with <NULL>
 MIN_WORD_COUNT = 5           # train-caption words seen fewer times become <UNK>
 CHUNK = 100                  # images drawn and described per task of the build's thread pool
 STALE_AFTER = 3600.0         # seconds after which an unfinished build folder counts as abandoned
 
 Progress = Callable[[str, float], None]
-
-
-def demo_dir(root: Path | None = None) -> Path:
-    """Where the current version's demo dataset lives (or will): `<root>/demo-v<N>`."""
-    return Path(root if root is not None else data_root()) / f"demo-v{DEMO_VERSION}"
-
-
-def is_demo_dataset(folder: Path) -> bool:
-    """Whether `folder` holds a finished demo dataset of the current version."""
-    try:
-        stamp = json.loads((Path(folder) / STAMP).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(stamp, dict) and stamp.get("version") == DEMO_VERSION
 
 
 def ensure_demo_dataset(root: Path | None = None, progress: Progress | None = None) -> Path:

@@ -16,13 +16,12 @@ import h5py
 import numpy as np
 
 from core.data.errors import DatasetError
+from core.data.layout import is_demo_dataset
 from core.text import message
 
 
 def fix_hint(folder: Path) -> str:
     """What to do about a bad file in `folder`: rebuild the demo, or download again."""
-    from core.data.demo import is_demo_dataset
-
     if is_demo_dataset(folder):
         return message("Delete {folder}; the demo dataset is rebuilt on next use "
                        "(or with `python -m core.data demo`).", folder=folder)

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..text import message
-from .demo import EXTRACTOR_FILE, SCENES_FILE, STAMP, is_demo_dataset
+from .layout import EXTRACTOR_FILE, SCENES_FILE, STAMP, is_demo_dataset
 from .demo_features import Extractor
 from .demo_scenes import Scene, describe_scene, render_scene, sample_scene, scene_from_dict
 
