@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from . import broken as B
+from .arguments import is_whole
 from . import layers as L
 from .equations import EQUATIONS
 from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
@@ -371,14 +372,12 @@ def check_sizes(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED) 
     full = {**layer.sizes, **sizes}
     for letter, value in full.items():
         low = layer.min_sizes.get(letter, 1)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float)) \
-                or not float(value).is_integer() or not low <= value <= MAX_SIZE:
+        if not is_whole(value, low, MAX_SIZE, integral_floats=True):
             raise CheckError(message("{letter} ({name}) must be a whole number from {low} to {high}, "
                                      "not {value}.", letter=letter, name=SIZE_NAMES[letter], low=low,
                                      high=MAX_SIZE, value=repr(value)))
         full[letter] = int(value)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < 2 ** 32:
+    if not is_whole(seed, 0, 2 ** 32 - 1):
         raise CheckError(message("The seed must be a whole number from 0 to {high:,}, not {seed}.",
                                  high=2 ** 32 - 1, seed=repr(seed)))
     entries = layer.entries(full)

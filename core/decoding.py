@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import layers as L
-from .arguments import is_number, positive_int, positive_number
+from .arguments import is_whole, positive_int, positive_number
 
 GATE_NAMES = ("i", "f", "o", "g")
 
@@ -291,7 +291,7 @@ class StepDecoder:
         out = self.model.step(np.array([token]), h, c)
         logp = log_softmax(out.scores, self.temperature)
         if force is not None:
-            if not (is_number(force) and float(force).is_integer() and 0 <= force < self.model.vocab_size):
+            if not is_whole(force, 0, self.model.vocab_size - 1, integral_floats=True):
                 raise ValueError(f"forced word id {force!r} is not a word id of the vocabulary")
             chosen = int(force)
         elif self.strategy == "greedy":

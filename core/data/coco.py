@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from core.arguments import is_whole
 from core.data.demo import ensure_demo_dataset
 from core.data.errors import DatasetError
 from core.data.h5files import LazyFeatures, fix_hint, h5_dataset, open_h5, read_array, replace_hint
@@ -205,9 +206,9 @@ def draw_rows(split_size: int, batch_size: int, rng=None) -> np.ndarray:
 
 
 def _count(name: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_whole(value):
         raise DatasetError(f"{name} must be a whole number, not {value!r}")
-    if value <= 0:
+    if not is_whole(value, 1):
         raise DatasetError(f"{name} must be at least 1, not {value}")
     return int(value)
 

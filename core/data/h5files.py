@@ -15,6 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from core.arguments import is_whole
 from core.data.errors import DatasetError
 from core.data.layout import is_demo_dataset
 from core.text import message
@@ -101,7 +102,7 @@ class LazyFeatures:
         n = self.shape[0]
         if key is Ellipsis:
             return self._read(())
-        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        if is_whole(key):
             i = operator.index(key)
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for axis 0 with size {n}")

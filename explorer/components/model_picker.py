@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.arguments import is_whole
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN, cell_name
@@ -58,7 +59,7 @@ class PickedModel:
     def max_train(self) -> int | None:
         """How many training captions its run drew from the train split, when known."""
         value = (self.config or {}).get("max_train")
-        return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+        return int(value) if is_whole(value) else None
 
     @property
     def label(self) -> str:

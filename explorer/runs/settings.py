@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 
 from core import CaptioningRNN, CaptioningSolver, load_coco_data
+from core.arguments import is_number, is_whole
 from core.model import CELL_TYPES, cell_name
 from core.optim import RULES
 from core.student.training import PairedSolver
@@ -94,11 +95,11 @@ class RunConfig:
         problems: dict[str, str] = {}
 
         def whole(name, value, low, high, too_high=AT_MOST):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if not is_whole(value):
                 problems[name] = message("Must be a whole number, not {value!r}.", value=value)
-            elif value < low:
+            elif not is_whole(value, low):
                 problems[name] = message("Must be at least {low}.", low=low)
-            elif high is not None and value > high:
+            elif not is_whole(value, low, high):
                 problems[name] = message(too_high, high=high)
 
         if self.cell_type not in CELL_TYPES:
@@ -111,10 +112,10 @@ class RunConfig:
         if self.update_rule not in RULES:
             problems["update_rule"] = message("Choose one of {rules}.", rules=", ".join(RULES))
         lr = self.learning_rate
-        if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
             problems["learning_rate"] = message("Must be a positive number, e.g. 5e-3.")
         decay = self.lr_decay
-        if not _is_number(decay) or not math.isfinite(decay) or not 0 < decay <= 1:
+        if not is_number(decay) or not math.isfinite(decay) or not 0 < decay <= 1:
             problems["lr_decay"] = message("Must be in (0, 1]: 1 keeps the rate, 0.95 shrinks it 5% per epoch.")
         whole("max_train", self.max_train, 1, num_train_available,
               N_("At most {high:,} (the training captions in this data set)."))
@@ -139,10 +140,6 @@ class RunConfig:
         return problems
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def _has_type(value, kind: type) -> bool:
     """Whether `value` may stand for a setting of type `kind` (an int may stand for a float)."""
     if kind is bool:
@@ -150,13 +147,13 @@ def _has_type(value, kind: type) -> bool:
     if kind is str:
         return isinstance(value, str)
     if kind is int:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    return _is_number(value)
+        return is_whole(value)
+    return is_number(value)
 
 
 def format_lr(lr: float) -> str:
     """A learning rate as people write it: 5e-3, 1e-2, 0.1, 2.5e-4."""
-    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+    if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
         return str(lr)
     if 0.01 <= lr < 1000:
         return f"{lr:g}"
