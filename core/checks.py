@@ -190,43 +190,15 @@ def _layer_gradients(forward, backward, broken_pair, inputs, names, n_out, rng, 
     return rows
 
 
-def _rnn_step_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("rnn_step", s, rng)
-    return _layer_gradients(L.rnn_step_forward, L.rnn_step_backward, B.rnn_step, inputs,
-                            ("dx", "dprev_h", "dWx", "dWh", "db"), 1, rng, threshold, broken)
-
-
-def _rnn_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("rnn", s, rng)
-    return _layer_gradients(L.rnn_forward, L.rnn_backward, B.rnn, inputs,
-                            ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
-
-
-def _lstm_step_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("lstm_step", s, rng)
-    return _layer_gradients(L.lstm_step_forward, L.lstm_step_backward, B.lstm_step, inputs,
-                            ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"), 2, rng, threshold,
-                            broken)
-
-
-def _lstm_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("lstm", s, rng)
-    return _layer_gradients(L.lstm_forward, L.lstm_backward, B.lstm, inputs,
-                            ("dx", "dh0", "dWx", "dWh", "db"), 1, rng, threshold, broken)
-
-
-def _word_embedding_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("word_embedding", s, rng)
-    return _layer_gradients(L.word_embedding_forward, L.word_embedding_backward,
-                            B.word_embedding, inputs, ("dW",), 1, rng, threshold, broken,
-                            first=1)
-
-
-def _temporal_affine_gradients(s, rng, broken, threshold):
-    inputs = gradient_inputs("temporal_affine", s, rng)
-    return _layer_gradients(L.temporal_affine_forward, L.temporal_affine_backward,
-                            B.temporal_affine, inputs, ("dx", "dw", "db"), 1, rng,
-                            threshold, broken)
+def _layer_check(key: str, forward, backward, broken_pair, names: tuple[str, ...], n_out: int = 1,
+                 first: int = 0):
+    """The gradient check of layer `key`: (sizes, rng, broken, threshold) -> rows, one per input
+    from index `first` on (see `_layer_gradients`), on the notebook's inputs for those sizes."""
+    def check(s, rng, broken, threshold):
+        inputs = gradient_inputs(key, s, rng)
+        return _layer_gradients(forward, backward, broken_pair, inputs, names, n_out, rng, threshold,
+                                broken, first)
+    return check
 
 
 def _softmax_gradients(s, rng, broken, threshold):
@@ -280,72 +252,82 @@ class Layer:
 def _model_layer(cell: str) -> Layer:
     name = cell_name(cell, short=True)
     return Layer(
-        f"model_{cell}", message("Whole model ({name})", name=name), f"CaptioningRNN(cell_type='{cell}').loss",
-        {"N": 2, "T": 3, "D": 4, "W": 5, "H": 6}, 1e-5,
-        EQUATIONS[f"model_{cell}"],
-        message("`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` get "
-                "no gradient."),
-        r"dh_0 := 0 \quad\Rightarrow\quad dW_{proj} = 0,\ \ db_{proj} = 0",
-        _model_forward(cell), _model_gradients(cell),
-        lambda s: sum(math.prod(shape) for shape in param_shapes(
+        key=f"model_{cell}", title=message("Whole model ({name})", name=name),
+        functions=f"CaptioningRNN(cell_type='{cell}').loss",
+        sizes={"N": 2, "T": 3, "D": 4, "W": 5, "H": 6}, threshold=1e-5,
+        equations=EQUATIONS[f"model_{cell}"],
+        bug=message("`dh0` is never passed back to the image projection, so `W_proj` and `b_proj` "
+                    "get no gradient."),
+        bug_equation=r"dh_0 := 0 \quad\Rightarrow\quad dW_{proj} = 0,\ \ db_{proj} = 0",
+        forward=_model_forward(cell), gradient=_model_gradients(cell),
+        entries=lambda s: sum(math.prod(shape) for shape in param_shapes(
             len(NOTEBOOK_VOCAB), s["D"], s["W"], s["H"], cell).values()),
         steps="T", min_sizes={"T": 2})
 
 
 LAYERS: dict[str, Layer] = {layer.key: layer for layer in (
-    Layer("rnn_step", message("RNN step"), "rnn_step_forward / rnn_step_backward",
-          {"N": 4, "D": 5, "H": 6}, 1e-7,
-          EQUATIONS["rnn_step"],
-          message("tanh' is taken as 1 - h instead of 1 - h²."),
-          r"dz = dh_t \odot (1 - h_t)",
-          _fixed_forward("rnn_step", L.rnn_step_forward, ("next_h",)), _rnn_step_gradients,
-          lambda s: s["N"] * (s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1)),
-    Layer("rnn", message("RNN sequence"), "rnn_forward / rnn_backward",
-          {"N": 2, "T": 10, "D": 3, "H": 5}, 1e-5,
-          EQUATIONS["rnn"],
-          message("The gradient arriving from step t + 1 is dropped: each step sees only its own "
-                  "`dh[:, t]`."),
-          r"dh_t = dh_t^{\,\text{up}} \quad (\text{no } dz_{t+1} W_h^\top)",
-          _fixed_forward("rnn", L.rnn_forward, ("h",)), _rnn_gradients,
-          lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1),
+    Layer(key="rnn_step", title=message("RNN step"), functions="rnn_step_forward / rnn_step_backward",
+          sizes={"N": 4, "D": 5, "H": 6}, threshold=1e-7, equations=EQUATIONS["rnn_step"],
+          bug=message("tanh' is taken as 1 - h instead of 1 - h²."),
+          bug_equation=r"dz = dh_t \odot (1 - h_t)",
+          forward=_fixed_forward("rnn_step", L.rnn_step_forward, ("next_h",)),
+          gradient=_layer_check("rnn_step", L.rnn_step_forward, L.rnn_step_backward, B.rnn_step,
+                                ("dx", "dprev_h", "dWx", "dWh", "db")),
+          entries=lambda s: s["N"] * (s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1)),
+    Layer(key="rnn", title=message("RNN sequence"), functions="rnn_forward / rnn_backward",
+          sizes={"N": 2, "T": 10, "D": 3, "H": 5}, threshold=1e-5, equations=EQUATIONS["rnn"],
+          bug=message("The gradient arriving from step t + 1 is dropped: each step sees only its own "
+                      "`dh[:, t]`."),
+          bug_equation=r"dh_t = dh_t^{\,\text{up}} \quad (\text{no } dz_{t+1} W_h^\top)",
+          forward=_fixed_forward("rnn", L.rnn_forward, ("h",)),
+          gradient=_layer_check("rnn", L.rnn_forward, L.rnn_backward, B.rnn,
+                                ("dx", "dh0", "dWx", "dWh", "db")),
+          entries=lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + s["H"] * (s["D"] + s["H"] + 1),
           steps="T"),
-    Layer("lstm_step", message("LSTM step"), "lstm_step_forward / lstm_step_backward",
-          {"N": 4, "D": 5, "H": 6}, 1e-7, EQUATIONS["lstm_step"],
-          message("`dc` misses tanh'(c_t): the path through h_t = o · tanh(c_t) is taken as linear."),
-          r"dc = dc_t + dh_t \odot o",
-          _fixed_forward("lstm_step", L.lstm_step_forward, ("next_h", "next_c")),
-          _lstm_step_gradients,
-          lambda s: s["N"] * (s["D"] + 2 * s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1)),
-    Layer("lstm", message("LSTM sequence"), "lstm_forward / lstm_backward",
-          {"N": 2, "T": 10, "D": 3, "H": 6}, 1e-5,
-          EQUATIONS["lstm"],
-          message("The cell's gradient is not carried back: every step gets `dnext_c = 0` from the "
-                  "next one."),
-          r"dc_t^{\,(t+1)} := 0 \quad \text{at every step}",
-          _fixed_forward("lstm", L.lstm_forward, ("h",)), _lstm_gradients,
-          lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1),
+    Layer(key="lstm_step", title=message("LSTM step"), functions="lstm_step_forward / lstm_step_backward",
+          sizes={"N": 4, "D": 5, "H": 6}, threshold=1e-7, equations=EQUATIONS["lstm_step"],
+          bug=message("`dc` misses tanh'(c_t): the path through h_t = o · tanh(c_t) is taken as linear."),
+          bug_equation=r"dc = dc_t + dh_t \odot o",
+          forward=_fixed_forward("lstm_step", L.lstm_step_forward, ("next_h", "next_c")),
+          gradient=_layer_check("lstm_step", L.lstm_step_forward, L.lstm_step_backward, B.lstm_step,
+                                ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"), n_out=2),
+          entries=lambda s: s["N"] * (s["D"] + 2 * s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1)),
+    Layer(key="lstm", title=message("LSTM sequence"), functions="lstm_forward / lstm_backward",
+          sizes={"N": 2, "T": 10, "D": 3, "H": 6}, threshold=1e-5, equations=EQUATIONS["lstm"],
+          bug=message("The cell's gradient is not carried back: every step gets `dnext_c = 0` from the "
+                      "next one."),
+          bug_equation=r"dc_t^{\,(t+1)} := 0 \quad \text{at every step}",
+          forward=_fixed_forward("lstm", L.lstm_forward, ("h",)),
+          gradient=_layer_check("lstm", L.lstm_forward, L.lstm_backward, B.lstm,
+                                ("dx", "dh0", "dWx", "dWh", "db")),
+          entries=lambda s: s["N"] * (s["T"] * s["D"] + s["H"]) + 4 * s["H"] * (s["D"] + s["H"] + 1),
           steps="T"),
-    Layer("word_embedding", message("Word embedding"), "word_embedding_forward / word_embedding_backward",
-          {"N": 50, "T": 3, "V": 5, "D": 6}, 1e-7,
-          EQUATIONS["word_embedding"],
-          message("`dW[x] += dout`: numpy buffers the indexed add, so a word used many times adds "
-                  "once."),
-          r"dW[\,x_{n,t}\,] = d\text{out}_{n,t} \ \text{ (the last write wins)}",
-          _fixed_forward("word_embedding", L.word_embedding_forward, ("out",)),
-          _word_embedding_gradients, lambda s: s["V"] * s["D"]),
-    Layer("temporal_affine", message("Temporal affine"), "temporal_affine_forward / temporal_affine_backward",
-          {"N": 2, "T": 3, "D": 4, "M": 5}, 1e-7,
-          EQUATIONS["temporal_affine"],
-          message("`db` is averaged over the N·T positions instead of summed."),
-          r"db = \frac{1}{NT} \sum_{n,t} d\text{out}_{n,t}",
-          None, _temporal_affine_gradients,
-          lambda s: s["N"] * s["T"] * s["D"] + s["M"] * (s["D"] + 1)),
-    Layer("temporal_softmax_loss", message("Temporal softmax loss"), "temporal_softmax_loss",
-          {"N": 7, "T": 8, "V": 9}, 1e-7,
-          EQUATIONS["temporal_softmax_loss"],
-          message("The mask is forgotten in `dx`: `<NULL>` padding gets a gradient it never caused."),
-          r"dx_{n,t} = \frac{1}{N} \big(p_{n,t} - \mathbb{1}_{y_{n,t}}\big)",
-          _softmax_forward, _softmax_gradients, lambda s: s["N"] * s["T"] * s["V"]),
+    Layer(key="word_embedding", title=message("Word embedding"),
+          functions="word_embedding_forward / word_embedding_backward",
+          sizes={"N": 50, "T": 3, "V": 5, "D": 6}, threshold=1e-7, equations=EQUATIONS["word_embedding"],
+          bug=message("`dW[x] += dout`: numpy buffers the indexed add, so a word used many times adds "
+                      "once."),
+          bug_equation=r"dW[\,x_{n,t}\,] = d\text{out}_{n,t} \ \text{ (the last write wins)}",
+          forward=_fixed_forward("word_embedding", L.word_embedding_forward, ("out",)),
+          gradient=_layer_check("word_embedding", L.word_embedding_forward, L.word_embedding_backward,
+                                B.word_embedding, ("dW",), first=1),
+          entries=lambda s: s["V"] * s["D"]),
+    Layer(key="temporal_affine", title=message("Temporal affine"),
+          functions="temporal_affine_forward / temporal_affine_backward",
+          sizes={"N": 2, "T": 3, "D": 4, "M": 5}, threshold=1e-7, equations=EQUATIONS["temporal_affine"],
+          bug=message("`db` is averaged over the N·T positions instead of summed."),
+          bug_equation=r"db = \frac{1}{NT} \sum_{n,t} d\text{out}_{n,t}",
+          forward=None,
+          gradient=_layer_check("temporal_affine", L.temporal_affine_forward, L.temporal_affine_backward,
+                                B.temporal_affine, ("dx", "dw", "db")),
+          entries=lambda s: s["N"] * s["T"] * s["D"] + s["M"] * (s["D"] + 1)),
+    Layer(key="temporal_softmax_loss", title=message("Temporal softmax loss"),
+          functions="temporal_softmax_loss",
+          sizes={"N": 7, "T": 8, "V": 9}, threshold=1e-7, equations=EQUATIONS["temporal_softmax_loss"],
+          bug=message("The mask is forgotten in `dx`: `<NULL>` padding gets a gradient it never caused."),
+          bug_equation=r"dx_{n,t} = \frac{1}{N} \big(p_{n,t} - \mathbb{1}_{y_{n,t}}\big)",
+          forward=_softmax_forward, gradient=_softmax_gradients,
+          entries=lambda s: s["N"] * s["T"] * s["V"]),
     _model_layer("rnn"),
     _model_layer("lstm"),
 )}
@@ -401,18 +383,22 @@ def forward_check(key: str) -> list[CheckRow]:
     return layer.forward() if layer.forward is not None else []
 
 
+def _gradient_rows(key: str, full: dict[str, int], seed: int, broken: bool) -> list[CheckRow]:
+    """The gradient check with sizes and seed already checked by `check_sizes`."""
+    layer = LAYERS[key]
+    return layer.gradient(full, np.random.RandomState(seed), broken, layer.threshold)
+
+
 def gradient_check(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED,
                    broken: bool = False) -> list[CheckRow]:
     """Layer `key`'s numeric gradient check in float64: one row per input's gradient."""
-    full = check_sizes(key, sizes, seed)
-    layer = LAYERS[key]
-    return layer.gradient(full, np.random.RandomState(seed), broken, layer.threshold)
+    return _gradient_rows(key, check_sizes(key, sizes, seed), seed, broken)
 
 
 def run_checks(key: str, sizes: dict | None = None, seed: int = NOTEBOOK_SEED,
                broken: bool = False) -> CheckReport:
     """Both checks of layer `key`; `broken` swaps in its deliberately wrong backward pass."""
     full = check_sizes(key, sizes, seed)
-    rows = forward_check(key) + gradient_check(key, full, seed, broken)
+    rows = forward_check(key) + _gradient_rows(key, full, seed, broken)
     return CheckReport(key, full, int(seed), bool(broken), tuple(rows))
 

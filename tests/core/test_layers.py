@@ -1,9 +1,9 @@
 """Every check of the CS231n RNN and LSTM captioning notebooks, as assertions.
 
-The fixed-input forward checks use the notebooks' `np.linspace` inputs and expected
-values (kept in `core.notebook`, which the layer lab runs too); the backward checks
-compare each layer's gradients with centred differences in float64, through one helper
-parametrized over the layers.
+The fixed-input forward checks use the notebooks' `np.linspace` inputs and printed values,
+copied into `tests/core/notebook_values.py` (the tests' own oracle, never read from the
+code under test); the backward checks compare each layer's gradients with centred
+differences in float64, through one helper parametrized over the layers.
 """
 import numpy as np
 import pytest
@@ -13,53 +13,26 @@ from core import (eval_numerical_gradient, eval_numerical_gradient_array, lstm_b
                   rnn_forward, rnn_step_backward, rnn_step_forward, sigmoid,
                   temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss,
                   word_embedding_backward, word_embedding_forward)
-from core.notebook import NOTEBOOK_FORWARD, SOFTMAX_SANITY
-
-
-def notebook_case(key):
-    """The notebook's fixed inputs for a layer and the values it prints (kept in core.notebook)."""
-    case = NOTEBOOK_FORWARD[key]
-    return case.inputs(), case.expected
+from tests.core import notebook_values as nb
 
 
 # --- forward checks with the notebooks' values ------------------------------------
 
-def test_rnn_step_forward_matches_notebook():
-    inputs, expected = notebook_case("rnn_step")
-    next_h, _ = rnn_step_forward(*inputs)
-    assert next_h.shape == (3, 4)
-    assert rel_error(expected["next_h"], next_h) < 1e-8
+@pytest.mark.parametrize("forward, cell, names, shape, tolerance", [
+    (rnn_step_forward, nb.RNN_STEP, ("next_h",), (3, 4), 1e-8),
+    (rnn_forward, nb.RNN, ("h",), (2, 3, 5), 1e-7),
+    (word_embedding_forward, nb.WORD_EMBEDDING, ("out",), (2, 4, 3), 1e-7),
+    (lstm_step_forward, nb.LSTM_STEP, ("next_h", "next_c"), (3, 5), 1e-7),
+    (lstm_forward, nb.LSTM, ("h",), (2, 3, 4), 1e-7),
+], ids=["rnn_step", "rnn", "word_embedding", "lstm_step", "lstm"])
+def test_forward_matches_notebook(forward, cell, names, shape, tolerance):
+    outputs = forward(*cell["inputs"]())
+    for name, out in zip(names, outputs):
+        assert out.shape == shape
+        assert rel_error(cell[name], out) < tolerance, name
 
 
-def test_rnn_forward_matches_notebook():
-    inputs, expected = notebook_case("rnn")
-    h, _ = rnn_forward(*inputs)
-    assert h.shape == (2, 3, 5)
-    assert rel_error(expected["h"], h) < 1e-7
-
-
-def test_word_embedding_forward_matches_notebook():
-    inputs, expected = notebook_case("word_embedding")
-    out, _ = word_embedding_forward(*inputs)
-    assert out.shape == (2, 4, 3)
-    assert rel_error(expected["out"], out) < 1e-7
-
-
-def test_lstm_step_forward_matches_notebook():
-    inputs, expected = notebook_case("lstm_step")
-    next_h, next_c, _ = lstm_step_forward(*inputs)
-    assert rel_error(expected["next_h"], next_h) < 1e-7
-    assert rel_error(expected["next_c"], next_c) < 1e-7
-
-
-def test_lstm_forward_matches_notebook():
-    inputs, expected = notebook_case("lstm")
-    h, _ = lstm_forward(*inputs)
-    assert h.shape == (2, 3, 4)
-    assert rel_error(expected["h"], h) < 1e-7
-
-
-@pytest.mark.parametrize("N, T, V, p, lo, hi", SOFTMAX_SANITY)
+@pytest.mark.parametrize("N, T, V, p, lo, hi", nb.SOFTMAX_SANITY)
 def test_temporal_softmax_loss_values_match_notebook(N, T, V, p, lo, hi):
     rng = np.random.default_rng(0)
     x = 0.001 * rng.standard_normal((N, T, V))

@@ -3,17 +3,30 @@ import numpy as np
 import pytest
 
 from core import CaptioningRNN, eval_numerical_gradient, rel_error
-from core.notebook import NOTEBOOK_MODEL_LOSS, NOTEBOOK_VOCAB, notebook_model_case
+from tests.core import notebook_values as nb
 
-TOY_VOCAB = NOTEBOOK_VOCAB
+TOY_VOCAB = nb.MODEL_VOCAB
+
+
+def notebook_loss_cell(cell):
+    """The notebook's loss cell as it is written: linspace weights, features and caption ids."""
+    N, D, W, H, T = (nb.MODEL_SIZES[k] for k in "NDWHT")
+    V = len(nb.MODEL_VOCAB)
+    model = CaptioningRNN(nb.MODEL_VOCAB, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell,
+                          dtype=np.float64)
+    for k in model.params:
+        model.params[k] = np.linspace(-1.4, 1.3, num=model.params[k].size).reshape(*model.params[k].shape)
+    features = np.linspace(*nb.MODEL_FEATURES[cell], num=N * D).reshape(N, D)
+    captions = (np.arange(N * T) % V).reshape(N, T)
+    return model, features, captions
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_loss_matches_notebook(cell):
-    model, features, captions = notebook_model_case(cell)   # linspace weights, features, ids
+    model, features, captions = notebook_loss_cell(cell)
     assert model.params["W_embed"].dtype == np.float64 and captions.shape == (10, 13)
     loss, grads = model.loss(features, captions)
-    assert abs(loss - NOTEBOOK_MODEL_LOSS[cell]) < 1e-9
+    assert abs(loss - nb.MODEL_LOSS[cell]) < 1e-9
     assert set(grads) == set(model.params)
 
 
