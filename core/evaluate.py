@@ -24,9 +24,9 @@ from typing import Callable
 import numpy as np
 
 from .arguments import positive_int
-from .data.coco import decode_captions
+from .data.coco import decode_captions, row_words, word_ids
 from .decoding import decode
-from .metrics import corpus_bleu, notebook_bleu, sentence_bleu, strip_special
+from .metrics import SPECIAL, corpus_bleu, notebook_bleu, sentence_bleu
 from .text import message
 
 FEATURE_KINDS = {512: "PCA 512-d", 4096: "fc7 4096-d"}
@@ -93,7 +93,7 @@ class CaptionIndex:
 
 def caption_words(ids, idx_to_word) -> list[str]:
     """Ids (T,) to words up to <END>, without <NULL>, <START>, <END> or <UNK>."""
-    return strip_special(decode_captions(np.asarray(ids), idx_to_word))
+    return row_words(word_ids(ids).tolist(), idx_to_word, skip=SPECIAL, keep_end=False)
 
 
 # --- strategies ----------------------------------------------------------------------

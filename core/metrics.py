@@ -19,7 +19,9 @@ from collections import Counter
 
 import numpy as np
 
-SPECIAL = ("<NULL>", "<START>", "<END>", "<UNK>")
+from .data.layout import SPECIAL_WORDS
+
+SPECIAL = tuple(SPECIAL_WORDS)    # <NULL> <START> <END> <UNK>
 SMOOTHING = ("epsilon", "add1", None)
 
 

@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -285,21 +285,37 @@ def decode_captions(captions: np.ndarray | Sequence, idx_to_word: Sequence[str] 
     `<NULL>` is skipped and a caption stops after its `<END>`; `<START>` and `<END>`
     are kept. `idx_to_word` is a list or a dict from id to word.
     """
-    captions = np.asarray(captions)
-    if captions.ndim not in (1, 2) or (captions.size and not np.issubdtype(captions.dtype, np.integer)):
-        raise DatasetError(f"captions must be a 1-D or 2-D array of word ids, not "
-                           f"{captions.dtype} of shape {captions.shape}")
-    decoded = []
-    for row in np.atleast_2d(captions).tolist():
-        words = []
-        for idx in row:
-            word = _word(idx_to_word, idx)
-            if word != "<NULL>":
-                words.append(word)
-            if word == "<END>":
-                break
-        decoded.append(" ".join(words))
+    captions = word_ids(captions, ndims=(1, 2))
+    decoded = [" ".join(row_words(row, idx_to_word)) for row in np.atleast_2d(captions).tolist()]
     return decoded[0] if captions.ndim == 1 else decoded
+
+
+def word_ids(captions, ndims: tuple[int, ...] = (1,)) -> np.ndarray:
+    """`captions` as an integer array of one of the numbers of dimensions `ndims`, else a
+    `DatasetError` saying what it got."""
+    captions = np.asarray(captions)
+    if captions.ndim not in ndims or (captions.size and not np.issubdtype(captions.dtype, np.integer)):
+        wanted = " or ".join(f"{n}-D" for n in ndims)
+        raise DatasetError(f"captions must be a {wanted} array of word ids, not "
+                           f"{captions.dtype} of shape {captions.shape}")
+    return captions
+
+
+def row_words(row: Sequence[int], idx_to_word: Sequence[str] | Mapping, *,
+              skip: Collection[str] = ("<NULL>",), keep_end: bool = True) -> list[str]:
+    """One caption row's word ids as words, up to its first `<END>` (kept with `keep_end`),
+    leaving out the words in `skip`: the one rule for reading a caption, whether printed as
+    the notebook does (`decode_captions`), shown on a card or scored."""
+    words = []
+    for idx in row:
+        word = _word(idx_to_word, idx)
+        if word == "<END>":
+            if keep_end and word not in skip:
+                words.append(word)
+            break
+        if word not in skip:
+            words.append(word)
+    return words
 
 
 def _word(idx_to_word: Sequence[str] | Mapping, idx: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from core.data.coco import SPECIAL_WORDS, SPLITS, draw_rows
+from core.data.coco import SPECIAL_WORDS, SPLITS, draw_rows, row_words
 from core.data.errors import DatasetError
 
 NULL, START, END, UNK = (SPECIAL_WORDS[w] for w in ("<NULL>", "<START>", "<END>", "<UNK>"))
@@ -56,13 +56,7 @@ def sample_rows(rows: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
 def display_words(caption: np.ndarray, idx_to_word: Sequence[str]) -> list[str]:
     """The words of one caption row as a card shows them: no <START>, <END> or <NULL>, but
     <UNK> stays (unlike `core.evaluate.caption_words`, which scores without it)."""
-    words = []
-    for idx in np.asarray(caption).tolist():
-        if idx == END:
-            break
-        if idx not in (NULL, START):
-            words.append(idx_to_word[idx])
-    return words
+    return row_words(np.asarray(caption).tolist(), idx_to_word, skip=("<NULL>", "<START>"), keep_end=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from core.data.coco import (LazyFeatures, check_dataset, decode_captions, describe_dataset,
-                            load_coco_data, sample_coco_minibatch)
+                            load_coco_data, row_words, sample_coco_minibatch, word_ids)
+from core.data.layout import SPECIAL_WORDS
 from core.data.errors import DatasetError
 from tests.support.tiny_coco import write_tiny_coco
 
@@ -404,3 +405,17 @@ def test_missing_pca_files_point_at_the_fc7_ones(tmp_path: Path):
 def test_bad_max_train_is_refused(folder: Path, max_train, message: str):
     with pytest.raises(DatasetError, match=message):
         load_coco_data(folder, max_train=max_train)
+
+
+def test_row_words_is_the_one_reading_of_a_caption_row():
+    itw = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat"]
+    row = [1, 4, 3, 5, 2, 4, 0]
+    assert row_words(row, itw) == ["<START>", "a", "<UNK>", "cat", "<END>"]       # as printed
+    assert row_words(row, itw, skip=("<NULL>", "<START>"), keep_end=False) == ["a", "<UNK>", "cat"]
+    assert row_words(row, itw, skip=tuple(SPECIAL_WORDS), keep_end=False) == ["a", "cat"]
+    assert row_words([0, 0, 4, 0, 5], itw) == ["a", "cat"]                           # no <END>: all
+    assert row_words(row, dict(enumerate(itw)), keep_end=False) == ["<START>", "a", "<UNK>", "cat"]
+    with pytest.raises(DatasetError, match="word id 9"):
+        row_words([4, 9], itw)
+    with pytest.raises(DatasetError, match="1-D array of word ids"):
+        word_ids([[1, 2]])
