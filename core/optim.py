@@ -7,6 +7,8 @@ weights. `check_config` validates a config's keys and ranges up front (the solve
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .arguments import is_number
@@ -102,6 +104,16 @@ def adam(w, dw, config=None):
         if not np.shares_memory(array, flat):                 # not contiguous: flat was a copy
             array[...] = flat.reshape(array.shape)
     return w, config
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate as people write it: 5e-3, 1e-2, 0.1, 2.5e-4."""
+    if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        return str(lr)
+    if 0.01 <= lr < 1000:
+        return f"{lr:g}"
+    mantissa, exponent = f"{lr:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}

@@ -4,8 +4,9 @@ The loop is the notebook's: `num_epochs * max(num_train // batch_size, 1)` itera
 sample-a-minibatch, loss, update; the learning rate decays once per epoch. Beyond the
 notebook it reports every iteration to callbacks (it never prints unless `verbose`),
 honours a stop signal between iterations, can draw minibatches from its own seeded
-generator, and ends a run whose loss stops being finite as "diverged at iteration k"
-instead of training on NaNs.
+generator, and ends a run as "diverged at iteration k" when its loss stops being finite
+or climbs past EXPLODED times its first value (`diverged`, the one definition), instead of
+training on NaNs.
 """
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ from . import optim
 from .arguments import is_number, positive_int
 from .data.coco import sample_coco_minibatch
 from .text import message
+
+
+EXPLODED = 10.0   # a loss this many times a run's first one has diverged, even while finite
+
+
+def diverged(loss: float, first_loss: float | None) -> bool:
+    """Whether a run whose first iteration's loss was `first_loss` has diverged at `loss`:
+    the loss is NaN or infinite, or more than EXPLODED times the first (a positive one)."""
+    if not np.isfinite(loss):
+        return True
+    return first_loss is not None and first_loss > 0 and loss > EXPLODED * first_loss
 
 
 @functools.cache
@@ -112,6 +124,7 @@ class CaptioningSolver:
         self.loss_history: list[float] = []
         self.status = "ready"               # ready, running, done, stopped, diverged
         self.diverged_at: int | None = None
+        self.diverged_loss: float | None = None  # the loss that ended it: NaN, infinite or exploded
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
     @property
@@ -161,18 +174,19 @@ class CaptioningSolver:
                 self.status = "stopped"
                 return self.status
             loss = self._step()
-            if not np.isfinite(loss):
-                self.status, self.diverged_at = "diverged", t + 1
+            if np.isfinite(loss):          # a finite loss is recorded and reported, even a diverged one
+                self.loss_history.append(loss)
+                if self.verbose and t % self.print_every == 0:
+                    print("(Iteration %d / %d) loss: %f" % (t + 1, total, loss))
+                if (t + 1) % per_epoch == 0:
+                    self._end_epoch()
+                report = Progress(iteration=t + 1, total=total, loss=loss,
+                                  elapsed=time.perf_counter() - started, epoch=self.epoch)
+                for callback in self.callbacks:
+                    callback(report)
+            if diverged(loss, self.loss_history[0] if self.loss_history else None):
+                self.status, self.diverged_at, self.diverged_loss = "diverged", t + 1, loss
                 return self.status
-            self.loss_history.append(loss)
-            if self.verbose and t % self.print_every == 0:
-                print("(Iteration %d / %d) loss: %f" % (t + 1, total, loss))
-            if (t + 1) % per_epoch == 0:
-                self._end_epoch()
-            report = Progress(iteration=t + 1, total=total, loss=loss,
-                              elapsed=time.perf_counter() - started, epoch=self.epoch)
-            for callback in self.callbacks:
-                callback(report)
         self.status = "done"
         return self.status
 
@@ -182,6 +196,15 @@ class CaptioningSolver:
         if self.diverged_at is None:
             return None
         lr = self.optim_config.get("learning_rate")
+        loss = self.diverged_loss
+        if loss is not None and np.isfinite(loss):
+            if lr is None:        # the rule's own default, as it set it on the first update
+                lr = self._rule(np.zeros(1), np.zeros(1), {})[1]["learning_rate"]
+            return message("Training diverged at iteration {iteration}: the loss reached {loss:.3g}, more than "
+                           "{times:g} times its starting value ({first:.3g}), so it was stopped. The learning rate "
+                           "({lr}) is probably too high for {rule}; try one ten times smaller.",
+                           iteration=self.diverged_at, loss=float(loss), times=EXPLODED,
+                           first=float(self.loss_history[0]), lr=optim.format_lr(lr), rule=self.update_rule)
         if lr is None:
             return message("Training diverged at iteration {iteration}: the loss became NaN or infinite. "
                            "The default learning rate is probably too high for {rule}; try one ten "

@@ -12,11 +12,11 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from core.optim import RULES
+from core.optim import RULES, format_lr
 from core.model import CELL_TYPES
 from explorer import state
 from explorer.i18n import N_, _
-from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig, format_lr
+from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig
 
 CHOICES = (*PRESETS, CUSTOM)
 OVERFIT_NOTE = N_("The course notebook's overfitting cell: a small model memorises 50 training captions.")

@@ -25,7 +25,7 @@ import numpy as np
 from core import CaptioningRNN, CaptioningSolver, load_coco_data
 from core.arguments import is_number, is_whole
 from core.model import CELL_TYPES, cell_name
-from core.optim import RULES
+from core.optim import RULES, format_lr
 from core.student.training import PairedSolver
 from core.text import message
 from explorer.i18n import N_
@@ -150,15 +150,6 @@ def _has_type(value, kind: type) -> bool:
         return is_whole(value)
     return is_number(value)
 
-
-def format_lr(lr: float) -> str:
-    """A learning rate as people write it: 5e-3, 1e-2, 0.1, 2.5e-4."""
-    if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
-        return str(lr)
-    if 0.01 <= lr < 1000:
-        return f"{lr:g}"
-    mantissa, exponent = f"{lr:.2e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 NOTEBOOK_RNN = RunConfig()
 # benchmarks/demo_recipe.py's recipe, on the notebook's loader: 10,000 captions drawn from train

@@ -43,13 +43,12 @@ from core.student.sandbox import describe_exception
 from core.student.training import PairedSolver, StudentCodeError
 from core.text import message
 from explorer.i18n import sentence
-from explorer.runs.settings import RunConfig, format_lr, notebook_solver
+from explorer.runs.settings import RunConfig, notebook_solver
 from explorer.runs.store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
 
 NUM_SAMPLES = 4              # training images the evolution view follows
 SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many seconds
-EXPLODED = 10.0              # a loss this many times the first one has diverged, NaN or not
 MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
@@ -73,7 +72,6 @@ class Training:
         self.solver = None
         self.iteration, self.last_loss, self.elapsed = 0, None, 0.0
         self.last_snapshot, self.snapshot_iteration = None, None
-        self.first_loss, self.exploded = None, None
         self.evolved_at = None
         self.max_seconds = 60 * float(os.environ.get(MAX_MINUTES_ENV) or MAX_MINUTES)
         self.out_of_time = False
@@ -100,10 +98,8 @@ class Training:
                 traceback.print_exc()
                 self.finish("failed", self.crash_message(e))
                 return 1
-            if outcome == "diverged":
+            if outcome == "diverged":       # core.solver.diverged: NaN, infinite or exploded
                 self.finish("diverged", self.solver.divergence_message, diverged_at=self.solver.diverged_at)
-            elif self.exploded is not None:
-                self.finish("diverged", self.explosion_message(), diverged_at=self.exploded)
             elif outcome == "stopped" and self.out_of_time:
                 self.finish("stopped", message("Stopped at iteration {iteration:,} of {total:,}: a run may train "
                                                "for at most {minutes:g} minutes. What it learned is saved.",
@@ -143,23 +139,10 @@ class Training:
 
     def should_stop(self) -> bool:
         self.out_of_time = self.elapsed > self.max_seconds
-        return (self.exploded is not None or self.out_of_time or self.parent_gone.is_set()
-                or self.folder.stop_requested())
-
-    def explosion_message(self) -> str:
-        c = self.config
-        return message("Training diverged at iteration {iteration}: the loss reached {loss:.3g}, more than "
-                       "{times:g} times its starting value ({first:.3g}), so it was stopped. The learning rate "
-                       "({lr}) is probably too high for {rule}; try one ten times smaller.",
-                       iteration=self.exploded, loss=float(self.last_loss), times=EXPLODED,
-                       first=float(self.first_loss), lr=format_lr(c.learning_rate), rule=c.update_rule)
+        return self.out_of_time or self.parent_gone.is_set() or self.folder.stop_requested()
 
     def on_progress(self, p) -> None:
         self.iteration, self.last_loss, self.elapsed = p.iteration, p.loss, p.elapsed
-        if self.first_loss is None:
-            self.first_loss = p.loss
-        elif p.loss > EXPLODED * self.first_loss:
-            self.exploded = p.iteration
         line = {"i": p.iteration, "loss": p.loss, "t": p.elapsed, "epoch": p.epoch}
         if isinstance(self.solver, PairedSolver):
             ref = self.solver.reference_loss

@@ -136,3 +136,31 @@ def test_bad_options_are_named(kwargs, match):
     options = {"batch_size": 10, **kwargs}
     with pytest.raises(ValueError, match=match):
         CaptioningSolver(model(), toy_data(), **options)
+
+
+def test_one_definition_of_divergence():
+    from core.solver import EXPLODED, diverged
+    assert diverged(float("nan"), 80.0) and diverged(float("inf"), None) and diverged(-np.inf, 80.0)
+    assert not diverged(80.0, None) and not diverged(EXPLODED * 80.0, 80.0)
+    assert diverged(EXPLODED * 80.0 + 1e-6, 80.0)
+    assert not diverged(1e9, 0.0)           # no positive start to compare with
+
+
+def test_an_exploding_but_finite_loss_ends_the_run_with_its_figures():
+    """sgd at 1e3 on the toy data: the loss climbs far past its start while staying finite."""
+    solver = CaptioningSolver(model(), toy_data(), update_rule="sgd", optim_config={"learning_rate": 1e3},
+                              batch_size=10, num_epochs=20, verbose=False, seed=0)
+    seen = []
+    solver.callbacks.append(seen.append)
+    assert solver.train() == "diverged"
+    k, first = solver.diverged_at, solver.loss_history[0]
+    assert np.isfinite(solver.diverged_loss) and solver.diverged_loss > 10 * first
+    assert solver.loss_history[-1] == solver.diverged_loss and len(solver.loss_history) == k
+    assert seen[-1].iteration == k and seen[-1].loss == solver.diverged_loss    # reported, then stopped
+    assert all(loss <= 10 * first for loss in solver.loss_history[:-1])
+    text = solver.divergence_message
+    assert f"diverged at iteration {k}" in text and "times its starting value" in text
+    assert "(1e3)" in text and "sgd" in text
+    default = CaptioningSolver(model(), toy_data(), update_rule="sgd", batch_size=10, verbose=False)
+    default.diverged_at, default.diverged_loss, default.loss_history = 3, 900.0, [80.0, 85.0, 900.0]
+    assert "(0.01)" in default.divergence_message            # sgd's own default learning rate

@@ -5,8 +5,8 @@ import pytest
 
 from core import load_coco_data
 from core.data.demo import ensure_demo_dataset
-from explorer.runs.settings import (MAX_ITERATIONS, PRESETS, RunConfig, format_lr, notebook_solver,
-                                 training_rows)
+from core.optim import format_lr
+from explorer.runs.settings import MAX_ITERATIONS, PRESETS, RunConfig, notebook_solver, training_rows
 
 
 def test_the_presets_are_the_notebooks_overfit_cells():
