@@ -5,20 +5,18 @@ The Inspect page's numbers, computed from states that decoding already recorded
 activation at one step, per-step ||h_t||, how many units or gates sit saturated, one
 unit's activation under every token (Karpathy's "visualizing and understanding RNNs"
 colouring), how much of the last word's gradient reaches each earlier step, and the
-top-k of a next-word distribution. The step-through helpers
-`continuation`, `replay` and `unforced` drive a `StepDecoder` without changing it.
-Colours and charts are the app's business, not this file's.
+top-k of a next-word distribution. (Looking ahead with a `StepDecoder` without changing
+it is the decoder's own: `continuation`, `unforced`, `replay`.) Colours and charts are the app's business, not this file's.
 
 Dimension letters: T timesteps (generated words), H hidden units, V vocabulary.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import GATE_NAMES, DecodeStep, StepDecoder, Trace, split_gates
+from .decoding import GATE_NAMES, DecodeStep, Trace, split_gates
 from .model import cell_name
 
 UNIT_ORDERS = ("index", "variance", "activation")
@@ -172,31 +170,3 @@ def rank_of(probs, token) -> int:
     """1 for the most likely word, 2 for the runner-up, …"""
     probs = np.asarray(probs)
     return int((probs > probs[int(token)]).sum()) + 1
-
-
-# --- driving a StepDecoder without changing it ---------------------------------------
-
-def continuation(decoder: StepDecoder) -> list[DecodeStep]:
-    """The decoder's steps so far, then decoding on to <END> or max_length, in a copy."""
-    ahead = copy.copy(decoder)
-    ahead.steps = list(decoder.steps)
-    return ahead.run()
-
-
-def unforced(decoder: StepDecoder) -> list[DecodeStep]:
-    """The whole caption the same decoder gives with no forced words."""
-    fresh = copy.copy(decoder)
-    fresh.steps = []
-    return fresh.run()
-
-
-def replay(decoder: StepDecoder, steps: list[DecodeStep]) -> StepDecoder:
-    """Take as many steps as `steps` holds, forcing the same words where they were forced.
-
-    For carrying a position over to a decoder with another strategy, temperature or
-    seed. Stops early if the caption ends first. Returns the decoder.
-    """
-    for old in steps:
-        if decoder.step(force=old.chosen if old.forced else None) is None:
-            break
-    return decoder

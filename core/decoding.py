@@ -12,6 +12,7 @@ A caption's log-probability is the sum of log p(word) over its generated words,
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -331,6 +332,31 @@ class StepDecoder:
         while self.step() is not None:
             pass
         return self.steps
+
+    # --- looking ahead without changing this decoder --------------------------------
+
+    def continuation(self) -> list[DecodeStep]:
+        """The steps so far, then decoding on to <END> or max_length, in a copy."""
+        ahead = copy.copy(self)
+        ahead.steps = list(self.steps)
+        return ahead.run()
+
+    def unforced(self) -> list[DecodeStep]:
+        """The whole caption this decoder gives with no forced words, in a copy."""
+        fresh = copy.copy(self)
+        fresh.steps = []
+        return fresh.run()
+
+    def replay(self, steps: list[DecodeStep]) -> "StepDecoder":
+        """Take as many steps as `steps` holds, forcing the same words where they were forced.
+
+        For carrying a position over to a decoder with another strategy, temperature or
+        seed. Stops early if the caption ends first. Returns this decoder.
+        """
+        for old in steps:
+            if self.step(force=old.chosen if old.forced else None) is None:
+                break
+        return self
 
 
 # --- teacher forcing -----------------------------------------------------------------

@@ -37,7 +37,7 @@ def _labels(states: analysis.CaptionStates) -> list[str]:
 
 def whole_caption(decoder: StepDecoder) -> None:
     """Draw the whole-caption view of the decoder's caption."""
-    steps = analysis.continuation(decoder)
+    steps = decoder.continuation()
     states = analysis.CaptionStates.from_steps(steps, decoder.model.idx_to_word)
     T, H = states.T, states.H
     current = min(max(decoder.t - 1, 0), T - 1)

@@ -71,7 +71,7 @@ def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSet
         new = StepDecoder(picked.model, image.feature, settings.strategy, settings.temperature,
                           settings.seed, max_length=MAX_LENGTH, key=image.image)
         if decoder is not None and old is not None and old[:2] == spec[:2]:
-            analysis.replay(new, decoder.steps)        # same model and image: keep the position
+            new.replay(decoder.steps)        # same model and image: keep the position
         else:
             st.session_state[PLAYING] = False
         st.session_state[DECODER], st.session_state[DECODER_SPEC] = new, spec
@@ -152,12 +152,12 @@ def _what_if(decoder: StepDecoder, step) -> None:
                         format_func=lambda i: f"{itw[i]}  (p = {step.probs[i]:.3f})")
     st.button(_("Use “{word}” at step {at}").format(word=itw[word], at=at), icon=":material/edit:",
               on_click=_force, args=(decoder, at), key="inspect.force", width="stretch")
-    ahead = analysis.continuation(decoder)
+    ahead = decoder.continuation()
     st.markdown(_("**From here the model goes on:** {caption}").format(
         caption=html.escape(_caption_text(ahead, itw, decoder.t))))
     if any(s.forced for s in decoder.steps):
         st.markdown(_("**Without your forced words it said:** {caption}").format(
-            caption=html.escape(_caption_text(analysis.unforced(decoder), itw))))
+            caption=html.escape(_caption_text(decoder.unforced(), itw))))
 
 
 def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core import CaptioningRNN
+from core import CaptioningRNN, StepDecoder
 
 WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "red", "blue", "circle", "square", "on", "left", "right"]
 VOCAB = {w: i for i, w in enumerate(WORDS)}
@@ -24,3 +24,12 @@ def make_model(cell="rnn", dtype=np.float32, seed=0, end_bias=None, hidden_dim=1
 @pytest.fixture(params=["rnn", "lstm"])
 def tiny_model(request):
     return make_model(request.param)
+
+
+def feature(seed=0):
+    return np.random.default_rng(seed).standard_normal(10)
+
+
+def long_decoder(cell="rnn", **options):
+    """A decoder whose greedy caption runs the full max_length (no early <END>)."""
+    return StepDecoder(make_model(cell, end_bias=-5.0), feature(), max_length=8, **options)

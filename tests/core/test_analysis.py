@@ -1,25 +1,17 @@
-"""Whole-caption analysis: unit orders, norms, saturation, token colouring, step-through helpers."""
+"""Whole-caption analysis: unit orders, norms, saturation, token colouring."""
 import numpy as np
 import pytest
 
 from core import StepDecoder, teacher_forced_trace
-from core.analysis import (CaptionStates, continuation, entropy, gradient_decay, hidden_norms,
-                           per_step_factor, rank_of, replay, saturation, top_k, unforced, unit_order,
-                           unit_trace)
+from core.analysis import (CaptionStates, entropy, gradient_decay, hidden_norms, per_step_factor,
+                           rank_of, saturation, top_k, unit_order, unit_trace)
 
-from .conftest import VOCAB, WORDS, make_model
+from .conftest import VOCAB, WORDS, feature, long_decoder
 
 START, END = VOCAB["<START>"], VOCAB["<END>"]
 ITW = dict(enumerate(WORDS))
 
 
-def feature(seed=0):
-    return np.random.default_rng(seed).standard_normal(10)
-
-
-def long_decoder(cell="rnn", **options):
-    """A decoder whose greedy caption runs the full max_length (no early <END>)."""
-    return StepDecoder(make_model(cell, end_bias=-5.0), feature(), max_length=8, **options)
 
 
 # --- unit orders and per-step numbers -------------------------------------------------
@@ -141,40 +133,3 @@ def test_per_step_factor_of_a_real_trace(tiny_model):
     trace = teacher_forced_trace(tiny_model, feature(), caption)
     factor = per_step_factor(trace.grad_norm_last)
     assert factor ** (len(caption) - 2) == pytest.approx(trace.grad_norm_last[0] / trace.grad_norm_last[-1])
-
-
-# --- driving a StepDecoder ------------------------------------------------------------
-
-@pytest.mark.parametrize("strategy", ["greedy", "temperature"])
-def test_continuation_is_the_rest_of_the_run_and_leaves_the_decoder_alone(strategy):
-    dec = long_decoder(strategy=strategy, temperature=1.5, seed=4)
-    dec.step()
-    dec.step()
-    ahead = continuation(dec)
-    assert dec.t == 2
-    full = long_decoder(strategy=strategy, temperature=1.5, seed=4).run()
-    assert [s.chosen for s in ahead] == [s.chosen for s in full]
-    np.testing.assert_array_equal(ahead[-1].h, full[-1].h)
-
-
-def test_unforced_forgets_the_forced_words_and_replay_keeps_them():
-    dec = long_decoder("lstm")
-    original = [s.chosen for s in continuation(dec)]
-    dec.step()
-    other = next(i for i in range(4, len(WORDS)) if i != original[1])
-    dec.force(other)
-    assert [s.chosen for s in unforced(dec)] == original
-    assert dec.t == 2 and dec.steps[1].forced
-    again = replay(long_decoder("lstm", strategy="temperature", temperature=0.5, seed=1), dec.steps)
-    assert again.t == 2 and again.steps[1].forced and again.steps[1].chosen == other
-    assert again.strategy == "temperature"
-
-
-def test_replay_stops_when_the_caption_ends():
-    dec = StepDecoder(make_model("rnn", end_bias=30.0), feature(), max_length=8)   # <END> at once
-    dec.run()
-    assert dec.t == 1
-    longer = long_decoder()
-    longer.run()
-    again = replay(StepDecoder(make_model("rnn", end_bias=30.0), feature(), max_length=8), longer.steps)
-    assert again.t == 1 and again.finished

@@ -8,7 +8,7 @@ from core import (StepDecoder, beam_search, decode, eval_numerical_gradient, gre
                   layers, teacher_forced_trace, temperature_decode)
 from core.decoding import log_softmax
 
-from .conftest import VOCAB, make_model
+from .conftest import VOCAB, WORDS, feature, long_decoder, make_model
 
 START, END, NULL = VOCAB["<START>"], VOCAB["<END>"], VOCAB["<NULL>"]
 
@@ -256,3 +256,42 @@ def test_temperature_draws_follow_the_image_not_its_place_in_the_batch():
     assert [s.chosen for s in dec.run()] == strip(whole[4])
     with pytest.raises(ValueError, match="keys"):
         temperature_decode(model, feats, 1.0, keys=[-1, 0, 1, 2, 3, 4])
+
+
+
+
+# --- looking ahead with a StepDecoder ------------------------------------------------------------
+
+@pytest.mark.parametrize("strategy", ["greedy", "temperature"])
+def test_continuation_is_the_rest_of_the_run_and_leaves_the_decoder_alone(strategy):
+    dec = long_decoder(strategy=strategy, temperature=1.5, seed=4)
+    dec.step()
+    dec.step()
+    ahead = dec.continuation()
+    assert dec.t == 2
+    full = long_decoder(strategy=strategy, temperature=1.5, seed=4).run()
+    assert [s.chosen for s in ahead] == [s.chosen for s in full]
+    np.testing.assert_array_equal(ahead[-1].h, full[-1].h)
+
+
+def test_unforced_forgets_the_forced_words_and_replay_keeps_them():
+    dec = long_decoder("lstm")
+    original = [s.chosen for s in dec.continuation()]
+    dec.step()
+    other = next(i for i in range(4, len(WORDS)) if i != original[1])
+    dec.force(other)
+    assert [s.chosen for s in dec.unforced()] == original
+    assert dec.t == 2 and dec.steps[1].forced
+    again = long_decoder("lstm", strategy="temperature", temperature=0.5, seed=1).replay(dec.steps)
+    assert again.t == 2 and again.steps[1].forced and again.steps[1].chosen == other
+    assert again.strategy == "temperature"
+
+
+def test_replay_stops_when_the_caption_ends():
+    dec = StepDecoder(make_model("rnn", end_bias=30.0), feature(), max_length=8)   # <END> at once
+    dec.run()
+    assert dec.t == 1
+    longer = long_decoder()
+    longer.run()
+    again = StepDecoder(make_model("rnn", end_bias=30.0), feature(), max_length=8).replay(longer.steps)
+    assert again.t == 1 and again.finished

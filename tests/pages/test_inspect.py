@@ -1,4 +1,5 @@
 """The Inspect page through the real app: step-through, what if, whole caption, teacher forcing."""
+import html
 import json
 import re
 from dataclasses import replace
@@ -109,7 +110,17 @@ def test_forcing_a_word_changes_the_continuation(app, checkpoints):
     assert dec.t == 2 and dec.steps[1].forced and dec.steps[1].chosen == forced
     assert dec.steps[0].chosen == original[0]
     after = next(m.value for m in at.markdown if m.value.startswith("**From here the model goes on:**"))
-    assert after != before
+    # what the page says comes next is the forced caption's own continuation, decoded afresh here
+    # (it may happen to read like the unforced one: the continuation is the model's to choose)
+    def goes_on(steps):
+        words = " ".join(dec.model.idx_to_word[s.chosen] for s in steps[2:]) or "(nothing more)"
+        return "**From here the model goes on:** " + html.escape(words)
+
+    unforced = StepDecoder(dec.model, dec.feature, max_length=dec.max_length)
+    forced_run = StepDecoder(dec.model, dec.feature, max_length=dec.max_length)
+    forced_run.step()
+    forced_run.step(force=forced)
+    assert before == goes_on(unforced.run()) and after == goes_on(forced_run.run())
     assert any(m.value.startswith("**Without your forced words it said:**") for m in at.markdown)
     assert "✎" in shown(at)[1]
     # the whole-caption view decodes on from the forced word
