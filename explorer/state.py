@@ -29,12 +29,13 @@ from core.data.scene_lab import SceneLab
 from core.paths import image_cache_dir, runs_dir
 from core.text import message
 from explorer import runs
+from explorer.caching import spinning
 from explorer.i18n import N_, _, sentence
 
 # --- session keys --------------------------------------------------------------------
 
-SOURCE = "app.source"                  # "Demo dataset" | "COCO folder" | "Download COCO"
-COCO_DIR = "app.coco_dir"              # the folder typed for "COCO folder"
+SOURCE = "app.source"                  # DEMO | COCO | DOWNLOAD (values; SOURCES has their labels)
+COCO_DIR = "app.coco_dir"              # the folder typed for the COCO source
 FEATURES = "app.features"              # "PCA 512-d" | "fc7 4096-d"
 OWNER = "app.owner"                    # this browser's id, kept in the URL across refreshes
 BROWSE_BATCH = "browse.batch"          # the current Browse minibatch (a Minibatch), for Inspect
@@ -48,7 +49,8 @@ TRAIN_SMOOTHING = "train.smoothing"    # the loss chart's EMA weight
 TRAIN_LOG_Y = "train.log_y"            # the loss chart's log scale
 TRAIN_SHOW = "train.show"              # the runs table: "Mine" or "Everyone's"
 
-SOURCES = (N_("Demo dataset"), N_("COCO folder"), N_("Download COCO"))   # shown through _
+DEMO, COCO, DOWNLOAD = "demo", "coco", "download"                        # the dataset sources, as values
+SOURCES = {DEMO: N_("Demo dataset"), COCO: N_("COCO folder"), DOWNLOAD: N_("Download COCO")}  # their labels, shown through _
 FEATURE_KINDS = (evaluate.FEATURE_KINDS[512], evaluate.FEATURE_KINDS[4096])   # PCA, fc7
 OWNER_PARAM = "me"
 
@@ -94,14 +96,10 @@ class Dataset:
                                                                  features=feature_kind(self.pca_features))
 
 
+@spinning(N_("Loading the dataset…"))
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _cached_load(base_dir: str, pca_features: bool) -> dict:
-    return coco.load_coco_data(base_dir, pca_features=pca_features)
-
-
 def _load(base_dir: str, pca_features: bool) -> dict:
-    with st.spinner(_("Loading the dataset…")):       # the spinner in the reader's language
-        return _cached_load(base_dir, pca_features)
+    return coco.load_coco_data(base_dir, pca_features=pca_features)
 
 
 def _demo_folder() -> Path:
@@ -130,11 +128,11 @@ def _is_demo_dataset(folder: Path, stamp_time: int | None) -> bool:
 
 def chosen_folder() -> Path | None:
     """The COCO folder the sidebar points at, or None for the demo dataset."""
-    source = st.session_state.get(SOURCE, SOURCES[0])
-    if source == "COCO folder":
+    source = st.session_state.get(SOURCE, DEMO)
+    if source == COCO:
         text = (st.session_state.get(COCO_DIR) or "").strip()
         return Path(text).expanduser() if text else None
-    if source == "Download COCO":
+    if source == DOWNLOAD:
         return default_dest()
     return None
 
@@ -153,7 +151,7 @@ def dataset() -> Dataset:
             return Dataset(_load(str(folder), pca), folder, pca, is_demo=False)
         except DatasetError as e:
             problem = sentence(e)
-    elif st.session_state.get(SOURCE) == "COCO folder":
+    elif st.session_state.get(SOURCE) == COCO:
         problem = message("Type the path of a COCO captioning folder to use it.")
     base = _demo_folder()
     try:

@@ -8,6 +8,7 @@ from explorer import state
 from explorer.components import plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
 from explorer.components.kept_tabs import kept_tabs
+from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 
 SPLIT = "browse.split"
@@ -28,24 +29,16 @@ MAX_BATCH = 25
 DEFAULT_SEED = 231
 
 
+@spinning(N_("Counting words…"))
 @st.cache_data(show_spinner=False, max_entries=8)
-def _cached_stats(dataset_key: str, split: str, _data: dict):
+def _stats(dataset_key: str, split: str, _data: dict):
     return split_stats(_data, split)
 
 
-def _stats(dataset_key: str, split: str, data: dict):
-    with st.spinner(_("Counting words…")):
-        return _cached_stats(dataset_key, split, data)
-
-
+@spinning(N_("Searching the captions…"))
 @st.cache_data(show_spinner=False, max_entries=32)
-def _cached_search(dataset_key: str, words: tuple, mode: str, _data: dict):
+def _search(dataset_key: str, words: tuple, mode: str, _data: dict):
     return search_captions(_data, words, mode)
-
-
-def _search(dataset_key: str, words: tuple, mode: str, data: dict):
-    with st.spinner(_("Searching the captions…")):
-        return _cached_search(dataset_key, words, mode, data)
 
 
 def _resample() -> None:

@@ -26,7 +26,9 @@ from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN, cell_name
 from explorer import state
 from explorer.components.runs_table import status_word
+from explorer.caching import spinning
 from explorer.i18n import N_, _, said
+from explorer.runs.base import RunInfo
 from explorer.runs.settings import RunConfig, training_rows
 
 RUN, FILE, UNTRAINED = N_("Training run"), N_("Checkpoint file"), N_("Untrained")   # shown translated
@@ -97,11 +99,13 @@ def _remember(k: dict, name: str) -> None:
 
 # --- loading (cached) ----------------------------------------------------------------
 
+@spinning(N_("Loading the checkpoint…"), show_time=False)
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load_file(path: str, mtime_ns: int, size: int):
     return load_checkpoint(path)
 
 
+@spinning(N_("Loading the run's model…"), show_time=False)
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load_run(run_id: str, status: str, snapshot: int | None):
     return state.runner().load_model(run_id)
@@ -181,6 +185,15 @@ def _describe(model: CaptioningRNN) -> str:
 # --- the three sources ---------------------------------------------------------------
 
 def _from_run(k: dict, runner) -> PickedModel | str:
+    """The sidebar's choice of a training run, then that run's model (or why there is none)."""
+    chosen = _draw_run_choice(k, runner)
+    return chosen if isinstance(chosen, str) else _load_from_run(*chosen)
+
+
+def _draw_run_choice(k: dict, runner) -> tuple[RunInfo, int] | str:
+    """Draw the run selector (and, for a run still training, the snapshot button); return the
+    run's info and the checkpoint wanted (its pinned snapshot, or -1 for its final model),
+    or a message when no run has saved a model."""
     runs = {r.run_id: r for r in runner.runs() if r.has_checkpoint}
     if not runs:
         return _("No training run has saved a model yet. Start one on the Train page, or use a "
@@ -190,20 +203,26 @@ def _from_run(k: dict, runner) -> PickedModel | str:
     run_id = st.selectbox(_("Run"), list(runs), **_bound(k, "run"),
                           format_func=lambda r: f"{runs[r].label} · {status_word(runs[r].status)}")
     info = runs[run_id]
+    if not info.is_active:
+        return info, -1
     # A running run's snapshot changes every few iterations; keep the one first shown
     # (so the page does not change under the user) until they ask for a newer one.
     pinned = st.session_state.setdefault(k["refresh"], {})
-    if info.is_active:
-        pinned.setdefault(run_id, info.checkpoint_iteration)
-        newer = info.checkpoint_iteration != pinned[run_id]
-        if st.button(_("Load the latest snapshot (iteration {iteration})").format(iteration=info.checkpoint_iteration)
-                     if newer else _("Load the latest snapshot"),
-                     key=f"{k['refresh']}_button", width="stretch", icon=":material/refresh:",
-                     type="primary" if newer else "secondary"):
-            pinned[run_id] = info.checkpoint_iteration
+    pinned.setdefault(run_id, info.checkpoint_iteration)
+    newer = info.checkpoint_iteration != pinned[run_id]
+    if st.button(_("Load the latest snapshot (iteration {iteration})").format(iteration=info.checkpoint_iteration)
+                 if newer else _("Load the latest snapshot"),
+                 key=f"{k['refresh']}_button", width="stretch", icon=":material/refresh:",
+                 type="primary" if newer else "secondary"):
+        pinned[run_id] = info.checkpoint_iteration
+    return info, pinned[run_id]
+
+
+def _load_from_run(info: RunInfo, snapshot: int) -> PickedModel | str:
+    """Load a run's model (no widgets): its final one for snapshot -1, else the snapshot
+    pinned at that iteration; a message when it cannot be read."""
     try:
-        with st.spinner(_("Loading the run's model…"), show_time=False):
-            model, meta = _load_run(run_id, info.status, pinned.get(run_id) if info.is_active else -1)
+        model, meta = _load_run(info.run_id, info.status, snapshot)
     except (CheckpointError, ValueError, OSError) as e:
         return _("Run “{run}” has no model to load yet: {error}").format(run=info.label, error=said(e))
     iteration = meta.get("iteration")
@@ -212,10 +231,11 @@ def _from_run(k: dict, runner) -> PickedModel | str:
         note = _("“{run}” is still training: this is its snapshot at iteration {iteration} of {total}. Press "
                  "*Load the latest snapshot* in the sidebar for a newer one.").format(
             run=info.label, iteration=iteration, total=info.total)
-    return PickedModel(model, key=f"run:{run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
+    return PickedModel(model, key=f"run:{info.run_id}:{info.status if not info.is_active else 'active'}:{iteration}",
                        origin=_("run “{run}” ({status}, iteration {iteration})").format(
                            run=info.label, status=status_word(info.status), iteration=iteration),
-                       note=note, trained_on=info.dataset, config=info.config, run_id=run_id, code=info.code)
+                       note=note, trained_on=info.dataset, config=info.config, run_id=info.run_id,
+                       code=info.code)
 
 
 def _from_file(k: dict) -> PickedModel | str:
@@ -228,8 +248,7 @@ def _from_file(k: dict) -> PickedModel | str:
         if path.is_dir():
             return _("`{path}` is a folder: type the path of the checkpoint file inside it.").format(path=path)
         stat = path.stat()
-        with st.spinner(_("Loading the checkpoint…"), show_time=False):
-            model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        model, meta = _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
         return _("There is no file at `{path}`.").format(path=path)
     except (CheckpointError, OSError) as e:

@@ -75,11 +75,11 @@ def dataset_sidebar():
     with st.sidebar:
         i18n.language_selector()
         st.subheader(_("Dataset"))
-        source = st.radio(_("Source"), state.SOURCES, key=state.SOURCE, label_visibility="collapsed",
-                          format_func=_)
+        source = st.radio(_("Source"), list(state.SOURCES), key=state.SOURCE, label_visibility="collapsed",
+                          format_func=lambda s: _(state.SOURCES[s]))
         choice = st.container()              # filled below, once the dataset is known
         with choice:
-            if source == "COCO folder":
+            if source == state.COCO:
                 st.text_input(_("COCO captioning folder"), key=state.COCO_DIR,
                               placeholder="/path/to/coco_captioning")
         st.radio(_("Features"), state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
@@ -88,14 +88,14 @@ def dataset_sidebar():
         ds = state.dataset()
         # decided from the dataset actually loaded, so a download that finishes during this
         # run shows as the dataset, not as a panel still downloading
-        downloading = source == "Download COCO" and ds.is_demo
+        downloading = source == state.DOWNLOAD and ds.is_demo
         if downloading:
             with choice:
                 _download_panel()
             if ds.problem and state.chosen_folder().exists():     # a download there is damaged
                 st.error(_(ds.problem))
             st.info(_("Showing the demo dataset until the download has finished."))
-        elif ds.problem and source == "COCO folder" and state.chosen_folder() is None:
+        elif ds.problem and source == state.COCO and state.chosen_folder() is None:
             st.info(_("{problem} Showing the demo dataset meanwhile.").format(problem=_(ds.problem)))
         elif ds.problem:
             st.error(_(ds.problem))

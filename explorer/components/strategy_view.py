@@ -22,6 +22,7 @@ from explorer.components.caption_diff import caption_against_references, highlig
 from explorer.components.charts import chart_pair
 from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
 from explorer.components.model_picker import PickedModel
+from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 
 KINDS = {"greedy": N_("Greedy"), "beam": N_("Beam search"), "temperature": N_("Temperature")}
@@ -39,17 +40,11 @@ TABLE_COLUMNS = {"strategy": N_("strategy"), "caption": N_("caption"), "log p": 
 # (another tab, the sidebar, the temperature of the samples) does not decode again: beam
 # search with a 512-unit LSTM takes seconds. Strategies go in as `astuple(strategy)`.
 
+@spinning(N_("Captioning the images…"))
 @st.cache_data(max_entries=32, show_spinner=False)
-def _captions_cached(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
+def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
               _model, _data, _index):
     return caption_images(_model, _data, _index, list(images), Strategy(*strategy))
-
-
-def _captions(model_key: str, dataset_key: str, split: str, images: tuple, strategy: tuple,
-              model, data, index):
-    """`_captions_cached`, with a spinner in the reader's language while it decodes."""
-    with st.spinner(_("Captioning the images…")):
-        return _captions_cached(model_key, dataset_key, split, images, strategy, model, data, index)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -18,6 +18,7 @@ from explorer import state
 from explorer.components.image_picker import ImageChoice
 from explorer.components.model_picker import PickedModel
 from explorer.components.scene_composer import features_of
+from explorer.caching import spinning
 from explorer.i18n import N_, _
 
 ATTRIBUTE = "inspect.vary_attribute"
@@ -38,6 +39,7 @@ def caption_html(words: list[str], changed: list[bool]) -> str:
                     for w, c in zip(words, changed)) or f"<i>{nothing}</i>"
 
 
+@spinning(N_("Drawing and captioning the variants…"))
 @st.cache_data(max_entries=32, show_spinner=False)
 def _variants(model_key: str, dataset_key: str, scene_text: str, attribute: str, group: int,
               _picked, _ds, _lab, _scene):
@@ -64,8 +66,7 @@ def vary_one_thing(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                                         format_func=lambda g: f"{scene.groups[g].colour} {scene.groups[g].shape}s"
                                         if scene.groups[g].count > 1 else f"{scene.groups[g].colour} {scene.groups[g].shape}")
     text = json.dumps(scene_to_dict(scene), sort_keys=True)
-    with st.spinner(_("Drawing and captioning the variants…")):
-        rows, pictures = _variants(picked.key, ds.key, text, attribute, int(group), picked, ds, lab, scene)
+    rows, pictures = _variants(picked.key, ds.key, text, attribute, int(group), picked, ds, lab, scene)
     if len(rows) == 1:
         st.info(_("The generator allows no other value here (two groups never share a colour)."))
     values = dict(image=image.label, attribute=_(WORDS[attribute]))

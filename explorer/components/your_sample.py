@@ -16,11 +16,13 @@ from core.evaluate import CaptionIndex, Strategy, caption_words, sample_images
 from explorer import state
 from explorer.components.labels import label_column
 from explorer.components.model_picker import PickedModel
-from explorer.i18n import _
+from explorer.caching import spinning
+from explorer.i18n import N_, _
 
 IMAGES = 8                          # per split
 
 
+@spinning(N_("Running your sample in the sandbox…"))
 @st.cache_data(max_entries=16, show_spinner=False)
 def _theirs(model_key: str, dataset_key: str, split: str, images: tuple, _bundle, _model, _features,
             _word_to_idx, max_length: int):
@@ -50,9 +52,8 @@ def your_sample(picked: PickedModel, ds: state.Dataset) -> None:
     for split in ("train", "val"):
         images = _images(picked, ds, split)
         features = data[f"{split}_features"][images]
-        with st.spinner(_("Running your sample in the sandbox…")):
-            theirs = _theirs(picked.key, ds.key, split, tuple(int(i) for i in images), bundle, picked.model,
-                             np.asarray(features), data["word_to_idx"], max_length)
+        theirs = _theirs(picked.key, ds.key, split, tuple(int(i) for i in images), bundle, picked.model,
+                         np.asarray(features), data["word_to_idx"], max_length)
         if isinstance(theirs, str):
             st.error(_("Your sample could not run: {error}").format(error=_(theirs)), icon=":material/bug_report:")
             return

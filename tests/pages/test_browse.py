@@ -152,7 +152,7 @@ def test_dead_links_become_tiles_that_say_why(app, tmp_path):
     with LoopbackServer(routes) as server:
         folder = write_tiny_coco(tmp_path / "coco", url_base=server.url(""))
         at = app()
-        at.sidebar.radio[0].set_value("COCO folder").run()
+        at.sidebar.radio[0].set_value(state.COCO).run()
         at.sidebar.text_input[0].set_value(str(folder)).run()
         at.switch_page("../pages/browse.py").run()
         at.slider(key="browse.size").set_value(25).run()

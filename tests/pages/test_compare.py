@@ -196,7 +196,7 @@ def test_an_overfit_run_is_scored_on_the_images_it_trained_on_and_shows_the_gap(
 def test_a_run_on_another_copy_of_the_data_says_it_trained_on_a_sample_of_the_split(app, overfit_run, demo_copy):
     _, run_id, _ = overfit_run
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     at.sidebar.text_input[0].set_value(str(demo_copy)).run()
     at.session_state[state.MODEL_RUN] = run_id
     at.switch_page("../pages/compare.py").run()

@@ -284,14 +284,14 @@ def test_the_browse_minibatch_offers_its_images(app, demo_data):
 def test_a_browse_minibatch_of_another_dataset_is_not_offered(app, tmp_path, demo_data):
     folder = write_tiny_coco(tmp_path / "coco")
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     at.sidebar.text_input[0].set_value(str(folder)).run()
     at.switch_page("../pages/browse.py").run()
     tiny = at.session_state[state.BROWSE_BATCH]
     assert no_exception(at) and tiny.dataset == f"{folder}|True"
     at.switch_page("../pages/inspect.py").run()
     assert "Browse minibatch" in at.segmented_control(key="inspect.image_from").options
-    at.sidebar.radio[0].set_value("Demo dataset").run()   # its rows are rows of the tiny folder
+    at.sidebar.radio[0].set_value(state.DEMO).run()   # its rows are rows of the tiny folder
     assert no_exception(at) and max(tiny.rows) < len(demo_data["train_captions"])
     assert at.segmented_control(key="inspect.image_from").options == ["Val", "Train", "Your scene"]
 
@@ -417,7 +417,7 @@ def test_a_checkpoint_file_written_by_a_run_knows_its_images_a_notebook_one_does
 def test_a_run_on_another_copy_of_the_data_does_not_guess_its_images(app, overfit_run, demo_copy):
     _, run_id, _ = overfit_run
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     at.sidebar.text_input[0].set_value(str(demo_copy)).run()
     at.session_state[state.MODEL_RUN] = run_id
     at.switch_page("../pages/inspect.py").run()

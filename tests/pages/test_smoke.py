@@ -4,6 +4,7 @@ shared sidebar's dataset choice, a bad folder and the COCO download included."""
 import pytest
 
 from core.data.demo import ensure_demo_dataset
+from explorer import state
 from tests.support.http_server import LoopbackServer, free_port, serve_bytes
 from tests.support.tiny_coco import write_tiny_coco, zip_dataset
 
@@ -29,7 +30,7 @@ def test_home_shows_the_dataset_table_and_quick_start(app):
 
 def test_a_bad_folder_falls_back_to_the_demo_with_a_message(app, tmp_path):
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     at.sidebar.text_input[0].set_value(str(tmp_path / "no-such-folder")).run()
     assert no_exception(at)
     messages = " ".join(e.value for e in at.sidebar.error)
@@ -40,7 +41,7 @@ def test_a_bad_folder_falls_back_to_the_demo_with_a_message(app, tmp_path):
 
 def test_an_empty_folder_path_is_a_hint_not_an_error(app):
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     assert no_exception(at)
     assert not at.sidebar.error
     assert any("Type the path" in i.value and "demo dataset" in i.value for i in at.sidebar.info)
@@ -63,7 +64,7 @@ def test_download_without_a_network_fails_with_a_message_and_keeps_the_demo(app,
     url = f"http://127.0.0.1:{free_port()}/coco_captioning.zip"
     monkeypatch.setenv("CAPTION_LAB_COCO_URL", url)
     at = app()
-    at.sidebar.radio[0].set_value("Download COCO").run()
+    at.sidebar.radio[0].set_value(state.DOWNLOAD).run()
     assert any("until the download has finished" in i.value for i in at.sidebar.info)
     next(b for b in at.sidebar.button if b.label == "Download COCO").click().run()
     rerun_until(at, lambda at: any(b.label == "Try again" for b in at.sidebar.button))
@@ -78,7 +79,7 @@ def test_a_finished_download_becomes_the_dataset(app, data_root, tmp_path, monke
     with LoopbackServer({"/coco_captioning.zip": serve_bytes(archive, "application/zip")}) as server:
         monkeypatch.setenv("CAPTION_LAB_COCO_URL", server.url("/coco_captioning.zip"))
         at = app()
-        at.sidebar.radio[0].set_value("Download COCO").run()
+        at.sidebar.radio[0].set_value(state.DOWNLOAD).run()
         next(b for b in at.sidebar.button if b.label == "Download COCO").click().run()
         rerun_until(at, lambda at: "COCO at" in at.sidebar.markdown[-1].value)
     assert "train: 12 images" in at.sidebar.markdown[-1].value

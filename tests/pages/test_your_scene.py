@@ -93,7 +93,7 @@ def test_probe_reports_every_attribute_beside_an_untrained_model(app, checkpoint
 def test_on_coco_data_the_composer_says_why_it_is_not_there(app, tmp_path):
     folder = write_tiny_coco(tmp_path / "coco")
     at = app()
-    at.sidebar.radio[0].set_value("COCO folder").run()
+    at.sidebar.radio[0].set_value(state.COCO).run()
     at.sidebar.text_input[0].set_value(str(folder)).run()
     at.switch_page("../pages/inspect.py").run()
     assert no_exception(at)
