@@ -8,6 +8,7 @@ is simply English. Exceptions raised for programmers stay plain English strings.
 """
 from __future__ import annotations
 
+import math
 import re
 import string
 
@@ -51,3 +52,47 @@ def plain_template(template) -> bool:
         return False
     return all(name.isidentifier() and not re.search(r"\d{4}", spec or "") and "{" not in (spec or "")
                for name, spec in fields)
+
+
+# --- a Message as JSON ------------------------------------------------------------------
+# The one codec for a sentence that leaves the process: a run's status file, and the
+# checker of a student's code talking to the app. Reading one back checks its template
+# (`plain_template`), since the writer may be a process where a student's code runs.
+
+def encode_message(text) -> dict | None:
+    """A `Message` as {"template", "values"} (a value that is a Message nests as one; a numpy
+    scalar becomes its number), or None for a plain str or a value that is not a JSON
+    number or string."""
+    if not isinstance(text, Message):
+        return None
+    values = {}
+    for name, value in text.values.items():
+        if isinstance(value, Message):
+            values[name] = encode_message(value)
+            if values[name] is None:
+                return None
+            continue
+        if hasattr(value, "item") and getattr(value, "ndim", None) == 0:       # a numpy scalar
+            value = value.item()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return None
+        elif not isinstance(value, (str, int)) or isinstance(value, bool):
+            return None
+        values[name] = value
+    return {"template": text.template, "values": values}
+
+
+def decode_message(encoded) -> Message | None:
+    """The `Message` `encode_message` wrote, or None when `encoded` is not one (or its
+    template is not plain: see `plain_template`)."""
+    try:
+        if not plain_template(encoded["template"]):
+            return None
+        values = {name: decode_message(value) if isinstance(value, dict) else value
+                  for name, value in encoded["values"].items()}
+        if any(value is None for value in values.values()):
+            return None
+        return Message(encoded["template"], **values)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..text import Message, message, plain_template
+from ..text import Message, decode_message, encode_message, message
 
 PASSED, WRONG, NOT_IMPLEMENTED, MISSING = "passed", "wrong", "not_implemented", "missing"
 CRASHED, TIMEOUT, MEMORY = "crashed", "timeout", "memory"
@@ -39,20 +39,22 @@ def status_word(status: str | None) -> str:
 
 # --- sentences across the checker's JSON ----------------------------------------------------
 # A `core.text.Message` turns into a plain string in JSON; between the checker and the app
-# it travels as {"__message__": template, "values": ..., "text": the English} so the app
-# can still show it in the reader's language. The command line's --json prints plain text.
+# it travels as {"__message__": template, "values": ..., "text": the English}, its template
+# and values as `core.text.encode_message` writes them, so the app can still show it in the
+# reader's language. The command line's --json prints plain text.
 
-def packed(value, _inside: bool = False):
-    """`value` (JSON-able data) with every Message as a {"__message__": ...} object."""
+def packed(value):
+    """`value` (JSON-able data) with every Message as a {"__message__": ...} object (or its
+    English text, when its values are not JSON numbers and strings)."""
     if isinstance(value, Message):
-        return {"__message__": value.template, "text": str(value),
-                "values": {k: packed(v, True) for k, v in value.values.items()}}
+        encoded = encode_message(value)
+        if encoded is None:
+            return str(value)
+        return {"__message__": encoded["template"], "values": encoded["values"], "text": str(value)}
     if isinstance(value, dict):
-        return {k: packed(v, _inside) for k, v in value.items()}
+        return {k: packed(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [packed(v, _inside) for v in value]
-    if _inside and hasattr(value, "item") and getattr(value, "ndim", None) == 0:   # a numpy scalar
-        return value.item()                     # stays a number, for the template's format spec
+        return [packed(v) for v in value]
     return value
 
 
@@ -60,13 +62,8 @@ def unpacked(value):
     """What `packed` wrote, with its Messages back (their English text if one cannot be rebuilt)."""
     if isinstance(value, dict):
         if "__message__" in value and set(value) <= {"__message__", "values", "text"}:
-            values = unpacked(value.get("values") or {})
-            if not plain_template(value["__message__"]):
-                return value.get("text", "")
-            try:
-                return message(str(value["__message__"]), **values)
-            except (KeyError, IndexError, ValueError, TypeError, AttributeError):
-                return value.get("text", value["__message__"])
+            kept = decode_message({"template": value["__message__"], "values": value.get("values") or {}})
+            return kept if kept is not None else str(value.get("text", ""))
         return {k: unpacked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unpacked(v) for v in value]

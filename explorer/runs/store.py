@@ -23,7 +23,6 @@ Nothing here knows about processes or streamlit.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoint import atomic_write
-from core.text import Message, plain_template
+from core.text import Message, decode_message, encode_message
 
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
 SAMPLES, EVOLUTION = "samples.json", "evolution.jsonl"
@@ -60,44 +59,9 @@ def read_json(path: Path) -> dict | None:
 
 # --- a status message in the reader's language ---------------------------------------------
 # A run's message is written in English ("message"); when it is a `core.text.Message`, its
-# template and values go beside it ("message_text"), so the app can show it translated
-# after it has come back from the JSON file. A message whose values JSON cannot hold stays
-# English only.
-
-def encode_message(text) -> dict | None:
-    """A `Message` as {"template", "values"} (a value that is a Message nests as one), or None
-    for a plain str or values that are not plain JSON numbers and strings."""
-    if not isinstance(text, Message):
-        return None
-    values = {}
-    for name, value in text.values.items():
-        if isinstance(value, Message):
-            value = encode_message(value)
-            if value is None:
-                return None
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                return None
-        elif not isinstance(value, (str, int)) or isinstance(value, bool):
-            return None
-        values[name] = value
-    return {"template": text.template, "values": values}
-
-
-def decode_message(encoded) -> Message | None:
-    """The `Message` `encode_message` wrote, or None when `encoded` is not one (or not a
-    plain template: see `core.text.plain_template`)."""
-    try:
-        if not plain_template(encoded["template"]):
-            return None
-        values = {name: decode_message(value) if isinstance(value, dict) else value
-                  for name, value in encoded["values"].items()}
-        if any(value is None for value in values.values()):
-            return None
-        return Message(encoded["template"], **values)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-        return None
-
+# template and values go beside it ("message_text", `core.text.encode_message`), so the
+# app can show it translated after it has come back from the JSON file. A message whose
+# values JSON cannot hold stays English only.
 
 def message_of(record: dict) -> str | None:
     """A status record's message: a `Message` when its template was kept and still says the
