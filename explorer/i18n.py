@@ -43,12 +43,26 @@ _current = threading.local()
 
 # --- the catalogues ------------------------------------------------------------------
 
+def catalogue_path(lang: str) -> Path:
+    """Where the catalogue of `lang` lives: `locale/<lang>/LC_MESSAGES/caption_lab.po`."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalogue(lang: str):
+    """The `.po` catalogue of `lang` as Babel reads it (for the app's fallback, the catalogue
+    tool and the tests)."""
+    from babel.messages.pofile import read_po
+
+    with open(catalogue_path(lang), "rb") as f:
+        return read_po(f, locale=BABEL_LOCALES[lang], domain=DOMAIN)
+
+
 @lru_cache(maxsize=None)
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue of `lang`: its compiled `.mo` when that is at least as new as its
     `.po`, else the `.po` compiled in memory (a checkout before `make translations`); no
     catalogue (English) is the messages themselves."""
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    po = catalogue_path(lang)
     mo = po.with_suffix(".mo")
     if lang == DEFAULT or not po.exists():
         return gettext.NullTranslations()
@@ -58,11 +72,8 @@ def translations(lang: str) -> gettext.NullTranslations:
     import io
 
     from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-    with open(po, "rb") as f:
-        catalog = read_po(f, locale=BABEL_LOCALES[lang])
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, read_catalogue(lang))
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 

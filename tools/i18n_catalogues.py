@@ -25,9 +25,9 @@ from babel.messages.catalog import Catalog  # noqa: E402
 from babel.messages.extract import extract_from_dir  # noqa: E402
 from babel.messages.frontend import parse_mapping_cfg  # noqa: E402
 from babel.messages.mofile import write_mo  # noqa: E402
-from babel.messages.pofile import read_po, write_po  # noqa: E402
+from babel.messages.pofile import write_po  # noqa: E402
 
-from explorer.i18n import BABEL_LOCALES, DOMAIN, LANGUAGES, LOCALE_DIR  # noqa: E402
+from explorer.i18n import BABEL_LOCALES, DOMAIN, LANGUAGES, catalogue_path, read_catalogue  # noqa: E402
 
 KEYWORDS = {"_": None, "n_": (1, 2), "p_": ((1, "c"), 2), "N_": None, "message": None}
 TRANSLATED = [lang for lang in LANGUAGES if lang != "en"]
@@ -64,11 +64,10 @@ def update(template: Catalog, parts: list[dict]) -> dict[str, Catalog]:
     """Each language's catalogue updated from `template` and filled from `parts`; written."""
     catalogs = {}
     for lang in TRANSLATED:
-        po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        po = catalogue_path(lang)
         po.parent.mkdir(parents=True, exist_ok=True)
         if po.exists():
-            with open(po, "rb") as f:
-                catalog = read_po(f, locale=BABEL_LOCALES[lang], domain=DOMAIN)
+            catalog = read_catalogue(lang)
         else:
             catalog = Catalog(locale=BABEL_LOCALES[lang], domain=DOMAIN, project="Caption Lab")
         catalog.update(template, no_fuzzy_matching=True)
@@ -121,7 +120,7 @@ def english_left_on(page: str) -> dict[str, list[str]]:
 
     from core import load_coco_data
     from core.data.demo import ensure_demo_dataset
-    from tests.support.page_text import english_left, page_texts
+    from tests.support.page_text import english_left, page_texts, translated_english
 
     tmp = Path(tempfile.mkdtemp())
     os.environ.setdefault("CAPTION_LAB_RUNS", str(tmp / "runs"))
@@ -136,10 +135,7 @@ def english_left_on(page: str) -> dict[str, list[str]]:
         at.run()
         if page != "home":
             at.switch_page(f"../pages/{page}.py").run()
-        with open(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as f:
-            catalog = read_po(f, locale=BABEL_LOCALES[lang])
-        english = [e.id for e in catalog if isinstance(e.id, str) and e.id and e.string and e.string != e.id]
-        out[lang] = english_left(page_texts(at), vocabulary, english)
+        out[lang] = english_left(page_texts(at), vocabulary, translated_english(read_catalogue(lang)))
         if at.exception:
             out[lang].insert(0, f"EXCEPTION: {[e.value for e in at.exception]}")
     return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from babel.messages.pofile import read_po
 
 from core.text import Message, message
 from explorer import fonts, i18n
@@ -26,8 +25,7 @@ def template():
 
 
 def catalogue(lang: str):
-    with open(i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as f:
-        return read_po(f, locale=i18n.BABEL_LOCALES[lang])
+    return i18n.read_catalogue(lang)
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
@@ -133,7 +131,7 @@ def test_pybabel_compiles_the_catalogue_with_no_error(tmp_path, lang):
     import sys
     from pathlib import Path
 
-    po = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    po = i18n.catalogue_path(lang)
     pybabel = Path(sys.executable).with_name("pybabel")
     done = subprocess.run([str(pybabel), "compile", "-i", str(po), "-o", str(tmp_path / "out.mo"), "-l", lang],
                           capture_output=True, text=True)

@@ -3,11 +3,10 @@ and a change of language that keeps the page, the open tab, the model and the ru
 from __future__ import annotations
 
 import pytest
-from babel.messages.pofile import read_po
 
 from explorer import i18n, state
 from tests.pages.conftest import PAGE_FILES, no_exception, reading, use_checkpoint
-from tests.support.page_text import english_left, page_texts
+from tests.support.page_text import english_left, page_texts, translated_english
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +14,7 @@ def english_messages():
     """Per language, the English messages whose translation differs from them."""
     out = {}
     for lang in ("zh", "ko"):
-        with open(i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as f:
-            catalog = read_po(f, locale=i18n.BABEL_LOCALES[lang])
-        out[lang] = [e.id for e in catalog if isinstance(e.id, str) and e.id and e.string and e.string != e.id]
+        out[lang] = translated_english(i18n.read_catalogue(lang))
     return out
 
 

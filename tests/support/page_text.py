@@ -69,6 +69,12 @@ def _chart_titles(spec: str, out: list) -> None:
         pass
 
 
+def translated_english(catalog) -> list[str]:
+    """The English messages of a catalogue whose translation differs from them: what must not
+    be left on a page shown in that language."""
+    return [e.id for e in catalog if isinstance(e.id, str) and e.id and e.string and e.string != e.id]
+
+
 def page_texts(at) -> list[str]:
     """Every string the rendered page shows (see the module)."""
     out: list[str] = []
