@@ -8,6 +8,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def _perturbed(f, x, h):
+    """For each index ix of x, in order: (ix, f(x + h e_ix), f(x - h e_ix)); x is restored
+    after each pair."""
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        ix = it.multi_index
+        oldval = x[ix]
+        x[ix] = oldval + h
+        plus = f(x)
+        x[ix] = oldval - h
+        minus = f(x)
+        x[ix] = oldval
+        yield ix, plus, minus
+        it.iternext()
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """The numeric gradient of a scalar function f at x (modified in place, then restored).
 
@@ -15,36 +31,18 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     With `verbose`, prints each index and its gradient, as the notebook did.
     """
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = f(x)
-        x[ix] = oldval - h
-        fxmh = f(x)
-        x[ix] = oldval
+    for ix, fxph, fxmh in _perturbed(f, x, h):
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
 def eval_numerical_gradient_array(f, x, df, h=1e-5):
     """The numeric gradient of sum(f(x) * df) at x, for a function f returning an array."""
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        oldval = x[ix]
-        x[ix] = oldval + h
-        pos = np.array(f(x), copy=True)
-        x[ix] = oldval - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = oldval
+    for ix, pos, neg in _perturbed(lambda x: np.array(f(x), copy=True), x, h):
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
-        it.iternext()
     return grad
 
 

@@ -26,20 +26,11 @@ st.markdown(_(
 ds = state.dataset()
 picked = require_model(ds)
 
-tabs = kept_tabs([EXAMPLES, SCORES, STRATEGIES, SEES] + ([YOURS] if picked.code else []), key=VIEW)
-with tabs[0]:
-    if tabs[0].open:
-        strategy_view.examples(picked, ds)
-with tabs[1]:
-    if tabs[1].open:
-        scores_view.split_scores(picked, ds)
-with tabs[2]:
-    if tabs[2].open:
-        strategy_view.strategies_side_by_side(picked, ds)
-with tabs[3]:
-    if tabs[3].open:
-        probe_view.what_it_sees(picked, ds)
+views = {EXAMPLES: strategy_view.examples, SCORES: scores_view.split_scores,
+         STRATEGIES: strategy_view.strategies_side_by_side, SEES: probe_view.what_it_sees}
 if picked.code:
-    with tabs[4]:
-        if tabs[4].open:
-            your_sample(picked, ds)
+    views[YOURS] = your_sample
+for tab, view in zip(kept_tabs(list(views), key=VIEW), views.values()):
+    with tab:
+        if tab.open:                 # only the open tab's view runs
+            view(picked, ds)
