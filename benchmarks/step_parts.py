@@ -1,0 +1,148 @@
+"""Where a training iteration's time goes, and whether numpy's GEMMs are behind PyTorch's.
+
+Two tables, measured in a process whose environment has `OPENBLAS_CORETYPE` and
+`OPENBLAS_L2_SIZE` unset (as on a user's machine; only this benchmark's own processes see
+that), at the notebook's overfit shape (benchmarks/train_step.py's N, T, D, W, H, V):
+
+1. ms per iteration in each layer function of `CaptioningRNN.loss` and in Adam, for the
+   cell given (timers wrapped around the functions the model calls), and the rest.
+2. ms per call of each GEMM shape the LSTM iteration runs, numpy alone, and with
+   `--torch-python` also `torch.mm` in that interpreter (both with their default threads),
+   so that a gap to `nn.LSTM` can be told apart from a gap in the matrix products.
+
+    python -m benchmarks.step_parts [--cell lstm|rnn] [--torch-python /path/to/python]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks._machine import describe_machine
+from benchmarks.train_step import D, H, N, PINS, T, V, W, blas_kernel, solver_for
+
+# (what it is, (m, k, n)) for an (m, k) @ (k, n) product
+GEMMS = [("recurrent step  Wh^T h", (4 * H, H, N)),
+         ("backward step   Wh da", (H, 4 * H, N)),
+         ("input projection", (4 * H, W, N * T)),
+         ("vocabulary forward", (N * T, H, V)),
+         ("vocabulary dW", (H, N * T, V)),
+         ("dWh over all steps", (H, N * T, 4 * H)),
+         ("square 1024", (1024, 1024, 1024))]
+LAYERS = ["affine_forward", "affine_backward", "word_embedding_forward", "word_embedding_backward",
+          "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "temporal_affine_forward",
+          "temporal_affine_backward", "temporal_softmax_loss"]
+GEMM_TIMER = r'''
+import json, sys, time
+lib, shapes = sys.argv[1], json.loads(sys.argv[2])
+if lib == "numpy":
+    import numpy as np
+    from threadpoolctl import threadpool_info
+    info = "; ".join(f"numpy: {i['internal_api']} {i.get('architecture')}, {i['num_threads']} threads"
+                     for i in threadpool_info() if i.get("user_api") == "blas")
+    def make(m, k, n):
+        a, b = np.random.rand(m, k).astype(np.float32), np.random.rand(k, n).astype(np.float32)
+        out = np.empty((m, n), np.float32)
+        return lambda: np.matmul(a, b, out=out)
+else:
+    import torch
+    info = (f"torch {torch.__version__}: {torch.get_num_threads()} threads, "
+            f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    def make(m, k, n):
+        a, b, out = torch.rand(m, k), torch.rand(k, n), torch.empty(m, n)
+        return lambda: torch.mm(a, b, out=out)
+times = []
+for m, k, n in shapes:
+    f = make(m, k, n)
+    for _ in range(10):
+        f()
+    reps = max(10, int(1e9 / (2 * m * k * n)))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            f()
+        best = min(best, (time.perf_counter() - start) / reps)
+    times.append(best)
+print(json.dumps({"info": info, "times": times}))
+'''
+
+
+def unpinned_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in PINS}
+
+
+def gemm_times(python: str, lib: str) -> dict:
+    shapes = json.dumps([list(s) for _, s in GEMMS])
+    done = subprocess.run([python, "-c", GEMM_TIMER, lib, shapes], env=unpinned_env(), check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def parts(cell: str, iterations: int = 20) -> None:
+    """Table 1, in this process (started unpinned by main)."""
+    import core.layers as L
+    import core.optim as O
+    from core.solver import keep_freed_memory
+
+    keep_freed_memory()
+    spent = collections.defaultdict(float)
+
+    def timed(name, f):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - start
+        return call
+
+    for name in LAYERS:
+        setattr(L, name, timed(name, getattr(L, name)))
+    solver = solver_for(cell)
+    solver._rule = timed("adam", O.adam)
+    for _ in range(3):
+        solver._step()
+    spent.clear()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        solver._step()
+    total = (time.perf_counter() - start) / iterations
+    print(blas_kernel())
+    print(f"{cell} iteration (forward, backward, Adam): {1e3 * total:.1f} ms")
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:26s} {1e3 * seconds / iterations:6.2f} ms")
+    print(f"  {'the rest':26s} {1e3 * (total - sum(spent.values()) / iterations):6.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cell", choices=["lstm", "rnn"], default="lstm")
+    parser.add_argument("--torch-python", help="a Python interpreter with torch installed")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return parts(args.cell)
+    print(describe_machine())
+    print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32; {' and '.join(PINS)} unset\n")
+    subprocess.run([sys.executable, "-m", "benchmarks.step_parts", "--child", "--cell", args.cell],
+                   env=unpinned_env(), cwd=Path(__file__).resolve().parents[1], check=True)
+    ours = gemm_times(sys.executable, "numpy")
+    theirs = gemm_times(args.torch_python, "torch") if args.torch_python else None
+    print("\nGEMM shapes, ms per call (best of 5). " + ours["info"] + (f"; {theirs['info']}" if theirs else ""))
+    ours = ours["times"]
+    theirs = theirs["times"] if theirs else None
+    for i, (name, (m, k, n)) in enumerate(GEMMS):
+        line = f"  {name:20s} {m:5d}x{k:<5d} @ {k:5d}x{n:<5d} numpy {1e3 * ours[i]:7.3f}"
+        if theirs:
+            line += f"  torch {1e3 * theirs[i]:7.3f}  ratio {ours[i] / theirs[i]:.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
