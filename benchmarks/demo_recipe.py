@@ -24,7 +24,7 @@ import numpy as np
 from benchmarks._machine import describe_machine
 from core import CaptioningRNN, CaptioningSolver, corpus_bleu, load_coco_data
 from core.data.demo import ensure_demo_dataset
-from core.metrics import strip_special
+from core.evaluate import caption_words
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,9 @@ def greedy_captions(model: CaptioningRNN, data: dict, split: str = "val") -> tup
     itw = data["idx_to_word"]
     references: list[list[list[str]]] = [[] for _ in range(len(data[f"{split}_features"]))]
     for caption, image in zip(data[f"{split}_captions"], data[f"{split}_image_idxs"]):
-        references[image].append(strip_special(itw[w] for w in caption))
+        references[image].append(caption_words(caption, itw))
     sampled = model.sample(np.asarray(data[f"{split}_features"]), max_length=30)
-    return references, [strip_special(itw[w] for w in row) for row in sampled]
+    return references, [caption_words(row, itw) for row in sampled]
 
 
 def main(argv: list[str] | None = None) -> None:

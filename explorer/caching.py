@@ -7,7 +7,7 @@ than half a second, so a cache hit shows nothing.
 
     @spinning(N_("Counting words…"))
     @st.cache_data(show_spinner=False, max_entries=8)
-    def split_stats_cached(dataset_key, split, _data): ...
+    def _stats(dataset_key, split, _data): ...
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from explorer.i18n import _
 F = TypeVar("F", bound=Callable)
 
 
-def spinning(text: str, *, show_time: bool = True) -> Callable[[F], F]:
-    """Decorate a cached function so that every call runs under `st.spinner(_(text))`;
+def spinning(text: str, *, show_time: bool = False) -> Callable[[F], F]:
+    """Decorate a cached function so that every call runs under `st.spinner(_(text))`
+    (with Streamlit's elapsed-time counter when `show_time`, off as in `st.spinner`);
     `text` is marked with `N_` where it is written. The cache's `clear` stays reachable."""
     def decorate(cached: F) -> F:
         @functools.wraps(cached)

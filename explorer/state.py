@@ -21,7 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import evaluate
-from core.data import coco, demo
+from core.data import coco, demo, layout
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
@@ -104,7 +104,7 @@ def _load(base_dir: str, pca_features: bool) -> dict:
 
 def _demo_folder() -> Path:
     """The demo dataset's folder, building it (with a progress bar) the first time."""
-    folder = demo.demo_dir()
+    folder = layout.demo_dir()
     if _is_demo_dataset(folder, _stamp_time(folder)):
         return folder
     bar = st.progress(0.0, text=_("Building the demo dataset (first run only)…"))
@@ -114,16 +114,16 @@ def _demo_folder() -> Path:
 
 def _stamp_time(folder: Path) -> int | None:
     try:
-        return (folder / demo.STAMP).stat().st_mtime_ns
+        return (folder / layout.STAMP).stat().st_mtime_ns
     except OSError:
         return None
 
 
 @functools.lru_cache(maxsize=16)
 def _is_demo_dataset(folder: Path, stamp_time: int | None) -> bool:
-    """`demo.is_demo_dataset`, read again only when the folder's stamp file changes: every
+    """`layout.is_demo_dataset`, read again only when the folder's stamp file changes: every
     rerun of every page asks, and reading and parsing the stamp each time added up."""
-    return stamp_time is not None and demo.is_demo_dataset(folder)
+    return stamp_time is not None and layout.is_demo_dataset(folder)
 
 
 def chosen_folder() -> Path | None:

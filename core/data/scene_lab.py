@@ -8,7 +8,7 @@ as the dataset's own images are.
     captions = lab.references(scene)                    # the dataset's grammar
 
 A demo dataset from generator version 2 on keeps each image's scene and its fitted
-feature extractor (`demo.SCENES_FILE`, `demo.EXTRACTOR_FILE`). `picture_from_upload`
+feature extractor (`layout.SCENES_FILE`, `layout.EXTRACTOR_FILE`). `picture_from_upload`
 turns a PNG or JPEG into a demo-sized picture, refusing what is too large or a
 decompression bomb. The real COCO features came from VGG-16, which is not here: for a
 COCO folder `SceneLab.open` returns None and `why_not` says so.

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import analysis
+from core.data.coco import row_words
 from core.data.stats import display_words
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
@@ -68,9 +69,7 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                   help=_("Steps where the word the caption has next is the model's own top choice."))
         st.metric(_("Mean p(true word)"), f"{trace.p_true.mean():.3f}")
 
-    free = [itw[int(w)] for w in trace.free_tokens]
-    if "<END>" in free:
-        free = free[:free.index("<END>") + 1]
+    free = row_words([int(w) for w in trace.free_tokens], itw, skip=())     # up to its <END>, kept
     if trace.divergence_step is None:
         st.success(_("Sampling freely (greedy, feeding its own words back), the model writes exactly "
                      "this caption."))

@@ -96,7 +96,7 @@ def test_temperature_sampling_is_repeatable_and_keeps_the_position(app, checkpoi
     assert [s.chosen for s in decoder(at).steps] == first
 
 
-def test_forcing_a_word_changes_the_continuation(app, checkpoints):
+def test_forcing_a_word_shows_the_forced_continuation(app, checkpoints):
     at = use_checkpoint(app("inspect"), checkpoints["lstm"])
     click(at, "inspect.step", 2)
     before = next(m.value for m in at.markdown if m.value.startswith("**From here the model goes on:**"))
