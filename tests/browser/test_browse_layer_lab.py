@@ -4,6 +4,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import SCREENSHOTS, assert_no_errors, open_page, screenshot, wait_idle
 
@@ -17,8 +18,10 @@ def card_buttons(page):
     return page.locator("button:visible", has_text=CARD_TITLE)
 
 
-def card_titles(page) -> list[str]:
-    card_buttons(page).first.wait_for()
+def card_titles(page, count: int = 10) -> list[str]:
+    """The cards' titles once `count` cards are drawn (the grid streams in after the page
+    says it is idle; fewer after 30 s fails here, naming how many there were)."""
+    expect(card_buttons(page)).to_have_count(count, timeout=30_000)
     return [CARD_TITLE.search(t).group(0) for t in card_buttons(page).all_inner_texts()]
 
 
