@@ -6,7 +6,8 @@ activation at one step, per-step ||h_t||, how many units or gates sit saturated,
 unit's activation under every token (Karpathy's "visualizing and understanding RNNs"
 colouring), how much of the last word's gradient reaches each earlier step, and the
 top-k of a next-word distribution. (Looking ahead with a `StepDecoder` without changing
-it is the decoder's own: `continuation`, `unforced`, `replay`.) Colours and charts are the app's business, not this file's.
+it is the decoder's own: `continuation`, `unforced`, `replay`.) Colours and charts are
+the app's business, not this file's.
 
 Dimension letters: T timesteps (generated words), H hidden units, V vocabulary.
 """

@@ -16,6 +16,11 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def is_positive(value) -> bool:
+    """Whether `value` is a real number above zero and finite (never NaN, infinity or a bool)."""
+    return is_number(value) and bool(0 < value < np.inf)
+
+
 def is_whole(value, low=None, high=None, *, integral_floats: bool = False) -> bool:
     """Whether `value` is a whole number from `low` to `high` (both included; None: no bound).
 
@@ -40,6 +45,6 @@ def positive_int(name: str, value) -> int:
 
 def positive_number(name: str, value) -> float:
     """`value` as a float if it is finite and > 0, else a ValueError naming `name`."""
-    if not is_number(value) or not 0 < value < np.inf:
+    if not is_positive(value):
         raise ValueError(message("{name} must be a positive number, got {value!r}", name=name, value=value))
     return float(value)

@@ -7,11 +7,9 @@ weights. `check_config` validates a config's keys and ranges up front (the solve
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .arguments import is_number
+from .arguments import is_number, is_positive
 
 
 def sgd(w, dw, config=None):
@@ -108,7 +106,7 @@ def adam(w, dw, config=None):
 
 def format_lr(lr: float) -> str:
     """A learning rate as people write it: 5e-3, 1e-2, 0.1, 2.5e-4."""
-    if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
+    if not is_positive(lr):
         return str(lr)
     if 0.01 <= lr < 1000:
         return f"{lr:g}"
@@ -140,7 +138,7 @@ def check_config(config: dict) -> None:
         if name not in config:
             continue
         value = config[name]
-        ok = is_number(value) and (0 < value < np.inf if name in POSITIVE else 0 <= value < 1)
+        ok = is_positive(value) if name in POSITIVE else is_number(value) and 0 <= value < 1
         if not ok:
             wanted = "a positive number" if name in POSITIVE else "in [0, 1)"
             raise ValueError(f"optim_config {name} must be {wanted}, got {value!r}")

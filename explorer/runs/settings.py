@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 
 from core import CaptioningRNN, CaptioningSolver, load_coco_data
-from core.arguments import is_number, is_whole
+from core.arguments import is_number, is_positive, is_whole
 from core.model import CELL_TYPES, cell_name
 from core.optim import RULES, format_lr
 from core.student.training import PairedSolver
@@ -112,7 +112,7 @@ class RunConfig:
         if self.update_rule not in RULES:
             problems["update_rule"] = message("Choose one of {rules}.", rules=", ".join(RULES))
         lr = self.learning_rate
-        if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        if not is_positive(lr):
             problems["learning_rate"] = message("Must be a positive number, e.g. 5e-3.")
         decay = self.lr_decay
         if not is_number(decay) or not math.isfinite(decay) or not 0 < decay <= 1:

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from core.arguments import is_number, is_whole, positive_int, positive_number
+from core.arguments import is_number, is_positive, is_whole, positive_int, positive_number
 
 
 @pytest.mark.parametrize("value", [0, 7, -3, np.int64(5), np.uint8(2), 2 ** 40])
@@ -44,3 +44,10 @@ def test_positive_number_and_is_number():
     for bad in (0, -1e-3, math.inf, math.nan, None, False):
         with pytest.raises(ValueError, match="lr must be a positive number"):
             positive_number("lr", bad)
+
+
+@pytest.mark.parametrize("value, expected", [(5e-3, True), (np.float32(0.1), True), (3, True), (0, False),
+                                             (-1e-9, False), (math.inf, False), (math.nan, False),
+                                             (True, False), ("1", False), (None, False)])
+def test_is_positive_is_above_zero_and_finite(value, expected):
+    assert is_positive(value) is expected
