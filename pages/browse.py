@@ -4,7 +4,7 @@ import streamlit as st
 from core.data.coco import SPLITS
 from core.data.stats import (MATCH_MODES, minibatch_rows, parse_query, sample_rows,
                              search_captions, split_stats)
-from explorer import state
+from explorer import presenter, state
 from explorer.components import plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
 from explorer.components.kept_tabs import kept_tabs
@@ -45,8 +45,7 @@ def _resample() -> None:
     st.session_state[SEED] = st.session_state.get(SEED, DEFAULT_SEED) + 1
 
 
-st.title(_("Browse"))
-st.markdown(_(
+presenter.heading(_("Browse"), _(
     "What the model learns from: each training example is one caption row of word ids, paired "
     "with its image's feature vector (the image itself is only for us). Draw a minibatch as "
     "`sample_coco_minibatch` does and open a card's title to see every caption of its image, the "

@@ -38,8 +38,9 @@ def _scale(name: str, values: np.ndarray) -> dict:
     return {**DIVERGING, "domain": [-1, 1]}
 
 
-def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
-    """One strip per state vector (H,) of one step, units left to right, shared x axis."""
+def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool = True) -> None:
+    """One strip per state vector (H,) of one step, units left to right, shared x axis;
+    each titled by what it is, or (`titles` False, for a tight screen) named on its left."""
     H = len(next(iter(rows.values())))
     frame = pd.DataFrame({
         "row": np.repeat(list(rows), H),
@@ -54,15 +55,17 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
             "transform": [{"filter": {"field": "row", "equal": name}}],
             "mark": {"type": "rect"},
             "height": height,
-            "title": {"text": _(ROW_HELP.get(name, name)), "fontSize": 14, "anchor": "start"},
+            **({"title": {"text": _(ROW_HELP.get(name, name)), "fontSize": 14, "anchor": "start"}} if titles else {}),
             "encoding": {
                 "x": {"field": "unit", "type": "quantitative", "scale": {"domain": [0, H], "nice": False},
                       "axis": {"title": _("hidden unit") if last else None, "labels": last, "ticks": last,
                                "tickCount": 8, **FONT}},
                 "x2": {"field": "end"},
+                **({} if titles else {"y": {"field": "row", "type": "nominal",
+                                            "axis": {"title": None, "labelFontSize": 15, "ticks": False}}}),
                 "color": {"field": "value", "type": "quantitative", "scale": _scale(name, values),
                           "legend": {"title": None, "gradientLength": height, "labelFontSize": 12,
-                                     "direction": "horizontal", "orient": "right"}},
+                                     "direction": "horizontal", "orient": "right"} if titles else None},
                 "tooltip": [{"field": "unit", "title": _("unit")},
                             {"field": "value", "format": ".3f", "title": name}],
             },
@@ -73,7 +76,7 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
 
 
 def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
-                    highlight: int | None = None, title: str = "") -> None:
+                    highlight: int | None = None, title: str = "", step_height: int = 26) -> None:
     """The T×H heatmap of a caption: one row per step (labelled by its word), units as columns
     in `order` (a subset or permutation of unit indices), coloured by activation."""
     T, n = h.shape[0], len(order)
@@ -109,7 +112,7 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
             "mark": {"type": "rect", "fill": None, "stroke": "#111", "strokeWidth": 3},
             "encoding": {"y": {"field": "step", "type": "nominal", "sort": list(row_labels)}},
         })
-    spec = {"layer": layers, "height": {"step": 26}, "title": title or None,
+    spec = {"layer": layers, "height": {"step": step_height}, "title": title or None,
             "config": {"view": {"stroke": None}}}
     st.vega_lite_chart(frame, spec, width="stretch")
 

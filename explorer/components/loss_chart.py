@@ -16,6 +16,7 @@ from explorer.i18n import _
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
 MAX_POINTS = 1500              # per run; longer curves are thinned after smoothing
 FONT = {"labelFontSize": 16, "titleFontSize": 18}
+SMOOTHING = 0.6                # the EMA weight until the reader picks another
 
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
@@ -34,13 +35,19 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 def chart_controls() -> tuple[float, bool]:
     """The smoothing slider and the log-scale toggle; returns (weight, log_y)."""
     # one above the other: beside the slider, the toggle's label did not fit at 1024 px
-    smoothing = st.slider(_("Smoothing"), 0.0, 0.99, 0.6, 0.01, key=state.TRAIN_SMOOTHING,
+    smoothing = st.slider(_("Smoothing"), 0.0, 0.99, SMOOTHING, 0.01, key=state.TRAIN_SMOOTHING,
                           persist_state="session",
                           help=_("The thick line is an exponential moving average of the loss "
                                  "with this weight; 0 shows the raw loss only."))
     log_y = st.toggle(_("Log scale"), value=True, key=state.TRAIN_LOG_Y, persist_state="session",
                       help=_("A log y-axis shows the late, small losses as clearly as the early ones."))
     return smoothing, log_y
+
+
+def chart_settings() -> tuple[float, bool]:
+    """The (weight, log_y) chosen with `chart_controls` (drawn elsewhere on the page), or their defaults."""
+    return (float(st.session_state.get(state.TRAIN_SMOOTHING, SMOOTHING)),
+            bool(st.session_state.get(state.TRAIN_LOG_Y, True)))
 
 
 def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pd.DataFrame:

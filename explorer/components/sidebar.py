@@ -5,7 +5,7 @@ import socket
 
 import streamlit as st
 
-from explorer import i18n, runs, state
+from explorer import i18n, presenter, runs, state
 from explorer.admin import ONLY_ADMIN, is_admin
 from explorer.i18n import _
 
@@ -74,6 +74,7 @@ def dataset_sidebar():
     dataset's health, to call after the page ran (so its image counts include that page's)."""
     with st.sidebar:
         i18n.language_selector()
+        presenter.toggle()
         st.subheader(_("Dataset"))
         source = st.radio(_("Source"), list(state.SOURCES), key=state.SOURCE, label_visibility="collapsed",
                           format_func=lambda s: _(state.SOURCES[s]))
