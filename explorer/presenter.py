@@ -31,6 +31,7 @@ html {{ font-size: {100 * SCALE:.0f}%; }}
 [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem; padding-bottom: 1rem; max-width: 100%; }}
 [data-testid="stHeader"] {{ height: 2.4rem; background: transparent; }}
 [data-testid="stMainBlockContainer"] h1 {{ padding-top: 0; padding-bottom: 0.25rem; font-size: 2.2rem; }}
+[data-testid="stMainBlockContainer"] h2 {{ padding-top: 0.25rem; padding-bottom: 0.25rem; font-size: 1.8rem; }}
 [data-testid="stMainBlockContainer"] h3 {{ padding-top: 0.25rem; padding-bottom: 0.25rem; }}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.6rem; }}
 </style>"""

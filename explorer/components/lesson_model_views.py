@@ -19,9 +19,9 @@ from core.evaluate import CaptionIndex
 from core.metrics import corpus_bleu, sentence_bleu
 from explorer import state
 from explorer.components import lesson_models
-from explorer.components.charts import next_word_bars, step_lines
+from explorer.components.charts import next_word_bars
 from explorer.components.evolution import marked_caption
-from explorer.components.heatmaps import caption_heatmap, state_strips
+from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import caption_index
 from explorer.components.loss_chart import loss_chart
 from explorer.components.model_picker import PickedModel
@@ -70,23 +70,32 @@ def _memorised(ds: state.Dataset, picked: PickedModel, k: int = 0) -> tuple[int,
 # --- unrolled over time --------------------------------------------------------------
 
 def unroll(ds: state.Dataset) -> None:
-    """The hidden state at every step of a true caption, and ||dL/dh_t|| flowing back."""
+    """The caption read one word per step by the same cell, and ||dL/dh_t|| flowing back."""
     picked = lesson_models.lesson_model(ds, "rnn")
     if picked is None:
         return
     image, _caption, trace = _memorised(ds, picked)
     itw = picked.model.idx_to_word
-    labels = [f"{t}: {itw[int(w)]}" for t, w in enumerate(trace.input_tokens)]
-    name = _("||dL/dh_t|| (log scale)")
-    frame = pd.DataFrame({"t": range(len(labels)), "step": labels, name: trace.grad_norm})
-    step_lines(frame, "step", [name], y_title="‖dL/dh_t‖", log=True, x_title=_("step: the word read"), height=90,
-               title=_("The loss's gradient reaching each step"))
-    order = np.argsort(-trace.h.var(axis=0))[:UNITS]
-    caption_heatmap(trace.h, labels, order, step_height=8,
-                    title=_("h_t at each step (the {n} busiest units)").format(n=len(order)))
-    st.caption(_("The lesson's RNN reading a true caption of train image #{image}, one word per step, with "
-                 "the same Wx, Wh and b every time. The gradient at step t sums the loss of every later word, "
-                 "carried back through Whᵀ and tanh' once per step.").format(image=image))
+    words = [itw[int(w)] for w in trace.input_tokens]
+    chips = "".join(f'<span style="background:#edf2ff;padding:0.1em 0.35em;border-radius:0.3em">'
+                    f'{html.escape(w)}</span><span style="color:#868e96"> →h{t + 1}→ </span>'
+                    for t, w in enumerate(words))
+    st.html(f'<div style="font-size:0.85rem;line-height:2">h0 → {chips}</div>')
+    st.caption(_("Every arrow is the same `rnn_step_forward` with the same Wx, Wh and b."))
+    frame = pd.DataFrame({"t": range(len(words)), "word": [f"{t}: {w}" for t, w in enumerate(words)],
+                          "norm": trace.grad_norm.astype(float)})
+    st.markdown(_("**The loss's gradient reaching each step, ‖dL/dh_t‖**"))
+    spec = {"height": 170, "autosize": {"type": "fit-x", "contains": "padding"},
+            "mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 3},
+            "encoding": {"x": {"field": "word", "type": "ordinal", "sort": None,
+                               "axis": {"title": None, "labelAngle": -40, "labelFontSize": 13,
+                                        "labelOverlap": False}},
+                         "y": {"field": "norm", "type": "quantitative", "scale": {"zero": True},
+                               "axis": {"title": "‖dL/dh_t‖", "labelFontSize": 13}},
+                         "tooltip": [{"field": "word"}, {"field": "norm", "format": ".3~g"}]}}
+    st.vega_lite_chart(frame, spec, width="stretch")
+    st.caption(_("The lesson's RNN reading a true caption of train image #{image}. The gradient at step t sums "
+                 "the loss of every later word, carried back through Whᵀ and tanh' once per step.").format(image=image))
 
 
 # --- the word embedding --------------------------------------------------------------
@@ -263,10 +272,11 @@ def sampling(ds: state.Dataset) -> None:
     left, right = st.columns([1, 2], gap="medium")
     with left:
         _picture(ds, "train", image)
-        st.markdown(_("**The true captions**"))
-        st.caption("  \n".join(html.escape(' '.join(r)) for r in caption_index(ds, "train").references(image)))
     with right:
         st.fragment(_sampling_panel)(ds, picked, image)
+    references = caption_index(ds, "train").references(image)
+    st.markdown(_("**The true captions:** {captions}").format(
+        captions=" · ".join(html.escape(" ".join(r)) for r in references)))
 
 
 # --- train against val ---------------------------------------------------------------

@@ -87,7 +87,7 @@ def header(lesson: Lesson, index: int) -> None:
     n = len(lesson.steps)
     step = lesson.steps[index]
     title, buttons = st.columns([3, 2], vertical_alignment="center")
-    title.markdown(f"### {_(step.title)} :gray[· {index + 1}/{n}]")
+    title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
         with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title)):
             for k, other in enumerate(lesson.steps):

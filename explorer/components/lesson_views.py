@@ -21,7 +21,8 @@ from core.data.stats import caption_tokens, split_stats
 from core.model import param_shapes
 from explorer import state
 from explorer.components import lesson_model_views as live
-from explorer.components.check_report import check_table, verdict
+from explorer.components.check_report import COLUMNS, result_color, results_table, verdict
+from explorer.components.labels import label_column
 from explorer.components.image_picker import PICTURE, caption_index
 from explorer.i18n import _, p_
 
@@ -166,7 +167,11 @@ def gradient_check(ds: state.Dataset) -> None:
                        help=_("Swap in a backward pass with one deliberately wrong derivative."))
     report = _checks(bool(broken))
     verdict(report)
-    check_table(report)
+    table = results_table(list(report.rows))            # the columns a class reads; Layer lab has them all
+    result = _(COLUMNS["result"])
+    tags = label_column(table, result, result_color)
+    st.dataframe(table[[_(COLUMNS[c]) for c in ("quantity", "value", "must be", "result")]], hide_index=True,
+                 width="stretch", column_config={result: tags})
 
 
 # --- the captioning model ------------------------------------------------------------

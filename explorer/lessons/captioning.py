@@ -101,13 +101,12 @@ LESSON = Lesson(key="captioning", title=N_("Image captioning with RNNs"), steps=
                              "That says the code can learn, not that the model is any good."))),
     Step("sampling", N_("Sampling one word at a time"), N_(
         "At test time there is no caption to read: the model reads `<START>`, picks the most "
-        "likely word, reads that word at the next step, and so on until it writes `<END>`. Here "
-        "is the lesson's overfit model on an image it trained on, beside the true captions."),
+        "likely word, reads it back at the next step, and so on until `<END>`. Here the lesson's "
+        "overfit model captions an image it trained on."),
         view="sampling",
         try_this=N_("Press *Step* until the caption ends. Is it one of the true captions?"),
         question=Question(N_("At test time, what does the model read at step 2?"),
-                          (N_("The word it wrote at step 1"), N_("The true caption's first word"),
-                           N_("`<START>` again")), 0,
+                          (N_("Its own word"), N_("The true word"), N_("`<START>` again")), 0,
                           N_("Its own word: a mistake early on is read back in and can derail the rest."))),
     Step("train-val", N_("Train against val"), N_(
         "The same overfit model on images it trained on and on validation images it never saw. "
