@@ -125,7 +125,9 @@ if stats_tab.open:
                  help=_("{unk:,} of {words:,} words are <UNK>; {captions:.1%} of captions hold at least one.")
                  .format(unk=stats.unk_tokens, words=stats.word_tokens, captions=stats.unk_caption_rate))
         d.metric(_("Vocabulary used"), _("{used:,} of {size:,}").format(used=stats.words_used, size=stats.vocab_size),
-                 border=True, help=_("Words (specials left out) that appear at least once in this split."))
+                 border=True, help=_("Words that appear at least once in this split, of the vocabulary's {size:,} words; "
+                        "the special tokens <NULL>, <START>, <END> and <UNK> are not counted, as in the "
+                        "sidebar.").format(size=stats.vocab_size))
         left, right = st.columns(2, gap="large")
         with left:
             plots.caption_length_chart(stats)

@@ -131,6 +131,9 @@ def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
     assert metrics["Captions"] == f"{stats.num_captions:,}"
     assert metrics["<UNK> rate"] == f"{stats.unk_token_rate:.2%}"
     assert metrics["Mean length"] == f"{stats.mean_length:.1f} words"
+    words = len(demo_data["idx_to_word"]) - 4                   # the vocabulary less its four special tokens
+    assert metrics["Vocabulary used"] == f"{stats.words_used:,} of {words:,}"
+    assert f"vocabulary: {words:,} words + 4 special tokens" in "\n".join(m.value for m in at.sidebar.markdown)
     assert len(at.get("vega_lite_chart")) == 3
     assert len(at.image) == 0                                  # the minibatch tab did not run
     next(b for b in at.button if b.label == "Re-sample").click().run()
