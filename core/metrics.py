@@ -6,7 +6,12 @@
   to the shorter one). BLEU-n uses n-grams 1..n. Both return an array [BLEU-1, …, BLEU-max_n].
 - Smoothing for sentences where some n-gram order has no match: "epsilon" (Chen & Cherry
   method 1: 0.1 in place of a zero count, NLTK's method1), "add1" (their method 2: add one
-  to numerator and denominator for n > 1) or None (an order with no match gives 0).
+  to numerator and denominator for n > 1) or None (an order with no match gives 0). A
+  hypothesis that shares no word with its references scores 0 whatever the smoothing, as in
+  NLTK. Epsilon smoothing can still put a short hypothesis's BLEU-n a little above its
+  BLEU-(n-1): 0.1 in place of a zero count is a larger precision for an order with fewer
+  n-grams (one 4-gram in a four-word caption against three trigrams), so the geometric mean
+  can rise. That is smoothed BLEU, not an error, and the app's scores views say so.
 - `notebook_bleu(gt_caption, sample_caption)` is the CS231n notebook's unigram BLEU against
   one reference (NLTK's `sentence_bleu` with weights [1]), for comparison with its numbers.
 
@@ -64,6 +69,8 @@ def brevity_penalty(ref_len, hyp_len) -> float:
 def _bleu_from_counts(counts, ref_len, hyp_len, smoothing):
     if smoothing not in SMOOTHING:
         raise ValueError(f"unknown smoothing {smoothing!r}: use one of {SMOOTHING}")
+    if counts and counts[0][0] == 0:        # no word in common: no smoothing makes that a match
+        return np.zeros(len(counts))      # (NLTK returns 0 here too)
     bp = brevity_penalty(ref_len, hyp_len)
     scores, log_sum = [], 0.0
     for n, (match, total) in enumerate(counts, start=1):

@@ -18,7 +18,7 @@ import streamlit as st
 
 from core.evaluate import Strategy, caption_images, compare_strategies, sample_images
 from explorer import state
-from explorer.components.caption_diff import caption_against_references, highlighted, legend_html
+from explorer.components.caption_diff import BLEU_NOTE, caption_against_references, highlighted, legend_html
 from explorer.components.charts import chart_pair
 from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
 from explorer.components.model_picker import PickedModel
@@ -186,7 +186,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
                  "guaranteed to find a more likely caption.") + " "
                + n_("BLEU is against the image's {n} ground-truth caption.",
                     "BLEU is against the image's {n} ground-truth captions.",
-                    len(references)).format(n=len(references)))
+                    len(references)).format(n=len(references)) + " " + _(BLEU_NOTE))
     with st.expander(_("The same numbers as a table")):
         shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
         st.dataframe(pd.DataFrame({
