@@ -15,6 +15,10 @@
 - `notebook_bleu(gt_caption, sample_caption)` is the CS231n notebook's unigram BLEU against
   one reference (NLTK's `sentence_bleu` with weights [1]), for comparison with its numbers.
 
+`common_words(hypothesis, reference)` marks the hypothesis words that a longest common
+subsequence shares with the reference: "words right" in order, where one word added or left
+out does not make every later word wrong (as counting by position did).
+
 Tokens are lists of words; `strip_special` removes <NULL>, <START>, <END> and <UNK>.
 """
 from __future__ import annotations
@@ -148,3 +152,25 @@ def ngram_matches(hypothesis, references, max_n=4) -> list[int]:
                 for j in range(i, i + n):
                     best[j] = n
     return best
+
+
+def common_words(hypothesis, reference) -> list[bool]:
+    """For each hypothesis word, whether it belongs to a longest common subsequence of the
+    hypothesis and the reference (words in the same order, gaps allowed). Their sum is the
+    subsequence's length, at most the length of either."""
+    hypothesis, reference = list(hypothesis), list(reference)
+    H, R = len(hypothesis), len(reference)
+    longest = [[0] * (R + 1) for _ in range(H + 1)]       # longest[i][j]: of hypothesis[i:], reference[j:]
+    for i in range(H - 1, -1, -1):
+        for j in range(R - 1, -1, -1):
+            longest[i][j] = (longest[i + 1][j + 1] + 1 if hypothesis[i] == reference[j]
+                             else max(longest[i + 1][j], longest[i][j + 1]))
+    shared, i, j = [False] * H, 0, 0
+    while i < H and j < R:                                 # walk one longest subsequence, front to back
+        if hypothesis[i] == reference[j]:
+            shared[i], i, j = True, i + 1, j + 1
+        elif longest[i + 1][j] >= longest[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return shared

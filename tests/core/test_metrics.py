@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core import corpus_bleu, notebook_bleu, sentence_bleu
-from core.metrics import ngram_matches, strip_special
+from core.metrics import common_words, ngram_matches, strip_special
 
 HYP1 = "It is a guide to action which ensures that the military always obeys the commands of the party".split()
 REF1A = "It is a guide to action that ensures that the military will forever heed Party commands".split()
@@ -97,3 +97,13 @@ def test_strip_special_and_ngram_matches():
     hyp = "a red circle beside a star".split()
     refs = ["a red circle on the left".split(), "a star".split()]
     assert ngram_matches(hyp, refs, max_n=4) == [3, 3, 3, 0, 2, 2]
+
+
+def test_common_words_count_in_order_so_one_extra_word_shifts_nothing():
+    truth = "two small green diamonds and two big blue diamonds".split()
+    caption = "two green diamonds and two big blue diamonds".split()
+    assert sum(a == b for a, b in zip(caption, truth)) == 1          # by position: 1 right
+    assert common_words(caption, truth) == [True] * 8                # in order: all 8
+    assert common_words("a b c".split(), "c b a".split()).count(True) == 1   # order matters
+    assert common_words("the the cat".split(), "the cat".split()).count(True) == 2     # one "the" only
+    assert common_words([], ["a"]) == [] and common_words(["a"], []) == [False]
