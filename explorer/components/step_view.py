@@ -15,9 +15,11 @@ import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
+from explorer import state
+from explorer.components.caption_diff import highlighted
 from explorer.components.charts import chart_pair, next_word_bars
 from explorer.components.heatmaps import state_strips
-from explorer.components.image_picker import ImageChoice, show_image
+from explorer.components.image_picker import ImageChoice, references_of, show_image
 from explorer.components.model_picker import PickedModel
 from explorer.i18n import N_, _, n_
 
@@ -96,6 +98,20 @@ def caption_html(words: list[str], forced: list[bool], *, current: int | None = 
             + "".join(chips) + "</div>")
 
 
+def references_html(references: list[list[str]], words: list[str]) -> str:
+    """The image's ground-truth captions, small, under the caption being sampled: each word
+    shaded by the longest n-gram it shares with the caption so far."""
+    sampled = [w for w in words if w != "<END>"]
+    if not references:
+        return (f'<div style="font-size:0.9rem;color:#868e96">'
+                f'{html.escape(_("This picture has no ground-truth captions."))}</div>')
+    heading = html.escape(n_("Ground truth ({n} caption):", "Ground truth ({n} captions):",
+                             len(references)).format(n=len(references)))
+    items = "".join(f'<li>{highlighted(ref, [sampled] if sampled else [], "0.95rem")}</li>' for ref in references)
+    return (f'<div style="font-size:0.9rem;color:#495057">{heading}'
+            f'<ol style="margin:0 0 0.2em 1.3em;padding:0;line-height:1.25">{items}</ol></div>')
+
+
 def _caption_text(steps, idx_to_word, start: int = 0) -> str:
     return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or _("(nothing more)")
 
@@ -160,7 +176,7 @@ def _what_if(decoder: StepDecoder, step) -> None:
             caption=html.escape(_caption_text(decoder.unforced(), itw))))
 
 
-def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
+def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]], timer_on: bool) -> None:
     playing = st.session_state.get(PLAYING, False)
     if playing:
         decoder.step()
@@ -175,6 +191,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
         show_image(image)
     with right:
         st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps]))
+        st.html(references_html(references, decoder.words()))
         if not decoder.steps:
             st.info(_("Press **Step** (or the → key) to feed `<START>` and see the distribution "
                       "over the first word."), icon=":material/touch_app:")
@@ -220,7 +237,9 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
 
 
 def step_through(decoder: StepDecoder, image: ImageChoice) -> None:
-    """The step-through panel: controls, caption so far, next-word bars, what if, state strips."""
+    """The step-through panel: controls, caption so far beside the image's ground-truth captions,
+    next-word bars, what if, state strips."""
     timer_on = bool(st.session_state.get(PLAYING, False))
     speed = st.session_state.get(SPEED, 0.5)
-    st.fragment(_panel, run_every=speed if timer_on else None)(decoder, image, timer_on)
+    references = references_of(state.dataset(), image)
+    st.fragment(_panel, run_every=speed if timer_on else None)(decoder, image, references, timer_on)

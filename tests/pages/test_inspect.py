@@ -82,6 +82,24 @@ def test_stepping_forward_and_back_equals_a_fresh_run(app, checkpoints, demo_dat
     assert after_back[2]["word"].iloc[0] == model.idx_to_word[int(reference.steps[-1].probs.argmax())]
 
 
+def test_step_through_shows_the_images_ground_truth_captions_shaded_by_the_caption_so_far(app, checkpoints,
+                                                                                           demo_data):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    truth = next(h.value for h in at.html if "Ground truth (" in h.value)
+    rows = np.flatnonzero(demo_data["val_image_idxs"] == 0)          # the first val image's captions
+    references = decode_captions(demo_data["val_captions"][rows], demo_data["idx_to_word"])
+    assert truth.startswith('<div') and f"Ground truth ({len(rows)} captions):" in truth
+    assert truth.count("<li>") == len(rows) == 5
+    for caption in references:
+        words = [w for w in caption.split() if w not in ("<START>", "<END>", "<NULL>")]
+        assert all(html.escape(w) in truth for w in words)
+    assert 'title="in a shared' not in truth                           # nothing sampled yet
+    click(at, "inspect.step", 3)
+    truth = next(h.value for h in at.html if "Ground truth (" in h.value)
+    shares = any(w in " ".join(references).split() for w in decoder(at).words() if w != "<END>")
+    assert shares and 'title="in a shared' in truth                   # the trained model's words are shaded
+
+
 def test_temperature_sampling_is_repeatable_and_keeps_the_position(app, checkpoints):
     at = use_checkpoint(app("inspect"), checkpoints["rnn"])
     click(at, "inspect.step", 3)
