@@ -115,6 +115,7 @@ if minibatch_tab.open:
 if stats_tab.open:
     with stats_tab:
         stats = _stats(dataset_key, split, data)
+        dataset = "demo" if ds.is_demo else "COCO"               # for the charts' titles: no folder
         # two by two: a value such as "1,000 of 1,004" must fit at 1024 px in every language
         (a, b), (c, d) = st.columns(2), st.columns(2)
         a.metric(_("Captions"), f"{stats.num_captions:,}", border=True,
@@ -130,7 +131,7 @@ if stats_tab.open:
                         "sidebar.").format(size=stats.vocab_size))
         left, right = st.columns(2, gap="large")
         with left:
-            plots.caption_length_chart(stats)
-            plots.captions_per_image_chart(stats)
+            plots.caption_length_chart(stats, dataset)
+            plots.captions_per_image_chart(stats, dataset)
         with right:
-            plots.top_words_chart(stats)
+            plots.top_words_chart(stats, dataset)

@@ -24,6 +24,7 @@ from core.data.image_cache import Picture
 from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, display_words,
                              feature_summary, image_caption_rows)
 from explorer import state
+from explorer.components.exports import Slide
 from explorer.components.plots import feature_strip
 from explorer.i18n import _, n_
 
@@ -178,7 +179,10 @@ def _details_body(d: CardDetails) -> None:
                   "{mean:.3f}, length ‖f‖ = {norm:.2f}, {zeros:,} exactly zero").format(**values) if s.zeros else
                 _("**Feature vector** ({kind}): {dims:,} numbers from {low:.2f} to {high:.2f}, mean "
                   "{mean:.3f}, length ‖f‖ = {norm:.2f}").format(**values))
-    feature_strip(d.feature)
+    image = _("{split} image #{image}").format(split=d.split, image=d.image_index)
+    feature_strip(d.feature, Slide.of("browse", "features", _("Feature vector ({kind})").format(kind=d.feature_kind),
+                                      about=(image,), names=(f"{d.split}-{d.image_index}",)),
+                  key=f"browse.features.{d.split}.{d.image_index}")
 
 
 # --- a minibatch of the dataset --------------------------------------------------------

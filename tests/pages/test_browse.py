@@ -1,6 +1,7 @@
 """The Browse page through the real app: minibatch, re-sample, search, details, statistics,
 and dead links as placeholder tiles (against a real server on 127.0.0.1)."""
 import io
+import json
 
 import numpy as np
 from PIL import Image
@@ -107,6 +108,8 @@ def test_details_show_every_caption_tokens_mask_and_features(app, demo_data):
     assert tokens.loc["in the loss"].tolist() == ["✓" if i else "·" for i in caption[1:] != 0]
     assert any(m.value.startswith("**Feature vector** (PCA 512-d): 512 numbers") for m in at.markdown)
     assert len(at.image) == 10 + 2                      # the cards, then the image and its feature strip
+    download = at.get("download_button")[0].proto        # the strip as a PNG for a slide, the dialog kept open
+    assert download.label == "Download as PNG" and download.ignore_rerun
     url = str(demo_data["train_urls"][image])
     assert url.startswith("file://")                    # a demo image lives on the server ...
     shown = [c.value for c in at.caption]
@@ -134,7 +137,11 @@ def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
     words = len(demo_data["idx_to_word"]) - 4                   # the vocabulary less its four special tokens
     assert metrics["Vocabulary used"] == f"{stats.words_used:,} of {words:,}"
     assert f"vocabulary: {words:,} words + 4 special tokens" in "\n".join(m.value for m in at.sidebar.markdown)
-    assert len(at.get("vega_lite_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert [c["usermeta"]["embedOptions"]["downloadFileName"] for c in charts] == [
+        "browse-caption-lengths_demo_train", "browse-captions-per-image_demo_train", "browse-top-words_demo_train"]
+    assert charts[0]["title"]["text"] == f"Caption length (train): {stats.mean_length:.1f} words on average"
+    assert all(c["title"]["subtitle"] == "demo · train" for c in charts)
     assert len(at.image) == 0                                  # the minibatch tab did not run
     next(b for b in at.button if b.label == "Re-sample").click().run()
     assert batch(at).seed == 232                               # the shared minibatch follows

@@ -1,5 +1,6 @@
 """The Compare page through the real app: train/val examples, split scores, strategies side by side."""
 import html
+import json
 import re
 
 import numpy as np
@@ -77,6 +78,9 @@ def test_split_scores_show_train_against_val_for_each_strategy(app, checkpoints,
         assert row["notebook BLEU"] == pytest.approx(score.notebook_bleu)
         assert row["mean log p"] == pytest.approx(score.mean_logprob)
     assert any(m.value.startswith("**BLEU-4** — greedy: train") for m in at.markdown)
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert chart["usermeta"]["embedOptions"]["downloadFileName"] == "compare-split-scores_lstm-h48_n10"
+    assert chart["title"]["subtitle"].startswith("LSTM, 48 units") and "10 images per split" in chart["title"]["subtitle"]
     # the result stays when the page reruns, and a new N asks for a new computation
     at.run()
     assert at.dataframe[0].value.equals(table)

@@ -100,6 +100,28 @@ def test_step_through_shows_the_images_ground_truth_captions_shaded_by_the_capti
     assert shares and 'title="in a shared' in truth                   # the trained model's words are shaded
 
 
+def test_every_inspect_chart_downloads_with_its_title_the_model_and_the_image(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.step", 2)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    names = [s["usermeta"]["embedOptions"]["downloadFileName"] for s in specs]
+    assert names == ["inspect-next-word_rnn-h48_val-0_step-1", "inspect-state_rnn-h48_val-0_step-1"]
+    for spec in specs:
+        assert spec["title"]["text"] and "RNN, 48 units" in spec["title"]["subtitle"]
+        assert spec["title"]["subtitle"].endswith("val image #0")
+    gif = at.get("download_button")[0]
+    assert gif.proto.label == "GIF" and gif.proto.ignore_rerun          # a download that keeps the page
+    for view in ("Whole caption", "Teacher forcing", "RNN vs LSTM gradients"):
+        at.session_state[VIEW] = view
+        at.run()
+        assert no_exception(at)
+        for chart in at.get("vega_lite_chart"):
+            spec = json.loads(chart.proto.spec)
+            name = spec["usermeta"]["embedOptions"]["downloadFileName"]
+            assert name.startswith("inspect-") and "val-0" in name and " " not in name, name
+            assert spec["title"]["text"] and "val image #0" in spec["title"]["subtitle"]
+
+
 def test_temperature_sampling_is_repeatable_and_keeps_the_position(app, checkpoints):
     at = use_checkpoint(app("inspect"), checkpoints["rnn"])
     click(at, "inspect.step", 3)
