@@ -8,13 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import i18n, state
+from explorer import i18n, state, styles
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide")
+styles.apply()
 i18n.start()
 state.owner_id()
 navigation = st.navigation({

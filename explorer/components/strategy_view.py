@@ -107,7 +107,8 @@ def _new_images() -> None:
 
 def examples(picked: PickedModel, ds: state.Dataset) -> None:
     """A few train and a few val images, each with its sampled caption against every reference."""
-    controls = st.grid(3, min_column_width=240, vertical_alignment="bottom")
+    # a cell wide enough for the decoding choice's three labels: "Temperature" was cut at 1280 px
+    controls = st.grid(3, min_column_width=320, vertical_alignment="bottom")
     with controls.cell():
         strategy = strategy_picker("compare.examples")
     with controls.cell():
