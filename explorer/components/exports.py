@@ -4,12 +4,14 @@ it shows, for which model and which image.
     slide = Slide.of("inspect", "next-word", _("The next word"), picked=picked, image=image)
     st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
-`titled` writes the slide's title and a subtitle (the model, the image) into a Vega-Lite spec
-and names the file that the chart's own menu saves ("Save as PNG", through vega-embed's
-`downloadFileName`); `figure_download` gives a matplotlib figure a download button for a PNG
-with the same title and subtitle drawn on it. File names are ASCII, lower case, with no
-spaces and no path characters: `inspect-next-word_lstm-h512_val-42.png`. The step-through's
-animated GIF is `explorer.components.step_gif`.
+`titled` writes the slide's title and a subtitle (the model, the image) into a Vega-Lite spec,
+so the PNG that the chart's toolbar downloads carries them. That PNG's file name is
+Streamlit's (`<date>_chart.png`): Streamlit 1.67 turns vega-embed's own menu off and drops
+every embed option but theme, renderer and padding, so a spec cannot name it.
+`figure_download` gives a matplotlib figure a download button for a PNG with the same title
+and subtitle drawn on it, under the slide's name; the step-through's animated GIF
+(`explorer.components.step_gif`) is named the same way. Names are ASCII, lower case, with no
+spaces and no path characters: `inspect-next-word_lstm-h512_val-42.png`.
 """
 from __future__ import annotations
 
@@ -72,17 +74,15 @@ class Slide:
 
 
 def titled(spec: dict, slide: Slide | None) -> dict:
-    """`spec` (a Vega-Lite spec) with the slide's title and subtitle drawn in it, and the
-    download of its menu's "Save as PNG/SVG" named after it. No slide: `spec` as it is."""
+    """`spec` (a Vega-Lite spec) with the slide's title and subtitle drawn in it, so the PNG
+    that the chart's toolbar downloads says what it shows. No slide: `spec` as it is."""
     if slide is None:
         return spec
     title = {"text": slide.title, "anchor": "start", "fontSize": 17, "fontWeight": "normal", "limit": 0}
     if slide.about:
         title.update(subtitle=slide.subtitle, subtitleColor=SUBTITLE_COLOUR, subtitleFontSize=13,
                      subtitlePadding=4)
-    usermeta = dict(spec.get("usermeta") or {})
-    usermeta["embedOptions"] = {**usermeta.get("embedOptions", {}), "downloadFileName": slide.name}
-    return {**spec, "title": title, "usermeta": usermeta}
+    return {**spec, "title": title}
 
 
 def figure_png(fig: Figure, slide: Slide, dpi: int = 150) -> bytes:

@@ -90,8 +90,9 @@ def _frame(picture: Image.Image | None, frame: Frame, text: GifText) -> Image.Im
     draw.text((MARGIN, 58), text.subtitle, fill=GREY, font=small)
     top, box = 100, 380
     if picture is not None:
-        shown = picture.copy()
-        shown.thumbnail((box, box))
+        scale = box / max(picture.size)                      # small demo images grow, blocky
+        shown = picture.resize((round(picture.width * scale), round(picture.height * scale)),
+                               Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
         canvas.paste(shown, (MARGIN + (box - shown.width) // 2, top))
     left = MARGIN + box + 32
     width = SIZE[0] - left - MARGIN

@@ -138,8 +138,7 @@ def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
     assert metrics["Vocabulary used"] == f"{stats.words_used:,} of {words:,}"
     assert f"vocabulary: {words:,} words + 4 special tokens" in "\n".join(m.value for m in at.sidebar.markdown)
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    assert [c["usermeta"]["embedOptions"]["downloadFileName"] for c in charts] == [
-        "browse-caption-lengths_demo_train", "browse-captions-per-image_demo_train", "browse-top-words_demo_train"]
+    assert len(charts) == 3
     assert charts[0]["title"]["text"] == f"Caption length (train): {stats.mean_length:.1f} words on average"
     assert all(c["title"]["subtitle"] == "demo · train" for c in charts)
     assert len(at.image) == 0                                  # the minibatch tab did not run

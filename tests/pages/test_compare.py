@@ -79,7 +79,7 @@ def test_split_scores_show_train_against_val_for_each_strategy(app, checkpoints,
         assert row["mean log p"] == pytest.approx(score.mean_logprob)
     assert any(m.value.startswith("**BLEU-4** — greedy: train") for m in at.markdown)
     chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert chart["usermeta"]["embedOptions"]["downloadFileName"] == "compare-split-scores_lstm-h48_n10"
+    assert chart["title"]["text"] == "Corpus BLEU, train against val"
     assert chart["title"]["subtitle"].startswith("LSTM, 48 units") and "10 images per split" in chart["title"]["subtitle"]
     # the result stays when the page reruns, and a new N asks for a new computation
     at.run()

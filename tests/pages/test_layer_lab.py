@@ -30,9 +30,8 @@ def test_layer_lab_opens_on_the_rnn_step_and_passes(app):
     assert (table["result"] == "passed").all()
     assert all(float(v) < 1e-7 for v in table["value"])
     assert len(at.latex) >= 2 and "tanh" in at.latex[0].value   # forward and backward equations
-    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)   # downloads with the layer's name
-    assert chart["title"] == {**chart["title"], "text": "Errors and their thresholds", "subtitle": "RNN step"}
-    assert chart["usermeta"]["embedOptions"]["downloadFileName"] == "layer-lab-gradient-check_rnn-step"
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)   # its PNG names the layer
+    assert (chart["title"]["text"], chart["title"]["subtitle"]) == ("Errors and their thresholds", "RNN step")
 
 
 @pytest.mark.parametrize("key", LAYERS)

@@ -53,7 +53,6 @@ def test_a_preset_run_trains_to_completion_and_is_listed_as_done(app):
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"]] == ["loss", "smoothed"]
     assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     assert spec["title"]["text"] == "Training loss" and spec["title"]["subtitle"].startswith("RNN H=512 lr 5e-3")
-    assert spec["usermeta"]["embedOptions"]["downloadFileName"].startswith("train-loss_rnn-h512-lr-5e-3-")
     scores = [m for m in at.markdown if "words right" in m.value]
     assert len(scores) == 4 and all("longest common subsequence" in m.proto.help for m in scores)   # how counted
     assert at.select_slider[0].value == 100        # scrub back through the snapshots

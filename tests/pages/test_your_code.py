@@ -33,7 +33,6 @@ def test_a_buggy_folder_shows_every_verdict_and_the_first_bug_in_full(app, tmp_p
     dx = checks.set_index("Check").loc["dx error"]
     assert dx["Result"] == "FAILED" and dx["Must be"] == "< 1e-05" and dx["From"] == "the notebook"
     heat = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "timestep t" in c.proto.spec)
-    assert heat["usermeta"]["embedOptions"]["downloadFileName"] == "your-code-error-map_rnn-backward"
     assert heat["title"]["subtitle"] == "`rnn_backward`"
 
 
