@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import i18n, presenter, state
+from explorer import i18n, presenter, state, styles
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
@@ -18,6 +18,7 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 presenter.start()
 st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide",
                    initial_sidebar_state=presenter.initial_sidebar())
+styles.apply()
 i18n.start()
 presenter.style()
 state.owner_id()

@@ -34,10 +34,10 @@ decoder = step_view.current_decoder(picked, image, settings)
 tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE, VARY], key=VIEW)
 with tabs[0]:
     if tabs[0].open:
-        step_view.step_through(decoder, image)
+        step_view.step_through(decoder, image, picked)
 with tabs[1]:
     if tabs[1].open:
-        hidden_view.whole_caption(decoder)
+        hidden_view.whole_caption(decoder, picked, image)
 with tabs[2]:
     if tabs[2].open:
         trace_view.teacher_forced(picked, image, ds)

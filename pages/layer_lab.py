@@ -58,7 +58,7 @@ with settings:
         st.warning(_(e.args[0]), icon=":material/straighten:")
     else:
         verdict(report)
-        plots.error_chart(report.rows)
+        plots.error_chart(report.rows, _(layer.title), key)
 
 with equations:
     st.subheader(_(layer.title))

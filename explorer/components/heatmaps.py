@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from explorer.components.exports import Slide, titled
 from explorer.i18n import N_, _, n_
 
 DIVERGING = {"scheme": "redblue", "reverse": True}
@@ -38,9 +39,11 @@ def _scale(name: str, values: np.ndarray) -> dict:
     return {**DIVERGING, "domain": [-1, 1]}
 
 
-def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool = True) -> None:
-    """One strip per state vector (H,) of one step, units left to right, shared x axis;
-    each titled by what it is, or (`titles` False, for a tight screen) named on its left."""
+def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool = True,
+                 slide: Slide | None = None) -> None:
+    """One strip per state vector (H,) of one step, units left to right, shared x axis; each
+    titled by what it is, or (`titles` False, for a tight screen) named on its left (a
+    `slide` titles the whole and names its download)."""
     H = len(next(iter(rows.values())))
     frame = pd.DataFrame({
         "row": np.repeat(list(rows), H),
@@ -72,13 +75,14 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool 
         })
     spec = {"vconcat": charts, "spacing": 6, "resolve": {"scale": {"color": "independent"}},
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
-                    highlight: int | None = None, title: str = "", step_height: int = 26) -> None:
+                    highlight: int | None = None, title: str = "", slide: Slide | None = None) -> None:
     """The T×H heatmap of a caption: one row per step (labelled by its word), units as columns
-    in `order` (a subset or permutation of unit indices), coloured by activation."""
+    in `order` (a subset or permutation of unit indices), coloured by activation. A `slide`
+    titles it (in place of `title`) and names its download."""
     T, n = h.shape[0], len(order)
     values = h[:, order]                                           # (T, n)
     frame = pd.DataFrame({
@@ -112,9 +116,9 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
             "mark": {"type": "rect", "fill": None, "stroke": "#111", "strokeWidth": 3},
             "encoding": {"y": {"field": "step", "type": "nominal", "sort": list(row_labels)}},
         })
-    spec = {"layer": layers, "height": {"step": step_height}, "title": title or None,
+    spec = {"layer": layers, "height": {"step": 26}, "title": title or None,
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 # --- tokens coloured by one unit -----------------------------------------------------

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
+from explorer.components.exports import Slide, titled
 from explorer.i18n import _
 
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
@@ -65,9 +66,10 @@ def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: fl
 
 
 def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,
-               height: int = 380, dashed: tuple[str, ...] = ()) -> None:
+               height: int = 380, dashed: tuple[str, ...] = (), page: str = "train") -> None:
     """Draw the curves (label, iterations, losses); the first is the run being followed.
-    Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows)."""
+    Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows).
+    Titled for a download: the runs under the title, the first in the file name (after `page`)."""
     data = curves_frame(curves, smoothing)
     if data.empty:                                           # an empty frame would look broken
         st.caption(_("The loss curve appears here after the first iteration."))
@@ -100,6 +102,7 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     legend_rows = len(labels) if len(labels) > 1 else 0      # the legend shares the chart's height
     spec = {"height": height + 22 * legend_rows, "layer": layers,
             "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
-    st.vega_lite_chart(data, spec, width="stretch",
+    slide = Slide.of(page, "loss", _("Training loss"), about=(" · ".join(labels),), names=labels[:1])
+    st.vega_lite_chart(data, titled(spec, slide), width="stretch",
                        alt=_("Training loss per iteration for {runs}").format(runs=", ".join(labels))
                        if labels else _("Training loss per iteration"))
