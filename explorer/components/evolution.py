@@ -47,12 +47,13 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
     if live or len(iterations) == 1:
         at = iterations[-1]
         if not presenter.on():             # on a projector the progress bar's iteration is near enough
-            st.caption(_("Greedy captions at iteration **{at}**").format(at=at))
+            st.caption(_("Greedy captions at iteration **{at}**").format(at=at), help=_(COUNTED))
     else:
         # keyed by the snapshots on show, so a language switch keeps the iteration chosen
         at = st.select_slider(_("Captions at iteration"), iterations, value=iterations[-1],
                               key=f"{EVOLUTION_AT}.{iterations[0]}.{iterations[-1]}.{len(iterations)}",
-                              help=_("Drag back to iteration 0 to see what the untrained model said."))
+                              help=_("Drag back to iteration 0 to see what the untrained model said.") + " "
+                              + _(COUNTED))
     captions = dict(evolution.snapshots)[at]
     images = state.image_fetcher().pictures([im["url"] for im in evolution.images], THUMBNAIL)
     for image, sample, caption in zip(images, evolution.images, captions):
@@ -64,4 +65,4 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
             score = _("{right} of {n} words right · truth: {truth}").format(
                 right=right, n=len(sample["truth"].split()), truth=_safe(sample["truth"]))
             st.markdown(f'<div style="font-size:0.8rem;line-height:1.3">\n\n{marked}  \n:gray[{score}]\n\n</div>',
-                        unsafe_allow_html=True, help=_(COUNTED))
+                        unsafe_allow_html=True)

@@ -63,3 +63,31 @@ def test_a_link_to_a_step_opens_it_in_a_fresh_browser(browser, app_url):
     assert page.locator("h2").first.inner_text().startswith(LESSON.steps[6].title)
     assert step_in_address(page) == "7"
     context.close()
+
+
+def test_a_class_watches_a_slow_run_with_start_chart_and_captions_on_one_screen(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{app_url}/train?present=1")
+    wait_idle(page)
+    page.get_by_text("30 s", exact=True).first.click()
+    wait_idle(page)
+    page.get_by_role("button", name="Start").first.click()
+    # the evolution's four captions appear once the run has loaded its data; the run takes 30 s
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"]').length >= 4",
+                           timeout=60_000)
+    page.wait_for_timeout(1500)
+    start = page.get_by_role("button", name="Start").first.bounding_box()
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+    pictures = [page.locator('[data-testid="stImage"]').nth(k).bounding_box() for k in range(4)]
+    scores = page.locator('[data-testid="stMarkdownContainer"]', has_text="words right")
+    assert scores.count() == 4
+    last_caption = scores.nth(3).bounding_box()
+    screenshot(page, "train-present-slow-motion")
+    for name, box in [("Start", start), ("the loss chart", chart), ("the last caption", last_caption)] + [
+            (f"picture {k + 1}", b) for k, b in enumerate(pictures)]:
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, (name, box)
+    progress = page.locator('[data-testid="stProgress"]').first.inner_text()
+    assert "Iteration" in progress and "/ 100" in progress
+    context.close()
