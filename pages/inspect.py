@@ -24,11 +24,18 @@ presenter.heading(_("Inspect"), _(
 ds = state.dataset()
 picked = require_model(ds)
 
-pickers = st.grid(2, min_column_width=420, gap=("small", "large"))   # side by side, or stacked
-with pickers.cell():
-    image = image_picker(ds, "inspect", trained=picked.trained_images)
-with pickers.cell():
-    settings = step_view.decoding_controls()
+if presenter.on():                     # on a projector the choices fold away, so the step-through fits
+    with st.container(horizontal=True):
+        with st.popover(_("Image"), icon=":material/image:"):
+            image = image_picker(ds, "inspect", trained=picked.trained_images)
+        with st.popover(_("Sampling"), icon=":material/casino:"):
+            settings = step_view.decoding_controls()
+else:
+    pickers = st.grid(2, min_column_width=420, gap=("small", "large"))   # side by side, or stacked
+    with pickers.cell():
+        image = image_picker(ds, "inspect", trained=picked.trained_images)
+    with pickers.cell():
+        settings = step_view.decoding_controls()
 decoder = step_view.current_decoder(picked, image, settings)
 
 tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE, VARY], key=VIEW)

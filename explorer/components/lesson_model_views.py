@@ -45,7 +45,7 @@ def _picture(ds: state.Dataset, split: str, image: int, width: int | str = "stre
     if picture.ok:
         st.image(picture.data, width=width, output_format=picture.format)
     else:
-        st.caption(_("({split} image #{image}: no picture)").format(split=split, image=image))
+        st.caption(_("({split} image #{image}: no picture)").format(split=_(split), image=image))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -313,7 +313,7 @@ def train_val(ds: state.Dataset) -> None:
     metrics = st.columns(4)
     for column, (split, name) in zip(metrics[:2], (("train", _("trained on")), ("val", _("never seen")))):
         bleu = scores[split][3]
-        column.metric(_("BLEU-1, {n} {split} images ({name})").format(n=len(scores[split][0]), split=split, name=name),
+        column.metric(_("BLEU-1, {n} {split} images ({name})").format(n=len(scores[split][0]), split=_(split), name=name),
                       f"{bleu[0]:.2f}")
     metrics[2].metric(_("BLEU-2, train"), f"{scores['train'][3][1]:.2f}")
     metrics[3].metric(_("BLEU-2, val"), f"{scores['val'][3][1]:.2f}")
@@ -323,7 +323,7 @@ def train_val(ds: state.Dataset) -> None:
         with column.container(border=True):
             _picture(ds, split, int(images[k]))
             score = sentence_bleu(references[k], said_[k])[0]
-            st.markdown(_("**{split} #{image}** · BLEU-1 {score:.2f}").format(split=split, image=int(images[k]),
+            st.markdown(_("**{split} #{image}** · BLEU-1 {score:.2f}").format(split=_(split), image=int(images[k]),
                                                                             score=score))
             st.caption(html.escape(" ".join(said_[k])))
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
-from explorer import state
+from explorer import presenter, state
 from explorer.components.caption_diff import highlighted
 from explorer.components.charts import chart_pair, next_word_bars
 from explorer.components.exports import Slide
@@ -210,7 +210,11 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         st.rerun()                                 # start or stop the timer: a full rerun
     itw = decoder.model.idx_to_word
     _controls(decoder, playing, image, picked)
-    left, right = st.columns([1, 4], gap="medium")
+    compact = presenter.on()            # a projector: picture, caption and bars in one row, the rest folded
+    if compact:
+        left, right, bars_column = st.columns([1, 2, 2], gap="medium")
+    else:
+        left, right = st.columns([1, 4], gap="medium")
     with left:
         show_image(image)
     with right:
@@ -233,9 +237,14 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
             uniform=analysis.entropy([1 / len(step.probs)] * len(step.probs)))
         st.markdown(f"{heading}\n{detail}"
                     + ("  \n" + _("The caption is complete.") if decoder.finished else ""))
-    bars_and_what_if = chart_pair()
-    with bars_and_what_if.cell():
-        k = st.slider(_("Words shown"), 3, 20, 10, key=TOP_K, persist_state="session")
+    if compact:
+        bars, what_if = bars_column, st.expander(_("What if step {at} took another word?").format(at=step.t))
+    else:
+        bars_and_what_if = chart_pair()
+        bars, what_if = bars_and_what_if.cell(), bars_and_what_if.cell()
+    with bars:
+        k = (min(st.session_state.get(TOP_K, 10), 6) if compact
+             else st.slider(_("Words shown"), 3, 20, 10, key=TOP_K, persist_state="session"))
         ids, probs = analysis.top_k(step.probs, k)
         ids, probs = list(ids), list(probs)
         if step.chosen not in ids:                 # a drawn or forced word outside the top k
@@ -247,8 +256,14 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
                        slide=Slide.of("inspect", "next-word", _("After reading “{word}”: the next word").format(
                            word=itw[step.input_token]), picked=picked, image=image, names=(f"step-{step.t}",)))
-    with bars_and_what_if.cell():
+    with what_if:
         _what_if(decoder, step)
+    with st.expander(_("The state after this step")) if compact else st.container():
+        _state(step, image, picked)
+
+
+def _state(step, image: ImageChoice, picked: PickedModel | None) -> None:
+    """The hidden state (and an LSTM's cell and gates) after `step`, as strips."""
     st.markdown(_("#### The state after this step"))
     rows = {"h": step.h}
     if step.c is not None:
