@@ -82,15 +82,18 @@ def toggle() -> None:
                      "Kept in the address as ?present=1."))
 
 
-def heading(title: str, intro: str) -> None:
+def heading(title: str, intro: str):
     """A page's title and introduction (both already translated): a paragraph under the
     title, or while presenting a folded box beside it, so the page's instruments start
-    near the top of the screen."""
+    near the top of the screen. Returns the title's row while presenting (a page may add
+    its own folded choices there), else None."""
     if not on():
         st.title(title)
         st.markdown(intro)
-        return
-    with st.container(horizontal=True, vertical_alignment="center"):
+        return None
+    row = st.container(horizontal=True, vertical_alignment="center")
+    with row:
         st.title(title, width="content")
         with st.popover(_("About this page"), icon=":material/info:"):
             st.markdown(intro)
+    return row

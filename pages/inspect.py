@@ -13,7 +13,7 @@ STEP, WHOLE = N_("Step through"), N_("Whole caption")
 TEACHER, RACE = N_("Teacher forcing"), N_("RNN vs LSTM gradients")
 VARY = N_("Vary one thing")
 
-presenter.heading(_("Inspect"), _(
+title_row = presenter.heading(_("Inspect"), _(
     "A captioning RNN writes one word at a time: the image sets its first hidden state, and at "
     "every step it reads the last word, updates its state and scores every word in the "
     "vocabulary for the next one. Step through that loop, watch the state and (for an LSTM) the "
@@ -24,12 +24,11 @@ presenter.heading(_("Inspect"), _(
 ds = state.dataset()
 picked = require_model(ds)
 
-if presenter.on():                     # on a projector the choices fold away, so the step-through fits
-    with st.container(horizontal=True):
-        with st.popover(_("Image"), icon=":material/image:"):
-            image = image_picker(ds, "inspect", trained=picked.trained_images)
-        with st.popover(_("Sampling"), icon=":material/casino:"):
-            settings = step_view.decoding_controls()
+if title_row is not None:              # on a projector the choices fold beside the title: the step-through fits
+    with title_row.popover(_("Image"), icon=":material/image:"):
+        image = image_picker(ds, "inspect", trained=picked.trained_images)
+    with title_row.popover(_("Sampling"), icon=":material/casino:"):
+        settings = step_view.decoding_controls()
 else:
     pickers = st.grid(2, min_column_width=420, gap=("small", "large"))   # side by side, or stacked
     with pickers.cell():

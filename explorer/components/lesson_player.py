@@ -86,7 +86,7 @@ def header(lesson: Lesson, index: int) -> None:
     """The step's title, Back and Next, a list of every step, and the progress bar."""
     n = len(lesson.steps)
     step = lesson.steps[index]
-    title, buttons = st.columns([3, 2], vertical_alignment="center")
+    title, buttons = st.columns([4, 3], vertical_alignment="center")
     title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
         with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title)):

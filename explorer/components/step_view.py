@@ -155,11 +155,13 @@ def _gif_download(decoder: StepDecoder, image: ImageChoice, picked: PickedModel 
                               "image, the caption so far and the next-word bars."))
 
 
-def _controls(decoder: StepDecoder, playing: bool, image: ImageChoice, picked: PickedModel | None) -> None:
+def _controls(decoder: StepDecoder, playing: bool, image: ImageChoice, picked: PickedModel | None,
+              compact: bool = False) -> None:
     # a row that wraps on a narrow screen, so no button's label is ever cut short
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.button(_("Reset"), icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
-                  key="inspect.reset", disabled=not decoder.steps)
+        if not compact:                  # on a projector Back does it, one word at a time
+            st.button(_("Reset"), icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
+                      key="inspect.reset", disabled=not decoder.steps)
         st.button(_("Back"), icon=":material/chevron_left:", on_click=_paused, args=(decoder.back,),
                   key="inspect.back", disabled=not decoder.steps, shortcut="Left")
         st.button(_("Step"), icon=":material/chevron_right:", on_click=_paused, args=(decoder.step,),
@@ -169,8 +171,15 @@ def _controls(decoder: StepDecoder, playing: bool, image: ImageChoice, picked: P
                   disabled=decoder.finished and not playing, shortcut="P")
         st.button(_("To the end"), icon=":material/last_page:", on_click=_paused, args=(decoder.run,),
                   key="inspect.finish", disabled=decoder.finished)
-        st.select_slider(_("Play speed"), SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
-                         format_func=lambda s: _("{s:g} s per word").format(s=s))
+        if compact:                      # a projector: what if and the state fold into this row
+            if decoder.steps:
+                with st.popover(_("What if?"), icon=":material/edit:"):
+                    _what_if(decoder, decoder.steps[-1])
+                with st.popover(_("The state"), icon=":material/grid_on:"):
+                    _state(decoder.steps[-1], image, picked)
+        else:
+            st.select_slider(_("Play speed"), SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
+                             format_func=lambda s: _("{s:g} s per word").format(s=s))
         _gif_download(decoder, image, picked)
 
 
@@ -209,8 +218,8 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
     if playing != timer_on:
         st.rerun()                                 # start or stop the timer: a full rerun
     itw = decoder.model.idx_to_word
-    _controls(decoder, playing, image, picked)
     compact = presenter.on()            # a projector: picture, caption and bars in one row, the rest folded
+    _controls(decoder, playing, image, picked, compact)
     if compact:
         left, right, bars_column = st.columns([1, 2, 2], gap="medium")
     else:
@@ -218,8 +227,10 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
     with left:
         show_image(image)
     with right:
-        st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps]))
-        st.html(references_html(references, decoder.words()))
+        st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps],
+                             size="1.25rem" if compact else "1.6rem"))
+        with st.expander(_("The true captions")) if compact else st.container():
+            st.html(references_html(references, decoder.words()))
         if not decoder.steps:
             st.info(_("Press **Step** (or the → key) to feed `<START>` and see the distribution "
                       "over the first word."), icon=":material/touch_app:")
@@ -230,6 +241,8 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
                else _("drawn") if decoder.strategy == "temperature" else _("the most likely"))
         heading = _("### Step {t}: read “{read}” → took “{took}”").format(
             t=step.t, read=itw[step.input_token], took=itw[step.chosen])
+        if compact:
+            heading = "#" + heading                    # a smaller heading: the row is narrow
         detail = _("p = **{p:.3f}** ({how}; rank {rank} of {V:,}) · entropy **{entropy:.2f}** nats "
                    "(uniform would be {uniform:.2f})").format(
             p=step.probs[step.chosen], how=how, rank=rank, V=len(step.probs),
@@ -238,12 +251,12 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         st.markdown(f"{heading}\n{detail}"
                     + ("  \n" + _("The caption is complete.") if decoder.finished else ""))
     if compact:
-        bars, what_if = bars_column, st.expander(_("What if step {at} took another word?").format(at=step.t))
+        bars = bars_column
     else:
         bars_and_what_if = chart_pair()
         bars, what_if = bars_and_what_if.cell(), bars_and_what_if.cell()
     with bars:
-        k = (min(st.session_state.get(TOP_K, 10), 6) if compact
+        k = (min(st.session_state.get(TOP_K, 10), 5) if compact
              else st.slider(_("Words shown"), 3, 20, 10, key=TOP_K, persist_state="session"))
         ids, probs = analysis.top_k(step.probs, k)
         ids, probs = list(ids), list(probs)
@@ -256,9 +269,9 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
                        slide=Slide.of("inspect", "next-word", _("After reading “{word}”: the next word").format(
                            word=itw[step.input_token]), picked=picked, image=image, names=(f"step-{step.t}",)))
-    with what_if:
-        _what_if(decoder, step)
-    with st.expander(_("The state after this step")) if compact else st.container():
+    if not compact:
+        with what_if:
+            _what_if(decoder, step)
         _state(step, image, picked)
 
 

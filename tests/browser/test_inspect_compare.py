@@ -230,3 +230,26 @@ def test_quick_start_inspects_and_compares_the_overfit_run(page):
     train, val = (float(x) for x in re.search(r"greedy: train ([0-9.]+) against val ([0-9.]+)", gap).groups())
     assert train > 0.9 and val < 0.3
     screenshot(page, "quickstart-compare-split-scores")
+
+
+def test_the_step_through_fits_a_projector_in_presenter_mode(page, checkpoint):
+    """1280x720, presenter mode: the whole step-through, to the caption's last word, on one screen."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(page, "Inspect")
+    load_checkpoint_in_sidebar(page, checkpoint)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Presenter mode", exact=True).click()
+    wait_idle(page)                                            # presenting folds the sidebar away
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]')"
+                           ".getAttribute('data-collapsed') === 'true'")
+    wait_idle(page)
+    assert "present=1" in page.url
+    button(page, "inspect.finish").click()
+    wait_idle(page)
+    page.wait_for_timeout(500)                                # let the bars lay themselves out
+    assert page.locator("h4", has_text=re.compile(r"^Step \d+:")).count() == 1
+    overflow = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                             " return m.scrollHeight - m.clientHeight; }")
+    screenshot(page, "inspect-present-step-through")
+    assert overflow <= 2, f"the step-through scrolls by {overflow} px"
+    assert_no_errors(page)

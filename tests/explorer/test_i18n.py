@@ -137,3 +137,18 @@ def test_pybabel_compiles_the_catalogue_with_no_error(tmp_path, lang):
                           capture_output=True, text=True)
     assert done.returncode == 0 and "error" not in done.stderr, done.stderr
     assert (tmp_path / "out.mo").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("lang", ["zh", "ko"])
+def test_no_bold_text_that_markdown_cannot_close(lang):
+    """`**问题。**{prompt}` shows its asterisks: a closing ** right after punctuation must be
+    followed by a space or punctuation, which Chinese and Korean text easily forgets."""
+    import re
+    closing = re.compile(r"(?<=[。．：！？，、）」』.:!?,)\]])\*\*(?=[{\w\u3000-\u9fff\uac00-\ud7af])")
+    broken = []
+    for entry in i18n.read_catalogue(lang):
+        texts = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        for text in filter(None, texts):
+            if any(text[:m.start()].count("**") % 2 == 1 for m in closing.finditer(text)):
+                broken.append(text)
+    assert broken == []
