@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import i18n, presenter, state, styles
+from explorer.components import exports
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
@@ -33,6 +34,8 @@ navigation = st.navigation({
                  st.Page(PAGES / "your_code.py", title=_("Your code"), icon=":material/code:")],
 })
 sidebar_health = dataset_sidebar()
+with st.sidebar:
+    exports.name_downloads()                # a chart's download is named after what it shows
 try:
     navigation.run()
 finally:                       # also after a page's st.stop(): the counts include its images

@@ -5,7 +5,7 @@
 - a tab strip wraps onto a second row instead of scrolling its last tabs out of sight.
 
 `apply()` is called once per run by the app shell (`explorer/app.py`); a `<style>`-only
-`st.html` takes no room on the page. Nothing else in the app writes CSS.
+`st.html` takes no room on the page. Presenter mode's larger type is `explorer.presenter`'s.
 """
 from __future__ import annotations
 

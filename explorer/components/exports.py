@@ -5,9 +5,12 @@ it shows, for which model and which image.
     st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 `titled` writes the slide's title and a subtitle (the model, the image) into a Vega-Lite spec,
-so the PNG that the chart's toolbar downloads carries them. That PNG's file name is
-Streamlit's (`<date>_chart.png`): Streamlit 1.67 turns vega-embed's own menu off and drops
-every embed option but theme, renderer and padding, so a spec cannot name it.
+so the PNG that the chart's toolbar downloads carries them, and the slide's name as the
+spec's description, which Vega puts on the chart as its `aria-label`. Streamlit 1.67 names
+every download of its chart toolbar `<date>_chart.png` (it turns vega-embed's own menu off
+and drops every embed option but theme, renderer and padding, so a spec cannot name it);
+`name_downloads()`, drawn once per page, installs a small script that gives such a
+download the name of the chart whose toolbar was pressed, when that chart has one.
 `figure_download` gives a matplotlib figure a download button for a PNG with the same title
 and subtitle drawn on it, under the slide's name; the step-through's animated GIF
 (`explorer.components.step_gif`) is named the same way. Names are ASCII, lower case, with no
@@ -82,7 +85,35 @@ def titled(spec: dict, slide: Slide | None) -> dict:
     if slide.about:
         title.update(subtitle=slide.subtitle, subtitleColor=SUBTITLE_COLOUR, subtitleFontSize=13,
                      subtitlePadding=4)
-    return {**spec, "title": title}
+    return {**spec, "title": title, "description": slide.name}
+
+
+# A chart toolbar's download is an <a download="<date>_chart.png"> that Streamlit clicks at
+# once; rename it after the chart last pressed on, when that chart's aria-label is one of our
+# file names (lower-case ASCII, digits, ".", "_", "-"). Installed once per browser tab.
+NAMING_SCRIPT = """<script>
+(() => {
+  if (window.captionLabDownloadNames) return;
+  window.captionLabDownloadNames = true;
+  let pressed = null;
+  document.addEventListener("pointerdown", (event) => {
+    const box = event.target.closest && event.target.closest('[data-testid="stElementContainer"]');
+    const chart = box && box.querySelector('[data-testid="stVegaLiteChart"][aria-label]');
+    pressed = chart ? chart.getAttribute("aria-label") : null;
+  }, true);
+  const click = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function () {
+    const kind = /_chart[.](png|svg)$/.exec(this.download || "");
+    if (kind && pressed && /^[a-z0-9][a-z0-9._-]{0,150}$/.test(pressed)) this.download = pressed + "." + kind[1];
+    return click.call(this);
+  };
+})();
+</script>"""
+
+
+def name_downloads() -> None:
+    """Install the script that names a chart's toolbar download after its slide (see the module)."""
+    st.html(NAMING_SCRIPT, unsafe_allow_javascript=True)
 
 
 def figure_png(fig: Figure, slide: Slide, dpi: int = 150) -> bytes:

@@ -20,6 +20,7 @@ from core.metrics import corpus_bleu, sentence_bleu
 from explorer import state
 from explorer.components import lesson_models
 from explorer.components.charts import next_word_bars
+from explorer.components.exports import Slide, titled
 from explorer.components.evolution import marked_caption
 from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import caption_index
@@ -84,8 +85,7 @@ def unroll(ds: state.Dataset) -> None:
     st.caption(_("Every arrow is the same `rnn_step_forward` with the same Wx, Wh and b."))
     frame = pd.DataFrame({"t": range(len(words)), "word": [f"{t}: {w}" for t, w in enumerate(words)],
                           "norm": trace.grad_norm.astype(float)})
-    st.markdown(_("**The loss's gradient reaching each step, ‖dL/dh_t‖**"))
-    spec = {"height": 170, "autosize": {"type": "fit-x", "contains": "padding"},
+    spec = {"height": 150, "autosize": {"type": "fit-x", "contains": "padding"},
             "mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 3},
             "encoding": {"x": {"field": "word", "type": "ordinal", "sort": None,
                                "axis": {"title": None, "labelAngle": -40, "labelFontSize": 13,
@@ -93,7 +93,9 @@ def unroll(ds: state.Dataset) -> None:
                          "y": {"field": "norm", "type": "quantitative", "scale": {"zero": True},
                                "axis": {"title": "‖dL/dh_t‖", "labelFontSize": 13}},
                          "tooltip": [{"field": "word"}, {"field": "norm", "format": ".3~g"}]}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    slide = Slide.of("lesson", "gradient-through-time", _("The loss's gradient reaching each step, ‖dL/dh_t‖"),
+                     picked=picked, about=(_("train image #{image}").format(image=image),), names=(f"train-{image}",))
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
     st.caption(_("The lesson's RNN reading a true caption of train image #{image}. The gradient at step t sums "
                  "the loss of every later word, carried back through Whᵀ and tanh' once per step.").format(image=image))
 
@@ -116,8 +118,6 @@ def embedding(ds: state.Dataset) -> None:
     frame = pd.DataFrame({"word": np.repeat(labels, shown), "dim": np.tile(np.arange(shown), len(ids)),
                           "value": vectors[:, :shown].reshape(-1)})
     spec = {"mark": "rect", "height": {"step": 24},
-            "title": _("W_embed[captions]: the first {n} of {W} numbers of each word's row").format(
-                n=shown, W=vectors.shape[1]),
             "encoding": {"x": {"field": "dim", "type": "ordinal", "axis": {"title": _("dimension"), "labels": False}},
                          "y": {"field": "word", "type": "nominal", "sort": None,
                                "axis": {"title": None, "labelFontSize": 14, "labelLimit": 220}},
@@ -126,7 +126,10 @@ def embedding(ds: state.Dataset) -> None:
                                    "legend": {"title": None}},
                          "tooltip": [{"field": "word"}, {"field": "dim"}, {"field": "value", "format": ".3f"}]},
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    slide = Slide.of("lesson", "embedding", _("W_embed[captions]: the first {n} of {W} numbers of each word's row")
+                     .format(n=shown, W=vectors.shape[1]), picked=picked,
+                     about=(_("train image #{image}").format(image=image),), names=(f"train-{image}",))
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
     st.button(_("Another caption"), icon=":material/casino:", key="lesson_embedding_another",
               on_click=lambda: st.session_state.__setitem__("lesson.embedding.k",
                                                             st.session_state.get("lesson.embedding.k", 0) + 1))
@@ -189,7 +192,7 @@ def _overfit_panel(run_id: str) -> None:
     st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
     chart, captions = st.columns([5, 4], gap="medium")
     with chart:
-        loss_chart([(info.label, history.iterations, history.losses)], 0.0, True, height=230)
+        loss_chart([(info.label, history.iterations, history.losses)], 0.0, True, height=230, page="lesson")
     with captions:
         if evolution.snapshots and evolution.images:
             at, said_now = evolution.snapshots[-1]
@@ -260,7 +263,9 @@ def _sampling_panel(ds: state.Dataset, picked: PickedModel, image: int) -> None:
     step = decoder.steps[-1]
     order = np.argsort(-step.probs)[:5]
     next_word_bars([itw[int(i)] for i in order], step.probs[order], [int(i) == step.chosen for i in order],
-                   title=_("After reading “{word}”: the next word").format(word=itw[step.input_token]))
+                   slide=Slide.of("lesson", "next-word", _("After reading “{word}”: the next word").format(
+                       word=itw[step.input_token]), picked=picked,
+                       about=(_("train image #{image}").format(image=image),), names=(f"train-{image}", f"step-{step.t}")))
 
 
 def sampling(ds: state.Dataset) -> None:
@@ -345,7 +350,9 @@ def lstm(ds: state.Dataset) -> None:
     gates = trace.gates[t]
     rows = {"i": gates[:H], "f": gates[H:2 * H], "o": gates[2 * H:3 * H], "g": gates[3 * H:],
             "c": trace.c[t], "h": trace.h[t]}
-    state_strips(rows, height=16, titles=False)
+    state_strips(rows, height=16, titles=False, slide=Slide.of(
+        "lesson", "lstm-gates", _("The LSTM's gates and state at step {t}").format(t=t), picked=picked,
+        about=(_("train image #{image}").format(image=image),), names=(f"train-{image}", f"step-{t}")))
     means = ", ".join(f"{name} {values.mean():.2f}" for name, values in rows.items() if name in "ifo")
     st.caption(_("The lesson's LSTM on train image #{image}, step {t} (reads “{word}”): {H} units, left to "
                  "right. Gates i, f, o run from 0 (closed, dark) to 1 (open, yellow); g and h from −1 (blue) to "

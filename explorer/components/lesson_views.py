@@ -22,6 +22,7 @@ from core.model import param_shapes
 from explorer import state
 from explorer.components import lesson_model_views as live
 from explorer.components.check_report import COLUMNS, result_color, results_table, verdict
+from explorer.components.exports import Slide, titled
 from explorer.components.labels import label_column
 from explorer.components.image_picker import PICTURE, caption_index
 from explorer.i18n import _, p_
@@ -107,21 +108,24 @@ def vocabulary(ds: state.Dataset) -> None:
     itw = ds.data["idx_to_word"]
     left, right = st.columns([2, 3], gap="medium")
     with left:
-        st.metric(_("Words in the vocabulary"), f"{len(itw):,}")
-        st.html(_table_html([str(i) for i in range(6)], [(_("word"), [str(w) for w in itw[:6]])],
-                            marked={0, 1, 2, 3}))
+        st.metric(_("Vocabulary size V (special words included)"), f"{len(itw):,}")
+        rows = "".join(f'<tr style="{SPECIAL_STYLE if i < 4 else ""}"><td style="padding:0 0.8em">{i}</td>'
+                       f"<td><code>{html.escape(str(w))}</code></td></tr>" for i, w in enumerate(itw[:6]))
+        st.html(f'<table style="font-size:0.9rem;border-collapse:collapse"><tr><th>{html.escape(_("id"))}</th>'
+                f'<th style="text-align:left">{html.escape(_("word"))}</th></tr>{rows}</table>')
         st.caption(_("The first ids are the special words (tinted), then real words, most frequent first."))
     with right:
         stats = _stats(ds.key, ds.data)
         frame = pd.DataFrame({"word": [w for w, _c in stats.top_words], "count": [int(c) for _w, c in stats.top_words]})
         spec = {"mark": {"type": "bar", "cornerRadiusEnd": 2}, "height": {"step": 22},
-                "title": _("The {n} most frequent words in train captions").format(n=len(frame)),
                 "encoding": {"y": {"field": "word", "type": "nominal", "sort": "-x",
                                    "axis": {"title": None, "labelFontSize": 14}},
                              "x": {"field": "count", "type": "quantitative",
                                    "axis": {"title": p_("how often a word is used", "count"), "labelFontSize": 12}},
                              "tooltip": [{"field": "word"}, {"field": "count", "format": ","}]}}
-        st.vega_lite_chart(frame, spec, width="stretch")
+        slide = Slide.of("lesson", "top-words", _("The {n} most frequent words in train captions").format(
+            n=len(frame)), about=(ds.label,))
+        st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 # --- one RNN step --------------------------------------------------------------------

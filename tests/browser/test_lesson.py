@@ -91,3 +91,18 @@ def test_a_class_watches_a_slow_run_with_start_chart_and_captions_on_one_screen(
     progress = page.locator('[data-testid="stProgress"]').first.inner_text()
     assert "Iteration" in progress and "/ 100" in progress
     context.close()
+
+
+def test_a_chart_downloads_under_the_name_of_what_it_shows(browser, app_url):
+    """Streamlit names every chart download `<date>_chart.png`; ours carry the chart's slide name."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/layer_lab")
+    wait_idle(page)
+    page.locator('[data-testid="stVegaLiteChart"]').first.hover()
+    with page.expect_download() as download:
+        page.locator('[data-testid="stElementToolbar"] button[aria-label="Download as PNG"]').first.click()
+    assert download.value.suggested_filename == "layer-lab-gradient-check_rnn-step.png"
+    path = download.value.path()
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    context.close()
