@@ -106,3 +106,20 @@ def test_a_chart_downloads_under_the_name_of_what_it_shows(browser, app_url):
     path = download.value.path()
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     context.close()
+
+
+def test_pictures_are_larger_in_presenter_mode(browser, app_url):
+    """The same pictures at the same window size, normal and presenting: 1.25 times as wide or more."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    widths = {}
+    for mode, query in (("normal", ""), ("presenting", "present=1&")):
+        for where in ("lesson?step=1&", "browse?"):
+            page.goto(f"{app_url}/{where}{query}lang=en")
+            wait_idle(page)
+            page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img')
+            widths[mode, where] = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"] "
+                                                "[data-testid=\"stImage\"] img').getBoundingClientRect().width")
+    for where in ("lesson?step=1&", "browse?"):
+        assert widths["presenting", where] >= 1.25 * widths["normal", where], (where, widths)
+    context.close()
