@@ -158,7 +158,7 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
             dashed.append(_("{run} · Caption Lab's beside it").format(run=label))
             curves.append((dashed[-1], h.iterations, h.reference))
     # the curve and the captions side by side, so both are on one 1280x720 screen with Start
-    chart, captions = st.columns([5, 6], gap="medium")
+    chart, captions = st.columns([2, 3], gap="medium")
     with chart:
         loss_chart(curves, smoothing, log_y, height=260, dashed=tuple(dashed))
         if info.code:
