@@ -1,14 +1,16 @@
 """Caption Lab's entry point and router: `streamlit run explorer/app.py` from the repo root.
 
-Page configuration, the reader's language (`explorer.i18n`), the shared sidebar, then `st.navigation` over the scripts in the
-top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/`
-folder that sits next to the entry point).
+Page configuration, the reader's language (`explorer.i18n`), who the browser is (its owner
+id, whether it is the admin's: `explorer.cookies`, `explorer.admin`), what the address holds
+(`explorer.address`), the shared sidebar, then `st.navigation` over the scripts in the
+top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/` folder
+that sits next to the entry point).
 """
 from pathlib import Path
 
 import streamlit as st
 
-from explorer import i18n, state
+from explorer import address, admin, i18n, state
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
@@ -16,7 +18,8 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide")
 i18n.start()
-state.owner_id()
+state.start_owner()
+admin.start()
 navigation = st.navigation({
     "Caption Lab": [st.Page(PAGES / "home.py", title=_("Home"), icon=":material/home:", default=True)],
     _("Data"): [st.Page(PAGES / "browse.py", title=_("Browse"), icon=":material/photo_library:"),
@@ -26,8 +29,10 @@ navigation = st.navigation({
                  st.Page(PAGES / "compare.py", title=_("Compare"), icon=":material/compare:"),
                  st.Page(PAGES / "your_code.py", title=_("Your code"), icon=":material/code:")],
 })
+address.start(navigation.url_path)
 sidebar_health = dataset_sidebar()
 try:
     navigation.run()
 finally:                       # also after a page's st.stop(): the counts include its images
     sidebar_health()
+    address.finish()

@@ -69,7 +69,7 @@ with form_column:
 runs = runner.runs()
 with follow_column:
     if runs:
-        followed, overlay = run_picker(runs, owner)
+        followed, overlay = run_picker(runner, runs, owner)
         live = any(r.is_active for r in runs if r.run_id in (followed, *overlay))
         (live_panel if live else still_panel)(runner, followed, overlay, owner, live=live)
     else:
