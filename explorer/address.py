@@ -100,11 +100,19 @@ def slug(name: str) -> str:
 
 # --- the Copy link button ------------------------------------------------------------
 
-_COPY = """const b = this, link = window.location.href, label = b.dataset.label;
-const byHand = () => { const box = b.nextElementSibling; box.value = link; box.hidden = false; box.select(); };
-const done = () => { b.textContent = b.dataset.done; setTimeout(() => { b.textContent = label; }, 2000); };
-if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(link).then(done, byHand); }
-else { byHand(); }"""
+# Streamlit's sanitiser drops onclick attributes but runs scripts: the script wires the button
+_COPY = """<script>
+document.querySelectorAll("button.caption-lab-copy-link:not([data-ready])").forEach((b) => {
+  b.dataset.ready = "1";
+  b.addEventListener("click", () => {
+    const link = window.location.href;
+    const byHand = () => { const box = b.nextElementSibling; box.value = link; box.hidden = false; box.select(); };
+    const done = () => { b.textContent = b.dataset.done; setTimeout(() => { b.textContent = b.dataset.label; }, 2000); };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(link).then(done, byHand); }
+    else { byHand(); }
+  });
+});
+</script>"""
 
 _STYLE = ("font: inherit; font-size: 0.875rem; padding: 0.25rem 0.75rem; border-radius: 0.5rem; cursor: pointer; "
           "border: 1px solid rgba(49, 51, 63, 0.2); background: transparent; color: inherit; white-space: nowrap")
@@ -117,7 +125,7 @@ def copy_link() -> None:
             f'<button type="button" class="caption-lab-copy-link" style="{_STYLE}" '
             f'title="{html.escape(_("Copy the address of this view, to share it or open it later"))}" '
             f'data-label="{html.escape(_("Copy link"))}" data-done="{html.escape(_("Link copied"))}" '
-            f'onclick="{html.escape(_COPY)}">{html.escape(_("Copy link"))}</button>'
+            f'>{html.escape(_("Copy link"))}</button>'
             f'<input type="text" readonly hidden size="60" aria-label="{html.escape(_("The link to copy"))}" '
-            f'style="font-size:0.8rem"></span>', width="content", unsafe_allow_javascript=True)
+            f'style="font-size:0.8rem"></span>{_COPY}', width="content", unsafe_allow_javascript=True)
 

@@ -53,8 +53,9 @@ def start() -> None:
         if hmac.compare_digest(str(given).encode(), token.encode()):
             st.session_state[SESSION] = True
         else:
-            st.warning(_("This admin link's token is not this server's: this browser is not the admin."),
-                       icon=":material/lock:")
+            st.session_state.setdefault(SESSION, False)
+            st.toast(_("This admin link's token is not this server's: this browser is not the admin."),
+                     icon=":material/lock:")
     elif SESSION not in st.session_state:
         st.session_state[SESSION] = kept is not None and hmac.compare_digest(kept, proof(token))
     if st.session_state.get(SESSION) and kept != proof(token):
