@@ -121,11 +121,11 @@ _STYLE = ("font: inherit; font-size: 0.875rem; padding: 0.25rem 0.75rem; border-
 def copy_link() -> None:
     """A "Copy link" button: copies the address of the view on screen. Where the browser does not
     let a page write the clipboard (a plain-http server), it shows the link, selected, to copy by hand."""
+    label, done = html.escape(_("Copy link")), html.escape(_("Link copied"))
+    tip, box = html.escape(_("Copy the address of this view, to share it or open it later")), html.escape(
+        _("The link to copy"))
     st.html(f'<span style="display:inline-flex;gap:0.5rem;align-items:center;flex-wrap:wrap">'
-            f'<button type="button" class="caption-lab-copy-link" style="{_STYLE}" '
-            f'title="{html.escape(_("Copy the address of this view, to share it or open it later"))}" '
-            f'data-label="{html.escape(_("Copy link"))}" data-done="{html.escape(_("Link copied"))}" '
-            f'>{html.escape(_("Copy link"))}</button>'
-            f'<input type="text" readonly hidden size="60" aria-label="{html.escape(_("The link to copy"))}" '
-            f'style="font-size:0.8rem"></span>{_COPY}', width="content", unsafe_allow_javascript=True)
-
+            f'<button type="button" class="caption-lab-copy-link" style="{_STYLE}" title="{tip}" '
+            f'data-label="{label}" data-done="{done}">{label}</button>'
+            f'<input type="text" readonly hidden size="60" aria-label="{box}" style="font-size:0.8rem"></span>'
+            f'{_COPY}', width="content", unsafe_allow_javascript=True)
