@@ -12,8 +12,8 @@ is on it:
 A component takes a value the address brought once (`take`), when it draws the control
 the value is for, and shows what is on screen (`show`) every time it draws. `start` reads
 the address on a session's first script run (the link someone opened, or a reload); `finish`
-drops at the end of every run the parameters nothing showed, so the address never holds a
-view that is not on screen. Every value is what a browser sent: the component that takes it
+drops at the end of a run the parameters nothing showed, so the address never holds a view
+that is not on screen (a run cut short, by `st.stop` or a page switch, leaves it as it is). Every value is what a browser sent: the component that takes it
 checks it, and says in a sentence (`problem`) why it used its default instead.
 
 Parameters other parts own (`STICKY`: the language, presenter mode, the lesson and its step,
@@ -73,11 +73,13 @@ def show(name: str, value) -> None:
 
 
 def finish() -> None:
-    """At the end of every script run: drop the parameters of a view that is not on screen."""
+    """At the end of every script run that ran to its end: drop the parameters of a view that is
+    not on screen, and note the STICKY ones as the page left them (for the next page switch)."""
     shown = st.session_state.get(SHOWN, set())
     for name in OWN:
         if name in st.query_params and name not in shown:
             del st.query_params[name]
+    st.session_state[KEPT] = {name: st.query_params.get(name) for name in STICKY if name in st.query_params}
 
 
 def problem(text: str) -> None:

@@ -33,6 +33,6 @@ address.start(navigation.url_path)
 sidebar_health = dataset_sidebar()
 try:
     navigation.run()
+    address.finish()           # not after st.stop() or a page switch: that run did not show its whole view
 finally:                       # also after a page's st.stop(): the counts include its images
     sidebar_health()
-    address.finish()
