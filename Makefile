@@ -1,5 +1,6 @@
 # Caption Lab: `make run` starts the app on the demo data, `make test` runs every test.
-# Both create .venv, install what they need and build the demo dataset when it is missing.
+# Both create .venv, install what they need and build the demo dataset (and the Lesson page's
+# two small trained models) when they are missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -37,6 +38,7 @@ setup-dev: $(VENV)/.installed-dev
 
 demo-data: setup
 	$(BIN)/python -m core.data demo
+	$(BIN)/python -m explorer.lessons.models
 
 run: demo-data
 	@port="$(PORT)"; [ -n "$$port" ] || port="$${STREAMLIT_SERVER_PORT:-8501}"; \

@@ -6,9 +6,18 @@
   to the shorter one). BLEU-n uses n-grams 1..n. Both return an array [BLEU-1, …, BLEU-max_n].
 - Smoothing for sentences where some n-gram order has no match: "epsilon" (Chen & Cherry
   method 1: 0.1 in place of a zero count, NLTK's method1), "add1" (their method 2: add one
-  to numerator and denominator for n > 1) or None (an order with no match gives 0).
+  to numerator and denominator for n > 1) or None (an order with no match gives 0). A
+  hypothesis that shares no word with its references scores 0 whatever the smoothing, as in
+  NLTK. Epsilon smoothing can still put a short hypothesis's BLEU-n a little above its
+  BLEU-(n-1): 0.1 in place of a zero count is a larger precision for an order with fewer
+  n-grams (one 4-gram in a four-word caption against three trigrams), so the geometric mean
+  can rise. That is smoothed BLEU, not an error, and the app's scores views say so.
 - `notebook_bleu(gt_caption, sample_caption)` is the CS231n notebook's unigram BLEU against
   one reference (NLTK's `sentence_bleu` with weights [1]), for comparison with its numbers.
+
+`common_words(hypothesis, reference)` marks the hypothesis words that a longest common
+subsequence shares with the reference: "words right" in order, where one word added or left
+out does not make every later word wrong (as counting by position did).
 
 Tokens are lists of words; `strip_special` removes <NULL>, <START>, <END> and <UNK>.
 """
@@ -64,6 +73,8 @@ def brevity_penalty(ref_len, hyp_len) -> float:
 def _bleu_from_counts(counts, ref_len, hyp_len, smoothing):
     if smoothing not in SMOOTHING:
         raise ValueError(f"unknown smoothing {smoothing!r}: use one of {SMOOTHING}")
+    if counts and counts[0][0] == 0:        # no word in common: no smoothing makes that a match
+        return np.zeros(len(counts))      # (NLTK returns 0 here too)
     bp = brevity_penalty(ref_len, hyp_len)
     scores, log_sum = [], 0.0
     for n, (match, total) in enumerate(counts, start=1):
@@ -141,3 +152,25 @@ def ngram_matches(hypothesis, references, max_n=4) -> list[int]:
                 for j in range(i, i + n):
                     best[j] = n
     return best
+
+
+def common_words(hypothesis, reference) -> list[bool]:
+    """For each hypothesis word, whether it belongs to a longest common subsequence of the
+    hypothesis and the reference (words in the same order, gaps allowed). Their sum is the
+    subsequence's length, at most the length of either."""
+    hypothesis, reference = list(hypothesis), list(reference)
+    H, R = len(hypothesis), len(reference)
+    longest = [[0] * (R + 1) for _ in range(H + 1)]       # longest[i][j]: of hypothesis[i:], reference[j:]
+    for i in range(H - 1, -1, -1):
+        for j in range(R - 1, -1, -1):
+            longest[i][j] = (longest[i + 1][j + 1] + 1 if hypothesis[i] == reference[j]
+                             else max(longest[i + 1][j], longest[i][j + 1]))
+    shared, i, j = [False] * H, 0, 0
+    while i < H and j < R:                                 # walk one longest subsequence, front to back
+        if hypothesis[i] == reference[j]:
+            shared[i], i, j = True, i + 1, j + 1
+        elif longest[i + 1][j] >= longest[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return shared

@@ -1,27 +1,33 @@
 """Caption Lab's entry point and router: `streamlit run explorer/app.py` from the repo root.
 
-Page configuration, the reader's language (`explorer.i18n`), who the browser is (its owner
-id, whether it is the admin's: `explorer.cookies`, `explorer.admin`), what the address holds
-(`explorer.address`), the shared sidebar, then `st.navigation` over the scripts in the
-top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/` folder
-that sits next to the entry point).
+Page configuration, presenter mode (`explorer.presenter`), the reader's language
+(`explorer.i18n`), who the browser is (its owner id, whether it is the admin's:
+`explorer.cookies`, `explorer.admin`), what the address holds (`explorer.address`), the
+shared sidebar, then `st.navigation` over the scripts in the top-level `pages/` folder
+(listed here, since Streamlit only discovers a `pages/` folder that sits next to the
+entry point).
 """
 from pathlib import Path
 
 import streamlit as st
 
-from explorer import address, admin, i18n, state
+from explorer import address, admin, i18n, presenter, state, styles
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide")
+presenter.start()
+st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide",
+                   initial_sidebar_state=presenter.initial_sidebar())
+styles.apply()
 i18n.start()
+presenter.style()
 state.start_owner()
 admin.start()
 navigation = st.navigation({
-    "Caption Lab": [st.Page(PAGES / "home.py", title=_("Home"), icon=":material/home:", default=True)],
+    "Caption Lab": [st.Page(PAGES / "home.py", title=_("Home"), icon=":material/home:", default=True),
+                    st.Page(PAGES / "lesson.py", title=_("Lesson"), icon=":material/school:")],
     _("Data"): [st.Page(PAGES / "browse.py", title=_("Browse"), icon=":material/photo_library:"),
                 st.Page(PAGES / "layer_lab.py", title=_("Layer lab"), icon=":material/functions:")],
     _("Model"): [st.Page(PAGES / "train.py", title=_("Train"), icon=":material/monitoring:"),

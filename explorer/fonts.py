@@ -47,3 +47,16 @@ def figure_text(message: str) -> str:
     if language() == "en" or cjk_family(language()):
         return _(message)
     return message
+
+
+def font_file() -> str | None:
+    """A TrueType file that draws the reader's language (for pictures drawn with Pillow): the
+    language's CJK face, else matplotlib's own sans-serif; None when neither is found."""
+    from matplotlib import font_manager
+
+    family = cjk_family(language()) if language() != "en" else None
+    try:
+        return font_manager.findfont(font_manager.FontProperties(family=family or "sans-serif"),
+                                     fallback_to_default=True)
+    except Exception:              # a broken font cache: Pillow's own font will do
+        return None

@@ -181,3 +181,29 @@ def _switched() -> None:
 
     use(st.session_state[KEY])
     st.query_params[PARAM] = st.session_state[KEY]
+    _resend_choices(st.session_state)
+
+
+def _is_choice(value) -> bool:
+    """True for what a choice widget holds: a str or number, or a list or tuple of them
+    (not a bool: a button's or a checkbox's, whose labels have no options)."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_choice(v) for v in value)
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _resend_choices(session_state) -> None:
+    """Write every choice back into the session, so that this run sends it to the browser
+    again, in the new language's labels.
+
+    Streamlit's choice widgets (radio, selectbox, segmented control, pills, select slider)
+    keep the choice in the browser as its *label*, and send it only when it changes. After
+    a switch the labels are the new language's while the browser still holds the old one,
+    which matches no option: a radio group showed nothing chosen although the choice held.
+    A value written into the session state counts as changed, so the widget sends it anew.
+    Buttons, uploads and the like hold other values and are left alone; writing back a
+    plain entry (not a widget's) changes nothing."""
+    for key in list(session_state.keys()):
+        value = session_state[key]
+        if _is_choice(value):
+            session_state[key] = value

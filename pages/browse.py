@@ -4,7 +4,7 @@ import streamlit as st
 from core.data.coco import SPLITS
 from core.data.stats import (MATCH_MODES, minibatch_rows, parse_query, sample_rows,
                              search_captions, split_stats)
-from explorer import state
+from explorer import presenter, state
 from explorer.components import plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
 from explorer.components.kept_tabs import kept_tabs
@@ -45,8 +45,7 @@ def _resample() -> None:
     st.session_state[SEED] = st.session_state.get(SEED, DEFAULT_SEED) + 1
 
 
-st.title(_("Browse"))
-st.markdown(_(
+presenter.heading(_("Browse"), _(
     "What the model learns from: each training example is one caption row of word ids, paired "
     "with its image's feature vector (the image itself is only for us). Draw a minibatch as "
     "`sample_coco_minibatch` does and open a card's title to see every caption of its image, the "
@@ -115,6 +114,7 @@ if minibatch_tab.open:
 if stats_tab.open:
     with stats_tab:
         stats = _stats(dataset_key, split, data)
+        dataset = "demo" if ds.is_demo else "COCO"               # for the charts' titles: no folder
         # two by two: a value such as "1,000 of 1,004" must fit at 1024 px in every language
         (a, b), (c, d) = st.columns(2), st.columns(2)
         a.metric(_("Captions"), f"{stats.num_captions:,}", border=True,
@@ -125,10 +125,12 @@ if stats_tab.open:
                  help=_("{unk:,} of {words:,} words are <UNK>; {captions:.1%} of captions hold at least one.")
                  .format(unk=stats.unk_tokens, words=stats.word_tokens, captions=stats.unk_caption_rate))
         d.metric(_("Vocabulary used"), _("{used:,} of {size:,}").format(used=stats.words_used, size=stats.vocab_size),
-                 border=True, help=_("Words (specials left out) that appear at least once in this split."))
+                 border=True, help=_("Words that appear at least once in this split, of the vocabulary's {size:,} words; "
+                        "the special tokens <NULL>, <START>, <END> and <UNK> are not counted, as in the "
+                        "sidebar.").format(size=stats.vocab_size))
         left, right = st.columns(2, gap="large")
         with left:
-            plots.caption_length_chart(stats)
-            plots.captions_per_image_chart(stats)
+            plots.caption_length_chart(stats, dataset)
+            plots.captions_per_image_chart(stats, dataset)
         with right:
-            plots.top_words_chart(stats)
+            plots.top_words_chart(stats, dataset)

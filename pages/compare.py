@@ -1,7 +1,7 @@
 """Compare: sampled captions against the ground truth, train against val, strategy against strategy."""
 import streamlit as st
 
-from explorer import state
+from explorer import presenter, state
 from explorer.components import probe_view, scores_view, strategy_view
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
@@ -14,8 +14,7 @@ STRATEGIES = N_("Strategies side by side")
 SEES = N_("What it sees")              # the probe over fresh demo scenes
 YOURS = N_("Your sample")              # a run of the student's own code only
 
-st.title(_("Compare"))
-st.markdown(_(
+presenter.heading(_("Compare"), _(
     "How good are the captions? BLEU counts how many of a caption's words, pairs, triples and "
     "quadruples of words also occur in the human captions of the same image. Look at a few "
     "images of the training split next to a few of the validation split, which no model here "

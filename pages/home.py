@@ -15,6 +15,8 @@ st.markdown(_(
     "in the notebook."))
 
 PAGES = [
+    (N_("Lesson"), "../pages/lesson.py", N_("The notebook's story in twelve steps, each with a live view and a "
+     "question: the data, one RNN step with its numbers, training live, sampling, the LSTM. Start here.")),
     (N_("Browse"), "../pages/browse.py", N_("What the data really is: images, five captions each, word ids, "
      "`<START>`/`<END>`/`<NULL>` padding and the loss mask, feature vectors, vocabulary statistics.")),
     (N_("Layer lab"), "../pages/layer_lab.py", N_("Every layer's forward and numeric gradient check from the "
@@ -38,12 +40,15 @@ for name, path, text in PAGES:
 
 st.subheader(_("Quick start"))
 st.markdown(_(
-    "1. **Browse** a minibatch: press *Re-sample* and read the captions next to their word ids.\n"
-    "2. **Train** the *Notebook RNN overfit* preset: 50 captions, a few seconds to a minute, and "
+    "1. New to RNNs, or teaching? Follow the **Lesson**: Next and Back (or the arrow keys) walk "
+    "through the notebook's story; *Presenter mode* in the sidebar sizes it for a projector.\n"
+    "2. **Browse** a minibatch: press *Re-sample* and read the captions next to their word ids.\n"
+    "3. **Layer lab**: check one RNN step's forward pass and gradient, then break the backward pass.\n"
+    "4. **Train** the *Notebook RNN overfit* preset: 50 captions, a few seconds to a minute, and "
     "the loss falls from tens (about 60 on the demo data) to about 0.1.\n"
-    "3. **Inspect** that run: it opens on an image it trained on; *Step* through the caption it "
+    "5. **Inspect** that run: it opens on an image it trained on; *Step* through the caption it "
     "learned and watch which word the model picks, and why. Then pick a *Val* image it never saw.\n"
-    "4. **Compare** it on the images it trained on against val: near-perfect BLEU on one, far lower "
+    "6. **Compare** it on the images it trained on against val: near-perfect BLEU on one, far lower "
     "on the other. That gap is overfitting."))
 
 ds = state.dataset()

@@ -1,7 +1,7 @@
 """Inspect: step through sampling one word at a time, and look inside the recurrent state."""
 import streamlit as st
 
-from explorer import state
+from explorer import presenter, state
 from explorer.components import hidden_view, step_view, trace_view, vary_view
 from explorer.components.image_picker import image_picker
 from explorer.components.kept_tabs import kept_tabs
@@ -13,8 +13,7 @@ STEP, WHOLE = N_("Step through"), N_("Whole caption")
 TEACHER, RACE = N_("Teacher forcing"), N_("RNN vs LSTM gradients")
 VARY = N_("Vary one thing")
 
-st.title(_("Inspect"))
-st.markdown(_(
+presenter.heading(_("Inspect"), _(
     "A captioning RNN writes one word at a time: the image sets its first hidden state, and at "
     "every step it reads the last word, updates its state and scores every word in the "
     "vocabulary for the next one. Step through that loop, watch the state and (for an LSTM) the "
@@ -35,10 +34,10 @@ decoder = step_view.current_decoder(picked, image, settings)
 tabs = kept_tabs([STEP, WHOLE, TEACHER, RACE, VARY], key=VIEW)
 with tabs[0]:
     if tabs[0].open:
-        step_view.step_through(decoder, image)
+        step_view.step_through(decoder, image, picked)
 with tabs[1]:
     if tabs[1].open:
-        hidden_view.whole_caption(decoder)
+        hidden_view.whole_caption(decoder, picked, image)
 with tabs[2]:
     if tabs[2].open:
         trace_view.teacher_forced(picked, image, ds)

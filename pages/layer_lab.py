@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.checks import (ARRAY_ERROR, LAYERS, MAX_SIZE, NOTEBOOK_SEED, NUMERIC_GRADIENT, REL_ERROR,
                          SIZE_NAMES, CheckError, run_checks)
+from explorer import presenter
 from explorer.components import plots
 from explorer.components.check_report import check_table, verdict
 from explorer.i18n import N_, _
@@ -20,8 +21,7 @@ def _run(key: str, sizes: tuple, seed: int, broken: bool):
     return run_checks(key, dict(sizes), seed, broken)
 
 
-st.title(_("Layer lab"))
-st.markdown(_(
+presenter.heading(_("Layer lab"), _(
     "Every check the notebook runs on the captioning layers, one click away. A forward check "
     "feeds fixed `np.linspace` inputs and compares with the values the notebook prints; a "
     "gradient check compares the backward pass with a numeric gradient from centred differences, "
@@ -58,7 +58,7 @@ with settings:
         st.warning(_(e.args[0]), icon=":material/straighten:")
     else:
         verdict(report)
-        plots.error_chart(report.rows)
+        plots.error_chart(report.rows, _(layer.title), key)
 
 with equations:
     st.subheader(_(layer.title))

@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from explorer import state
+from explorer import presenter, state
 from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
 from explorer.components.runs_table import gone_sentence, runs_section, said
@@ -45,8 +45,7 @@ def start(runner: RunEngine, config: RunConfig, data: dict, owner: str) -> None:
                  icon=":material/warning:")
 
 
-st.title(_("Train"))
-st.markdown(_(
+presenter.heading(_("Train"), _(
     "Training is the notebook's loop: sample a minibatch, compute the loss and its gradients, "
     "let Adam nudge every weight, repeat. Start the *Notebook RNN overfit* preset and watch the "
     "loss fall from about 60 towards zero as the model memorises 50 captions, and its captions "

@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.student import CheckFailed, NotAnAssignment, bundle_from_uploads, check, find_bundle
-from explorer import code_access, state
+from explorer import code_access, presenter, state
 from explorer.components.code_report import first_to_look_at, function_detail, report_overview, status_text
 from explorer.components.code_training import train_beside
 from explorer.i18n import N_, _
@@ -18,8 +18,7 @@ FUNCTION = "code.function"             # the function shown in full
 SOURCES = {"folder": N_("A folder on this computer"), "upload": N_("Upload files")}
 MAX_UPLOAD_MB = 20
 
-st.title(_("Your code"))
-st.markdown(_(
+presenter.heading(_("Your code"), _(
     "Point Caption Lab at your own assignment: it runs the notebook's checks on every function of your "
     "`rnn_layers.py` and `classifiers/rnn.py`, then probes that pin a bug down, and says for each "
     "function what is right, what is wrong, where in the array the error sits and its likely cause. "

@@ -12,8 +12,12 @@ import html
 import streamlit as st
 
 from core.metrics import ngram_matches
-from explorer.i18n import _, language
+from explorer.i18n import N_, _, language
 
+BLEU_NOTE = N_("Sentence BLEU is smoothed: an n-gram length with no match counts 0.1 of a match, which "
+               "weighs more where a short caption has fewer n-grams of that length, so its BLEU-3 or "
+               "BLEU-4 can come out a little above the score before it. A caption that shares no word "
+               "with the references scores 0.")
 SHADES = {0: ("transparent", "inherit"), 1: ("#dbe4ff", "#1c2a5a"), 2: ("#91a7ff", "#10194a"),
           3: ("#4c6ef5", "#ffffff"), 4: ("#364fc7", "#ffffff")}
 
@@ -46,7 +50,9 @@ def legend_html() -> str:
 def bleu_html(bleu) -> str:
     cells = "".join(f'<span style="white-space:nowrap"><b>BLEU-{n}</b> {b:.2f}</span>'
                     for n, b in enumerate(bleu, start=1))
-    return f'<div style="font-size:1.1rem;display:flex;flex-wrap:wrap;column-gap:1.1em">{cells}</div>'
+    note = html.escape(_(BLEU_NOTE))
+    return (f'<div title="{note}" style="font-size:1.1rem;display:flex;flex-wrap:wrap;column-gap:1.1em">'
+            f'{cells}<span style="color:#868e96;cursor:help">ⓘ</span></div>')
 
 
 def caption_against_references(words: list[str], references: list[list[str]], bleu=None, *,

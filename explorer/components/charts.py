@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.components.exports import Slide, titled
 from explorer.i18n import _
 
 FONT = {"labelFontSize": 15, "titleFontSize": 15}
@@ -18,10 +19,12 @@ def chart_pair():
     return st.grid(2, min_column_width=PAIR_MIN_WIDTH, gap=("medium", "large"))   # (rows, columns)
 
 
-def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = "") -> None:
+def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = "",
+                   slide: Slide | None = None) -> None:
     """Horizontal bars: the candidate words and their probabilities, the chosen one in orange.
 
     The x axis always runs from 0 to 1, so a confident step and an unsure one look different.
+    A `slide` titles the chart (in place of `title`) and names its download.
     """
     frame = pd.DataFrame({"word": words, "p": [float(p) for p in probs],
                           "taken": ["taken" if c else "not taken" for c in chosen],
@@ -45,16 +48,18 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
              "encoding": {"y": y, "x": {"field": "p", "type": "quantitative"}, "text": {"field": "label"}}},
         ],
     }
-    st.vega_lite_chart(frame, spec, width="stretch")
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, log: bool = False,
                x_title: str | None = None, height: int = 240, percent: bool = False,
-               domain: list | None = None, title: str = "", colours: list[str] | None = None) -> None:
+               domain: list | None = None, title: str = "", colours: list[str] | None = None,
+               slide: Slide | None = None) -> None:
     """Lines over timesteps: one per column in `series`, x an ordered label column.
 
     `height` is the plot's own: the slanted word labels, the legend and the title are
-    added around it, so long captions never squeeze the lines flat.
+    added around it, so long captions never squeeze the lines flat. A `slide` titles the
+    chart (in place of `title`) and names its download.
     """
     x_title = _("step") if x_title is None else x_title          # the callers' titles come translated
     long = frame.melt(id_vars=[x, "t"], value_vars=series, var_name="series", value_name="value")
@@ -79,4 +84,4 @@ def step_lines(frame: pd.DataFrame, x: str, series: list[str], *, y_title: str, 
                         {"field": "value", "format": ".3~g", "title": _("value")}],
         },
     }
-    st.vega_lite_chart(long, spec, width="stretch")
+    st.vega_lite_chart(long, titled(spec, slide), width="stretch")

@@ -25,7 +25,8 @@ def _result(row: CheckRow) -> str:
     return _(PASSED) if row.passed else _(FAILED)
 
 
-def _color(result: str) -> str:
+def result_color(result: str) -> str:
+    """A result's tag colour: green for a pass (noisy or not), red for a failure."""
     return PASS_COLOR if result in (_(PASSED), _(NOISY)) else FAIL_COLOR
 
 
@@ -66,6 +67,6 @@ def check_table(report: CheckReport) -> None:
     # columns sized by their contents, so the value and the result stay in view on a projector
     result, over = _(COLUMNS["result"]), _(COLUMNS["over the array"])
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={result: label_column(table, result, _color),
+                 column_config={result: label_column(table, result, result_color),
                                 over: st.column_config.TextColumn(
                      help=_("‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero"))})

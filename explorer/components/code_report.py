@@ -13,6 +13,7 @@ import streamlit as st
 from core.student.report import (CRASHED, LABELS, MEMORY, MISSING, NOT_IMPLEMENTED, PASSED, STATUSES,
                                  TIMEOUT, WRONG, Check, Heat, Report, Result)
 from core.text import Message
+from explorer.components.exports import Slide, titled
 from explorer.components.labels import label_column
 from explorer.i18n import N_, _, n_
 
@@ -138,8 +139,9 @@ def _checks_frame(checks: list[Check]) -> pd.DataFrame:
     return frame if frame[columns[-1]].astype(bool).any() else frame.drop(columns=columns[-1])
 
 
-def heat_map(heat: Heat) -> None:
-    """Element-wise error as colour: white is right, dark red is wrong."""
+def heat_map(heat: Heat, function: str = "") -> None:
+    """Element-wise error as colour: white is right, dark red is wrong (of `function`, named in
+    its download)."""
     rows = [{"row": i, "column": j, "error": v} for i, line in enumerate(heat.values) for j, v in enumerate(line)]
     step = max(10, min(26, 360 // max(len(heat.values), 1)))       # at most about 360 px tall
     title, rows_title, columns_title = _(heat.title), _(heat.rows) if heat.rows else None, _(heat.columns)
@@ -157,7 +159,8 @@ def heat_map(heat: Heat) -> None:
                             {"field": "column", "title": columns_title},
                             {"field": "error", "title": _("error"), "format": ".2e"}]},
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(pd.DataFrame(rows), spec, width="stretch")
+    slide = Slide.of("your-code", "error-map", title, about=(f"`{function}`",) if function else (), names=(function,))
+    st.vega_lite_chart(pd.DataFrame(rows), titled(spec, slide), width="stretch")
     st.caption(_("Each cell is |yours − right| / (|yours| + |right|): 0 (white) where they agree, 1 (dark red) "
                  "where they have nothing in common."))
 
@@ -184,7 +187,7 @@ def function_detail(r: Result) -> None:
         result = label_column(checks, column, lambda v: STYLE[PASSED][2] if v == passed else STYLE[WRONG][2])
         st.dataframe(checks, hide_index=True, width="stretch", column_config={column: result})
     if r.heat is not None:
-        heat_map(r.heat)
+        heat_map(r.heat, r.name)
     if r.table:
         rows = [{_(k): _(v) if isinstance(v, Message) else v for k, v in row.items()} for row in r.table]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -61,7 +61,7 @@ def _curves(runner: RunEngine, run_id: str) -> None:
     reference = history.reference if history.reference is not None else history.losses[:0]
     loss_chart([(_("your model"), history.iterations, history.losses),
                 (_(REFERENCE_CURVE), history.iterations, reference)],
-               smoothing=0.0, log_y=True, height=300, dashed=(_(REFERENCE_CURVE),))
+               smoothing=0.0, log_y=True, height=300, dashed=(_(REFERENCE_CURVE),), page="your-code")
     st.markdown(parting_sentence(history.losses, reference))
     row = st.container(horizontal=True, vertical_alignment="center")
     row.page_link("../pages/train.py", label=_("Follow it on the Train page"), icon=":material/monitoring:")

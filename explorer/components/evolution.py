@@ -1,15 +1,19 @@
 """The evolution view: what a run's model says about a few fixed training images, over time.
 
-Each image shows its true caption and the model's greedy caption at one snapshot, every
-word green where it matches the truth at that position and red where it does not, so a
-class can watch noise turn into the sentence being memorised.
+Each image (one row each, compact enough to sit beside the loss chart) shows the model's
+greedy caption at one snapshot over its true caption, every word green where it is one of
+the truth's words in the truth's order (a longest common subsequence,
+`core.metrics.common_words`) and red where it is not, so a class can watch noise turn
+into the sentence being memorised. Counted in order, not by position: a caption that
+leaves out one word of the truth still has every later word right.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
-from explorer.i18n import _
+from core.metrics import common_words
+from explorer import presenter, state
+from explorer.i18n import N_, _
 from explorer.runs.base import Evolution
 
 THUMBNAIL = 240                    # longest side of a sample's picture, in pixels
@@ -22,15 +26,16 @@ def _safe(word: str) -> str:
         .replace("*", "\\*").replace("_", "\\_")
 
 
+COUNTED = N_("Words right: the caption's words that are the truth's words in the truth's order (their "
+             "longest common subsequence), so a word added or left out does not make every later word wrong.")
+
+
 def marked_caption(caption: str, truth: str) -> tuple[str, int]:
     """Markdown of `caption` with words right (green) or wrong (red) against `truth`; and the count right."""
-    words, true_words = caption.split(), truth.split()
-    right, marked = 0, []
-    for i, word in enumerate(words):
-        ok = i < len(true_words) and word == true_words[i]
-        right += ok
-        marked.append(f":{'green' if ok else 'red'}[{_safe(word)}]")
-    return " ".join(marked) or ":gray[" + _("(nothing)") + "]", right
+    words = caption.split()
+    shared = common_words(words, truth.split())
+    marked = [f":{'green' if ok else 'red'}[{_safe(word)}]" for word, ok in zip(words, shared)]
+    return " ".join(marked) or ":gray[" + _("(nothing)") + "]", sum(shared)
 
 
 def evolution_view(evolution: Evolution, live: bool) -> None:
@@ -41,12 +46,8 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
     iterations = [i for i, _captions in evolution.snapshots]
     if live or len(iterations) == 1:
         at = iterations[-1]
-        if len(iterations) > 1:
-            st.caption(_("Greedy captions at iteration **{at}**; they refresh every {every} "
-                         "iterations.").format(at=at, every=iterations[1] - iterations[0]))
-        else:
-            st.caption(_("Greedy captions at iteration **{at}**; they refresh every few "
-                         "iterations.").format(at=at))
+        if not presenter.on():             # on a projector the progress bar's iteration is near enough
+            st.caption(_("Greedy captions at iteration **{at}**").format(at=at))
     else:
         # keyed by the snapshots on show, so a language switch keeps the iteration chosen
         at = st.select_slider(_("Captions at iteration"), iterations, value=iterations[-1],
@@ -54,15 +55,13 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
                               help=_("Drag back to iteration 0 to see what the untrained model said."))
     captions = dict(evolution.snapshots)[at]
     images = state.image_fetcher().pictures([im["url"] for im in evolution.images], THUMBNAIL)
-    cards = list(zip(images, evolution.images, captions))
-    for start in range(0, len(cards), 2):
-        for column, (image, sample, caption) in zip(st.columns(2), cards[start:start + 2]):
-            picture, words = column.container(border=True).columns([1, 2.4])
-            if image.ok:
-                picture.image(image.data, width="stretch", output_format=image.format)
-            with words:
-                marked, right = marked_caption(caption, sample["truth"])
-                score = _("**Model** · {right} of {n} words right").format(
-                    right=right, n=len(sample["truth"].split()))
-                truth = _("**Truth**")
-                st.markdown(f"{score}  \n{marked}  \n{truth}  \n{_safe(sample['truth'])}")
+    for image, sample, caption in zip(images, evolution.images, captions):
+        picture, words = st.columns([1, 5], gap="small")
+        if image.ok:
+            picture.image(image.data, width="stretch", output_format=image.format)
+        with words:
+            marked, right = marked_caption(caption, sample["truth"])
+            score = _("{right} of {n} words right · truth: {truth}").format(
+                right=right, n=len(sample["truth"].split()), truth=_safe(sample["truth"]))
+            st.markdown(f'<div style="font-size:0.8rem;line-height:1.3">\n\n{marked}  \n:gray[{score}]\n\n</div>',
+                        unsafe_allow_html=True, help=_(COUNTED))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from explorer.components.exports import Slide, titled
 from explorer.i18n import N_, _, n_
 
 DIVERGING = {"scheme": "redblue", "reverse": True}
@@ -38,8 +39,11 @@ def _scale(name: str, values: np.ndarray) -> dict:
     return {**DIVERGING, "domain": [-1, 1]}
 
 
-def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
-    """One strip per state vector (H,) of one step, units left to right, shared x axis."""
+def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool = True,
+                 slide: Slide | None = None) -> None:
+    """One strip per state vector (H,) of one step, units left to right, shared x axis; each
+    titled by what it is, or (`titles` False, for a tight screen) named on its left (a
+    `slide` titles the whole and names its download)."""
     H = len(next(iter(rows.values())))
     frame = pd.DataFrame({
         "row": np.repeat(list(rows), H),
@@ -54,28 +58,31 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34) -> None:
             "transform": [{"filter": {"field": "row", "equal": name}}],
             "mark": {"type": "rect"},
             "height": height,
-            "title": {"text": _(ROW_HELP.get(name, name)), "fontSize": 14, "anchor": "start"},
+            **({"title": {"text": _(ROW_HELP.get(name, name)), "fontSize": 14, "anchor": "start"}} if titles else {}),
             "encoding": {
                 "x": {"field": "unit", "type": "quantitative", "scale": {"domain": [0, H], "nice": False},
                       "axis": {"title": _("hidden unit") if last else None, "labels": last, "ticks": last,
                                "tickCount": 8, **FONT}},
                 "x2": {"field": "end"},
+                **({} if titles else {"y": {"field": "row", "type": "nominal",
+                                            "axis": {"title": None, "labelFontSize": 15, "ticks": False}}}),
                 "color": {"field": "value", "type": "quantitative", "scale": _scale(name, values),
                           "legend": {"title": None, "gradientLength": height, "labelFontSize": 12,
-                                     "direction": "horizontal", "orient": "right"}},
+                                     "direction": "horizontal", "orient": "right"} if titles else None},
                 "tooltip": [{"field": "unit", "title": _("unit")},
                             {"field": "value", "format": ".3f", "title": name}],
             },
         })
     spec = {"vconcat": charts, "spacing": 6, "resolve": {"scale": {"color": "independent"}},
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
-                    highlight: int | None = None, title: str = "") -> None:
+                    highlight: int | None = None, title: str = "", slide: Slide | None = None) -> None:
     """The T×H heatmap of a caption: one row per step (labelled by its word), units as columns
-    in `order` (a subset or permutation of unit indices), coloured by activation."""
+    in `order` (a subset or permutation of unit indices), coloured by activation. A `slide`
+    titles it (in place of `title`) and names its download."""
     T, n = h.shape[0], len(order)
     values = h[:, order]                                           # (T, n)
     frame = pd.DataFrame({
@@ -111,7 +118,7 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
         })
     spec = {"layer": layers, "height": {"step": 26}, "title": title or None,
             "config": {"view": {"stroke": None}}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 # --- tokens coloured by one unit -----------------------------------------------------

@@ -13,6 +13,7 @@ import streamlit as st
 from core import analysis
 from core.decoding import StepDecoder
 from explorer.components.charts import chart_pair, step_lines
+from explorer.components.exports import Slide
 from explorer.components.heatmaps import caption_heatmap, coloured_tokens, coloured_tokens_html
 from explorer.components.step_view import caption_html
 from explorer.i18n import N_, _
@@ -35,8 +36,9 @@ def _labels(states: analysis.CaptionStates) -> list[str]:
     return [f"{t}: {w}" for t, w in enumerate(states.outputs)]
 
 
-def whole_caption(decoder: StepDecoder) -> None:
-    """Draw the whole-caption view of the decoder's caption."""
+def whole_caption(decoder: StepDecoder, picked=None, image=None) -> None:
+    """Draw the whole-caption view of the decoder's caption (its charts titled for a download
+    with `picked`, the PickedModel, and `image`, the ImageChoice, when given)."""
     steps = decoder.continuation()
     states = analysis.CaptionStates.from_steps(steps, decoder.model.idx_to_word)
     T, H = states.T, states.H
@@ -60,7 +62,9 @@ def whole_caption(decoder: StepDecoder) -> None:
                              else _("first {n}").format(n=n))
     order = analysis.unit_order(states.h, order_by, step=at)
     n = H if shown == ALL else min(int(shown), H)
-    caption_heatmap(states.h, _labels(states), order[:n], highlight=at)
+    caption_heatmap(states.h, _labels(states), order[:n], highlight=at,
+                    slide=Slide.of("inspect", "hidden-states", _("Hidden state at every step"),
+                                   picked=picked, image=image))
 
     st.markdown(_("#### One unit, word by word"))
     st.caption(_("Karpathy's view: every word on the colour of one unit's activation when the word was "
@@ -96,10 +100,12 @@ def whole_caption(decoder: StepDecoder) -> None:
     pair = chart_pair()
     with pair.cell():
         step_lines(frame, "step", ["||h_t||"], y_title="||h_t||", x_title=_("step: the word it chose"),
-                   title=_("Length of the hidden state"))
+                   slide=Slide.of("inspect", "state-length", _("Length of the hidden state"),
+                                  picked=picked, image=image))
     with pair.cell():
         step_lines(frame, "step", [names[k] for k in sat], y_title=_("units saturated"), percent=True,
                    x_title=_("step: the word it chose"),
-                   domain=[0, 1], title=_("Fraction of units (or gates) saturated"))
+                   domain=[0, 1], slide=Slide.of("inspect", "saturation", _("Fraction of units (or gates) saturated"),
+                                                 picked=picked, image=image))
     st.caption(_("A saturated tanh or sigmoid sits on its flat part: it passes almost no gradient back. "
                  "Gates count as saturated below 0.05 or above 0.95."))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Sequence
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from core.data.image_cache import Picture
 from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, display_words,
                              feature_summary, image_caption_rows)
 from explorer import state
+from explorer.components.exports import Slide
 from explorer.components.plots import feature_strip
 from explorer.i18n import _, n_
 
@@ -127,6 +130,16 @@ def _token_table(tokens: CaptionTokens) -> pd.DataFrame:
         index=[_("input word"), _("input id"), _("target word"), _("target id"), _("in the loss")])
 
 
+def image_address(url: str) -> str:
+    """Where an image comes from, as the dialog shows it: a web address as a link (COCO's
+    Flickr images are public), a file on the server by its name alone (its folder is the
+    server's, not the reader's business)."""
+    if url.startswith(("http://", "https://")):
+        return f"[{_escape(url)}]({url})"
+    name = PurePosixPath(unquote(urlparse(url).path if url.startswith("file:") else url)).name
+    return f"`{name}`" if name else ""
+
+
 def card_details(details: CardDetails) -> None:
     """Open a dialog with the card's image, all its captions, its tokens and its features."""
     st.dialog(_("{split} caption {row:,} · image {image:,}").format(
@@ -141,7 +154,7 @@ def _details_body(d: CardDetails) -> None:
             st.image(picture.data, width=min(340, max(picture.size) * 3), output_format=picture.format)
         else:
             placeholder_tile(picture.error)
-        st.caption(f"[{_escape(d.url)}]({d.url})" if d.url.startswith("http") else d.url)
+        st.caption(image_address(d.url))
     with right:
         st.markdown(n_("**The {n} ground-truth caption of this image** (rows whose `{split}_image_idxs` is {image:,})",
                        "**All {n} ground-truth captions of this image** (rows whose `{split}_image_idxs` is {image:,})",
@@ -166,7 +179,10 @@ def _details_body(d: CardDetails) -> None:
                   "{mean:.3f}, length ‖f‖ = {norm:.2f}, {zeros:,} exactly zero").format(**values) if s.zeros else
                 _("**Feature vector** ({kind}): {dims:,} numbers from {low:.2f} to {high:.2f}, mean "
                   "{mean:.3f}, length ‖f‖ = {norm:.2f}").format(**values))
-    feature_strip(d.feature)
+    image = _("{split} image #{image}").format(split=d.split, image=d.image_index)
+    feature_strip(d.feature, Slide.of("browse", "features", _("Feature vector ({kind})").format(kind=d.feature_kind),
+                                      about=(image,), names=(f"{d.split}-{d.image_index}",)),
+                  key=f"browse.features.{d.split}.{d.image_index}")
 
 
 # --- a minibatch of the dataset --------------------------------------------------------

@@ -11,11 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
+from explorer.components.exports import Slide, titled
 from explorer.i18n import _
 
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
 MAX_POINTS = 1500              # per run; longer curves are thinned after smoothing
 FONT = {"labelFontSize": 16, "titleFontSize": 18}
+SMOOTHING = 0.6                # the EMA weight until the reader picks another
 
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
@@ -34,13 +36,19 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 def chart_controls() -> tuple[float, bool]:
     """The smoothing slider and the log-scale toggle; returns (weight, log_y)."""
     # one above the other: beside the slider, the toggle's label did not fit at 1024 px
-    smoothing = st.slider(_("Smoothing"), 0.0, 0.99, 0.6, 0.01, key=state.TRAIN_SMOOTHING,
+    smoothing = st.slider(_("Smoothing"), 0.0, 0.99, SMOOTHING, 0.01, key=state.TRAIN_SMOOTHING,
                           persist_state="session",
                           help=_("The thick line is an exponential moving average of the loss "
                                  "with this weight; 0 shows the raw loss only."))
     log_y = st.toggle(_("Log scale"), value=True, key=state.TRAIN_LOG_Y, persist_state="session",
                       help=_("A log y-axis shows the late, small losses as clearly as the early ones."))
     return smoothing, log_y
+
+
+def chart_settings() -> tuple[float, bool]:
+    """The (weight, log_y) chosen with `chart_controls` (drawn elsewhere on the page), or their defaults."""
+    return (float(st.session_state.get(state.TRAIN_SMOOTHING, SMOOTHING)),
+            bool(st.session_state.get(state.TRAIN_LOG_Y, True)))
 
 
 def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pd.DataFrame:
@@ -58,9 +66,10 @@ def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: fl
 
 
 def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,
-               height: int = 380, dashed: tuple[str, ...] = ()) -> None:
+               height: int = 380, dashed: tuple[str, ...] = (), page: str = "train") -> None:
     """Draw the curves (label, iterations, losses); the first is the run being followed.
-    Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows)."""
+    Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows).
+    Titled for a download: the runs under the title, the first in the file name (after `page`)."""
     data = curves_frame(curves, smoothing)
     if data.empty:                                           # an empty frame would look broken
         st.caption(_("The loss curve appears here after the first iteration."))
@@ -93,6 +102,7 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     legend_rows = len(labels) if len(labels) > 1 else 0      # the legend shares the chart's height
     spec = {"height": height + 22 * legend_rows, "layer": layers,
             "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
-    st.vega_lite_chart(data, spec, width="stretch",
+    slide = Slide.of(page, "loss", _("Training loss"), about=(" · ".join(labels),), names=labels[:1])
+    st.vega_lite_chart(data, titled(spec, slide), width="stretch",
                        alt=_("Training loss per iteration for {runs}").format(runs=", ".join(labels))
                        if labels else _("Training loss per iteration"))

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from core.checks import CheckRow
 from core.data.stats import SplitStats
+from explorer.components.exports import Slide, figure_download, titled
 from explorer.fonts import families, figure_text
 from explorer.i18n import N_, _, p_
 
@@ -40,15 +41,17 @@ def _spec(build: str, columns: tuple, *args) -> dict:
     return _configured(_BUILDERS[build](frame, *args)).to_dict()
 
 
-def _show(build: str, columns: dict, *args, title: str | None = None) -> None:
-    """Chart `build` of `columns`, under `title`: written by the page, not into the chart,
-    since Vega cuts a title longer than the chart with an ellipsis and the page wraps it
-    (a title's length changes with the language)."""
+def _show(build: str, columns: dict, *args, slide: Slide) -> None:
+    """Chart `build` of `columns`, titled by `slide` in the chart (so its download has the
+    title, the dataset and the split; the title is not cut short, see `exports.titled`)."""
     key = tuple((name, tuple(v.item() if hasattr(v, "item") else v for v in values))
                 for name, values in columns.items())
-    if title:
-        st.markdown(f"**{title}**")
-    st.vega_lite_chart(spec=_spec(build, key, *args), width="stretch")
+    st.vega_lite_chart(spec=titled(_spec(build, key, *args), slide), width="stretch")
+
+
+def _browse_slide(chart: str, title: str, stats: SplitStats, dataset: str) -> Slide:
+    return Slide.of("browse", chart, title, about=tuple(a for a in (dataset, _(stats.split)) if a),
+                    names=(dataset, stats.split))
 
 
 # --- Browse: dataset statistics ----------------------------------------------------------
@@ -62,30 +65,33 @@ def _bars(frame: pd.DataFrame, x: str, y: str, x_title: str, y_title: str,
                     tooltip=[alt.Tooltip(f"{x}:O", title=x_tip), alt.Tooltip(f"{y}:Q", format=",", title=y_tip)]))
 
 
-def caption_length_chart(stats: SplitStats) -> None:
-    """How many words the captions of a split have (specials not counted)."""
+def caption_length_chart(stats: SplitStats, dataset: str = "") -> None:
+    """How many words the captions of a split have (specials not counted); `dataset` names
+    the dataset in the chart's subtitle and file name ("demo", "COCO")."""
     values, counts = stats.lengths
     _show("bars", {"words": values, "captions": counts}, "words", "captions", _("words in the caption"),
           p_("how many captions", "captions"), _("words"), p_("how many captions", "captions"),
-          title=_("Caption length ({split}): {mean:.1f} words on average").format(
-              split=_(stats.split), mean=stats.mean_length))
+          slide=_browse_slide("caption-lengths", _("Caption length ({split}): {mean:.1f} words on average").format(
+              split=_(stats.split), mean=stats.mean_length), stats, dataset))
 
 
-def captions_per_image_chart(stats: SplitStats) -> None:
+def captions_per_image_chart(stats: SplitStats, dataset: str = "") -> None:
     """How many images have 0, 1, 2, ... captions."""
     values, counts = stats.per_image
     _show("bars", {"captions": values, "images": counts}, "captions", "images", _("captions of the image"),
           _("images"), p_("how many captions", "captions"), _("images"),
-          title=_("Captions per image ({split})").format(split=_(stats.split)))
+          slide=_browse_slide("captions-per-image", _("Captions per image ({split})").format(split=_(stats.split)),
+                              stats, dataset))
 
 
-def top_words_chart(stats: SplitStats) -> None:
+def top_words_chart(stats: SplitStats, dataset: str = "") -> None:
     """The most frequent words of a split, as horizontal bars."""
     words = [w for w, _ in stats.top_words]
     counts = [int(c) for _, c in stats.top_words]
     _show("top_words", {"word": words, "count": counts, "share": [c / max(stats.word_tokens, 1) for c in counts]},
           (_("times used"), _("word"), p_("how often a word is used", "count"), _("share of words")),
-          title=_("The {n} most frequent words ({split})").format(n=len(words), split=_(stats.split)))
+          slide=_browse_slide("top-words", _("The {n} most frequent words ({split})").format(
+              n=len(words), split=_(stats.split)), stats, dataset))
 
 
 def _top_words(frame: pd.DataFrame, labels: tuple) -> alt.Chart:
@@ -100,8 +106,9 @@ def _top_words(frame: pd.DataFrame, labels: tuple) -> alt.Chart:
 
 # --- Browse: one image's feature vector --------------------------------------------------
 
-def feature_strip(vector: np.ndarray) -> None:
-    """A feature vector as a one-row heat strip: one column per dimension."""
+def feature_strip(vector: np.ndarray, slide: Slide | None = None, key: str = "feature_strip") -> None:
+    """A feature vector as a one-row heat strip: one column per dimension; with a `slide`, a
+    button under it downloads it as a PNG with the slide's title (widget key `key`)."""
     v = np.asarray(vector, dtype=np.float64).ravel()
     fig = Figure(figsize=(10, 1.45), dpi=110, layout="constrained")
     ax = fig.add_subplot()
@@ -117,12 +124,15 @@ def feature_strip(vector: np.ndarray) -> None:
     ax.tick_params(labelsize=11)
     fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="both").ax.tick_params(labelsize=10)
     st.pyplot(fig, width="stretch")
+    if slide is not None:
+        figure_download(fig, slide, key)
 
 
 # --- Layer lab --------------------------------------------------------------------------
 
-def error_chart(rows: Sequence[CheckRow]) -> None:
-    """Every relative error on a log scale, each with its threshold as a black tick."""
+def error_chart(rows: Sequence[CheckRow], layer: str = "", name: str = "") -> None:
+    """Every relative error on a log scale, each with its threshold as a black tick; `layer`
+    (shown) and `name` (for the file) say which layer was checked."""
     rows = [r for r in rows if r.measure != "value"]
     if not rows:
         return
@@ -133,7 +143,8 @@ def error_chart(rows: Sequence[CheckRow]) -> None:
         "threshold": [float(r.threshold) for r in rows],
         "result": [passed if r.passed else failed for r in rows],
     }, (passed, failed, _("relative error, log scale"), _("check"), _("error"), _("threshold"), _("result")),
-        title=_("Errors and their thresholds"))
+        slide=Slide.of("layer-lab", "gradient-check", _("Errors and their thresholds"),
+                       about=(layer,) if layer else (), names=(name,)))
     st.caption(_("A dot is an error, its grey tick the threshold: left of the tick passes."))
 
 

@@ -15,11 +15,12 @@ from core.model import CaptioningRNN
 from core.probe import ATTRIBUTES, LABELS, ProbeResult, probe_model
 from core.data.scene_lab import fresh_scenes, why_not
 from explorer import state
+from explorer.components.exports import Slide, titled
 from explorer.components.model_picker import PickedModel
 from explorer.components.scene_composer import features_of
 from explorer.runs.settings import RunConfig
 from explorer.runs.base import EngineUnavailable, RunLimitError
-from explorer.i18n import N_, _, sentence
+from explorer.i18n import N_, _, n_, sentence
 
 SCENES = "compare.probe_scenes"
 SEED = "compare.probe_seed"
@@ -91,7 +92,7 @@ def _table(results: dict[str, ProbeResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _chart(results: dict[str, ProbeResult]) -> None:
+def _chart(results: dict[str, ProbeResult], picked: PickedModel, scenes: int) -> None:
     names = [_(name) for name in results]
     frame = pd.DataFrame([{"attribute": _(LABELS[a]), "model": _(name), "right": r.scores[a].accuracy,
                            "said": r.scores[a].said} for name, r in results.items() for a in ATTRIBUTES])
@@ -109,7 +110,10 @@ def _chart(results: dict[str, ProbeResult]) -> None:
                 "tooltip": [{"field": "model", "title": _("model")}, {"field": "attribute", "title": _("attribute")},
                             {"field": "right", "title": _("right"), "format": ".1%"},
                             {"field": "said", "title": _("captions that say it")}]}}
-    st.vega_lite_chart(frame, spec, width="stretch")
+    slide = Slide.of("compare", "what-it-sees", _("What it sees"), picked=picked,
+                     about=(n_("{n} fresh scene", "{n} fresh scenes", scenes).format(n=scenes),),
+                     names=(f"{scenes}-scenes",))
+    st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
 def what_it_sees(picked: PickedModel, ds: state.Dataset) -> None:
@@ -157,7 +161,7 @@ def what_it_sees(picked: PickedModel, ds: state.Dataset) -> None:
     if results is None:
         st.info(_("Press **Probe** to caption the scenes."), icon=":material/science:")
         return
-    _chart(results)
+    _chart(results, picked, int(n))
     st.dataframe(_table(results), hide_index=True, width="stretch")
     total = next(iter(results.values())).scores["colour"].total
     st.caption(_("Each cell: how many of the captions that say the attribute say it right, of how many say it "

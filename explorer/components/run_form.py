@@ -1,6 +1,7 @@
 """The new-run form: a preset or custom settings, a message beside every bad field, Start.
 
-A preset shows what it means (the notebook's overfit cell) in a small table. "Custom"
+A preset shows what it means (the notebook's overfit cell) in a small table, folded under
+Start. *Slow motion* paces any run for a class to watch. "Custom"
 opens every setting, starting from the preset chosen last. Each field is checked by
 `RunConfig.validate` on every change, and a problem is shown right under its field; Start
 is only enabled when there is none.
@@ -19,6 +20,8 @@ from explorer.i18n import N_, _
 from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig
 
 CHOICES = (*PRESETS, CUSTOM)
+SLOW_MOTION = (0, 30, 60, 120)         # seconds for the whole run; 0 is full speed
+SLOW_KEY = "train.slow_motion"
 OVERFIT_NOTE = N_("The course notebook's overfitting cell: a small model memorises 50 training captions.")
 PRESET_NOTES = {      # English, translated where shown (as are the presets' names)
     "Notebook RNN overfit": OVERFIT_NOTE,
@@ -33,7 +36,8 @@ LABELS = {"cell_type": N_("Cell"), "hidden_dim": N_("Hidden size H"), "wordvec_d
           "update_rule": N_("Update rule"), "learning_rate": N_("Learning rate"),
           "lr_decay": N_("Decay per epoch"), "batch_size": N_("Batch size"), "num_epochs": N_("Epochs"),
           "max_train": N_("Training captions"), "seed": N_("Seed"), "dtype": "dtype",
-          "snapshot_every": N_("Snapshot every"), "shuffle_features": N_("Features shuffled")}
+          "snapshot_every": N_("Snapshot every"), "shuffle_features": N_("Features shuffled"),
+          "slow_motion": N_("Slow motion")}
 HELP = {"max_train": N_("How many captions to overfit, drawn from the training split with "
                         "replacement after the seed, as load_coco_data(max_train=...) does."),
         "seed": N_("np.random.seed(seed) runs first, so one seed gives one loss curve."),
@@ -122,31 +126,47 @@ def _show(name: str, value) -> str:
         return _("{n} iterations").format(n=value)
     if name == "shuffle_features":
         return _("yes") if value else _("no")
+    if name == "slow_motion":
+        return _("{s:g} s").format(s=value) if value else _("off")
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _slow_motion() -> float:
+    """The pace for a class to watch: the whole run spread over this many seconds (0: full speed)."""
+    pace = st.segmented_control(_(LABELS["slow_motion"]), SLOW_MOTION, key=SLOW_KEY, default=0, required=True,
+                                persist_state="session", format_func=lambda s: _show("slow_motion", s),
+                                help=_("Spread the run over this many seconds, so that a class can watch the "
+                                       "loss fall and the captions change. The numbers are the same at any "
+                                       "speed."))
+    return float(pace or 0)
+
+
 def run_form(num_train_available: int) -> RunConfig | None:
-    """Draw the form; return the settings when Start was pressed and they are valid."""
+    """Draw the form; return the settings when Start was pressed and they are valid.
+
+    Start sits right under the preset and its pace, above the preset's settings table,
+    so that on a 1280x720 projector it is on screen beside the loss chart."""
     if state.TRAIN_PRESET not in st.session_state:
         st.session_state[state.TRAIN_PRESET] = CHOICES[0]
         _fill(PRESETS[CHOICES[0]])
     choice = st.radio(_("Settings"), CHOICES, key=state.TRAIN_PRESET, on_change=_on_preset,
                       persist_state="session", label_visibility="collapsed", format_func=_)
-    if choice in PRESETS:
-        config = PRESETS[choice]
-        problems = config.validate(num_train_available)
-        st.caption(_("{note} Choose *Custom* to change anything.").format(
-            note=_(PRESET_NOTES[choice]) if choice in PRESET_NOTES else ""))
-        _summary(config)
-        for name, text in problems.items():
-            st.error(_("{setting}: {problem}").format(setting=_(LABELS[name]), problem=_(text)))
-    else:
-        config = _config_from_fields()
-        problems = config.validate(num_train_available)
-        _custom_fields(problems)
+    pace = _slow_motion()
+    preset = choice in PRESETS
+    config = (PRESETS[choice] if preset else _config_from_fields()).replace(slow_motion=pace)
+    problems = config.validate(num_train_available)
+    pressed = st.button(_("Start"), type="primary", icon=":material/play_arrow:", width="stretch",
+                        disabled=bool(problems))
     if not problems:
         st.caption(_("**{iterations:,} iterations**: {per_epoch} per epoch × {epochs} epochs.").format(
             iterations=config.num_iterations, per_epoch=config.iterations_per_epoch, epochs=config.num_epochs))
-    pressed = st.button(_("Start"), type="primary", icon=":material/play_arrow:", width="stretch",
-                        disabled=bool(problems))
+    if preset:
+        st.caption(_("{note} Choose *Custom* to change anything.").format(
+            note=_(PRESET_NOTES[choice]) if choice in PRESET_NOTES else ""))
+        with st.expander(_("The preset's settings")):
+            _summary(config)
+        for name, text in problems.items():
+            st.error(_("{setting}: {problem}").format(setting=_(LABELS[name]), problem=_(text)))
+    else:
+        _custom_fields(problems)
     return config if pressed and not problems else None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.student.training import parting_point
-from explorer import state
+from explorer import presenter, state
 from explorer.admin import is_admin
 from explorer.components.evolution import evolution_view
-from explorer.components.loss_chart import chart_controls, loss_chart
+from explorer.components.loss_chart import chart_controls, chart_settings, loss_chart
 from explorer.components.runs_table import STATUS, duration_text, gone_sentence, status_text, who
 from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
@@ -51,9 +51,11 @@ def parting_sentence(losses, reference) -> str:
 
 
 def _header(info: RunInfo, owner: str) -> None:
-    icon, colour, _text = STATUS.get(info.status, (None, "gray", None))
-    st.subheader(info.label, anchor=False)
-    st.badge(status_text(info), icon=icon, color=colour)
+    """The run's name and settings (on a projector neither: the run chosen above names it,
+    the runs table below has its settings, and the screen is short)."""
+    if presenter.on():
+        return
+    st.markdown(f"#### {info.label}")
     c = info.config
     st.caption(_("{cell} · H={hidden} · W={wordvec} · {rule} · batch {batch} · {epochs} epochs · "
                  "{captions} captions · seed {seed} · started by {who}").format(
@@ -98,7 +100,10 @@ def _delete(runner: RunEngine, run_id: str, owner: str | None) -> None:
 
 
 def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
+    """The run's status and what this person may do with it."""
     row = st.container(horizontal=True, vertical_alignment="center")
+    icon, colour, _text = STATUS.get(info.status, (None, "gray", None))
+    row.badge(status_text(info), icon=icon, color=colour)
     admin = is_admin()
     mine = info.owner == owner
     acting = owner if mine else None                   # None: the admin acting on anyone's run
@@ -147,7 +152,7 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
         st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
     _message(runner, info)
     _buttons(runner, info, owner)
-    smoothing, log_y = chart_controls()
+    smoothing, log_y = chart_settings()
     labels = [r.label for r in shown]
     curves, dashed = [], []
     for r in shown:
@@ -157,14 +162,17 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
         if h.reference is not None:             # a student's code, with Caption Lab's model beside it
             dashed.append(_("{run} · Caption Lab's beside it").format(run=label))
             curves.append((dashed[-1], h.iterations, h.reference))
-    loss_chart(curves, smoothing, log_y, dashed=tuple(dashed))
-    if info.code:
-        history = runner.history(run_id)
-        st.caption(_("Your own code (`{package}`), dashed: Caption Lab's model from the same first weights on "
-                     "the same minibatches. {parting}").format(
-            package=info.code["package"], parting=parting_sentence(history.losses, history.reference)))
-    st.markdown("#### " + _("Evolution"))
-    evolution_view(runner.evolution(run_id), live=info.is_active)
+    # the curve and the captions side by side, so both are on one 1280x720 screen with Start
+    chart, captions = st.columns(2, gap="medium")
+    with chart:
+        loss_chart(curves, smoothing, log_y, height=260, dashed=tuple(dashed))
+        if info.code:
+            history = runner.history(run_id)
+            st.caption(_("Your own code (`{package}`), dashed: Caption Lab's model from the same first weights on "
+                         "the same minibatches. {parting}").format(
+                package=info.code["package"], parting=parting_sentence(history.losses, history.reference)))
+    with captions:
+        evolution_view(runner.evolution(run_id), live=info.is_active)
     if live and not any(r.is_active for r in shown):
         st.rerun(scope="app")
 
@@ -189,13 +197,21 @@ def run_picker(runner: RunEngine, runs: list[RunInfo], owner: str) -> tuple[str,
         r = by_id[run_id]
         return f"{r.label}{' · ' + run_id[-6:] if labels.count(r.label) > 1 else ''} · {who(r, owner)}"
 
-    pick, compare = st.columns(2)
+    pick, compare, chart = st.columns([4, 2, 2], vertical_alignment="bottom")
+    labels_shown = "collapsed" if presenter.on() else "visible"     # the choices say what they are
     followed = pick.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
-                              persist_state="session", on_change=st.session_state.pop, args=(GONE, None))
+                              persist_state="session", label_visibility=labels_shown,
+                              on_change=st.session_state.pop, args=(GONE, None))
     candidates = [r.run_id for r in runs if r.run_id != followed and (r.iteration or r.is_active)]
     st.session_state[state.TRAIN_OVERLAY] = [i for i in st.session_state.get(state.TRAIN_OVERLAY, [])
                                              if i in candidates]
-    overlay = compare.multiselect(_("Compare loss curves with"), candidates, key=state.TRAIN_OVERLAY,
-                                  format_func=describe, placeholder=_("Pick runs to overlay"),
-                                  persist_state="session")
+    shown = len(st.session_state[state.TRAIN_OVERLAY])
+    with compare.popover(_("Compare ({n})").format(n=shown) if shown else _("Compare"),
+                         icon=":material/stacked_line_chart:", width="stretch"):
+        overlay = st.multiselect(_("Compare loss curves with"), candidates, key=state.TRAIN_OVERLAY,
+                                 format_func=describe, placeholder=_("Pick runs to overlay"),
+                                 persist_state="session")
+    with chart.popover(_("Chart"), icon=":material/tune:", width="stretch",
+                       help=_("Smoothing and scale of the loss chart")):
+        chart_controls()
     return followed, overlay

@@ -13,6 +13,7 @@ import streamlit as st
 from core.evaluate import SPLITS, Strategy, evaluate
 from explorer import state
 from explorer.components.image_picker import caption_index
+from explorer.components.exports import Slide, titled
 from explorer.components.model_picker import PickedModel
 from explorer.components.strategy_view import train_split_note, trained_images_note
 from explorer.i18n import N_, _
@@ -41,7 +42,7 @@ def _table(results) -> pd.DataFrame:
         "mean words": r.mean_length, "seconds": r.seconds} for r in results])
 
 
-def _chart(frame: pd.DataFrame) -> None:
+def _chart(frame: pd.DataFrame, picked: PickedModel, n: int) -> None:
     long = frame.melt(id_vars=["strategy", "split"], value_vars=[f"BLEU-{n}" for n in range(1, 5)],
                       var_name="score", value_name="value")
     long["strategy"] = [_(s) for s in long["strategy"]]     # shown in the reader's language
@@ -64,7 +65,9 @@ def _chart(frame: pd.DataFrame) -> None:
                         {"field": "value", "format": ".3f", "title": _("value")}],
         },
     }
-    st.vega_lite_chart(long, spec)
+    slide = Slide.of("compare", "split-scores", _("Corpus BLEU, train against val"), picked=picked,
+                     about=(_("{n:,} images per split").format(n=n),), names=(f"n{n}",))
+    st.vega_lite_chart(long, titled(spec, slide))
 
 
 def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
@@ -110,7 +113,7 @@ def split_scores(picked: PickedModel, ds: state.Dataset) -> None:
                                 shown["mean log p"]: st.column_config.NumberColumn(format="%.2f"),
                                 shown["mean words"]: st.column_config.NumberColumn(format="%.1f"),
                                 shown["seconds"]: st.column_config.NumberColumn(format="%.2f")})
-    _chart(frame)
+    _chart(frame, picked, int(n))
     by = {(r.strategy, r.split): r for r in results[spec]}
     gaps = [_("{strategy}: train {train:.3f} against val {val:.3f}").format(
                 strategy=_(s), train=by[s, "train"].bleu[3], val=by[s, "val"].bleu[3])

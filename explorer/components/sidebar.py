@@ -5,7 +5,8 @@ import socket
 
 import streamlit as st
 
-from explorer import i18n, runs, state
+from core.data.layout import SPECIAL_WORDS
+from explorer import i18n, presenter, runs, state
 from explorer.admin import ONLY_ADMIN, is_admin
 from explorer.i18n import _
 
@@ -52,11 +53,13 @@ def _health(ds: state.Dataset) -> None:
     n_cap = {s: len(data[f"{s}_captions"]) for s in ("train", "val")}
     fetcher = state.image_fetcher()
     stats = fetcher.stats()
+    specials = sum(word in SPECIAL_WORDS for word in data["idx_to_word"])   # <NULL> <START> <END> <UNK>
     st.markdown("  \n".join([
         f"**{ds.label}**",
         _("train: {images:,} images, {captions:,} captions").format(images=n_img["train"], captions=n_cap["train"]),
         _("val: {images:,} images, {captions:,} captions").format(images=n_img["val"], captions=n_cap["val"]),
-        _("vocabulary: {n:,} words").format(n=len(data["idx_to_word"])),
+        _("vocabulary: {words:,} words + {specials} special tokens").format(
+            words=len(data["idx_to_word"]) - specials, specials=specials),
         _("images so far: {live:,} live, {dead:,} dead").format(live=stats["live"], dead=stats["dead"])]))
     if runs.redis_url():             # one of several app servers: say which, for whoever debugs the class
         st.caption(_(":material/dns: Served by `{host}:{port}`; runs queue on Redis and any app server "
@@ -74,6 +77,7 @@ def dataset_sidebar():
     dataset's health, to call after the page ran (so its image counts include that page's)."""
     with st.sidebar:
         i18n.language_selector()
+        presenter.toggle()
         st.subheader(_("Dataset"))
         source = st.radio(_("Source"), list(state.SOURCES), key=state.SOURCE, label_visibility="collapsed",
                           format_func=lambda s: _(state.SOURCES[s]))

@@ -18,11 +18,15 @@ import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
-from explorer import address
+from explorer import address, state
+from explorer.components.caption_diff import highlighted
 from explorer.components.charts import chart_pair, next_word_bars
+from explorer.components.exports import Slide
 from explorer.components.heatmaps import state_strips
-from explorer.components.image_picker import ImageChoice, show_image
+from explorer.components.image_picker import PICTURE, ImageChoice, references_of, show_image
+from explorer.components.step_gif import GifText, frames_of, step_gif
 from explorer.components.model_picker import PickedModel
+from explorer.fonts import font_file
 from explorer.i18n import N_, _, n_
 
 DECODER = "inspect.decoder"            # the StepDecoder being stepped
@@ -142,6 +146,20 @@ def caption_html(words: list[str], forced: list[bool], *, current: int | None = 
             + "".join(chips) + "</div>")
 
 
+def references_html(references: list[list[str]], words: list[str]) -> str:
+    """The image's ground-truth captions, small, under the caption being sampled: each word
+    shaded by the longest n-gram it shares with the caption so far."""
+    sampled = [w for w in words if w != "<END>"]
+    if not references:
+        return (f'<div style="font-size:0.9rem;color:#868e96">'
+                f'{html.escape(_("This picture has no ground-truth captions."))}</div>')
+    heading = html.escape(n_("Ground truth ({n} caption):", "Ground truth ({n} captions):",
+                             len(references)).format(n=len(references)))
+    items = "".join(f'<li>{highlighted(ref, [sampled] if sampled else [], "0.95rem")}</li>' for ref in references)
+    return (f'<div style="font-size:0.9rem;color:#495057">{heading}'
+            f'<ol style="margin:0 0 0.2em 1.3em;padding:0;line-height:1.25">{items}</ol></div>')
+
+
 def _caption_text(steps, idx_to_word, start: int = 0) -> str:
     return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or _("(nothing more)")
 
@@ -163,7 +181,26 @@ def _force(decoder: StepDecoder, at: int) -> None:
     decoder.force(int(st.session_state[FORCE_WORD]), at=at)
 
 
-def _controls(decoder: StepDecoder, playing: bool) -> None:
+def _gif_download(decoder: StepDecoder, image: ImageChoice, picked: PickedModel | None) -> None:
+    """A button that downloads the whole caption, decoded on from here, as an animated GIF: one
+    frame per step (drawn only when pressed, in Streamlit's download thread)."""
+    slide = Slide.of("inspect", "step-through", _("Sampling word by word"), picked=picked, image=image)
+    text = GifText(slide.title, slide.subtitle, _("Step {t}: took “{word}” (p = {p:.2f})"), font_file())
+    if image.picture is not None:
+        picture = image.picture
+    else:
+        fetched = state.image_fetcher().picture(image.url, PICTURE)
+        picture = fetched.data if fetched.ok else None
+    itw = decoder.model.idx_to_word
+    steps = decoder.continuation()
+    st.download_button(_("GIF"), lambda: step_gif(picture, frames_of(steps, itw), text),
+                       file_name=f"{slide.name}.gif", mime="image/gif", on_click="ignore",
+                       icon=":material/download:", key="inspect.gif",
+                       help=_("The whole caption as an animated GIF for a slide: one frame per step, with the "
+                              "image, the caption so far and the next-word bars."))
+
+
+def _controls(decoder: StepDecoder, playing: bool, image: ImageChoice, picked: PickedModel | None) -> None:
     # a row that wraps on a narrow screen, so no button's label is ever cut short
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.button(_("Reset"), icon=":material/first_page:", on_click=_paused, args=(decoder.reset,),
@@ -179,6 +216,7 @@ def _controls(decoder: StepDecoder, playing: bool) -> None:
                   key="inspect.finish", disabled=decoder.finished)
         st.select_slider(_("Play speed"), SPEEDS, value=0.5, key=SPEED, persist_state="session", width=240,
                          format_func=lambda s: _("{s:g} s per word").format(s=s))
+        _gif_download(decoder, image, picked)
 
 
 def _what_if(decoder: StepDecoder, step) -> None:
@@ -206,7 +244,8 @@ def _what_if(decoder: StepDecoder, step) -> None:
             caption=html.escape(_caption_text(decoder.unforced(), itw))))
 
 
-def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
+def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]], picked: PickedModel | None,
+           timer_on: bool) -> None:
     playing = st.session_state.get(PLAYING, False)
     if playing:
         decoder.step()
@@ -216,12 +255,13 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
         st.rerun()                                 # start or stop the timer: a full rerun
     itw = decoder.model.idx_to_word
     address.show("t", decoder.steps[-1].t if decoder.steps else None)   # the step on show, as its heading numbers it
-    _controls(decoder, playing)
+    _controls(decoder, playing, image, picked)
     left, right = st.columns([1, 4], gap="medium")
     with left:
         show_image(image)
     with right:
         st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps]))
+        st.html(references_html(references, decoder.words()))
         if not decoder.steps:
             st.info(_("Press **Step** (or the → key) to feed `<START>` and see the distribution "
                       "over the first word."), icon=":material/touch_app:")
@@ -251,14 +291,16 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
                  else _("{word} (rank {rank})").format(word=itw[int(i)], rank=rank)
                  for i in ids]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
-                       title=_("After reading “{word}”: the next word").format(word=itw[step.input_token]))
+                       slide=Slide.of("inspect", "next-word", _("After reading “{word}”: the next word").format(
+                           word=itw[step.input_token]), picked=picked, image=image, names=(f"step-{step.t}",)))
     with bars_and_what_if.cell():
         _what_if(decoder, step)
     st.markdown(_("#### The state after this step"))
     rows = {"h": step.h}
     if step.c is not None:
         rows.update({"c": step.c, **step.gates})
-    state_strips(rows)
+    state_strips(rows, slide=Slide.of("inspect", "state", _("The state after step {t}").format(t=step.t),
+                                      picked=picked, image=image, names=(f"step-{step.t}",)))
     st.caption(n_("{n} hidden unit, left to right. Blue is -1, white 0, red +1; gates run from 0 "
                   "(closed, dark purple) to 1 (open, yellow). Hover a cell for its value.",
                   "{n} hidden units, left to right. Blue is -1, white 0, red +1; gates run from 0 "
@@ -266,8 +308,10 @@ def _panel(decoder: StepDecoder, image: ImageChoice, timer_on: bool) -> None:
                   len(step.h)).format(n=len(step.h)))
 
 
-def step_through(decoder: StepDecoder, image: ImageChoice) -> None:
-    """The step-through panel: controls, caption so far, next-word bars, what if, state strips."""
+def step_through(decoder: StepDecoder, image: ImageChoice, picked: PickedModel | None = None) -> None:
+    """The step-through panel: controls, caption so far beside the image's ground-truth captions,
+    next-word bars, what if, state strips (their downloads name `picked`'s model and the image)."""
     timer_on = bool(st.session_state.get(PLAYING, False))
     speed = st.session_state.get(SPEED, 0.5)
-    st.fragment(_panel, run_every=speed if timer_on else None)(decoder, image, timer_on)
+    references = references_of(state.dataset(), image)
+    st.fragment(_panel, run_every=speed if timer_on else None)(decoder, image, references, picked, timer_on)

@@ -18,7 +18,7 @@ import streamlit as st
 
 from core.evaluate import Strategy, caption_images, compare_strategies, sample_images
 from explorer import state
-from explorer.components.caption_diff import caption_against_references, highlighted, legend_html
+from explorer.components.caption_diff import BLEU_NOTE, caption_against_references, highlighted, legend_html
 from explorer.components.charts import chart_pair
 from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
 from explorer.components.model_picker import PickedModel
@@ -107,7 +107,8 @@ def _new_images() -> None:
 
 def examples(picked: PickedModel, ds: state.Dataset) -> None:
     """A few train and a few val images, each with its sampled caption against every reference."""
-    controls = st.grid(3, min_column_width=240, vertical_alignment="bottom")
+    # a cell wide enough for the decoding choice's three labels: "Temperature" was cut at 1280 px
+    controls = st.grid(3, min_column_width=320, vertical_alignment="bottom")
     with controls.cell():
         strategy = strategy_picker("compare.examples")
     with controls.cell():
@@ -186,7 +187,7 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
                  "guaranteed to find a more likely caption.") + " "
                + n_("BLEU is against the image's {n} ground-truth caption.",
                     "BLEU is against the image's {n} ground-truth captions.",
-                    len(references)).format(n=len(references)))
+                    len(references)).format(n=len(references)) + " " + _(BLEU_NOTE))
     with st.expander(_("The same numbers as a table")):
         shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
         st.dataframe(pd.DataFrame({

@@ -19,6 +19,7 @@ from core.data.stats import display_words
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
 from explorer.components.charts import chart_pair, step_lines
+from explorer.components.exports import Slide, model_name
 from explorer.components.image_picker import ImageChoice, captions_of
 from explorer.components.model_picker import PickedModel, model_picker
 from explorer.i18n import N_, _, n_
@@ -90,11 +91,13 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
     with pair.cell():
         step_lines(frame, "step", [p_true, p_top], y_title=_("probability"),
                    domain=[0, 1], x_title=_("step: the true next word"),
-                   title=_("The true word against the model's favourite"))
+                   slide=Slide.of("inspect", "teacher-forcing", _("The true word against the model's favourite"),
+                                  picked=picked, image=image))
     with pair.cell():
         step_lines(frame, "step", [whole, last],
                    y_title=_("||dL/dh_t|| (log scale)"), log=True, x_title=_("step: the true next word"),
-                   title=_("Gradient flowing back to each hidden state"))
+                   slide=Slide.of("inspect", "gradient-through-time", _("Gradient flowing back to each hidden state"),
+                                  picked=picked, image=image))
     st.caption(_("The gradient chart is backpropagation through time. The last word's loss reaches step "
                  "t only through every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) "
                  "or mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
@@ -137,7 +140,10 @@ def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) ->
         frame[name] = analysis.gradient_decay(trace.grad_norm_last)
     st.markdown(_("##### How much of the last word's gradient reaches step t (1 at the last step)"))
     step_lines(frame, "step", names, y_title=_("||dL_T/dh_t|| / ||dL_T/dh_T-1||  (log scale)"), log=True,
-               x_title=_("step: the true next word"), height=320)
+               x_title=_("step: the true next word"), height=320,
+               slide=Slide.of("inspect", "rnn-vs-lstm-gradients", _("How much of the last word's gradient reaches "
+                                                                    "step t"), image=image,
+                              about=[p.label for _name, p in models], names=[model_name(p) for _n, p in models]))
     cols = st.columns(2)
     for col, (n, p), trace in zip(cols, models, traces):
         decay = analysis.gradient_decay(trace.grad_norm_last)

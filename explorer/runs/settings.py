@@ -36,6 +36,7 @@ MAX_WORDVEC = 1024
 MAX_ITERATIONS = 20_000        # a classroom server is shared: no run may take all afternoon
 MAX_BATCH = 500                # an LSTM with H=2048 in float64 already needs 3 GB for a batch this big
 MAX_SEED = 2**32 - 1           # np.random.seed's range
+MAX_SLOW_MOTION = 600.0        # seconds: slow motion is for watching a run, not for parking one
 AT_MOST = N_("At most {high:,}.")   # a setting above its range, unless a reason is given
 
 
@@ -56,6 +57,8 @@ class RunConfig:
     dtype: str = "float32"          # the model's parameter dtype
     snapshot_every: int = 5         # sample the evolution captions every k iterations
     shuffle_features: bool = False  # pair every caption with another image's features: a model that cannot see
+    slow_motion: float = 0.0        # spread the run over at least this many seconds, for a class to watch
+                                    # (0: full speed); it changes the pace only, never the numbers
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
@@ -137,6 +140,10 @@ class RunConfig:
         whole("snapshot_every", self.snapshot_every, 1, None)
         if not isinstance(self.shuffle_features, (bool, np.bool_)):
             problems["shuffle_features"] = message("Must be true or false.")
+        pace = self.slow_motion
+        if not is_number(pace) or not math.isfinite(pace) or not 0 <= pace <= MAX_SLOW_MOTION:
+            problems["slow_motion"] = message("Must be from 0 (full speed) to {most:g} seconds.",
+                                              most=MAX_SLOW_MOTION)
         return problems
 
 

@@ -3,7 +3,8 @@
 A run engine starts one per running run (the local engine from the app server, the RQ
 engine from an RQ worker), with BLAS limited to one thread, so that runs
 never slow the app's own script runs down by more than their share of the cores. It
-reads the run's config.json, trains with the notebook's recipe (`settings.notebook_solver`)
+reads the run's config.json, trains with the notebook's recipe (`settings.notebook_solver`),
+in slow motion when its settings ask (waiting between iterations, so a class can watch),
 and writes everything the app shows into the run folder (see `store`): the loss of
 every iteration, the evolution captions every k iterations, a snapshot checkpoint every
 few seconds, and at the end the final checkpoint and status.
@@ -53,6 +54,7 @@ MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
 HEARTBEAT_SECONDS = 2.0      # how often the worker says it is alive
+PACE_POLL_SECONDS = 0.2      # in slow motion, how often a waiting run looks for a stop request
 
 
 def plain(caption, idx_to_word) -> str:
@@ -73,6 +75,7 @@ class Training:
         self.iteration, self.last_loss, self.elapsed = 0, None, 0.0
         self.last_snapshot, self.snapshot_iteration = None, None
         self.evolved_at = None
+        self.paced_from = None                   # when iteration 1 started, for slow motion
         self.max_seconds = 60 * float(os.environ.get(MAX_MINUTES_ENV) or MAX_MINUTES)
         self.out_of_time = False
         self.code = self.meta.get("code")        # a student's package, under the run's code/
@@ -93,6 +96,7 @@ class Training:
                                               callbacks=[self.on_progress], should_stop=self.should_stop)
                 self.prepare_samples(self.solver.data)
                 self.evolve(0)
+                self.paced_from = time.monotonic()
                 outcome = self.solver.train()
             except Exception as e:
                 traceback.print_exc()
@@ -156,6 +160,16 @@ class Training:
         if self.last_snapshot is not None and time.monotonic() - self.last_snapshot >= SNAPSHOT_SECONDS \
                 and p.iteration < p.total:
             self.save(SNAPSHOT, "running")
+        self.pace(p.iteration, p.total)
+
+    def pace(self, iteration: int, total: int) -> None:
+        """Slow motion: wait until `iteration` of `total` is due, so the run takes the
+        config's `slow_motion` seconds; a stop request still ends it within a fraction of a second."""
+        if not self.config.slow_motion or self.paced_from is None or iteration >= total:
+            return
+        due = self.paced_from + self.config.slow_motion * iteration / total
+        while (left := due - time.monotonic()) > 0 and not self.should_stop():
+            time.sleep(min(left, PACE_POLL_SECONDS))
 
     # --- what the app shows ----------------------------------------------------------
 

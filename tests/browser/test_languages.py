@@ -145,3 +145,20 @@ def test_a_first_visit_reads_the_browsers_language_and_a_shared_link_keeps_it(br
         assert "Train" in tab.locator("h1").first.inner_text()
     finally:
         context.close()
+
+
+def test_after_a_switch_in_the_sidebar_the_radio_groups_still_show_their_choice(tab, app_url):
+    """The sidebar's Dataset source and Train's preset: a checked option after the switch,
+    in the new language's labels (the browser held the old label, which matched nothing)."""
+    visit(tab, app_url, "train", "en")
+    checked = "() => [...document.querySelectorAll('[data-testid=\"stRadio\"]')].map(" \
+              "g => g.querySelector('input:checked')?.closest('label')?.innerText ?? null)"
+    before = tab.evaluate(checked)
+    assert len(before) >= 2 and None not in before, before
+    tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    tab.get_by_role("option", name="简体中文").click()
+    wait_idle(tab)
+    assert scripts_text(tab, "zh") > 20
+    after = tab.evaluate(checked)
+    screenshot(tab, "language-switch-radios-zh")
+    assert len(after) == len(before) and None not in after and after != before, (before, after)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core import corpus_bleu, notebook_bleu, sentence_bleu
-from core.metrics import ngram_matches, strip_special
+from core.metrics import common_words, ngram_matches, strip_special
 
 HYP1 = "It is a guide to action which ensures that the military always obeys the commands of the party".split()
 REF1A = "It is a guide to action that ensures that the military will forever heed Party commands".split()
@@ -49,6 +49,31 @@ def test_smoothing_rescues_a_missing_order():
         sentence_bleu(refs, hyp, smoothing="laplace")
 
 
+def test_a_caption_sharing_no_word_scores_zero_whatever_the_smoothing():
+    """A two-word caption with no word in common scored BLEU-1 0.011 and BLEU-2 0.016: epsilon
+    smoothing stood in for the missing unigram *and* bigram, and 0.1 of one bigram is more
+    than 0.1 of two unigrams. With no match at all, every order is 0 (NLTK's rule too)."""
+    ref = "a red square on grass".split()
+    for smoothing in ("epsilon", "add1", None):
+        assert np.all(sentence_bleu([ref], "two blue".split(), smoothing=smoothing) == 0)
+    assert np.all(corpus_bleu([[ref]], ["two blue".split()], smoothing="epsilon") == 0)
+
+
+def test_epsilon_smoothing_can_put_a_short_captions_higher_order_above_a_lower_one():
+    """Smoothed BLEU, not an error (the scores views say so): one shared word in four, no
+    shared bigram, trigram or 4-gram; 0.1 of the single 4-gram is a larger precision than 0.1
+    of three trigrams, so BLEU-4 > BLEU-3, while unsmoothed every order above 1 is 0."""
+    ref = ["a red square on grass".split()]
+    hyp = "a blue big cat".split()
+    eps = sentence_bleu(ref, hyp)
+    p1, p2, p3, p4 = 1 / 4, 0.1 / 3, 0.1 / 2, 0.1 / 1
+    bp = np.exp(1 - 5 / 4)
+    np.testing.assert_allclose(eps, bp * np.array([p1, (p1 * p2) ** 0.5, (p1 * p2 * p3) ** (1 / 3),
+                                                   (p1 * p2 * p3 * p4) ** 0.25]))
+    assert eps[3] > eps[2] and eps[1] < eps[0]
+    assert np.all(sentence_bleu(ref, hyp, smoothing=None)[1:] == 0)
+
+
 def test_brevity_penalty_uses_the_closest_reference():
     refs = ["a b c d e f g h".split(), "a b c".split()]
     # 3 words: the 3-word reference is closest, so no penalty
@@ -72,3 +97,13 @@ def test_strip_special_and_ngram_matches():
     hyp = "a red circle beside a star".split()
     refs = ["a red circle on the left".split(), "a star".split()]
     assert ngram_matches(hyp, refs, max_n=4) == [3, 3, 3, 0, 2, 2]
+
+
+def test_common_words_count_in_order_so_one_extra_word_shifts_nothing():
+    truth = "two small green diamonds and two big blue diamonds".split()
+    caption = "two green diamonds and two big blue diamonds".split()
+    assert sum(a == b for a, b in zip(caption, truth)) == 1          # by position: 1 right
+    assert common_words(caption, truth) == [True] * 8                # in order: all 8
+    assert common_words("a b c".split(), "c b a".split()).count(True) == 1   # order matters
+    assert common_words("the the cat".split(), "the cat".split()).count(True) == 2     # one "the" only
+    assert common_words([], ["a"]) == [] and common_words(["a"], []) == [False]

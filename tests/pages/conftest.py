@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = str(ROOT / "explorer" / "app.py")
-PAGE_FILES = ["home", "browse", "layer_lab", "train", "inspect", "compare", "your_code"]
+PAGE_FILES = ["home", "lesson", "browse", "layer_lab", "train", "inspect", "compare", "your_code"]
 
 
 @pytest.fixture

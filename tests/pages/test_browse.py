@@ -1,6 +1,7 @@
 """The Browse page through the real app: minibatch, re-sample, search, details, statistics,
 and dead links as placeholder tiles (against a real server on 127.0.0.1)."""
 import io
+import json
 
 import numpy as np
 from PIL import Image
@@ -8,7 +9,9 @@ from PIL import Image
 from core.data.coco import load_coco_data
 from core.data.stats import display_words, search_captions, split_stats
 from explorer import state
+from explorer.components.image_grid import image_address
 from tests.support.http_server import LoopbackServer, serve_bytes, serve_status
+from tests.support.page_text import page_texts
 from tests.support.tiny_coco import write_tiny_coco
 
 from .conftest import no_exception
@@ -105,6 +108,20 @@ def test_details_show_every_caption_tokens_mask_and_features(app, demo_data):
     assert tokens.loc["in the loss"].tolist() == ["✓" if i else "·" for i in caption[1:] != 0]
     assert any(m.value.startswith("**Feature vector** (PCA 512-d): 512 numbers") for m in at.markdown)
     assert len(at.image) == 10 + 2                      # the cards, then the image and its feature strip
+    download = at.get("download_button")[0].proto        # the strip as a PNG for a slide, the dialog kept open
+    assert download.label == "Download as PNG" and download.ignore_rerun
+    url = str(demo_data["train_urls"][image])
+    assert url.startswith("file://")                    # a demo image lives on the server ...
+    shown = [c.value for c in at.caption]
+    assert f"`{url.rsplit('/', 1)[-1]}`" in shown       # ... and the dialog names it, with no folder
+    assert not any("file:" in text or "/root" in text or ".cache" in text for text in shown + page_texts(at))
+
+
+def test_the_dialog_links_a_web_image_and_names_a_server_file_by_its_name_alone():
+    flickr = "http://farm4.staticflickr.com/3153/2970773875_164f0c0b83_z.jpg"
+    assert image_address(flickr).startswith("[http") and image_address(flickr).endswith(f"]({flickr})")
+    assert image_address("file:///root/.cache/caption-lab/demo/images/val%2042.png") == "`val 42.png`"
+    assert image_address("/srv/coco/images/train2014_1.jpg") == "`train2014_1.jpg`"
 
 
 def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
@@ -117,7 +134,13 @@ def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
     assert metrics["Captions"] == f"{stats.num_captions:,}"
     assert metrics["<UNK> rate"] == f"{stats.unk_token_rate:.2%}"
     assert metrics["Mean length"] == f"{stats.mean_length:.1f} words"
-    assert len(at.get("vega_lite_chart")) == 3
+    words = len(demo_data["idx_to_word"]) - 4                   # the vocabulary less its four special tokens
+    assert metrics["Vocabulary used"] == f"{stats.words_used:,} of {words:,}"
+    assert f"vocabulary: {words:,} words + 4 special tokens" in "\n".join(m.value for m in at.sidebar.markdown)
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(charts) == 3
+    assert charts[0]["title"]["text"] == f"Caption length (train): {stats.mean_length:.1f} words on average"
+    assert all(c["title"]["subtitle"] == "demo · train" for c in charts)
     assert len(at.image) == 0                                  # the minibatch tab did not run
     next(b for b in at.button if b.label == "Re-sample").click().run()
     assert batch(at).seed == 232                               # the shared minibatch follows

@@ -1,4 +1,6 @@
 """The Compare page through the real app: train/val examples, split scores, strategies side by side."""
+import html
+import json
 import re
 
 import numpy as np
@@ -15,6 +17,7 @@ from core.evaluate import (
 )
 from explorer import state
 from explorer.components import scores_view
+from explorer.components.caption_diff import BLEU_NOTE
 
 from .conftest import no_exception, use_checkpoint
 
@@ -39,6 +42,7 @@ def test_examples_show_train_and_val_captions_against_their_references(app, chec
         assert bleu_numbers(card) == [round(b, 2) for b in row.bleu]
         assert card.count("<li>") == len(row.references)
         assert f"log p = {row.logprob:.2f}" in card
+        assert f'title="{html.escape(BLEU_NOTE)}"' in card           # why BLEU-4 can top BLEU-3, on hover
     at.button(key="compare.new_images").click().run()
     assert no_exception(at)
     assert [h.value for h in at.html if "Ground truth:" in h.value] != cards
@@ -74,6 +78,9 @@ def test_split_scores_show_train_against_val_for_each_strategy(app, checkpoints,
         assert row["notebook BLEU"] == pytest.approx(score.notebook_bleu)
         assert row["mean log p"] == pytest.approx(score.mean_logprob)
     assert any(m.value.startswith("**BLEU-4** — greedy: train") for m in at.markdown)
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert chart["title"]["text"] == "Corpus BLEU, train against val"
+    assert chart["title"]["subtitle"].startswith("LSTM, 48 units") and "10 images per split" in chart["title"]["subtitle"]
     # the result stays when the page reruns, and a new N asks for a new computation
     at.run()
     assert at.dataframe[0].value.equals(table)
@@ -101,6 +108,7 @@ def test_strategies_side_by_side_with_their_log_probabilities(app, checkpoints, 
     html_table = next(h.value for h in at.html if "<table" in h.value)
     assert html_table.count("<tr") == 1 + len(table)
     assert f"{rows[0].logprob:.2f}" in html_table
+    assert any(BLEU_NOTE in c.value for c in at.caption)             # smoothed BLEU, said under the table
     at.slider(key="compare.side_samples").set_value(1).run()
     assert len(at.dataframe[0].value) == 7
 
@@ -160,6 +168,7 @@ def test_an_overfit_run_is_scored_on_the_images_it_trained_on_and_shows_the_gap(
     for card, row in zip(cards[:3], shown):
         assert bleu_numbers(card) == [1.0] * 4
         assert f"log p = {row.logprob:.2f}" in card
+        assert f'title="{html.escape(BLEU_NOTE)}"' in card           # why BLEU-4 can top BLEU-3, on hover
 
     at.session_state[VIEW] = "Split scores"
     at.run()

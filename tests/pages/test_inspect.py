@@ -82,6 +82,44 @@ def test_stepping_forward_and_back_equals_a_fresh_run(app, checkpoints, demo_dat
     assert after_back[2]["word"].iloc[0] == model.idx_to_word[int(reference.steps[-1].probs.argmax())]
 
 
+def test_step_through_shows_the_images_ground_truth_captions_shaded_by_the_caption_so_far(app, checkpoints,
+                                                                                           demo_data):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    truth = next(h.value for h in at.html if "Ground truth (" in h.value)
+    rows = np.flatnonzero(demo_data["val_image_idxs"] == 0)          # the first val image's captions
+    references = decode_captions(demo_data["val_captions"][rows], demo_data["idx_to_word"])
+    assert truth.startswith('<div') and f"Ground truth ({len(rows)} captions):" in truth
+    assert truth.count("<li>") == len(rows) == 5
+    for caption in references:
+        words = [w for w in caption.split() if w not in ("<START>", "<END>", "<NULL>")]
+        assert all(html.escape(w) in truth for w in words)
+    assert 'title="in a shared' not in truth                           # nothing sampled yet
+    click(at, "inspect.step", 3)
+    truth = next(h.value for h in at.html if "Ground truth (" in h.value)
+    shares = any(w in " ".join(references).split() for w in decoder(at).words() if w != "<END>")
+    assert shares and 'title="in a shared' in truth                   # the trained model's words are shaded
+
+
+def test_every_inspect_chart_downloads_with_its_title_the_model_and_the_image(app, checkpoints):
+    at = use_checkpoint(app("inspect"), checkpoints["rnn"])
+    click(at, "inspect.step", 2)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    read = decoder(at).model.idx_to_word[decoder(at).steps[-1].input_token]
+    assert [s["title"]["text"] for s in specs] == [f"After reading “{read}”: the next word", "The state after step 1"]
+    for spec in specs:
+        assert spec["title"]["text"] and "RNN, 48 units" in spec["title"]["subtitle"]
+        assert spec["title"]["subtitle"].endswith("val image #0")
+    gif = at.get("download_button")[0]
+    assert gif.proto.label == "GIF" and gif.proto.ignore_rerun          # a download that keeps the page
+    for view in ("Whole caption", "Teacher forcing", "RNN vs LSTM gradients"):
+        at.session_state[VIEW] = view
+        at.run()
+        assert no_exception(at)
+        for chart in at.get("vega_lite_chart"):
+            spec = json.loads(chart.proto.spec)
+            assert spec["title"]["text"] and "val image #0" in spec["title"]["subtitle"]
+
+
 def test_temperature_sampling_is_repeatable_and_keeps_the_position(app, checkpoints):
     at = use_checkpoint(app("inspect"), checkpoints["rnn"])
     click(at, "inspect.step", 3)

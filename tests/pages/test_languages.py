@@ -72,3 +72,24 @@ def test_switching_language_keeps_the_followed_run(app, overfit_run):
     at.selectbox(key=i18n.KEY).set_value("en").run()
     reading("en")
     assert at.selectbox(key=state.TRAIN_RUN).value == run_id and at.query_params["lang"] in ("en", ["en"])
+
+
+
+def test_switching_language_sends_each_choice_again_in_the_new_labels(app):
+    """A choice widget is held in the browser by its label: after a switch the browser must be
+    sent the label in the new language (`set_value` with it), or its radio group shows no
+    choice although the choice holds."""
+    at = app(page="train")
+    preset, source = at.radio(key=state.TRAIN_PRESET).value, at.radio(key=state.SOURCE).value
+    english = at.radio(key=state.SOURCE).options
+    at.selectbox(key=i18n.KEY).set_value("zh").run()
+    reading("zh")
+    assert no_exception(at)
+    assert at.radio(key=state.SOURCE).options != english                # the labels are Chinese now
+    for key, choice, label in ((state.TRAIN_PRESET, preset, i18n._(preset)),
+                               (state.SOURCE, source, i18n._(state.SOURCES[source]))):
+        radio = at.radio(key=key)
+        assert radio.value == choice and radio.options[radio.index] == label       # the choice held ...
+        assert radio.proto.set_value and radio.proto.raw_value == label            # ... and the browser is told
+    at.run()                                                        # the next run has nothing new to send
+    assert not at.radio(key=state.SOURCE).proto.set_value and at.radio(key=state.SOURCE).value == source

@@ -1,5 +1,7 @@
 """The Layer lab page through the real app: every layer's checks run and pass, the broken
 backward pass makes them fail with big errors, user sizes are used or refused politely."""
+import json
+
 import pytest
 
 from core.checks import LAYERS
@@ -28,6 +30,8 @@ def test_layer_lab_opens_on_the_rnn_step_and_passes(app):
     assert (table["result"] == "passed").all()
     assert all(float(v) < 1e-7 for v in table["value"])
     assert len(at.latex) >= 2 and "tanh" in at.latex[0].value   # forward and backward equations
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)   # its PNG names the layer
+    assert (chart["title"]["text"], chart["title"]["subtitle"]) == ("Errors and their thresholds", "RNN step")
 
 
 @pytest.mark.parametrize("key", LAYERS)

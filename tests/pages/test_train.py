@@ -53,7 +53,9 @@ def test_a_preset_run_trains_to_completion_and_is_listed_as_done(app):
     spec = chart_spec(at)
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"]] == ["loss", "smoothed"]
     assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
-    assert sum("words right" in m.value for m in at.markdown) == 4
+    assert spec["title"]["text"] == "Training loss" and spec["title"]["subtitle"].startswith("RNN H=512 lr 5e-3")
+    scores = [m for m in at.markdown if "words right" in m.value]
+    assert len(scores) == 4 and all("longest common subsequence" in m.proto.help for m in scores)   # how counted
     assert at.select_slider[0].value == 100        # scrub back through the snapshots
     at.select_slider[0].set_value(0).run()
     assert no_exception(at)

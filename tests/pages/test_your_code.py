@@ -1,5 +1,7 @@
 """The Your code page under AppTest: a folder is checked and every verdict shown, a buggy
 function in full, training beside the reference, and the access setting."""
+import json
+
 import pytest
 
 from explorer import state
@@ -30,7 +32,8 @@ def test_a_buggy_folder_shows_every_verdict_and_the_first_bug_in_full(app, tmp_p
     checks = table_of(at, 1)
     dx = checks.set_index("Check").loc["dx error"]
     assert dx["Result"] == "FAILED" and dx["Must be"] == "< 1e-05" and dx["From"] == "the notebook"
-    assert any(chart.proto.spec and "timestep t" in chart.proto.spec for chart in at.get("vega_lite_chart"))
+    heat = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "timestep t" in c.proto.spec)
+    assert heat["title"]["subtitle"] == "`rnn_backward`"
 
 
 def test_a_crash_shows_the_traceback_of_the_students_own_file(app, tmp_path):

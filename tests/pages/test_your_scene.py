@@ -1,5 +1,7 @@
 """Your scene under AppTest: compose in Inspect, change one thing, edit a dataset image,
 vary one attribute, probe a model; and on COCO data the composer says why it is not there."""
+import json
+
 import numpy as np
 
 from core.data.demo_scenes import scene_from_dict
@@ -88,6 +90,9 @@ def test_probe_reports_every_attribute_beside_an_untrained_model(app, checkpoint
     assert list(table["attribute"]) == ["colour", "shape", "count", "size", "position or relation", "background"]
     assert list(table.columns) == ["attribute", "this model", "untrained"]
     assert table["this model"].str.contains(r"of \d+|never said").all()
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)      # its PNG says the model and the scenes
+    assert chart["title"]["text"] == "What it sees" and chart["title"]["subtitle"].startswith("RNN, 48 units")
+    assert chart["title"]["subtitle"].endswith("100 fresh scenes")
 
 
 def test_on_coco_data_the_composer_says_why_it_is_not_there(app, tmp_path):

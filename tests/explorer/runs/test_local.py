@@ -458,6 +458,31 @@ def test_student_code_trains_confined_and_its_crash_names_the_line(make_runner, 
     assert "Your code raised PermissionError at cs231n/classifiers/rnn.py" in info.message
 
 
+# --- slow motion ---------------------------------------------------------------------
+
+def test_slow_motion_paces_a_run_and_leaves_its_numbers_alone(make_runner, dataset):
+    """A run in slow motion takes its seconds, spread over its iterations, and learns exactly
+    what the same run at full speed learns; a stop still ends it at once."""
+    runner = make_runner()
+    fast = runner.wait(runner.start(SMALL, dataset, owner="alice"))
+    slow_id = runner.start(SMALL.replace(slow_motion=4.0), dataset, owner="alice")
+    slow = runner.wait(slow_id)
+    assert fast.status == slow.status == "done"
+    assert runner.history(slow_id).losses.tolist() == runner.history(fast.run_id).losses.tolist()
+    elapsed = runner.history(slow_id).elapsed                       # seconds since iteration 1 began
+    assert elapsed[-1] >= 4.0 * 19 / 20 - 0.05                      # the last wait is before iteration 20
+    assert elapsed[9] >= 4.0 * 9 / 20 - 0.05                        # spread out, not one wait at the end
+    assert runner.get(fast.run_id).config["slow_motion"] == 0.0
+
+    stopped_id = runner.start(SMALL.replace(slow_motion=600.0), dataset, owner="alice")
+    wait_for(lambda: runner.get(stopped_id).iteration >= 1, what="the first iteration")
+    asked = time.monotonic()
+    runner.stop(stopped_id, owner="alice")
+    info = runner.wait(stopped_id)
+    assert info.status == "stopped" and info.iteration < info.total
+    assert time.monotonic() - asked < 10                            # not the 30 s its next iteration was due in
+
+
 # --- deleting ---------------------------------------------------------------------------
 
 def test_a_deleted_run_leaves_a_note_of_who_deleted_it_for_a_day(make_runner, dataset):

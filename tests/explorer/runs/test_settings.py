@@ -35,6 +35,10 @@ def test_the_presets_are_the_notebooks_overfit_cells():
     ({"update_rule": "adagrad"}, "update_rule", "adam"),
     ({"dtype": "float16"}, "dtype", "float32 or float64"),
     ({"snapshot_every": 0}, "snapshot_every", "at least 1"),
+    ({"slow_motion": -1.0}, "slow_motion", "from 0 (full speed) to 600 seconds"),
+    ({"slow_motion": 3600.0}, "slow_motion", "from 0 (full speed) to 600 seconds"),
+    ({"slow_motion": float("nan")}, "slow_motion", "from 0 (full speed) to 600 seconds"),
+    ({"slow_motion": "slow"}, "slow_motion", "from 0 (full speed) to 600 seconds"),
 ])
 def test_each_bad_setting_gets_a_message_on_its_own_field(changes, field, words):
     problems = PRESETS["Notebook RNN overfit"].replace(**changes).validate(num_train_available=10_000)

@@ -1,0 +1,131 @@
+"""Playing a lesson: which step is on show, moving between steps, and a step's question.
+
+The step is kept in the session and in the address, `?lesson=captioning&step=3` (1-based),
+so a link or a reload (F5) opens the same step; a lesson or step that does not exist gets a
+sentence and the first step. Next and Back are buttons with the arrow keys as shortcuts;
+a small script adds PageDown and PageUp, which presentation clickers send.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.i18n import _
+from explorer.lessons import DEFAULT, LESSONS, Lesson, Step
+
+LESSON_PARAM, STEP_PARAM = "lesson", "step"
+LESSON = "lesson.key"                  # the lesson on show
+STEP = "lesson.step"                   # its step, 0-based
+ADDRESS = "lesson.address"             # the (lesson, step) last written to the address
+ANSWER = "lesson.answer."              # + step key: the choice made for its question
+REVEALED = "lesson.revealed."          # + step key: True once its answer is shown
+NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"   # the buttons' keys (the script finds them by these)
+
+# PageDown / PageUp press Next / Back, unless the reader is typing in a field. Installed once
+# per browser tab; the buttons are looked up at each key press, so it survives reruns.
+PAGER = """<script>
+(() => {
+  if (window.captionLabPager) return;
+  window.captionLabPager = true;
+  document.addEventListener("keydown", (event) => {
+    const key = {PageDown: "%s", PageUp: "%s"}[event.key];
+    const target = event.target;
+    if (!key || (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)))) return;
+    const button = document.querySelector(".st-key-" + key + " button");
+    if (button && !button.disabled) { event.preventDefault(); button.click(); }
+  });
+})();
+</script>""" % (NEXT_KEY, BACK_KEY)
+
+
+def _from_address() -> tuple[Lesson, int, str | None]:
+    """The lesson and step the address names, with a sentence when it names none that exists."""
+    given_lesson = st.query_params.get(LESSON_PARAM) or DEFAULT
+    lesson = LESSONS.get(given_lesson)
+    if lesson is None:
+        return LESSONS[DEFAULT], 0, _("There is no lesson “{lesson}”; here is the first step of “{title}”.").format(
+            lesson=str(given_lesson)[:40], title=_(LESSONS[DEFAULT].title))
+    given = st.query_params.get(STEP_PARAM)
+    if given is None:
+        return lesson, 0, None
+    text = str(given).strip()
+    if text.isdigit() and 1 <= int(text) <= len(lesson.steps):
+        return lesson, int(text) - 1, None
+    return lesson, 0, _("This lesson has no step “{step}”: its steps are 1 to {n}. Here is step 1.").format(
+        step=text[:20], n=len(lesson.steps))
+
+
+def current() -> tuple[Lesson, int]:
+    """The lesson and step on show: the session's, or the address's when it names another
+    (a link opened, a reload); the address is written back to say it."""
+    wanted = (st.query_params.get(LESSON_PARAM), st.query_params.get(STEP_PARAM))
+    coming_back = wanted == (None, None) and LESSON in st.session_state      # from another page
+    if LESSON not in st.session_state or (wanted != st.session_state.get(ADDRESS) and not coming_back):
+        lesson, index, problem = _from_address()
+        st.session_state[LESSON], st.session_state[STEP] = lesson.key, index
+        if problem:
+            st.warning(problem, icon=":material/wrong_location:")
+    lesson = LESSONS.get(st.session_state[LESSON], LESSONS[DEFAULT])
+    index = min(max(int(st.session_state[STEP]), 0), len(lesson.steps) - 1)
+    _write_address(lesson, index)
+    return lesson, index
+
+
+def _write_address(lesson: Lesson, index: int) -> None:
+    address = (lesson.key, str(index + 1))
+    if (st.query_params.get(LESSON_PARAM), st.query_params.get(STEP_PARAM)) != address:
+        st.query_params[LESSON_PARAM], st.query_params[STEP_PARAM] = address
+    st.session_state[ADDRESS] = address
+
+
+def _go(lesson: Lesson, index: int) -> None:
+    st.session_state[STEP] = min(max(index, 0), len(lesson.steps) - 1)
+    _write_address(lesson, st.session_state[STEP])
+
+
+def header(lesson: Lesson, index: int) -> None:
+    """The step's title, Back and Next, a list of every step, and the progress bar."""
+    n = len(lesson.steps)
+    step = lesson.steps[index]
+    title, buttons = st.columns([3, 2], vertical_alignment="center")
+    title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
+    with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
+        with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title)):
+            for k, other in enumerate(lesson.steps):
+                st.button(f"{k + 1}. {_(other.title)}", key=f"lesson_goto_{k}", on_click=_go, args=(lesson, k),
+                          type="tertiary", disabled=k == index)
+        st.button(_("Back"), icon=":material/chevron_left:", key=BACK_KEY, on_click=_go, args=(lesson, index - 1),
+                  disabled=index == 0, shortcut="Left")
+        st.button(_("Next"), icon=":material/chevron_right:", key=NEXT_KEY, on_click=_go, args=(lesson, index + 1),
+                  disabled=index == n - 1, type="primary", shortcut="Right")
+    st.progress((index + 1) / n)
+    st.html(PAGER, unsafe_allow_javascript=True)
+
+
+def _reveal(step: Step) -> None:
+    st.session_state[REVEALED + step.key] = True
+
+
+def question(step: Step) -> bool:
+    """The step's question, its choices and *Reveal the answer*; whether the answer is shown
+    (True for a step without a question)."""
+    q = step.question
+    if q is None:
+        return True
+    st.markdown(_("**Question.** {prompt}").format(prompt=_(q.prompt)))
+    choice = st.radio(_(q.prompt), range(len(q.choices)), index=None, key=ANSWER + step.key,
+                      format_func=lambda i: _(q.choices[i]), label_visibility="collapsed",
+                      horizontal=True, persist_state="session")
+    revealed = bool(st.session_state.get(REVEALED + step.key))
+    if not revealed:
+        st.button(_("Reveal the answer"), icon=":material/visibility:", key=f"lesson_reveal_{step.key}",
+                  on_click=_reveal, args=(step,))
+        return False
+    answer = _(q.choices[q.answer])
+    if choice is None:
+        st.info(_("**Answer:** {answer}. {why}").format(answer=answer, why=_(q.why)), icon=":material/lightbulb:")
+    elif choice == q.answer:
+        st.success(_("**Right:** {answer}. {why}").format(answer=answer, why=_(q.why)), icon=":material/check_circle:")
+    else:
+        st.error(_("**Not quite:** the answer is {answer}. {why}").format(answer=answer, why=_(q.why)),
+                 icon=":material/cancel:")
+    return True

@@ -1,0 +1,35 @@
+"""Lesson: the notebook's story as a guided path, one step per screen, each with a live view.
+
+The steps are data (`explorer.lessons`); this page draws whichever lesson the address names
+(`?lesson=captioning&step=3`): the step's text, something to try and its question on the
+left, its live view (`explorer.components.lesson_views`) on the right.
+"""
+import streamlit as st
+
+from explorer import state
+from explorer.components import lesson_models, lesson_player
+from explorer.components.lesson_views import VIEWS
+from explorer.i18n import _
+
+ds = state.dataset()
+lesson_models.prepare(ds)                  # the later steps' models, trained meanwhile if missing
+lesson, index = lesson_player.current()
+step = lesson.steps[index]
+lesson_player.header(lesson, index)
+
+text, view = st.columns([2, 3], gap="medium")
+with text:
+    st.markdown(_(step.text))
+    if step.try_this:
+        st.markdown(_("**Try this.** {what}").format(what=_(step.try_this)))
+    revealed = lesson_player.question(step)
+with view:
+    draw = VIEWS.get(step.view)
+    if draw is None:
+        st.error(_("This step asks for the view “{view}”, which does not exist. The views are: {views}.").format(
+            view=step.view, views=", ".join(VIEWS)))
+    elif step.question is not None and step.question.conceals and not revealed:
+        st.info(_("Answer the question first: the view shows the answer. Press **Reveal the answer** when "
+                  "you are ready."), icon=":material/visibility_off:")
+    else:
+        draw(ds, **dict(step.options))

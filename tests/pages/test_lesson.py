@@ -1,0 +1,130 @@
+"""The Lesson page: every step in three languages, the step in the address, questions that
+hide their answer until revealed, and the overfit step's slow-motion run."""
+from __future__ import annotations
+
+import pytest
+
+from explorer import i18n, presenter, state
+from explorer.components import lesson_player
+from explorer.i18n import _
+from explorer.lessons import DEFAULT, LESSONS
+from tests.pages.conftest import no_exception, reading
+
+LESSON = LESSONS[DEFAULT]
+
+
+def heading(at) -> str:
+    return at.header[0].value
+
+
+def step_param(at) -> str:
+    value = at.query_params[lesson_player.STEP_PARAM]
+    return value[0] if isinstance(value, list) else value
+
+
+def open_lesson(app, **query):
+    return app(page="lesson", query={k: str(v) for k, v in query.items()})
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ko"])
+def test_every_step_walks_with_next_in_each_language(app, lang):
+    at = open_lesson(app, lang=lang)
+    reading(lang)
+    for k, step in enumerate(LESSON.steps):
+        assert no_exception(at) and not at.error, (step.key, [e.value for e in at.error])
+        assert heading(at).startswith(_(step.title)), (step.key, heading(at))
+        if lang != "en":
+            assert _(step.title) != step.title and _(step.text) != step.text, f"{step.key} is not translated"
+        assert step_param(at) == str(k + 1)
+        if step.question is not None:
+            at.button(key=f"lesson_reveal_{step.key}").click().run()
+            assert no_exception(at) and not at.error, (step.key, [e.value for e in at.error])
+            assert _(step.question.why) in " ".join(a.value for a in at.info), step.key   # the answer shows
+        if k < len(LESSON.steps) - 1:
+            at.button(key=lesson_player.NEXT_KEY).click().run()
+    assert at.button(key=lesson_player.NEXT_KEY).disabled and not at.button(key=lesson_player.BACK_KEY).disabled
+
+
+def test_the_address_opens_a_step_and_follows_back_and_next(app):
+    at = open_lesson(app, lesson="captioning", step=5)
+    assert heading(at).startswith(LESSON.steps[4].title) and not at.warning
+    at.button(key=lesson_player.BACK_KEY).click().run()
+    assert step_param(at) == "4" and heading(at).startswith(LESSON.steps[3].title)
+    at.button(key=lesson_player.NEXT_KEY).click().run()
+    at.button(key=lesson_player.NEXT_KEY).click().run()
+    assert step_param(at) == "6" and at.query_params[lesson_player.LESSON_PARAM] in ("captioning", ["captioning"])
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"step": 99}, "no step “99”: its steps are 1 to 12"),
+    ({"step": "0"}, "no step “0”"),
+    ({"step": "-3"}, "no step “-3”"),
+    ({"step": "<script>"}, "no step “<script>”"),
+    ({"lesson": "nope", "step": 3}, "There is no lesson “nope”"),
+])
+def test_a_step_or_lesson_that_does_not_exist_says_so_and_opens_the_first_step(app, query, words):
+    at = open_lesson(app, **query)
+    assert no_exception(at)
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert heading(at).startswith(LESSON.steps[0].title) and step_param(at) == "1"
+
+
+def test_a_question_hides_its_view_until_the_answer_is_shown(app):
+    k = next(i for i, s in enumerate(LESSON.steps) if s.key == "rnn-step")
+    step = LESSON.steps[k]
+    at = open_lesson(app, step=k + 1)
+    assert not at.latex and any("Answer the question first" in i.value for i in at.info)
+    wrong = next(i for i in range(len(step.question.choices)) if i != step.question.answer)
+    at.radio(key=lesson_player.ANSWER + step.key).set_value(wrong).run()
+    at.button(key=f"lesson_reveal_{step.key}").click().run()
+    assert any("Not quite" in e.value and step.question.choices[step.question.answer] in e.value for e in at.error)
+    assert at.latex and "h_t" in " ".join(x.value for x in at.latex)          # the view, now shown
+    at.radio(key=lesson_player.ANSWER + step.key).set_value(step.question.answer).run()
+    assert any(s.value.startswith("**Right:**") for s in at.success)
+    at.button(key=lesson_player.NEXT_KEY).click().run()
+    at.button(key=lesson_player.BACK_KEY).click().run()                       # the answer is kept
+    assert at.radio(key=lesson_player.ANSWER + step.key).value == step.question.answer
+
+
+def test_the_rnn_step_shows_the_numbers_of_rnn_step_forward(app):
+    k = next(i for i, s in enumerate(LESSON.steps) if s.key == "rnn-step")
+    at = open_lesson(app, step=k + 1)
+    at.button(key="lesson_reveal_rnn-step").click().run()
+    at.slider(key="lesson.rnn.x.0").set_value(-1.0).run()
+    import numpy as np
+    from core.layers import rnn_step_forward
+    from explorer.components.lesson_views import _rnn_numbers, matrix
+    numbers = _rnn_numbers(np.array([-1.0, -0.2, 0.9]))
+    expected, _cache = rnn_step_forward(numbers["x"], numbers["prev_h"], numbers["Wx"], numbers["Wh"], numbers["b"])
+    assert matrix(expected, 3) in at.latex[-1].value
+
+
+def test_the_overfit_step_starts_this_persons_run_in_slow_motion(app):
+    k = next(i for i, s in enumerate(LESSON.steps) if s.key == "overfit")
+    at = open_lesson(app, step=k + 1)
+    at.button(key="lesson_overfit_start").click().run()
+    assert no_exception(at) and not at.warning
+    run_id = at.session_state["lesson.overfit.run"]
+    info = state.runner().get(run_id)
+    assert info.owner == at.session_state[state.OWNER] and info.config["slow_motion"] == 30.0
+    assert info.config["max_train"] == 50 and info.config["cell_type"] == "rnn"
+    state.runner().delete(run_id, None) if not info.is_active else state.runner().stop(run_id, None)
+
+
+def intro_on_the_page(at) -> bool:
+    """Whether Train's introduction is a paragraph of the page (not folded into a box)."""
+    return any(getattr(c, "type", "") == "markdown" and "Training is the notebook's loop" in c.value
+               for c in at.main.children.values())
+
+
+def test_presenter_mode_is_kept_in_the_address_and_switched_off_in_the_sidebar(app):
+    at = app(page="train", query={"present": "1"})
+    assert at.session_state[presenter.KEY] is True
+    assert at.query_params[presenter.PARAM] in ("1", ["1"])
+    assert not intro_on_the_page(at)                               # folded beside the title
+    assert any("Training is the notebook's loop" in m.value for m in at.markdown)   # ...but there
+    at.sidebar.toggle(key=presenter.KEY).set_value(False).run()
+    assert presenter.PARAM not in at.query_params
+    assert intro_on_the_page(at)
+    at = app(page="train", query={"present": "nonsense"})
+    assert at.session_state[presenter.KEY] is False
