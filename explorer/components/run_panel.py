@@ -139,12 +139,17 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
     """Draw the followed run with `overlay` runs' curves beside it.
 
     With `live` (the caller polls), it asks for one full rerun once nothing it shows is
-    queued or running any more, so the page can stop polling.
+    queued or running any more, so the page can stop polling. A run deleted meanwhile (here,
+    elsewhere, or from the command line) asks for one too: the run picker then says so.
     """
     try:
-        info = runner.get(run_id)
-    except KeyError:                     # deleted since the page drew its picker: the picker says so
+        _panel(runner, run_id, overlay, owner, live)
+    except KeyError:
         st.rerun(scope="app")
+
+
+def _panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
+    info = runner.get(run_id)
     others = {r.run_id: r for r in runner.runs()}
     shown = [info, *(others[i] for i in overlay if i in others)]
     _header(info, owner)

@@ -427,8 +427,9 @@ class RunEngine:
             self._runs[folder.run_id] = run
             if run.state in ACTIVE:
                 run.read_history()
-        for run_id in [r for r in self._runs if r not in present and not self._runs[r].local]:
-            del self._runs[run_id]                       # deleted through another server
+        for run_id in [r for r in self._runs if r not in present
+                       and not (self._runs[r].local and self._runs[r].state in ACTIVE)]:
+            del self._runs[run_id]                       # deleted through another server, or its folder removed
 
     def _sync(self, run: TrackedRun, force: bool = False) -> None:
         """Re-read an active run's status and the lines appended to its files (reading only)."""

@@ -10,7 +10,7 @@ from explorer.runs.settings import RunConfig
 
 from tests.support.waiting import wait_for
 
-from .conftest import no_exception
+from .conftest import no_exception, rerun_until
 
 DATASET = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
 SMALL = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)
@@ -170,3 +170,22 @@ def test_a_deleted_run_is_a_sentence_for_the_deleter_and_for_its_owner(app, monk
         assert no_exception(owner)
     owner.switch_page("../pages/inspect.py").run()
     assert any("was deleted by you." in i for i in infos(owner)), infos(owner)
+
+
+def test_a_run_whose_folder_is_gone_is_a_sentence_not_a_traceback(app):
+    import shutil
+
+    at = app("train")
+    run_id = finished_run(at.session_state[state.OWNER])
+    at.session_state[state.MODEL_RUN] = run_id
+    at.switch_page("../pages/inspect.py").run()
+    at.switch_page("../pages/train.py").run()
+    assert at.session_state[state.TRAIN_RUN] == run_id
+    shutil.rmtree(state.runner().runs_dir / run_id)                    # removed by hand on the server
+    gone = f"Run `{run_id}` is not on this server any more: it was deleted, or its folder is gone."
+    rerun_until(at, lambda at: any(gone in i for i in infos(at)), timeout=30,
+                what="the Train page to see the folder gone (runs folders are rescanned every few seconds)")
+    for page in ("inspect", "compare"):
+        at.switch_page(f"../pages/{page}.py").run()
+        assert no_exception(at) and not at.error, (page, [e.value for e in at.error])
+        assert any(gone in i for i in infos(at)), (page, infos(at))
