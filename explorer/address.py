@@ -6,19 +6,22 @@ is on it:
     tab          the open tab, by its English name as a slug (`kept_tabs`): Browse, Inspect, Compare
     run          the run whose model Inspect and Compare show (`model_picker`)
     image        the image Inspect and Compare look at, as split:index: `val:42`, `train:7` (`image_picker`)
-    t            Inspect's step-through: how many words it has taken (`step_view`)
+    t            Inspect's step-through: the step on show, as its heading numbers it (`step_view`)
     strategy, temperature, seed    Inspect's sampling (`step_view.decoding_controls`)
 
 A component takes a value the address brought once (`take`), when it draws the control
 the value is for, and shows what is on screen (`show`) every time it draws. `start` reads
-the address on a session's first script run (the link someone opened, or a reload); `finish`
-drops at the end of a run the parameters nothing showed, so the address never holds a view
-that is not on screen (a run cut short, by `st.stop` or a page switch, leaves it as it is). Every value is what a browser sent: the component that takes it
-checks it, and says in a sentence (`problem`) why it used its default instead.
+the address on a session's first script run (the link someone opened, or a reload);
+`finish` drops at the end of a run the parameters nothing showed, so the address never
+holds a view that is not on screen (a run cut short, by `st.stop` or a page switch, leaves
+it as it is). Every value is what a browser sent: the component that takes it checks it,
+and says in a sentence (`problem`) why it used its default instead.
 
-Parameters other parts own (`STICKY`: the language, presenter mode, the lesson and its step,
-a class) are left as they are, and put back after a page switch when Streamlit dropped
-them. No identity and no secret ever goes here (see `explorer.cookies` and `explorer.admin`).
+Parameters other parts own (`STICKY`: the language, presenter mode, the lesson and its
+step, a class) are left as they are. Streamlit 1.67 drops every query parameter on a page
+switch (the sidebar's navigation; `st.switch_page` without `query_params`), so `start` puts
+them back on the page switched to. No identity and no secret ever goes here (see
+`explorer.cookies` and `explorer.admin`).
 """
 from __future__ import annotations
 

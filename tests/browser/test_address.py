@@ -140,9 +140,11 @@ def test_a_link_reopens_the_view_and_the_browser_not_the_address_says_who(browse
     student.context.close()
 
 
-def test_a_hostile_link_gives_sentences_and_the_default_view(browser, server):
+def test_a_hostile_link_and_hostile_cookies_give_sentences_and_the_default_view(browser, server):
     url, _runs = server
     page = browser_of(browser)
+    forged = {cookies.OWNER: "../../" + "a" * 32, cookies.ADMIN: "0" * 64}   # not an id; not the token's proof
+    page.context.add_cookies([{"name": name, "value": value, "url": url} for name, value in forged.items()])
     page.goto(f"{url}/inspect?run=../../etc&image=val:99999&t=-5&strategy=<b>x</b>&seed=1e9&tab=%3Cscript%3E"
               f"&admin=wrong&me=abc")
     wait_idle(page)
@@ -152,4 +154,6 @@ def test_a_hostile_link_gives_sentences_and_the_default_view(browser, server):
     assert query(page) | {"image": "val:0", "strategy": "greedy", "tab": "step-through"} == query(page)
     assert not {"run", "t", "seed"} & set(query(page))
     screenshot(page, "address-hostile-link")
+    assert re.fullmatch(r"[0-9a-f]{32}", owner_of(page))              # a fresh owner id replaced the forged one
+    assert not download_allowed(page)                                 # and a forged proof is not the admin's
     page.context.close()
