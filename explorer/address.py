@@ -112,7 +112,10 @@ document.querySelectorAll("button.caption-lab-copy-link:not([data-ready])").forE
   b.addEventListener("click", () => {
     const link = window.location.href;
     const byHand = () => { const box = b.nextElementSibling; box.value = link; box.hidden = false; box.select(); };
-    const done = () => { b.textContent = b.dataset.done; setTimeout(() => { b.textContent = b.dataset.label; }, 2000); };
+    const done = () => {
+      b.textContent = b.dataset.done;
+      setTimeout(() => { b.textContent = b.dataset.label; }, 2000);
+    };
     if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(link).then(done, byHand); }
     else { byHand(); }
   });
