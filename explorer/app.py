@@ -1,15 +1,17 @@
 """Caption Lab's entry point and router: `streamlit run explorer/app.py` from the repo root.
 
 Page configuration, presenter mode (`explorer.presenter`), the reader's language
-(`explorer.i18n`), the shared sidebar, then `st.navigation` over the scripts in the
-top-level `pages/` folder (listed here, since Streamlit only discovers a `pages/`
-folder that sits next to the entry point).
+(`explorer.i18n`), who the browser is (its owner id, whether it is the admin's:
+`explorer.cookies`, `explorer.admin`), what the address holds (`explorer.address`), the
+shared sidebar, then `st.navigation` over the scripts in the top-level `pages/` folder
+(listed here, since Streamlit only discovers a `pages/` folder that sits next to the
+entry point).
 """
 from pathlib import Path
 
 import streamlit as st
 
-from explorer import i18n, presenter, state, styles
+from explorer import address, admin, i18n, presenter, state, styles
 from explorer.components import exports
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
@@ -22,7 +24,8 @@ st.set_page_config(page_title="Caption Lab", page_icon="🖼️", layout="wide",
 styles.apply()
 i18n.start()
 presenter.style()
-state.owner_id()
+state.start_owner()
+admin.start()
 navigation = st.navigation({
     "Caption Lab": [st.Page(PAGES / "home.py", title=_("Home"), icon=":material/home:", default=True),
                     st.Page(PAGES / "lesson.py", title=_("Lesson"), icon=":material/school:")],
@@ -33,10 +36,12 @@ navigation = st.navigation({
                  st.Page(PAGES / "compare.py", title=_("Compare"), icon=":material/compare:"),
                  st.Page(PAGES / "your_code.py", title=_("Your code"), icon=":material/code:")],
 })
+address.start(navigation.url_path)
 sidebar_health = dataset_sidebar()
 with st.sidebar:
     exports.name_downloads()                # a chart's download is named after what it shows
 try:
     navigation.run()
+    address.finish()           # not after st.stop() or a page switch: that run did not show its whole view
 finally:                       # also after a page's st.stop(): the counts include its images
     sidebar_health()

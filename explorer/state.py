@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import functools
 
+import secrets
 import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from core.data.image_cache import ImageFetcher
 from core.data.scene_lab import SceneLab
 from core.paths import image_cache_dir, runs_dir
 from core.text import message
-from explorer import runs
+from explorer import cookies, runs
 from explorer.caching import spinning
 from explorer.i18n import N_, _, sentence
 
@@ -37,8 +37,10 @@ from explorer.i18n import N_, _, sentence
 SOURCE = "app.source"                  # DEMO | COCO | DOWNLOAD (values; SOURCES has their labels)
 COCO_DIR = "app.coco_dir"              # the folder typed for the COCO source
 FEATURES = "app.features"              # "PCA 512-d" | "fc7 4096-d"
-OWNER = "app.owner"                    # this browser's id, kept in the URL across refreshes
+OWNER = "app.owner"                    # this browser's owner id (explorer.cookies.OWNER)
+OWNER_NEW = "app.owner_new"            # True when the server made it: the cookie is still being written
 BROWSE_BATCH = "browse.batch"          # the current Browse minibatch (a Minibatch), for Inspect
+IMAGE = "app.image"                    # (split, index) of the image Inspect and Compare look at
 MODEL_RUN = "app.model_run"            # run id whose model Inspect and Compare show; None: untrained
 TRAIN_RUN = "train.run_id"             # the run the Train page follows live
 TRAIN_PRESET = "train.preset"          # the run form's preset name, or "Custom"
@@ -52,7 +54,8 @@ TRAIN_SHOW = "train.show"              # the runs table: "Mine" or "Everyone's"
 DEMO, COCO, DOWNLOAD = "demo", "coco", "download"                        # the dataset sources, as values
 SOURCES = {DEMO: N_("Demo dataset"), COCO: N_("COCO folder"), DOWNLOAD: N_("Download COCO")}  # their labels, shown through _
 FEATURE_KINDS = (evaluate.FEATURE_KINDS[512], evaluate.FEATURE_KINDS[4096])   # PCA, fc7
-OWNER_PARAM = "me"
+OWNER_PARAM = "me"                     # where older links held the owner id: never read, always dropped
+OWNER_PATTERN = r"[0-9a-f]{32}"        # an owner id as `owner_id` makes it (128 random bits)
 
 
 def feature_kind(pca_features: bool) -> str:
@@ -194,13 +197,24 @@ def runner():
 # --- who is this ---------------------------------------------------------------------
 
 def owner_id() -> str:
-    """An id for this browser tab's user, kept in the URL so a refresh keeps it."""
+    """This browser's owner id: its `cookies.OWNER` cookie, or on a first visit a fresh random
+    one (which `start_owner` asks the browser to keep, so a reload is the same person).
+    Never taken from the address."""
     if OWNER not in st.session_state:
-        given = st.query_params.get(OWNER_PARAM, "")
-        st.session_state[OWNER] = given if given.isalnum() and len(given) <= 32 else uuid.uuid4().hex[:12]
-    if st.query_params.get(OWNER_PARAM) != st.session_state[OWNER]:
-        st.query_params[OWNER_PARAM] = st.session_state[OWNER]
+        kept = cookies.read(cookies.OWNER, OWNER_PATTERN)
+        st.session_state[OWNER] = kept or secrets.token_hex(16)
+        st.session_state[OWNER_NEW] = kept is None
     return st.session_state[OWNER]
+
+
+def start_owner() -> None:
+    """At the top of every script run: settle the owner id, write its cookie while the browser
+    has not sent it back, and drop a `?me=` (older links held one) from the address."""
+    owner = owner_id()
+    if st.session_state.get(OWNER_NEW):
+        cookies.write(cookies.OWNER, owner)
+    if OWNER_PARAM in st.query_params:
+        del st.query_params[OWNER_PARAM]
 
 
 # --- the one-step COCO download ------------------------------------------------------

@@ -12,7 +12,7 @@ import streamlit as st
 from explorer import presenter, state
 from explorer.components.run_form import run_form
 from explorer.components.run_panel import run_panel, run_picker
-from explorer.components.runs_table import runs_section, said
+from explorer.components.runs_table import gone_sentence, runs_section, said
 from explorer.i18n import _
 from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
 from explorer.runs.settings import RunConfig
@@ -68,10 +68,12 @@ with form_column:
 runs = runner.runs()
 with follow_column:
     if runs:
-        followed, overlay = run_picker(runs, owner)
+        followed, overlay = run_picker(runner, runs, owner)
         live = any(r.is_active for r in runs if r.run_id in (followed, *overlay))
         (live_panel if live else still_panel)(runner, followed, overlay, owner, live=live)
     else:
+        if st.session_state.get(state.TRAIN_RUN) is not None:       # the one run followed was deleted
+            st.info(gone_sentence(runner, st.session_state[state.TRAIN_RUN], owner), icon=":material/delete:")
         st.info(_("No runs yet. Pick a preset and press **Start**: the loss curve and the captions "
                   "appear here while it trains."), icon=":material/monitoring:")
 

@@ -14,6 +14,7 @@ from core.student.report import PASSED, WRONG
 from explorer import state
 from explorer.components.loss_chart import loss_chart
 from explorer.components.run_panel import parting_sentence, progress_text
+from explorer.components.runs_table import gone_sentence
 from explorer.i18n import N_, _, said
 from explorer.runs.settings import PRESETS
 from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
@@ -49,8 +50,11 @@ def _start(runner: RunEngine, bundle: Bundle, ds: state.Dataset, owner: str, cel
 
 
 def _curves(runner: RunEngine, run_id: str) -> None:
-    info = runner.get(run_id)
-    history = runner.history(run_id)
+    try:
+        info = runner.get(run_id)
+        history = runner.history(run_id)
+    except KeyError:                     # deleted meanwhile: the page says so
+        st.rerun(scope="app")
     st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
     if info.message and info.status in ("failed", "diverged"):
         st.error(_(info.message), icon=":material/warning:")
@@ -95,6 +99,7 @@ def train_beside(report: Report, bundle: Bundle, ds: state.Dataset, runner: RunE
     try:
         info = runner.get(run_id)
     except KeyError:
+        st.info(gone_sentence(runner, run_id, owner), icon=":material/delete:")
         return
     st.session_state[f"{RUN}.live"] = info.is_active
     (live_curves if info.is_active else still_curves)(runner, run_id)

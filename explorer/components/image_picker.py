@@ -5,9 +5,13 @@ minibatch, or on the demo dataset one of your own (composed or uploaded).
 `show_image(choice)` draws the picture, or says why there is none (a dead link);
 `references_of(ds, choice)` and `captions_of(ds, choice)` give any image's reference
 captions, a composed scene's from the grammar.
+
+Inspect and Compare each draw their own picker, but look at one image: the image chosen on
+one page (`state.IMAGE`, also in the address as `?image=val:42`) is the one the other opens.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +20,7 @@ import streamlit as st
 from core.data.demo_scenes import Scene
 from core.data.scene_lab import why_not
 from core.evaluate import CaptionIndex
-from explorer import state
+from explorer import address, state
 from explorer.components.scene_composer import composed_image, edit
 from explorer.i18n import N_, _, p_
 
@@ -62,8 +66,10 @@ def _keys(prefix: str) -> dict[str, str]:
     """The picker's session keys, "<prefix>.image_<name>": the widgets "from" (the source),
     "index" (a train or val image number), "trained" (an image the model trained on),
     "browse" (an image of the Browse minibatch); "draws" (Random presses so far) and
-    "pool" (the trained-on images the source last defaulted for)."""
-    return {name: f"{prefix}.image_{name}" for name in ("from", "index", "trained", "browse", "draws", "pool")}
+    "pool" (the trained-on images the source last defaulted for); "seen" (the `state.IMAGE`
+    this picker last showed)."""
+    return {name: f"{prefix}.image_{name}" for name in ("from", "index", "trained", "browse", "draws", "pool",
+                                                        "seen")}
 
 
 def _browse_images(ds: state.Dataset) -> tuple[str, list[int]] | None:
@@ -114,6 +120,39 @@ def _trained_image(k: dict, trained: np.ndarray) -> int:
     return image
 
 
+def _linked_image(ds: state.Dataset) -> tuple[str, int] | None:
+    """The image the address opened with (`?image=val:42`), when it is one of this dataset's."""
+    linked = address.take("image")
+    if linked is None:
+        return None
+    match = re.fullmatch(r"(train|val):(\d{1,9})", linked.strip())
+    if match and int(match[2]) < len(ds.data[f"{match[1]}_features"]):
+        return match[1], int(match[2])
+    address.problem(_("The link's image is not one of this dataset's (it is written split:number, e.g. val:42, "
+                      "with a number from 0 to the split's last image): the page shows its default image."))
+    return None
+
+
+def _follow_shared(k: dict, ds: state.Dataset, options: list[str], trained: np.ndarray | None) -> None:
+    """Seed this picker's widgets with the image the address opened with, or the one another page
+    chose since this picker last drew (Inspect's image is the one Compare opens)."""
+    linked = _linked_image(ds)
+    if linked is not None:
+        st.session_state[state.IMAGE] = linked
+    shared = st.session_state.get(state.IMAGE)
+    if shared is None or shared == st.session_state.get(k["seen"]):
+        return
+    split, image = shared
+    if image >= len(ds.data[f"{split}_features"]):     # chosen on another dataset
+        return
+    if split == TRAIN and TRAINED in options and image in trained:
+        st.session_state[k["from"]] = TRAINED
+        st.session_state[k["trained"]] = image if len(trained) <= MAX_LISTED else int(np.searchsorted(trained, image))
+    else:
+        st.session_state[k["from"]], st.session_state[k["index"]] = split, image
+    st.session_state[k["seen"]] = shared
+
+
 def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
                  trained: np.ndarray | None = None) -> ImageChoice:
     """Draw the image choice; return the chosen image.
@@ -135,6 +174,7 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
     st.session_state[k["pool"]] = pool
     if st.session_state.get(k["from"]) not in options:
         st.session_state[k["from"]] = default_split
+    _follow_shared(k, ds, options, trained)
     source = st.segmented_control(_("Image from"), options, key=k["from"], required=True,
                                   persist_state="session", format_func=_from_label)
     if lab is None:
@@ -165,6 +205,9 @@ def image_picker(ds: state.Dataset, prefix: str, *, default_split: str = VAL,
                                     persist_state="session", width=220)
             _random_button(k, n, "index")
     image = int(image)
+    if source != SCENE:                   # the image the other page (and the address) show too
+        st.session_state[state.IMAGE] = st.session_state[k["seen"]] = (split, image)
+        address.show("image", f"{split}:{image}")
     scene = lab.scene(split, image) if lab is not None else None
     if scene is not None and source != SCENE:
         st.button(_("Edit this image"), icon=":material/edit:", key=f"{k['from']}_edit", on_click=_edit,

@@ -8,7 +8,10 @@ checkpoint a run wrote, which keeps the run's settings) knows which train images
 on, when the sidebar's dataset is the run's. Models are cached per weights
 (run and snapshot, file and modification time, untrained configuration), so a rerun
 never reloads them. The shared picker keeps `state.MODEL_RUN` in step with its run, so
-the Train page's "use in Inspect/Compare" lands here.
+the Train page's "use in Inspect/Compare" lands here, and the address names it
+(`?run=<run id>`), so a link opens it. On a first visit it opens this person's own newest
+run, never someone else's (another person's can still be chosen, and the model line says
+whose it is); a run that was deleted gives a sentence saying so, and by whom.
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ from core.arguments import is_whole
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN, cell_name
-from explorer import state
-from explorer.components.runs_table import status_word
+from explorer import address, state
+from explorer.components.runs_table import gone_sentence, status_word, who
 from explorer.caching import spinning
 from explorer.i18n import N_, _, said
 from explorer.runs.base import RunInfo
@@ -51,6 +54,7 @@ class PickedModel:
     untrained: bool = False          # random weights: it has seen no data at all
     trained_images: np.ndarray | None = None   # sorted train images of its training captions, when known
     run_id: str | None = None        # the training run it comes from, when it does
+    owner: str | None = None         # that run's owner id
     code: dict | None = None         # that run trained a student's own code: package, origin, digest
 
     @property
@@ -72,9 +76,10 @@ class PickedModel:
 def _keys(prefix: str) -> dict[str, str]:
     """The picker's session keys, "<prefix>.<name>": the widgets "source", "run", "file", "cell",
     "hidden", "seed"; "choice" (dict of their values, shared by pages); "refresh" (dict: run id
-    -> the snapshot iteration on show); "synced_run" (the `state.MODEL_RUN` last written)."""
+    -> the snapshot iteration on show); "synced_run" (the `state.MODEL_RUN` last written);
+    "gone" ((why the run chosen before is gone, the run shown instead), until another is chosen)."""
     return {name: f"{prefix}.{name}" for name in
-            ("source", "run", "file", "cell", "hidden", "seed", "refresh", "synced_run", "choice")}
+            ("source", "run", "file", "cell", "hidden", "seed", "refresh", "synced_run", "choice", "gone")}
 
 
 # A widget's state belongs to its page (Streamlit folds the page into the widget's id), so
@@ -184,24 +189,30 @@ def _describe(model: CaptioningRNN) -> str:
 
 # --- the three sources ---------------------------------------------------------------
 
-def _from_run(k: dict, runner) -> PickedModel | str:
+def _from_run(k: dict, runner, owner: str) -> PickedModel | str:
     """The sidebar's choice of a training run, then that run's model (or why there is none)."""
-    chosen = _draw_run_choice(k, runner)
-    return chosen if isinstance(chosen, str) else _load_from_run(*chosen)
+    chosen = _draw_run_choice(k, runner, owner)
+    return chosen if isinstance(chosen, str) else _load_from_run(*chosen, runner=runner, owner=owner)
 
 
-def _draw_run_choice(k: dict, runner) -> tuple[RunInfo, int] | str:
+def _draw_run_choice(k: dict, runner, owner: str) -> tuple[RunInfo, int] | str:
     """Draw the run selector (and, for a run still training, the snapshot button); return the
     run's info and the checkpoint wanted (its pinned snapshot, or -1 for its final model),
-    or a message when no run has saved a model."""
+    or a message when no run has saved a model. A chosen run that is gone (deleted, its folder
+    removed) gives way to this person's newest run, and `k["gone"]` says why."""
     runs = {r.run_id: r for r in runner.runs() if r.has_checkpoint}
+    chosen = _choice(k).get("run")
     if not runs:
-        return _("No training run has saved a model yet. Start one on the Train page, or use a "
-                 "checkpoint file or an untrained model.")
-    if _choice(k).get("run") not in runs:
-        _choice(k)["run"] = next(iter(runs))
+        none_yet = _("No training run has saved a model yet. Start one on the Train page, or use a "
+                     "checkpoint file or an untrained model.")
+        return f"{gone_sentence(runner, chosen, owner)} {none_yet}" if chosen is not None else none_yet
+    if chosen not in runs:
+        _choice(k)["run"] = next((r for r in runs if runs[r].owner == owner), next(iter(runs)))
+        if chosen is not None:
+            st.session_state[k["gone"]] = (gone_sentence(runner, chosen, owner), _choice(k)["run"])
     run_id = st.selectbox(_("Run"), list(runs), **_bound(k, "run"),
-                          format_func=lambda r: f"{runs[r].label} · {status_word(runs[r].status)}")
+                          format_func=lambda r: f"{runs[r].label} · {status_word(runs[r].status)} · "
+                                                f"{who(runs[r], owner)}")
     info = runs[run_id]
     if not info.is_active:
         return info, -1
@@ -218,11 +229,13 @@ def _draw_run_choice(k: dict, runner) -> tuple[RunInfo, int] | str:
     return info, pinned[run_id]
 
 
-def _load_from_run(info: RunInfo, snapshot: int) -> PickedModel | str:
+def _load_from_run(info: RunInfo, snapshot: int, *, runner, owner: str) -> PickedModel | str:
     """Load a run's model (no widgets): its final one for snapshot -1, else the snapshot
     pinned at that iteration; a message when it cannot be read."""
     try:
         model, meta = _load_run(info.run_id, info.status, snapshot)
+    except KeyError:                                     # deleted since it was listed
+        return gone_sentence(runner, info.run_id, owner)
     except (CheckpointError, ValueError, OSError) as e:
         return _("Run “{run}” has no model to load yet: {error}").format(run=info.label, error=said(e))
     iteration = meta.get("iteration")
@@ -235,7 +248,7 @@ def _load_from_run(info: RunInfo, snapshot: int) -> PickedModel | str:
                        origin=_("run “{run}” ({status}, iteration {iteration})").format(
                            run=info.label, status=status_word(info.status), iteration=iteration),
                        note=note, trained_on=info.dataset, config=info.config, run_id=info.run_id,
-                       code=info.code)
+                       owner=info.owner, code=info.code)
 
 
 def _from_file(k: dict) -> PickedModel | str:
@@ -291,18 +304,20 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
 
     The shared picker (prefix "model") follows `state.MODEL_RUN`: a run chosen elsewhere
     (the Train page) is selected here, and a run chosen here is written back. Another
-    picker starts on the newest run of `default_cell`, else an untrained `default_cell`.
+    picker starts on this person's newest run of `default_cell`, else an untrained `default_cell`.
     """
     k = _keys(prefix)
     shared = prefix == SHARED
     runner = state.runner()
+    owner = state.owner_id()
     choice = _choice(k)
     if shared:
+        _follow_link(choice, runner, owner)
         wanted = st.session_state.get(state.MODEL_RUN)
         if wanted is not None and wanted != st.session_state.get(k["synced_run"]):
             choice.update(source=RUN, run=wanted)         # chosen on another page
-    if "source" not in choice:                            # first visit: the newest usable run, if any
-        runs = [r for r in runner.runs() if r.has_checkpoint]
+    if "source" not in choice:                            # first visit: this person's newest usable run, if any
+        runs = [r for r in runner.runs() if r.has_checkpoint and r.owner == owner]
         if not shared:
             runs = [r for r in runs if r.config.get("cell_type") == default_cell]
         choice["source"] = RUN if runs else UNTRAINED
@@ -314,14 +329,18 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
         source = st.radio(_(title or "Model"), SOURCES, **_bound(k, "source"), horizontal=True,
                           label_visibility="collapsed", format_func=_)
         if source == RUN:
-            picked = _from_run(k, runner)
+            picked = _from_run(k, runner, owner)
         elif source == FILE:
             picked = _from_file(k)
         else:
             picked = _untrained_choice(k, ds, default_cell)
+    gone = st.session_state.get(k["gone"])
+    if gone is not None and source == RUN and choice.get("run") == gone[1]:
+        st.info(_("{gone} The page shows another run instead.").format(gone=gone[0]), icon=":material/delete:")
     if shared:
         run_id = choice.get("run") if source == RUN and isinstance(picked, PickedModel) else None
         st.session_state[state.MODEL_RUN] = st.session_state[k["synced_run"]] = run_id
+        address.show("run", run_id)
     if isinstance(picked, str):
         st.info(picked)
         return None
@@ -334,13 +353,41 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
     return _with_trained_images(picked, ds)
 
 
+def _follow_link(choice: dict, runner, owner: str) -> None:
+    """Choose the run the address opened with (`?run=<run id>`), or say why it cannot be shown."""
+    linked = address.take("run")
+    if linked is None:
+        return
+    runs = {r.run_id: r for r in runner.runs()}
+    if linked in runs and runs[linked].has_checkpoint:
+        choice.update(source=RUN, run=linked)
+        st.session_state[state.MODEL_RUN] = linked
+        return
+    why = (_("The link's run “{run}” has not saved a model yet.").format(run=runs[linked].label) if linked in runs
+           else gone_sentence(runner, linked, owner))
+    address.problem(_("{why} The page shows another model instead.").format(why=why))
+
+
+def whose(picked: PickedModel) -> str:
+    """The model line: "**Model:** RNN, 512 units · run “…” (done, iteration 500) · your run"."""
+    line = _("**Model:** {model}").format(model=picked.label)
+    if picked.owner is None:
+        return line
+    if picked.owner == state.owner_id():
+        return _("{line} · your run").format(line=line)
+    return _("{line} · another person's run ({owner})").format(line=line, owner=picked.owner[:4])
+
+
 def require_model(ds: state.Dataset) -> PickedModel:
-    """The shared picker for a page that needs a model: draws it and the model's heading,
-    or ends the page (after the picker said why) when there is no usable model."""
+    """The shared picker for a page that needs a model: draws it, the model's heading (whose
+    run it is) with the Copy link button, or ends the page (after the picker said why) when
+    there is no usable model."""
     picked = model_picker(ds)
     if picked is None:
         st.stop()
-    st.markdown(_("**Model:** {model}").format(model=picked.label))
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.markdown(whose(picked), width="content")
+        address.copy_link()
     if picked.note:
         st.info(picked.note, icon=":material/info:")
     return picked

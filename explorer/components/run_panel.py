@@ -13,12 +13,13 @@ from explorer import presenter, state
 from explorer.admin import is_admin
 from explorer.components.evolution import evolution_view
 from explorer.components.loss_chart import chart_controls, chart_settings, loss_chart
-from explorer.components.runs_table import STATUS, duration_text, status_text, who
+from explorer.components.runs_table import STATUS, duration_text, gone_sentence, status_text, who
 from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
 
 CONFIRM = "train.confirm_delete"     # the run whose deletion waits for a yes
 PROBLEM = "train.run_problem"       # why the last stop or delete did not happen
+GONE = "train.run_gone"             # why the run followed before is not there any more
 
 
 def progress_text(info: RunInfo) -> str:
@@ -138,10 +139,19 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
     """Draw the followed run with `overlay` runs' curves beside it.
 
     With `live` (the caller polls), it asks for one full rerun once nothing it shows is
-    queued or running any more, so the page can stop polling.
+    queued or running any more, so the page can stop polling. A run deleted meanwhile (here,
+    elsewhere, or from the command line) asks for one too: the run picker then says so.
     """
+    try:
+        _panel(runner, run_id, overlay, owner, live)
+    except KeyError:
+        st.rerun(scope="app")
+
+
+def _panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
     info = runner.get(run_id)
-    shown = [info, *(runner.get(i) for i in overlay)]
+    others = {r.run_id: r for r in runner.runs()}
+    shown = [info, *(others[i] for i in overlay if i in others)]
     _header(info, owner)
     if info.status != "queued":
         st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
@@ -172,11 +182,20 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
         st.rerun(scope="app")
 
 
-def run_picker(runs: list[RunInfo], owner: str) -> tuple[str, list[str]]:
-    """The run to follow (default: this session's newest) and the runs to overlay on its chart."""
+def run_picker(runner: RunEngine, runs: list[RunInfo], owner: str) -> tuple[str, list[str]]:
+    """The run to follow (default: this session's newest) and the runs to overlay on its chart.
+    When the followed run was deleted (here, on another page or server, or from the command
+    line) it says so, and by whom, until another run is chosen."""
     by_id = {r.run_id: r for r in runs}
-    if st.session_state.get(state.TRAIN_RUN) not in by_id:
+    followed = st.session_state.get(state.TRAIN_RUN)
+    if followed not in by_id:
+        if followed is not None:
+            st.session_state[GONE] = gone_sentence(runner, followed, owner)
         st.session_state[state.TRAIN_RUN] = next((r.run_id for r in runs if r.owner == owner), runs[0].run_id)
+    if st.session_state.get(GONE):
+        st.info(_("{gone} You now follow “{run}”.").format(gone=st.session_state[GONE],
+                                                           run=by_id[st.session_state[state.TRAIN_RUN]].label),
+                icon=":material/delete:")
     labels = [r.label for r in runs]
 
     def describe(run_id: str) -> str:
@@ -186,7 +205,8 @@ def run_picker(runs: list[RunInfo], owner: str) -> tuple[str, list[str]]:
     pick, compare, chart = st.columns([4, 2, 2], vertical_alignment="bottom")
     labels_shown = "collapsed" if presenter.on() else "visible"     # the choices say what they are
     followed = pick.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
-                              persist_state="session", label_visibility=labels_shown)
+                              persist_state="session", label_visibility=labels_shown,
+                              on_change=st.session_state.pop, args=(GONE, None))
     candidates = [r.run_id for r in runs if r.run_id != followed and (r.iteration or r.is_active)]
     st.session_state[state.TRAIN_OVERLAY] = [i for i in st.session_state.get(state.TRAIN_OVERLAY, [])
                                              if i in candidates]

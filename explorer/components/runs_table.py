@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +10,7 @@ import streamlit as st
 from explorer import state
 from explorer.components.labels import label_column
 from explorer.i18n import N_, _, n_, said
-from explorer.runs.base import EngineUnavailable, RunEngine, RunInfo
+from explorer.runs.base import RUN_ID, EngineUnavailable, RunEngine, RunInfo
 from explorer.runs.local import LocalRunner
 
 # status -> its word in the app (translated where shown)
@@ -52,8 +53,26 @@ def duration_text(seconds: float | None) -> str:
     return _("{hours} h {minutes:02d} min").format(hours=minutes // 60, minutes=minutes % 60)
 
 
-def who(info: RunInfo, owner: str) -> str:
-    return _("you") if info.owner == owner else _("other ({owner})").format(owner=info.owner[:4])
+def who(info: RunInfo | str, owner: str) -> str:
+    """Whose run `info` is (a RunInfo, or its owner id), to the person `owner`: "you" or "other (ab12)"."""
+    run_owner = info if isinstance(info, str) else info.owner
+    return _("you") if run_owner == owner else _("other ({owner})").format(owner=run_owner[:4])
+
+
+def gone_sentence(runner: RunEngine, run_id: str, owner: str) -> str:
+    """Why run `run_id` is not there any more, to the person `owner`: who deleted it (you, the
+    admin, its owner), or that its folder is gone. `run_id` may come from a link."""
+    deletion = runner.deletion(run_id)
+    if deletion is None:
+        if re.fullmatch(RUN_ID, str(run_id)):
+            return _("Run `{run_id}` is not on this server any more: it was deleted, or its folder is gone.").format(
+                run_id=run_id)
+        return _("That run is not on this server.")
+    if deletion.by == owner:
+        return _("Run “{run}” was deleted by you.").format(run=deletion.label)
+    if deletion.by is None:
+        return _("Run “{run}” was deleted by the admin.").format(run=deletion.label)
+    return _("Run “{run}” was deleted by its owner ({owner}).").format(run=deletion.label, owner=deletion.by[:4])
 
 
 # the table's columns: English in `runs_frame` (code reads them), translated when drawn

@@ -3,19 +3,22 @@
 The `StepDecoder` lives in session state and is stepped in place, never rebuilt on a
 rerun: `current_decoder` makes a new one only when the model or image changes, and
 carries the position (and any forced words) over when only the strategy, temperature
-or seed changes. `step_through` is a fragment, so Step, Back and Play rerun only this
-panel; Play reruns it on a timer until the caption ends.
+or seed changes. The address holds the step on show and the sampling settings
+(`?t=3&strategy=temperature&temperature=0.7&seed=3`), so a link or a reload opens the same
+step. `step_through` is a fragment, so Step, Back and Play rerun only this panel; Play
+reruns it on a timer until the caption ends.
 """
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import streamlit as st
 
 from core import analysis
 from core.decoding import StepDecoder
-from explorer import presenter, state
+from explorer import address, presenter, state
 from explorer.components.caption_diff import highlighted
 from explorer.components.charts import chart_pair, next_word_bars
 from explorer.components.exports import Slide
@@ -38,6 +41,7 @@ TEMPERATURE = "inspect.temperature"
 SEED = "inspect.seed"
 
 MAX_LENGTH = 20                        # words at most: COCO captions have up to 16
+MAX_SEED = 10_000
 SPEEDS = (0.25, 0.5, 1.0, 2.0)
 STRATEGY_NAMES = {"greedy": N_("Greedy (most likely word)"), "temperature": N_("Temperature sampling")}
 
@@ -49,8 +53,34 @@ class DecodeSettings:
     seed: int
 
 
+def _linked_settings() -> None:
+    """Seed the controls with the strategy, temperature and seed the address opened with."""
+    strategy, temperature, seed = (address.take(name) for name in ("strategy", "temperature", "seed"))
+    wrong = []
+    if strategy is not None:
+        if strategy in STRATEGY_NAMES:
+            st.session_state[STRATEGY] = strategy
+        else:
+            wrong.append("strategy")
+    if temperature is not None:
+        if re.fullmatch(r"\d(\.\d{1,3})?", temperature.strip()) and 0.1 <= float(temperature) <= 3.0:
+            st.session_state[TEMPERATURE] = round(float(temperature), 1)
+        else:
+            wrong.append("temperature")
+    if seed is not None:
+        if address.whole_number(seed, 0, MAX_SEED) is not None:
+            st.session_state[SEED] = int(seed)
+        else:
+            wrong.append("seed")
+    if wrong:
+        address.problem(_("The link's {names} cannot be used (strategy is greedy or temperature, temperature a "
+                          "number from 0.1 to 3, seed a whole number from 0 to {most:,}): the default is "
+                          "used instead.").format(names=", ".join(wrong), most=MAX_SEED))
+
+
 def decoding_controls() -> DecodeSettings:
-    """Greedy or temperature sampling, with its temperature and seed."""
+    """Greedy or temperature sampling, with its temperature and seed (the address says which)."""
+    _linked_settings()
     strategy = st.segmented_control(
         _("Sampling"), ("greedy", "temperature"), key=STRATEGY, default="greedy", required=True,
         persist_state="session", format_func=lambda s: _(STRATEGY_NAMES[s]),
@@ -59,10 +89,14 @@ def decoding_controls() -> DecodeSettings:
     a, b = st.columns(2)
     temperature = a.slider(_("Temperature T"), 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
                            disabled=strategy == "greedy")
-    seed = b.number_input(_("Seed"), 0, 10_000, 0, key=SEED, persist_state="session",
+    seed = b.number_input(_("Seed"), 0, MAX_SEED, 0, key=SEED, persist_state="session",
                           disabled=strategy == "greedy",
                           help=_("The same seed draws the same words, so stepping back and forth is "
                                  "repeatable."))
+    address.show("strategy", strategy)
+    if strategy == "temperature":
+        address.show("temperature", f"{temperature:g}")
+        address.show("seed", int(seed))
     return DecodeSettings(strategy, float(temperature), int(seed))
 
 
@@ -80,7 +114,18 @@ def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSet
         else:
             st.session_state[PLAYING] = False
         st.session_state[DECODER], st.session_state[DECODER_SPEC] = new, spec
-    return st.session_state[DECODER]
+    decoder = st.session_state[DECODER]
+    linked = address.take("t")
+    if linked is not None:
+        t = address.whole_number(linked, 0, MAX_LENGTH - 1)
+        if t is None:
+            address.problem(_("The link's step `t` must be a whole number from 0 to {last}: step-through starts "
+                              "from the beginning.").format(last=MAX_LENGTH - 1))
+        else:
+            decoder.reset()
+            while decoder.t <= t and not decoder.finished:
+                decoder.step()
+    return decoder
 
 
 # --- the caption so far --------------------------------------------------------------
@@ -218,6 +263,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
     if playing != timer_on:
         st.rerun()                                 # start or stop the timer: a full rerun
     itw = decoder.model.idx_to_word
+    address.show("t", decoder.steps[-1].t if decoder.steps else None)   # the step on show, as its heading numbers it
     compact = presenter.on()            # a projector: picture, caption and bars in one row, the rest folded
     _controls(decoder, playing, image, picked, compact)
     if compact:

@@ -8,12 +8,17 @@ place, `refresh()`, which a background thread calls every `REFRESH_SECONDS`: a r
 nobody is training any more (its worker's process gone on this host, or its heartbeat
 file stale for `stale_after` seconds anywhere) is recorded as interrupted there.
 
+Deleting a run leaves a note of who deleted it (`deletion`), so the run's owner, whose page
+was following it, can be told: one small JSON file per deleted run under `.deleted/`,
+written atomically and forgotten after `KEEP_DELETIONS` seconds.
+
 A worker touches its run's `heartbeat` file every few seconds (`worker.HEARTBEAT_SECONDS`),
 so runs on other machines that share the runs folder are followed the same way.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -30,13 +35,16 @@ from core.student.source import read_bundle
 from core.text import message
 from explorer.runs import worker as worker_module
 from explorer.runs.settings import RunConfig
-from explorer.runs.store import ACTIVE, CODE, TrackedRun, message_of, scan
+from explorer.runs.store import ACTIVE, CODE, TrackedRun, message_of, read_json, scan, write_json
 
 SYNC_SECONDS = 0.2         # re-read an active run's files at most this often
 RESCAN_SECONDS = 2.0       # look for runs other servers added at most this often
 REFRESH_SECONDS = 1.0      # how often the refresh thread checks that active runs still have a worker
 STALE_AFTER = 30.0         # a heartbeat this old means the run's worker is gone
 HOST = socket.gethostname()
+DELETIONS = ".deleted"     # runs_dir/.deleted/<run id>.json: who deleted which run
+KEEP_DELETIONS = 86400.0   # seconds a deletion is remembered
+RUN_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"   # what a run id may look like (a folder name, never a path)
 
 
 class RunLimitError(RuntimeError):
@@ -94,6 +102,17 @@ class RunInfo:
         if self.started is None:
             return None
         return (self.finished or time.time()) - self.started
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Who deleted a run, and when."""
+
+    run_id: str
+    label: str                      # the run's label when it was deleted
+    owner: str                      # whose run it was
+    by: str | None                  # the owner id that deleted it; None: the admin
+    when: float                     # seconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -281,6 +300,35 @@ class RunEngine:
             os.rename(run.folder.path, hidden)
             self._runs.pop(run_id, None)
         shutil.rmtree(hidden, ignore_errors=True)
+        self._note_deletion(Deletion(run_id, run.meta["label"], run.meta["owner"], owner, time.time()))
+
+    def deletion(self, run_id: str) -> Deletion | None:
+        """Who deleted run `run_id` in the last `KEEP_DELETIONS` seconds, if it was deleted
+        (through any server sharing this runs folder, or the command line); None otherwise.
+        `run_id` may come from a link: anything but a run id's shape is None."""
+        if not isinstance(run_id, str) or not re.fullmatch(RUN_ID, run_id):
+            return None
+        note = read_json(self.runs_dir / DELETIONS / f"{run_id}.json")
+        try:
+            deletion = Deletion(run_id, str(note["label"]), str(note["owner"]),
+                                None if note["by"] is None else str(note["by"]), float(note["when"]))
+        except (TypeError, KeyError, ValueError):
+            return None
+        return deletion if time.time() - deletion.when < KEEP_DELETIONS else None
+
+    def _note_deletion(self, deletion: Deletion) -> None:
+        """Write the note `deletion` reads, and forget notes older than a day (a note that
+        cannot be written costs the owner only the sentence saying who deleted the run)."""
+        folder = self.runs_dir / DELETIONS
+        try:
+            folder.mkdir(exist_ok=True)
+            write_json(folder / f"{deletion.run_id}.json", {"label": deletion.label, "owner": deletion.owner,
+                                                            "by": deletion.by, "when": deletion.when})
+            for note in folder.glob("*.json"):
+                if time.time() - note.stat().st_mtime > KEEP_DELETIONS:
+                    note.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def delete_older_than(self, days: float) -> list[str]:
         """Delete (as the admin) every ended run that finished more than `days` days ago; their ids."""
@@ -379,8 +427,9 @@ class RunEngine:
             self._runs[folder.run_id] = run
             if run.state in ACTIVE:
                 run.read_history()
-        for run_id in [r for r in self._runs if r not in present and not self._runs[r].local]:
-            del self._runs[run_id]                       # deleted through another server
+        for run_id in [r for r in self._runs if r not in present
+                       and not (self._runs[r].local and self._runs[r].state in ACTIVE)]:
+            del self._runs[run_id]                       # deleted through another server, or its folder removed
 
     def _sync(self, run: TrackedRun, force: bool = False) -> None:
         """Re-read an active run's status and the lines appended to its files (reading only)."""

@@ -14,14 +14,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from benchmarks.streamlit_client import Session
 from deploy.cluster import Cluster
-from explorer import state
 from tests.browser.conftest import assert_no_errors, screenshot, wait_idle
 from tests.support.services import need, stop
 from tests.support.waiting import run_coroutine, wait_for
@@ -92,7 +90,7 @@ def iteration(page) -> int:
 def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cluster, browser):
     first, second = (f"http://127.0.0.1:{p}" for p in cluster.app_ports)
     a = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-    b = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    b = a.context.new_page()            # the same browser (its owner cookie) on the other server
     for page in (a, b):
         page.set_default_timeout(30_000)
     a.goto(first + "/train")
@@ -105,8 +103,7 @@ def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cl
     wait_idle(a)
     a.get_by_role("button", name="Start").click()
     wait_for(lambda: iteration(a) >= 5, timeout=120, what="the run to train on a worker")
-    me = parse_qs(urlsplit(a.url).query)[state.OWNER_PARAM][0]   # the same student, on the other server
-    b.goto(f"{second}/train?{state.OWNER_PARAM}={me}")
+    b.goto(f"{second}/train")                             # the same student, on the other server
     wait_for(lambda: iteration(b) >= 5, timeout=120, what="the run to show on the other app server")
     assert served_by(a) != served_by(b) and served_by(b).endswith(str(cluster.app_ports[1]))
     seen = iteration(b)
@@ -122,7 +119,6 @@ def test_a_run_started_on_one_app_server_is_followed_and_stopped_on_the_other(cl
     assert_no_errors(a)
     assert_no_errors(b)
     a.context.close()
-    b.context.close()
 
 
 def test_sessions_through_nginx_spread_over_both_servers_stay_put_and_see_every_page(cluster):

@@ -1,8 +1,8 @@
 """Streamlit's AppTest on the real app: the entry point, its router and the real pages.
 
 `app()` gives an AppTest of `explorer/app.py` that has run once (on the demo dataset,
-which `make test` builds); `app(page="browse")` switches to a page and runs it, and
-`query` gives the URL's query parameters (a refreshed tab keeps them). Runs and the
+which `make test` builds); `app(page="browse")` opens a page's own address, and `query`
+gives the URL's query parameters (a link, or a refreshed tab, holds them). Runs and the
 image cache go to a temporary folder; after each test its training runs are stopped and
 cached resources cleared, so no state leaks between tests.
 """
@@ -30,9 +30,9 @@ def app(tmp_path, monkeypatch):
         reading((query or {}).get("lang", "en"))
         at = AppTest.from_file(ENTRY, default_timeout=timeout)
         at.query_params.update(query or {})             # what the browser's address bar holds
+        if page is not None:                            # opened at the page's own address
+            at.switch_page(f"../pages/{page}.py")
         at.run()
-        if page is not None:
-            at.switch_page(f"../pages/{page}.py").run()
         return at
 
     yield make

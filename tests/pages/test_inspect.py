@@ -378,9 +378,9 @@ def test_a_running_run_shows_its_snapshot_and_can_be_refreshed(app, runs):
     runner, start = runs
     run_id = start(num_epochs=10_000, snapshot_every=2)   # trains for minutes: stays "running"
     wait_for(lambda: runner.get(run_id).has_checkpoint, 120, "a first snapshot")
-    at = app("inspect")
+    at = app("inspect", query={"run": run_id})           # a link to it (another person's run)
     assert no_exception(at)
-    assert at.radio(key="model.source").value == "Training run"   # the newest run is the default
+    assert at.radio(key="model.source").value == "Training run"
     note = next(i.value for i in at.info if "still training" in i.value)
     first = at.session_state[step_view.DECODER_SPEC][0]
     pinned = at.session_state["model.refresh"][run_id]

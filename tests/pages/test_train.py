@@ -6,6 +6,7 @@ polled by rerunning it, as the browser's fragment timer would. Deadlines are gen
 and nothing asserts speed.
 """
 import json
+import re
 
 from core.data.demo import ensure_demo_dataset
 from explorer import state
@@ -158,42 +159,45 @@ def test_a_double_click_on_start_starts_one_run_but_new_settings_start_another(a
     assert runs_table(at).iloc[0]["Run"].startswith("LSTM")
 
 
-def test_a_refreshed_tab_keeps_its_owner_and_may_still_stop_its_run(app, monkeypatch):
+def test_a_link_never_carries_its_owner_so_who_opens_it_cannot_stop_the_run(app, monkeypatch):
     monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")    # no browser is the admin without the token
     first = app(page="train")
     me = first.session_state[state.OWNER]
-    assert first.query_params[state.OWNER_PARAM] in (me, [me])     # the id is kept in the URL
+    assert re.fullmatch(state.OWNER_PATTERN, me) and state.OWNER_PARAM not in first.query_params
     runner = state.runner()
     run_id = runner.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10_000),
                           {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True}, owner=me)
+    first.run()
+    assert runs_table(first).iloc[0]["By"] == "you"
+    assert not next(b for b in first.button if b.label in ("Stop", "Leave the queue")).disabled
 
-    refreshed = app(page="train", query={state.OWNER_PARAM: me})   # the same URL, a new session
-    assert refreshed.session_state[state.OWNER] == me
-    assert refreshed.session_state[state.TRAIN_RUN] == run_id
-    assert runs_table(refreshed).iloc[0]["By"] == "you"
-    assert not next(b for b in refreshed.button if b.label in ("Stop", "Leave the queue")).disabled
-
-    forged = app(page="train", query={state.OWNER_PARAM: "../not an id"})
-    assert forged.session_state[state.OWNER] not in (me, "../not an id")
-    assert next(b for b in forged.button if b.label in ("Stop", "Leave the queue")).disabled
+    for given in (me, "../not an id"):                    # an old link's ?me=, or a forged one
+        opened = app(page="train", query={state.OWNER_PARAM: given})
+        assert opened.session_state[state.OWNER] not in (me, given)
+        assert state.OWNER_PARAM not in opened.query_params           # dropped from the address
+        assert runs_table(opened).iloc[0]["By"] == f"other ({me[:4]})"
+        assert next(b for b in opened.button if b.label in ("Stop", "Leave the queue")).disabled
     runner.stop(run_id, owner=me)
     assert runner.wait(run_id).status == "stopped"
 
 
 def test_the_admin_stops_anyones_run_and_an_owner_deletes_an_ended_one(app, monkeypatch):
     monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")
+    student = app(page="train")
     runner = state.runner()
     run_id = runner.start(RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10_000),
-                          {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True}, owner="student")
+                          {"base_dir": ensure_demo_dataset(), "pca_features": True, "is_demo": True},
+                          owner=student.session_state[state.OWNER])
     admin = app(page="train", query={"admin": "secret"})
+    assert "admin" not in admin.query_params                   # the token leaves the address at once
     admin.session_state[state.TRAIN_RUN] = run_id
     admin.run()
+    assert "admin" not in admin.query_params
     stop = next(b for b in admin.button if b.label in ("Stop", "Leave the queue"))
     assert not stop.disabled                                    # not the admin's run, but the admin's to stop
     stop.click().run()
     assert runner.wait(run_id, timeout=60).status == "stopped"
     rerun_until(admin, lambda at: not runner.capacity().running, what="its worker to exit")
-    student = app(page="train", query={"me": "student"})
     student.session_state[state.TRAIN_RUN] = run_id
     student.run()
     assert not [b for b in app(page="train").button if b.label == "Delete"]   # someone else: no Delete
@@ -202,6 +206,16 @@ def test_the_admin_stops_anyones_run_and_an_owner_deletes_an_ended_one(app, monk
     next(b for b in student.button if b.label == "Yes, delete it").click().run()
     assert no_exception(student) and not (runner.runs_dir / run_id).exists()
     assert runner.runs() == [] and not list(runner.runs_dir.glob(".deleted-*"))
+    assert runner.deletion(run_id).by == student.session_state[state.OWNER]
+
+
+def test_a_wrong_admin_token_grants_nothing_and_leaves_the_address_too(app, monkeypatch):
+    monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")
+    at = app(query={"admin": "secreT"})
+    assert "admin" not in at.query_params and not at.session_state["app.admin"]
+    assert any("not this server's" in t.value for t in at.toast)
+    at.switch_page("../pages/train.py").run()
+    assert "admin" not in at.query_params and not at.session_state["app.admin"]
 
 
 def test_with_redis_gone_the_page_says_so_and_still_shows_saved_runs(app, monkeypatch, tmp_path):

@@ -50,6 +50,9 @@ def test_list_stop_and_delete_on_the_local_engine(tmp_path, dataset):
         while runner.capacity().running and time.monotonic() < deadline:
             time.sleep(0.1)
         assert cli(runs, "delete", done).returncode == 0 and not (runs / done).exists()
+        deleted = runner.deletion(done)                    # the note the owner's page reads: by the admin
+        labels = {r["run_id"]: r["label"] for r in lines}
+        assert (deleted.owner, deleted.by, deleted.label) == ("alice", None, labels[done])
         old = cli(runs, "delete", "--older-than", "0")
         assert old.returncode == 0 and "Deleted 1 run" in old.stdout and not (runs / long).exists()
         assert cli(runs, "list", "--json").stdout == ""

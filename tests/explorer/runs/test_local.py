@@ -481,3 +481,40 @@ def test_slow_motion_paces_a_run_and_leaves_its_numbers_alone(make_runner, datas
     info = runner.wait(stopped_id)
     assert info.status == "stopped" and info.iteration < info.total
     assert time.monotonic() - asked < 10                            # not the 30 s its next iteration was due in
+
+
+# --- deleting ---------------------------------------------------------------------------
+
+def test_a_deleted_run_leaves_a_note_of_who_deleted_it_for_a_day(make_runner, dataset):
+    from explorer.runs.base import DELETIONS, KEEP_DELETIONS
+
+    runner = make_runner()
+    run_id = runner.start(SMALL, dataset, owner="alice")
+    assert runner.wait(run_id, timeout=120).status == "done"
+    wait_for(lambda: not runner.capacity().running, 30, "its worker to exit")
+    label = runner.get(run_id).label
+    assert runner.deletion(run_id) is None                       # not deleted
+    runner.delete(run_id, owner="alice")
+    deleted = runner.deletion(run_id)
+    assert (deleted.run_id, deleted.label, deleted.owner, deleted.by) == (run_id, label, "alice", "alice")
+    assert abs(deleted.when - time.time()) < 60
+    notes = runner.runs_dir / DELETIONS
+    assert [p.name for p in notes.iterdir()] == [f"{run_id}.json"]     # written atomically: no temporary left
+    assert runner.runs() == []                                         # a note is no run
+
+    for hostile in ("../" + run_id, "", ".", f"{run_id}/../{run_id}", None, 7):
+        assert runner.deletion(hostile) is None
+    (notes / "damaged.json").write_text("{not json")
+    (notes / "strange.json").write_text(json.dumps({"label": "x", "owner": "bob", "by": None, "when": "soon"}))
+    assert runner.deletion("damaged") is None and runner.deletion("strange") is None
+
+    note = json.loads((notes / f"{run_id}.json").read_text())
+    (notes / f"{run_id}.json").write_text(json.dumps({**note, "when": time.time() - KEEP_DELETIONS - 1}))
+    os.utime(notes / f"{run_id}.json", (time.time() - KEEP_DELETIONS - 1,) * 2)
+    assert runner.deletion(run_id) is None                             # a day later: forgotten
+    other = runner.start(SMALL, dataset, owner="bob")
+    assert runner.wait(other, timeout=120).status == "done"
+    wait_for(lambda: not runner.capacity().running, 30, "its worker to exit")
+    runner.delete(other)                                               # the admin
+    assert runner.deletion(other).by is None
+    assert not (notes / f"{run_id}.json").exists()                     # the old note went with the next deletion
