@@ -112,6 +112,7 @@ class Result:
     checks: list[Check] = field(default_factory=list)
     hint: str | None = None            # the likely cause, one plain sentence
     details: list[str] = field(default_factory=list)   # more sentences: what else was seen
+    warnings: list[str] = field(default_factory=list)  # what is right but risky (an input changed in place)
     heat: Heat | None = None
     error: dict | None = None          # type, message, traceback [{file, line, function, code}]
     output: str = ""                   # what it printed (truncated)
@@ -186,6 +187,8 @@ def plain_text(report: Report) -> str:
         status = LABELS[r.status] + (" (optional)" if r.optional and r.status == NOT_IMPLEMENTED else "")
         lines.append(f"{name:<{width}}  {status:<16}  {shown}")
     for name, r in report.results.items():
+        if r.status == PASSED and r.warnings:
+            lines += ["", f"{name}: {LABELS[r.status]}"] + [f"  Warning: {w}" for w in r.warnings]
         if r.status in (PASSED, MISSING, NOT_IMPLEMENTED):
             continue
         lines.append("")
@@ -196,6 +199,7 @@ def plain_text(report: Report) -> str:
         if r.hint:
             lines.append(f"  Likely cause: {r.hint}")
         lines += [f"  {d}" for d in r.details]
+        lines += [f"  Warning: {w}" for w in r.warnings]
         if r.error:
             for frame in r.error.get("traceback", []):
                 lines.append(f"  {frame['file']}, line {frame['line']}, in {frame['function']}")
