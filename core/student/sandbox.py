@@ -2,11 +2,18 @@
 
     outcomes = run_tasks([Task("rnn_forward", work)], workdir, Limits(seconds=5))
 
-Each task runs in its own child process: forked from the (single-threaded) checker, it
-starts a session of its own, reads nothing from stdin, writes stdout and stderr into a
-pipe the parent drains (the first `Limits.output_bytes` are kept, the rest only counted),
-is confined (`confine.confine`: no network, writes only in its own folder, a memory and
-a CPU cap), then calls the task's function. The function reports progress with
+Each task runs in two processes of its own. The first, forked from the (single-threaded)
+checker, which is itself a fresh `python -I` with nothing of the server's (see `client`),
+starts a session, enters new user, network, pid and mount namespaces
+(`walls.enter_namespaces`), mounts a small tmpfs on its folder (`walls.own_tmp`) and forks
+the second, the first process of the new pid namespace, then waits for it and ends the
+same way it did. When that second process ends, or the first is killed, the kernel kills
+every process in the namespace: nothing the code forks outlives its task. The second
+reads nothing from stdin, writes stdout and stderr into a pipe the parent drains (the
+first `Limits.output_bytes` are kept, the rest only counted), is confined
+(`confine.confine`: no network, reads only the Python installation, Caption Lab's `core`
+and the student's files, writes only in its own folder, no socket, soft = hard limits on
+memory, CPU, files and processes), then calls the task's function. The function reports progress with
 `Channel.stage(text)` and returns plain data (numbers, strings, numeric arrays, lists,
 dicts), which comes back through a second pipe as `wire` bytes, never as pickle.
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import resource
 import select
 import signal
 import struct
@@ -32,7 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..text import message
-from . import wire
+from . import walls, wire
 from .confine import confine
 
 MAX_ANSWER_BYTES = 96 << 20
@@ -45,6 +53,8 @@ class Limits:
     seconds: float = 10.0               # wall-clock time
     memory_mb: int = 2048               # address space on top of the checker's own
     output_bytes: int = 8_000           # of stdout and stderr, kept for the report
+    tmp_mb: int = 64                    # the task's own folder, a tmpfs of this size
+    processes: int = 64                 # processes and threads of the checker's user (RLIMIT_NPROC)
 
 
 @dataclass(frozen=True)
@@ -118,18 +128,51 @@ def describe_exception(error: BaseException, roots: list[Path]) -> dict:
             "traceback": [show(f) for f in (own or frames[-1:])], "student": bool(own)}
 
 
+CORE = Path(__file__).resolve().parents[1]          # Caption Lab's core, which the checks import
+
+
+def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int, output_fd: int) -> None:
+    """The task's first process: namespaces and the tmpfs, then the second process; it ends
+    as that one did (the same exit code, or killed by the same signal). It never returns."""
+    code = 71
+    try:
+        os.setsid()
+        namespaces = walls.enter_namespaces()
+        tmp = "mount" in namespaces and walls.own_tmp(folder, limits.tmp_mb)
+        os.chdir(folder)
+        pid = os.fork()
+        if pid == 0:
+            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp)
+        os.close(result_fd)
+        os.close(output_fd)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            code = 128 + number
+        else:
+            code = os.WEXITSTATUS(status)
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+
+
 def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int,
-           output_fd: int) -> None:
-    """Everything the forked child does; it never returns."""
+           output_fd: int, namespaces: list[str], tmp: bool) -> None:
+    """Everything the process that runs the student's code does; it never returns."""
     code = 0
     channel = Channel(result_fd)
     try:
-        os.setsid()
+        walls.die_with_parent()                    # the first process killed: this one, and all it started
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        os.close(null)
         # print() must reach those descriptors even where sys.stdout was replaced (pytest, a notebook)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
@@ -139,8 +182,10 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
             os.environ[name] = str(folder)
         import tempfile
         tempfile.tempdir = str(folder)
-        channel.sandbox = confine([folder], memory_bytes=limits.memory_mb << 20,
-                                  cpu_seconds=limits.seconds + 1)
+        channel.sandbox = confine([folder], readable=[*roots, CORE], namespaces=namespaces,
+                                  memory_bytes=limits.memory_mb << 20, cpu_seconds=limits.seconds + 1,
+                                  processes=limits.processes)
+        channel.sandbox["tmp_mb"] = limits.tmp_mb if tmp else 0
         value = task.run(channel)
         _flush()
         channel.answer({"kind": "ok", "value": value, "sandbox": channel.sandbox})
@@ -249,7 +294,7 @@ def _start(task: Task, limits: Limits, workdir: Path, roots: list[Path], index: 
     if pid == 0:                                      # the child
         os.close(result_r)
         os.close(output_r)
-        _child(task, limits, folder, roots, result_w, output_w)
+        _middle(task, limits, folder, roots, result_w, output_w)
     os.close(result_w)
     os.close(output_w)
     for fd in (result_r, output_r):
@@ -303,6 +348,7 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
     `on_done` hears each outcome as soon as it is known.
     """
     workdir = Path(workdir)
+    walls.libc()                                  # looked up once, here, not in every child
     pending = list(enumerate(tasks))
     running: list[tuple[int, _Job]] = []
     done: dict[int, Outcome] = {}

@@ -13,7 +13,9 @@ time, and judges what comes back (`checks`). It prints JSON lines on stdout:
 Sentences for a person (`core.text.message`) travel as {"__message__": template, "values": ...,
 "text": ...} (`report.packed`), so the app can show them in the reader's language.
 
-It is started with BLAS on one thread, so forking is safe, and with a clean environment.
+It is started as `python -I` with BLAS on one thread, so forking is safe, and with a clean
+environment; started as root, it first gives the folder to an unprivileged uid and becomes
+it (`walls.drop_root`), where the Python installation is open to such a user.
 It never imports streamlit.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layer_checks, model_checks
+from . import layer_checks, model_checks, walls
 from ..text import message
 from .checks import Context, Spec, Student, failed, what_differs
 from .report import (CRASHED, MISSING, NOT_IMPLEMENTED, PASSED, TIMEOUT, WRONG, Report, Result, packed, status_word,
@@ -310,6 +312,7 @@ def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]).resolve()
+    user = walls.drop_root(folder)              # before anything of the student's is read
     request = unpacked(json.loads((folder / "request.json").read_text()))
     src, package = folder / "src", request["package"]
     workdir = folder / "work"
@@ -318,7 +321,9 @@ def main(argv=None) -> int:
         if request.get("kind") == "sample":
             _emit(sample(src, package, request, workdir))
         else:
-            _emit({"event": "report", "report": check(src, package, request, workdir).to_dict()})
+            report = check(src, package, request, workdir)
+            report.sandbox.update(user)
+            _emit({"event": "report", "report": report.to_dict()})
     except Exception as e:                      # never a silent death: say what broke
         _emit({"event": "error", "message": f"{type(e).__name__}: {e}"})
         return 1

@@ -138,7 +138,7 @@ HOSTILE: dict[str, dict[str, tuple[Change, str, str]]] = {
         "CaptioningRNN.sample[rnn]": (Change(MODEL, "        h, _ = affine_forward(features, W_proj, b_proj)\n        c = ",
                                              "        import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)\n"
                                              "        h, _ = affine_forward(features, W_proj, b_proj)\n        c = "),
-                                      "crashed", "PermissionError"),
+                                      "passed", ""),      # first of its own pid namespace: no parent to kill
     },
     "hostile_b": {
         "temporal_softmax_loss": (Change(LAYERS, "    N, T, V = x.shape\n",
