@@ -44,6 +44,7 @@ from . import walls, wire
 from .confine import confine
 
 MAX_ANSWER_BYTES = 96 << 20
+MAGIC = b"\x00CL\x7f"                   # starts every packet: bytes the code wrote into the pipe are skipped
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Channel:
         self.sandbox: dict = {}
 
     def _send(self, kind: bytes, body: bytes) -> None:
-        packet = kind + struct.pack("!I", len(body)) + body
+        packet = MAGIC + kind + struct.pack("!I", len(body)) + body
         view = memoryview(packet)
         while view:
             written = os.write(self.fd, view)
@@ -100,6 +101,10 @@ class Channel:
     def stage(self, text: str) -> None:
         """Say what the task is doing now (a timeout report names the last one)."""
         self._send(b"S", text.encode()[:500])
+
+    def walls(self, applied: dict) -> None:
+        """Say which walls stand, before any of the student's code runs (a timeout still tells)."""
+        self._send(b"W", wire.encode(applied))
 
     def answer(self, value) -> None:
         self._send(b"R", wire.encode(value))
@@ -137,12 +142,13 @@ def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_
     code = 71
     try:
         os.setsid()
+        cgroup = walls.pids_cgroup(limits.processes)        # root's processes: RLIMIT_NPROC exempts them
         namespaces = walls.enter_namespaces()
         tmp = "mount" in namespaces and walls.own_tmp(folder, limits.tmp_mb)
         os.chdir(folder)
         pid = os.fork()
         if pid == 0:
-            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp)
+            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp, cgroup is not None)
         os.close(result_fd)
         os.close(output_fd)
         _, status = os.waitpid(pid, 0)
@@ -161,7 +167,7 @@ def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_
 
 
 def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int,
-           output_fd: int, namespaces: list[str], tmp: bool) -> None:
+           output_fd: int, namespaces: list[str], tmp: bool, cgroup: bool) -> None:
     """Everything the process that runs the student's code does; it never returns."""
     code = 0
     channel = Channel(result_fd)
@@ -186,6 +192,9 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
                                   memory_bytes=limits.memory_mb << 20, cpu_seconds=limits.seconds + 1,
                                   processes=limits.processes)
         channel.sandbox["tmp_mb"] = limits.tmp_mb if tmp else 0
+        channel.sandbox["processes_by"] = ("pids cgroup" if cgroup else "RLIMIT_NPROC") if cgroup or \
+            os.getuid() != 0 else ""
+        channel.walls(channel.sandbox)
         value = task.run(channel)
         _flush()
         channel.answer({"kind": "ok", "value": value, "sandbox": channel.sandbox})
@@ -234,16 +243,20 @@ def _signal_name(number: int) -> str:
 
 
 def _messages(buffer: bytearray) -> list[tuple[bytes, bytes]]:
-    """The complete (kind, body) messages in `buffer`, in order (a torn last one is left out)."""
-    found, at = [], 0
-    while len(buffer) - at >= 5:
-        kind = bytes(buffer[at:at + 1])
-        (size,) = struct.unpack("!I", buffer[at + 1:at + 5])
-        if len(buffer) - at - 5 < size:
-            break
-        found.append((kind, bytes(buffer[at + 5:at + 5 + size])))
-        at += 5 + size
-    return found
+    """The complete (kind, body) packets in `buffer`, in order: anything else the student's
+    code wrote into the pipe (it is the code's process's own descriptor) is skipped."""
+    found, at, head = [], 0, len(MAGIC) + 5
+    while True:
+        at = buffer.find(MAGIC, at)
+        if at < 0 or len(buffer) - at < head:
+            return found
+        kind = bytes(buffer[at + len(MAGIC):at + len(MAGIC) + 1])
+        (size,) = struct.unpack("!I", buffer[at + len(MAGIC) + 1:at + head])
+        if kind in (b"S", b"R", b"W") and len(buffer) - at - head >= size:
+            found.append((kind, bytes(buffer[at + head:at + head + size])))
+            at += head + size
+        else:
+            at += 1
 
 
 def _finish(job: _Job, timed_out: bool) -> Outcome:
@@ -256,6 +269,12 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
     for kind, body in _messages(job.result):
         if kind == b"S":
             outcome.stage = body.decode(errors="replace")
+        elif kind == b"W":
+            try:
+                walls_ = wire.decode(body)
+                outcome.sandbox = walls_ if isinstance(walls_, dict) else {}
+            except Exception:
+                pass
         elif kind == b"R":
             try:
                 answer = wire.decode(body)
@@ -270,7 +289,7 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
         outcome.kind = answer["kind"]
         outcome.value = answer.get("value")
         outcome.error = answer.get("error")
-        outcome.sandbox = answer.get("sandbox") or {}
+        outcome.sandbox = answer.get("sandbox") or outcome.sandbox
     elif status is not None and os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         outcome.kind = "memory" if number == signal.SIGKILL else "died"
@@ -394,6 +413,7 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
                             except (OSError, ValueError):
                                 break
                         _close(job, which)
+                walls.remove_cgroup(job.pid)
                 outcome = _finish(job, timed_out)
                 done[index] = outcome
                 if on_done is not None:

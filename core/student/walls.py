@@ -30,6 +30,7 @@ import os
 import platform
 import stat
 import sys
+import time
 from pathlib import Path
 
 
@@ -94,6 +95,47 @@ def die_with_parent() -> None:
     c = libc()
     if c is not None:
         c.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)
+
+
+# --- a pids cgroup, for root -------------------------------------------------------------------
+# RLIMIT_NPROC does not bind the kernel's root user (uid 0 outside every user namespace), so a
+# checker that had to stay root caps its tasks' processes with the pids controller instead.
+PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+def pids_cgroup(limit: int) -> Path | None:
+    """Put this process into a new pids cgroup of at most `limit` processes and threads; its
+    folder (to remove once the task is over: `remove_cgroup`), or None where there is none to
+    make (not root, no pids controller)."""
+    if os.getuid() != 0:
+        return None
+    for base in PIDS_CGROUPS:
+        folder = base / "caption-lab" / str(os.getpid())
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (folder / "pids.max").exists():
+                folder.rmdir()
+                continue
+            (folder / "pids.max").write_text(str(int(limit)))
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+            return folder
+        except OSError:
+            continue
+    return None
+
+
+def remove_cgroup(pid: int) -> None:
+    """Remove the pids cgroup of task process `pid`, once its processes are gone."""
+    for base in PIDS_CGROUPS:
+        folder = base / "caption-lab" / str(pid)
+        for _ in range(50):
+            try:
+                folder.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)
 
 
 # --- seccomp ----------------------------------------------------------------------------------
