@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..text import message
+
 
 _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 2, 4, 0x4000, 1 << 18
@@ -206,7 +208,8 @@ def drop_root(folder: Path) -> dict:
     for needed in (Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2]):
         blocked = _reachable_by_others(needed)
         if blocked is not None:
-            return {"user": "root", "why": f"{blocked} is not open to other users, and Python is beneath it"}
+            return {"user": "root", "why": message("{folder} is not open to other users, and {needed} is beneath it",
+                                                   folder=str(blocked), needed=str(needed))}
     uid = gid = UID_BASE + os.getpid() % 1000
     for root, dirs, files in os.walk(folder):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:

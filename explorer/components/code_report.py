@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.student.report import (CRASHED, LABELS, MEMORY, MISSING, NOT_IMPLEMENTED, PASSED, STATUSES,
-                                 TIMEOUT, WRONG, Check, Heat, Report, Result)
+                                 TIMEOUT, WRONG, Check, Heat, Report, Result, sandbox_gaps)
 from core.text import Message
 from explorer.components.labels import label_column
 from explorer.i18n import N_, _, n_
@@ -105,7 +105,9 @@ def report_overview(report: Report) -> None:
     walls = _(", ").join(filter(None, [
         _("no network ({how})").format(how=sandbox["network"]) if sandbox.get("network") else "",
         _("writes only in its own folder ({how})").format(how=sandbox["files"]) if sandbox.get("files") else "",
+        _("reads only Python, Caption Lab's code and yours") if sandbox.get("reads") else "",
         _("no signals to other processes") if sandbox.get("signals") else "",
+        _("its own processes, all stopped with it") if "pid" in sandbox.get("namespaces", []) else "",
         _("{mb:,} MB of memory").format(mb=sandbox["memory_mb"]) if sandbox.get("memory_mb") else ""]))
     values = dict(package=report.package, origin=report.origin, seconds=report.seconds, walls=walls)
     if walls:
@@ -119,6 +121,9 @@ def report_overview(report: Report) -> None:
     st.caption(checked)
     for note in report.notes:
         st.caption(_(note))
+    gaps = sandbox_gaps(sandbox)
+    if gaps:
+        st.caption(_("Not in place on this server: {gaps}").format(gaps=" ".join(_(g) for g in gaps)))
     frame = overview_frame(report)
     status_column, number_column, bound_column = _("Status"), _("Number"), _("Must be")
     number_title = _("Notebook's number")

@@ -132,3 +132,14 @@ def test_the_overview_shows_every_figure_whole_in_each_language(app, tmp_path, l
         width = config[column]["width"]
         widest = max(text_width(str(v)) for v in list(table[column]) + [config[column].get("label") or column])
         assert width >= widest + 16, (lang, column, width, widest)
+
+
+def test_a_remote_browser_on_a_class_server_may_only_upload(app, monkeypatch):
+    from explorer import code_access
+    monkeypatch.setenv("CAPTION_LAB_STUDENT_CODE", "on")
+    monkeypatch.setattr(code_access, "is_local_browser", lambda ip, headers: False)   # as seen from 10.0.0.7
+    at = app(PAGE)
+    assert no_exception(at)
+    control = at.get("button_group")[0]
+    assert [o.content for o in control.proto.options] == ["Upload files"]
+    assert not any(t.key == "code.folder" for t in at.text_input)
