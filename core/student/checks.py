@@ -48,6 +48,7 @@ class WrongReturn(Exception):
 
 # the inputs the student's functions changed in place, as [function, argument] pairs (the child's)
 CHANGED: list[list[str]] = []
+WATCHED_CALLS = 3                  # calls of each function whose inputs are compared after it returns
 
 
 def _copied(value):
@@ -64,8 +65,10 @@ def _copied(value):
 def _same(before, after) -> bool:
     """Whether `after` (what a function was given) still holds what `before` held."""
     if isinstance(before, np.ndarray):
-        return isinstance(after, np.ndarray) and before.shape == after.shape and \
-            bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        if not isinstance(after, np.ndarray) or before.shape != after.shape:
+            return False
+        return bool(np.array_equal(before, after)) or \
+            bool(before.dtype.kind in "fc" and np.array_equal(before, after, equal_nan=True))
     if isinstance(before, (tuple, list)) and isinstance(after, (tuple, list)) and len(before) == len(after):
         return all(_same(b, a) for b, a in zip(before, after))
     if isinstance(before, dict) and isinstance(after, dict):
@@ -85,18 +88,22 @@ def guarded(fn, name: str | None = None):
     except (TypeError, ValueError):
         parameters = []
 
+    watched = [0]                       # calls compared so far: a change in place shows on the first ones
+
     def call_with_copies(*args, **kwargs):
         given = [_copied(a) for a in args]
         given_kw = {k: _copied(v) for k, v in kwargs.items()}
         try:
             return fn(*given, **given_kw)
         finally:
-            pairs = [(parameters[i] if i < len(parameters) else f"argument {i + 1}", a, g)
-                     for i, (a, g) in enumerate(zip(args, given))] + \
-                    [(k, kwargs[k], given_kw[k]) for k in kwargs]
-            for argument, original, passed in pairs:
-                if not _same(original, passed) and [name, argument] not in CHANGED and len(CHANGED) < 20:
-                    CHANGED.append([name, argument])
+            if watched[0] < WATCHED_CALLS:
+                watched[0] += 1
+                pairs = [(parameters[i] if i < len(parameters) else f"argument {i + 1}", a, g)
+                         for i, (a, g) in enumerate(zip(args, given))] + \
+                        [(k, kwargs[k], given_kw[k]) for k in kwargs]
+                for argument, original, passed in pairs:
+                    if not _same(original, passed) and [name, argument] not in CHANGED and len(CHANGED) < 20:
+                        CHANGED.append([name, argument])
     call_with_copies._guarded = True
     call_with_copies.__name__ = getattr(fn, "__name__", "it")
     call_with_copies.__wrapped__ = fn

@@ -368,6 +368,7 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
     """
     workdir = Path(workdir)
     walls.libc()                                  # looked up once, here, not in every child
+    leftover: list[int] = []                      # pids cgroups to remove once their processes are gone
     pending = list(enumerate(tasks))
     running: list[tuple[int, _Job]] = []
     done: dict[int, Outcome] = {}
@@ -413,7 +414,8 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
                             except (OSError, ValueError):
                                 break
                         _close(job, which)
-                walls.remove_cgroup(job.pid)
+                if not walls.remove_cgroup(job.pid):
+                    leftover.append(job.pid)          # its processes are still being torn down
                 outcome = _finish(job, timed_out)
                 done[index] = outcome
                 if on_done is not None:
@@ -421,4 +423,7 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
             else:
                 still.append((index, job))
         running = still
+        leftover = [pid for pid in leftover if not walls.remove_cgroup(pid)]
+    for pid in leftover:
+        walls.remove_cgroup(pid, wait=2.0)
     return [done[i] for i in range(len(tasks))]

@@ -126,18 +126,23 @@ def pids_cgroup(limit: int) -> Path | None:
     return None
 
 
-def remove_cgroup(pid: int) -> None:
-    """Remove the pids cgroup of task process `pid`, once its processes are gone."""
+def remove_cgroup(pid: int, wait: float = 0.0) -> bool:
+    """Remove the pids cgroup of task process `pid` once its processes are gone (waiting up
+    to `wait` seconds for them); False while some are still there."""
+    deadline = time.monotonic() + wait
     for base in PIDS_CGROUPS:
         folder = base / "caption-lab" / str(pid)
-        for _ in range(50):
+        while True:
             try:
                 folder.rmdir()
-                break
+                return True
             except FileNotFoundError:
                 break
             except OSError:
+                if time.monotonic() >= deadline:
+                    return False
                 time.sleep(0.01)
+    return True
 
 
 # --- seccomp ----------------------------------------------------------------------------------
