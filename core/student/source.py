@@ -98,6 +98,13 @@ def package_dir(root: Path) -> Path:
 
     Raises NotAnAssignment, saying where it looked, when there is none."""
     root = Path(root).expanduser()
+    try:
+        root.stat()
+    except PermissionError:
+        raise NotAnAssignment(message("{root} cannot be read: {error}.", root=str(root),
+                                      error="Permission denied")) from None
+    except OSError:
+        pass
     if not root.exists():
         raise NotAnAssignment(message("There is no folder at {root}.", root=str(root)))
     if not root.is_dir():

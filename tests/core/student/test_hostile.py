@@ -8,7 +8,8 @@ with a secret in its listing (HOME_DIR), a real Redis listening on a Unix socket
 process holds the admin token in its environment, as the server does. For every attack,
 as root and as an unprivileged user: the checker answers within 30 s with a verdict of its
 own, no secret is anywhere in the report, the server's files are untouched, Redis holds
-nothing new, and no process of the attack is left.
+nothing new, and no process of the attack is left. Where this Python is closed to other users
+(one under a private /root), CAPTION_LAB_UNPRIVILEGED_PYTHON names one with numpy that is not.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,14 +51,21 @@ def _cannot(reason: str):
     pytest.skip(reason)
 
 
+def _open_folder() -> Path:
+    """A fresh folder anyone may enter (pytest's own are closed to other users): so that only
+    the sandbox, not the folders' modes, keeps an unprivileged user's check away."""
+    folder = Path(tempfile.mkdtemp(prefix="caption-lab-hostile-"))
+    os.chmod(folder, 0o755)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def redis_socket(tmp_path_factory):
+def redis_socket():
     """A real redis-server listening only on a Unix socket file anyone may connect to."""
     server = shutil.which("redis-server")
     if server is None:
         _cannot("redis-server is not installed")
-    folder = tmp_path_factory.mktemp("redis")
-    os.chmod(folder, 0o755)
+    folder = _open_folder()
     sock = folder / "redis.sock"
     proc = subprocess.Popen([server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "777",
                              "--save", "", "--appendonly", "no", "--dir", str(folder)],
@@ -68,6 +77,7 @@ def redis_socket(tmp_path_factory):
     yield sock
     proc.kill()
     proc.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _redis(sock: Path, *command: str) -> str:
@@ -75,19 +85,41 @@ def _redis(sock: Path, *command: str) -> str:
                           timeout=10).stdout.strip()
 
 
+UNPRIVILEGED_PYTHON = "CAPTION_LAB_UNPRIVILEGED_PYTHON"    # a Python (with numpy) open to other users
+
+
+def _python_for_others() -> tuple[str | None, str]:
+    """An interpreter an unprivileged user can run Caption Lab with: this one, or the one
+    UNPRIVILEGED_PYTHON names; else None and why not."""
+    why = ""
+    for python in (sys.executable, os.environ.get(UNPRIVILEGED_PYTHON)):
+        if not python:
+            continue
+        prefix = subprocess.run([python, "-c", "import sys; print(sys.base_prefix); print(sys.prefix)"],
+                                capture_output=True, text=True).stdout.split()
+        for needed in [Path(python), *map(Path, prefix), ROOT]:
+            blocked = _reachable_by_others(needed)
+            if blocked is not None:
+                why = why or (f"an unprivileged user cannot run this Python: {blocked} is closed to other users "
+                              f"and {needed} is beneath it (set {UNPRIVILEGED_PYTHON} to a Python with numpy "
+                              f"that is open to them)")
+                break
+        else:
+            return python, ""
+    return None, why
+
+
 @pytest.fixture(scope="module")
 def unprivileged():
-    """(uid, gid) of a user who owns nothing: this process's own when it is not root; else a
-    user made with useradd for these tests (and removed after), where the Python installation
-    is open to such a user."""
+    """(uid, gid, python) of a user who owns nothing: None when this process is not root (it is
+    that user); else a user made with useradd for these tests (and removed after), with a
+    Python open to such a user."""
     if os.getuid() != 0:
-        yield None                                 # this process is the unprivileged user
+        yield None
         return
-    for needed in (Path(sys.base_prefix), Path(sys.prefix), ROOT):
-        blocked = _reachable_by_others(needed)
-        if blocked is not None:
-            _cannot(f"an unprivileged user cannot run this Python: {blocked} is closed to other users "
-                    f"and {needed} is beneath it")
+    python, why = _python_for_others()
+    if python is None:
+        _cannot(why)
     if shutil.which("useradd") is None:
         _cannot("useradd is not installed")
     made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
@@ -95,23 +127,30 @@ def unprivileged():
     if made.returncode not in (0, 9):             # 9: the user is there already
         _cannot(f"useradd failed: {made.stderr.strip()}")
     user = pwd.getpwnam(TEST_USER)
-    yield user.pw_uid, user.pw_gid
+    yield user.pw_uid, user.pw_gid, python
     subprocess.run(["userdel", TEST_USER], capture_output=True)
 
 
 @pytest.fixture
-def planted(tmp_path, monkeypatch):
+def open_tmp():
+    folder = _open_folder()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def planted(open_tmp, monkeypatch):
     """The server's secrets: a file, an environment variable and a name in its home folder."""
     token = secrets.token_hex(16)
     monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", f"admin-{token}")
-    server = tmp_path / "server"
+    server = open_tmp / "server"
     home = server / "home"
     home.mkdir(parents=True)
     (home / f"notes-{token}.txt").write_text("a teacher's notes")
     secret = server / "id_secret"
     secret.write_text(f"secret-{token}")
     os.chmod(secret, 0o644)                       # readable by anyone: only the sandbox may stop it
-    for folder in (tmp_path, server, home):
+    for folder in (server, home):
         os.chmod(folder, 0o755)
     return {"token": token, "secret": secret, "home": home, "marker": f"cl-{token[:8]}",
             "stat": secret.stat()}
@@ -141,10 +180,10 @@ print(json.dumps(report.to_dict()))
 def _check(folder: Path, user) -> Report:
     if user is None:
         return check(find_bundle(folder), only=["rnn_step_forward"], seconds=3)
-    uid, gid = user
+    uid, gid, python = user
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
            "CAPTION_LAB_ADMIN_TOKEN": os.environ["CAPTION_LAB_ADMIN_TOKEN"]}
-    done = subprocess.run([sys.executable, "-c", CHECK_SCRIPT, str(folder)], user=uid, group=gid, extra_groups=[],
+    done = subprocess.run([python, "-c", CHECK_SCRIPT, str(folder)], user=uid, group=gid, extra_groups=[],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     return Report.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -161,13 +200,19 @@ def _leftovers(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("user", ["root", "root-gives-up-root", "unprivileged"])
 @pytest.mark.parametrize("name", ATTACKS)
-def test_an_attack_gets_a_verdict_and_nothing_else(request, tmp_path, planted, redis_socket, name, user):
-    if user == "root" and os.getuid() != 0:
+def test_an_attack_gets_a_verdict_and_nothing_else(request, open_tmp, planted, redis_socket, name, user):
+    if user.startswith("root") and os.getuid() != 0:
         _cannot("these tests run as root in CI; this process is not root")
-    runner = None if user == "root" else request.getfixturevalue("unprivileged")
-    folder = _assignment(tmp_path, name, planted, redis_socket)
+    if user == "root-gives-up-root":              # root with a Python other users can run: it drops to a uid
+        python, why = _python_for_others()
+        if python is None:
+            _cannot(why)
+        runner = (0, 0, python)
+    else:
+        runner = None if user == "root" else request.getfixturevalue("unprivileged")
+    folder = _assignment(open_tmp, name, planted, redis_socket)
     started = time.monotonic()
     report = _check(folder, runner)
     seconds = time.monotonic() - started
@@ -186,10 +231,14 @@ def test_an_attack_gets_a_verdict_and_nothing_else(request, tmp_path, planted, r
         time.sleep(0.05)
     assert _leftovers(planted["marker"]) == [], f"{name}: processes outlived the check"
     assert report.package == "cs231n" and report.sandbox.get("reads")
+    if user != "root":                             # a uid that owns nothing, bounded by RLIMIT_NPROC
+        assert report.sandbox.get("user") != "root" and report.sandbox.get("processes_by") == "RLIMIT_NPROC"
+    if user == "root-gives-up-root":
+        assert str(report.sandbox.get("user", "")).startswith("uid ")
     if name == "memfd_1gb":
         assert "memfd_create" in report.sandbox["syscalls"]
     if name == "fill_tmp":
-        assert report.sandbox.get("tmp_mb") and "filler" not in " ".join(os.listdir(tmp_path))
+        assert report.sandbox.get("tmp_mb") and not list(open_tmp.rglob("filler-*"))
 
 
 # --- uploads: zips that must be refused whole, with a sentence, and write nothing ------------
