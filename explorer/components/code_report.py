@@ -128,19 +128,20 @@ def report_overview(report: Report) -> None:
     status_column, number_column, bound_column = _("Status"), _("Number"), _("Must be")
     number_title = _("Notebook's number")
     kind = dict(zip(frame[status_column], frame.pop("_status")))
-    # every figure whole, in every language: the number columns are as wide as their widest cell
+    # every figure whole, in every language: each column is as wide as its widest cell (a check's
+    # name may hold one, "loss difference from 9.83235591003")
     widths = {number_column: fitted(frame, number_column, number_title),
               bound_column: fitted(frame, bound_column)}
     st.dataframe(frame, hide_index=True, width="stretch",
                  height=38 + 35 * len(frame),
-                 column_config={_("Function"): st.column_config.TextColumn(width=210),
+                 column_config={_("Function"): st.column_config.TextColumn(width=fitted(frame, _("Function"))),
                                 status_column: label_column(frame, status_column, lambda text: STYLE[kind[text]][2],
                                                             width=fitted(frame, status_column) + 16),
                                 bound_column: st.column_config.TextColumn(width=widths[bound_column]),
                                 number_column: st.column_config.TextColumn(
                                     number_title, width=widths[number_column],
                                     help=_("The error the notebook would print, or the first check that failed")),
-                                _("Check"): st.column_config.TextColumn()})
+                                _("Check"): st.column_config.TextColumn(width=fitted(frame, _("Check")))})
     work = to_fix(report)
     if work:
         lines = [_("- **`{name}`** {status}: {hint}").format(name=name, status=status_text(r), hint=_(r.hint))
