@@ -179,6 +179,8 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
         os.dup2(output_fd, 2)
         os.close(output_fd)
         os.close(null)
+        os.closerange(3, result_fd)                # nothing of the checker's (other tasks' pipes) but
+        os.closerange(result_fd + 1, 1 << 16)      # its own answer pipe
         # print() must reach those descriptors even where sys.stdout was replaced (pytest, a notebook)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
