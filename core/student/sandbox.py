@@ -134,6 +134,9 @@ def describe_exception(error: BaseException, roots: list[Path]) -> dict:
 
 
 CORE = Path(__file__).resolve().parents[1]          # Caption Lab's core, which the checks import
+# whether the checker (root, whom RLIMIT_NPROC does not bind) put itself and so every task it
+# starts into a pids cgroup (`walls.pids_cgroup`, set by `supervise`)
+PIDS_CGROUP = False
 
 
 def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int, output_fd: int) -> None:
@@ -142,13 +145,12 @@ def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_
     code = 71
     try:
         os.setsid()
-        cgroup = walls.pids_cgroup(limits.processes)        # root's processes: RLIMIT_NPROC exempts them
         namespaces = walls.enter_namespaces()
         tmp = "mount" in namespaces and walls.own_tmp(folder, limits.tmp_mb)
         os.chdir(folder)
         pid = os.fork()
         if pid == 0:
-            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp, cgroup is not None)
+            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp)
         os.close(result_fd)
         os.close(output_fd)
         _, status = os.waitpid(pid, 0)
@@ -167,7 +169,7 @@ def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_
 
 
 def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int,
-           output_fd: int, namespaces: list[str], tmp: bool, cgroup: bool) -> None:
+           output_fd: int, namespaces: list[str], tmp: bool) -> None:
     """Everything the process that runs the student's code does; it never returns."""
     code = 0
     channel = Channel(result_fd)
@@ -194,8 +196,8 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
                                   memory_bytes=limits.memory_mb << 20, cpu_seconds=limits.seconds + 1,
                                   processes=limits.processes)
         channel.sandbox["tmp_mb"] = limits.tmp_mb if tmp else 0
-        channel.sandbox["processes_by"] = ("pids cgroup" if cgroup else "RLIMIT_NPROC") if cgroup or \
-            os.getuid() != 0 else ""
+        channel.sandbox["processes_by"] = "RLIMIT_NPROC" if os.getuid() != 0 else "pids cgroup" \
+            if PIDS_CGROUP else ""
         channel.walls(channel.sandbox)
         value = task.run(channel)
         _flush()
@@ -370,7 +372,6 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
     """
     workdir = Path(workdir)
     walls.libc()                                  # looked up once, here, not in every child
-    leftover: list[int] = []                      # pids cgroups to remove once their processes are gone
     pending = list(enumerate(tasks))
     running: list[tuple[int, _Job]] = []
     done: dict[int, Outcome] = {}
@@ -416,8 +417,6 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
                             except (OSError, ValueError):
                                 break
                         _close(job, which)
-                if not walls.remove_cgroup(job.pid):
-                    leftover.append(job.pid)          # its processes are still being torn down
                 outcome = _finish(job, timed_out)
                 done[index] = outcome
                 if on_done is not None:
@@ -425,7 +424,4 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
             else:
                 still.append((index, job))
         running = still
-        leftover = [pid for pid in leftover if not walls.remove_cgroup(pid)]
-    for pid in leftover:
-        walls.remove_cgroup(pid, wait=2.0)
     return [done[i] for i in range(len(tasks))]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layer_checks, model_checks, walls
+from . import layer_checks, model_checks, sandbox, walls
 from ..text import message
 from .checks import Context, Spec, Student, failed, what_differs
 from .report import (CRASHED, MISSING, NOT_IMPLEMENTED, PASSED, TIMEOUT, WRONG, Report, Result, packed, status_word,
@@ -39,6 +39,7 @@ from .checks import CHANGED
 from .source import LAYERS_FILE, MODEL_FILE, repaired
 
 SPECS: list[Spec] = [*layer_checks.SPECS, *model_checks.SPECS]
+PROCESSES_PER_TASK = Limits().processes
 MODULE_FILES = {"rnn_layers": LAYERS_FILE, "classifiers.rnn": MODEL_FILE}
 
 
@@ -314,6 +315,9 @@ def main(argv=None) -> int:
     folder = Path(argv[0]).resolve()
     user = walls.drop_root(folder)              # before anything of the student's is read
     request = unpacked(json.loads((folder / "request.json").read_text()))
+    if os.getuid() == 0:                        # still root: RLIMIT_NPROC binds it not, a pids cgroup does
+        parallel = max(1, int(request.get("parallel") or os.cpu_count() or 1))
+        sandbox.PIDS_CGROUP = walls.pids_cgroup(PROCESSES_PER_TASK * parallel + 16) is not None
     src, package = folder / "src", request["package"]
     workdir = folder / "work"
     workdir.mkdir(exist_ok=True)

@@ -101,7 +101,8 @@ def die_with_parent() -> None:
 
 # --- a pids cgroup, for root -------------------------------------------------------------------
 # RLIMIT_NPROC does not bind the kernel's root user (uid 0 outside every user namespace), so a
-# checker that had to stay root caps its tasks' processes with the pids controller instead.
+# checker that had to stay root puts itself, and so every task it forks, into a pids cgroup; the
+# client removes it once the checker has exited.
 PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 

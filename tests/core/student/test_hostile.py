@@ -35,10 +35,11 @@ HOSTILE = Path(__file__).resolve().parents[2] / "student_code" / "hostile"
 ATTACKS = sorted(p.name for p in HOSTILE.iterdir() if (p / "attack.py").is_file())
 ROOT = Path(__file__).resolve().parents[3]
 TEST_USER = "caption-lab-hostile"
-# what the check of rnn_step_forward must come to, per attack (None: any verdict)
-EXPECTED = {"sleep_forever": "timeout", "forged_report": "wrong", "kill_all": "passed", "read_secret_file": "passed",
-            "unix_socket": "passed", "memfd_1gb": "passed", "fill_tmp": "passed", "list_home": "passed",
-            "proc_environ_cmdline": "passed", "orphan": "passed", "fork_bomb": "passed", "thread_bomb": "passed"}
+# what the check of rnn_step_forward may come to, per attack (a bomb may use its time up forking
+# on a loaded machine: then it is a timeout, its own verdict too)
+EXPECTED = {"sleep_forever": ("timeout",), "forged_report": ("wrong",), "fork_bomb": ("passed", "timeout"),
+            "thread_bomb": ("passed", "timeout")}
+SECONDS = 4                 # each check's time limit per function
 
 
 def _in_ci() -> bool:
@@ -172,18 +173,18 @@ def _assignment(tmp_path: Path, name: str, planted: dict, sock: Path) -> Path:
 CHECK_SCRIPT = """
 import json, sys
 from core.student import check, find_bundle
-report = check(find_bundle(sys.argv[1]), only=["rnn_step_forward"], seconds=3)
+report = check(find_bundle(sys.argv[1]), only=["rnn_step_forward"], seconds=float(sys.argv[2]))
 print(json.dumps(report.to_dict()))
 """
 
 
 def _check(folder: Path, user) -> Report:
     if user is None:
-        return check(find_bundle(folder), only=["rnn_step_forward"], seconds=3)
+        return check(find_bundle(folder), only=["rnn_step_forward"], seconds=SECONDS)
     uid, gid, python = user
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
            "CAPTION_LAB_ADMIN_TOKEN": os.environ["CAPTION_LAB_ADMIN_TOKEN"]}
-    done = subprocess.run([python, "-c", CHECK_SCRIPT, str(folder)], user=uid, group=gid, extra_groups=[],
+    done = subprocess.run([python, "-c", CHECK_SCRIPT, str(folder), str(SECONDS)], user=uid, group=gid, extra_groups=[],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     return Report.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -218,7 +219,7 @@ def test_an_attack_gets_a_verdict_and_nothing_else(request, open_tmp, planted, r
     seconds = time.monotonic() - started
     result = report.results["rnn_step_forward"]
     assert seconds < 30 and result.status in STATUSES
-    assert EXPECTED[name] is None or result.status == EXPECTED[name], (result.status, result.hint, result.output[:500])
+    assert result.status in EXPECTED.get(name, ("passed",)), (result.status, result.hint, result.output[:500])
     text = json.dumps(report.to_dict())
     for secret in (planted["token"], f"notes-{planted['token']}"):
         assert secret not in text, f"{name}: a secret reached the report"
