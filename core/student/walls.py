@@ -137,9 +137,9 @@ def remove_cgroup(pid: int, wait: float = 0.0) -> bool:
             try:
                 folder.rmdir()
                 return True
-            except FileNotFoundError:
-                break
-            except OSError:
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                break                           # none there, or none this process could have made
+            except OSError:                     # EBUSY: its processes are still being torn down
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(0.01)
