@@ -7,7 +7,8 @@
 
 Running someone's code is running code on the machine, even in the sandbox
 (`core.student.confine`), so a server reached over the network says no unless its
-admin said yes. Behind a reverse proxy on the same machine every browser looks local:
+admin said yes. Whatever the setting, only a browser on the server's own machine may have
+a folder of the server's checked (`sources`); everyone else uploads. Behind a reverse proxy on the same machine every browser looks local:
 the proxy must send X-Forwarded-For (the deployment recipe's does), which `local` refuses.
 """
 from __future__ import annotations
@@ -49,6 +50,14 @@ def is_loopback(ip) -> bool:
 def is_local_browser(ip, headers: dict) -> bool:
     """A browser on the server's own machine: the loopback address, and no proxy forwarded it."""
     return is_loopback(ip) and not {str(k).lower() for k in headers} & set(FORWARDING_HEADERS)
+
+
+def sources(ip, headers: dict) -> tuple[str, ...]:
+    """Where a browser may have its code read from: "folder" (a path on the server's own disk)
+    only for a browser on the server's own machine, whatever the setting; "upload" for all.
+    On a class server a remote student uploads, and cannot have the server read (and so show)
+    an arbitrary folder of the server's."""
+    return ("folder", "upload") if is_local_browser(ip, headers) else ("upload",)
 
 
 def decide(value: str, ip, headers: dict) -> Access:

@@ -30,8 +30,11 @@ if not access.allowed:
     st.warning(_(access.reason), icon=":material/lock:")
     st.stop()
 
-source = st.segmented_control(_("Where is your code?"), list(SOURCES), format_func=lambda s: _(SOURCES[s]),
-                              default="folder",
+offered = code_access.sources(st.context.ip_address, dict(st.context.headers))
+if st.session_state.get(SOURCE) not in offered:
+    st.session_state[SOURCE] = offered[0]
+source = st.segmented_control(_("Where is your code?"), list(offered), format_func=lambda s: _(SOURCES[s]),
+                              default=offered[0],
                               required=True, key=SOURCE, persist_state="session")
 if source == "folder":
     folder = st.text_input(_("Your assignment folder"), key=FOLDER, placeholder="~/cs231n/assignment3",
@@ -45,6 +48,9 @@ else:
 
 if st.button(_("Check my code"), type="primary", icon=":material/fact_check:"):
     try:
+        if source == "folder" and "folder" not in offered:
+            raise NotAnAssignment(_("Only a browser on this server's own machine may check a folder of the "
+                                    "server's: upload your files instead."))
         if source == "folder":
             if not (folder or "").strip():
                 raise NotAnAssignment(_("Type the path of your assignment folder first."))

@@ -3,10 +3,12 @@
     report = check(find_bundle(Path("~/assignment3").expanduser()), progress=print)
     captions = sample(bundle, model, features, max_length=16)
 
-Both write the bundle into a fresh temporary folder, start the checker
-(`python -m core.student.supervise`) as a process of its own with a clean environment
-(no secrets of the server's, BLAS on one thread), read its JSON lines, and remove the
-folder. The checker forks the confined children that import the student's files; the
+Both write the bundle into a fresh temporary folder, start the checker as a freshly
+exec'd interpreter of its own (`python -I`: no PYTHON* variables, no user site-packages,
+no current folder on sys.path) with an explicit, minimal environment (no secret of the
+server's, BLAS on one thread) and no file descriptor but its stdin (/dev/null), stdout
+(a pipe) and stderr (a log file), read its JSON lines (at most MAX_LINE_BYTES each), and
+remove the folder. The checker forks the confined children that import the student's files; the
 caller (the Streamlit server, the command line) only ever sees data.
 """
 from __future__ import annotations
@@ -29,9 +31,19 @@ import numpy as np
 from ..text import message
 from .report import Report, packed, unpacked
 from .source import Bundle
+from .walls import remove_cgroup
 
 ROOT = Path(__file__).resolve().parents[2]
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
+MAX_LINE_BYTES = 16 << 20             # one line of the checker's output, at most
+# what the isolated interpreter runs: Caption Lab's root on sys.path, then the checker
+BOOT = ("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, {root!r}); "
+        "from {module} import main; sys.exit(main(sys.argv[1:]))")
+
+
+def isolated_command(python: str, module: str, *args: str) -> list[str]:
+    """`python -I` running `module`'s main(args), with Caption Lab's root on sys.path."""
+    return [python, "-I", "-c", BOOT.format(root=str(ROOT), module=module), *args]
 
 
 class CheckFailed(RuntimeError):
@@ -42,10 +54,25 @@ def checker_env(folder: Path) -> dict:
     """The environment the checker (and so the student's code) runs with: nothing of the
     server's but the locale and PATH; BLAS on one thread; home and temp in its folder."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
-    env.update({"PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "HOME": str(folder), "TMPDIR": str(folder), "MPLBACKEND": "Agg"})
     return env
+
+
+def _read_lines(stream, lines: queue.Queue) -> None:
+    """Put each line of `stream` (cut at MAX_LINE_BYTES) on `lines`, then None."""
+    try:
+        while True:
+            line = stream.readline(MAX_LINE_BYTES)
+            if not line:
+                break
+            if not line.endswith(b"\n"):           # longer than a line may be: drop the rest of it
+                while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                continue
+            lines.put(line)
+    finally:
+        lines.put(None)
 
 
 def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
@@ -56,14 +83,20 @@ def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
         (folder / "request.json").write_text(json.dumps(packed({"package": bundle.package, **request})))
         if arrays is not None:
             np.savez(folder / "arrays.npz", **arrays)
-        with open(folder / "checker.log", "wb") as log:
-            process = subprocess.Popen([python or sys.executable, "-m", "core.student.supervise", str(folder)],
+        log = tempfile.TemporaryFile()            # unnamed: nothing in the folder is read back by name
+        try:
+            process = subprocess.Popen(isolated_command(python or sys.executable, "core.student.supervise",
+                                                        str(folder)),
                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                       cwd=folder, env=checker_env(folder), start_new_session=True)
+                                       cwd=folder, env=checker_env(folder), start_new_session=True,
+                                       close_fds=True, pass_fds=())
+        except BaseException:
+            log.close()
+            raise
         final, deadline = None, time.monotonic() + timeout
         lines: queue.Queue = queue.Queue()
-        reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stdout] + [lines.put(None)],
-                                  name="checker-output", daemon=True)
+        reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), name="checker-output",
+                                  daemon=True)
         reader.start()
         try:
             while time.monotonic() < deadline:
@@ -92,7 +125,10 @@ def _run(bundle: Bundle, request: dict, arrays: dict | None, timeout: float,
                 process.wait()
             reader.join(timeout=5)
             process.stdout.close()
-            stderr = (folder / "checker.log").read_text(errors="replace")[-2000:]
+            remove_cgroup(process.pid, wait=2.0)    # the pids cgroup a root checker made for itself
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 2000))
+            stderr = log.read().decode(errors="replace")
+            log.close()
         if final is None:
             if time.monotonic() > deadline:
                 raise CheckFailed(message("The check took longer than {seconds:g} s and was stopped.",

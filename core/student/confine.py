@@ -1,35 +1,41 @@
 """The walls around a student's code: what one process gives up before it runs that code.
 
-`confine(writable)` is called by a process (a freshly forked checker child, or a training
-worker) while it still has one thread, right before it imports the student's files. It
-cannot be undone. On Linux it takes, where the kernel allows:
+`confine(writable, readable=...)` is called by a process (a checker task's process, or a
+training worker) while it still has one thread, right before it imports the student's
+files. It cannot be undone. On Linux it takes, where the kernel allows:
 
-- the network: a new, empty network namespace (`unshare(CLONE_NEWNET)`, as root or in an
-  unprivileged user namespace), so there is no interface but a loopback that is down;
-  and Landlock's TCP rules (ABI 4+), so no TCP connect or bind even where no namespace
-  could be made;
-- writing files: Landlock (ABI 1+) allows creating, writing, renaming and removing files
-  only beneath the `writable` folders (and writing to /dev/null); everything else stays
-  readable but not writable;
+- the network: a new, empty network namespace (in a user namespace of its own), so there is
+  no interface but a loopback that is down; and Landlock's TCP rules (ABI 4+), so no TCP
+  connect or bind even where no namespace could be made;
+- files: Landlock (ABI 1+) allows creating, writing, renaming and removing files only
+  beneath the `writable` folders (and writing to /dev/null), and, given `readable`, reading
+  and executing only beneath those and the `writable` ones (plus the Python installation,
+  the system's libraries and a few device files): no home folder, no other upload, no
+  /proc, no run folder, no socket file;
 - signals and abstract Unix sockets (Landlock ABI 6+): no signal to, and no connection
   with, any process outside the sandbox, so the code cannot kill the server;
-- resources: an address-space cap (memory), a CPU-time cap, a file-size cap, no core dumps.
+- system calls (`walls.no_syscalls`, x86_64): no socket at all, no memfd, no io_uring,
+  no ptrace and the like;
+- resources, each with soft = hard: address space (memory), CPU time, file size, open
+  files, processes and threads (RLIMIT_NPROC), no core dumps.
 
 Where Landlock is missing (another OS, an old kernel) a Python audit hook refuses the same
 writes and network calls instead; unlike Landlock, code that calls the C library
-directly (ctypes) gets past it. What was applied is returned, so a report can say it.
-Reading files is never restricted: the code can read what the server's user can read.
+directly (ctypes) gets past it, and reading is not confined. What was applied is returned,
+so a report can say it.
 """
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 import resource
 import sys
 import threading
 from pathlib import Path
+
+from . import walls
+from .walls import libc as _libc
 
 # --- Landlock ---------------------------------------------------------------------------
 
@@ -38,7 +44,8 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
-FS_WRITE_FILE, FS_READ_FILE, FS_TRUNCATE = 1 << 1, 1 << 2, 1 << 14
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR, FS_TRUNCATE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 14
+_FS_READS = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
 _FS_WRITES_ABI1 = (1 << 1 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11
                    | 1 << 12)           # write, remove dir/file, make char/dir/reg/sock/fifo/block/sym
 _FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14                      # ABI 2, ABI 3
@@ -56,17 +63,6 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _libc():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-    libc.syscall.restype = ctypes.c_long
-    return libc
-
-
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 where there is none."""
     libc = _libc()
@@ -78,14 +74,28 @@ def landlock_abi() -> int:
     return max(int(abi), 0)
 
 
-def _landlock(writable: list[Path]) -> dict | None:
-    """Restrict this thread (and what it starts) with Landlock; None where unavailable."""
+def system_readable() -> list[Path]:
+    """What any Python process needs to read: its installation (and site-packages), the
+    system's libraries and a few device files. Folders that do not exist are left out."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).parent}
+    roots |= {Path(p) for p in sys.path if p and "-packages" in p}
+    roots |= {Path(p) for p in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo",
+                                "/etc/ld.so.cache", "/etc/localtime", "/dev/null", "/dev/zero", "/dev/urandom",
+                                "/dev/random")}
+    return sorted(p for p in roots if p.exists())
+
+
+def _landlock(writable: list[Path], readable: list[Path] | None = None) -> dict | None:
+    """Restrict this thread (and what it starts) with Landlock; None where unavailable.
+    With `readable`, reading is confined too: to those, `writable` and `system_readable()`."""
     libc = _libc()
     abi = landlock_abi()
     if libc is None or abi < 1:
         return None
     create, add_rule, restrict = _SYSCALLS[platform.machine()]
     fs = _FS_WRITES_ABI1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    if readable is not None:
+        fs |= _FS_READS
     net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0
     attr = _RulesetAttr(fs, net, scoped)
@@ -96,10 +106,18 @@ def _landlock(writable: list[Path]) -> dict | None:
         return None
     try:
         rules = [(path, fs) for path in writable]
-        rules.append((Path(os.devnull), FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)))
+        null = FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0) | (FS_READ_FILE if readable is not None else 0)
+        rules.append((Path(os.devnull), null))
+        if readable is not None:
+            rules += [(path, _FS_READS) for path in [*readable, *system_readable()]]
         for path, access in rules:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                if not os.path.isdir(f"/proc/self/fd/{fd}"):
+                    access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | (_FS_TRUNCATE if abi >= 3 else 0)
                 rule = _PathBeneathAttr(access, fd)
                 if libc.syscall(ctypes.c_long(add_rule), ctypes.c_int(ruleset),
                                 ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule),
@@ -113,7 +131,7 @@ def _landlock(writable: list[Path]) -> dict | None:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     finally:
         os.close(ruleset)
-    return {"abi": abi, "tcp": bool(net), "signals": bool(scoped)}
+    return {"abi": abi, "tcp": bool(net), "signals": bool(scoped), "reads": readable is not None}
 
 
 # --- the network namespace --------------------------------------------------------------
@@ -203,19 +221,29 @@ def threads() -> int:
         return threading.active_count()
 
 
-def confine(writable: list[Path], *, memory_bytes: int, cpu_seconds: float,
-            file_bytes: int = 256 << 20) -> dict:
-    """Give up the network, writing outside `writable`, and unbounded resources, for good.
+def confine(writable: list[Path], *, memory_bytes: int, cpu_seconds: float, file_bytes: int = 256 << 20,
+            readable: list[Path] | None = None, namespaces: list[str] | None = None, processes: int = 64,
+            open_files: int = 256) -> dict:
+    """Give up the network, files outside `writable` (and `readable`), system calls a check
+    never needs, and unbounded resources, for good.
 
-    `memory_bytes` is added to what the process already maps. Raises RuntimeError when the
-    process has more than one thread (the restrictions would not cover the others).
-    Returns what was applied: {"network", "files", "signals", "memory_mb", "cpu_seconds"}.
+    `memory_bytes` is added to what the process already maps. `namespaces` are those the
+    caller already entered (`walls.enter_namespaces`); None makes a network namespace here.
+    `processes` caps this user's processes and threads (RLIMIT_NPROC), in a user namespace
+    even for a process that was root. Raises RuntimeError when the process has more than
+    one thread (the restrictions would not cover the others). Returns what was applied:
+    {"network", "files", "reads", "signals", "syscalls", "namespaces", "memory_mb",
+    "cpu_seconds", "processes", "open_files"}.
     """
     if threads() > 1:
         raise RuntimeError("confine() must run while the process has a single thread")
     writable = [Path(p) for p in writable]
-    network = _no_network()
-    lock = _landlock(writable)
+    if namespaces is None:
+        network = _no_network()
+        namespaces = [] if network is None else network.replace(" namespace", "").split(" and ")
+    else:
+        network = "network namespace" if "network" in namespaces else None
+    lock = _landlock(writable, None if readable is None else [Path(p) for p in readable])
     if lock is None:
         sys.addaudithook(_audit_hook(writable))
     if lock and lock["tcp"] and network is None:
@@ -228,8 +256,13 @@ def confine(writable: list[Path], *, memory_bytes: int, cpu_seconds: float,
         _limit(resource.RLIMIT_CPU, max(1, int(cpu_seconds + 1)))
         _limit(resource.RLIMIT_FSIZE, int(file_bytes))
         _limit(resource.RLIMIT_CORE, 0)
+        _limit(resource.RLIMIT_NOFILE, int(open_files))
+        _limit(resource.RLIMIT_NPROC, int(processes))
     except (ValueError, OSError):
         pass
+    syscalls = walls.no_syscalls()
     return {"network": network, "files": f"Landlock ABI {lock['abi']}" if lock else "Python audit hook",
-            "signals": bool(lock and lock["signals"]), "memory_mb": int(memory_bytes) >> 20,
-            "cpu_seconds": cpu_seconds}
+            "reads": bool(lock and lock["reads"]), "signals": bool(lock and lock["signals"]),
+            "syscalls": syscalls or [], "namespaces": list(namespaces), "memory_mb": int(memory_bytes) >> 20,
+            "cpu_seconds": cpu_seconds, "processes": int(processes), "open_files": int(open_files),
+            "root": os.getuid() == 0, "capabilities": walls.capabilities() == 0}

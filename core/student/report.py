@@ -112,6 +112,7 @@ class Result:
     checks: list[Check] = field(default_factory=list)
     hint: str | None = None            # the likely cause, one plain sentence
     details: list[str] = field(default_factory=list)   # more sentences: what else was seen
+    warnings: list[str] = field(default_factory=list)  # what is right but risky (an input changed in place)
     heat: Heat | None = None
     error: dict | None = None          # type, message, traceback [{file, line, function, code}]
     output: str = ""                   # what it printed (truncated)
@@ -161,6 +162,35 @@ class Report:
                    d.get("notes", []), d.get("seconds", 0.0), d.get("error"))
 
 
+def sandbox_gaps(sandbox: dict) -> list:
+    """The sandbox's walls that were not in place for a check, one sentence each (empty when
+    every wall of `confine` and `walls` stood)."""
+    if not sandbox:
+        return [message("The sandbox did not say which walls stood (the code never reached them).")]
+    gaps = []
+    if not sandbox.get("reads"):
+        gaps.append(message("Reading is not confined: the code can read whatever the server's user can read "
+                            "(no Landlock on this system)."))
+    if not str(sandbox.get("files", "")).startswith("Landlock"):
+        gaps.append(message("Writing is refused by a Python audit hook only, which code calling the C library "
+                            "gets past."))
+    if "pid" not in sandbox.get("namespaces", []):
+        gaps.append(message("No process view of its own (no pid namespace): a process the code starts may "
+                            "outlive the check."))
+    if not sandbox.get("syscalls"):
+        gaps.append(message("No system call filter (seccomp): Unix socket files and memfd memory are not "
+                            "refused."))
+    if not sandbox.get("tmp_mb"):
+        gaps.append(message("The temporary folder is not bounded: the code can fill the disk it is on."))
+    if not sandbox.get("processes_by"):
+        gaps.append(message("The number of processes is not bounded (root is exempt from RLIMIT_NPROC and no "
+                            "pids cgroup could be made)."))
+    if sandbox.get("user") == "root":
+        gaps.append(message("The check runs as root's uid, in a user namespace without capabilities, not as an "
+                            "unprivileged user: {why}.", why=sandbox.get("why") or "-"))
+    return gaps
+
+
 def _number(c: Check) -> str:
     if c.value is None:
         return "-"
@@ -176,6 +206,7 @@ def plain_text(report: Report) -> str:
     lines += report.notes
     if report.error:
         lines.append(f"The check could not finish: {report.error}")
+    lines += [f"Sandbox: {gap}" for gap in sandbox_gaps(report.sandbox)]
     width = max([len(n) for n in report.results] + [8])
     lines.append("")
     lines.append(f"{'function':<{width}}  {'status':<16}  worst error")
@@ -186,6 +217,8 @@ def plain_text(report: Report) -> str:
         status = LABELS[r.status] + (" (optional)" if r.optional and r.status == NOT_IMPLEMENTED else "")
         lines.append(f"{name:<{width}}  {status:<16}  {shown}")
     for name, r in report.results.items():
+        if r.status == PASSED and r.warnings:
+            lines += ["", f"{name}: {LABELS[r.status]}"] + [f"  Warning: {w}" for w in r.warnings]
         if r.status in (PASSED, MISSING, NOT_IMPLEMENTED):
             continue
         lines.append("")
@@ -196,6 +229,7 @@ def plain_text(report: Report) -> str:
         if r.hint:
             lines.append(f"  Likely cause: {r.hint}")
         lines += [f"  {d}" for d in r.details]
+        lines += [f"  Warning: {w}" for w in r.warnings]
         if r.error:
             for frame in r.error.get("traceback", []):
                 lines.append(f"  {frame['file']}, line {frame['line']}, in {frame['function']}")

@@ -2,11 +2,18 @@
 
     outcomes = run_tasks([Task("rnn_forward", work)], workdir, Limits(seconds=5))
 
-Each task runs in its own child process: forked from the (single-threaded) checker, it
-starts a session of its own, reads nothing from stdin, writes stdout and stderr into a
-pipe the parent drains (the first `Limits.output_bytes` are kept, the rest only counted),
-is confined (`confine.confine`: no network, writes only in its own folder, a memory and
-a CPU cap), then calls the task's function. The function reports progress with
+Each task runs in two processes of its own. The first, forked from the (single-threaded)
+checker, which is itself a fresh `python -I` with nothing of the server's (see `client`),
+starts a session, enters new user, network, pid and mount namespaces
+(`walls.enter_namespaces`), mounts a small tmpfs on its folder (`walls.own_tmp`) and forks
+the second, the first process of the new pid namespace, then waits for it and ends the
+same way it did. When that second process ends, or the first is killed, the kernel kills
+every process in the namespace: nothing the code forks outlives its task. The second
+reads nothing from stdin, writes stdout and stderr into a pipe the parent drains (the
+first `Limits.output_bytes` are kept, the rest only counted), is confined
+(`confine.confine`: no network, reads only the Python installation, Caption Lab's `core`
+and the student's files, writes only in its own folder, no socket, soft = hard limits on
+memory, CPU, files and processes), then calls the task's function. The function reports progress with
 `Channel.stage(text)` and returns plain data (numbers, strings, numeric arrays, lists,
 dicts), which comes back through a second pipe as `wire` bytes, never as pickle.
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import resource
 import select
 import signal
 import struct
@@ -32,10 +40,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..text import message
-from . import wire
+from . import walls, wire
 from .confine import confine
 
 MAX_ANSWER_BYTES = 96 << 20
+MAGIC = b"\x00CL\x7f"                   # starts every packet: bytes the code wrote into the pipe are skipped
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ class Limits:
     seconds: float = 10.0               # wall-clock time
     memory_mb: int = 2048               # address space on top of the checker's own
     output_bytes: int = 8_000           # of stdout and stderr, kept for the report
+    tmp_mb: int = 64                    # the task's own folder, a tmpfs of this size
+    processes: int = 64                 # processes and threads of the checker's user (RLIMIT_NPROC)
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ class Channel:
         self.sandbox: dict = {}
 
     def _send(self, kind: bytes, body: bytes) -> None:
-        packet = kind + struct.pack("!I", len(body)) + body
+        packet = MAGIC + kind + struct.pack("!I", len(body)) + body
         view = memoryview(packet)
         while view:
             written = os.write(self.fd, view)
@@ -90,6 +101,10 @@ class Channel:
     def stage(self, text: str) -> None:
         """Say what the task is doing now (a timeout report names the last one)."""
         self._send(b"S", text.encode()[:500])
+
+    def walls(self, applied: dict) -> None:
+        """Say which walls stand, before any of the student's code runs (a timeout still tells)."""
+        self._send(b"W", wire.encode(applied))
 
     def answer(self, value) -> None:
         self._send(b"R", wire.encode(value))
@@ -118,18 +133,56 @@ def describe_exception(error: BaseException, roots: list[Path]) -> dict:
             "traceback": [show(f) for f in (own or frames[-1:])], "student": bool(own)}
 
 
+CORE = Path(__file__).resolve().parents[1]          # Caption Lab's core, which the checks import
+# whether the checker (root, whom RLIMIT_NPROC does not bind) put itself and so every task it
+# starts into a pids cgroup (`walls.pids_cgroup`, set by `supervise`)
+PIDS_CGROUP = False
+
+
+def _middle(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int, output_fd: int) -> None:
+    """The task's first process: namespaces and the tmpfs, then the second process; it ends
+    as that one did (the same exit code, or killed by the same signal). It never returns."""
+    code = 71
+    try:
+        os.setsid()
+        namespaces = walls.enter_namespaces()
+        tmp = "mount" in namespaces and walls.own_tmp(folder, limits.tmp_mb)
+        os.chdir(folder)
+        pid = os.fork()
+        if pid == 0:
+            _child(task, limits, folder, roots, result_fd, output_fd, namespaces, tmp)
+        os.close(result_fd)
+        os.close(output_fd)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            code = 128 + number
+        else:
+            code = os.WEXITSTATUS(status)
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+
+
 def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_fd: int,
-           output_fd: int) -> None:
-    """Everything the forked child does; it never returns."""
+           output_fd: int, namespaces: list[str], tmp: bool) -> None:
+    """Everything the process that runs the student's code does; it never returns."""
     code = 0
     channel = Channel(result_fd)
     try:
-        os.setsid()
+        walls.die_with_parent()                    # the first process killed: this one, and all it started
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        os.close(null)
+        os.closerange(3, result_fd)                # nothing of the checker's (other tasks' pipes) but
+        os.closerange(result_fd + 1, 1 << 16)      # its own answer pipe
         # print() must reach those descriptors even where sys.stdout was replaced (pytest, a notebook)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
@@ -139,8 +192,13 @@ def _child(task: Task, limits: Limits, folder: Path, roots: list[Path], result_f
             os.environ[name] = str(folder)
         import tempfile
         tempfile.tempdir = str(folder)
-        channel.sandbox = confine([folder], memory_bytes=limits.memory_mb << 20,
-                                  cpu_seconds=limits.seconds + 1)
+        channel.sandbox = confine([folder], readable=[*roots, CORE], namespaces=namespaces,
+                                  memory_bytes=limits.memory_mb << 20, cpu_seconds=limits.seconds + 1,
+                                  processes=limits.processes)
+        channel.sandbox["tmp_mb"] = limits.tmp_mb if tmp else 0
+        channel.sandbox["processes_by"] = "RLIMIT_NPROC" if os.getuid() != 0 else "pids cgroup" \
+            if PIDS_CGROUP else ""
+        channel.walls(channel.sandbox)
         value = task.run(channel)
         _flush()
         channel.answer({"kind": "ok", "value": value, "sandbox": channel.sandbox})
@@ -189,16 +247,20 @@ def _signal_name(number: int) -> str:
 
 
 def _messages(buffer: bytearray) -> list[tuple[bytes, bytes]]:
-    """The complete (kind, body) messages in `buffer`, in order (a torn last one is left out)."""
-    found, at = [], 0
-    while len(buffer) - at >= 5:
-        kind = bytes(buffer[at:at + 1])
-        (size,) = struct.unpack("!I", buffer[at + 1:at + 5])
-        if len(buffer) - at - 5 < size:
-            break
-        found.append((kind, bytes(buffer[at + 5:at + 5 + size])))
-        at += 5 + size
-    return found
+    """The complete (kind, body) packets in `buffer`, in order: anything else the student's
+    code wrote into the pipe (it is the code's process's own descriptor) is skipped."""
+    found, at, head = [], 0, len(MAGIC) + 5
+    while True:
+        at = buffer.find(MAGIC, at)
+        if at < 0 or len(buffer) - at < head:
+            return found
+        kind = bytes(buffer[at + len(MAGIC):at + len(MAGIC) + 1])
+        (size,) = struct.unpack("!I", buffer[at + len(MAGIC) + 1:at + head])
+        if kind in (b"S", b"R", b"W") and len(buffer) - at - head >= size:
+            found.append((kind, bytes(buffer[at + head:at + head + size])))
+            at += head + size
+        else:
+            at += 1
 
 
 def _finish(job: _Job, timed_out: bool) -> Outcome:
@@ -211,6 +273,12 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
     for kind, body in _messages(job.result):
         if kind == b"S":
             outcome.stage = body.decode(errors="replace")
+        elif kind == b"W":
+            try:
+                walls_ = wire.decode(body)
+                outcome.sandbox = walls_ if isinstance(walls_, dict) else {}
+            except Exception:
+                pass
         elif kind == b"R":
             try:
                 answer = wire.decode(body)
@@ -225,7 +293,7 @@ def _finish(job: _Job, timed_out: bool) -> Outcome:
         outcome.kind = answer["kind"]
         outcome.value = answer.get("value")
         outcome.error = answer.get("error")
-        outcome.sandbox = answer.get("sandbox") or {}
+        outcome.sandbox = answer.get("sandbox") or outcome.sandbox
     elif status is not None and os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         outcome.kind = "memory" if number == signal.SIGKILL else "died"
@@ -249,7 +317,7 @@ def _start(task: Task, limits: Limits, workdir: Path, roots: list[Path], index: 
     if pid == 0:                                      # the child
         os.close(result_r)
         os.close(output_r)
-        _child(task, limits, folder, roots, result_w, output_w)
+        _middle(task, limits, folder, roots, result_w, output_w)
     os.close(result_w)
     os.close(output_w)
     for fd in (result_r, output_r):
@@ -303,6 +371,7 @@ def run_tasks(tasks: list[Task], workdir: Path, limits: Limits, *, roots: list[P
     `on_done` hears each outcome as soon as it is known.
     """
     workdir = Path(workdir)
+    walls.libc()                                  # looked up once, here, not in every child
     pending = list(enumerate(tasks))
     running: list[tuple[int, _Job]] = []
     done: dict[int, Outcome] = {}

@@ -33,6 +33,8 @@ HELPERS_FILE = "layers.py"
 MAX_FILE_BYTES = 1 << 20            # one source file, at most
 MAX_FILES = 300
 MAX_ZIP_BYTES = 50 << 20            # uncompressed, in all
+MAX_ZIP_MEMBERS = 2000              # files and folders in one zip
+MAX_RATIO = 200                     # uncompressed / compressed size of one member (a bomb's is far more)
 SKIPPED_FOLDERS = {"datasets", "__pycache__", ".ipynb_checkpoints", "build"}
 DEFAULT_PACKAGE = "cs231n"
 
@@ -96,6 +98,13 @@ def package_dir(root: Path) -> Path:
 
     Raises NotAnAssignment, saying where it looked, when there is none."""
     root = Path(root).expanduser()
+    try:
+        root.stat()
+    except PermissionError:
+        raise NotAnAssignment(message("{root} cannot be read: {error}.", root=str(root),
+                                      error="Permission denied")) from None
+    except OSError:
+        pass
     if not root.exists():
         raise NotAnAssignment(message("There is no folder at {root}.", root=str(root)))
     if not root.is_dir():
@@ -194,16 +203,39 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return path
 
 
+def _refused(archive: zipfile.ZipFile, name: str) -> str | None:
+    """Why a zip is refused as a whole (a path outside its folder, a link, a bomb, too many
+    files), or None. Nothing of it is written anywhere either way."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        return message("{name} holds {n:,} files: zip only the package folder (cs231n/), at most {most:,} files.",
+                       name=name, n=len(infos), most=MAX_ZIP_MEMBERS)
+    for m in infos:
+        path = PurePosixPath(m.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", m.filename):
+            return message("{name} is refused: {member} points outside the zip's own folder.", name=name,
+                           member=m.filename[:200])
+        if (m.external_attr >> 16) & 0o170000 == 0o120000:
+            return message("{name} is refused: {member} is a symbolic link, and a zip of your code holds only "
+                           "files.", name=name, member=m.filename[:200])
+        if m.file_size > MAX_RATIO * max(m.compress_size, 1) and m.file_size > 1 << 20:
+            return message("{name} is refused: {member} would unpack to {size:,} bytes from {packed:,} (a zip "
+                           "bomb?).", name=name, member=m.filename[:200], size=m.file_size, packed=m.compress_size)
+    if sum(m.file_size for m in infos) > MAX_ZIP_BYTES:
+        return message("{name} unpacks to more than {mb} MB: zip only the "
+                       "package folder (cs231n/), without its datasets.", name=name, mb=MAX_ZIP_BYTES >> 20)
+    return None
+
+
 def _from_zip(data: bytes, name: str) -> Bundle:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError):
         raise NotAnAssignment(message("{name} is not a zip file Caption Lab can open.", name=name)) from None
+    why = _refused(archive, name)
+    if why is not None:
+        raise NotAnAssignment(why)
     members = [m for m in archive.infolist() if not m.is_dir()]
-    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-        raise NotAnAssignment(message("{name} unpacks to more than {mb} MB: zip only the "
-                                      "package folder (cs231n/), without its datasets.", name=name,
-                                      mb=MAX_ZIP_BYTES >> 20))
     paths = {}
     for m in members:
         path = _safe_member(m.filename)
@@ -224,7 +256,11 @@ def _from_zip(data: bytes, name: str) -> Bundle:
             continue
         if any(part in SKIPPED_FOLDERS or part.startswith(".") for part in relative.parts[:-1]):
             continue
-        files[relative.as_posix()] = archive.read(m).decode("utf-8", errors="replace")
+        try:
+            files[relative.as_posix()] = archive.read(m).decode("utf-8", errors="replace")
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError) as e:
+            raise NotAnAssignment(message("{name} could not be read: {member}: {error}", name=name,
+                                          member=m.filename[:200], error=str(e)[:200])) from None
         if len(files) >= MAX_FILES:
             break
     package = top.name if top.parts else guess_package(list(files.values()))

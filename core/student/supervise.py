@@ -13,28 +13,33 @@ time, and judges what comes back (`checks`). It prints JSON lines on stdout:
 Sentences for a person (`core.text.message`) travel as {"__message__": template, "values": ...,
 "text": ...} (`report.packed`), so the app can show them in the reader's language.
 
-It is started with BLAS on one thread, so forking is safe, and with a clean environment.
+It is started as `python -I` with BLAS on one thread, so forking is safe, and with a clean
+environment; started as root, it first gives the folder to an unprivileged uid and becomes
+it (`walls.drop_root`), where the Python installation is open to such a user.
 It never imports streamlit.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import layer_checks, model_checks
+from . import layer_checks, model_checks, sandbox, walls
 from ..text import message
-from .checks import Context, Spec, Student, failed
-from .report import (CRASHED, MISSING, NOT_IMPLEMENTED, TIMEOUT, Report, Result, packed, status_word,
+from .checks import Context, Spec, Student, failed, what_differs
+from .report import (CRASHED, MISSING, NOT_IMPLEMENTED, PASSED, TIMEOUT, WRONG, Report, Result, packed, status_word,
                      unpacked)
 from .sandbox import Limits, Outcome, Task, describe_exception, run_tasks
-from .source import LAYERS_FILE, MODEL_FILE, repaired, stubs
+from .checks import CHANGED
+from .source import LAYERS_FILE, MODEL_FILE, repaired
 
 SPECS: list[Spec] = [*layer_checks.SPECS, *model_checks.SPECS]
+PROCESSES_PER_TASK = Limits().processes
 MODULE_FILES = {"rnn_layers": LAYERS_FILE, "classifiers.rnn": MODEL_FILE}
 
 
@@ -73,13 +78,15 @@ def _defined(spec: Spec, probe: dict) -> bool:
 
 
 def _static(src: Path, package: str) -> tuple[dict, dict]:
-    """Repair syntax errors in place; return (stubs per module, syntax problems by function).
+    """Repair syntax errors in place (for the salvage); return (the first syntax error of each
+    module that does not import as handed in, syntax problems by function). A module that
+    imports a broken one (the model's `from ..rnn_layers import *`) does not import either.
     A syntax error outside any function is left for the import to report."""
-    stub_names, problems = {}, {}
+    broken, problems, texts = {}, {}, {}
     for module, file in MODULE_FILES.items():
         path = src / package / file
         try:
-            text = path.read_text(encoding="utf-8")
+            text = texts[module] = path.read_text(encoding="utf-8")
         except OSError:
             continue
         fixed = repaired(text, f"{package}/{file}")
@@ -88,11 +95,41 @@ def _static(src: Path, package: str) -> tuple[dict, dict]:
         for problem in fixed.problems:
             if problem.function is not None:
                 problems[(module, problem.function)] = problem
-        try:
-            stub_names[module] = stubs(fixed.text)
-        except SyntaxError:
-            stub_names[module] = set()
-    return stub_names, problems
+        if fixed.problems and fixed.problems[0].function is not None:
+            broken[module] = fixed.problems[0]
+    if "rnn_layers" in broken and "classifiers.rnn" not in broken and \
+            _IMPORTS_LAYERS.search(texts.get("classifiers.rnn", "")):
+        broken["classifiers.rnn"] = broken["rnn_layers"]
+    return broken, problems
+
+
+_IMPORTS_LAYERS = re.compile(r"^\s*(?:from|import)\s+[\w.]*rnn_layers\b", re.M)
+
+
+def _syntax_error(problem) -> dict:
+    return {"type": "SyntaxError", "message": f"{problem.message} (line {problem.line})",
+            "traceback": [{"file": problem.file, "line": problem.line, "function": problem.function or "<module>",
+                           "code": problem.code}], "student": True}
+
+
+def _not_importing(spec: Spec, problem, salvage: Result) -> Result:
+    """The notebook's verdict on a function of a module that does not import: crashed, with
+    the syntax error as its cause; what the salvage found goes in a note of its own."""
+    if salvage.status == CRASHED and (salvage.error or {}).get("type") == "SyntaxError" \
+            and salvage.error["traceback"][0]["line"] == problem.line:
+        note = None                              # the function the error is in
+    elif salvage.hint:
+        note = message("Set apart from that syntax error, this function is {status}: {hint}",
+                       status=status_word(salvage.status), hint=salvage.hint)
+    else:
+        note = message("Set apart from that syntax error, this function is {status}.",
+                       status=status_word(salvage.status))
+    hint = message("{file} does not import, so nothing of it runs (the notebook's first cell fails): a "
+                   "syntax error at line {line}: {message}: {code}", file=problem.file, line=problem.line,
+                   message=problem.message, code=problem.code)
+    return Result(spec.name, CRASHED, error=_syntax_error(problem), hint=hint, optional=spec.optional,
+                  details=[note, *salvage.details] if note is not None else [], warnings=salvage.warnings,
+                  output=salvage.output, seconds=salvage.seconds)
 
 
 def _import_result(spec: Spec, error: dict, file: str) -> Result:
@@ -113,7 +150,7 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
     parallel = max(1, int(request.get("parallel") or os.cpu_count() or 1))
     only = set(request.get("only") or [])
     specs = [s for s in SPECS if not only or s.name in only]
-    stub_names, problems = _static(src, package)
+    broken, problems = _static(src, package)
     report = Report(package, request.get("origin", ""), provided=list(request.get("provided", [])),
                     notes=list(request.get("notes", [])))
     probe = run_tasks([Task("import", _import_probe(src, package))], workdir, Limits(seconds=limits.seconds,
@@ -127,7 +164,7 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
                                         hint=message("Importing your files: {hint}", hint=verdict.hint),
                                         optional=spec.optional)
     imported = probe.value if isinstance(probe.value, dict) else {}
-    tasks, waiting = [], []
+    tasks = []
     for spec in specs:
         if spec.name in results:
             continue
@@ -137,11 +174,7 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
         if module_error:
             results[spec.name] = _import_result(spec, module_error, file)
         elif problem is not None:
-            results[spec.name] = Result(spec.name, CRASHED, optional=spec.optional,
-                                        error={"type": "SyntaxError", "message": problem.message,
-                                               "traceback": [{"file": problem.file, "line": problem.line,
-                                                              "function": spec.attribute, "code": problem.code}],
-                                               "student": True},
+            results[spec.name] = Result(spec.name, CRASHED, optional=spec.optional, error=_syntax_error(problem),
                                         hint=message("A syntax error in {file}, line {line}: {message}: {code}",
                                                      file=problem.file, line=problem.line, message=problem.message,
                                                      code=problem.code))
@@ -149,23 +182,6 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
             hint = (message("{file} has no {name}.", file=file, name=spec.attribute) if "." not in spec.attribute
                     else message("{file} has no the method {name}.", file=file, name=spec.attribute))
             results[spec.name] = Result(spec.name, MISSING, optional=spec.optional, hint=hint)
-        elif spec.attribute in stub_names.get(spec.module, set()):
-            results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
-                                        hint=None if spec.optional else
-                                        message("Still the course's template: nothing but `pass` where your "
-                                                "code goes."))
-        else:
-            waiting.append(spec)
-    by_name = {s.name: s for s in SPECS}
-    for spec in waiting:
-        missing = [u for u in spec.uses if by_name.get(u) and results.get(u) is not None
-                   and results[u].status in (NOT_IMPLEMENTED, MISSING)]
-        if missing:
-            results[spec.name] = Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional,
-                                        hint=message("It needs {name}, which is not implemented yet.",
-                                                     name=missing[0]) if len(missing) == 1 else
-                                        message("It needs {names}, which are not implemented yet.",
-                                                names=" and ".join(missing)))
         else:
             tasks.append(Task(spec.name, _spec_task(spec, src, package)))
     total = len(specs)
@@ -179,6 +195,7 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
     outcomes = {o.key: o for o in run_tasks(tasks, workdir, limits, roots=[src], parallel=parallel,
                                             on_done=progress)}
     context = Context(results=results)
+    by_name = {s.name: s for s in SPECS}
     for spec in specs:                          # judged in order: a judge may cite earlier verdicts
         if spec.name in outcomes:
             outcome = outcomes[spec.name]
@@ -193,9 +210,16 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
                                     hint=message("Caption Lab could not judge what it returned ({type}: {error}).",
                                                  type=type(e).__name__, error=str(e)))
                 result.output, result.seconds = outcome.output, outcome.seconds
+            result = _needing(result, spec, by_name, context)
             _with_dependencies(result, spec, context)
+            if result.status == WRONG and not result.hint:
+                result.hint = what_differs(result)
+            _changed_inputs(result, outcome)
             results[spec.name] = result
         context.results[spec.name] = results[spec.name]
+    for spec in specs:
+        if spec.module in broken:
+            results[spec.name] = _not_importing(spec, broken[spec.module], results[spec.name])
     report.results = {s.name: results[s.name] for s in specs}
     report.seconds = time.monotonic() - started
     return report
@@ -216,9 +240,38 @@ def _with_dependencies(result: Result, spec: Spec, context: Context) -> None:
                               message("It uses {names}, which are {status}: fix those first.", **values))
 
 
+def _needing(result: Result, spec: Spec, by_name: dict, context: Context) -> Result:
+    """Not implemented, when a function it needs is (the course's stub, judged by what it did
+    when run) or is missing, whatever became of the function itself."""
+    if result.status == PASSED:
+        return result
+    missing = [u for u in spec.uses if by_name.get(u) and context.status(u) in (NOT_IMPLEMENTED, MISSING)]
+    if not missing:
+        return result
+    return Result(spec.name, NOT_IMPLEMENTED, optional=spec.optional, output=result.output, seconds=result.seconds,
+                  hint=message("It needs {name}, which is not implemented yet.", name=missing[0])
+                  if len(missing) == 1 else
+                  message("It needs {names}, which are not implemented yet.", names=" and ".join(missing)))
+
+
+def _changed_inputs(result: Result, outcome: Outcome) -> None:
+    """A warning for each input the function changed in place (its verdict stays the notebook's)."""
+    changed = outcome.value.get("__changed__") if isinstance(outcome.value, dict) else None
+    for pair in (changed if isinstance(changed, list) else [])[:10]:
+        if isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair):
+            warning = message("{function} changes {argument} in place: harmless in the notebook, but a caller "
+                              "that reuses the array gets wrong numbers.", function=pair[0][:80],
+                              argument=pair[1][:80])
+            result.warnings.append(warning)
+
+
 def _spec_task(spec: Spec, src: Path, package: str):
     def run(channel):
-        return spec.run(Student(src, package), channel)
+        channel.data["__changed__"] = CHANGED           # filled as the student's functions run
+        value = spec.run(Student(src, package), channel)
+        if isinstance(value, dict):
+            value.setdefault("__changed__", CHANGED)
+        return value
     return run
 
 
@@ -260,7 +313,11 @@ def sample(src: Path, package: str, request: dict, workdir: Path) -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]).resolve()
+    user = walls.drop_root(folder)              # before anything of the student's is read
     request = unpacked(json.loads((folder / "request.json").read_text()))
+    if os.getuid() == 0:                        # still root: RLIMIT_NPROC binds it not, a pids cgroup does
+        parallel = max(1, int(request.get("parallel") or os.cpu_count() or 1))
+        sandbox.PIDS_CGROUP = walls.pids_cgroup(PROCESSES_PER_TASK * parallel + 16) is not None
     src, package = folder / "src", request["package"]
     workdir = folder / "work"
     workdir.mkdir(exist_ok=True)
@@ -268,7 +325,9 @@ def main(argv=None) -> int:
         if request.get("kind") == "sample":
             _emit(sample(src, package, request, workdir))
         else:
-            _emit({"event": "report", "report": check(src, package, request, workdir).to_dict()})
+            report = check(src, package, request, workdir)
+            report.sandbox.update(user)
+            _emit({"event": "report", "report": report.to_dict()})
     except Exception as e:                      # never a silent death: say what broke
         _emit({"event": "error", "message": f"{type(e).__name__}: {e}"})
         return 1

@@ -7,11 +7,13 @@ wrong, the trimmed traceback of a crash and what the code printed.
 """
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 import streamlit as st
 
 from core.student.report import (CRASHED, LABELS, MEMORY, MISSING, NOT_IMPLEMENTED, PASSED, STATUSES,
-                                 TIMEOUT, WRONG, Check, Heat, Report, Result)
+                                 TIMEOUT, WRONG, Check, Heat, Report, Result, sandbox_gaps)
 from core.text import Message
 from explorer.components.exports import Slide, titled
 from explorer.components.labels import label_column
@@ -45,24 +47,43 @@ def _number(c: Check) -> str:
         else f"{c.value:.2e}"
 
 
+def _figure(c: Check) -> str:
+    """The number alone (a dash where the check has none: its note goes with its name)."""
+    return _number(c) if c.value is not None else "-"
+
+
 def worst(r: Result) -> Check | None:
     """The check furthest over (or nearest to) its threshold: the number to show in a table."""
     failed = [c for c in r.checks if not c.passed]
     if failed:
         return failed[0]
-    numbers = [c for c in r.checks if c.value is not None and c.measure in ("relative error", "difference")
-               and c.notebook and "noisy" not in c.note]
+    numbers = [c for c in r.checks if c.value is not None and c.notebook
+               and c.measure in ("relative error", "difference", "error over the whole array")]
     return max(numbers, key=lambda c: c.value / c.threshold) if numbers else None
+
+
+def text_width(text: str, size: int = 14) -> int:
+    """About how many pixels `text` takes in the table's font: a wide (CJK) character counts
+    as one em, any other as six tenths of one."""
+    return int(sum(size if unicodedata.east_asian_width(ch) in "WF" else 0.6 * size for ch in str(text)))
+
+
+def fitted(frame: pd.DataFrame, column: str, title: str | None = None, least: int = 60) -> int:
+    """The width that shows every cell of `column` (and its title) whole, in pixels."""
+    texts = [str(v) for v in frame[column]] + [title or column]
+    return max(least, max(text_width(t) for t in texts) + 32)
 
 
 def overview_frame(report: Report) -> pd.DataFrame:
     rows = []
     for name, r in report.results.items():
         c = worst(r)
+        check = "" if c is None else _(c.name) if c.value is not None or not c.note else \
+            _("{check}: {note}").format(check=_(c.name), note=_(c.note))
         rows.append({_("Function"): name, _("Status"): status_text(r), "_status": r.status,
-                     _("Number"): _("{check}: {number}").format(check=_(c.name), number=_number(c)) if c else "",
-                     _("Must be"): _(c.expected) if c else ""})
-    return pd.DataFrame(rows, columns=[_("Function"), _("Status"), "_status", _("Number"), _("Must be")])
+                     _("Number"): _figure(c) if c else "", _("Must be"): _(c.expected) if c else "",
+                     _("Check"): check})
+    return pd.DataFrame(rows, columns=[_("Function"), _("Status"), "_status", _("Number"), _("Must be"), _("Check")])
 
 
 def to_fix(report: Report) -> list[tuple[str, Result]]:
@@ -85,7 +106,9 @@ def report_overview(report: Report) -> None:
     walls = _(", ").join(filter(None, [
         _("no network ({how})").format(how=sandbox["network"]) if sandbox.get("network") else "",
         _("writes only in its own folder ({how})").format(how=sandbox["files"]) if sandbox.get("files") else "",
+        _("reads only Python, Caption Lab's code and yours") if sandbox.get("reads") else "",
         _("no signals to other processes") if sandbox.get("signals") else "",
+        _("its own processes, all stopped with it") if "pid" in sandbox.get("namespaces", []) else "",
         _("{mb:,} MB of memory").format(mb=sandbox["memory_mb"]) if sandbox.get("memory_mb") else ""]))
     values = dict(package=report.package, origin=report.origin, seconds=report.seconds, walls=walls)
     if walls:
@@ -99,18 +122,27 @@ def report_overview(report: Report) -> None:
     st.caption(checked)
     for note in report.notes:
         st.caption(_(note))
+    gaps = sandbox_gaps(sandbox)
+    if gaps:
+        st.caption(_("Not in place on this server: {gaps}").format(gaps=" ".join(_(g) for g in gaps)))
     frame = overview_frame(report)
-    status_column = _("Status")
+    status_column, number_column, bound_column = _("Status"), _("Number"), _("Must be")
+    number_title = _("Notebook's number")
     kind = dict(zip(frame[status_column], frame.pop("_status")))
+    # every figure whole, in every language: each column is as wide as its widest cell (a check's
+    # name may hold one, "loss difference from 9.83235591003")
+    widths = {number_column: fitted(frame, number_column, number_title),
+              bound_column: fitted(frame, bound_column)}
     st.dataframe(frame, hide_index=True, width="stretch",
                  height=38 + 35 * len(frame),
-                 column_config={_("Function"): st.column_config.TextColumn(width=210),
+                 column_config={_("Function"): st.column_config.TextColumn(width=fitted(frame, _("Function"))),
                                 status_column: label_column(frame, status_column, lambda text: STYLE[kind[text]][2],
-                                                            width=150),
-                                _("Must be"): st.column_config.TextColumn(width=80),
-                                _("Number"): st.column_config.TextColumn(
-                                    _("Notebook's number"), help=_("The error the notebook would print, or the "
-                                                                   "first check that failed"))})
+                                                            width=fitted(frame, status_column) + 16),
+                                bound_column: st.column_config.TextColumn(width=widths[bound_column]),
+                                number_column: st.column_config.TextColumn(
+                                    number_title, width=widths[number_column],
+                                    help=_("The error the notebook would print, or the first check that failed")),
+                                _("Check"): st.column_config.TextColumn(width=fitted(frame, _("Check")))})
     work = to_fix(report)
     if work:
         lines = [_("- **`{name}`** {status}: {hint}").format(name=name, status=status_text(r), hint=_(r.hint))
@@ -181,6 +213,8 @@ def function_detail(r: Result) -> None:
                   "vanilla RNN's checks do not depend on it."), icon=":material/info:")
     for detail in r.details:
         st.markdown(f"- {_(detail)}")
+    for warning in r.warnings:
+        st.warning(_(warning), icon=":material/warning:")
     if r.checks:
         checks = _checks_frame(r.checks)
         passed, column = _("passed"), _("Result")

@@ -24,14 +24,16 @@ import uuid
 from collections import deque
 from pathlib import Path
 
+from core.student.client import KEPT_ENV, isolated_command
 from core.text import message
 from explorer.i18n import N_
 from explorer.runs import worker as worker_module
+
+ROOT = Path(__file__).resolve().parents[2]
 from explorer.runs.base import HOST, _LIVE_TOKENS, Capacity, RunEngine, RunLimitError
 from explorer.runs.settings import RunConfig
 from explorer.runs.store import ACTIVE, RunFolder, TrackedRun
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_RUNS_ENV = "CAPTION_LAB_MAX_RUNS"          # overrides the concurrency cap
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -96,15 +98,22 @@ def owner_check(run: TrackedRun, owner: str | None, what: str) -> None:
                               f"that started it (or the admin) can {what} it.")
 
 
+# what a worker is given of the server's environment: the locale, PATH, where the data is
+WORKER_ENV = (*KEPT_ENV, "HOME", "CAPTION_LAB_DATA", "CAPTION_LAB_RUNS", "CAPTION_LAB_IMAGE_CACHE",
+              worker_module.MAX_MINUTES_ENV)
+
+
 def worker_command(python: str, folder: Path, nice: int) -> list[str]:
-    """The command line of a training worker for the run in `folder`."""
-    return [python, "-m", worker_module.__name__, str(folder), "--nice", str(nice), "--watch-stdin"]
+    """The command line of a training worker for the run in `folder`: a freshly exec'd,
+    isolated interpreter (`python -I`), as the student checker's."""
+    return isolated_command(python, worker_module.__name__, str(folder), "--nice", str(nice), "--watch-stdin")
 
 
 def worker_env(blas_threads: int | None) -> dict:
+    """A worker's environment, explicit and minimal: no secret of the server's (an admin token,
+    the Redis URL) reaches a process that may import a student's code."""
     blas = {var: str(blas_threads) for var in BLAS_THREAD_VARS} if blas_threads else {}
-    return {**os.environ, **blas,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return {**{k: os.environ[k] for k in WORKER_ENV if k in os.environ}, **blas}
 
 
 class LocalRunner(RunEngine):

@@ -16,8 +16,11 @@ it also stops when its stdin closes, which happens when the server that started 
 away; the run then ends as "interrupted", its model saved. It never imports streamlit.
 
 A run of a student's own code (its config.json names a package under `code/`) first
-confines this process (`core.student.confine`: no network, writes only in the run
-folder, a memory cap) and only then imports their files; it trains their CaptioningRNN
+confines this process (`core.student.confine`, the checker's walls: a user and network
+namespace, reads only the dataset, Caption Lab's code and the run folder, writes only in
+the run folder, no socket, soft = hard limits) and only then imports their files; the
+engines start it as the checker is started, a fresh `python -I` with a minimal
+environment (`local.worker_command`, `worker_env`); it trains their CaptioningRNN
 with Caption Lab's beside it (`core.student.training.PairedSolver`), writes both losses
 and saves the student's weights as an ordinary checkpoint.
 """
@@ -32,6 +35,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import numpy as np
 
@@ -249,6 +253,13 @@ class Training:
         self.folder.write_status(**{**(self.folder.status() or {}), **changes})
 
 
+def readable(training: "Training") -> list:
+    """What a run of a student's code may read besides its own folder: the dataset it trains
+    on, and Caption Lab's code and translations."""
+    root = Path(__file__).resolve().parents[2]
+    return [Path(training.dataset["base_dir"]), root / "core", root / "explorer", root / "locale"]
+
+
 def _beat(folder: RunFolder, done: threading.Event) -> None:
     """Touch the run's heartbeat file until the run is over."""
     while True:
@@ -294,7 +305,7 @@ def main(argv=None) -> int:
     if training.code:                                # a student's code: wall this process in first
         try:
             confine([training.folder.path], memory_bytes=CODE_MEMORY_MB << 20,
-                    cpu_seconds=training.max_seconds + 120)
+                    cpu_seconds=training.max_seconds + 120, readable=readable(training))
         except (OSError, RuntimeError) as e:
             training.finish("failed", message("The run could not be isolated, so your code was not run: {error}",
                                               error=sentence(e)))

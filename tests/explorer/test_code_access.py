@@ -1,7 +1,7 @@
 """CAPTION_LAB_STUDENT_CODE: who may have their own code run on this server."""
 import pytest
 
-from explorer.code_access import decide, is_loopback
+from explorer.code_access import decide, is_loopback, sources
 
 
 @pytest.mark.parametrize("ip, local", [(None, True), ("127.0.0.1", True), ("::1", True),
@@ -22,3 +22,13 @@ def test_on_lets_everyone_in_off_and_nonsense_let_nobody():
     assert not decide("off", None, {}).allowed
     refused = decide("yes please", None, {})
     assert not refused.allowed and "not one of local, on, off" in refused.reason
+
+
+@pytest.mark.parametrize("ip, headers, offered", [
+    ("127.0.0.1", {}, ("folder", "upload")),
+    ("::1", {}, ("folder", "upload")),
+    ("10.0.0.7", {}, ("upload",)),                                        # a student on the class network
+    ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, ("upload",)),       # a remote browser behind the proxy
+])
+def test_only_a_browser_on_the_servers_machine_may_have_a_server_folder_checked(ip, headers, offered):
+    assert sources(ip, headers) == offered

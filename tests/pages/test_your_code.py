@@ -112,3 +112,37 @@ def test_compare_shows_the_students_sample_beside_the_reference_decoder(app, cod
         assert "for all 16 images" in at.success[0].value
     else:
         assert "differs from greedy decoding" in at.error[0].value
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ko"])
+def test_the_overview_shows_every_figure_whole_in_each_language(app, tmp_path, lang):
+    import json
+    import re
+
+    from explorer.components.code_report import text_width
+    at = app(PAGE, query={"lang": lang})
+    at.text_input(key="code.folder").input(str(make_bug(tmp_path, "rnn_backward_no_carry"))).run()
+    at.button[0].click().run(timeout=120)
+    assert no_exception(at)
+    table, proto = table_of(at, 0), at.dataframe[0].proto
+    config = json.loads(proto.column_config) if hasattr(proto, "column_config") else json.loads(proto.columns)
+    number, bound = table.columns[2], table.columns[3]
+    figures = [str(v) for v in table[number] if str(v)]
+    # the number column holds figures only (the check's name has a column of its own)
+    assert figures and all(re.fullmatch(r"-|\d\.\d\de[+-]\d\d|\d+\.\d{4}|\d+", f) for f in figures), figures
+    assert table.set_index(table.columns[0]).loc["rnn_backward", number] != "-"
+    for column in (number, bound, table.columns[4]):          # the check's name may hold a figure too
+        width = config[column]["width"]
+        widest = max(text_width(str(v)) for v in list(table[column]) + [config[column].get("label") or column])
+        assert width >= widest + 16, (lang, column, width, widest)
+
+
+def test_a_remote_browser_on_a_class_server_may_only_upload(app, monkeypatch):
+    from explorer import code_access
+    monkeypatch.setenv("CAPTION_LAB_STUDENT_CODE", "on")
+    monkeypatch.setattr(code_access, "is_local_browser", lambda ip, headers: False)   # as seen from 10.0.0.7
+    at = app(PAGE)
+    assert no_exception(at)
+    control = at.get("button_group")[0]
+    assert [o.content for o in control.proto.options] == ["Upload files"]
+    assert not any(t.key == "code.folder" for t in at.text_input)

@@ -91,6 +91,31 @@ BUGS: dict[str, Bug] = {
                               "CaptioningRNN.sample[rnn]", "<START> is fed at every step"),
 }
 
+# real students' code the notebook judges otherwise than a first checker did (issue 21)
+START = "    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****\n"
+END = "    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****\n"
+STEP_FORWARD_CODE = ("    a = x.dot(Wx) + prev_h.dot(Wh) + b\n    next_h = np.tanh(a)\n"
+                     "    cache = (x, prev_h, Wx, Wh, next_h)\n")
+NOTEBOOK_VERDICTS: dict[str, tuple[Change, ...]] = {
+    # one syntax error in one function: the notebook's import fails, so nothing of the file runs
+    "syntax_error_in_rnn_backward": (Change(LAYERS, "    dh0 = dprev_h\n", "    dh0 = (dprev_h\n"),),
+    # the template's region left as `pass` beside a commented attempt, a bare string, then working code
+    "code_after_a_string": (Change(LAYERS, START + "\n" + STEP_FORWARD_CODE + "\n" + END,
+                                   START + "    # next_h = np.tanh(x @ Wx)   (my first try)\n    pass\n" + END
+                                   + "    '''\n    The version that works:\n    '''\n" + STEP_FORWARD_CODE),),
+    # a stub that says so by raising
+    "raises_not_implemented": (Change(LAYERS, "    a = x.dot(Wx) + prev_h.dot(Wh) + b\n",
+                                      "    raise NotImplementedError('rnn_step_forward')\n"),),
+    # the upstream gradient changed in place on the first line: right for the inputs it got
+    "changes_dnext_c": (Change(LAYERS, "    dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)\n",
+                               "    dnext_c += dnext_h * o * (1 - tanh_c ** 2)\n    dc = dnext_c\n"),),
+    # mutants no bug of the catalogue matches: a wrong verdict still says what differs and where
+    "affine_bias_doubled": (Change(LAYERS, "    out = x.reshape(N * T, D).dot(w).reshape(N, T, M) + b\n",
+                                   "    out = x.reshape(N * T, D).dot(w).reshape(N, T, M) + 2 * b\n"),),
+    "rnn_forward_last_step_halved": (Change(LAYERS, "        h[:, t, :] = prev_h\n",
+                                            "        h[:, t, :] = prev_h if t < T - 1 else 0.5 * prev_h\n"),),
+}
+
 # hostile acts, each in a function no other function of the folder calls, so each must be
 # reported for its own function: folder name -> {function: (change, status, words its report holds)}
 OUTSIDE_PLACEHOLDER = "OUTSIDE_FILE"
@@ -113,10 +138,9 @@ HOSTILE: dict[str, dict[str, tuple[Change, str, str]]] = {
         "CaptioningRNN.sample[rnn]": (Change(MODEL, "        h, _ = affine_forward(features, W_proj, b_proj)\n        c = ",
                                              "        import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)\n"
                                              "        h, _ = affine_forward(features, W_proj, b_proj)\n        c = "),
-                                      "crashed", "PermissionError"),
+                                      "passed", ""),      # first of its own pid namespace: no parent to kill
     },
     "hostile_b": {
-        "rnn_backward": (Change(LAYERS, "    dh0 = dprev_h\n", "    dh0 = (dprev_h\n"), "crashed", "syntax error"),
         "temporal_softmax_loss": (Change(LAYERS, "    N, T, V = x.shape\n",
                                          "    import socket\n    socket.create_connection(('127.0.0.1', 99999), timeout=2)\n"
                                          "    N, T, V = x.shape\n"), "crashed", "PermissionError"),

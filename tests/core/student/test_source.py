@@ -70,11 +70,13 @@ def test_uploaded_files_and_zips():
         z.writestr("assignment3/daseCV/rnn_layers.py", layers)
         z.writestr("assignment3/daseCV/classifiers/rnn.py", model)
         z.writestr("assignment3/daseCV/classifiers/__init__.py", "import torch")
-        z.writestr("../evil.py", "x = 1")
     zipped = bundle_from_uploads([("mine.zip", buffer.getvalue())])
     assert zipped.package == "daseCV"
     assert zipped.files["classifiers/__init__.py"] == ""        # the rest of a package is never imported
-    assert not any("evil" in name for name in zipped.files)
+    with zipfile.ZipFile(buffer, "a") as z:                     # a path out of the zip: refused whole
+        z.writestr("../evil.py", "x = 1")
+    with pytest.raises(NotAnAssignment, match="outside the zip's own folder"):
+        bundle_from_uploads([("mine.zip", buffer.getvalue())])
 
 
 def test_an_upload_without_the_files_says_so():
