@@ -149,12 +149,7 @@ def _no_network() -> str | None:
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
         return None
-    try:                         # keep our own ids inside the new user namespace
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    except OSError:
-        pass
+    walls.keep_own_ids(uid, gid)
     return "user and network namespace"
 
 

@@ -72,12 +72,7 @@ def enter_namespaces() -> list[str]:
             break
     else:
         return ["network"] if c.unshare(_CLONE_NEWNET) == 0 else []
-    try:                             # keep our own ids inside the new user namespace
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    except OSError:
-        pass
+    keep_own_ids(uid, gid)
     if "mount" in names:             # nothing mounted here reaches the server's view
         c.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
     return names
@@ -189,6 +184,17 @@ def no_syscalls() -> list[str] | None:
 
 
 # --- giving up root ---------------------------------------------------------------------------
+
+def keep_own_ids(uid: int, gid: int) -> None:
+    """Just after unshare(CLONE_NEWUSER): map our own uid and gid into the new user namespace
+    (no other id exists there), where the kernel lets us; silently nothing where it does not."""
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError:
+        pass
+
 
 def _reachable_by_others(path: Path) -> Path | None:
     """The first folder on `path`'s way from / that a user who owns nothing cannot pass
