@@ -31,6 +31,7 @@ from explorer.fonts import font_file
 from explorer.i18n import _
 
 SUBTITLE_COLOUR = "#868e96"
+MAX_NAME = 150                 # characters of a file name, its extension left out
 
 
 def slug(text) -> str:
@@ -42,7 +43,8 @@ def slug(text) -> str:
 
 def file_name(*parts) -> str:
     """The parts as one safe file name without its extension, "_" between them (empty parts left out)."""
-    return "_".join(s for s in (slug(p) for p in parts if p) if s) or "caption-lab"
+    name = "_".join(s for s in (slug(p) for p in parts if p) if s) or "caption-lab"
+    return name[:MAX_NAME].rstrip("-._")          # a file name, not a sentence: the naming script takes 200 at most
 
 
 def model_name(picked) -> str:
@@ -96,7 +98,7 @@ NAMING_SCRIPT = """<script>
   if (window.captionLabDownloadNames) return;
   window.captionLabDownloadNames = true;
   let pressed = null;
-  document.addEventListener("pointerdown", (event) => {
+  document.addEventListener("click", (event) => {    // a click, by mouse or by keyboard, on the toolbar
     const box = event.target.closest && event.target.closest('[data-testid="stElementContainer"]');
     const chart = box && box.querySelector('[data-testid="stVegaLiteChart"][aria-label]');
     pressed = chart ? chart.getAttribute("aria-label") : null;
@@ -104,7 +106,7 @@ NAMING_SCRIPT = """<script>
   const click = HTMLAnchorElement.prototype.click;
   HTMLAnchorElement.prototype.click = function () {
     const kind = /_chart[.](png|svg)$/.exec(this.download || "");
-    if (kind && pressed && /^[a-z0-9][a-z0-9._-]{0,150}$/.test(pressed)) this.download = pressed + "." + kind[1];
+    if (kind && pressed && /^[a-z0-9][a-z0-9._-]{0,199}$/.test(pressed)) this.download = pressed + "." + kind[1];
     return click.call(this);
   };
 })();

@@ -167,6 +167,13 @@ def loss(ds: state.Dataset) -> None:
 # --- overfitting, live ---------------------------------------------------------------
 
 def _start_run(ds: state.Dataset, pace: int) -> None:
+    """Start this person's overfit run (a double click starts one: the button is Stop by then)."""
+    followed = st.session_state.get(OVERFIT_RUN)
+    try:
+        if followed is not None and state.runner().get(followed).is_active:
+            return
+    except KeyError:
+        pass
     config = PRESETS["Notebook RNN overfit"].replace(slow_motion=float(pace))
     try:
         st.session_state[OVERFIT_RUN] = state.runner().start(
@@ -180,7 +187,9 @@ def _start_run(ds: state.Dataset, pace: int) -> None:
         st.session_state["lesson.overfit.problem"] = _("The run could not be saved: {error}").format(error=e)
 
 
-def _overfit_panel(run_id: str) -> None:
+def _overfit_panel(run_id: str, live: bool) -> None:
+    """The followed run's progress, loss and captions. `live`: drawn by a polling fragment,
+    which asks for one full rerun when the run has ended, so the page stops polling."""
     runner = state.runner()
     try:
         info = runner.get(run_id)
@@ -196,7 +205,8 @@ def _overfit_panel(run_id: str) -> None:
     with captions:
         if evolution.snapshots and evolution.images:
             at, said_now = evolution.snapshots[-1]
-            st.caption(_("Greedy captions at iteration **{at}**; green: the true word at that place.").format(at=at))
+            st.caption(_("Greedy captions at iteration **{at}**; green: the true caption's words, in its order.")
+                       .format(at=at))
             pictures = state.image_fetcher().pictures([im["url"] for im in evolution.images[:3]], THUMB)
             for picture, sample, caption in zip(pictures, evolution.images[:3], said_now):
                 left, right = st.columns([1, 4], gap="small")
@@ -205,33 +215,43 @@ def _overfit_panel(run_id: str) -> None:
                 right.markdown(marked_caption(caption, sample["truth"])[0])
         else:
             st.caption(_("The first captions appear as soon as the run has loaded its data."))
-    if not info.is_active:
+    if live and not info.is_active:
         st.rerun(scope="app")
+
+
+def _stop_run(run_id: str) -> None:
+    try:
+        state.runner().stop(run_id, state.owner_id())
+    except (EngineUnavailable, PermissionError, KeyError) as e:
+        st.session_state["lesson.overfit.problem"] = said(e)
 
 
 def overfit(ds: state.Dataset) -> None:
     """Start the notebook's overfit run in slow motion and follow its loss and captions."""
-    row = st.container(horizontal=True, vertical_alignment="bottom")
-    with row:
+    run_id = st.session_state.get(OVERFIT_RUN)
+    try:
+        active = run_id is not None and state.runner().get(run_id).is_active
+    except KeyError:
+        active = False
+    with st.container(horizontal=True, vertical_alignment="bottom"):
         pace = st.segmented_control(_("Slow motion"), PACES, default=30, key=PACE, required=True,
                                     format_func=lambda s: _("off") if not s else _("{s} s").format(s=s),
                                     help=_("Spread the run's 100 iterations over this many seconds, so the "
                                            "class can watch. The numbers are the same at any speed."))
-        st.button(_("Start"), type="primary", icon=":material/play_arrow:", key="lesson_overfit_start",
-                  on_click=_start_run, args=(ds, int(pace or 0)))
+        if active:                      # one run at a time: a second click must not start another
+            st.button(_("Stop"), icon=":material/stop:", key="lesson_overfit_stop", on_click=_stop_run,
+                      args=(run_id,))
+        else:
+            st.button(_("Start"), type="primary", icon=":material/play_arrow:", key="lesson_overfit_start",
+                      on_click=_start_run, args=(ds, int(pace or 0)))
     problem = st.session_state.pop("lesson.overfit.problem", None)
     if problem:
         st.warning(problem, icon=":material/front_hand:")
-    run_id = st.session_state.get(OVERFIT_RUN)
     if run_id is None:
         st.info(_("Press **Start**: the notebook's *RNN overfit* cell trains here, 50 captions, 100 iterations."),
                 icon=":material/monitoring:")
         return
-    try:
-        active = state.runner().get(run_id).is_active
-    except KeyError:
-        active = False
-    st.fragment(_overfit_panel, run_every=1.0 if active else None)(run_id)
+    st.fragment(_overfit_panel, run_every=1.0 if active else None)(run_id, live=active)
 
 
 # --- sampling word by word -----------------------------------------------------------

@@ -8,6 +8,8 @@ it is opened within those seconds. Models are cached per file, so a rerun never 
 """
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -22,13 +24,33 @@ from explorer.i18n import _, said
 from explorer.lessons import models
 from explorer.runs.settings import RunConfig, training_rows
 
-WAIT_SECONDS = 60.0                    # a step that needs a model waits at most this long for it
+WAIT_SECONDS = 30.0                    # a step that needs a model waits at most this long for it
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _builder(base_dir: str, pca_features: bool):
-    """The one background process building this dataset's lesson models (None: nothing to build)."""
-    return models.start_building(base_dir, pca_features)
+_BUILDS: dict[tuple[str, bool], subprocess.Popen] = {}   # per dataset: the process building its models
+_BUILDS_LOCK = threading.Lock()
+
+
+def _builder(ds: state.Dataset, start: bool = True) -> subprocess.Popen | None:
+    """The process building `ds`'s lesson models: the one running, or (with `start`) a new one
+    when some are missing and none runs. A build that ended is reaped here; one that ended
+    without writing its models stays until `_wait_for` has said so, so a failing build is
+    not started again on every rerun."""
+    key = (str(ds.base_dir), ds.pca_features)
+    with _BUILDS_LOCK:
+        process = _BUILDS.get(key)
+        if process is not None and process.poll() is not None and not models.missing(*key):
+            del _BUILDS[key]
+            process = None
+        if process is None and start and models.missing(*key):
+            process = _BUILDS[key] = models.start_building(*key)
+        return process
+
+
+def _forget(ds: state.Dataset, process: subprocess.Popen) -> None:
+    with _BUILDS_LOCK:
+        if _BUILDS.get((str(ds.base_dir), ds.pca_features)) is process:
+            del _BUILDS[(str(ds.base_dir), ds.pca_features)]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -44,21 +66,20 @@ def _trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np
 
 def prepare(ds: state.Dataset) -> None:
     """Start building the lesson's models for `ds` if they are missing (returns at once)."""
-    if models.missing(ds.base_dir, ds.pca_features):
-        _builder(str(ds.base_dir), ds.pca_features)
+    _builder(ds)
 
 
 def _wait_for(ds: state.Dataset, path: Path) -> str | None:
     """Wait for the background build to write `path`; a sentence when it cannot."""
-    process = _builder(str(ds.base_dir), ds.pca_features)
     deadline = time.monotonic() + WAIT_SECONDS
     with st.spinner(_("Training the lesson's small model (the notebook's overfit cell, a few seconds)…")):
         while not path.exists():
-            if process is None or process.poll() is not None:
-                error = process.stderr.read().decode(errors="replace")[-600:] if process and process.stderr else ""
-                _builder.clear()                      # the next visit tries again
+            process = _builder(ds)
+            if process is not None and process.poll() is not None and not path.exists():
+                _forget(ds, process)                 # said once; the next visit builds again
+                error = models.build_log(ds.base_dir, ds.pca_features)
                 return _("The lesson's model could not be trained: {error}").format(
-                    error=error.strip() or _("the training process ended without saving it"))
+                    error=error or _("the training process ended without saving it"))
             if time.monotonic() > deadline:
                 return _("The lesson's model is still training; open this step again in a moment.")
             time.sleep(0.2)

@@ -7,6 +7,8 @@ a small script adds PageDown and PageUp, which presentation clickers send.
 """
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from explorer.i18n import _
@@ -39,19 +41,18 @@ PAGER = """<script>
 
 def _from_address() -> tuple[Lesson, int, str | None]:
     """The lesson and step the address names, with a sentence when it names none that exists."""
-    given_lesson = st.query_params.get(LESSON_PARAM) or DEFAULT
-    lesson = LESSONS.get(given_lesson)
+    # the address is anyone's text: it is never shown back (a link in it would become a link here)
+    lesson = LESSONS.get(st.query_params.get(LESSON_PARAM) or DEFAULT)
     if lesson is None:
-        return LESSONS[DEFAULT], 0, _("There is no lesson “{lesson}”; here is the first step of “{title}”.").format(
-            lesson=str(given_lesson)[:40], title=_(LESSONS[DEFAULT].title))
+        return LESSONS[DEFAULT], 0, _("The address names a lesson that does not exist; here is the first step of "
+                                      "“{title}”.").format(title=_(LESSONS[DEFAULT].title))
     given = st.query_params.get(STEP_PARAM)
     if given is None:
         return lesson, 0, None
-    text = str(given).strip()
-    if text.isdigit() and 1 <= int(text) <= len(lesson.steps):
-        return lesson, int(text) - 1, None
-    return lesson, 0, _("This lesson has no step “{step}”: its steps are 1 to {n}. Here is step 1.").format(
-        step=text[:20], n=len(lesson.steps))
+    if re.fullmatch(r"[0-9]{1,4}", str(given).strip()) and 1 <= int(given) <= len(lesson.steps):
+        return lesson, int(given) - 1, None
+    return lesson, 0, _("The address names a step this lesson does not have: its steps are 1 to {n}. Here is "
+                        "step 1.").format(n=len(lesson.steps))
 
 
 def current() -> tuple[Lesson, int]:

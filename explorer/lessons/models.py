@@ -66,17 +66,34 @@ def build(base_dir, pca_features: bool = True, cells=None) -> list[Path]:
     return written
 
 
+def log_path(base_dir, pca_features: bool = True) -> Path:
+    """Where a background build writes what it prints (its traceback, if it fails)."""
+    return folder(base_dir, pca_features) / "build.log"
+
+
 def start_building(base_dir, pca_features: bool = True) -> subprocess.Popen | None:
     """Build the missing models in a fresh background process (BLAS on one thread, so the
-    app's own pages keep their share of the cores); None when nothing is missing."""
+    app's own pages keep their share of the cores), its output in `log_path`; None when
+    nothing is missing. The caller reaps it (`poll` or `wait`)."""
     if not missing(base_dir, pca_features):
         return None
     command = [sys.executable, "-m", "explorer.lessons.models", "--base-dir", str(base_dir)]
     if not pca_features:
         command.append("--fc7")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    log = log_path(base_dir, pca_features)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:             # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=Path(__file__).resolve().parents[2])
+
+
+def build_log(base_dir, pca_features: bool = True, most: int = 600) -> str:
+    """The end of the last background build's output ("" when there is none)."""
+    try:
+        return log_path(base_dir, pca_features).read_text(errors="replace")[-most:].strip()
+    except OSError:
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

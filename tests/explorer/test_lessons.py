@@ -47,7 +47,7 @@ def test_the_lesson_models_are_the_notebooks_overfit_cells_saved_once(tmp_path, 
     assert models.folder(base, True) != models.folder(base, False)   # fc7 models are kept apart
 
     process = models.start_building(base, True)   # the app's way: a fresh process builds what is missing
-    assert process.wait(timeout=120) == 0, process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, models.build_log(base, True)
     assert models.missing(base) == [] and models.start_building(base, True) is None
     rnn, _meta = load_checkpoint(models.path(base, True, "rnn"))
     assert rnn.cell_type == "rnn"

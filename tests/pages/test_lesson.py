@@ -32,6 +32,7 @@ def test_every_step_walks_with_next_in_each_language(app, lang):
     reading(lang)
     for k, step in enumerate(LESSON.steps):
         assert no_exception(at) and not at.error, (step.key, [e.value for e in at.error])
+        assert not at.warning, (step.key, [w.value for w in at.warning])      # e.g. no lesson model
         assert heading(at).startswith(_(step.title)), (step.key, heading(at))
         if lang != "en":
             assert _(step.title) != step.title and _(step.text) != step.text, f"{step.key} is not translated"
@@ -56,16 +57,21 @@ def test_the_address_opens_a_step_and_follows_back_and_next(app):
 
 
 @pytest.mark.parametrize("query, words", [
-    ({"step": 99}, "no step “99”: its steps are 1 to 12"),
-    ({"step": "0"}, "no step “0”"),
-    ({"step": "-3"}, "no step “-3”"),
-    ({"step": "<script>"}, "no step “<script>”"),
-    ({"lesson": "nope", "step": 3}, "There is no lesson “nope”"),
+    ({"step": 99}, "names a step this lesson does not have: its steps are 1 to 12"),
+    ({"step": "0"}, "names a step this lesson does not have"),
+    ({"step": "-3"}, "names a step this lesson does not have"),
+    ({"step": "²"}, "names a step this lesson does not have"),           # isdigit() says yes, int() no
+    ({"step": "①"}, "names a step this lesson does not have"),
+    ({"step": "9" * 5000}, "names a step this lesson does not have"),     # past int()'s digit limit
+    ({"step": "[x](//evil.example)"}, "names a step this lesson does not have"),
+    ({"lesson": "[click me](https://evil.example/)", "step": 3}, "names a lesson that does not exist"),
 ])
 def test_a_step_or_lesson_that_does_not_exist_says_so_and_opens_the_first_step(app, query, words):
     at = open_lesson(app, **query)
     assert no_exception(at)
-    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    warnings = " ".join(w.value for w in at.warning)
+    assert words in warnings, warnings
+    assert "evil" not in warnings and "[" not in warnings        # the address's text is never shown back
     assert heading(at).startswith(LESSON.steps[0].title) and step_param(at) == "1"
 
 
@@ -108,7 +114,22 @@ def test_the_overfit_step_starts_this_persons_run_in_slow_motion(app):
     info = state.runner().get(run_id)
     assert info.owner == at.session_state[state.OWNER] and info.config["slow_motion"] == 30.0
     assert info.config["max_train"] == 50 and info.config["cell_type"] == "rnn"
-    state.runner().delete(run_id, None) if not info.is_active else state.runner().stop(run_id, None)
+    assert at.button(key="lesson_overfit_stop") and not [b for b in at.button if b.key == "lesson_overfit_start"]
+    at.button(key="lesson_overfit_stop").click().run()                 # one run at a time, and it can stop
+    assert state.runner().wait(run_id).status == "stopped"
+
+
+def test_the_overfit_step_shows_a_finished_run_and_stops_polling(app):
+    k = next(i for i, s in enumerate(LESSON.steps) if s.key == "overfit")
+    at = open_lesson(app, step=k + 1)
+    at.segmented_control(key="lesson.overfit.pace").set_value(0).run()      # full speed: done in seconds
+    at.button(key="lesson_overfit_start").click().run()
+    run_id = at.session_state["lesson.overfit.run"]
+    assert state.runner().wait(run_id).status == "done"
+    at.run(timeout=20)            # a panel that reran the page whenever its run had ended never came back
+    assert no_exception(at) and any("Iteration 100 / 100" in p.text for p in at.get("progress"))
+    assert [b for b in at.button if b.key == "lesson_overfit_start"]     # Start again, for another run
+    assert len(state.runner().runs()) == 1
 
 
 def intro_on_the_page(at) -> bool:
