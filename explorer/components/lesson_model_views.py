@@ -335,22 +335,24 @@ def train_val(ds: state.Dataset) -> None:
     for split, images in (("train", trained), ("val", val)):
         said_, references, bleu = _split_bleu(ds, picked, split, images)
         scores[split] = (np.sort(images), said_, references, bleu)
-    metrics = st.columns(4)
-    for column, (split, name) in zip(metrics[:2], (("train", _("trained on")), ("val", _("never seen")))):
+    metrics = st.columns(2)
+    counted = _("On all {n} train images the model trained on, and on {m} val images it never saw; two of "
+                "each below.").format(n=len(scores["train"][0]), m=len(scores["val"][0]))
+    for column, split in zip(metrics, ("train", "val")):
         bleu = scores[split][3]
-        column.metric(_("BLEU-1, {n} {split} images ({name})").format(n=len(scores[split][0]), split=_(split), name=name),
-                      f"{bleu[0]:.2f}")
-    metrics[2].metric(_("BLEU-2, train"), f"{scores['train'][3][1]:.2f}")
-    metrics[3].metric(_("BLEU-2, val"), f"{scores['val'][3][1]:.2f}")
-    cards = st.columns(4, gap="small")
-    for column, (split, k) in zip(cards, (("train", 0), ("train", 1), ("val", 0), ("val", 1))):
+        column.metric(_("{split}: BLEU-1 · BLEU-2").format(split=_(split)), f"{bleu[0]:.2f} · {bleu[1]:.2f}",
+                      help=counted)
+    for split in ("train", "val"):
         images, said_, references, _bleu = scores[split]
-        with column.container(border=True):
-            _picture(ds, split, int(images[k]))
-            score = sentence_bleu(references[k], said_[k])[0]
-            st.markdown(_("**{split} #{image}** · BLEU-1 {score:.2f}").format(split=_(split), image=int(images[k]),
-                                                                            score=score))
-            st.caption(html.escape(" ".join(said_[k])))
+        for column, k in zip(st.columns(2, gap="small"), (0, 1)):
+            with column.container(border=True):
+                picture, words = st.columns([1, 3], gap="small")
+                with picture:
+                    _picture(ds, split, int(images[k]))
+                score = sentence_bleu(references[k], said_[k])[0]
+                words.markdown(_("**{split} #{image}** · {score:.2f}").format(
+                    split=_(split), image=int(images[k]), score=score), help=_("BLEU-1 of this caption"))
+                words.caption(html.escape(" ".join(said_[k])))
 
 
 # --- the LSTM's gates ----------------------------------------------------------------

@@ -20,7 +20,8 @@ STEP = "lesson.step"                   # its step, 0-based
 ADDRESS = "lesson.address"             # the (lesson, step) last written to the address
 ANSWER = "lesson.answer."              # + step key: the choice made for its question
 REVEALED = "lesson.revealed."          # + step key: True once its answer is shown
-NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"   # the buttons' keys (the script finds them by these)
+NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"
+ANSWER_TINTS = {"shown": "#e7f0fb", "right": "#e3f5e8", "wrong": "#fbe6e6"}   # the answer's background   # the buttons' keys (the script finds them by these)
 
 # PageDown / PageUp press Next / Back, unless the reader is typing in a field. Installed once
 # per browser tab; the buttons are looked up at each key press, so it survives reruns.
@@ -123,10 +124,14 @@ def question(step: Step) -> bool:
         return False
     answer = _(q.choices[q.answer])
     if choice is None:
-        st.info(_("**Answer:** {answer}. {why}").format(answer=answer, why=_(q.why)), icon=":material/lightbulb:")
+        said, tint = _("**Answer:** {answer}. {why}").format(answer=answer, why=_(q.why)), ANSWER_TINTS["shown"]
     elif choice == q.answer:
-        st.success(_("**Right:** {answer}. {why}").format(answer=answer, why=_(q.why)), icon=":material/check_circle:")
+        said, tint = _("**Right:** {answer}. {why}").format(answer=answer, why=_(q.why)), ANSWER_TINTS["right"]
     else:
-        st.error(_("**Not quite:** the answer is {answer}. {why}").format(answer=answer, why=_(q.why)),
-                 icon=":material/cancel:")
+        said = _("**Not quite:** the answer is {answer}. {why}").format(answer=answer, why=_(q.why))
+        tint = ANSWER_TINTS["wrong"]
+    # a tinted paragraph in smaller type, not an alert box: a revealed step must still fit a projector
+    st.markdown(f'<div class="lesson-answer" style="background:{tint};border-radius:0.5rem;'
+                f'padding:0.35rem 0.7rem;font-size:0.85rem;line-height:1.4">\n\n{said}\n\n</div>',
+                unsafe_allow_html=True)
     return True

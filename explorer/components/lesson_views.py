@@ -148,14 +148,15 @@ def rnn_step(ds: state.Dataset) -> None:
     x = np.array([column.slider(f"x[{i}]", -1.0, 1.0, value, 0.1, key=f"{RNN_X}.{i}")
                   for i, (column, value) in enumerate(zip(columns, (0.5, -0.2, 0.9)))])
     n = _rnn_numbers(x)
-    st.latex(r"\underbrace{%s}_{x\ (1\times3)}\,\underbrace{%s}_{W_x\ (3\times2)} = %s"
+    small = r"\small "                      # four lines of matrices on one projector screen
+    st.latex(small + r"\underbrace{%s}_{x\ (1\times3)}\,\underbrace{%s}_{W_x\ (3\times2)} = %s"
              % (matrix(n["x"]), matrix(n["Wx"]), matrix(n["xWx"])))
-    st.latex(r"\underbrace{%s}_{h_{t-1}\ (1\times2)}\,\underbrace{%s}_{W_h\ (2\times2)} = %s"
+    st.latex(small + r"\underbrace{%s}_{h_{t-1}\ (1\times2)}\,\underbrace{%s}_{W_h\ (2\times2)} = %s"
              % (matrix(n["prev_h"]), matrix(n["Wh"]), matrix(n["hWh"])))
-    st.latex(r"%s + %s + \underbrace{%s}_{b} = %s" % (matrix(n["xWx"]), matrix(n["hWh"]), matrix(n["b"]),
-                                                      matrix(n["a"])))
-    st.latex(r"h_t = \tanh%s = \mathbf{%s}" % (matrix(n["a"]), matrix(n["next_h"], 3)))
-    st.caption(_("Computed by `rnn_step_forward(x, prev_h, Wx, Wh, b)`, the notebook's function, on these numbers."))
+    st.latex(small + r"%s + %s + \underbrace{%s}_{b} = %s" % (matrix(n["xWx"]), matrix(n["hWh"]), matrix(n["b"]),
+                                                              matrix(n["a"])))
+    st.latex(small + r"h_t = \tanh%s = \mathbf{%s}" % (matrix(n["a"]), matrix(n["next_h"], 3)))
+    st.caption(_("Computed here by the notebook's `rnn_step_forward`."))
 
 
 # --- the gradient check --------------------------------------------------------------
