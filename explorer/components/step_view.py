@@ -274,7 +274,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         show_image(image)
     with right:
         st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps],
-                             size="1.25rem" if compact else "1.6rem"))
+                             size="1.05rem" if compact else "1.6rem"))
         with st.expander(_("The true captions")) if compact else st.container():
             st.html(references_html(references, decoder.words()))
         if not decoder.steps:
@@ -288,7 +288,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         heading = _("### Step {t}: read “{read}” → took “{took}”").format(
             t=step.t, read=itw[step.input_token], took=itw[step.chosen])
         if compact:
-            heading = "#" + heading                    # a smaller heading: the row is narrow
+            heading = "##" + heading                   # a smaller heading: the row is narrow
         detail = _("p = **{p:.3f}** ({how}; rank {rank} of {V:,}) · entropy **{entropy:.2f}** nats "
                    "(uniform would be {uniform:.2f})").format(
             p=step.probs[step.chosen], how=how, rank=rank, V=len(step.probs),

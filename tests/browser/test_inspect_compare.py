@@ -247,7 +247,7 @@ def test_the_step_through_fits_a_projector_in_presenter_mode(page, checkpoint):
     button(page, "inspect.finish").click()
     wait_idle(page)
     page.wait_for_timeout(500)                                # let the bars lay themselves out
-    assert page.locator("h4", has_text=re.compile(r"^Step \d+:")).count() == 1
+    assert page.locator("h5", has_text=re.compile(r"^Step \d+:")).count() == 1
     overflow = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
                              " return m.scrollHeight - m.clientHeight; }")
     screenshot(page, "inspect-present-step-through")
