@@ -62,7 +62,13 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
             picture.image(image.data, width="stretch", output_format=image.format)
         with words:
             marked, right = marked_caption(caption, sample["truth"])
-            score = _("{right} of {n} words right · truth: {truth}").format(
-                right=right, n=len(sample["truth"].split()), truth=_safe(sample["truth"]))
+            n = len(sample["truth"].split())
+            if presenter.on():          # four cards beside the chart whatever the captions' lengths: the
+                score = _("{right} of {n} words right").format(right=right, n=n)      # truth on hover
+                truth = _("Truth: {truth}").format(truth=sample["truth"])
+            else:
+                score = _("{right} of {n} words right · truth: {truth}").format(right=right, n=n,
+                                                                                truth=_safe(sample["truth"]))
+                truth = None
             st.markdown(f'<div style="font-size:0.8rem;line-height:1.3">\n\n{marked}  \n:gray[{score}]\n\n</div>',
-                        unsafe_allow_html=True)
+                        unsafe_allow_html=True, help=truth)

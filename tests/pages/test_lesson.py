@@ -13,8 +13,17 @@ from tests.pages.conftest import no_exception, reading
 LESSON = LESSONS[DEFAULT]
 
 
+def player_tint(kind: str) -> str:
+    return lesson_player.ANSWER_TINTS[kind]
+
+
 def heading(at) -> str:
     return at.header[0].value
+
+
+def answer_shown(at) -> str:
+    """The revealed answer's paragraph ("" when none is shown)."""
+    return " ".join(m.value for m in at.markdown if "lesson-answer" in m.value)
 
 
 def step_param(at) -> str:
@@ -40,7 +49,7 @@ def test_every_step_walks_with_next_in_each_language(app, lang):
         if step.question is not None:
             at.button(key=f"lesson_reveal_{step.key}").click().run()
             assert no_exception(at) and not at.error, (step.key, [e.value for e in at.error])
-            assert _(step.question.why) in " ".join(a.value for a in at.info), step.key   # the answer shows
+            assert _(step.question.why) in answer_shown(at), step.key                  # the answer shows
         if k < len(LESSON.steps) - 1:
             at.button(key=lesson_player.NEXT_KEY).click().run()
     assert at.button(key=lesson_player.NEXT_KEY).disabled and not at.button(key=lesson_player.BACK_KEY).disabled
@@ -83,10 +92,11 @@ def test_a_question_hides_its_view_until_the_answer_is_shown(app):
     wrong = next(i for i in range(len(step.question.choices)) if i != step.question.answer)
     at.radio(key=lesson_player.ANSWER + step.key).set_value(wrong).run()
     at.button(key=f"lesson_reveal_{step.key}").click().run()
-    assert any("Not quite" in e.value and step.question.choices[step.question.answer] in e.value for e in at.error)
+    assert "Not quite" in answer_shown(at) and step.question.choices[step.question.answer] in answer_shown(at)
+    assert player_tint("wrong") in answer_shown(at)
     assert at.latex and "h_t" in " ".join(x.value for x in at.latex)          # the view, now shown
     at.radio(key=lesson_player.ANSWER + step.key).set_value(step.question.answer).run()
-    assert any(s.value.startswith("**Right:**") for s in at.success)
+    assert "**Right:**" in answer_shown(at) and player_tint("right") in answer_shown(at)
     at.button(key=lesson_player.NEXT_KEY).click().run()
     at.button(key=lesson_player.BACK_KEY).click().run()                       # the answer is kept
     assert at.radio(key=lesson_player.ANSWER + step.key).value == step.question.answer
