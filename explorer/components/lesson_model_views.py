@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.decoding import StepDecoder, Trace, greedy_decode, teacher_forced_trace
-from core.evaluate import CaptionIndex
+from core.evaluate import CaptionIndex, caption_words
 from core.metrics import corpus_bleu, sentence_bleu
 from explorer import state
 from explorer.components import lesson_models
@@ -54,7 +54,7 @@ def _trace(model_key: str, image: int, _model, _feature, _caption) -> Trace:
     return teacher_forced_trace(_model, _feature, _caption)
 
 
-def _longest_caption(index: CaptionIndex, image: int, itw) -> np.ndarray:
+def _longest_caption(index: CaptionIndex, image: int) -> np.ndarray:
     captions = index.captions(image)
     return captions[int(np.argmax([(c != 0).sum() for c in captions]))]
 
@@ -63,7 +63,7 @@ def _memorised(ds: state.Dataset, picked: PickedModel, k: int = 0) -> tuple[int,
     """The k-th train image the lesson's model memorised, its longest caption's trace."""
     image = int(picked.trained_images[k % len(picked.trained_images)])
     index = caption_index(ds, "train")
-    caption = _longest_caption(index, image, picked.model.idx_to_word)
+    caption = _longest_caption(index, image)
     feature = np.asarray(ds.data["train_features"][image])
     return image, caption, _trace(picked.key, image, picked.model, feature, caption)
 
@@ -179,9 +179,7 @@ def _start_run(ds: state.Dataset, pace: int) -> None:
         st.session_state[OVERFIT_RUN] = state.runner().start(
             config, {"base_dir": ds.base_dir, "pca_features": ds.pca_features, "is_demo": ds.is_demo},
             owner=state.owner_id())
-    except RunLimitError as e:
-        st.session_state["lesson.overfit.problem"] = said(e)
-    except EngineUnavailable as e:
+    except (RunLimitError, EngineUnavailable) as e:
         st.session_state["lesson.overfit.problem"] = said(e)
     except OSError as e:
         st.session_state["lesson.overfit.problem"] = _("The run could not be saved: {error}").format(error=e)
@@ -308,10 +306,8 @@ def sampling(ds: state.Dataset) -> None:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _split_captions(model_key: str, split: str, images: tuple, _model, _features) -> list[list[str]]:
-    itw = _model.idx_to_word
     decoded = greedy_decode(_model, np.asarray(_features), max_length=20).captions
-    return [[itw[int(w)] for w in row if itw[int(w)] not in ("<NULL>", "<START>", "<END>")][:20]
-            for row in decoded]
+    return [caption_words(row, _model.idx_to_word) for row in decoded]
 
 
 def _split_bleu(ds: state.Dataset, picked: PickedModel, split: str, images: np.ndarray):

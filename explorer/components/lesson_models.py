@@ -13,16 +13,15 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from explorer import state
-from explorer.components.model_picker import PickedModel
+from explorer.components.model_picker import PickedModel, trained_images
 from explorer.i18n import _, said
 from explorer.lessons import models
-from explorer.runs.settings import RunConfig, training_rows
+from explorer.runs.settings import RunConfig
 
 WAIT_SECONDS = 30.0                    # a step that needs a model waits at most this long for it
 
@@ -56,12 +55,6 @@ def _forget(ds: state.Dataset, process: subprocess.Popen) -> None:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load(path: str, mtime_ns: int):
     return load_checkpoint(path)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np.ndarray) -> np.ndarray:
-    rows = training_rows(RunConfig(seed=seed, max_train=max_train), len(_image_idxs))
-    return np.unique(_image_idxs[rows])
 
 
 def prepare(ds: state.Dataset) -> None:
@@ -101,7 +94,7 @@ def lesson_model(ds: state.Dataset, cell: str = "rnn") -> PickedModel | None:
         st.error(_("The lesson's model at `{path}` cannot be used: {error}").format(path=path, error=said(e)))
         return None
     config = RunConfig.from_dict(meta["config"])
-    images = _trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
+    images = trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
     return PickedModel(model, key=f"lesson:{cell}:{path}:{stat.st_mtime_ns}",
                        origin=_("the lesson's model: the notebook's overfit cell"),
                        trained_on=meta.get("dataset"), config=config.to_dict(), trained_images=images)

@@ -133,7 +133,8 @@ def _trained_on(dataset: dict | None) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np.ndarray) -> np.ndarray:
+def trained_images(dataset_key: str, seed: int, max_train: int, _image_idxs: np.ndarray) -> np.ndarray:
+    """The sorted train images whose captions a run of this seed and size trained on (cached per dataset)."""
     return np.unique(_image_idxs[training_rows(RunConfig(seed=seed, max_train=max_train), len(_image_idxs))])
 
 
@@ -178,7 +179,7 @@ def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
         unknown = _("Its run drew {drawn:,} training captions, more than the {n:,} this dataset has now, so "
                     "which train images it saw is unknown.").format(drawn=config.max_train, n=num_train)
     else:
-        images = _trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
+        images = trained_images(ds.key, config.seed, config.max_train, ds.data["train_image_idxs"])
         return replace(picked, trained_images=images)
     return replace(picked, note=f"{picked.note} {unknown}" if picked.note else unknown)
 
