@@ -210,14 +210,16 @@ def _reachable_by_others(path: Path) -> Path | None:
     return None
 
 
-def drop_root(folder: Path) -> dict:
+def drop_root(folder: Path, needs: tuple = ()) -> dict:
     """When this process is root: hand `folder` (recursively) to an unprivileged uid and gid
     and become them for good, with no supplementary groups, no capabilities and
     no_new_privs. {"user": "uid N"} when done, {"user": "root", "why": ...} when the Python
-    installation cannot be read by such a user, {} when not root."""
+    installation (or a folder of `needs`, such as a dataset) cannot be read by such a user,
+    {} when not root."""
     if not hasattr(os, "getuid") or os.getuid() != 0:
         return {}
-    for needed in (Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2]):
+    for needed in (Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2], *map(Path, needs),
+                   Path(folder).parent):
         blocked = _reachable_by_others(needed)
         if blocked is not None:
             return {"user": "root", "why": message("{folder} is not open to other users, and {needed} is beneath it",

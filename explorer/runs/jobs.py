@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.student.walls import remove_cgroup
 from core.text import message
 from explorer.runs.local import death_message, worker_command, worker_env
 from explorer.runs.store import ACTIVE, RunFolder
@@ -39,6 +40,7 @@ def train(folder: str, release=None) -> str:
                                     stdout=subprocess.DEVNULL, stderr=log, env=worker_env(1),
                                     start_new_session=True)
         code = proc.wait()
+        remove_cgroup(proc.pid, wait=2.0)       # the pids cgroup a root worker of a student's code made
         final = run.status() or {}
         if final.get("status") in ACTIVE:
             run.write_status(**{**final, "status": "failed", "finished": time.time(),

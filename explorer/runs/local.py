@@ -25,6 +25,7 @@ from collections import deque
 from pathlib import Path
 
 from core.student.client import KEPT_ENV, isolated_command
+from core.student.walls import remove_cgroup
 from core.text import message
 from explorer.i18n import N_
 from explorer.runs import worker as worker_module
@@ -100,7 +101,7 @@ def owner_check(run: TrackedRun, owner: str | None, what: str) -> None:
 
 # what a worker is given of the server's environment: the locale, PATH, where the data is
 WORKER_ENV = (*KEPT_ENV, "HOME", "CAPTION_LAB_DATA", "CAPTION_LAB_RUNS", "CAPTION_LAB_IMAGE_CACHE",
-              worker_module.MAX_MINUTES_ENV)
+              worker_module.MAX_MINUTES_ENV, worker_module.FOLDER_MB_ENV)
 
 
 def worker_command(python: str, folder: Path, nice: int) -> list[str]:
@@ -263,6 +264,7 @@ class LocalRunner(RunEngine):
     def _watch(self, run: TrackedRun, proc: subprocess.Popen) -> None:
         """Wait for a worker to exit; record a death it could not report; start the next run."""
         code = proc.wait()
+        remove_cgroup(proc.pid, wait=2.0)       # the pids cgroup a root worker of a student's code made
         try:
             proc.stdin.close()
         except OSError:

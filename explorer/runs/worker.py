@@ -15,10 +15,12 @@ when the folder's `stop` file appears. With `--watch-stdin`
 it also stops when its stdin closes, which happens when the server that started it goes
 away; the run then ends as "interrupted", its model saved. It never imports streamlit.
 
-A run of a student's own code (its config.json names a package under `code/`) first
-confines this process (`core.student.confine`, the checker's walls: a user and network
-namespace, reads only the dataset, Caption Lab's code and the run folder, writes only in
-the run folder, no socket, soft = hard limits) and only then imports their files; the
+A run of a student's own code (its config.json names a package under `code/`) is first
+walled in as the checker's tasks are (`wall_in`: no root where it can be given up, its own
+user, network, pid and mount namespaces, a tmpfs for its temporary files, then
+`core.student.confine`: reads only the dataset, Caption Lab's code and the run folder,
+writes only in the run folder, no socket, soft = hard limits), and only then imports their
+files; nothing it starts outlives it, and a run folder it fills past FOLDER_MB ends it; the
 engines start it as the checker is started, a fresh `python -I` with a minimal
 environment (`local.worker_command`, `worker_env`); it trains their CaptioningRNN
 with Caption Lab's beside it (`core.student.training.PairedSolver`), writes both losses
@@ -29,9 +31,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -43,6 +47,7 @@ from core import DatasetError, save_checkpoint
 from core.data.stats import display_words
 from core.solver import keep_freed_memory
 from core.student.checks import Student
+from core.student import walls
 from core.student.confine import confine
 from core.student.sandbox import describe_exception
 from core.student.training import PairedSolver, StudentCodeError
@@ -57,6 +62,10 @@ SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many sec
 MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
+CODE_PROCESSES = 64          # processes and threads a run of a student's code may have
+TMP_MB = 64                  # its temporary folder (a tmpfs of its own)
+FOLDER_MB_ENV = "CAPTION_LAB_CODE_RUN_MB"
+FOLDER_MB = 1024             # what its run folder may hold before the run is ended (or $CAPTION_LAB_CODE_RUN_MB)
 HEARTBEAT_SECONDS = 2.0      # how often the worker says it is alive
 PACE_POLL_SECONDS = 0.2      # in slow motion, how often a waiting run looks for a stop request
 
@@ -83,11 +92,12 @@ class Training:
         self.max_seconds = 60 * float(os.environ.get(MAX_MINUTES_ENV) or MAX_MINUTES)
         self.out_of_time = False
         self.code = self.meta.get("code")        # a student's package, under the run's code/
+        self.pid = os.getpid()                   # (a walled run trains as pid 1 of its own namespace)
 
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> int:
-        self.update_status(status="running", pid=os.getpid(), host=socket.gethostname(),
+        self.update_status(status="running", pid=self.pid, host=socket.gethostname(),
                            started=(self.folder.status() or {}).get("started") or time.time())
         with open(self.folder / HISTORY, "a") as self.history, \
                 open(self.folder / EVOLUTION, "a") as self.evolution:
@@ -260,6 +270,82 @@ def readable(training: "Training") -> list:
     return [Path(training.dataset["base_dir"]), root / "core", root / "explorer", root / "locale"]
 
 
+def wall_in(training: "Training") -> dict:
+    """Put a run of a student's code behind the checker's walls; what was applied.
+
+    As the checker's tasks do (`core.student.sandbox`): give up root where the Python, the
+    dataset and the runs folder are open to an unprivileged user (else a pids cgroup bounds
+    root's processes), enter new user, network, pid and mount namespaces, mount a tmpfs of
+    TMP_MB on the run's `tmp` folder (its HOME and TMPDIR), and fork. The child, pid 1 of its
+    own pid namespace, is confined (`confine`: reads only the dataset, Caption Lab's code and
+    the run folder, writes only in the run folder, no socket, soft = hard limits) and returns
+    here to train; whatever it starts dies with it. This first process never returns: it
+    waits for the child, ends it if the run folder outgrows FOLDER_MB ($CAPTION_LAB_CODE_RUN_MB), and exits as it did.
+    """
+    folder = training.folder.path
+    user = walls.drop_root(folder, needs=(training.dataset["base_dir"],))
+    cgroup = os.getuid() == 0 and walls.pids_cgroup(CODE_PROCESSES + 16) is not None
+    namespaces = walls.enter_namespaces()
+    tmp = folder / "tmp"
+    tmp.mkdir(exist_ok=True)
+    tmpfs = "mount" in namespaces and walls.own_tmp(tmp, TMP_MB)
+    pid = os.fork()
+    if pid:
+        os._exit(_wait_for(training, pid))
+    walls.die_with_parent()
+    os.dup2(2, 1)                                    # what their code prints goes into the run's log
+    for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
+        os.environ[name] = str(tmp)
+    tempfile.tempdir = str(tmp)
+    applied = confine([folder], memory_bytes=CODE_MEMORY_MB << 20, cpu_seconds=training.max_seconds + 120,
+                      readable=readable(training), namespaces=namespaces, processes=CODE_PROCESSES)
+    processes_by = "RLIMIT_NPROC" if os.getuid() != 0 else "pids cgroup" if cgroup else ""
+    return {**applied, **user, "tmp_mb": TMP_MB if tmpfs else 0, "processes_by": processes_by}
+
+
+def folder_bytes(folder: Path) -> int:
+    """What the files beneath `folder` hold, its `tmp` tmpfs left out (links are not followed)."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        if root == str(folder) and "tmp" in dirs:
+            dirs.remove("tmp")
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _wait_for(training: "Training", pid: int) -> int:
+    """The walled run's first process: wait for its child (the run), ending it if the run
+    folder outgrows FOLDER_MB; the exit code to leave with (a child killed by a signal is
+    mirrored, so the engine reads its death as it would have read this process's)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        cap = max(1, int(os.environ.get(FOLDER_MB_ENV) or FOLDER_MB))
+    except ValueError:
+        cap = FOLDER_MB
+    while True:
+        for _ in range(10):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                if os.WIFSIGNALED(status):
+                    number = os.WTERMSIG(status)
+                    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                    signal.signal(number, signal.SIG_DFL)
+                    os.kill(os.getpid(), number)
+                    return 128 + number
+                return os.WEXITSTATUS(status)
+            time.sleep(0.1)
+        if folder_bytes(training.folder.path) > cap << 20:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            training.update_status(status="failed", finished=time.time(), message=message(
+                "Your code filled the run's folder past {mb:,} MB, so the run was ended.", mb=cap))
+            return 1
+
+
 def _beat(folder: RunFolder, done: threading.Event) -> None:
     """Touch the run's heartbeat file until the run is over."""
     while True:
@@ -304,8 +390,7 @@ def main(argv=None) -> int:
     training = Training(RunFolder(args.folder), parent_gone)
     if training.code:                                # a student's code: wall this process in first
         try:
-            confine([training.folder.path], memory_bytes=CODE_MEMORY_MB << 20,
-                    cpu_seconds=training.max_seconds + 120, readable=readable(training))
+            training.update_status(sandbox=wall_in(training))
         except (OSError, RuntimeError) as e:
             training.finish("failed", message("The run could not be isolated, so your code was not run: {error}",
                                               error=sentence(e)))
@@ -321,4 +406,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)          # not sys.exit: the stdin watcher, blocked in a read, would abort the shutdown

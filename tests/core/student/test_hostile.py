@@ -294,3 +294,70 @@ def test_a_plain_zip_of_the_package_is_still_read():
     from core.student import bundle_from_uploads
     bundle = bundle_from_uploads([("mine.zip", _zip(_package()))])
     assert bundle.package == "cs231n" and "rnn_layers.py" in bundle.files
+
+
+# --- the training worker: a run of a student's code gets the same walls -----------------------
+
+TRAINING_ATTACKS = ("read_secret_file", "proc_environ_cmdline", "list_home", "unix_socket", "orphan", "fill_tmp")
+
+
+def _training_run(tmp_path: Path, code: str, monkeypatch=None, folder_mb: int | None = None):
+    """Train the notebook's small overfit run of a correct assignment with `code` appended to
+    its rnn_layers.py (so it runs when the worker imports their files); (info, run folder)."""
+    from core.data.demo import ensure_demo_dataset
+    from explorer.runs.local import LocalRunner
+    from explorer.runs.settings import RunConfig
+
+    if folder_mb is not None:
+        monkeypatch.setenv("CAPTION_LAB_CODE_RUN_MB", str(folder_mb))
+    folder = make_assignment(tmp_path / "student", "training")
+    layers = folder / LAYERS
+    layers.write_text(layers.read_text() + "\n\n" + code)
+    runner = LocalRunner(tmp_path / "runs")
+    try:
+        dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
+        config = RunConfig(hidden_dim=32, wordvec_dim=16, num_epochs=10, snapshot_every=5)
+        run_id = runner.start(config, dataset, "student", code=find_bundle(folder))
+        return runner.wait(run_id, timeout=120), tmp_path / "runs" / run_id
+    finally:
+        runner.shutdown()
+
+
+def test_a_training_run_of_hostile_code_trains_walled_in(tmp_path, open_tmp, planted, redis_socket, monkeypatch):
+    """Six attacks at once, in the code a training worker imports: the run still trains, and
+    it got the checker's walls (own pid and mount namespaces, a tmpfs, confined reads): no
+    secret in anything the run wrote, the server's files and Redis untouched, nothing left."""
+    code = "\n\n".join((HOSTILE / name / "attack.py").read_text() for name in TRAINING_ATTACKS)
+    for placeholder, value in (("SECRET_FILE", str(planted["secret"])), ("HOME_DIR", str(planted["home"])),
+                               ("REDIS_SOCKET", str(redis_socket)), ("MARKER", planted["marker"])):
+        code = code.replace(placeholder, value)
+    info, run = _training_run(tmp_path, code)
+    assert info.status == "done", info.message
+    log = (run / "worker.log").read_text()
+    assert "could not read: PermissionError" in log and "no redis: PermissionError" in log   # the attacks ran
+    written = "".join(p.read_text(errors="replace") for p in run.rglob("*") if p.is_file() and p.suffix != ".h5")
+    for secret in (planted["token"], f"notes-{planted['token']}"):
+        assert secret not in written, "a secret reached the run's files"
+    assert planted["secret"].read_text() == f"secret-{planted['token']}"
+    assert _redis(redis_socket, "EXISTS", "pwned-by-a-student") == "0"
+    assert not list(Path(tempfile.gettempdir()).glob("filler-*")) and not list((run / "tmp").iterdir())
+    assert "/tmp full after 0 MB" in log and "full after 64 MB" in log       # the tmpfs, not the disk, filled up
+    deadline = time.monotonic() + 2
+    while _leftovers(planted["marker"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _leftovers(planted["marker"]) == [], "the orphan outlived the run"
+    sandbox = json.loads((run / "status.json").read_text())["sandbox"]
+    assert {"user", "network", "pid", "mount"} <= set(sandbox["namespaces"]) and sandbox["reads"]
+    assert sandbox["tmp_mb"] == 64 and "socket" in sandbox["syscalls"] and sandbox["processes_by"]
+
+
+def test_a_training_run_that_fills_its_folder_is_ended(tmp_path, monkeypatch):
+    code = ("import os as _os\n"
+            "_here = _os.path.dirname(_os.path.abspath(__file__))\n"
+            "_run = _here[:_here.index('/code/')]\n"
+            "for _i in range(8):\n"
+            "    with open(f'{_run}/filler-{_i}', 'wb') as _f:\n"
+            "        _f.write(b'0' * (8 << 20))\n"
+            "import time as _time\n_time.sleep(30)\n")
+    info, run = _training_run(tmp_path, code, monkeypatch, folder_mb=32)
+    assert info.status == "failed" and "filled the run's folder past 32 MB" in info.message, info.message
