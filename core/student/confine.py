@@ -260,4 +260,4 @@ def confine(writable: list[Path], *, memory_bytes: int, cpu_seconds: float, file
             "reads": bool(lock and lock["reads"]), "signals": bool(lock and lock["signals"]),
             "syscalls": syscalls or [], "namespaces": list(namespaces), "memory_mb": int(memory_bytes) >> 20,
             "cpu_seconds": cpu_seconds, "processes": int(processes), "open_files": int(open_files),
-            "root": os.getuid() == 0, "capabilities": walls.capabilities() == 0}
+            "root": os.getuid() == 0, "uid": os.getuid(), "capabilities": walls.capabilities() == 0}

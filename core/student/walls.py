@@ -37,8 +37,9 @@ from ..text import message
 
 
 _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
-_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 2, 4, 0x4000, 1 << 18
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 0x1000, 0x4000, 1 << 18
 _PR_SET_NO_NEW_PRIVS, _PR_SET_PDEATHSIG, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 1, 22, 2
+_PR_SET_DUMPABLE = 4
 UID_BASE = 61000                    # the unprivileged uids (and gids) a checker runs as: UID_BASE + 0..999
 
 
@@ -210,20 +211,70 @@ def _reachable_by_others(path: Path) -> Path | None:
     return None
 
 
+def _way_in(needed: list[Path], owned: Path) -> str | None:
+    """Make each folder of `needed` (and `owned`, which is about to be handed over) reachable
+    by a user who owns nothing: a closed folder on the way (a private /root holding the
+    Python) is covered, in a mount namespace of this process's own, by an empty tmpfs that
+    others may pass through, with each needed folder beneath it bind-mounted back at its own
+    path, as bubblewrap builds a view (the rest of that folder is then out of sight too).
+    None when every one is reachable, else why not."""
+    covers: dict[Path, list[Path]] = {}
+    for path in [*needed, owned]:
+        path = Path(path).resolve()
+        blocked = _reachable_by_others(path)
+        if blocked is None or (blocked == path and path == Path(owned).resolve()):
+            continue
+        if blocked == path or blocked == Path("/"):
+            return message("{folder} is not open to other users, and {needed} is beneath it",
+                           folder=str(blocked), needed=str(path))
+        covers.setdefault(blocked, []).append(path)
+    if not covers:
+        return None
+    c = libc()
+    if c is None or c.unshare(_CLONE_NEWNS) != 0:
+        closed = next(iter(covers))
+        return message("{folder} is not open to other users, and {needed} is beneath it",
+                       folder=str(closed), needed=str(covers[closed][0]))
+    c.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
+    for closed, paths in covers.items():
+        fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in paths}
+        try:
+            if c.mount(b"tmpfs", str(closed).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=0755") != 0:
+                return message("{folder} is not open to other users, and {needed} is beneath it",
+                               folder=str(closed), needed=str(paths[0]))
+            for path in sorted(paths, key=lambda p: len(p.parts)):
+                for part in [*reversed(path.relative_to(closed).parents), path.relative_to(closed)]:
+                    if str(part) != ".":
+                        (closed / part).mkdir(exist_ok=True)
+                        os.chmod(closed / part, 0o755)
+                if c.mount(f"/proc/self/fd/{fds[path]}".encode(), str(path).encode(), None,
+                           _MS_BIND | _MS_REC, None) != 0:
+                    return message("{folder} is not open to other users, and {needed} is beneath it",
+                                   folder=str(closed), needed=str(path))
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+    for path in needed:
+        blocked = _reachable_by_others(path)
+        if blocked is not None:
+            return message("{folder} is not open to other users, and {needed} is beneath it",
+                           folder=str(blocked), needed=str(path))
+    return None
+
+
 def drop_root(folder: Path, needs: tuple = ()) -> dict:
     """When this process is root: hand `folder` (recursively) to an unprivileged uid and gid
     and become them for good, with no supplementary groups, no capabilities and
-    no_new_privs. {"user": "uid N"} when done, {"user": "root", "why": ...} when the Python
-    installation (or a folder of `needs`, such as a dataset) cannot be read by such a user,
-    {} when not root."""
+    no_new_privs. The Python installation, Caption Lab and the folders of `needs` (a
+    dataset) must be readable by such a user: a closed folder on their way is covered for
+    this process alone (`_way_in`). {"user": "uid N"} when done, {"user": "root", "why": ...}
+    when one of them cannot be made reachable, {} when not root."""
     if not hasattr(os, "getuid") or os.getuid() != 0:
         return {}
-    for needed in (Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2], *map(Path, needs),
-                   Path(folder).parent):
-        blocked = _reachable_by_others(needed)
-        if blocked is not None:
-            return {"user": "root", "why": message("{folder} is not open to other users, and {needed} is beneath it",
-                                                   folder=str(blocked), needed=str(needed))}
+    why = _way_in([Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2], *map(Path, needs)],
+                  Path(folder))
+    if why is not None:
+        return {"user": "root", "why": why}
     uid = gid = UID_BASE + os.getpid() % 1000
     for root, dirs, files in os.walk(folder):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
@@ -234,6 +285,10 @@ def drop_root(folder: Path, needs: tuple = ()) -> dict:
     c = libc()
     if c is not None:
         c.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        # the change of uid made the process undumpable, which leaves /proc/self's files to root:
+        # dumpable again, it may map its own uid into the user namespace it makes next (no core
+        # dump is written all the same: RLIMIT_CORE is 0)
+        c.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     return {"user": f"uid {uid}"}
 
 

@@ -400,13 +400,15 @@ def main(argv=None) -> int:
     done = threading.Event()
     threading.Thread(target=_beat, args=(training.folder, done), name="heartbeat", daemon=True).start()
     try:
-        return training.run()
+        code = training.run()
     finally:
         done.set()
+    if args.watch_stdin:         # the stdin watcher, blocked in a read, would abort the interpreter's shutdown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)          # not sys.exit: the stdin watcher, blocked in a read, would abort the shutdown
+    sys.exit(main())

@@ -6,10 +6,12 @@ its placeholders filled in: a secret file of the "server's" (SECRET_FILE), a hom
 with a secret in its listing (HOME_DIR), a real Redis listening on a Unix socket file
 (REDIS_SOCKET) and a name every process the attack starts gives itself (MARKER). The test
 process holds the admin token in its environment, as the server does. For every attack,
-as root and as an unprivileged user: the checker answers within 30 s with a verdict of its
-own, no secret is anywhere in the report, the server's files are untouched, Redis holds
-nothing new, and no process of the attack is left. Where this Python is closed to other users
-(one under a private /root), CAPTION_LAB_UNPRIVILEGED_PYTHON names one with numpy that is not.
+as root (which gives root up) and as an unprivileged user: the checker answers within 30 s
+with a verdict of its own, no secret is anywhere in the report, the server's files are
+untouched, Redis holds nothing new, and no process of the attack is left. Where this Python
+is closed to other users (one under a private /root), CAPTION_LAB_UNPRIVILEGED_PYTHON names
+one with numpy that is not, for the unprivileged user's runs. Six of the attacks also run
+inside a training run of the student's code, which gets the same walls.
 """
 from __future__ import annotations
 
@@ -201,18 +203,12 @@ def _leftovers(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("user", ["root", "root-gives-up-root", "unprivileged"])
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
 @pytest.mark.parametrize("name", ATTACKS)
 def test_an_attack_gets_a_verdict_and_nothing_else(request, open_tmp, planted, redis_socket, name, user):
-    if user.startswith("root") and os.getuid() != 0:
+    if user == "root" and os.getuid() != 0:
         _cannot("these tests run as root in CI; this process is not root")
-    if user == "root-gives-up-root":              # root with a Python other users can run: it drops to a uid
-        python, why = _python_for_others()
-        if python is None:
-            _cannot(why)
-        runner = (0, 0, python)
-    else:
-        runner = None if user == "root" else request.getfixturevalue("unprivileged")
+    runner = None if user == "root" else request.getfixturevalue("unprivileged")
     folder = _assignment(open_tmp, name, planted, redis_socket)
     started = time.monotonic()
     report = _check(folder, runner)
@@ -232,10 +228,11 @@ def test_an_attack_gets_a_verdict_and_nothing_else(request, open_tmp, planted, r
         time.sleep(0.05)
     assert _leftovers(planted["marker"]) == [], f"{name}: processes outlived the check"
     assert report.package == "cs231n" and report.sandbox.get("reads")
-    if user != "root":                             # a uid that owns nothing, bounded by RLIMIT_NPROC
-        assert report.sandbox.get("user") != "root" and report.sandbox.get("processes_by") == "RLIMIT_NPROC"
-    if user == "root-gives-up-root":
-        assert str(report.sandbox.get("user", "")).startswith("uid ")
+    # a uid that owns nothing, bounded by RLIMIT_NPROC: root gives root up (its Python under a
+    # private /root or not), and is that uid in its namespaces too
+    assert not report.sandbox["root"] and report.sandbox.get("processes_by") == "RLIMIT_NPROC", report.sandbox
+    if user == "root":
+        assert report.sandbox["user"] == f"uid {report.sandbox['uid']}", report.sandbox
     if name == "memfd_1gb":
         assert "memfd_create" in report.sandbox["syscalls"]
     if name == "fill_tmp":
@@ -349,6 +346,8 @@ def test_a_training_run_of_hostile_code_trains_walled_in(tmp_path, open_tmp, pla
     sandbox = json.loads((run / "status.json").read_text())["sandbox"]
     assert {"user", "network", "pid", "mount"} <= set(sandbox["namespaces"]) and sandbox["reads"]
     assert sandbox["tmp_mb"] == 64 and "socket" in sandbox["syscalls"] and sandbox["processes_by"]
+    if os.getuid() == 0:                 # root gave root up, its Python under a private /root or not
+        assert sandbox["user"] == f"uid {sandbox['uid']}" and not sandbox["root"], sandbox
 
 
 def test_a_training_run_that_fills_its_folder_is_ended(tmp_path, monkeypatch):
