@@ -291,7 +291,7 @@ def wall_in(training: "Training") -> dict:
     tmpfs = "mount" in namespaces and walls.own_tmp(tmp, TMP_MB)
     pid = os.fork()
     if pid:
-        os._exit(_wait_for(training, pid))
+        os._exit(_wait_for(training, pid, counts_tmp=not tmpfs))
     walls.die_with_parent()
     os.dup2(2, 1)                                    # what their code prints goes into the run's log
     for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
@@ -303,11 +303,12 @@ def wall_in(training: "Training") -> dict:
     return {**applied, **user, "tmp_mb": TMP_MB if tmpfs else 0, "processes_by": processes_by}
 
 
-def folder_bytes(folder: Path) -> int:
-    """What the files beneath `folder` hold, its `tmp` tmpfs left out (links are not followed)."""
+def folder_bytes(folder: Path, counts_tmp: bool = True) -> int:
+    """What the files beneath `folder` hold (links are not followed), its `tmp` folder left
+    out unless `counts_tmp` (it is not a tmpfs of its own)."""
     total = 0
     for root, dirs, files in os.walk(folder):
-        if root == str(folder) and "tmp" in dirs:
+        if root == str(folder) and "tmp" in dirs and not counts_tmp:
             dirs.remove("tmp")
         for name in files:
             try:
@@ -317,7 +318,7 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def _wait_for(training: "Training", pid: int) -> int:
+def _wait_for(training: "Training", pid: int, counts_tmp: bool) -> int:
     """The walled run's first process: wait for its child (the run), ending it if the run
     folder outgrows FOLDER_MB; the exit code to leave with (a child killed by a signal is
     mirrored, so the engine reads its death as it would have read this process's)."""
@@ -338,7 +339,7 @@ def _wait_for(training: "Training", pid: int) -> int:
                     return 128 + number
                 return os.WEXITSTATUS(status)
             time.sleep(0.1)
-        if folder_bytes(training.folder.path) > cap << 20:
+        if folder_bytes(training.folder.path, counts_tmp) > cap << 20:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             training.update_status(status="failed", finished=time.time(), message=message(
