@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from explorer import state
+from explorer import admin, state
 from explorer.components.labels import label_column
 from explorer.i18n import N_, _, n_, said
 from explorer.runs.base import RUN_ID, EngineUnavailable, RunEngine, RunInfo
@@ -134,9 +134,13 @@ def runs_section(runner: RunEngine, owner: str, live: bool) -> None:
                      "{queued} queued.")
         else:
             load = _("This server trains up to {cap} at a time; now {running} training, {queued} queued.")
-        st.caption(_("{runs} {load} Runs are saved in `{folder}`.").format(
-            runs=n_("{n} run.", "{n} runs.", len(infos)).format(n=len(infos)),
-            load=load.format(cap=cap, running=count["running"], queued=count["queued"]), folder=runner.runs_dir))
+        values = dict(runs=n_("{n} run.", "{n} runs.", len(infos)).format(n=len(infos)),
+                      load=load.format(cap=cap, running=count["running"], queued=count["queued"]),
+                      folder=runner.runs_dir)
+        if admin.is_admin():            # where the server keeps its files is the admin's business
+            st.caption(_("{runs} {load} Runs are saved in `{folder}`.").format(**values))
+        else:
+            st.caption(_("{runs} {load}").format(**values))
     except EngineUnavailable as e:
         st.warning(said(e), icon=":material/cloud_off:")
     if infos:

@@ -193,6 +193,9 @@ def test_the_admin_stops_anyones_run_and_an_owner_deletes_an_ended_one(app, monk
     admin.session_state[state.TRAIN_RUN] = run_id
     admin.run()
     assert "admin" not in admin.query_params
+    folder = str(runner.runs_dir)                               # where the server keeps runs: the admin's to see
+    assert any(folder in c.value for c in admin.caption) and not any(folder in c.value for c in student.caption)
+    assert any("at a time" in c.value for c in student.caption)
     stop = next(b for b in admin.button if b.label in ("Stop", "Leave the queue"))
     assert not stop.disabled                                    # not the admin's run, but the admin's to stop
     stop.click().run()
