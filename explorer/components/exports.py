@@ -27,6 +27,7 @@ from typing import Sequence
 import streamlit as st
 from matplotlib.figure import Figure
 
+from explorer import presenter
 from explorer.fonts import font_file
 from explorer.i18n import _
 
@@ -78,14 +79,42 @@ class Slide:
         return cls(title, tuple(shown) + tuple(about), file_name(f"{page}-{chart}", *named, *names))
 
 
+# in presenter mode, a chart's axes, legends and facet headers are as large as its page's
+# type: these are their config's defaults, and every font size the spec sets grows by SCALE
+PRESENTER_FONTS = {part: {"labelFontSize": 15, "titleFontSize": 16} for part in ("axis", "legend", "header")}
+
+
+def _larger(part, scale: float):
+    if isinstance(part, dict):
+        return {k: round(v * scale, 1) if k.lower().endswith("fontsize") and isinstance(v, (int, float))
+                else v if k in ("data", "datasets", "values") else _larger(v, scale) for k, v in part.items()}
+    if isinstance(part, list):
+        return [_larger(v, scale) for v in part]
+    return part
+
+
+def presented(spec: dict, scale: float = presenter.SCALE) -> dict:
+    """`spec` for a projector: each font size it sets times `scale`, PRESENTER_FONTS where it sets none."""
+    spec = _larger(spec, scale)
+    config = dict(spec.get("config") or {})
+    for part, sizes in PRESENTER_FONTS.items():
+        config[part] = {**sizes, **(config.get(part) or {})}
+    return {**spec, "config": config}
+
+
 def titled(spec: dict, slide: Slide | None) -> dict:
     """`spec` (a Vega-Lite spec) with the slide's title and subtitle drawn in it, so the PNG
-    that the chart's toolbar downloads says what it shows. No slide: `spec` as it is."""
+    that the chart's toolbar downloads says what it shows (no slide: no title), its type
+    larger in presenter mode (`presented`)."""
+    scale = presenter.SCALE if presenter.on() else 1.0
+    if scale != 1.0:
+        spec = presented(spec)
     if slide is None:
         return spec
-    title = {"text": slide.title, "anchor": "start", "fontSize": 17, "fontWeight": "normal", "limit": 0}
+    title = {"text": slide.title, "anchor": "start", "fontSize": round(17 * scale), "fontWeight": "normal",
+             "limit": 0}
     if slide.about:
-        title.update(subtitle=slide.subtitle, subtitleColor=SUBTITLE_COLOUR, subtitleFontSize=13,
+        title.update(subtitle=slide.subtitle, subtitleColor=SUBTITLE_COLOUR, subtitleFontSize=round(13 * scale),
                      subtitlePadding=4)
     return {**spec, "title": title, "description": slide.name}
 

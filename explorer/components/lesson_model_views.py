@@ -17,7 +17,7 @@ import streamlit as st
 from core.decoding import StepDecoder, Trace, greedy_decode, teacher_forced_trace
 from core.evaluate import CaptionIndex, caption_words
 from core.metrics import corpus_bleu, sentence_bleu
-from explorer import state
+from explorer import presenter, state
 from explorer.components import lesson_models
 from explorer.components.charts import next_word_bars
 from explorer.components.exports import Slide, titled
@@ -85,7 +85,7 @@ def unroll(ds: state.Dataset) -> None:
     st.caption(_("Every arrow is the same `rnn_step_forward` with the same Wx, Wh and b."))
     frame = pd.DataFrame({"t": range(len(words)), "word": [f"{t}: {w}" for t, w in enumerate(words)],
                           "norm": trace.grad_norm.astype(float)})
-    spec = {"height": 150, "autosize": {"type": "fit-x", "contains": "padding"},
+    spec = {"height": 125 if presenter.on() else 150, "autosize": {"type": "fit-x", "contains": "padding"},
             "mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 3},
             "encoding": {"x": {"field": "word", "type": "ordinal", "sort": None,
                                "axis": {"title": None, "labelAngle": -40, "labelFontSize": 13,
@@ -117,7 +117,7 @@ def embedding(ds: state.Dataset) -> None:
     limit = float(np.abs(vectors[:, :shown]).max()) or 1.0
     frame = pd.DataFrame({"word": np.repeat(labels, shown), "dim": np.tile(np.arange(shown), len(ids)),
                           "value": vectors[:, :shown].reshape(-1)})
-    spec = {"mark": "rect", "height": {"step": 24},
+    spec = {"mark": "rect", "height": {"step": 22 if presenter.on() else 24},
             "encoding": {"x": {"field": "dim", "type": "ordinal", "axis": {"title": _("dimension"), "labels": False}},
                          "y": {"field": "word", "type": "nominal", "sort": None,
                                "axis": {"title": None, "labelFontSize": 14, "labelLimit": 220}},

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from core import CaptioningRNN, StepDecoder
-from explorer.components.exports import Slide, figure_png, file_name, slug, titled
+from explorer.components.exports import PRESENTER_FONTS, Slide, figure_png, file_name, presented, slug, titled
 from explorer.components.image_picker import ImageChoice
 from explorer.components.model_picker import PickedModel
 from explorer.components.step_gif import CHOSEN, GifText, frames_of, step_gif
@@ -82,3 +82,14 @@ def test_the_step_through_gif_has_one_frame_per_step_with_the_chosen_word_in_ora
             assert gif.info["duration"] == (3000 if k == gif.n_frames - 1 else 1200)
             shown.append(frame.tobytes())
         assert len(set(shown)) == len(shown)                                 # every step looks different
+
+
+def test_presenter_mode_enlarges_a_charts_type_wherever_it_is_set():
+    spec = presented({"mark": {"type": "text", "fontSize": 12}, "data": {"values": [{"fontSize": 3}]},
+                      "encoding": {"x": {"axis": {"labelFontSize": 13}}},
+                      "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 16}}}, scale=1.25)
+    assert spec["mark"]["fontSize"] == 15 and spec["encoding"]["x"]["axis"]["labelFontSize"] == 16.2
+    assert spec["data"] == {"values": [{"fontSize": 3}]}               # the data is the data
+    assert spec["config"]["view"] == {"stroke": None}
+    assert spec["config"]["axis"] == {"labelFontSize": 20, "titleFontSize": PRESENTER_FONTS["axis"]["titleFontSize"]}
+    assert spec["config"]["legend"] == PRESENTER_FONTS["legend"] and spec["config"]["header"]["labelFontSize"] > 12
