@@ -41,6 +41,21 @@ def atomic_write(path: Path, write) -> Path:
     return path
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Replace `path` with `data`, atomically, writing through the temporary file's own
+    descriptor (never reopened by name, so nothing swapped in under that name is written)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_checkpoint(path, model: CaptioningRNN, metadata: dict | None = None) -> Path:
     """Write `model` (and optional JSON-able `metadata`, e.g. the training run) to `path`.
 
@@ -66,9 +81,16 @@ def save_checkpoint(path, model: CaptioningRNN, metadata: dict | None = None) ->
     return atomic_write(path, write)
 
 
-def _read(path: Path):
+def _opened(path: Path, follow_links: bool):
+    if follow_links:
+        return h5py.File(path, "r")
+    from .safe_files import open_file
+    return h5py.File(os.fdopen(open_file(path), "rb"), "r")
+
+
+def _read(path: Path, follow_links: bool = True):
     try:
-        with h5py.File(path, "r") as f:
+        with _opened(path, follow_links) as f:
             if f.attrs.get("format") != FORMAT:
                 raise CheckpointError(message("{path} is not a Caption Lab checkpoint (no '{tag}' tag)",
                                               path=str(path), tag=FORMAT))
@@ -97,10 +119,12 @@ def _reason(e: Exception):
     return e.args[0] if len(e.args) == 1 and isinstance(e.args[0], Message) else str(e)
 
 
-def load_checkpoint(path) -> tuple[CaptioningRNN, dict]:
-    """Read a checkpoint written by `save_checkpoint`; returns (model, metadata)."""
+def load_checkpoint(path, *, follow_links: bool = True) -> tuple[CaptioningRNN, dict]:
+    """Read a checkpoint written by `save_checkpoint`; returns (model, metadata).
+    `follow_links=False` for a file untrusted code could have replaced (a run's): a link or
+    anything but a regular file is refused (`core.safe_files`)."""
     path = Path(path)
-    config, metadata, idx_to_word, params = _read(path)
+    config, metadata, idx_to_word, params = _read(path, follow_links)
     if not isinstance(idx_to_word, list) or not all(isinstance(w, str) for w in idx_to_word) \
             or len(set(idx_to_word)) != len(idx_to_word) or "<NULL>" not in idx_to_word:
         raise CheckpointError(message("{path} has a malformed vocabulary", path=str(path)))

@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .. import safe_files
 from ..text import message
 
 LAYERS_FILE = "rnn_layers.py"
@@ -127,23 +128,30 @@ def package_dir(root: Path) -> Path:
 
 
 def _read_tree(package: Path) -> tuple[dict[str, str], list[str]]:
+    """The package's Python files, read without following a link anywhere on the way
+    (`core.safe_files`): a run's code/ folder is writable by the code it holds."""
     files, notes = {}, []
-    for path in sorted(package.rglob("*.py")):
-        relative = path.relative_to(package)
-        if any(part in SKIPPED_FOLDERS or part.startswith(".") for part in relative.parts[:-1]):
+    try:
+        found = safe_files.walk_files(package, max_files=MAX_FILES * 20, max_depth=8)
+    except OSError as e:
+        return files, [message("{name} could not be read: {error}.", name=package.name, error=str(e.strerror))]
+    for relative, size in found:
+        parts = relative.split("/")
+        if not relative.endswith(".py") or any(part in SKIPPED_FOLDERS or part.startswith(".") for part in parts[:-1]):
             continue
         if len(files) >= MAX_FILES:
             notes.append(message("Only the first {n} Python files were read.", n=MAX_FILES))
             break
+        if size > MAX_FILE_BYTES:
+            notes.append(message("{name} was left out: {size:,} bytes is more than a source file should be.",
+                                 name=relative, size=size))
+            continue
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                notes.append(message("{name} was left out: {size:,} bytes is more than a source file should be.",
-                                     name=str(relative), size=size))
-                continue
-            files[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
+            data = safe_files.read_beneath(package, relative, MAX_FILE_BYTES)
         except OSError as e:
-            notes.append(message("{name} could not be read: {error}.", name=str(relative), error=str(e.strerror)))
+            notes.append(message("{name} could not be read: {error}.", name=relative, error=str(e.strerror)))
+            continue
+        files[relative] = data.decode("utf-8", errors="replace")
     return files, notes
 
 

@@ -13,11 +13,13 @@ code, which is the first process (pid 1) of its own pid namespace; `supervise` c
   reach past the other walls: `socket` (a Unix socket file such as Redis's, which neither
   Landlock ABI 1 nor a network namespace stops), `memfd_create` (memory RLIMIT_AS does not
   see), io_uring, ptrace, process_vm_readv/writev, keyrings, bpf, perf_event_open,
-  userfaultfd, mount and unshare;
+  userfaultfd, mount and unshare, and prctl(PR_SET_PDEATHSIG), so that the death signal
+  set before (`die_with_parent`) stays;
 - `drop_root(folder)`: give the folder to an unprivileged uid and gid and become them, with
-  no supplementary groups and no capabilities, when the Python installation is readable by
-  such a user (a Python under a private /root is not: then it says why and stays root,
-  which inside the task's user namespace still holds no capability outside it).
+  no supplementary groups and no capabilities, once the Python installation is reachable by
+  such a user (a closed folder on its way, a private /root, covered by a tmpfs with the
+  needed folders bind-mounted back); where that fails it says why and stays root, which
+  inside the task's user namespace still holds no capability outside it.
 
 Every function returns what it did (or None), so the report's sandbox line can say it.
 """
@@ -145,6 +147,7 @@ def remove_cgroup(pid: int, wait: float = 0.0) -> bool:
 # --- seccomp ----------------------------------------------------------------------------------
 
 _AUDIT_ARCH_X86_64 = 0xC000003E
+_PRCTL = 157
 _X86_64_DENIED = {41: "socket", 319: "memfd_create", 425: "io_uring_setup", 101: "ptrace",
                   310: "process_vm_readv", 311: "process_vm_writev", 248: "add_key", 249: "request_key",
                   250: "keyctl", 321: "bpf", 298: "perf_event_open", 323: "userfaultfd", 165: "mount",
@@ -168,20 +171,24 @@ def no_syscalls() -> list[str] | None:
     ld_w_abs, jeq, ret, jge = 0x20, 0x15, 0x06, 0x35
     allow, deny = 0x7FFF0000, 0x00050000 | 1                    # SECCOMP_RET_ALLOW, RET_ERRNO | EPERM
     numbers = sorted(_X86_64_DENIED)
+    n = len(numbers)
     program = [(ld_w_abs, 0, 0, 4),                             # the architecture
                (jeq, 1, 0, _AUDIT_ARCH_X86_64), (ret, 0, 0, 0x80000000),   # another one: kill the process
                (ld_w_abs, 0, 0, 0),                             # the call's number
-               (jge, len(numbers) + 1, 0, 0x40000000)]          # x32 calls: refused
+               (jge, n + 4, 0, 0x40000000)]                     # x32 calls: refused
     for i, number in enumerate(numbers):
-        program.append((jeq, len(numbers) - i, 0, number))
-    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+        program.append((jeq, n + 3 - i, 0, number))
+    # prctl(PR_SET_PDEATHSIG, ...): the death signal set before the filter (`die_with_parent`)
+    # must stay, or the code's first process would outlive the one that is killed to end it
+    program += [(jeq, 0, 2, _PRCTL), (ld_w_abs, 0, 0, 16), (jeq, 1, 0, _PR_SET_PDEATHSIG),
+                (ret, 0, 0, allow), (ret, 0, 0, deny)]
     filters = (_SockFilter * len(program))(*[_SockFilter(*p) for p in program])
     prog = _SockFprog(len(program), filters)
     if c.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return None
     if c.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         return None
-    return [_X86_64_DENIED[n] for n in numbers]
+    return [_X86_64_DENIED[number] for number in numbers] + ["prctl(PR_SET_PDEATHSIG)"]
 
 
 # --- giving up root ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from core.arguments import is_whole
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN, cell_name
-from explorer import address, state
+from explorer import address, admin, code_access, state
 from explorer.components.runs_table import gone_sentence, status_word, who
 from explorer.caching import spinning
 from explorer.i18n import N_, _, said
@@ -252,6 +252,13 @@ def _load_from_run(info: RunInfo, snapshot: int, *, runner, owner: str) -> Picke
                        owner=info.owner, code=info.code)
 
 
+def may_read_files() -> bool:
+    """Whether this browser may have a checkpoint read from a path on the server's disk: the
+    server's own browser or the admin, never a remote student (who could name any file of
+    the server's, or a FIFO that would hang their page)."""
+    return admin.is_admin() or code_access.is_local_browser(st.context.ip_address, dict(st.context.headers))
+
+
 def _from_file(k: dict) -> PickedModel | str:
     text = st.text_input(_("Checkpoint (.h5)"), **_bound(k, "file"), placeholder="/path/to/model.h5",
                          help=_("A file written by `core.save_checkpoint`, e.g. from the notebook."))
@@ -324,14 +331,17 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
         choice["source"] = RUN if runs else UNTRAINED
         if runs:
             choice["run"] = runs[0].run_id
+    sources = SOURCES if may_read_files() else tuple(s for s in SOURCES if s != FILE)
+    if choice.get("source") not in sources:
+        choice["source"] = UNTRAINED
     with where if where is not None else st.sidebar:
         if title:
             st.subheader(_(title))
-        source = st.radio(_(title or "Model"), SOURCES, **_bound(k, "source"), horizontal=True,
+        source = st.radio(_(title or "Model"), sources, **_bound(k, "source"), horizontal=True,
                           label_visibility="collapsed", format_func=_)
         if source == RUN:
             picked = _from_run(k, runner, owner)
-        elif source == FILE:
+        elif source == FILE and may_read_files():
             picked = _from_file(k)
         else:
             picked = _untrained_choice(k, ds, default_cell)

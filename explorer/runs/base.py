@@ -246,12 +246,12 @@ class RunEngine:
                                      "{every} iterations.", label=run.meta["label"],
                                      every=run.meta["config"]["snapshot_every"]))
         try:
-            return load_checkpoint(path)
+            return load_checkpoint(path, follow_links=False)
         except CheckpointError:
             final = run.folder.checkpoint()         # the final checkpoint replaced the snapshot meanwhile
             if final is None or final == path:
                 raise
-            return load_checkpoint(final)
+            return load_checkpoint(final, follow_links=False)
 
     def code(self, run_id: str):
         """The student's code a run trains (a `core.student.Bundle`), or None for Caption Lab's model."""

@@ -15,7 +15,10 @@
                      "ref", the loss of Caption Lab's model trained beside it
 
 A run folder appears with its config.json and status.json already in it, and JSON files
-are replaced atomically, so a reader never sees half of one. The `.jsonl` files
+are replaced atomically, so a reader never sees half of one. A run of a student's code can
+write anything in its folder, so every read here goes through `core.safe_files` (no link
+followed, no FIFO opened, a bounded number of bytes read) and every write through a fresh
+temporary file's own descriptor. The `.jsonl` files
 are appended while the run goes on; readers (`TrackedRun`) read them incrementally and
 leave a torn last line (a write in progress, or a crash mid-line) for the next read.
 Nothing here knows about processes or streamlit.
@@ -30,7 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.checkpoint import atomic_write
+from core import safe_files
+from core.checkpoint import atomic_write_bytes
 from core.text import Message, decode_message, encode_message
 
 CONFIG, STATUS, HISTORY = "config.json", "status.json", "history.jsonl"
@@ -40,18 +44,20 @@ CODE, HEARTBEAT = "code", "heartbeat"
 
 ACTIVE = ("queued", "running")               # the other statuses are endings
 MESSAGE_TEXT = "message_text"                # status.json: the message's template and values (see below)
+JSON_LIMIT = 16 << 20                        # a JSON file larger than this is not read
+CHUNK_LIMIT = 8 << 20                        # a .jsonl file is read at most this much at a time
+LOG_LIMIT = 64 << 10                         # what is read of worker.log's end
 
 
 def write_json(path: Path, value) -> None:
     """Replace `path` with `value` as JSON, atomically."""
-    text = json.dumps(value, indent=1, allow_nan=False)
-    atomic_write(path, lambda tmp: tmp.write_text(text))
+    atomic_write_bytes(path, json.dumps(value, indent=1, allow_nan=False).encode())
 
 
 def read_json(path: Path) -> dict | None:
     """The JSON object in `path`, or None when it is missing or not a JSON object."""
     try:
-        value = json.loads(path.read_text())
+        value = json.loads(safe_files.read_bytes(path, JSON_LIMIT))
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -82,17 +88,17 @@ class JsonlTail:
 
     def read(self) -> list[dict]:
         """New complete records (a torn last line waits; a corrupt line is skipped)."""
-        try:
-            size = self.path.stat().st_size
-        except OSError:
-            return []
+        size = safe_files.size(self.path)
         if size <= self.offset:
             return []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            chunk = f.read(size - self.offset)
+        try:
+            chunk = safe_files.read_bytes(self.path, min(size - self.offset, CHUNK_LIMIT), offset=self.offset)
+        except OSError:
+            return []
         end = chunk.rfind(b"\n")
         if end < 0:
+            if len(chunk) >= CHUNK_LIMIT:       # a line longer than anything a run writes: skip it
+                self.offset += len(chunk)
             return []
         self.offset += end + 1
         records = []
@@ -142,7 +148,7 @@ class RunFolder:
 
     def status_mtime(self) -> float:
         try:
-            return (self / STATUS).stat().st_mtime_ns
+            return os.lstat(self / STATUS).st_mtime_ns
         except OSError:
             return 0
 
@@ -156,15 +162,18 @@ class RunFolder:
     def checkpoint(self) -> Path | None:
         """The final checkpoint if there is one, else the latest snapshot, else None."""
         for name in (FINAL, SNAPSHOT):
-            if (self / name).exists():
+            if safe_files.is_file(self / name):
                 return self / name
         return None
 
     def request_stop(self) -> None:
-        (self / STOP).touch()
+        try:
+            safe_files.touch_new(self / STOP)
+        except OSError:                     # something (a link) is there already: it stops all the same
+            pass
 
     def stop_requested(self) -> bool:
-        return (self / STOP).exists()
+        return os.path.lexists(self / STOP)
 
     def beat(self) -> None:
         """Say the run's worker is alive (touch the heartbeat file)."""
@@ -173,14 +182,14 @@ class RunFolder:
     def heartbeat_age(self) -> float:
         """Seconds since the worker's last heartbeat (infinity when it never beat)."""
         try:
-            return max(0.0, time.time() - (self / HEARTBEAT).stat().st_mtime)
+            return max(0.0, time.time() - os.lstat(self / HEARTBEAT).st_mtime)
         except OSError:
             return float("inf")
 
     def log_tail(self, lines: int = 6) -> str:
         """The last lines of the worker's stderr, for a crash report."""
         try:
-            text = (self / LOG).read_text(errors="replace")
+            text = safe_files.read_text(self / LOG, LOG_LIMIT, tail=True)
         except OSError:
             return ""
         return "\n".join(text.strip().splitlines()[-lines:])
@@ -193,7 +202,8 @@ def scan(runs_dir: Path) -> list[RunFolder]:
     except OSError:
         return []
     return [RunFolder(Path(e.path)) for e in entries
-            if e.is_dir() and not e.name.startswith(".") and os.path.exists(os.path.join(e.path, CONFIG))]
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+            and safe_files.is_file(os.path.join(e.path, CONFIG))]
 
 
 # --- a run as a reader follows it -----------------------------------------------------

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import DatasetError, save_checkpoint
+from core import DatasetError, safe_files, save_checkpoint
 from core.data.stats import display_words
 from core.solver import keep_freed_memory
 from core.student.checks import Student
@@ -62,7 +62,7 @@ SNAPSHOT_SECONDS = 3.0       # at most one snapshot checkpoint per this many sec
 MAX_MINUTES_ENV = "CAPTION_LAB_MAX_RUN_MINUTES"
 MAX_MINUTES = 120.0          # a run that trains longer than this is stopped (and saved)
 CODE_MEMORY_MB = 6144        # what a run of a student's code may map beyond the worker's own start
-CODE_PROCESSES = 64          # processes and threads a run of a student's code may have
+CODE_PROCESSES = 24          # processes and threads a run of a student's code may have
 TMP_MB = 64                  # its temporary folder (a tmpfs of its own)
 FOLDER_MB_ENV = "CAPTION_LAB_CODE_RUN_MB"
 FOLDER_MB = 1024             # what its run folder may hold before the run is ended (or $CAPTION_LAB_CODE_RUN_MB)
@@ -93,6 +93,7 @@ class Training:
         self.out_of_time = False
         self.code = self.meta.get("code")        # a student's package, under the run's code/
         self.pid = os.getpid()                   # (a walled run trains as pid 1 of its own namespace)
+        self.started_status: dict = {}           # (its status as it was before their code ran)
 
     # --- the run -------------------------------------------------------------------
 
@@ -289,9 +290,20 @@ def wall_in(training: "Training") -> dict:
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     tmpfs = "mount" in namespaces and walls.own_tmp(tmp, TMP_MB)
+    training.started_status = training.folder.status() or {}   # read before their code runs
     pid = os.fork()
     if pid:
-        os._exit(_wait_for(training, pid, counts_tmp=not tmpfs))
+        code = 70
+        try:
+            code = _wait_for(training, pid, counts_tmp=not tmpfs)
+        except BaseException:
+            traceback.print_exc()
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
     walls.die_with_parent()
     os.dup2(2, 1)                                    # what their code prints goes into the run's log
     for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
@@ -303,26 +315,18 @@ def wall_in(training: "Training") -> dict:
     return {**applied, **user, "tmp_mb": TMP_MB if tmpfs else 0, "processes_by": processes_by}
 
 
-def folder_bytes(folder: Path, counts_tmp: bool = True) -> int:
-    """What the files beneath `folder` hold (links are not followed), its `tmp` folder left
-    out unless `counts_tmp` (it is not a tmpfs of its own)."""
-    total = 0
-    for root, dirs, files in os.walk(folder):
-        if root == str(folder) and "tmp" in dirs and not counts_tmp:
-            dirs.remove("tmp")
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def _wait_for(training: "Training", pid: int, counts_tmp: bool) -> int:
     """The walled run's first process: wait for its child (the run), ending it if the run
-    folder outgrows FOLDER_MB; the exit code to leave with (a child killed by a signal is
-    mirrored, so the engine reads its death as it would have read this process's)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    folder outgrows FOLDER_MB on disk (`safe_files.disk_bytes`: blocks, so preallocated space
+    counts; no link followed) or cannot be measured; the exit code to leave with (a child
+    killed by a signal is mirrored, so the engine reads its death as it would have read this
+    process's). A SIGTERM for this process ends the child first."""
+    def end_both(number, frame):
+        os.kill(pid, signal.SIGKILL)             # pid 1 of its namespace: everything it started goes too
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, end_both)
     try:
         cap = max(1, int(os.environ.get(FOLDER_MB_ENV) or FOLDER_MB))
     except ValueError:
@@ -339,11 +343,19 @@ def _wait_for(training: "Training", pid: int, counts_tmp: bool) -> int:
                     return 128 + number
                 return os.WEXITSTATUS(status)
             time.sleep(0.1)
-        if folder_bytes(training.folder.path, counts_tmp) > cap << 20:
+        try:
+            over = safe_files.disk_bytes(training.folder.path, skip=() if counts_tmp else ("tmp",)) > cap << 20
+            why = message("Your code filled the run's folder past {mb:,} MB, so the run was ended.", mb=cap)
+        except (OSError, RecursionError) as e:
+            over = True
+            why = message("The run's folder could not be measured ({error}), so the run was ended.",
+                          error=str(getattr(e, "strerror", None) or e))
+        if over:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            training.update_status(status="failed", finished=time.time(), message=message(
-                "Your code filled the run's folder past {mb:,} MB, so the run was ended.", mb=cap))
+            # the run's own status.json is the code's to replace: this record takes nothing from it
+            training.folder.write_status(**{**training.started_status, "status": "failed", "finished": time.time(),
+                                            "message": why})
             return 1
 
 

@@ -463,3 +463,20 @@ def test_a_run_on_another_copy_of_the_data_does_not_guess_its_images(app, overfi
     assert "Trained on" not in at.segmented_control(key="inspect.image_from").options
     note = next(i.value for i in at.info if "which train images it saw is unknown" in i.value)
     assert "the demo dataset" in note and str(demo_copy) in note
+
+
+def test_a_remote_browser_cannot_have_the_server_read_a_checkpoint_path(app, monkeypatch):
+    """A path typed in a browser is read on the server's disk: the server's own browser and
+    the admin may, a student on a class server may not, not even by forging the choice."""
+    from explorer import code_access
+    monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "secret")
+    monkeypatch.setattr(code_access, "is_local_browser", lambda ip, headers: False)    # as seen from 10.0.0.7
+    at = app("inspect")
+    radio = at.radio(key="model.source")
+    assert "Checkpoint file" not in radio.options and "Training run" in radio.options
+    at.session_state["model.choice"] = {"source": "Checkpoint file", "file": "/etc/passwd"}
+    at.run()
+    assert no_exception(at) and at.radio(key="model.source").value == "Untrained"
+    assert not any(t.key == "model.file" for t in at.text_input)
+    admin = app("inspect", query={"admin": "secret"})                 # the admin, from anywhere
+    assert "Checkpoint file" in admin.radio(key="model.source").options

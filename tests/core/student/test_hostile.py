@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TEST_USER = "caption-lab-hostile"
 # what the check of rnn_step_forward may come to, per attack (a bomb may use its time up forking
 # on a loaded machine: then it is a timeout, its own verdict too)
-EXPECTED = {"sleep_forever": ("timeout",), "forged_report": ("wrong",), "fork_bomb": ("passed", "timeout"),
+EXPECTED = {"sleep_forever": ("timeout",), "orphan_keeps_no_death_signal": ("timeout",), "forged_report": ("wrong",), "fork_bomb": ("passed", "timeout"),
             "thread_bomb": ("passed", "timeout")}
 SECONDS = 4                 # each check's time limit per function
 
@@ -351,12 +351,15 @@ def test_a_training_run_of_hostile_code_trains_walled_in(tmp_path, open_tmp, pla
 
 
 def test_a_training_run_that_fills_its_folder_is_ended(tmp_path, monkeypatch):
-    code = ("import os as _os\n"
+    """Space taken without growing a file (fallocate's KEEP_SIZE) counts: the cap measures blocks."""
+    code = ("import ctypes as _ctypes, os as _os\n"
             "_here = _os.path.dirname(_os.path.abspath(__file__))\n"
             "_run = _here[:_here.index('/code/')]\n"
+            "_libc = _ctypes.CDLL(None, use_errno=True)\n"
             "for _i in range(8):\n"
-            "    with open(f'{_run}/filler-{_i}', 'wb') as _f:\n"
-            "        _f.write(b'0' * (8 << 20))\n"
+            "    _fd = _os.open(f'{_run}/filler-{_i}', _os.O_WRONLY | _os.O_CREAT)\n"
+            "    print('fallocate', _libc.fallocate(_fd, 1, _ctypes.c_long(0), _ctypes.c_long(8 << 20)))\n"
             "import time as _time\n_time.sleep(30)\n")
     info, run = _training_run(tmp_path, code, monkeypatch, folder_mb=32)
     assert info.status == "failed" and "filled the run's folder past 32 MB" in info.message, info.message
+    assert all(p.stat().st_size == 0 for p in run.glob("filler-*"))         # sizes 0, blocks taken
