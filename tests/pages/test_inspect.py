@@ -260,13 +260,18 @@ def test_rnn_against_lstm_gradients_side_by_side(app, checkpoints):
     assert no_exception(at)
     chart = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[0].proto.data.data)
     names = list(chart["series"].unique())
-    assert len(names) == 2 and "vanilla RNN" in names[0] and "LSTM" in names[1]
+    assert len(names) == 3 and "vanilla RNN" in names[0] and "LSTM" in names[1]
+    assert names[2] == f"{names[1]}, along its cell c_t"                # the LSTM's own path back
     last_step = chart["t"].max()
     assert np.allclose(chart[chart.t == last_step]["value"], 1.0)    # normalised at the last step
     labels = [m.label for m in at.metric]
     assert labels == ["A: reaches step 0", "B: reaches step 0"]
     first_step = chart[chart.t == 0].set_index("series")["value"]
-    assert [m.value for m in at.metric] == [f"×{first_step[name]:.3g}" for name in names]
+    assert [m.value for m in at.metric] == [f"×{first_step[name]:.3g}" for name in names[:2]]
+    rnn, lstm = first_step[names[0]], first_step[names[1]]
+    verdict = (at.success if lstm >= rnn else at.warning)[-1].value     # the page's own numbers decide
+    assert ("As the textbook says" if lstm >= rnn else "disagree with the textbook") in verdict
+    assert f"×{lstm:.3g}" in verdict and f"×{rnn:.3g}" in verdict
 
 
 def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_path, demo_data):
