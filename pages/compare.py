@@ -24,6 +24,7 @@ presenter.heading(_("Compare"), _(
 
 ds = state.dataset()
 picked = require_model(ds)
+ds = state.for_model(ds, picked.model)      # character captions for a character model
 
 views = {EXAMPLES: strategy_view.examples, SCORES: scores_view.split_scores,
          STRATEGIES: strategy_view.strategies_side_by_side, SEES: probe_view.what_it_sees}

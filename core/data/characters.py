@@ -34,6 +34,7 @@ SPACE_ID = len(SPECIAL_WORDS)          # 4: right after <NULL>, <START>, <END>, 
 WORD_DECODE_LENGTH = 30                # the decoders' default limit, in tokens
 CHARACTER_DECODE_LENGTH = 150          # the same 30 words at five tokens each (letters and a space)
 TOKENS = ("words", "characters")       # the two kinds of vocabulary
+SPACE_SHOWN = "␣"                      # the space, where one token is shown on its own
 
 
 def is_characters(idx_to_word: Sequence[str] | Mapping) -> bool:
@@ -51,6 +52,11 @@ def tokens_kind(idx_to_word) -> str:
 def decode_length(idx_to_word) -> int:
     """How many tokens a decoder may generate for a model with this vocabulary."""
     return CHARACTER_DECODE_LENGTH if is_characters(idx_to_word) else WORD_DECODE_LENGTH
+
+
+def shown(token: str) -> str:
+    """One token as a person can see it on its own: the space as ␣."""
+    return SPACE_SHOWN if token == SPACE else token
 
 
 def join_characters(tokens: Sequence[str]) -> list[str]:

@@ -468,3 +468,30 @@ def test_a_run_on_another_copy_of_the_data_does_not_guess_its_images(app, overfi
     assert "Trained on" not in at.segmented_control(key="inspect.image_from").options
     note = next(i.value for i in at.info if "which train images it saw is unknown" in i.value)
     assert "the demo dataset" in note and str(demo_copy) in note
+
+
+def test_a_character_model_steps_one_character_at_a_time(app, char_checkpoints):
+    """A character model reads the dataset's captions as characters: step-through takes one
+    letter or space per step (the space shown as ␣), the caption reads as words, and teacher
+    forcing and the gradient race run on a character caption, tens of steps long."""
+    at = use_checkpoint(app("inspect"), char_checkpoints["rnn"])
+    assert any("characters" in m.value for m in at.markdown if m.value.startswith("**Model:**"))
+    click(at, "inspect.step", 6)
+    dec = decoder(at)
+    assert dec.t == 6 and dec.max_length == step_view.CHARACTER_MAX_LENGTH
+    assert all(len(w) == 1 or w.startswith("<") for w in dec.words())
+    heading = next(m.value for m in at.markdown if m.value.startswith("### Step 5"))
+    took = dec.model.idx_to_word[dec.steps[-1].chosen]
+    assert f"took “{'␣' if took == ' ' else took}”" in heading
+    at.session_state[VIEW] = "Teacher forcing"
+    at.run()
+    assert no_exception(at) and not at.error
+    table = at.dataframe[0].value
+    assert len(table) > 30 and table.iloc[:, 1].map(len).max() <= 7      # one character (or <START>) a step
+    at.session_state[VIEW] = "RNN vs LSTM gradients"
+    at.run()
+    at.radio(key="inspect.other.source").set_value("Checkpoint file").run()
+    at.text_input(key="inspect.other.file").input(str(char_checkpoints["lstm"])).run()
+    assert no_exception(at) and not at.error
+    assert [m.label for m in at.metric] == ["A: reaches step 0", "B: reaches step 0"]
+    assert at.success or at.warning                                   # the pair, held against the textbook
