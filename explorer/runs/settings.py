@@ -181,6 +181,23 @@ PRESETS: dict[str, RunConfig] = {
     N_("Demo recipe, features shuffled"): DEMO_RECIPE.replace(shuffle_features=True),
 }
 CUSTOM = N_("Custom")
+# Compare's "Words or characters?": one recipe for a word model and a character model, only the
+# tokens differ; small enough that the character LSTM trains in minutes (400 iterations)
+PAIR_RECIPE = DEMO_RECIPE.replace(hidden_dim=128, wordvec_dim=64, batch_size=50, num_epochs=4, max_train=5000)
+
+
+def pair_config(cell_type: str, tokens: str) -> RunConfig:
+    """The pair recipe for one cell and one kind of token."""
+    return PAIR_RECIPE.replace(cell_type=cell_type, tokens=tokens)
+
+
+def same_recipe(a: dict, b: RunConfig) -> bool:
+    """Whether a run's settings (a dict) are `b`'s, but for pace and snapshots, which change no number."""
+    try:
+        a = RunConfig.from_dict(a)
+    except (TypeError, ValueError):
+        return False
+    return a.replace(slow_motion=b.slow_motion, snapshot_every=b.snapshot_every) == b
 
 
 # --- the recipe ----------------------------------------------------------------------
