@@ -24,16 +24,14 @@ CHOICES = (*PRESETS, CUSTOM)
 SLOW_MOTION = (0, 30, 60, 120)         # seconds for the whole run; 0 is full speed
 SLOW_KEY = "train.slow_motion"
 OVERFIT_NOTE = N_("The course notebook's overfitting cell: a small model memorises 50 training captions.")
+CHARACTERS_NOTE = N_("The notebook's overfitting cell on characters: the same 50 captions, one letter or space "
+                     "per step, about 55 steps a caption instead of 12 (the notebook's closing question; "
+                     "Compare's *Words or characters?*).")
 PRESET_NOTES = {      # English, translated where shown (as are the presets' names)
     "Notebook RNN overfit": OVERFIT_NOTE,
     "Notebook LSTM overfit": OVERFIT_NOTE,
-    "Notebook RNN overfit, characters": N_("The notebook's overfitting cell on characters: the same 50 captions, "
-                                           "one letter or space per step, about 55 steps a caption instead of 12 "
-                                           "(the notebook's closing question; Compare's *Words or characters?*)."),
-    "Notebook LSTM overfit, characters": N_("The notebook's overfitting cell on characters: the same 50 captions, "
-                                            "one letter or space per step, about 55 steps a caption instead of "
-                                            "12 (the notebook's closing question; Compare's *Words or "
-                                            "characters?*)."),
+    "Notebook RNN overfit, characters": CHARACTERS_NOTE,
+    "Notebook LSTM overfit, characters": CHARACTERS_NOTE,
     "Demo recipe (generalises)": N_("The demo dataset's recipe: 10,000 training captions, 10 epochs, a model "
                                     "that learns to describe images it never saw (Compare's *What it sees* "
                                     "probes it)."),
@@ -46,7 +44,7 @@ LABELS = {"cell_type": N_("Cell"), "hidden_dim": N_("Hidden size H"), "wordvec_d
           "max_train": N_("Training captions"), "seed": N_("Seed"), "dtype": "dtype",
           "snapshot_every": N_("Snapshot every"), "shuffle_features": N_("Features shuffled"),
           "slow_motion": N_("Slow motion"), "tokens": N_("Tokens")}
-TOKEN_NAMES = {"words": N_("words"), "characters": N_("characters")}
+TOKEN_NAMES = {"words": N_("a word a step"), "characters": N_("a character a step")}
 HELP = {"max_train": N_("How many captions to overfit, drawn from the training split with "
                         "replacement after the seed, as load_coco_data(max_train=...) does."),
         "seed": N_("np.random.seed(seed) runs first, so one seed gives one loss curve."),

@@ -40,7 +40,7 @@ QUESTION = N_(
     "advantage of an image-captioning model that uses a character-level RNN? Can you also describe one "
     "disadvantage? HINT: there are several valid answers, but it might be useful to compare the parameter "
     "space of word-level and character-level models.")
-TOKEN_NAMES = {"words": N_("words"), "characters": N_("characters")}
+TOKEN_NAMES = {"words": N_("word model"), "characters": N_("character model")}      # as columns
 MODEL_NAMES = {"words": N_("the word model"), "characters": N_("the character model")}
 LAYER_NAMES = {"embedding": N_("Embedding V × W"), "image projection": N_("Image projection D × H"),
                "recurrent": N_("Recurrent weights"), "output": N_("Output H × V"), "total": N_("Total parameters")}
@@ -197,7 +197,7 @@ def _answer_table(measured: dict[str, Measured]) -> None:
         lambda m: _("{mb:,.1f} MB").format(mb=m.activation_bytes / 1e6))
     row(_("Loss per caption (−log p, val)"), lambda m: f"{m.loss_per_caption:.1f}")
     for n in range(4):
-        row(f"BLEU-{n + 1} (val)", lambda m, n=n: f"{m.bleu[n]:.3f}")
+        row(_("BLEU-{n} (val)").format(n=n + 1), lambda m, n=n: f"{m.bleu[n]:.3f}")
     row(_("Sampled words not in the vocabulary"), lambda m: f"{m.invented_share:.1%}")
     row(_("Gradient reaching step 0 (median)"), lambda m: f"×{m.reach:.2g}")
     table = pd.DataFrame({_("measured"): [label for label, _values in rows],

@@ -54,13 +54,13 @@ def test_a_missing_model_is_offered_then_both_are_measured_side_by_side(app, tin
     train(at, "words")                                     # one of the two: its column alone, and why
     at.run()
     assert any("appears when both models are trained" in i.value for i in at.info)
-    assert list(measured(at).columns) == ["words"]
+    assert list(measured(at).columns) == ["word model"]
     assert any(b.label == "Train the character model" for b in at.button)
 
     train(at, "characters")
     at.run()
     table = measured(at)
-    assert list(table.columns) == ["words", "characters"]
+    assert list(table.columns) == ["word model", "character model"]
     words, chars = state.dataset().data["idx_to_word"], state.for_model(
         state.dataset(), state.runner().load_model(tokens_view.pair_runs(state.dataset(), "rnn")["characters"]
                                                    .run_id)[0]).data["idx_to_word"]
