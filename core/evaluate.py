@@ -119,7 +119,7 @@ class Strategy:
 
     def decode(self, model, features, max_length=None, keys=None):
         """Caption features (N, D); `keys` are the images' indices (temperature draws depend on them).
-        With no max_length, the model's vocabulary decides it (30 words, or 150 characters)."""
+        With no max_length, the model's vocabulary decides it (30 words, or 180 characters)."""
         if max_length is None:
             max_length = decode_length(model.idx_to_word)
         return decode(model, features, self.kind, max_length=max_length, temperature=self.temperature,

@@ -17,7 +17,7 @@ Caption width: a character caption row is as wide as the longest caption of eith
 needs (its letters and spaces plus `<START>` and `<END>`), so no caption is cut; the demo
 data's widest is 96 columns against the words' 17, real COCO's (15 words at most) about 100
 to 200. Decoding a character model needs a longer limit than the words' 30:
-`decode_length` gives `CHARACTER_DECODE_LENGTH` for one.
+`decode_length` counts six characters a word (180 for 30 words).
 
 Dimension letters: N captions, T caption length (tokens).
 """
@@ -32,7 +32,9 @@ from .layout import SPECIAL_WORDS
 SPACE = " "
 SPACE_ID = len(SPECIAL_WORDS)          # 4: right after <NULL>, <START>, <END>, <UNK>
 WORD_DECODE_LENGTH = 30                # the decoders' default limit, in tokens
-CHARACTER_DECODE_LENGTH = 150          # the same 30 words at five tokens each (letters and a space)
+CHARACTERS_PER_WORD = 6                # a limit in words, in characters (letters and a space): the demo's
+                                       # longest caption is 94 characters for 15 words
+CHARACTER_DECODE_LENGTH = WORD_DECODE_LENGTH * CHARACTERS_PER_WORD
 TOKENS = ("words", "characters")       # the two kinds of vocabulary
 SPACE_SHOWN = "␣"                      # the space, where one token is shown on its own
 
@@ -49,9 +51,10 @@ def tokens_kind(idx_to_word) -> str:
     return TOKENS[1] if is_characters(idx_to_word) else TOKENS[0]
 
 
-def decode_length(idx_to_word) -> int:
-    """How many tokens a decoder may generate for a model with this vocabulary."""
-    return CHARACTER_DECODE_LENGTH if is_characters(idx_to_word) else WORD_DECODE_LENGTH
+def decode_length(idx_to_word, words: int = WORD_DECODE_LENGTH) -> int:
+    """How many tokens a decoder may generate for a model with this vocabulary, to write
+    `words` words (the decoders' default 30): that many, or six times as many characters."""
+    return words * CHARACTERS_PER_WORD if is_characters(idx_to_word) else words
 
 
 def shown(token: str) -> str:
