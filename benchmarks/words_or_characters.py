@@ -12,13 +12,16 @@ word's gradient reaches the first step.
     python -m benchmarks.words_or_characters --cells rnn     # the vanilla RNN only
     python -m benchmarks.words_or_characters --data DIR      # any folder in the COCO layout
 
-Prints the machine first. One process, one model at a time; it takes minutes (the
-character LSTM most of them).
+Prints the machine first. One process, one model at a time, one BLAS thread (as the app's
+run workers train: on a shared machine more threads only fight); it takes minutes, the
+character LSTM most of them.
 """
 from __future__ import annotations
 
 import argparse
 import time
+
+from threadpoolctl import threadpool_limits
 
 from benchmarks._machine import describe_machine
 from core import load_coco_data
@@ -74,8 +77,18 @@ def main(argv=None) -> None:
           f"batch {PAIR_RECIPE.batch_size}, {PAIR_RECIPE.num_epochs} epochs = {PAIR_RECIPE.num_iterations} "
           f"iterations, seed {PAIR_RECIPE.seed}")
     words = load_coco_data(base)["idx_to_word"]
-    measured, invented = {}, {}
-    for cell in args.cells:
+    with threadpool_limits(1, user_api="blas"):
+        measured = _train_and_measure(base, args.cells, words, args.images)
+    print()
+    print(table(measured))
+    for name, m in measured.items():
+        if m.invented:
+            print(f"{name} invented: {', '.join(m.invented)}")
+
+
+def _train_and_measure(base, cells, words, images) -> dict:
+    measured = {}
+    for cell in cells:
         for tokens in TOKENS:
             config = pair_config(cell, tokens)
             solver = notebook_solver(config, base)
@@ -83,15 +96,10 @@ def main(argv=None) -> None:
             solver.train()
             seconds = time.perf_counter() - started
             name = f"{cell} {tokens}"               # the solver's data: its tokens, every val caption
-            measured[name] = measure(solver.model, solver.data, words, n=args.images)
-            invented[name] = measured[name].invented
+            measured[name] = measure(solver.model, solver.data, words, n=images)
             print(f"trained {name}: {seconds:.0f} s, final training loss {solver.loss_history[-1]:.2f}",
                   flush=True)
-    print()
-    print(table(measured))
-    for name, examples in invented.items():
-        if examples:
-            print(f"{name} invented: {', '.join(examples)}")
+    return measured
 
 
 if __name__ == "__main__":
