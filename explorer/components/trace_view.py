@@ -183,7 +183,7 @@ def reach_sentence(origin: str, reach: analysis.GradientReach) -> str:
         origin=origin, factor=reach.factor, trend=_(TRENDS[analysis.trend(reach.factor)]),
         after=reach.factor ** 50)
     if reach.cell_factor is not None:
-        text += " " + _("Along its cell state the factor is **{factor:.3f}** ({trend}); its forget gates "
+        text += " " + _("Along its cell state the factor is **{factor:.3f}**: {trend}. Its forget gates "
                         "average **{forget:.2f}** on this caption.").format(
             factor=reach.cell_factor, trend=_(TRENDS[analysis.trend(reach.cell_factor)]), forget=reach.forget)
     return text
