@@ -88,6 +88,13 @@ def invented_words(sampled: list[list[str]], vocabulary) -> tuple[float, tuple[s
     return len(unknown) / len(words), tuple(sorted(counts, key=lambda w: (-counts[w], w))[:8])
 
 
+def _rows(features, idx) -> np.ndarray:
+    """features[idx] (len(idx), D), reading each row once and in order: fc7 features stay on
+    disk (`LazyFeatures`), where a read must be sorted and without repeats."""
+    unique, back = np.unique(np.asarray(idx, dtype=np.int64), return_inverse=True)
+    return np.asarray(features[unique])[back]
+
+
 def measure(model, data, words, *, n: int = 100, seed: int = 0, gradient_captions: int = 20) -> Measured:
     """One model's side of the answer, on `data` (the dict its tokens fit); `words` is the word
     vocabulary (`idx_to_word` of the word dict) against which sampled words count as invented.
@@ -96,7 +103,8 @@ def measure(model, data, words, *, n: int = 100, seed: int = 0, gradient_caption
     val = np.asarray(data["val_captions"])
     steps = caption_steps(val)
     rows = rng.choice(len(val), size=min(BATCH, len(val)), replace=False)
-    features = np.asarray(data["val_features"])[np.asarray(data["val_image_idxs"])[rows]]
+    image_of = np.asarray(data["val_image_idxs"])
+    features = _rows(data["val_features"], image_of[rows])
     times = []
     for _ in range(3):
         started = time.perf_counter()
@@ -107,15 +115,14 @@ def measure(model, data, words, *, n: int = 100, seed: int = 0, gradient_caption
     index = CaptionIndex(data, "val")
     images = sample_images(index, n, seed)
     started = time.perf_counter()
-    sampled = Strategy("greedy").decode(model, np.asarray(data["val_features"])[images]).captions
+    sampled = Strategy("greedy").decode(model, _rows(data["val_features"], images)).captions
     per_caption = (time.perf_counter() - started) / len(images)
     hypotheses = [caption_words(c, data["idx_to_word"]) for c in sampled]
     bleu = corpus_bleu([index.references(int(i)) for i in images], hypotheses)
     share, invented = invented_words(hypotheses, [w for w in words if w != "<UNK>"])
 
     reaches = []
-    for row in rows[:gradient_captions]:
-        feature = np.asarray(data["val_features"])[int(data["val_image_idxs"][row])]
+    for row, feature in zip(rows[:gradient_captions], features):
         trace = teacher_forced_trace(model, feature, val[row])
         reaches.append(GradientReach.of(trace, model.cell_type).reach)
     return Measured(

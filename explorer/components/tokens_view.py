@@ -136,7 +136,7 @@ def words_or_characters(picked: PickedModel, ds: state.Dataset) -> None:
     _gradients(words_ds, cell, measured)
     st.markdown(_("#### Your answer"))
     st.text_area(_("One advantage and one disadvantage of a character-level model, with the numbers above "
-                   "that show them"), key=ANSWER, height=140, persist_state="session",
+                   "that show them"), key=ANSWER, height=140, max_chars=4000, persist_state="session",
                  placeholder=_("Advantage: … Disadvantage: …"))
 
 
