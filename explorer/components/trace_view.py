@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core import analysis
-from core.data.coco import row_words
+from core.data.characters import join_tokens, shown as visible
 from core.data.stats import display_words
 from core.decoding import Trace, teacher_forced_trace
 from explorer import state
@@ -60,8 +60,8 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
         return
     trace = _trace(picked.key, image.key, caption, model, image.feature)
     T = len(trace.target_tokens)
-    truth = [itw[int(w)] for w in trace.target_tokens]
-    top = [itw[int(w)] for w in trace.top_tokens]
+    truth = [visible(itw[int(w)]) for w in trace.target_tokens]      # a character model's space as ␣
+    top = [visible(itw[int(w)]) for w in trace.top_tokens]
     labels = [f"{t}: {w}" for t, w in enumerate(truth)]
 
     right = sum(a == b for a, b in zip(truth, top))
@@ -72,18 +72,19 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                   help=_("Steps where the word the caption has next is the model's own top choice."))
         st.metric(_("Mean p(true word)"), f"{trace.p_true.mean():.3f}")
 
-    free = row_words([int(w) for w in trace.free_tokens], itw, skip=())     # up to its <END>, kept
+    free = [itw[int(w)] for w in trace.free_tokens]                 # one token a step, as d counts them
+    free = free[:free.index("<END>") + 1] if "<END>" in free else free
     if trace.divergence_step is None:
         st.success(_("Sampling freely (greedy, feeding its own words back), the model writes exactly "
                      "this caption."))
     else:
         d = trace.divergence_step
-        said = free[d] if d < len(free) else _("(nothing)")
+        said = visible(free[d]) if d < len(free) else _("(nothing)")
         st.warning(_("Sampling freely, the model leaves this caption at **step {step}**: it says "
                      "**“{said}”** where the caption has **“{truth}”**. Free-running: *{free}*. From "
                      "there on it reads its own words, not the true ones: teacher forcing hides that "
                      "during training.").format(step=d, said=html.escape(said), truth=html.escape(truth[d]),
-                                                free=html.escape(' '.join(free))))
+                                                free=html.escape(join_tokens(free, itw))))
 
     p_true, p_top = _("p(true word)"), _("p(model's top word)")
     whole, last = _("whole caption's loss"), _("last word's loss only")
@@ -105,7 +106,7 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                  "or mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
                  "gradient; one that climbs to the left is an exploding one."))
     table = pd.DataFrame({
-        "step": range(T), "reads": [itw[int(w)] for w in trace.input_tokens], "true next word": truth,
+        "step": range(T), "reads": [visible(itw[int(w)]) for w in trace.input_tokens], "true next word": truth,
         "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
         "match": ["✓" if a == b else "" for a, b in zip(truth, top)], "loss": trace.step_loss,
     })
@@ -137,7 +138,7 @@ def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) ->
                for _name, p in models]
     trace = _trace(picked.key, image.key, caption, picked.model, image.feature)
     T = len(trace.target_tokens)
-    truth = [itw[int(w)] for w in trace.target_tokens]
+    truth = [visible(itw[int(w)]) for w in trace.target_tokens]
     frame = pd.DataFrame({"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]})
     names = [n_("{name}: {cell}, {n} unit", "{name}: {cell}, {n} units", p.model.hidden_dim).format(
         name=n, cell=_(p.cell_name), n=p.model.hidden_dim) for n, p in models]

@@ -488,6 +488,11 @@ def test_a_character_model_steps_one_character_at_a_time(app, char_checkpoints):
     assert no_exception(at) and not at.error
     table = at.dataframe[0].value
     assert len(table) > 30 and table.iloc[:, 1].map(len).max() <= 7      # one character (or <START>) a step
+    assert "␣" in table.iloc[:, 1].tolist() and " " not in table.iloc[:, 1].tolist()   # the space, visible
+    left = [w.value for w in at.warning if "leaves this caption" in w.value]
+    if left:                                          # where it leaves the caption: a step and its character
+        step = int(re.search(r"step (\d+)", left[0]).group(1))
+        assert f"**“{table.iloc[step, 2]}”**" in left[0]                  # the true character at that step
     at.session_state[VIEW] = "RNN vs LSTM gradients"
     at.run()
     at.radio(key="inspect.other.source").set_value("Checkpoint file").run()
