@@ -483,6 +483,11 @@ def test_a_character_model_steps_one_character_at_a_time(app, char_checkpoints):
     heading = next(m.value for m in at.markdown if m.value.startswith("### Step 5"))
     took = dec.model.idx_to_word[dec.steps[-1].chosen]
     assert f"took “{'␣' if took == ' ' else took}”" in heading
+    at.session_state[VIEW] = "Whole caption"
+    at.run()
+    assert no_exception(at) and not at.error
+    steps = next(s for s in at.selectbox if s.label == "Step (for the order and the outline)")
+    assert len(steps.options) == len(dec.continuation()) and "␣" in "".join(steps.options)
     at.session_state[VIEW] = "Teacher forcing"
     at.run()
     assert no_exception(at) and not at.error
