@@ -98,7 +98,8 @@ def _rows(features, idx) -> np.ndarray:
 def measure(model, data, words, *, n: int = 100, seed: int = 0, gradient_captions: int = 20) -> Measured:
     """One model's side of the answer, on `data` (the dict its tokens fit); `words` is the word
     vocabulary (`idx_to_word` of the word dict) against which sampled words count as invented.
-    Scores n val images; times a minibatch of BATCH val captions (best of five: the least disturbed by a shared machine)."""
+    Scores n val images; times a minibatch of BATCH val captions (the best of five: the least
+    disturbed by a shared machine)."""
     rng = np.random.default_rng(seed)
     val = np.asarray(data["val_captions"])
     steps = caption_steps(val)

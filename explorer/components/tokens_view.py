@@ -157,7 +157,8 @@ def _pair_status(runs: dict, ds: state.Dataset, cell: str) -> None:
             elif info.status == "done":
                 st.markdown(_("**{model}**: run “{run}”.").format(model=name.capitalize(), run=info.label))
             else:
-                st.markdown(_("**{model}**: training, run “{run}”.").format(model=name.capitalize(), run=info.label))
+                st.markdown(_("**{model}**: training, run “{run}”.").format(model=name.capitalize(),
+                                                                           run=info.label))
     if st.session_state.get(PROBLEM):
         st.warning(st.session_state[PROBLEM], icon=":material/front_hand:")
     if active:
