@@ -15,8 +15,8 @@ and the decoders never need to know: to them it is a vocabulary like any other.
 
 Caption width: a character caption row is as wide as the longest caption of either split
 needs (its letters and spaces plus `<START>` and `<END>`), so no caption is cut; the demo
-data's widest is 96 columns against the words' 17, real COCO's (15 words at most) about 100
-to 200. Decoding a character model needs a longer limit than the words' 30:
+data's widest is 96 columns against the words' 17 (real COCO's, of up to 15 words, is computed
+the same way). Decoding a character model needs a longer limit than the words' 30:
 `decode_length` counts six characters a word (180 for 30 words).
 
 Dimension letters: N captions, T caption length (tokens).
