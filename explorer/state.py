@@ -21,8 +21,8 @@ from pathlib import Path
 import streamlit as st
 
 from core import evaluate
-from core.data.characters import characters, is_characters
 from core.data import coco, demo, layout
+from core.data.characters import characters, is_characters
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
