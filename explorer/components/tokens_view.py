@@ -30,6 +30,7 @@ ANSWER = "compare.tokens.answer"       # the student's own answer
 PROBLEM = "compare.tokens.problem"     # why the last Train press started nothing
 IMAGES = 50                            # val images scored per model
 POLL_SECONDS = 2.0
+COURSE_VOCABULARY = 1004               # words in the course's COCO vocabulary, specials included
 
 QUESTION = N_(
     "In our current image captioning setup, our RNN language model produces a word at every timestep as its "
@@ -215,6 +216,13 @@ def _answer_table(measured: dict[str, Measured]) -> None:
                      "only on D, W and H, do not: the total shrinks by {saved:.0%}. Losses are of the same "
                      "text, so they compare directly.").format(
             ratio=c.steps_mean / w.steps_mean, saved=1 - c.params["total"] / w.params["total"]))
+        if w.vocab_size < COURSE_VOCABULARY:
+            def ends(V: int) -> int:                  # embedding V x W, output H x V and its bias
+                return V * w.wordvec_dim + (w.hidden_dim + 1) * V
+            st.caption(_("The demo's vocabulary is small. With the course's {V:,} words the same model's embedding "
+                         "and output layers would hold {words:,} parameters, against {chars:,} for these "
+                         "characters.").format(V=COURSE_VOCABULARY, words=ends(COURSE_VOCABULARY),
+                                               chars=ends(c.vocab_size)))
 
 
 def _invented(chars: Measured) -> None:

@@ -70,6 +70,8 @@ def test_a_missing_model_is_offered_then_both_are_measured_side_by_side(app, tin
     steps = [float(v.split(" / ")[0]) for v in table.loc["Timesteps per caption (mean / max)"]]
     assert steps[1] > 3 * steps[0]
     assert table.loc["Sampled words not in the vocabulary"].tolist()[0] == "0.0%"
+    course = next(c.value for c in at.caption if "the course's 1,004 words" in c.value)
+    assert f"{1004 * 8 + 17 * 1004:,} parameters, against {len(chars) * 8 + 17 * len(chars):,}" in course
     gradients = next(d.value for d in at.dataframe if "vanilla RNN" in d.value.columns)
     assert gradients["vanilla RNN"].str.startswith("×").all() and (gradients["LSTM"] == "—").all()
 
