@@ -241,11 +241,13 @@ def _gradients(ds: state.Dataset, shown_cell: str, measured: dict[str, Measured]
             found = measured
         else:
             found = {}
-            for tokens, info in pair_runs(ds, cell).items():
-                if info is not None and info.status == "done":
-                    result = _measured(info, ds)
-                    if result is not None:
-                        found[tokens] = result
+            done = {t: r for t, r in pair_runs(ds, cell).items() if r is not None and r.status == "done"}
+            if done:
+                with st.spinner(_("Measuring the models (a few seconds, once per model)…")):
+                    for tokens, info in done.items():
+                        result = _measured(info, ds)
+                        if result is not None:
+                            found[tokens] = result
         table[_(cell_name(cell))] = [f"×{found[t].reach:.2g}" if t in found else "—" for t in TOKENS]
     st.markdown(_("#### How much of the last word's gradient reaches the first step"))
     st.dataframe(pd.DataFrame(table, index=[_(TOKEN_NAMES[t]) for t in TOKENS]), width="content")
