@@ -32,12 +32,12 @@ def open_tab(at, lang="en"):
     return at
 
 
-def train(at, tokens):
-    at.button(key=f"compare.tokens.train.rnn.{tokens}").click().run()
+def train(at, tokens, cell="rnn"):
+    at.button(key=f"compare.tokens.train.{cell}.{tokens}").click().run()
     assert no_exception(at)
-    return rerun_until(at, lambda at: tokens_view.pair_runs(state.dataset(), "rnn")[tokens] is not None
-                       and tokens_view.pair_runs(state.dataset(), "rnn")[tokens].status == "done",
-                       what=f"the {tokens} model to be trained")
+    return rerun_until(at, lambda at: tokens_view.pair_runs(state.dataset(), cell)[tokens] is not None
+                       and tokens_view.pair_runs(state.dataset(), cell)[tokens].status == "done",
+                       what=f"the {cell} {tokens} model to be trained")
 
 
 def measured(at) -> dict:
@@ -75,6 +75,13 @@ def test_a_missing_model_is_offered_then_both_are_measured_side_by_side(app, tin
     gradients = next(d.value for d in at.dataframe if "vanilla RNN" in d.value.columns)
     assert gradients["vanilla RNN"].str.startswith("×").all() and (gradients["LSTM"] == "—").all()
 
+    at.segmented_control(key=tokens_view.CELL).set_value("lstm").run()     # the other cell's pair
+    for tokens in ("words", "characters"):
+        train(at, tokens, "lstm")
+    at.run()
+    assert no_exception(at) and not at.error
+    gradients = next(d.value for d in at.dataframe if "vanilla RNN" in d.value.columns)
+    assert gradients.map(lambda v: v.startswith("×")).all().all()             # both cells, both tokens
     at.text_area(key=tokens_view.ANSWER).input("Advantage: a small V. Disadvantage: 5x the steps.").run()
     at.switch_page("../pages/inspect.py").run()
     at.switch_page("../pages/compare.py").run()
