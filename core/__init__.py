@@ -4,6 +4,7 @@ A notebook written for the course's `cs231n` package runs against this one by ch
 only its import lines, e.g. `from core import rnn_forward, CaptioningRNN, CaptioningSolver`.
 This package never imports streamlit.
 """
+from .data.characters import characters
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data.coco import decode_captions, load_coco_data, sample_coco_minibatch
 from .data.errors import DatasetError
@@ -24,7 +25,7 @@ from .solver import CaptioningSolver, Progress
 __all__ = [
     "CaptioningRNN", "CaptioningSolver", "CheckpointError", "DatasetError", "DecodeStep",
     "Decoded", "Progress", "StepDecoder", "Trace", "adam", "affine_backward", "affine_forward",
-    "beam_search", "corpus_bleu", "decode", "decode_captions", "eval_numerical_gradient",
+    "beam_search", "characters", "corpus_bleu", "decode", "decode_captions", "eval_numerical_gradient",
     "eval_numerical_gradient_array", "greedy_decode", "image_from_url", "load_checkpoint",
     "load_coco_data", "lstm_backward", "lstm_forward", "lstm_step_backward",
     "lstm_step_forward", "notebook_bleu", "rel_error", "rmsprop", "rnn_backward",

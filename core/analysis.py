@@ -149,6 +149,73 @@ def per_step_factor(grad_norm_last) -> float:
     return float(decay[0] ** (1.0 / (decay.size - 1)))
 
 
+HOLDS = 0.02       # a per-step factor within 2% of 1 holds the gradient's size (×0.36 to ×2.7 over 50 steps)
+TRENDS = ("shrinks", "holds", "grows")
+
+
+def trend(factor) -> str:
+    """What a per-step factor does to a gradient: "shrinks" below 1 - HOLDS, "grows" above
+    1 + HOLDS, "holds" in between (a factor of 1.00 neither vanishes nor explodes)."""
+    factor = float(factor)
+    if factor > 1 + HOLDS:
+        return "grows"
+    return "holds" if factor >= 1 - HOLDS else "shrinks"      # NaN (no gradient at all) shrinks
+
+
+@dataclass(frozen=True)
+class GradientReach:
+    """How much of the last word's gradient reaches the first step of one caption, for one
+    model, measured on the word vector each step reads (dL_T/dx_t, the same quantity for
+    either cell) and, for an LSTM, on its cell state (dL_T/dc_t, the path the textbook means)."""
+
+    cell_type: str                  # "rnn" or "lstm"
+    steps: int                      # T
+    decay: np.ndarray               # (T,) ||dL_T/dx_t|| / ||dL_T/dx_T-1||
+    factor: float                   # per step back, geometric mean
+    cell_decay: np.ndarray | None   # (T,) ||dL_T/dc_t|| / ||dL_T/dc_T-1|| (LSTM)
+    cell_factor: float | None
+    forget: float | None            # the LSTM's mean forget gate along the caption
+
+    @property
+    def reach(self) -> float:
+        """What is left at step 0 (1 at the last step)."""
+        return float(self.decay[0])
+
+    @classmethod
+    def of(cls, trace: Trace, cell_type: str) -> "GradientReach":
+        lstm = trace.grad_c_last is not None
+        return cls(cell_type=cell_type, steps=len(trace.grad_x_last),
+                   decay=gradient_decay(trace.grad_x_last), factor=per_step_factor(trace.grad_x_last),
+                   cell_decay=gradient_decay(trace.grad_c_last) if lstm else None,
+                   cell_factor=per_step_factor(trace.grad_c_last) if lstm else None,
+                   forget=float(split_gates(trace.gates)["f"].mean()) if lstm and trace.gates is not None else None)
+
+
+LONG_ENOUGH = 30    # steps: below this an RNN's and an LSTM's reach can differ little either way
+FORGETFUL = 0.8     # a mean forget gate below this lets the cell lose a fifth of itself a step
+
+
+def against_textbook(rnn: GradientReach, lstm: GradientReach) -> tuple[bool, list[str]]:
+    """Whether a vanilla RNN and an LSTM on the same caption agree with the textbook (the
+    LSTM's gradient reaches step 0 with at least as much left as the RNN's), and if not,
+    the reasons these numbers give, as codes for the page to word:
+    "short" (fewer than LONG_ENOUGH steps), "forgetful" (the LSTM's forget gates average
+    below FORGETFUL), "rnn_holds" (the RNN's per-step factor holds or grows) and
+    "cell_holds" (the LSTM's cell path keeps more than its word-vector gradient shows)."""
+    if lstm.reach >= rnn.reach:
+        return True, []
+    reasons = []
+    if min(rnn.steps, lstm.steps) < LONG_ENOUGH:
+        reasons.append("short")
+    if lstm.forget is not None and lstm.forget < FORGETFUL:
+        reasons.append("forgetful")
+    if trend(rnn.factor) != "shrinks":
+        reasons.append("rnn_holds")
+    if lstm.cell_decay is not None and lstm.cell_decay[0] > lstm.reach:
+        reasons.append("cell_holds")
+    return False, reasons
+
+
 # --- one step's distribution ---------------------------------------------------------
 
 def top_k(probs, k=10) -> tuple[np.ndarray, np.ndarray]:

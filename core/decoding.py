@@ -377,6 +377,9 @@ class Trace:
     dh: np.ndarray                   # (T, H) dL/dh_t, L the caption's whole loss
     grad_norm: np.ndarray            # (T,) ||dL/dh_t||
     grad_norm_last: np.ndarray       # (T,) ||dL_T/dh_t||, L_T the last word's loss only
+    grad_x_last: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) ||dL_T/dx_t||, x_t the
+                                     # word vector read at step t: the same quantity for both cells
+    grad_c_last: np.ndarray | None = None   # (T,) ||dL_T/dc_t|| along the LSTM's cell; None for the RNN
     free_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     divergence_step: int | None = None   # first t where greedy sampling leaves the truth
 
@@ -421,21 +424,28 @@ def teacher_forced_trace(model, feature, caption) -> Trace:
     dh_local = dscores @ p["W_vocab"].T                               # (T, H)
 
     def bptt(dh_out):
-        """Total gradients dL/dh_t (T, H), given each step's local gradient dh_out (T, H)."""
+        """Total gradients dL/dh_t (T, H), dL/dx_t (T, W) and, for an LSTM, dL/dc_t (T, H),
+        given each step's local gradient dh_out (T, H)."""
         dh = np.zeros_like(dh_out)
+        dx = np.zeros((T, p["W_embed"].shape[1]), dtype=dh_out.dtype)
+        dc = np.zeros_like(dh_out)
         dh_next = np.zeros_like(h)
         dc_next = np.zeros_like(h)
         for t in range(T - 1, -1, -1):
             dh[t] = dh_out[t] + dh_next[0]
             if lstm:
-                _, dh_next, dc_next, *_ = L.lstm_step_backward(dh[t:t + 1], dc_next, caches[t])
+                o, tanh_c = split_gates(caches[t].gates)["o"][0], caches[t].tanh_c[0]
+                dc[t] = dc_next[0] + dh[t] * o * (1 - tanh_c * tanh_c)     # what reaches c_t, both ways
+                dx_t, dh_next, dc_next, *_ = L.lstm_step_backward(dh[t:t + 1], dc_next, caches[t])
             else:
-                _, dh_next, *_ = L.rnn_step_backward(dh[t:t + 1], caches[t])
-        return dh
+                dx_t, dh_next, *_ = L.rnn_step_backward(dh[t:t + 1], caches[t])
+            dx[t] = dx_t[0]
+        return dh, dx, dc
 
     last_only = np.zeros_like(dh_local)
     last_only[-1] = dh_local[-1]
-    dh = bptt(dh_local)
+    dh, _, _ = bptt(dh_local)
+    dh_last, dx_last, dc_last = bptt(last_only)
     free = greedy_decode(model, feature, max_length=T).captions[0]
     differs = np.flatnonzero(free != targets)
     p_true = probs[rows, targets]
@@ -445,5 +455,6 @@ def teacher_forced_trace(model, feature, caption) -> Trace:
         p_true=p_true, top_tokens=probs.argmax(axis=1), top_probs=probs.max(axis=1),
         step_loss=-np.log(np.maximum(p_true, np.finfo(probs.dtype).tiny)),
         dh=dh, grad_norm=np.linalg.norm(dh, axis=1),
-        grad_norm_last=np.linalg.norm(bptt(last_only), axis=1),
+        grad_norm_last=np.linalg.norm(dh_last, axis=1), grad_x_last=np.linalg.norm(dx_last, axis=1),
+        grad_c_last=np.linalg.norm(dc_last, axis=1) if lstm else None,
         free_tokens=free, divergence_step=int(differs[0]) if differs.size else None)

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .arguments import positive_int
+from .data.characters import decode_length
 from .data.coco import decode_captions, row_words, word_ids
 from .decoding import decode
 from .metrics import SPECIAL, corpus_bleu, notebook_bleu, sentence_bleu
@@ -116,8 +117,11 @@ class Strategy:
             return message("temperature {t:g} (seed {seed})", t=self.temperature, seed=self.seed)
         return message("greedy") if self.kind == "greedy" else self.kind
 
-    def decode(self, model, features, max_length=30, keys=None):
-        """Caption features (N, D); `keys` are the images' indices (temperature draws depend on them)."""
+    def decode(self, model, features, max_length=None, keys=None):
+        """Caption features (N, D); `keys` are the images' indices (temperature draws depend on them).
+        With no max_length, the model's vocabulary decides it (30 words, or 180 characters)."""
+        if max_length is None:
+            max_length = decode_length(model.idx_to_word)
         return decode(model, features, self.kind, max_length=max_length, temperature=self.temperature,
                       seed=self.seed, beam_size=self.beam_size, keys=keys)
 
@@ -152,7 +156,7 @@ def sample_images(index: CaptionIndex, n: int, seed: int, pool=None) -> np.ndarr
 
 
 def evaluate(model, data, strategies, splits=("train", "val"), n=100, seed=0, *,
-             batch_size=100, max_length=30, progress: Progress | None = None,
+             batch_size=100, max_length=None, progress: Progress | None = None,
              indexes: dict | None = None, pools: dict | None = None) -> list[SplitScore]:
     """Score every strategy on n images of every split; one `SplitScore` each, splits inner.
 
@@ -224,7 +228,7 @@ class ImageCaption:
 
 
 def caption_images(model, data, index: CaptionIndex, images, strategy: Strategy,
-                   max_length=30) -> list[ImageCaption]:
+                   max_length=None) -> list[ImageCaption]:
     """Caption `images` of index's split in one batch and score each against its references."""
     images = np.asarray(images, dtype=np.int64)
     out = strategy.decode(model, data[f"{index.split}_features"][images], max_length, keys=images)
@@ -254,7 +258,7 @@ class StrategyCaption:
         return self.logprob / max(self.length, 1)
 
 
-def compare_strategies(model, feature, references, strategies, max_length=30,
+def compare_strategies(model, feature, references, strategies, max_length=None,
                        key=0) -> list[StrategyCaption]:
     """Caption one image (feature (D,), its index `key`) with every strategy; references are word lists."""
     feature = np.asarray(feature).reshape(1, -1)

@@ -34,6 +34,7 @@ import numpy as np
 from .data.demo_scenes import (BACKGROUND_WORDS, COLOUR_WORDS, COUNT_WORDS, INVERSE, PLURAL_PRONOUN,
                                POSITION_WORDS, PREFIXES, RELATION_PRONOUN, RELATION_WORDS, SHAPE_WORDS,
                                SIZE_WORDS, TEXTURE_WORDS, Scene)
+from .data.characters import decode_length
 from .decoding import greedy_with_distributions
 from .evaluate import caption_words
 from .text import message
@@ -244,7 +245,8 @@ def probe_model(model, features: np.ndarray, scenes: list[Scene], max_length: in
     `progress(done, total)` hears each batch."""
     captions, rated = [], []
     for start in range(0, len(scenes), batch):
-        decoded, _ = greedy_with_distributions(model, features[start:start + batch], max_length=max_length)
+        decoded, _ = greedy_with_distributions(model, features[start:start + batch],
+                                               max_length=decode_length(model.idx_to_word, max_length))
         for row, scene in zip(decoded.captions, scenes[start:start + batch]):
             words = caption_words(row, model.idx_to_word)
             captions.append(words)
@@ -308,7 +310,8 @@ def vary(model, features: np.ndarray, variants: list[tuple[str, Scene]], attribu
          max_length: int = 16) -> list[Variant]:
     """Caption every variant (features (N, D) in the same order) and mark the words that
     changed against the first variant's caption (the scene as it is)."""
-    decoded, probs = greedy_with_distributions(model, features, max_length=max_length)
+    decoded, probs = greedy_with_distributions(model, features,
+                                               max_length=decode_length(model.idx_to_word, max_length))
     itw, wti = model.idx_to_word, model.word_to_idx
     klass = _word_class(attribute)
     rows = []

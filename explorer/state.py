@@ -15,13 +15,14 @@ import functools
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import streamlit as st
 
 from core import evaluate
 from core.data import coco, demo, layout
+from core.data.characters import characters, is_characters
 from core.data.download import DownloadCancelled, DownloadProgress, default_dest, download_coco
 from core.data.errors import DatasetError
 from core.data.image_cache import ImageFetcher
@@ -84,11 +85,12 @@ class Dataset:
     pca_features: bool
     is_demo: bool
     problem: str | None = None         # why the chosen folder was not used, if it was not
+    tokens: str = "words"              # "characters" for `for_model`'s copy with character captions
 
     @property
     def key(self) -> str:
-        """Names this dataset (its folder and features), for caches and for telling datasets apart."""
-        return f"{self.base_dir}|{self.pca_features}"
+        """Names this dataset (its folder, features and tokens), for caches and for telling datasets apart."""
+        return f"{self.base_dir}|{self.pca_features}" + ("|characters" if self.tokens == "characters" else "")
 
     @property
     def label(self) -> str:
@@ -103,6 +105,19 @@ class Dataset:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(base_dir: str, pca_features: bool) -> dict:
     return coco.load_coco_data(base_dir, pca_features=pca_features)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _characters(key: str, _data: dict) -> dict:
+    return characters(_data)
+
+
+def for_model(ds: Dataset, model) -> Dataset:
+    """The dataset as `model` reads it: with its captions as characters (`core.data.characters`,
+    built once per dataset and shared) when the model's vocabulary is characters, else `ds`."""
+    if is_characters(model.idx_to_word) and ds.tokens != "characters":
+        return replace(ds, data=_characters(ds.key, ds.data), tokens="characters")
+    return ds
 
 
 def _demo_folder() -> Path:

@@ -1,8 +1,9 @@
-"""Compare: sampled captions against the ground truth, train against val, strategy against strategy."""
+"""Compare: sampled captions against the ground truth, train against val, strategy against strategy,
+words against characters."""
 import streamlit as st
 
 from explorer import presenter, state
-from explorer.components import probe_view, scores_view, strategy_view
+from explorer.components import probe_view, scores_view, strategy_view, tokens_view
 from explorer.components.kept_tabs import kept_tabs
 from explorer.components.model_picker import require_model
 from explorer.components.your_sample import your_sample
@@ -13,6 +14,7 @@ EXAMPLES, SCORES = N_("Train vs val examples"), N_("Split scores")
 STRATEGIES = N_("Strategies side by side")
 SEES = N_("What it sees")              # the probe over fresh demo scenes
 YOURS = N_("Your sample")              # a run of the student's own code only
+TOKENS = N_("Words or characters?")    # the notebook's closing question, measured
 
 presenter.heading(_("Compare"), _(
     "How good are the captions? BLEU counts how many of a caption's words, pairs, triples and "
@@ -24,9 +26,11 @@ presenter.heading(_("Compare"), _(
 
 ds = state.dataset()
 picked = require_model(ds)
+ds = state.for_model(ds, picked.model)      # character captions for a character model
 
 views = {EXAMPLES: strategy_view.examples, SCORES: scores_view.split_scores,
-         STRATEGIES: strategy_view.strategies_side_by_side, SEES: probe_view.what_it_sees}
+         STRATEGIES: strategy_view.strategies_side_by_side, SEES: probe_view.what_it_sees,
+         TOKENS: tokens_view.words_or_characters}
 if picked.code:
     views[YOURS] = your_sample
 for tab, view in zip(kept_tabs(list(views), key=VIEW), views.values()):

@@ -23,6 +23,7 @@ title_row = presenter.heading(_("Inspect"), _(
 
 ds = state.dataset()
 picked = require_model(ds)
+ds = state.for_model(ds, picked.model)      # character captions for a character model
 
 if title_row is not None:              # on a projector the choices fold beside the title: the step-through fits
     with title_row.popover(_("Image"), icon=":material/image:"):

@@ -21,6 +21,7 @@ from typing import Any, Collection, Mapping, Sequence
 import numpy as np
 
 from core.arguments import is_whole
+from core.data.characters import is_characters, join_characters
 from core.data.demo import ensure_demo_dataset
 from core.data.errors import DatasetError
 from core.data.h5files import LazyFeatures, fix_hint, h5_dataset, open_h5, read_array, replace_hint
@@ -305,7 +306,11 @@ def row_words(row: Sequence[int], idx_to_word: Sequence[str] | Mapping, *,
               skip: Collection[str] = ("<NULL>",), keep_end: bool = True) -> list[str]:
     """One caption row's word ids as words, up to its first `<END>` (kept with `keep_end`),
     leaving out the words in `skip`: the one rule for reading a caption, whether printed as
-    the notebook does (`decode_captions`), shown on a card or scored."""
+    the notebook does (`decode_captions`), shown on a card or scored. With a character
+    vocabulary (`core.data.characters`) the letters are joined back into words first, so
+    `<UNK>`, `<START>` and `<END>` are words of their own there too."""
+    if is_characters(idx_to_word):
+        return row_words_of_characters(row, idx_to_word, skip=skip, keep_end=keep_end)
     words = []
     for idx in row:
         word = _word(idx_to_word, idx)
@@ -315,6 +320,21 @@ def row_words(row: Sequence[int], idx_to_word: Sequence[str] | Mapping, *,
             break
         if word not in skip:
             words.append(word)
+    return words
+
+
+def row_words_of_characters(row: Sequence[int], idx_to_word: Sequence[str] | Mapping, *,
+                            skip: Collection[str] = ("<NULL>",), keep_end: bool = True) -> list[str]:
+    """`row_words` for a character vocabulary: the tokens up to `<END>`, joined into words."""
+    tokens = []
+    for idx in row:
+        token = _word(idx_to_word, idx)
+        tokens.append(token)
+        if token == "<END>":
+            break
+    words = [w for w in join_characters(tokens) if w not in skip]
+    if words and words[-1] == "<END>" and not keep_end:
+        words.pop()
     return words
 
 

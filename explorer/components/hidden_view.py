@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import analysis
+from core.data.characters import shown as visible
 from core.decoding import StepDecoder
 from explorer.components.charts import chart_pair, step_lines
 from explorer.components.exports import Slide
@@ -33,7 +34,7 @@ TOP_UNITS = 6                          # rows of the "most variable units" colou
 
 
 def _labels(states: analysis.CaptionStates) -> list[str]:
-    return [f"{t}: {w}" for t, w in enumerate(states.outputs)]
+    return [f"{t}: {visible(w)}" for t, w in enumerate(states.outputs)]      # a space as ␣
 
 
 def whole_caption(decoder: StepDecoder, picked=None, image=None) -> None:
@@ -55,7 +56,7 @@ def whole_caption(decoder: StepDecoder, picked=None, image=None) -> None:
                                         format_func=lambda k: _(ORDER_LABELS[k]))
         at = st.selectbox(_("Step (for the order and the outline)"), range(T), index=current,
                           key=f"{ORDER_STEP}.{current}", width=280,
-                          format_func=lambda t: f"{t}: {states.outputs[t]}")
+                          format_func=lambda t: f"{t}: {visible(states.outputs[t])}")
         shown = st.selectbox(_("Units shown"), [32, 64, 128, ALL], index=1 if H > 64 else 3, key=SHOWN,
                              persist_state="session", width=140,
                              format_func=lambda n: _("all {n}").format(n=H) if n == ALL

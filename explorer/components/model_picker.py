@@ -25,6 +25,7 @@ import streamlit as st
 
 from core.arguments import is_whole
 from core.checkpoint import CheckpointError, load_checkpoint
+from core.data.characters import is_characters
 from core.evaluate import ModelMismatch, check_compatible
 from core.model import CaptioningRNN, cell_name
 from explorer import address, admin, code_access, state
@@ -185,6 +186,9 @@ def _with_trained_images(picked: PickedModel, ds: state.Dataset) -> PickedModel:
 
 
 def _describe(model: CaptioningRNN) -> str:
+    if is_characters(model.idx_to_word):
+        return _("{cell}, {n} units, characters").format(cell=_(cell_name(model.cell_type, short=True)),
+                                                         n=model.hidden_dim)
     return _("{cell}, {n} units").format(cell=_(cell_name(model.cell_type, short=True)), n=model.hidden_dim)
 
 
@@ -296,7 +300,7 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     data = ds.data
     D = data["train_features"].shape[1]
     model = _untrained(cell, int(hidden), int(seed), D, ds.key, data["word_to_idx"])
-    return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.base_dir}",
+    return PickedModel(model, key=f"untrained:{cell}:{hidden}:{seed}:{D}:{ds.key}",
                        origin=_("untrained (seed {seed})").format(seed=seed),
                        note=_("This model is untrained: its weights are random, so its words are too. "
                               "Compare it with a trained run to see what training changed."),
@@ -356,7 +360,7 @@ def model_picker(ds: state.Dataset, prefix: str = SHARED, *, where=None, title: 
         st.info(picked)
         return None
     try:
-        check_compatible(picked.model, ds.data)
+        check_compatible(picked.model, state.for_model(ds, picked.model).data)
     except ModelMismatch as e:
         st.error(_("**{model}** does not fit the {dataset}. {problem}").format(
             model=picked.label, dataset=ds.label, problem=said(e)) + _trained_on(picked.trained_on))

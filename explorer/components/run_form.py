@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.optim import RULES, format_lr
+from core.data.characters import TOKENS
 from core.model import CELL_TYPES
 from explorer import state
 from explorer.i18n import N_, _
@@ -23,9 +24,14 @@ CHOICES = (*PRESETS, CUSTOM)
 SLOW_MOTION = (0, 30, 60, 120)         # seconds for the whole run; 0 is full speed
 SLOW_KEY = "train.slow_motion"
 OVERFIT_NOTE = N_("The course notebook's overfitting cell: a small model memorises 50 training captions.")
+CHARACTERS_NOTE = N_("The notebook's overfitting cell on characters: the same 50 captions, one letter or space "
+                     "per step, about 55 steps a caption instead of 12 (the notebook's closing question; "
+                     "Compare's *Words or characters?*).")
 PRESET_NOTES = {      # English, translated where shown (as are the presets' names)
     "Notebook RNN overfit": OVERFIT_NOTE,
     "Notebook LSTM overfit": OVERFIT_NOTE,
+    "Notebook RNN overfit, characters": CHARACTERS_NOTE,
+    "Notebook LSTM overfit, characters": CHARACTERS_NOTE,
     "Demo recipe (generalises)": N_("The demo dataset's recipe: 10,000 training captions, 10 epochs, a model "
                                     "that learns to describe images it never saw (Compare's *What it sees* "
                                     "probes it)."),
@@ -37,13 +43,16 @@ LABELS = {"cell_type": N_("Cell"), "hidden_dim": N_("Hidden size H"), "wordvec_d
           "lr_decay": N_("Decay per epoch"), "batch_size": N_("Batch size"), "num_epochs": N_("Epochs"),
           "max_train": N_("Training captions"), "seed": N_("Seed"), "dtype": "dtype",
           "snapshot_every": N_("Snapshot every"), "shuffle_features": N_("Features shuffled"),
-          "slow_motion": N_("Slow motion")}
+          "slow_motion": N_("Slow motion"), "tokens": N_("Tokens")}
+TOKEN_NAMES = {"words": N_("a word a step"), "characters": N_("a character a step")}
 HELP = {"max_train": N_("How many captions to overfit, drawn from the training split with "
                         "replacement after the seed, as load_coco_data(max_train=...) does."),
         "seed": N_("np.random.seed(seed) runs first, so one seed gives one loss curve."),
         "lr_decay": N_("The learning rate is multiplied by this after every epoch."),
         "snapshot_every": N_("Every k iterations the model captions a few fixed training images "
                              "for the evolution view."),
+        "tokens": N_("What one timestep reads and writes: a word of the vocabulary, or one character "
+                     "(a letter or the space between words), as the notebook's closing question asks."),
         "shuffle_features": N_("Pair every caption with another image's features: the model can learn only "
                                "what captions look like, a baseline for what a real one sees.")}
 
@@ -76,9 +85,15 @@ def _custom_fields(problems: dict[str, str]) -> None:
                             persist_state="session")
             problem(name)
 
-    st.segmented_control(_(LABELS["cell_type"]), CELL_TYPES, key=_key("cell_type"),   # a row of its own:
-                         format_func=str.upper, persist_state="session", required=True)   # never clipped
-    problem("cell_type")
+    left, right = st.columns(2)                 # each control in a column of its own: never clipped
+    with left:
+        st.segmented_control(_(LABELS["cell_type"]), CELL_TYPES, key=_key("cell_type"),
+                             format_func=str.upper, persist_state="session", required=True)
+        problem("cell_type")
+    with right:
+        st.segmented_control(_(LABELS["tokens"]), TOKENS, key=_key("tokens"), help=_(HELP["tokens"]),
+                             format_func=lambda t: _(TOKEN_NAMES[t]), persist_state="session", required=True)
+        problem("tokens")
     left, right = st.columns(2)
     with left:
         st.selectbox(_(LABELS["update_rule"]), list(RULES), key=_key("update_rule"), persist_state="session")
@@ -126,6 +141,8 @@ def _show(name: str, value) -> str:
         return _("{n} iterations").format(n=value)
     if name == "shuffle_features":
         return _("yes") if value else _("no")
+    if name == "tokens":
+        return _(TOKEN_NAMES.get(value, value))
     if name == "slow_motion":
         return _("{s:g} s").format(s=value) if value else _("off")
     return f"{value:g}" if isinstance(value, float) else str(value)

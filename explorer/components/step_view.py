@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import analysis
+from core.data.characters import SPACE, is_characters, join_characters, join_tokens, shown
 from core.decoding import StepDecoder
 from explorer import address, presenter, state
 from explorer.components.caption_diff import highlighted
@@ -41,6 +42,7 @@ TEMPERATURE = "inspect.temperature"
 SEED = "inspect.seed"
 
 MAX_LENGTH = 20                        # words at most: COCO captions have up to 16
+CHARACTER_MAX_LENGTH = 120             # characters at most: the demo's longest caption has 94
 MAX_SEED = 10_000
 SPEEDS = (0.25, 0.5, 1.0, 2.0)
 STRATEGY_NAMES = {"greedy": N_("Greedy (most likely word)"), "temperature": N_("Temperature sampling")}
@@ -108,7 +110,7 @@ def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSet
     decoder, old = st.session_state.get(DECODER), st.session_state.get(DECODER_SPEC)
     if decoder is None or old != spec:
         new = StepDecoder(picked.model, image.feature, settings.strategy, settings.temperature,
-                          settings.seed, max_length=MAX_LENGTH, key=image.image)
+                          settings.seed, max_length=_max_length(picked.model), key=image.image)
         if decoder is not None and old is not None and old[:2] == spec[:2]:
             new.replay(decoder.steps)        # same model and image: keep the position
         else:
@@ -117,15 +119,21 @@ def current_decoder(picked: PickedModel, image: ImageChoice, settings: DecodeSet
     decoder = st.session_state[DECODER]
     linked = address.take("t")
     if linked is not None:
-        t = address.whole_number(linked, 0, MAX_LENGTH - 1)
+        last = _max_length(decoder.model) - 1
+        t = address.whole_number(linked, 0, last)
         if t is None:
             address.problem(_("The link's step `t` must be a whole number from 0 to {last}: step-through starts "
-                              "from the beginning.").format(last=MAX_LENGTH - 1))
+                              "from the beginning.").format(last=last))
         else:
             decoder.reset()
             while decoder.t <= t and not decoder.finished:
                 decoder.step()
     return decoder
+
+
+def _max_length(model) -> int:
+    """Steps at most: a character model writes one letter or space a step."""
+    return CHARACTER_MAX_LENGTH if is_characters(model.idx_to_word) else MAX_LENGTH
 
 
 # --- the caption so far --------------------------------------------------------------
@@ -135,21 +143,24 @@ def caption_html(words: list[str], forced: list[bool], *, current: int | None = 
     """<START> and the words as chips: word `current` (default: the newest) in orange, forced ones marked ✎."""
     current = len(words) - 1 if current is None else current
     chips = ['<span style="color:#868e96">&lt;START&gt;</span>']
+    letters = any(word == SPACE for word in words)          # a character model's: one chip per character
     for k, (word, was_forced) in enumerate(zip(words, forced)):
+        word = shown(word)
         style = ("background:#e8590c;color:#fff;" if k == current else "background:#edf2ff;color:#1c2a5a;")
         if was_forced:
             style += "outline:3px dashed #ae3ec9;outline-offset:1px;"
         mark = "✎ " if was_forced else ""
         chips.append(f'<span style="{style}padding:0.1em 0.4em;border-radius:0.3em">'
                      f'{mark}{html.escape(word)}</span>')
-    return (f'<div style="font-size:{size};line-height:2.2;display:flex;flex-wrap:wrap;gap:0.35em">'
-            + "".join(chips) + "</div>")
+    return (f'<div style="font-size:{size};line-height:2.2;display:flex;flex-wrap:wrap;'
+            f'gap:{"0.12em" if letters else "0.35em"}">' + "".join(chips) + "</div>")
 
 
 def references_html(references: list[list[str]], words: list[str]) -> str:
     """The image's ground-truth captions, small, under the caption being sampled: each word
     shaded by the longest n-gram it shares with the caption so far."""
-    sampled = [w for w in words if w != "<END>"]
+    sampled = [w for w in join_characters(words) if w != "<END>"] if SPACE in words else \
+        [w for w in words if w != "<END>"]
     if not references:
         return (f'<div style="font-size:0.9rem;color:#868e96">'
                 f'{html.escape(_("This picture has no ground-truth captions."))}</div>')
@@ -161,7 +172,8 @@ def references_html(references: list[list[str]], words: list[str]) -> str:
 
 
 def _caption_text(steps, idx_to_word, start: int = 0) -> str:
-    return " ".join(idx_to_word[s.chosen] for s in steps[start:]) or _("(nothing more)")
+    """The caption the steps from `start` on wrote: words, or characters run together."""
+    return join_tokens([idx_to_word[s.chosen] for s in steps[start:]], idx_to_word).strip() or _("(nothing more)")
 
 
 # --- the panel -----------------------------------------------------------------------
@@ -242,8 +254,8 @@ def _what_if(decoder: StepDecoder, step) -> None:
     st.markdown(_("#### What if step {at} took another word?").format(at=at))
     st.caption(_("Words are listed from most to least likely at this step."))
     word = st.selectbox(_("Word to use instead"), options, key=FORCE_WORD,
-                        format_func=lambda i: f"{itw[i]}  (p = {step.probs[i]:.3f})")
-    st.button(_("Use “{word}” at step {at}").format(word=itw[word], at=at), icon=":material/edit:",
+                        format_func=lambda i: f"{shown(itw[i])}  (p = {step.probs[i]:.3f})")
+    st.button(_("Use “{word}” at step {at}").format(word=shown(itw[word]), at=at), icon=":material/edit:",
               on_click=_force, args=(decoder, at), key="inspect.force", width="stretch")
     ahead = decoder.continuation()
     st.markdown(_("**From here the model goes on:** {caption}").format(
@@ -286,7 +298,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         how = (_("you forced it") if step.forced
                else _("drawn") if decoder.strategy == "temperature" else _("the most likely"))
         heading = _("### Step {t}: read “{read}” → took “{took}”").format(
-            t=step.t, read=itw[step.input_token], took=itw[step.chosen])
+            t=step.t, read=shown(itw[step.input_token]), took=shown(itw[step.chosen]))
         if compact:
             heading = "##" + heading                   # a smaller heading: the row is narrow
         detail = _("p = **{p:.3f}** ({how}; rank {rank} of {V:,}) · entropy **{entropy:.2f}** nats "
@@ -309,8 +321,8 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         if step.chosen not in ids:                 # a drawn or forced word outside the top k
             ids.append(step.chosen)
             probs.append(step.probs[step.chosen])
-        words = [itw[int(i)] if int(i) != step.chosen or rank <= k
-                 else _("{word} (rank {rank})").format(word=itw[int(i)], rank=rank)
+        words = [shown(itw[int(i)]) if int(i) != step.chosen or rank <= k
+                 else _("{word} (rank {rank})").format(word=shown(itw[int(i)]), rank=rank)
                  for i in ids]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
                        slide=Slide.of("inspect", "next-word", _("After reading “{word}”: the next word").format(

@@ -5,6 +5,7 @@ into a ready `CaptioningSolver` exactly as the course notebook's overfit cell do
 
     np.random.seed(seed)
     data = load_coco_data(base_dir, max_train=max_train, pca_features=pca_features)
+    data = characters(data)     # for tokens="characters" only (it draws nothing)
     model = CaptioningRNN(cell_type=..., word_to_idx=data["word_to_idx"],
                           input_dim=data["train_features"].shape[1], hidden_dim=H, wordvec_dim=W)
     solver = CaptioningSolver(model, data, update_rule=..., num_epochs=..., batch_size=...,
@@ -22,8 +23,9 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-from core import CaptioningRNN, CaptioningSolver, load_coco_data
+from core import CaptioningRNN, CaptioningSolver, characters, load_coco_data
 from core.arguments import is_number, is_positive, is_whole
+from core.data.characters import TOKENS
 from core.model import CELL_TYPES, cell_name
 from core.optim import RULES, format_lr
 from core.student.training import PairedSolver
@@ -59,6 +61,8 @@ class RunConfig:
     shuffle_features: bool = False  # pair every caption with another image's features: a model that cannot see
     slow_motion: float = 0.0        # spread the run over at least this many seconds, for a class to watch
                                     # (0: full speed); it changes the pace only, never the numbers
+    tokens: str = "words"           # what one timestep reads and writes: "words" or "characters"
+                                    # (core.data.characters: the notebook's closing question)
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
@@ -89,8 +93,10 @@ class RunConfig:
         return self.num_epochs * self.iterations_per_epoch
 
     def describe(self) -> str:
-        """A short name: "LSTM H=512 lr 5e-3" ("…, features shuffled" for a blind baseline)."""
+        """A short name: "LSTM H=512 lr 5e-3" ("…, characters" for a character model, "…, features
+        shuffled" for a blind baseline)."""
         return (f"{cell_name(self.cell_type, short=True)} H={self.hidden_dim} lr {format_lr(self.learning_rate)}"
+                + (", characters" if self.tokens == "characters" else "")
                 + (", features shuffled" if self.shuffle_features else ""))
 
     def validate(self, num_train_available: int | None = None) -> dict[str, str]:
@@ -140,6 +146,8 @@ class RunConfig:
         whole("snapshot_every", self.snapshot_every, 1, None)
         if not isinstance(self.shuffle_features, (bool, np.bool_)):
             problems["shuffle_features"] = message("Must be true or false.")
+        if self.tokens not in TOKENS:
+            problems["tokens"] = message("Choose {first} or {second}.", first=TOKENS[0], second=TOKENS[1])
         pace = self.slow_motion
         if not is_number(pace) or not math.isfinite(pace) or not 0 <= pace <= MAX_SLOW_MOTION:
             problems["slow_motion"] = message("Must be from 0 (full speed) to {most:g} seconds.",
@@ -166,10 +174,30 @@ DEMO_RECIPE = RunConfig(hidden_dim=256, wordvec_dim=128, lr_decay=0.9, batch_siz
 PRESETS: dict[str, RunConfig] = {
     N_("Notebook RNN overfit"): NOTEBOOK_RNN,
     N_("Notebook LSTM overfit"): NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995),
+    N_("Notebook RNN overfit, characters"): NOTEBOOK_RNN.replace(tokens="characters"),
+    N_("Notebook LSTM overfit, characters"): NOTEBOOK_RNN.replace(cell_type="lstm", lr_decay=0.995,
+                                                                   tokens="characters"),
     N_("Demo recipe (generalises)"): DEMO_RECIPE,
     N_("Demo recipe, features shuffled"): DEMO_RECIPE.replace(shuffle_features=True),
 }
 CUSTOM = N_("Custom")
+# Compare's "Words or characters?": one recipe for a word model and a character model, only the
+# tokens differ; small enough that the character LSTM trains in minutes (400 iterations)
+PAIR_RECIPE = DEMO_RECIPE.replace(hidden_dim=128, wordvec_dim=64, batch_size=50, num_epochs=4, max_train=5000)
+
+
+def pair_config(cell_type: str, tokens: str) -> RunConfig:
+    """The pair recipe for one cell and one kind of token."""
+    return PAIR_RECIPE.replace(cell_type=cell_type, tokens=tokens)
+
+
+def same_recipe(a: dict, b: RunConfig) -> bool:
+    """Whether a run's settings (a dict) are `b`'s, but for pace and snapshots, which change no number."""
+    try:
+        a = RunConfig.from_dict(a)
+    except (TypeError, ValueError):
+        return False
+    return a.replace(slow_motion=b.slow_motion, snapshot_every=b.snapshot_every) == b
 
 
 # --- the recipe ----------------------------------------------------------------------
@@ -202,6 +230,8 @@ def notebook_solver(config: RunConfig, base_dir, pca_features: bool = True, *,
     """
     np.random.seed(config.seed)
     data = load_coco_data(base_dir, max_train=config.max_train, pca_features=pca_features)
+    if config.tokens == "characters":         # draws nothing: the notebook's random state is untouched
+        data = characters(data)
     if config.shuffle_features:               # its own generator: numpy's global draws stay the notebook's
         order = np.random.default_rng([config.seed, 1]).permutation(len(data["train_features"]))
         data = dict(data, train_features=np.asarray(data["train_features"])[order])

@@ -6,7 +6,7 @@ import pytest
 
 from core import (StepDecoder, beam_search, decode, eval_numerical_gradient, greedy_decode,
                   layers, teacher_forced_trace, temperature_decode)
-from core.decoding import log_softmax
+from core.decoding import log_softmax, split_gates
 
 from .conftest import VOCAB, WORDS, feature, long_decoder, make_model
 
@@ -295,3 +295,34 @@ def test_replay_stops_when_the_caption_ends():
     longer.run()
     again = StepDecoder(make_model("rnn", end_bias=30.0), feature(), max_length=8).replay(longer.steps)
     assert again.t == 1 and again.finished
+
+
+def test_trace_measures_the_last_words_gradient_on_word_vectors_and_the_cell(tiny_model):
+    """grad_x_last is ||dL_T/dx_t|| (x_t the word vector read at step t) and, for an LSTM,
+    grad_c_last is ||dL_T/dc_t||, both against numeric gradients of the last word's loss."""
+    model = make_model(tiny_model.cell_type, dtype=np.float64)
+    feat = features(1, seed=4)[0]
+    caption = np.array([START, 4, 6, 8, 5, END, NULL])
+    trace = teacher_forced_trace(model, feat, caption)
+    T, p, lstm = 5, model.params, model.cell_type == "lstm"
+
+    def last_loss(t, dx=0.0, dc=0.0):
+        h, c = model.init_state(feat[None])
+        for s in range(T):
+            x = p["W_embed"][caption[s:s + 1]] + (dx if s == t else 0.0)
+            if lstm:
+                h, c, cache = layers.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+                if s == t:                                  # nudge c_t, then h_t as it follows from it
+                    c = c + dc
+                    h = split_gates(cache.gates)["o"] * np.tanh(c)
+            else:
+                h, _ = layers.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+        return -log_softmax(h @ p["W_vocab"] + p["b_vocab"])[0, caption[T]]
+
+    for t in (0, 2, T - 1):
+        numeric = eval_numerical_gradient(lambda d: last_loss(t, dx=d), np.zeros(model.wordvec_dim), verbose=False)
+        assert trace.grad_x_last[t] == pytest.approx(np.linalg.norm(numeric), rel=1e-5)
+        if lstm:
+            numeric = eval_numerical_gradient(lambda d: last_loss(t, dc=d), np.zeros(model.hidden_dim), verbose=False)
+            assert trace.grad_c_last[t] == pytest.approx(np.linalg.norm(numeric), rel=1e-5)
+    assert (trace.grad_c_last is not None) == lstm

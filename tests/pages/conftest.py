@@ -107,6 +107,30 @@ def checkpoints(tmp_path_factory) -> dict:
     return paths
 
 
+@pytest.fixture(scope="session")
+def char_checkpoints(tmp_path_factory) -> dict:
+    """A vanilla RNN and an LSTM trained briefly on the demo data's captions as characters
+    (`core.characters`), saved as `checkpoints` are: {"rnn": path, "lstm": path}."""
+    import numpy as np
+
+    from core import CaptioningRNN, CaptioningSolver, characters, load_coco_data, save_checkpoint
+    from core.data.demo import ensure_demo_dataset
+
+    data = characters(load_coco_data(ensure_demo_dataset(), max_train=200, seed=0))
+    folder = tmp_path_factory.mktemp("char-checkpoints")
+    paths = {}
+    for cell in ("rnn", "lstm"):
+        rng = np.random.default_rng(0)
+        model = CaptioningRNN(data["word_to_idx"], input_dim=data["train_features"].shape[1],
+                              wordvec_dim=16, hidden_dim=48, cell_type=cell, rng=rng)
+        solver = CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                                  batch_size=100, num_epochs=3, verbose=False, rng=rng)
+        solver.train()
+        paths[cell] = save_checkpoint(folder / f"{cell}.h5", model, {"iteration": solver.num_iterations,
+                                                                     "config": {"tokens": "characters"}})
+    return paths
+
+
 @pytest.fixture
 def overfit_run(tmp_path):
     """Step 2 of the Home page's Quick start: the *Notebook RNN overfit* preset trained to the

@@ -260,13 +260,18 @@ def test_rnn_against_lstm_gradients_side_by_side(app, checkpoints):
     assert no_exception(at)
     chart = convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[0].proto.data.data)
     names = list(chart["series"].unique())
-    assert len(names) == 2 and "vanilla RNN" in names[0] and "LSTM" in names[1]
+    assert len(names) == 3 and "vanilla RNN" in names[0] and "LSTM" in names[1]
+    assert names[2] == f"{names[1]}, along its cell c_t"                # the LSTM's own path back
     last_step = chart["t"].max()
     assert np.allclose(chart[chart.t == last_step]["value"], 1.0)    # normalised at the last step
     labels = [m.label for m in at.metric]
     assert labels == ["A: reaches step 0", "B: reaches step 0"]
     first_step = chart[chart.t == 0].set_index("series")["value"]
-    assert [m.value for m in at.metric] == [f"×{first_step[name]:.3g}" for name in names]
+    assert [m.value for m in at.metric] == [f"×{first_step[name]:.3g}" for name in names[:2]]
+    rnn, lstm = first_step[names[0]], first_step[names[1]]
+    verdict = (at.success if lstm >= rnn else at.warning)[-1].value     # the page's own numbers decide
+    assert ("As the textbook says" if lstm >= rnn else "disagree with the textbook") in verdict
+    assert f"×{lstm:.3g}" in verdict and f"×{rnn:.3g}" in verdict
 
 
 def test_a_model_for_other_features_or_words_is_refused_with_a_message(app, tmp_path, demo_data):
@@ -480,3 +485,40 @@ def test_a_remote_browser_cannot_have_the_server_read_a_checkpoint_path(app, mon
     assert not any(t.key == "model.file" for t in at.text_input)
     admin = app("inspect", query={"admin": "secret"})                 # the admin, from anywhere
     assert "Checkpoint file" in admin.radio(key="model.source").options
+
+
+def test_a_character_model_steps_one_character_at_a_time(app, char_checkpoints):
+    """A character model reads the dataset's captions as characters: step-through takes one
+    letter or space per step (the space shown as ␣), the caption reads as words, and teacher
+    forcing and the gradient race run on a character caption, tens of steps long."""
+    at = use_checkpoint(app("inspect"), char_checkpoints["rnn"])
+    assert any("characters" in m.value for m in at.markdown if m.value.startswith("**Model:**"))
+    click(at, "inspect.step", 6)
+    dec = decoder(at)
+    assert dec.t == 6 and dec.max_length == step_view.CHARACTER_MAX_LENGTH
+    assert all(len(w) == 1 or w.startswith("<") for w in dec.words())
+    heading = next(m.value for m in at.markdown if m.value.startswith("### Step 5"))
+    took = dec.model.idx_to_word[dec.steps[-1].chosen]
+    assert f"took “{'␣' if took == ' ' else took}”" in heading
+    at.session_state[VIEW] = "Whole caption"
+    at.run()
+    assert no_exception(at) and not at.error
+    steps = next(s for s in at.selectbox if s.label == "Step (for the order and the outline)")
+    assert len(steps.options) == len(dec.continuation()) and "␣" in "".join(steps.options)
+    at.session_state[VIEW] = "Teacher forcing"
+    at.run()
+    assert no_exception(at) and not at.error
+    table = at.dataframe[0].value
+    assert len(table) > 30 and table.iloc[:, 1].map(len).max() <= 7      # one character (or <START>) a step
+    assert "␣" in table.iloc[:, 1].tolist() and " " not in table.iloc[:, 1].tolist()   # the space, visible
+    left = [w.value for w in at.warning if "leaves this caption" in w.value]
+    if left:                                          # where it leaves the caption: a step and its character
+        step = int(re.search(r"step (\d+)", left[0]).group(1))
+        assert f"**“{table.iloc[step, 2]}”**" in left[0]                  # the true character at that step
+    at.session_state[VIEW] = "RNN vs LSTM gradients"
+    at.run()
+    at.radio(key="inspect.other.source").set_value("Checkpoint file").run()
+    at.text_input(key="inspect.other.file").input(str(char_checkpoints["lstm"])).run()
+    assert no_exception(at) and not at.error
+    assert [m.label for m in at.metric] == ["A: reaches step 0", "B: reaches step 0"]
+    assert at.success or at.warning                                   # the pair, held against the textbook

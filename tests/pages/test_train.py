@@ -238,3 +238,32 @@ def test_with_redis_gone_the_page_says_so_and_still_shows_saved_runs(app, monkey
     next(b for b in at.button if b.label == "Start").click().run()
     assert no_exception(at)
     assert any("cannot be reached, so no run can start now" in e.value for e in at.error)
+
+
+def test_a_character_run_trains_saves_its_tokens_and_reloads_as_characters(app):
+    """Tokens: characters in the custom form: the worker trains on character captions, its
+    checkpoint keeps the character vocabulary and the setting, and Inspect reads it back as one."""
+    from explorer.components import step_view
+
+    at = app(page="train")
+    at.radio(key=state.TRAIN_PRESET).set_value("Notebook RNN overfit, characters").run()
+    assert any("one letter or space per step" in c.value for c in at.caption)
+    at.radio(key=state.TRAIN_PRESET).set_value("Custom").run()
+    assert at.segmented_control(key=state.TRAIN_FIELD + "tokens").value == "characters"   # from the preset
+    fields = {n.label: n for n in at.number_input}
+    fields["Hidden size H"].set_value(16)
+    fields["Word-vector size W"].set_value(8)
+    fields["Epochs"].set_value(2)
+    at.run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert no_exception(at)
+    run_id = at.session_state[state.TRAIN_RUN]
+    rerun_until(at, lambda at: at.dataframe and runs_table(at)["Status"].tolist() == ["done"],
+                what="the character run to be listed as done")
+    assert runs_table(at).iloc[0]["Run"].startswith("RNN H=16 lr 5e-3, characters · ")
+    model, meta = state.runner().load_model(run_id)
+    assert model.idx_to_word[4] == " " and meta["config"]["tokens"] == "characters"
+    next(b for b in at.button if b.label == "Use in Inspect & Compare").click().run()
+    at.switch_page("../pages/inspect.py").run()
+    assert no_exception(at) and not at.error
+    assert at.session_state[step_view.DECODER].max_length == step_view.CHARACTER_MAX_LENGTH

@@ -39,10 +39,31 @@ def test_the_presets_are_the_notebooks_overfit_cells():
     ({"slow_motion": 3600.0}, "slow_motion", "from 0 (full speed) to 600 seconds"),
     ({"slow_motion": float("nan")}, "slow_motion", "from 0 (full speed) to 600 seconds"),
     ({"slow_motion": "slow"}, "slow_motion", "from 0 (full speed) to 600 seconds"),
+    ({"tokens": "bytes"}, "tokens", "words or characters"),
 ])
 def test_each_bad_setting_gets_a_message_on_its_own_field(changes, field, words):
     problems = PRESETS["Notebook RNN overfit"].replace(**changes).validate(num_train_available=10_000)
     assert list(problems) == [field] and words in problems[field]
+
+
+def test_the_character_presets_train_the_overfit_cell_on_characters():
+    """The same cell, captions as characters: the notebook's draws are untouched (the same
+    captions), only their tokens change; a run saved before "tokens" existed reads as words."""
+    for cell in ("RNN", "LSTM"):
+        chars = PRESETS[f"Notebook {cell} overfit, characters"]
+        assert chars == PRESETS[f"Notebook {cell} overfit"].replace(tokens="characters")
+        assert chars.validate(num_train_available=10_000) == {}
+    assert chars.describe() == "LSTM H=512 lr 5e-3, characters"
+    base = ensure_demo_dataset()
+    small = {"hidden_dim": 8, "wordvec_dim": 4, "num_epochs": 1}
+    words = notebook_solver(PRESETS["Notebook RNN overfit"].replace(**small), base)
+    letters = notebook_solver(PRESETS["Notebook RNN overfit, characters"].replace(**small), base)
+    assert letters.model.idx_to_word[4] == " " and letters.model.vocab_size < words.model.vocab_size
+    assert letters.data["train_captions"].shape[1] > words.data["train_captions"].shape[1]
+    np.testing.assert_array_equal(letters.data["train_image_idxs"], words.data["train_image_idxs"])
+    old = RunConfig().to_dict()
+    del old["tokens"]
+    assert RunConfig.from_dict(old).tokens == "words"
 
 
 def test_unknown_settings_and_settings_of_the_wrong_type_are_named():
