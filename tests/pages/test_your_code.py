@@ -75,27 +75,38 @@ def test_the_access_setting(app, monkeypatch, setting, allowed):
         assert "CAPTION_LAB_STUDENT_CODE" in at.warning[0].value
 
 
-@pytest.fixture
-def code_runs(tmp_path):
-    """Two finished runs of the RNN overfit preset on student code, in the app's runs folder:
-    {"correct": run id, "sample_feeds_start": run id}."""
+@pytest.fixture(scope="module")
+def trained_code_runs(tmp_path_factory):
+    """Two finished runs of the RNN overfit preset on student code, trained once per module:
+    (runs folder, {"correct": run id, "sample_feeds_start": run id})."""
     from core.data.demo import ensure_demo_dataset
     from core.student import find_bundle
     from explorer.runs.settings import PRESETS
     from explorer.runs.local import LocalRunner
 
-    runner = LocalRunner(tmp_path / "runs")
+    folder = tmp_path_factory.mktemp("code-runs")
+    runner = LocalRunner(folder / "runs")
     dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
     ids = {"correct": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester", code=find_bundle(CORRECT)),
            "sample_feeds_start": runner.start(PRESETS["Notebook RNN overfit"], dataset, "tester",
-                                              code=find_bundle(make_bug(tmp_path, "sample_feeds_start")))}
+                                              code=find_bundle(make_bug(folder, "sample_feeds_start")))}
     try:
         for run_id in ids.values():
             info = runner.wait(run_id, timeout=300)
             assert info.status == "done", info.message
-        yield ids
     finally:
         runner.shutdown()
+    return folder / "runs", ids
+
+
+@pytest.fixture
+def code_runs(tmp_path, trained_code_runs):
+    """The two runs, copied into this test's runs folder (the app's): {name: run id}."""
+    import shutil
+    runs, ids = trained_code_runs
+    for run_id in ids.values():
+        shutil.copytree(runs / run_id, tmp_path / "runs" / run_id, symlinks=True)
+    return ids
 
 
 @pytest.mark.parametrize("which, agrees", [("correct", True), ("sample_feeds_start", False)])
