@@ -179,3 +179,53 @@ def disk_bytes(root, skip: tuple[str, ...] = ()) -> int:
         for fd, _ in stack:
             os.close(fd)
     return total
+
+
+def remove_tree(root) -> bool:
+    """Remove the folder `root` and everything beneath it, through directory descriptors (no
+    link followed, no recursion, so no depth is too deep); True when it is gone."""
+    try:
+        top = os.open(root, _FOLDER)
+    except OSError:
+        return not os.path.lexists(root)
+    stack, stuck = [(top, "")], set()
+    while stack:
+        fd, _name = stack[-1]
+        child = None
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode):
+                    if (info.st_dev, info.st_ino) in stuck:
+                        continue
+                    try:
+                        os.rmdir(entry.name, dir_fd=fd)
+                        continue
+                    except OSError:
+                        pass
+                    try:
+                        child = (os.open(entry.name, _FOLDER, dir_fd=fd), entry.name)
+                    except OSError:
+                        stuck.add((info.st_dev, info.st_ino))
+                        continue
+                    break
+                try:
+                    os.unlink(entry.name, dir_fd=fd)
+                except OSError:
+                    pass
+        if child is not None:
+            stack.append(child)
+            continue
+        stack.pop()
+        info = os.fstat(fd)
+        os.close(fd)
+        if stack:
+            try:
+                os.rmdir(_name, dir_fd=stack[-1][0])
+            except OSError:
+                stuck.add((info.st_dev, info.st_ino))
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
+    return not os.path.lexists(root)

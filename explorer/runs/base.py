@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import CaptioningRNN, CheckpointError, load_checkpoint
+from core import CaptioningRNN, CheckpointError, load_checkpoint, safe_files
 from core.student.source import read_bundle
 from core.text import message
 from explorer.runs import worker as worker_module
@@ -299,7 +298,7 @@ class RunEngine:
             hidden = run.folder.path.with_name(f".deleted-{run_id}-{uuid.uuid4().hex[:6]}")
             os.rename(run.folder.path, hidden)
             self._runs.pop(run_id, None)
-        shutil.rmtree(hidden, ignore_errors=True)
+        safe_files.remove_tree(hidden)           # (a student's run may hold folders too deep for rmtree)
         self._note_deletion(Deletion(run_id, run.meta["label"], run.meta["owner"], owner, time.time()))
 
     def deletion(self, run_id: str) -> Deletion | None:
