@@ -7,6 +7,7 @@ finiteness) and refuses anything else with a `CheckpointError` naming the file. 
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -81,11 +82,33 @@ def save_checkpoint(path, model: CaptioningRNN, metadata: dict | None = None) ->
     return atomic_write(path, write)
 
 
+MAX_FILE_BYTES = 1 << 30            # a checkpoint file read whole into memory (a run's) is at most this
+MAX_PARAM_ELEMENTS = 1 << 25       # all parameters together: far above any model the app builds
+MAX_WORDS = 1 << 20
+
+
 def _opened(path: Path, follow_links: bool):
     if follow_links:
         return h5py.File(path, "r")
-    from .safe_files import open_file
-    return h5py.File(os.fdopen(open_file(path), "rb"), "r")
+    from .safe_files import read_bytes          # a run's file: no link, no FIFO, read once, whole
+    data = read_bytes(path, MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise CheckpointError(message("{path} is larger than any checkpoint ({size:,} MB at most)", path=str(path),
+                                      size=MAX_FILE_BYTES >> 20))
+    return h5py.File(io.BytesIO(data), "r")
+
+
+def _stored(path: Path, group, name: str):
+    """The dataset `name` of `group`, held in this file itself: no link (soft, external),
+    no external storage and no virtual dataset, which would have HDF5 read another file."""
+    if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+        raise CheckpointError(message("{path}: {name} is a link to somewhere else, which no checkpoint holds",
+                                      path=str(path), name=name))
+    ds = group[name]
+    if not isinstance(ds, h5py.Dataset) or ds.is_virtual or ds.id.get_create_plist().get_external_count():
+        raise CheckpointError(message("{path}: {name} keeps its numbers outside the file, which no checkpoint does",
+                                      path=str(path), name=name))
+    return ds
 
 
 def _read(path: Path, follow_links: bool = True):
@@ -100,10 +123,17 @@ def _read(path: Path, follow_links: bool = True):
                                               version=str(f.attrs.get("version")), supported=VERSION))
             config = json.loads(f.attrs["config"])
             metadata = json.loads(f.attrs.get("metadata", "{}"))
-            idx_to_word = list(f["idx_to_word"].asstr()[()])
-            if "params" not in f:
+            words = _stored(path, f, "idx_to_word")
+            if words.size > MAX_WORDS:
+                raise CheckpointError(message("{path} has a malformed vocabulary", path=str(path)))
+            idx_to_word = list(words.asstr()[()])
+            if "params" not in f or not isinstance(f.get("params", getlink=True), h5py.HardLink):
                 raise CheckpointError(message("{path} has no 'params' group", path=str(path)))
-            params = {name: np.asarray(ds) for name, ds in f["params"].items()}
+            stored = {name: _stored(path, f["params"], name) for name in f["params"]}
+            if sum(ds.size for ds in stored.values()) > MAX_PARAM_ELEMENTS:
+                raise CheckpointError(message("{path} holds more numbers than any model of the app",
+                                              path=str(path)))
+            params = {name: np.asarray(ds) for name, ds in stored.items()}
     except CheckpointError:
         raise
     except FileNotFoundError:

@@ -124,12 +124,13 @@ def read_beneath(root, relative: str, limit: int = LIMIT) -> bytes:
         os.close(file)
 
 
-def walk_files(root, max_files: int = 10_000, max_depth: int = 32) -> list[tuple[str, int]]:
-    """The regular files beneath the folder `root`, as (relative posix path, size), sorted;
+def walk_files(root, max_files: int = 10_000, max_depth: int = 32, under: tuple = ()) -> list[tuple[str, int]]:
+    """The regular files beneath the folder `root` (or its subfolder `under`, ("code",
+    "cs231n"), reached without following a link), as (relative posix path, size), sorted;
     links (to files or folders), FIFOs and the like are left out, and so is what lies deeper
     than `max_depth` or beyond the first `max_files`."""
     found: list[tuple[str, int]] = []
-    stack = [(os.open(root, _FOLDER), "", 0)]
+    stack = [(_open_folder(root, under), "", 0)]
     try:
         while stack and len(found) < max_files:
             fd, prefix, depth = stack.pop()
@@ -229,3 +230,13 @@ def remove_tree(root) -> bool:
     except OSError:
         pass
     return not os.path.lexists(root)
+
+
+def open_append(path) -> int:
+    """A descriptor appending to the regular file `path` (made if missing), never through a
+    link or into a FIFO; the caller closes it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotARegularFile(errno.EINVAL, "not a regular file", str(path))
+    return fd

@@ -172,13 +172,15 @@ def _fetch(url: object, limits: _Limits, deadline: float) -> tuple[np.ndarray | 
 
 def _read_local(path: str | bytes, limits: _Limits) -> tuple[np.ndarray | None, str | None]:
     """Read and decode a local file, refusing directories, devices and oversized files."""
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return None, message("not a file")
-        if info.st_size > limits.max_bytes:
+    try:                        # opened first, without blocking (a FIFO), then looked at
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limits.max_bytes:
+            os.close(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, message("not a file")
             return None, message("too large (> {size})", size=_megabytes(limits.max_bytes))
-        with open(path, "rb") as f:
+        with open(fd, "rb") as f:
             data = f.read(limits.max_bytes + 1)
     except FileNotFoundError:
         return None, message("file not found")

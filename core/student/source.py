@@ -127,12 +127,15 @@ def package_dir(root: Path) -> Path:
     return (preferred or candidates)[0]
 
 
-def _read_tree(package: Path) -> tuple[dict[str, str], list[str]]:
+def _read_tree(package: Path, base: Path | None = None) -> tuple[dict[str, str], list[str]]:
     """The package's Python files, read without following a link anywhere on the way
-    (`core.safe_files`): a run's code/ folder is writable by the code it holds."""
+    (`core.safe_files`), from `base` down when given: a run's code/ folder is writable by
+    the code it holds, so no part of the way below the run's folder may be a link."""
     files, notes = {}, []
+    under = Path(package).relative_to(base).parts if base is not None else ()
+    root = base if base is not None else package
     try:
-        found = safe_files.walk_files(package, max_files=MAX_FILES * 20, max_depth=8)
+        found = safe_files.walk_files(root, max_files=MAX_FILES * 20, max_depth=8, under=under)
     except OSError as e:
         return files, [message("{name} could not be read: {error}.", name=package.name, error=str(e.strerror))]
     for relative, size in found:
@@ -147,7 +150,7 @@ def _read_tree(package: Path) -> tuple[dict[str, str], list[str]]:
                                  name=relative, size=size))
             continue
         try:
-            data = safe_files.read_beneath(package, relative, MAX_FILE_BYTES)
+            data = safe_files.read_beneath(root, "/".join([*under, relative]), MAX_FILE_BYTES)
         except OSError as e:
             notes.append(message("{name} could not be read: {error}.", name=relative, error=str(e.strerror)))
             continue
@@ -183,7 +186,10 @@ def find_bundle(root: Path) -> Bundle:
 
 def read_bundle(folder: Path, package: str, origin: str = "") -> Bundle:
     """A bundle `Bundle.write` wrote under `folder` (a run's code/ folder), read back."""
-    files, notes = _read_tree(Path(folder) / package)
+    if not isinstance(package, str) or not package.isidentifier():
+        raise NotAnAssignment(message("{folder} names no package ({package!r} is not a Python name).",
+                                      folder=str(folder), package=str(package)[:80]))
+    files, notes = _read_tree(Path(folder) / package, base=Path(folder).parent)
     if LAYERS_FILE not in files or MODEL_FILE not in files:
         layers, model = f"{package}/{LAYERS_FILE}", f"{package}/{MODEL_FILE}"
         raise NotAnAssignment(message("{folder} holds no {layers} and {model}.", folder=str(folder),

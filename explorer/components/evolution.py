@@ -38,6 +38,13 @@ def marked_caption(caption: str, truth: str) -> tuple[str, int]:
     return " ".join(marked) or ":gray[" + _("(nothing)") + "]", sum(shared)
 
 
+def sample_pictures(images: list[dict], size: int) -> list:
+    """The pictures of an evolution's sample images, None for one without a known address
+    (`store.trusted_samples` takes each address from the run's dataset, never from its files)."""
+    fetched = iter(state.image_fetcher().pictures([im["url"] for im in images if im.get("url")], size))
+    return [next(fetched) if im.get("url") else None for im in images]
+
+
 def evolution_view(evolution: Evolution, live: bool) -> None:
     """Draw the sample images with their captions at the latest snapshot (or a chosen one)."""
     if not evolution.images or not evolution.snapshots:
@@ -55,10 +62,10 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
                               help=_("Drag back to iteration 0 to see what the untrained model said.") + " "
                               + _(COUNTED))
     captions = dict(evolution.snapshots)[at]
-    images = state.image_fetcher().pictures([im["url"] for im in evolution.images], THUMBNAIL)
+    images = sample_pictures(evolution.images, THUMBNAIL)
     for image, sample, caption in zip(images, evolution.images, captions):
         picture, words = st.columns([1, 5], gap="small")
-        if image.ok:
+        if image is not None and image.ok:
             picture.image(image.data, width="stretch", output_format=image.format)
         with words:
             marked, right = marked_caption(caption, sample["truth"])

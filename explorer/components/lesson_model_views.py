@@ -21,7 +21,7 @@ from explorer import presenter, state
 from explorer.components import lesson_models
 from explorer.components.charts import next_word_bars
 from explorer.components.exports import Slide, titled
-from explorer.components.evolution import marked_caption
+from explorer.components.evolution import marked_caption, sample_pictures
 from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import caption_index
 from explorer.components.loss_chart import loss_chart
@@ -205,10 +205,10 @@ def _overfit_panel(run_id: str, live: bool) -> None:
             at, said_now = evolution.snapshots[-1]
             st.caption(_("Greedy captions at iteration **{at}**; green: the true caption's words, in its order.")
                        .format(at=at))
-            pictures = state.image_fetcher().pictures([im["url"] for im in evolution.images[:3]], THUMB)
+            pictures = sample_pictures(evolution.images[:3], THUMB)
             for picture, sample, caption in zip(pictures, evolution.images[:3], said_now):
                 left, right = st.columns([1, 4], gap="small")
-                if picture.ok:
+                if picture is not None and picture.ok:
                     left.image(picture.data, width="stretch", output_format=picture.format)
                 right.markdown(marked_caption(caption, sample["truth"])[0])
         else:

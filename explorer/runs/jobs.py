@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from core import safe_files
 from core.student.walls import remove_cgroup
 from core.text import message
 from explorer.runs.local import death_message, worker_command, worker_env
@@ -35,10 +36,13 @@ def train(folder: str, release=None) -> str:
             return "stopped"
         run.write_status(**{**record, "status": "running", "started": time.time(), "host": socket.gethostname(),
                             "engine": "rq", "horse": os.getpid()})
-        with open(run / "worker.log", "ab") as log:
+        log = safe_files.open_append(run / "worker.log")     # never through a link an earlier try left
+        try:
             proc = subprocess.Popen(worker_command(sys.executable, run.path, NICE), stdin=subprocess.PIPE,
                                     stdout=subprocess.DEVNULL, stderr=log, env=worker_env(1),
                                     start_new_session=True)
+        finally:
+            os.close(log)
         code = proc.wait()
         remove_cgroup(proc.pid, wait=2.0)       # the pids cgroup a root worker of a student's code made
         final = run.status() or {}

@@ -24,6 +24,7 @@ import uuid
 from collections import deque
 from pathlib import Path
 
+from core import safe_files
 from core.student.client import KEPT_ENV, isolated_command
 from core.student.walls import remove_cgroup
 from core.text import message
@@ -250,10 +251,13 @@ class LocalRunner(RunEngine):
     def _launch(self, run: TrackedRun) -> None:
         self._set_status(run, status="running", started=time.time())
         try:
-            with open(run.folder / "worker.log", "ab") as log:
+            log = safe_files.open_append(run.folder / "worker.log")    # never through a link left there
+            try:
                 proc = subprocess.Popen(worker_command(self.python, run.folder.path, self.nice),
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
                                         env=worker_env(self.blas_threads), start_new_session=True)
+            finally:
+                os.close(log)
         except OSError as e:
             self._end(run, "failed", message("The training process could not start: {error}", error=str(e)))
             return

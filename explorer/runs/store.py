@@ -25,6 +25,7 @@ Nothing here knows about processes or streamlit.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -33,7 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import safe_files
+from core import DatasetError, safe_files
+from core.data.coco import _read_urls
+from core.data.layout import urls_file
 from core.checkpoint import atomic_write_bytes
 from core.text import Message, decode_message, encode_message
 
@@ -255,7 +258,39 @@ class TrackedRun:
             samples = read_json(self.folder / SAMPLES)
             if samples is None:
                 return
-            self.samples = list(samples.get("images", []))
+            self.samples = trusted_samples(samples.get("images"), self.meta.get("dataset") or {},
+                                           self.folder.path.parent)
         for r in self.evolution.read():
             if isinstance(r.get("i"), int) and isinstance(r.get("captions"), list):
                 self.snapshots.append((r["i"], [str(c) for c in r["captions"]]))
+
+
+@functools.lru_cache(maxsize=8)
+def _train_urls(base_dir: str):
+    return _read_urls(Path(base_dir) / urls_file("train"), Path(base_dir))
+
+
+def trusted_samples(images, dataset: dict, runs_dir: Path) -> list[dict]:
+    """The evolution view's images, as samples.json lists them, with each address taken from
+    the run's dataset by its index, never from the file: a run of a student's code could have
+    written any path or URL there (a root-only file, an internal service) for the server to
+    fetch. The dataset must not lie in the runs folder; an index it does not hold, or a
+    dataset that cannot be read, leaves the image without an address (its caption still shows)."""
+    if not isinstance(images, list):
+        return []
+    base = str(dataset.get("base_dir") or "")
+    urls = None
+    try:
+        if base and not Path(base).resolve().is_relative_to(Path(runs_dir).resolve()):
+            urls = _train_urls(str(Path(base).resolve()))
+    except (OSError, ValueError, DatasetError):
+        urls = None
+    kept = []
+    for image in images[:16]:
+        if not isinstance(image, dict):
+            continue
+        index = image.get("image_idx")
+        known = urls is not None and isinstance(index, int) and 0 <= index < len(urls)
+        kept.append({"image_idx": index if known else None, "url": str(urls[index]) if known else None,
+                     "truth": str(image.get("truth", ""))[:500]})
+    return kept

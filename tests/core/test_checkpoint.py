@@ -87,3 +87,41 @@ def test_corrupt_and_missing_files_are_refused(tmp_path):
         load_checkpoint(garbage)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.h5")
+
+
+def _tampered(tmp_path, change):
+    """A real checkpoint with its W_embed replaced by `change(params group, shape, dtype)`."""
+    model = CaptioningRNN({"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3}, input_dim=4, wordvec_dim=3,
+                          hidden_dim=5, rng=np.random.default_rng(0))
+    path = save_checkpoint(tmp_path / "model.h5", model)
+    with h5py.File(path, "a") as f:
+        shape, dtype = f["params/W_embed"].shape, f["params/W_embed"].dtype
+        del f["params/W_embed"]
+        change(f["params"], shape, dtype)
+    return path
+
+
+def test_a_checkpoint_cannot_make_the_reader_open_another_file(tmp_path):
+    """A run's checkpoint is written by the student's code: HDF5's external storage, soft
+    and external links, and a compressed bomb are refused before any number is read."""
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(12, dtype=np.float32).tobytes())
+    cases = {
+        "external storage": lambda g, shape, dtype: g.create_dataset(
+            "W_embed", shape, dtype, external=[(str(secret), 0, secret.stat().st_size)]),
+        "external link": lambda g, shape, dtype: g.__setitem__("W_embed", h5py.ExternalLink(str(secret), "/x")),
+        "soft link": lambda g, shape, dtype: g.__setitem__("W_embed", h5py.SoftLink("/params/Wx")),
+        "bomb": lambda g, shape, dtype: g.create_dataset("W_embed", (25_000, 4_000), dtype, compression="gzip"),
+    }
+    for case, change in cases.items():
+        folder = tmp_path / case.replace(" ", "-")
+        folder.mkdir()
+        path = _tampered(folder, change)
+        assert path.stat().st_size < 1 << 20, case
+        for follow_links in (True, False):
+            with pytest.raises(CheckpointError) as refused:
+                load_checkpoint(path, follow_links=follow_links)
+            assert str(path) in str(refused.value), case
+    (tmp_path / "link.h5").symlink_to(path)
+    with pytest.raises(CheckpointError, match="symbolic link"):
+        load_checkpoint(tmp_path / "link.h5", follow_links=False)

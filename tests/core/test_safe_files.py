@@ -107,3 +107,41 @@ def test_a_runs_code_folder_is_read_without_its_links(tmp_path, secret):
     bundle = read_bundle(tmp_path / "code", "cs231n")
     assert "leak.py" not in bundle.files and "TOPSECRET" not in str(bundle.files)
     assert "rnn_layers.py" in bundle.files
+
+
+def test_a_run_cannot_choose_the_pictures_the_server_fetches(tmp_path, secret):
+    """samples.json is the run's to write: its addresses are ignored, each picture's address
+    comes from the run's dataset by index, and a dataset inside the runs folder is not one."""
+    from core.data.demo import ensure_demo_dataset
+    from explorer.runs.store import trusted_samples
+    base = ensure_demo_dataset()
+    planted = [{"image_idx": 3, "url": secret.as_uri(), "truth": "a cat"},
+               {"image_idx": 10 ** 9, "url": "http://127.0.0.1:9/internal", "truth": "x"}, "junk"]
+    kept = trusted_samples(planted, {"base_dir": str(base)}, tmp_path / "runs")
+    own = (base / "train2014_urls.txt").read_text().splitlines()[3]
+    assert kept[0]["truth"] == "a cat" and own in kept[0]["url"] and str(secret) not in kept[0]["url"]
+    assert kept[1]["url"] is None and len(kept) == 2
+    inside = tmp_path / "runs" / "run-1" / "data"
+    inside.mkdir(parents=True)
+    (inside / "train2014_urls.txt").write_text(secret.as_uri() + "\n" * 4)
+    assert trusted_samples(planted, {"base_dir": str(inside)}, tmp_path / "runs")[0]["url"] is None
+
+
+def test_an_image_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    from core.data.images import _Limits, _read_local
+    os.mkfifo(tmp_path / "pic.png")
+    picture, why = within(5, lambda: _read_local(str(tmp_path / "pic.png"), _Limits(5.0, 1 << 20, 1 << 20)))
+    assert picture is None and why == "not a file"
+
+
+def test_a_runs_code_folder_that_is_a_link_is_not_followed(tmp_path, secret):
+    from core.student.source import NotAnAssignment
+    from tests.support.student_corpus import CORRECT
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "code").symlink_to(CORRECT.parent if (CORRECT.parent / "cs231n").is_dir() else CORRECT)
+    with pytest.raises((NotAnAssignment, OSError)):
+        bundle = read_bundle(run / "code", "cs231n")
+        assert not bundle.files, "a linked code/ folder was read"
+    with pytest.raises(NotAnAssignment):
+        read_bundle(tmp_path, "../etc")
