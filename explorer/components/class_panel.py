@@ -1,0 +1,316 @@
+"""A class on the Lesson page: start one, join one, follow the teacher, answer together.
+
+The class itself lives in `explorer.classroom` (one server's memory, or Redis); this module
+draws it. `seat()` settles, at the top of the Lesson page, which class this browser tab is
+in and whether it is the teacher's: the teacher's session holds the class's secret (in
+session state only: never in the address, never in a cookie), a student's holds its code.
+The address says `?class=CODE` for both, so a link opens the class, on any page
+(`explorer.app` sends a first visit to the Lesson page).
+
+A student who follows sees the teacher's step: a small fragment polls the class every
+`POLL` seconds (one dictionary look-up, or one Redis GET) and reruns the page only when the
+step or a reveal changed. Everything a student sends (the address's code, an answer) is
+checked by the store; a wrong or ended code is a sentence.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from explorer import admin, classroom, presenter, state
+from explorer.classroom import ClassState, Refused
+from explorer.components.charts import FONT
+from explorer.i18n import _, n_
+from explorer.lessons import Lesson, Step
+
+PARAM = "class"                        # ?class=CODE in the address (sticky: explorer.address)
+CODE = "class.code"                    # the class this tab is in
+SECRET = "class.secret"                # (code, secret) in the teacher's tab alone
+FOLLOW = "class.follow"                # the student's "Follow the teacher" toggle
+JOIN = "class.show_join"               # the teacher's join code (QR) fills the screen
+TALLY = "class.show_tally"             # the teacher's tally chart, before the reveal
+POLL = 0.5                             # seconds between a follower's looks at the class
+TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
+RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
+
+
+@dataclass(frozen=True)
+class Seat:
+    """This tab's place in a class."""
+
+    code: str
+    teacher: bool
+    state: ClassState
+
+    @property
+    def follows(self) -> bool:
+        """A student who follows the teacher's step (the teacher leads, never follows)."""
+        return not self.teacher and bool(st.session_state.get(FOLLOW, True))
+
+
+def _secret(code: str) -> str | None:
+    kept = st.session_state.get(SECRET)
+    return kept[1] if isinstance(kept, tuple) and kept[0] == code else None
+
+
+def _leave(problem: str | None = None) -> None:
+    for key in (CODE, SECRET, JOIN, TALLY):
+        st.session_state.pop(key, None)
+    if PARAM in st.query_params:
+        del st.query_params[PARAM]
+    if problem:
+        st.warning(problem, icon=":material/group_off:")
+
+
+def _read(code: str) -> ClassState | None:
+    try:
+        return state.classes().get(code)
+    except Refused:
+        return None
+
+
+def seat() -> Seat | None:
+    """The class this tab is in (joining the one the address names), or None. A code that
+    does not fit, or names no class (never started, ended, expired), gets a sentence."""
+    given = st.query_params.get(PARAM) if PARAM in st.query_params else None
+    mine = st.session_state.get(CODE)
+    if given is not None and classroom.normal_code(str(given).strip()) != mine:
+        code = classroom.normal_code(str(given).strip())
+        if code is None:            # anyone's text: never shown back
+            _leave(_("The address's class code is not one: a class code is four letters, such as KMRT."))
+            return None
+        if _read(code) is None:
+            _leave(_("There is no class {code}: it was never started, or it has ended. Check the code "
+                     "with your teacher.").format(code=code))
+            return None
+        st.session_state[CODE], st.session_state[FOLLOW] = code, True
+        mine = code
+    if mine is None:
+        return None
+    now = _read(mine)
+    if now is None:
+        _leave(_("The class {code} has ended.").format(code=mine))
+        return None
+    if st.query_params.get(PARAM) != mine:
+        st.query_params[PARAM] = mine
+    return Seat(mine, _secret(mine) is not None, now)
+
+
+# --- the teacher ---------------------------------------------------------------------
+
+def _start(lesson: Lesson, index: int) -> None:
+    if not admin.is_admin():                     # a forged click on a disabled button
+        return
+    try:
+        code, secret = state.classes().start(lesson.key, index)
+    except Refused as e:
+        st.session_state["class.refused"] = str(e)
+        return
+    st.session_state[CODE], st.session_state[SECRET] = code, (code, secret)
+    st.session_state[JOIN] = True
+    st.query_params[PARAM] = code
+
+
+def _teacher_call(seat: Seat, action: str, *args) -> ClassState | None:
+    """The teacher's `action` on the class ("move", "reveal", "end"); a sentence when refused."""
+    try:
+        return getattr(state.classes(), action)(seat.code, _secret(seat.code), *args)
+    except Refused as e:
+        st.warning(_(str(e)), icon=":material/group_off:")
+        return None
+
+
+def _end(code: str) -> None:
+    try:
+        state.classes().end(code, _secret(code))
+    except Refused:
+        pass                                      # it had ended already
+    _leave()
+
+
+def publish(seat: Seat | None, lesson: Lesson, index: int) -> Seat | None:
+    """The teacher's step becomes the class's (the step moves only from here)."""
+    if seat is None or not seat.teacher or lesson.key != seat.state.lesson or index == seat.state.step:
+        return seat
+    moved = _teacher_call(seat, "move", index)
+    return Seat(seat.code, True, moved) if moved else seat
+
+
+def publish_reveal(seat: Seat, index: int) -> None:
+    if seat.teacher and index not in seat.state.revealed:
+        _teacher_call(seat, "reveal", index)
+
+
+def controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
+    """In the lesson's header row: *Start a class*, or the teacher's class menu, or the student's toggle."""
+    if seat is None:
+        allowed = admin.is_admin()
+        st.button(_("Start a class"), icon=":material/groups:", key="class_start", on_click=_start,
+                  args=(lesson, index), disabled=not allowed,
+                  help=_("Students open a link or scan a code and follow your steps on their laptops, "
+                         "and answer the questions together.") if allowed else _(admin.ONLY_ADMIN))
+        refused = st.session_state.pop("class.refused", None)
+        if refused:
+            st.warning(_(refused), icon=":material/group_off:")
+        return
+    if seat.teacher:
+        with st.popover(_("Class {code}").format(code=seat.code), icon=":material/groups:"):
+            st.markdown(_("Students join at this link (or with the code {code} on the Lesson page):")
+                        .format(code=seat.code))
+            st.code(join_link(seat.code), language=None)
+            st.toggle(_("Show the join code"), key=JOIN)
+            st.button(_("End class"), icon=":material/stop_circle:", key="class_end", on_click=_end,
+                      args=(seat.code,), help=_("Ends the class for everyone and forgets its answers."))
+        return
+    st.session_state.setdefault(FOLLOW, True)
+    st.toggle(_("Follow the teacher"), key=FOLLOW,
+              help=_("Off: look around the lesson on your own. The class goes on without you."))
+
+
+def join_link(code: str) -> str:
+    """The address a student opens: this server's Lesson page with the class's code."""
+    url = None
+    try:
+        url = st.context.url
+    except Exception:             # no browser behind this run
+        pass
+    base = url or "http://localhost:8501/"
+    if "?" in base:
+        base = base.split("?", 1)[0]
+    if base.endswith("/lesson"):
+        base = base[: -len("lesson")]
+    if not base.endswith("/"):
+        base += "/"
+    return f"{base}lesson?{PARAM}={code}"
+
+
+def qr_png(link: str, scale: int = 12) -> bytes:
+    """The QR code of `link` as a PNG (segno, medium error correction)."""
+    import segno
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()
+
+
+def showing_join(seat: Seat | None) -> bool:
+    return seat is not None and seat.teacher and bool(st.session_state.get(JOIN))
+
+
+def join_panel(seat: Seat) -> None:
+    """The join code, large: a QR code, the four letters and the link (the teacher's screen)."""
+    link = join_link(seat.code)
+    left, right = st.columns([2, 3], gap="large", vertical_alignment="center")
+    left.image(qr_png(link), width=420 if presenter.on() else 300, caption=_("Scan to join the class"))
+    with right:
+        st.subheader(_("Join the class"), anchor=False)
+        st.markdown(_("Open this link on your laptop or phone, or scan the code:"))
+        st.code(link, language=None)
+        st.html(f'<div class="class-code" style="font-size:4.5rem;font-weight:700;letter-spacing:0.5rem;'
+                f'line-height:1.1">{seat.code}</div>')
+        st.caption(_("Your screens follow this one step by step, and everyone answers the questions."))
+        st.button(_("Hide the join code"), icon=":material/visibility_off:", key="class_hide_join", type="primary",
+                  on_click=lambda: st.session_state.__setitem__(JOIN, False))
+
+
+# --- following -----------------------------------------------------------------------
+
+@st.fragment(run_every=POLL)
+def _watch(code: str, version: int, following: bool, step: int) -> None:
+    """A follower's look at the class: rerun the page when what it shows changed."""
+    now = _read(code)
+    if now is None or (following and now.version != version):
+        st.rerun(scope="app")
+    if not following:
+        st.caption(_("The teacher is on step {n}.").format(n=now.step + 1))
+
+
+def bar(seat: Seat | None) -> None:
+    """Under the header: for a student, the class and where the teacher is; the follower's poll."""
+    if seat is None or seat.teacher:
+        return
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    with row:
+        if seat.follows:
+            st.caption(_("Class {code} · you follow the teacher's screen.").format(code=seat.code))
+        else:
+            st.caption(_("Class {code} · you look around on your own.").format(code=seat.code))
+            st.button(_("Back to the teacher"), icon=":material/undo:", key="class_rejoin",
+                      on_click=lambda: st.session_state.__setitem__(FOLLOW, True))
+        _watch(seat.code, seat.state.version, seat.follows, seat.state.step)
+
+
+# --- answering together --------------------------------------------------------------
+
+def _send_answer(code: str, index: int, key: str) -> None:
+    choice = st.session_state.get(key)
+    if choice is None:
+        return
+    try:
+        state.classes().answer(code, state.owner_id(), index, choice)
+    except Refused as e:
+        st.toast(_(str(e)), icon=":material/block:")
+
+
+def answering(seat: Seat, index: int) -> bool:
+    """Whether this student may answer step `index` now (the class's step, not yet revealed)."""
+    return not seat.teacher and index == seat.state.step and index not in seat.state.revealed
+
+
+def answer_callback(seat: Seat, index: int, key: str):
+    return (_send_answer, (seat.code, index, key))
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+def tally_chart(step: Step, counts: list[int], revealed: bool) -> None:
+    """The answers as horizontal bars, one per choice; the right one green once revealed."""
+    q = step.question
+    labels = [f"{k + 1}. {_plain(_(choice))}" for k, choice in enumerate(q.choices)]
+    frame = pd.DataFrame({"choice": labels, "answers": counts,
+                          "right": [revealed and k == q.answer for k in range(len(counts))]})
+    y = {"field": "choice", "type": "nominal", "sort": labels, "axis": {"title": None, "labelLimit": 320, **FONT}}
+    spec = {"height": {"step": 34}, "layer": [
+        {"mark": {"type": "bar", "cornerRadiusEnd": 3},
+         "encoding": {"y": y, "x": {"field": "answers", "type": "quantitative", "axis": None},
+                      "color": {"field": "right", "type": "nominal", "legend": None,
+                                "scale": {"domain": [True, False], "range": [RIGHT, OTHER]}}}},
+        {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 15},
+         "encoding": {"y": y, "x": {"field": "answers", "type": "quantitative"}, "text": {"field": "answers"}}}]}
+    st.vega_lite_chart(frame, spec, width="stretch")
+
+
+@st.fragment(run_every=TEACHER_POLL)
+def _teacher_live(seat: Seat, step: Step, index: int, revealed: bool) -> None:
+    """The teacher's count of answers, and the tally on request, kept up to date."""
+    store = state.classes()
+    try:
+        store.touch(seat.code, _secret(seat.code))       # the class lives while its teacher looks
+    except Refused:
+        st.rerun(scope="app")
+    counts = store.tally(seat.code, index)
+    n = sum(counts)
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    row.markdown(n_("**{n}** answer from the class", "**{n}** answers from the class", n).format(n=n))
+    if not revealed:
+        row.toggle(_("Show the tally"), key=TALLY)
+    if revealed or st.session_state.get(TALLY):
+        tally_chart(step, counts, revealed)
+
+
+def class_answers(seat: Seat, step: Step, index: int, revealed: bool) -> None:
+    """Under a question in a class: the teacher's live count and tally; the tally on a
+    student's screen once revealed; a line saying who reveals."""
+    if seat.teacher:
+        _teacher_live(seat, step, index, revealed)
+        return
+    if revealed:
+        tally_chart(step, state.classes().tally(seat.code, index), True)
+    elif index == seat.state.step:
+        st.caption(_("Your answer is anonymous, and you may change it until the teacher reveals the answer."))
+    else:
+        st.caption(_("The teacher reveals this answer when the class reaches it."))
