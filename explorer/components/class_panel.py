@@ -77,8 +77,8 @@ def seat() -> Seat | None:
     does not fit, or names no class (never started, ended, expired), gets a sentence."""
     given = st.query_params.get(PARAM) if PARAM in st.query_params else None
     mine = st.session_state.get(CODE)
-    if given is not None and classroom.normal_code(str(given).strip()) != mine:
-        code = classroom.normal_code(str(given).strip())
+    code = classroom.normal_code(str(given).strip()) if given is not None else None
+    if given is not None and (code is None or code != mine):
         if code is None:            # anyone's text: never shown back
             _leave(_("The address's class code is not one: a class code is four letters, such as KMRT."))
             return None
