@@ -270,16 +270,16 @@ def _plain(text: str) -> str:
 def tally_chart(step: Step, counts: list[int], revealed: bool) -> None:
     """The answers as horizontal bars, one per choice; the right one green once revealed."""
     q = step.question
-    labels = [f"{k + 1}. {_plain(_(choice))}" for k, choice in enumerate(q.choices)]
+    labels = [_plain(_(choice)) for choice in q.choices]
     frame = pd.DataFrame({"choice": labels, "answers": counts,
                           "right": [revealed and k == q.answer for k in range(len(counts))]})
     y = {"field": "choice", "type": "nominal", "sort": labels, "axis": {"title": None, "labelLimit": 320, **FONT}}
-    spec = {"height": {"step": 34}, "layer": [
+    spec = {"height": {"step": 26}, "layer": [
         {"mark": {"type": "bar", "cornerRadiusEnd": 3},
          "encoding": {"y": y, "x": {"field": "answers", "type": "quantitative", "axis": None},
                       "color": {"field": "right", "type": "nominal", "legend": None,
                                 "scale": {"domain": [True, False], "range": [RIGHT, OTHER]}}}},
-        {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 15},
+        {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 14},
          "encoding": {"y": y, "x": {"field": "answers", "type": "quantitative"}, "text": {"field": "answers"}}}]}
     st.vega_lite_chart(frame, spec, width="stretch")
 
