@@ -32,6 +32,7 @@ SECRET = "class.secret"                # (code, secret) in the teacher's tab alo
 FOLLOW = "class.follow"                # the student's "Follow the teacher" toggle
 JOIN = "class.show_join"               # the teacher's join code (QR) fills the screen
 TALLY = "class.show_tally"             # the teacher's tally chart, before the reveal
+JOIN_CODE = "class.join_code"          # the code a student types under *Join a class*
 POLL = 0.5                             # seconds between a follower's looks at the class
 TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
 RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
@@ -114,6 +115,12 @@ def _start(lesson: Lesson, index: int) -> None:
     st.query_params[PARAM] = code
 
 
+def _join() -> None:
+    """The code typed under *Join a class* goes to the address, where `seat()` checks it."""
+    typed = str(st.session_state.get(JOIN_CODE) or "").strip()[:8]
+    st.query_params[PARAM] = typed or "-"
+
+
 def _teacher_call(seat: Seat, action: str, *args) -> ClassState | None:
     """The teacher's `action` on the class ("move", "reveal", "end"); a sentence when refused."""
     try:
@@ -147,19 +154,26 @@ def publish_reveal(seat: Seat, index: int) -> None:
 def controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
     """In the lesson's header row: *Start a class*, or the teacher's class menu, or the student's toggle."""
     if seat is None:
-        allowed = admin.is_admin()
-        st.button(_("Start a class"), icon=":material/groups:", key="class_start", on_click=_start,
-                  args=(lesson, index), disabled=not allowed,
-                  help=_("Students open a link or scan a code and follow your steps on their laptops, "
-                         "and answer the questions together.") if allowed else _(admin.ONLY_ADMIN))
         refused = st.session_state.pop("class.refused", None)
         if refused:
             st.warning(_(refused), icon=":material/group_off:")
+        if admin.is_admin():
+            st.button(_("Start a class"), icon=":material/groups:", key="class_start", on_click=_start,
+                      args=(lesson, index), help=_("Students open a link or scan a code and follow your steps on "
+                                                   "their laptops, and answer the questions together."))
+            return
+        with st.popover(_("Join a class"), icon=":material/groups:"):
+            with st.form("class_join_form", border=False):
+                st.text_input(_("Class code"), key=JOIN_CODE, max_chars=8, placeholder="KMRT",
+                              help=_("The four letters your teacher shows."))
+                st.form_submit_button(_("Join"), on_click=_join)
+            st.button(_("Start a class"), icon=":material/groups:", key="class_start", on_click=_start,
+                      args=(lesson, index), disabled=True, help=_(admin.ONLY_ADMIN))
         return
     if seat.teacher:
         with st.popover(_("Class {code}").format(code=seat.code), icon=":material/groups:"):
-            st.markdown(_("Students join at this link (or with the code {code} on the Lesson page):")
-                        .format(code=seat.code))
+            st.markdown(_("Students join at this link, or type the code {code} under *Join a class* on "
+                          "the Lesson page:").format(code=seat.code))
             st.code(join_link(seat.code), language=None)
             st.toggle(_("Show the join code"), key=JOIN)
             st.button(_("End class"), icon=":material/stop_circle:", key="class_end", on_click=_end,

@@ -150,7 +150,7 @@ def test_a_class_link_to_another_page_opens_the_lesson(app):
     assert no_exception(at) and heading(at).startswith(LESSON.steps[2].title)
 
 
-def test_on_a_shared_server_only_the_admin_starts_a_class(app, monkeypatch):
+def test_on_a_shared_server_only_the_admin_starts_a_class_and_students_type_its_code(app, monkeypatch):
     monkeypatch.setenv("CAPTION_LAB_ADMIN_TOKEN", "s3cret-token-for-the-test")
     at = app(page="lesson")
     assert at.button(key="class_start").disabled
@@ -158,4 +158,13 @@ def test_on_a_shared_server_only_the_admin_starts_a_class(app, monkeypatch):
     assert class_panel.PARAM not in at.query_params and no_exception(at)
     admin = app(page="lesson", query={"admin": "s3cret-token-for-the-test"})
     admin.button(key="class_start").click().run()
-    assert param(admin, class_panel.PARAM)
+    code = param(admin, class_panel.PARAM)
+    assert code
+    for typed, words in (("zz9", "is not one"), ("", "is not one")):
+        at.text_input(key=class_panel.JOIN_CODE).input(typed)
+        next(b for b in at.button if b.label == "Join").click().run()
+        assert words in warnings(at) and class_panel.PARAM not in at.query_params
+    at.text_input(key=class_panel.JOIN_CODE).input(code.lower())
+    next(b for b in at.button if b.label == "Join").click().run()
+    assert param(at, class_panel.PARAM) == code and at.button(key=lesson_player.NEXT_KEY).disabled
+    assert any(f"Class {code}" in c.value for c in at.caption)
