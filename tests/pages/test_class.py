@@ -168,3 +168,26 @@ def test_on_a_shared_server_only_the_admin_starts_a_class_and_students_type_its_
     next(b for b in at.button if b.label == "Join").click().run()
     assert param(at, class_panel.PARAM) == code and at.button(key=lesson_player.NEXT_KEY).disabled
     assert any(f"Class {code}" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["zh", "ko"])
+def test_a_class_reads_in_the_language_with_no_english_sentence_left(app, demo_data, lang):
+    from explorer import i18n
+    from tests.pages.conftest import reading
+    from tests.support.page_text import english_left, page_texts, translated_english
+
+    messages = translated_english(i18n.read_catalogue(lang))
+    teacher = app(page="lesson", query={"lang": lang})
+    teacher.button(key="class_start").click().run()
+    code = param(teacher, class_panel.PARAM)
+    assert english_left(page_texts(teacher), demo_data["idx_to_word"], messages) == []      # the join code
+    teacher.button(key="class_hide_join").click().run()
+    teacher.button(key=lesson_player.NEXT_KEY).click().run()
+    student = app(query={class_panel.PARAM: code, "lang": lang})
+    reading(lang)
+    step = LESSON.steps[1]
+    student.radio(key=lesson_player.ANSWER + step.key).set_value(0).run()
+    teacher.toggle(key=class_panel.TALLY).set_value(True).run()
+    for at in (teacher, student):
+        assert no_exception(at)
+        assert english_left(page_texts(at), demo_data["idx_to_word"], messages) == [], at.query_params
