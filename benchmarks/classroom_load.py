@@ -346,8 +346,12 @@ async def _answer_together(step, index: int, teacher, followers, shown, revealed
     for k in range(len(followers)):
         expected[k % n] += 1
     key = f"lesson.answer.{step.key}"
-    if key not in followers[0].widgets:
-        raise RuntimeError(f"no radio {key} among {sorted(followers[0].widgets)}")
+    deadline = time.monotonic() + 30                       # each follower's page has drawn the question
+    while time.monotonic() < deadline and not all(key in f.widgets for f in followers):
+        await asyncio.sleep(0.05)
+    missing = sum(key not in f.widgets for f in followers)
+    if missing:
+        raise RuntimeError(f"{missing} followers never drew the question's radio {key}")
     results = await asyncio.gather(*(f.choose(key, k % n) for k, f in enumerate(followers)))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and shown["answers"] < len(followers):
