@@ -313,14 +313,14 @@ class RedisClassroom:
                     raw = pipe.get(key)
                     if raw is None:
                         raise Refused(NO_CLASS)
-                    state, _digest_ = _decode(normal_code(code), raw)
+                    state = _decode(normal_code(code), raw)[0]
                     _check_answer(state, step, choice)
                     answers, slot = self._answers(state.code, step), _voter(state.code, voter)
                     if pipe.hlen(answers) >= MAX_ANSWERS and not pipe.hexists(answers, slot):
                         raise Refused(N_("This question has as many answers as it can take."))
                     pipe.multi()
                     pipe.hset(answers, slot, choice)
-                    pipe.expire(answers, max(1, pipe_ttl(self.redis, key, self.ttl)))
+                    pipe.expire(answers, max(1, _seconds_left(self.redis, key, self.ttl)))
                     pipe.execute()
                     return
                 except redis.WatchError:
@@ -340,7 +340,7 @@ class RedisClassroom:
         return counts
 
 
-def pipe_ttl(client, key: str, default: int) -> int:
+def _seconds_left(client, key: str, default: int) -> int:
     """Seconds the class at `key` has left (its answers expire with it)."""
     left = client.ttl(key)
     return int(left) if isinstance(left, int) and left > 0 else default

@@ -33,6 +33,7 @@ FOLLOW = "class.follow"                # the student's "Follow the teacher" togg
 JOIN = "class.show_join"               # the teacher's join code (QR) fills the screen
 TALLY = "class.show_tally"             # the teacher's tally chart, before the reveal
 JOIN_CODE = "class.join_code"          # the code a student types under *Join a class*
+REFUSED = "class.refused"              # why Start a class was refused, shown on the next run
 POLL = 0.5                             # seconds between a follower's looks at the class
 TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
 RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
@@ -108,7 +109,7 @@ def _start(lesson: Lesson, index: int) -> None:
     try:
         code, secret = state.classes().start(lesson.key, index)
     except Refused as e:
-        st.session_state["class.refused"] = str(e)
+        st.session_state[REFUSED] = str(e)
         return
     st.session_state[CODE], st.session_state[SECRET] = code, (code, secret)
     st.session_state[JOIN] = True
@@ -154,7 +155,7 @@ def publish_reveal(seat: Seat, index: int) -> None:
 def controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
     """In the lesson's header row: *Start a class*, or the teacher's class menu, or the student's toggle."""
     if seat is None:
-        refused = st.session_state.pop("class.refused", None)
+        refused = st.session_state.pop(REFUSED, None)
         if refused:
             st.warning(_(refused), icon=":material/group_off:")
         if admin.is_admin():
