@@ -173,7 +173,7 @@ class Session:
     async def _rerun_fragments(self, page_hash: str) -> None:
         """As a browser does: rerun each fragment that asked for it, at its interval."""
         due = {f: time.monotonic() + interval for f, interval in self.fragments.items()}
-        while self.fragments:
+        while True:                                        # until the next open, click or close
             now = time.monotonic()
             for fragment, interval in list(self.fragments.items()):
                 if now >= due.get(fragment, now):
@@ -187,6 +187,8 @@ class Session:
                 kind = message.WhichOneof("type")
                 if kind == "stop_auto_rerun":
                     self.fragments.pop(message.stop_auto_rerun.fragment_id, None)
+                elif kind == "auto_rerun":                # a full rerun the app asked for (st.rerun) sets it again
+                    self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
 
     def _stop_fragment_reruns(self) -> None:
         if self._reruns is not None:

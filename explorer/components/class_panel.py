@@ -152,8 +152,26 @@ def publish_reveal(seat: Seat, index: int) -> None:
         _teacher_call(seat, "reveal", index)
 
 
+# The class's controls sit in the app's top strip, right of the sidebar's toggle and left of
+# Streamlit's menu, where nothing else is: a lesson step keeps its whole screen (presenter
+# mode fits every step in 1280x720). Its wrapper is taken out of the page's flow too, so it
+# adds no gap above the step. Streamlit's test ids and our container's key class.
+STRIP = """<style>
+.st-key-class-controls { position: fixed; top: 0.35rem; right: 3.2rem; z-index: 999991; width: auto; }
+div:has(> .st-key-class-controls) { position: absolute; }
+.st-key-class-controls [data-testid="stElementContainer"]:has(style) { display: none; }
+</style>"""
+
+
 def controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
-    """In the lesson's header row: *Start a class*, or the teacher's class menu, or the student's toggle."""
+    """In the top strip: *Start a class* (or, for a student on a shared server, *Join a
+    class*), the teacher's class menu, or the student's *Follow the teacher*."""
+    with st.container(key="class-controls", horizontal=True, vertical_alignment="center", gap="small"):
+        st.html(STRIP)
+        _controls(seat, lesson, index)
+
+
+def _controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
     if seat is None:
         refused = st.session_state.pop(REFUSED, None)
         if refused:

@@ -99,10 +99,10 @@ def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
     n = len(lesson.steps)
     locked = seat is not None and seat.follows
     step = lesson.steps[index]
+    class_panel.controls(seat, lesson, index)           # in the app's top strip: no room taken from the step
     title, buttons = st.columns([4, 3], vertical_alignment="center")
     title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
-        class_panel.controls(seat, lesson, index)
         with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title), disabled=locked):
             for k, other in enumerate(lesson.steps):
                 st.button(f"{k + 1}. {_(other.title)}", key=f"lesson_goto_{k}", on_click=_go, args=(lesson, k),
