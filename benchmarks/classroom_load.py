@@ -319,7 +319,7 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
 
     followers = list(await asyncio.gather(*(join(k) for k in range(sessions))))
     await asyncio.sleep(2.0)
-    step, lasts, each, answered = 1, [], [], None
+    step, lasts, each, answered, steps = 1, [], [], None, []
     asked = next(k for k in range(1, len(lesson.steps)) if lesson.steps[k].question is not None)
     for _ in range(min(moves, len(lesson.steps) - 1)):
         clicked = time.perf_counter()
@@ -331,11 +331,12 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         times = [a[step] - clicked for a in arrivals if step in a]
         each += times
         lasts.append(max(times) if len(times) == sessions else float("inf"))
+        steps.append(step)
         if step - 1 == asked and answered is None:
             answered = await _answer_together(lesson.steps[asked], asked, teacher, followers, shown, revealed)
         await asyncio.sleep(rng.uniform(1.5, 2.5))                 # the teacher talks a little
     await close_all([teacher, *followers])
-    return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions}, followers
+    return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps}, followers
 
 
 async def _answer_together(step, index: int, teacher, followers, shown, revealed) -> dict:
@@ -375,6 +376,7 @@ def report_follow(figures: dict) -> dict:
           f"p50 {statistics.median(lasts):.2f} s, p95 {percentile(lasts, 0.95):.2f} s, max {max(lasts):.2f} s"
           + ("" if len(finite) == len(lasts) else f" ({len(lasts) - len(finite)} moves not followed by all)"))
     print(f"  Next -> each follower: p50 {statistics.median(each):.2f} s, p95 {percentile(each, 0.95):.2f} s")
+    print("  per move, the last follower: " + ", ".join(f"step {k} {t:.2f} s" for k, t in zip(figures["steps"], lasts)))
     if answers:
         lost = answers["sent"] - answers["counted"]
         print(f"  answers: {answers['sent']} sent, {answers['errors']} refused or failed, {answers['counted']} "

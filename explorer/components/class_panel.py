@@ -147,9 +147,12 @@ def publish(seat: Seat | None, lesson: Lesson, index: int) -> Seat | None:
     return Seat(seat.code, True, moved) if moved else seat
 
 
-def publish_reveal(seat: Seat, index: int) -> None:
-    if seat.teacher and index not in seat.state.revealed:
-        _teacher_call(seat, "reveal", index)
+def reveal(code: str, index: int) -> None:
+    """The teacher's *Reveal the answer*: the answer and the tally on every screen."""
+    try:
+        state.classes().reveal(code, _secret(code), index)
+    except Refused as e:
+        st.toast(_(str(e)), icon=":material/block:")
 
 
 # The class's controls sit in the app's top strip, right of the sidebar's toggle and left of

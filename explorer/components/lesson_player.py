@@ -134,15 +134,13 @@ def question(step: Step, index: int = 0, seat: Seat | None = None) -> bool:
                       format_func=lambda i: _(q.choices[i]), label_visibility="collapsed",
                       horizontal=True, persist_state="session", on_change=callback, args=args,
                       disabled=student and not class_panel.answering(seat, index))
-    revealed = bool(st.session_state.get(REVEALED + step.key))
-    if seat is not None:
-        if seat.teacher and revealed:
-            class_panel.publish_reveal(seat, index)
-        revealed = index in seat.state.revealed or (seat.teacher and revealed)
+    # in a class the class's reveal counts (the teacher's button reveals it on every screen)
+    revealed = bool(st.session_state.get(REVEALED + step.key)) if seat is None else index in seat.state.revealed
     if not revealed:
         if not student:
+            reveal, args = (_reveal, (step,)) if seat is None else (class_panel.reveal, (seat.code, index))
             st.button(_("Reveal the answer"), icon=":material/visibility:", key=f"lesson_reveal_{step.key}",
-                      on_click=_reveal, args=(step,))
+                      on_click=reveal, args=args)
         if seat is not None:
             class_panel.class_answers(seat, step, index, False)
         return False
