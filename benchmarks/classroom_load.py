@@ -232,7 +232,7 @@ async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageRe
 # --- follow: a class in step ----------------------------------------------------------
 
 STEP_SHOWN = re.compile(r"· (\d+)/(\d+)")                  # the Lesson's heading: "The data :gray[· 1/12]"
-ANSWERS_SHOWN = re.compile(r"\*\*(\d+)\*\* answers? from the class")
+ANSWERS_SHOWN = re.compile(r"\*\*(\d+)\*\* answered")
 
 
 def _shown(message) -> tuple[str, object] | None:
@@ -358,6 +358,8 @@ async def _answer_together(step, index: int, teacher, followers, shown, revealed
     while time.monotonic() < deadline and shown["answers"] < len(followers):
         await asyncio.sleep(0.1)
     counted = shown["answers"]
+    while time.monotonic() < deadline + 10 and f"lesson_reveal_{step.key}" not in teacher.widgets:
+        await asyncio.sleep(0.1)
     clicked = time.perf_counter()
     await teacher.click(f"lesson_reveal_{step.key}")
     deadline = time.monotonic() + 20

@@ -310,7 +310,7 @@ def tally_chart(step: Step, counts: list[int], revealed: bool) -> None:
     frame = pd.DataFrame({"choice": labels, "answers": counts,
                           "right": [revealed and k == q.answer for k in range(len(counts))]})
     y = {"field": "choice", "type": "nominal", "sort": labels, "axis": {"title": None, "labelLimit": 320, **FONT}}
-    spec = {"height": {"step": 26}, "layer": [
+    spec = {"height": {"step": 22}, "layer": [
         {"mark": {"type": "bar", "cornerRadiusEnd": 3},
          "encoding": {"y": y, "x": {"field": "answers", "type": "quantitative", "axis": None},
                       "color": {"field": "right", "type": "nominal", "legend": None,
@@ -322,7 +322,8 @@ def tally_chart(step: Step, counts: list[int], revealed: bool) -> None:
 
 @st.fragment(run_every=TEACHER_POLL)
 def _teacher_live(seat: Seat, step: Step, index: int, revealed: bool) -> None:
-    """The teacher's count of answers, and the tally on request, kept up to date."""
+    """The teacher's *Reveal the answer*, the count of answers beside it and the tally on
+    request, kept up to date."""
     store = state.classes()
     try:
         store.touch(seat.code, _secret(seat.code))       # the class lives while its teacher looks
@@ -331,9 +332,15 @@ def _teacher_live(seat: Seat, step: Step, index: int, revealed: bool) -> None:
     counts = store.tally(seat.code, index)
     n = sum(counts)
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    row.markdown(n_("**{n}** answer from the class", "**{n}** answers from the class", n).format(n=n))
-    if not revealed:
-        row.toggle(_("Show the tally"), key=TALLY)
+    with row:
+        if not revealed and st.button(_("Reveal the answer"), key=f"lesson_reveal_{step.key}", on_click=reveal,
+                                      args=(seat.code, index)):
+            st.rerun(scope="app")                        # the answer shows on the whole page
+        st.markdown(n_("**{n}** answered", "**{n}** answered", n).format(n=n),
+                    width="content")
+        if not revealed:
+            st.toggle(_("Tally"), key=TALLY,
+                      help=_("The answers so far, as bars (only on your screen until the reveal)."))
     if revealed or st.session_state.get(TALLY):
         tally_chart(step, counts, revealed)
 

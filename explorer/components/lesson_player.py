@@ -137,10 +137,9 @@ def question(step: Step, index: int = 0, seat: Seat | None = None) -> bool:
     # in a class the class's reveal counts (the teacher's button reveals it on every screen)
     revealed = bool(st.session_state.get(REVEALED + step.key)) if seat is None else index in seat.state.revealed
     if not revealed:
-        if not student:
-            reveal, args = (_reveal, (step,)) if seat is None else (class_panel.reveal, (seat.code, index))
+        if seat is None:                  # in a class the teacher's button sits beside the count of answers
             st.button(_("Reveal the answer"), icon=":material/visibility:", key=f"lesson_reveal_{step.key}",
-                      on_click=reveal, args=args)
+                      on_click=_reveal, args=(step,))
         if seat is not None:
             class_panel.class_answers(seat, step, index, False)
         return False

@@ -90,8 +90,8 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     for s, choice in zip(students, (STEP.question.answer, STEP.question.answer, wrong)):
         s.locator('[data-testid="stMain"] [data-testid="stRadio"] [role="radiogroup"] label').nth(choice).click()
         wait_idle(s)
-    wait_for(lambda: "3 answers from the class" in main_text(teacher), timeout=10, what="the count of answers")
-    teacher.get_by_text("Show the tally").click()
+    wait_for(lambda: "3 answered" in main_text(teacher), timeout=10, what="the count of answers")
+    teacher.get_by_text("Tally", exact=True).click()
     wait_idle(teacher)
     wait_for(lambda: teacher.locator('[data-testid="stVegaLiteChart"]').count() >= 1, timeout=10, what="the tally")
     screenshot(teacher, "class-teacher-tally")

@@ -58,7 +58,7 @@ def test_a_student_on_the_other_server_follows_and_answers(two_servers):
                 if element.WhichOneof("type") == "html" and "class-code" in element.html.body:
                     drawn["code"] = re.search(r">([A-Z]{4})<", element.html.body).group(1)
                 if element.WhichOneof("type") == "markdown":
-                    found = re.search(r"\*\*(\d+)\*\* answers? from the class", element.markdown.body)
+                    found = re.search(r"\*\*(\d+)\*\* answered", element.markdown.body)
                     if found:
                         drawn["answers"] = int(found.group(1))
 
