@@ -15,7 +15,8 @@ the same class. A class ends by itself `TTL` seconds after the teacher's session
 touched it (`touch`), and its answers with it.
 
 Everything given here may come from a browser: codes, steps and choices are checked, and
-a refusal is a sentence (`Refused`), never an exception from the store. Not for: anything
+a refusal is a sentence (`Refused`; `Unavailable` when Redis does not answer), never an
+exception from the store. Not for: anything
 a page draws (`explorer.components.class_panel` does that).
 """
 from __future__ import annotations
@@ -44,8 +45,28 @@ class Refused(Exception):
     """What a class refused, as a sentence for a person (English, N_-marked; shown through `_`)."""
 
 
+class Unavailable(Refused):
+    """The store does not answer (Redis is down or unreachable): nothing is known of the class."""
+
+
 NO_CLASS = N_("There is no class with this code: it was never started, or it has ended.")
 NOT_TEACHER = N_("Only the teacher's own browser tab can move the class.")
+NO_REDIS = N_("Redis, where this server keeps its classes, does not answer, so the class cannot be reached "
+              "just now. The admin can check CAPTION_LAB_REDIS_URL.")
+
+
+def _answering(method):
+    """A Redis store's method that turns Redis's own errors into `Unavailable`, a sentence."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        import redis
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as e:
+            raise Unavailable(NO_REDIS) from e
+    return wrapped
 
 
 @dataclass(frozen=True)
@@ -241,6 +262,7 @@ class RedisClassroom:
     def _answers(self, code: str, step: int) -> str:
         return f"{PREFIX}{code}:answers:{step}"
 
+    @_answering
     def start(self, lesson: str, step: int = 0) -> tuple[str, str]:
         step = _check_step(lesson, step)
         secret = secrets.token_urlsafe(24)
@@ -251,6 +273,7 @@ class RedisClassroom:
                 return code, secret
         raise Refused(N_("This server holds as many classes as it can; end one first."))
 
+    @_answering
     def get(self, code) -> ClassState | None:
         if normal_code(code) is None:
             return None
@@ -285,24 +308,29 @@ class RedisClassroom:
                 except redis.WatchError:
                     continue
 
+    @_answering
     def touch(self, code, secret) -> None:
         self._update(code, secret, lambda state: state)
 
+    @_answering
     def move(self, code, secret, step) -> ClassState:
         def change(state):
             k = _check_step(state.lesson, step)
             return state if k == state.step else _changed(state, step=k)
         return self._update(code, secret, change)
 
+    @_answering
     def reveal(self, code, secret, step) -> ClassState:
         def change(state):
             k = _check_step(state.lesson, step)
             return state if k in state.revealed else _changed(state, reveal=k)
         return self._update(code, secret, change)
 
+    @_answering
     def end(self, code, secret) -> None:
         self._update(code, secret, lambda state: None)
 
+    @_answering
     def answer(self, code, voter: str, step, choice) -> None:
         import redis
         key = self._key(code)
@@ -326,6 +354,7 @@ class RedisClassroom:
                 except redis.WatchError:
                     continue
 
+    @_answering
     def tally(self, code, step) -> list[int]:
         state = self.get(code)
         if state is None or not isinstance(step, int) or state.lesson not in LESSONS:

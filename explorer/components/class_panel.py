@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import admin, classroom, presenter, state
-from explorer.classroom import ClassState, Refused
+from explorer.classroom import ClassState, Refused, Unavailable
 from explorer.components.charts import FONT
 from explorer.i18n import _, n_
 from explorer.lessons import Lesson, Step
@@ -68,15 +68,22 @@ def _leave(problem: str | None = None) -> None:
 
 
 def _read(code: str) -> ClassState | None:
-    try:
-        return state.classes().get(code)
-    except Refused:
-        return None
+    """The class `code` as it is now, or None when there is none (`Unavailable` when the
+    store does not answer: then nothing is known, and nothing is forgotten)."""
+    return state.classes().get(code)
 
 
 def seat() -> Seat | None:
     """The class this tab is in (joining the one the address names), or None. A code that
     does not fit, or names no class (never started, ended, expired), gets a sentence."""
+    try:
+        return _seat()
+    except Unavailable as e:
+        st.warning(_(str(e)), icon=":material/cloud_off:")
+        return None
+
+
+def _seat() -> Seat | None:
     given = st.query_params.get(PARAM) if PARAM in st.query_params else None
     mine = st.session_state.get(CODE)
     code = classroom.normal_code(str(given).strip()) if given is not None else None
@@ -134,6 +141,9 @@ def _teacher_call(seat: Seat, action: str, *args) -> ClassState | None:
 def _end(code: str) -> None:
     try:
         state.classes().end(code, _secret(code))
+    except Unavailable as e:                      # the class goes on: try again when Redis is back
+        st.toast(_(str(e)), icon=":material/cloud_off:")
+        return
     except Refused:
         pass                                      # it had ended already
     _leave()
@@ -256,7 +266,10 @@ def join_panel(seat: Seat) -> None:
 @st.fragment(run_every=POLL)
 def _watch(code: str, version: int, following: bool, step: int) -> None:
     """A follower's look at the class: rerun the page when what it shows changed."""
-    now = _read(code)
+    try:
+        now = _read(code)
+    except Unavailable:
+        return                                   # Redis away for a moment: look again at the next poll
     if now is None or (following and now.version != version):
         st.rerun(scope="app")
     if not following:
@@ -327,9 +340,12 @@ def _teacher_live(seat: Seat, step: Step, index: int, revealed: bool) -> None:
     store = state.classes()
     try:
         store.touch(seat.code, _secret(seat.code))       # the class lives while its teacher looks
+        counts = store.tally(seat.code, index)
+    except Unavailable as e:
+        st.warning(_(str(e)), icon=":material/cloud_off:")
+        return
     except Refused:
         st.rerun(scope="app")
-    counts = store.tally(seat.code, index)
     n = sum(counts)
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     with row:
@@ -352,7 +368,10 @@ def class_answers(seat: Seat, step: Step, index: int, revealed: bool) -> None:
         _teacher_live(seat, step, index, revealed)
         return
     if revealed:
-        tally_chart(step, state.classes().tally(seat.code, index), True)
+        try:
+            tally_chart(step, state.classes().tally(seat.code, index), True)
+        except Unavailable as e:
+            st.warning(_(str(e)), icon=":material/cloud_off:")
     elif index == seat.state.step:
         st.caption(_("Your answer is anonymous, and you may change it until the teacher reveals the answer."))
     else:

@@ -131,3 +131,16 @@ def test_two_app_servers_see_one_redis_class(redis_server):
     assert two.get(code).step == ASKS
     two.answer(code, "student", ASKS, 1)
     assert one.tally(code, ASKS)[1] == 1
+
+
+def test_a_redis_that_does_not_answer_is_a_sentence_for_every_call():
+    from explorer.classroom import Unavailable
+    from tests.support.http_server import free_port
+
+    store = RedisClassroom(f"redis://127.0.0.1:{free_port()}/0")          # nothing listens there
+    calls = [lambda: store.start(DEFAULT), lambda: store.get("KMRT"), lambda: store.touch("KMRT", "s"),
+             lambda: store.move("KMRT", "s", 1), lambda: store.reveal("KMRT", "s", 1), lambda: store.end("KMRT", "s"),
+             lambda: store.answer("KMRT", "v", 1, 0), lambda: store.tally("KMRT", 1)]
+    for call in calls:
+        with pytest.raises(Unavailable, match="Redis, where this server keeps its classes, does not answer"):
+            call()

@@ -191,3 +191,15 @@ def test_a_class_reads_in_the_language_with_no_english_sentence_left(app, demo_d
     for at in (teacher, student):
         assert no_exception(at)
         assert english_left(page_texts(at), demo_data["idx_to_word"], messages) == [], at.query_params
+
+
+def test_a_redis_that_does_not_answer_is_a_sentence_on_the_lesson_page(app, monkeypatch):
+    from tests.support.http_server import free_port
+
+    monkeypatch.setenv("CAPTION_LAB_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    student = student_of(app, "KMRT")
+    assert "does not answer" in warnings(student) and heading(student).startswith(LESSON.steps[0].title)
+    teacher = app(page="lesson")
+    teacher.button(key="class_start").click().run()
+    assert no_exception(teacher) and "does not answer" in warnings(teacher)
+    assert class_panel.PARAM not in teacher.query_params
