@@ -280,6 +280,8 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
             shown["code"] = re.search(r">([A-Z]{4})<", element.html.body).group(1)
         elif kind == "markdown" and ANSWERS_SHOWN.search(element.markdown.body):
             shown["answers"] = int(ANSWERS_SHOWN.search(element.markdown.body).group(1))
+        elif kind == "heading" and STEP_SHOWN.search(element.heading.body):
+            shown["step"] = int(STEP_SHOWN.search(element.heading.body).group(1))
         elif kind == "vega_lite_chart" and '"answers"' in element.vega_lite_chart.spec:
             shown["tally"] = _tally(element.vega_lite_chart)
 
@@ -332,6 +334,10 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         each += times
         lasts.append(max(times) if len(times) == sessions else float("inf"))
         steps.append(step)
+        if len(times) < sessions:
+            print(f"  step {step}: {len(times)} of {sessions} followers drew it within 30 s; the teacher's "
+                  f"screen shows step {shown.get('step')}; the others show "
+                  f"{sorted({max(a) if a else None for a in arrivals if step not in a})}", flush=True)
         if step - 1 == asked and answered is None:
             answered = await _answer_together(lesson.steps[asked], asked, teacher, followers, shown, revealed)
         await asyncio.sleep(rng.uniform(1.5, 2.5))                 # the teacher talks a little
