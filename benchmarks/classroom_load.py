@@ -13,6 +13,12 @@ the fragments that rerun themselves on the Train page. A page's time is from the
              class does when the teacher says "now open Inspect"
     solo     one session goes round the pages 20 times: each page's own cost, in wall time
              and in the app server's CPU time (what a page rerun costs the class)
+    follow   a class in step (`explorer.classroom`): a teacher starts a class on the Lesson
+             page and the sessions follow it (`?class=CODE`); the teacher presses Next
+             --moves times, and each time the clock runs from the click to the last follower
+             drawing the new step; on the first step with a question every follower answers
+             (a known spread over the choices), and the teacher's count and, after Reveal,
+             the tally must hold every answer
 
 each on `1` server (the default local engine, `make run`'s set-up) or on `2` replicas
 behind nginx (`deploy.cluster`: Redis, RQ workers, sticky sessions). In every scenario two
@@ -23,8 +29,8 @@ exception boxes and error alerts the pages drew, sessions per app server, and th
 servers' memory (resident, after the scenario). Needs nginx and redis-server for `2`.
 Everything listens on 127.0.0.1 only.
 
-    python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2]
-                                        [--scenarios solo:1,steady:1,burst:1,burst:2]
+    python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2] [--moves 8]
+                                        [--scenarios solo:1,steady:1,burst:1,burst:2,follow:1,follow:2]
 """
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -221,6 +229,172 @@ async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageRe
     return results, cpu
 
 
+# --- follow: a class in step ----------------------------------------------------------
+
+STEP_SHOWN = re.compile(r"· (\d+)/(\d+)")                  # the Lesson's heading: "The data :gray[· 1/12]"
+ANSWERS_SHOWN = re.compile(r"\*\*(\d+)\*\* answered")
+
+
+def _shown(message) -> tuple[str, object] | None:
+    """(kind, element) of a forward message that draws an element, else None."""
+    if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+        return None
+    element = message.delta.new_element
+    return element.WhichOneof("type"), element
+
+
+def _tally(chart) -> list[int] | None:
+    """The counts of a tally chart (a Vega-Lite chart whose data has an "answers" column)."""
+    import pyarrow as pa
+    for data in [chart.data.data] + [d.data.data for d in chart.datasets]:
+        if not data:
+            continue
+        frame = pa.ipc.open_stream(data).read_all().to_pandas()
+        if "answers" in frame.columns:
+            return [int(n) for n in frame["answers"]]
+    return None
+
+
+async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> tuple[dict, list]:
+    """A teacher and `sessions` followers (see the module's docstring); the measured figures.
+    The teacher is the admin by `token` (`CAPTION_LAB_ADMIN_TOKEN`): behind nginx no browser
+    is on the server's own machine."""
+    from explorer.lessons import DEFAULT, LESSONS
+    lesson = LESSONS[DEFAULT]
+    rng = random.Random(seed)
+    rehearsal = await Session.connect(url)                 # the teacher walks the steps once, untimed
+    await rehearsal.open("")                               # the first visit: a page map
+    await rehearsal.open("lesson")
+    for _ in range(moves):
+        await rehearsal.click("lesson_next")
+    await rehearsal.close()
+    teacher = await Session.connect(url, query=f"admin={token}")
+    shown = {"code": None, "answers": 0, "tally": None}
+
+    def teacher_sees(message) -> None:
+        drawn = _shown(message)
+        if drawn is None:
+            return
+        kind, element = drawn
+        if kind == "html" and "class-code" in element.html.body:
+            shown["code"] = re.search(r">([A-Z]{4})<", element.html.body).group(1)
+        elif kind == "markdown" and ANSWERS_SHOWN.search(element.markdown.body):
+            shown["answers"] = int(ANSWERS_SHOWN.search(element.markdown.body).group(1))
+        elif kind == "heading" and STEP_SHOWN.search(element.heading.body):
+            shown["step"] = int(STEP_SHOWN.search(element.heading.body).group(1))
+        elif kind == "vega_lite_chart" and '"answers"' in element.vega_lite_chart.spec:
+            shown["tally"] = _tally(element.vega_lite_chart)
+
+    teacher.listener = teacher_sees
+    await teacher.open("")
+    await teacher.open("lesson")
+    await teacher.click("class_start")
+    code = shown["code"]
+    if code is None:
+        raise RuntimeError("the teacher's Start a class showed no code (is this browser the admin?)")
+    await teacher.click("class_hide_join")
+
+    arrivals: list[dict[int, float]] = [{} for _ in range(sessions)]
+    revealed: list[float | None] = [None] * sessions
+
+    def follower_sees(k: int):
+        def see(message) -> None:
+            drawn = _shown(message)
+            if drawn is None:
+                return
+            kind, element = drawn
+            if kind == "heading":
+                found = STEP_SHOWN.search(element.heading.body)
+                if found:
+                    arrivals[k].setdefault(int(found.group(1)), time.perf_counter())
+            elif kind == "markdown" and "lesson-answer" in element.markdown.body and revealed[k] is None:
+                revealed[k] = time.perf_counter()
+        return see
+
+    async def join(k: int) -> Session:
+        await asyncio.sleep(rng.uniform(0, 3))                     # the class arrives over a few seconds
+        session = await Session.connect(url, query=f"class={code}")
+        session.listener = follower_sees(k)
+        await session.open("")                             # a link opens the Lesson page, whatever its page
+        await session.open("lesson")                       # (and its page hash, for the reruns to come)
+        return session
+
+    followers = list(await asyncio.gather(*(join(k) for k in range(sessions))))
+    await asyncio.sleep(2.0)
+    step, lasts, each, answered, steps = 1, [], [], None, []
+    asked = next(k for k in range(1, len(lesson.steps)) if lesson.steps[k].question is not None)
+    for _ in range(min(moves, len(lesson.steps) - 1)):
+        clicked = time.perf_counter()
+        await teacher.click("lesson_next")
+        step += 1
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(step in a for a in arrivals):
+            await asyncio.sleep(0.02)
+        times = [a[step] - clicked for a in arrivals if step in a]
+        each += times
+        lasts.append(max(times) if len(times) == sessions else float("inf"))
+        steps.append(step)
+        if len(times) < sessions:
+            print(f"  step {step}: {len(times)} of {sessions} followers drew it within 30 s; the teacher's "
+                  f"screen shows step {shown.get('step')}; the others show "
+                  f"{sorted({max(a) if a else None for a in arrivals if step not in a})}", flush=True)
+        if step - 1 == asked and answered is None:
+            answered = await _answer_together(lesson.steps[asked], asked, teacher, followers, shown, revealed)
+        await asyncio.sleep(rng.uniform(1.5, 2.5))                 # the teacher talks a little
+    await close_all([teacher, *followers])
+    return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps}, followers
+
+
+async def _answer_together(step, index: int, teacher, followers, shown, revealed) -> dict:
+    """Every follower answers (follower k chooses k mod the number of choices), concurrently;
+    then the teacher's count, Reveal and the tally it shows on the teacher's screen."""
+    n = len(step.question.choices)
+    expected = [0] * n
+    for k in range(len(followers)):
+        expected[k % n] += 1
+    key = f"lesson.answer.{step.key}"
+    deadline = time.monotonic() + 30                       # each follower's page has drawn the question
+    while time.monotonic() < deadline and not all(key in f.widgets for f in followers):
+        await asyncio.sleep(0.05)
+    missing = sum(key not in f.widgets for f in followers)
+    if missing:
+        raise RuntimeError(f"{missing} followers never drew the question's radio {key}")
+    results = await asyncio.gather(*(f.choose(key, k % n) for k, f in enumerate(followers)))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and shown["answers"] < len(followers):
+        await asyncio.sleep(0.1)
+    counted = shown["answers"]
+    while time.monotonic() < deadline + 10 and f"lesson_reveal_{step.key}" not in teacher.widgets:
+        await asyncio.sleep(0.1)
+    clicked = time.perf_counter()
+    await teacher.click(f"lesson_reveal_{step.key}")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(r is not None and r >= clicked for r in revealed):
+        await asyncio.sleep(0.02)
+    seen = [r - clicked for r in revealed if r is not None and r >= clicked]
+    return {"sent": len(results), "errors": sum(r.status != "ok" or r.exceptions + r.errors > 0 for r in results),
+            "counted": counted, "tally": shown["tally"], "expected": expected,
+            "reveal_last": max(seen) if len(seen) == len(followers) else float("inf")}
+
+
+def report_follow(figures: dict) -> dict:
+    lasts, each, answers = figures["lasts"], figures["each"], figures["answers"]
+    finite = [t for t in lasts if t != float("inf")]
+    print(f"  Next -> last of {figures['sessions']} followers showing the new step, over {len(lasts)} moves: "
+          f"p50 {statistics.median(lasts):.2f} s, p95 {percentile(lasts, 0.95):.2f} s, max {max(lasts):.2f} s"
+          + ("" if len(finite) == len(lasts) else f" ({len(lasts) - len(finite)} moves not followed by all)"))
+    print(f"  Next -> each follower: p50 {statistics.median(each):.2f} s, p95 {percentile(each, 0.95):.2f} s")
+    print("  per move, the last follower: " + ", ".join(f"step {k} {t:.2f} s" for k, t in zip(figures["steps"], lasts)))
+    if answers:
+        lost = answers["sent"] - answers["counted"]
+        print(f"  answers: {answers['sent']} sent, {answers['errors']} refused or failed, {answers['counted']} "
+              f"counted on the teacher's screen ({lost} lost); tally after Reveal {answers['tally']}, "
+              f"expected {answers['expected']}; Reveal -> last follower showing it {answers['reveal_last']:.2f} s")
+    return {"p50": statistics.median(lasts), "p95": percentile(lasts, 0.95), "max": max(lasts),
+            "errors": answers["errors"] if answers else 0,
+            "exceptions": 0, "tally_ok": bool(answers) and answers["tally"] == answers["expected"]}
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far, from /proc."""
     try:
@@ -273,6 +447,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="times each session goes through every page")
     parser.add_argument("--scenarios", default="solo:1,steady:1,burst:1,burst:2",
                         help="comma-separated MODE:SERVERS, MODE steady or burst, SERVERS 1 or more")
+    parser.add_argument("--moves", type=int, default=8, help="the teacher's Next clicks, follow (default 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--streamlit-run", action="store_true",
                         help="start the app servers with plain `streamlit run explorer/app.py` instead of "
@@ -287,11 +462,13 @@ def main(argv=None) -> int:
     dataset = {"base_dir": str(ensure_demo_dataset()), "pca_features": True, "is_demo": True}
     training = PRESETS[TRAINING_PRESET].replace(num_epochs=1000)
     summary = []
+    token = secrets.token_hex(16)
+    os.environ["CAPTION_LAB_ADMIN_TOKEN"] = token            # the app servers' admin: the follow scenario's teacher
     for scenario in args.scenarios.split(","):
         mode, _, servers = scenario.strip().partition(":")
         servers = int(servers or 1)
-        if mode not in ("steady", "burst", "solo"):
-            parser.error(f"unknown mode {mode!r} in --scenarios (steady, burst or solo)")
+        if mode not in ("steady", "burst", "solo", "follow"):
+            parser.error(f"unknown mode {mode!r} in --scenarios (steady, burst, solo or follow)")
         folder = Path(tempfile.mkdtemp(prefix="caption-lab-load-"))
         setup = OneServer(folder, command) if servers == 1 else Replicas(folder, servers, command)
         try:
@@ -301,18 +478,25 @@ def main(argv=None) -> int:
             label = f"{mode} on {servers} server{'s' if servers > 1 else ''}" + (" behind nginx" if servers > 1 else "")
             print(f"\n{label}: {trained} runs training, " + {
                 "steady": f"think ~{args.think:g} s", "burst": "all sessions click at once",
-                "solo": "one session, each page 20 times"}[mode], flush=True)
+                "solo": "one session, each page 20 times",
+                "follow": f"a teacher and {args.sessions} followers, {args.moves} Next clicks"}[mode], flush=True)
             asyncio.run(warm_up(setup.app_urls()))
             load_before = os.getloadavg()[0]
             cpu = None
             if mode == "steady":
                 results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
                                                                      args.think, args.seed)))
+            elif mode == "follow":
+                figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token))
+                results = []
             elif mode == "burst":
                 results, clients = asyncio.run(_run_and_close(burst(setup.url, args.sessions, args.rounds, 1.0)))
             else:
                 (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
-            overall = report(results, clients, cpu)
+            overall = report_follow(figures) if mode == "follow" else report(results, clients, cpu)
+            if mode == "follow":
+                served = Counter(c.served_by or "?" for c in clients)
+                print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
             memory = [rss_mb(p) for p in setup.app_pids()]
             print("  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
                   + f"; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")

@@ -4,6 +4,11 @@
     result = await session.open("train")          # one page: seconds until its script finished
     await session.close()
 
+A session can also press a button or choose a radio option by the widget's key, as a
+browser would (`click("lesson_next")`, `choose("lesson.answer.data", 0)`: the widget's id
+and options come from what the page drew), and `listener` sees every forward message as it
+arrives (the follow scenario of `benchmarks.classroom_load` times a step change so).
+
 A session fetches the app's page once (the XSRF cookie and, through a proxy, its route
 cookie), opens `/_stcore/stream` with the subprotocols the browser sends, and talks in
 the `BackMsg` / `ForwardMsg` protobufs that ship with Streamlit: `rerun_script` with a
@@ -17,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -44,6 +51,9 @@ class Session:
     fragments: dict[str, float] = field(default_factory=dict)   # fragment id -> seconds between reruns
     query: str = ""
     served_by: str = ""                # "host:port" from the sidebar, when the app runs on Redis (replicas)
+    widgets: dict[str, object] = field(default_factory=dict)   # widget key -> the element that drew it
+    listener: Callable[[ForwardMsg], None] | None = None       # sees every forward message
+    page_hash: str = ""                # the page last opened
     _reruns: asyncio.Task | None = None
     _inbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     _reader: asyncio.Task | None = None
@@ -72,12 +82,26 @@ class Session:
             async for data in self.ws:
                 message = ForwardMsg()
                 message.ParseFromString(data)
+                self._note_widget(message)
+                if self.listener is not None:
+                    self.listener(message)
                 await self._inbox.put(message)
         except websockets.ConnectionClosed:
             pass
         await self._inbox.put(None)
 
-    async def _send_rerun(self, page_hash: str = "", fragment: str = "") -> None:
+    def _note_widget(self, message) -> None:
+        """Keep the buttons, radios and toggles the page draws, by their key (their id ends with it)."""
+        if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+            return
+        element = message.delta.new_element
+        which = element.WhichOneof("type")
+        if which in ("button", "radio", "checkbox"):
+            proto = getattr(element, which)
+            key = proto.id[len("$$ID-"):].split("-", 1)[-1] if proto.id.startswith("$$ID-") else proto.id
+            self.widgets[key] = proto
+
+    async def _send_rerun(self, page_hash: str = "", fragment: str = "", widgets: list | None = None) -> None:
         message = BackMsg()
         state = message.rerun_script
         state.query_string = self.query
@@ -85,15 +109,33 @@ class Session:
         if fragment:
             state.fragment_id = fragment
             state.is_auto_rerun = True
+        if widgets:
+            state.widget_states.widgets.extend(widgets)
         await self.ws.send(message.SerializeToString())
+
+    async def click(self, key: str, timeout: float = 120.0) -> PageResult:
+        """Press the button with key `key` on the page last opened; wait until the script finished."""
+        return await self._act(WidgetState(id=self.widgets[key].id, trigger_value=True), key, timeout)
+
+    async def choose(self, key: str, option: int, timeout: float = 120.0) -> PageResult:
+        """Choose option `option` (0-based) of the radio with key `key`; wait until the script finished."""
+        radio = self.widgets[key]
+        return await self._act(WidgetState(id=radio.id, string_value=radio.options[option]), key, timeout)
+
+    async def _act(self, widget, what: str, timeout: float) -> PageResult:
+        self._stop_fragment_reruns()
+        return await self._run(self.page_hash, what, timeout, [widget])
 
     async def open(self, page: str = "", timeout: float = 120.0) -> PageResult:
         """Open a page (its URL path, "" for the default) and wait until its script finished."""
         self._stop_fragment_reruns()
-        page_hash = self.pages.get(page, "")
+        self.page_hash = self.pages.get(page, "")
+        return await self._run(self.page_hash, page or "home", timeout)
+
+    async def _run(self, page_hash: str, what: str, timeout: float, widgets: list | None = None) -> PageResult:
         started = time.perf_counter()
-        await self._send_rerun(page_hash)
-        result = PageResult(page or "home", 0.0)
+        await self._send_rerun(page_hash, widgets=widgets)
+        result = PageResult(what, 0.0)
         deadline = started + timeout
         while True:
             try:
@@ -131,7 +173,7 @@ class Session:
     async def _rerun_fragments(self, page_hash: str) -> None:
         """As a browser does: rerun each fragment that asked for it, at its interval."""
         due = {f: time.monotonic() + interval for f, interval in self.fragments.items()}
-        while self.fragments:
+        while True:                                        # until the next open, click or close
             now = time.monotonic()
             for fragment, interval in list(self.fragments.items()):
                 if now >= due.get(fragment, now):
@@ -145,6 +187,8 @@ class Session:
                 kind = message.WhichOneof("type")
                 if kind == "stop_auto_rerun":
                     self.fragments.pop(message.stop_auto_rerun.fragment_id, None)
+                elif kind == "auto_rerun":                # a full rerun the app asked for (st.rerun) sets it again
+                    self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
 
     def _stop_fragment_reruns(self) -> None:
         if self._reruns is not None:

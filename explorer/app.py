@@ -2,8 +2,9 @@
 
 Page configuration, presenter mode (`explorer.presenter`), the reader's language
 (`explorer.i18n`), who the browser is (its owner id, whether it is the admin's:
-`explorer.cookies`, `explorer.admin`), what the address holds (`explorer.address`), the
-shared sidebar, then `st.navigation` over the scripts in the top-level `pages/` folder
+`explorer.cookies`, `explorer.admin`), what the address holds (`explorer.address`; a
+class's link, `?class=CODE`, opens the Lesson page whatever page it names), the shared
+sidebar, then `st.navigation` over the scripts in the top-level `pages/` folder
 (listed here, since Streamlit only discovers a `pages/` folder that sits next to the
 entry point).
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import address, admin, i18n, presenter, state, styles
-from explorer.components import exports
+from explorer.components import class_panel, exports
 from explorer.components.sidebar import dataset_sidebar
 from explorer.i18n import _
 
@@ -36,7 +37,10 @@ navigation = st.navigation({
                  st.Page(PAGES / "compare.py", title=_("Compare"), icon=":material/compare:"),
                  st.Page(PAGES / "your_code.py", title=_("Your code"), icon=":material/code:")],
 })
+first_run = address.PAGE not in st.session_state
 address.start(navigation.url_path)
+if first_run and class_panel.PARAM in st.query_params and navigation.url_path != "lesson":
+    st.switch_page(PAGES / "lesson.py", query_params=st.query_params.to_dict())   # a class's link: its lesson
 sidebar_health = dataset_sidebar()
 with st.sidebar:
     exports.name_downloads()                # a chart's download is named after what it shows

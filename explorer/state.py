@@ -209,6 +209,13 @@ def runner():
     return runs.engine(runs_dir())
 
 
+@st.cache_resource
+def classes():
+    """The server's classes (`explorer.classroom`): in Redis on `$CAPTION_LAB_REDIS_URL` when set, else in memory."""
+    from explorer import classroom
+    return classroom.classroom(runs.redis_url())
+
+
 # --- who is this ---------------------------------------------------------------------
 
 def owner_id() -> str:

@@ -11,6 +11,8 @@ import re
 
 import streamlit as st
 
+from explorer.components import class_panel
+from explorer.components.class_panel import Seat
 from explorer.i18n import _
 from explorer.lessons import DEFAULT, LESSONS, Lesson, Step
 
@@ -56,9 +58,16 @@ def _from_address() -> tuple[Lesson, int, str | None]:
                         "step 1.").format(n=len(lesson.steps))
 
 
-def current() -> tuple[Lesson, int]:
+def current(seat: Seat | None = None) -> tuple[Lesson, int]:
     """The lesson and step on show: the session's, or the address's when it names another
-    (a link opened, a reload); the address is written back to say it."""
+    (a link opened, a reload); the address is written back to say it. A student who follows
+    a class is on the class's step, whatever the session or the address say."""
+    if seat is not None and seat.follows and seat.state.lesson in LESSONS:
+        lesson = LESSONS[seat.state.lesson]
+        index = min(max(seat.state.step, 0), len(lesson.steps) - 1)
+        st.session_state[LESSON], st.session_state[STEP] = lesson.key, index
+        _write_address(lesson, index)
+        return lesson, index
     wanted = (st.query_params.get(LESSON_PARAM), st.query_params.get(STEP_PARAM))
     coming_back = wanted == (None, None) and LESSON in st.session_state      # from another page
     if LESSON not in st.session_state or (wanted != st.session_state.get(ADDRESS) and not coming_back):
@@ -84,21 +93,24 @@ def _go(lesson: Lesson, index: int) -> None:
     _write_address(lesson, st.session_state[STEP])
 
 
-def header(lesson: Lesson, index: int) -> None:
-    """The step's title, Back and Next, a list of every step, and the progress bar."""
+def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
+    """The step's title, Back and Next, a list of every step, and the progress bar; the class's
+    controls beside them. A student who follows the teacher cannot move (the buttons are off)."""
     n = len(lesson.steps)
+    locked = seat is not None and seat.follows
     step = lesson.steps[index]
+    class_panel.controls(seat, lesson, index)           # in the app's top strip: no room taken from the step
     title, buttons = st.columns([4, 3], vertical_alignment="center")
     title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
-        with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title)):
+        with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title), disabled=locked):
             for k, other in enumerate(lesson.steps):
                 st.button(f"{k + 1}. {_(other.title)}", key=f"lesson_goto_{k}", on_click=_go, args=(lesson, k),
                           type="tertiary", disabled=k == index)
         st.button(_("Back"), icon=":material/chevron_left:", key=BACK_KEY, on_click=_go, args=(lesson, index - 1),
-                  disabled=index == 0, shortcut="Left")
+                  disabled=index == 0 or locked, shortcut="Left")
         st.button(_("Next"), icon=":material/chevron_right:", key=NEXT_KEY, on_click=_go, args=(lesson, index + 1),
-                  disabled=index == n - 1, type="primary", shortcut="Right")
+                  disabled=index == n - 1 or locked, type="primary", shortcut="Right")
     st.progress((index + 1) / n)
     st.html(PAGER, unsafe_allow_javascript=True)
 
@@ -107,20 +119,29 @@ def _reveal(step: Step) -> None:
     st.session_state[REVEALED + step.key] = True
 
 
-def question(step: Step) -> bool:
+def question(step: Step, index: int = 0, seat: Seat | None = None) -> bool:
     """The step's question, its choices and *Reveal the answer*; whether the answer is shown
-    (True for a step without a question)."""
+    (True for a step without a question). In a class the teacher's reveal shows it on every
+    screen, a student's choice is their answer to the class, and only the teacher reveals."""
     q = step.question
     if q is None:
         return True
     st.markdown(_("**Question.** {prompt}").format(prompt=_(q.prompt)))
-    choice = st.radio(_(q.prompt), range(len(q.choices)), index=None, key=ANSWER + step.key,
+    key = ANSWER + step.key
+    student = seat is not None and not seat.teacher
+    callback, args = class_panel.answer_callback(seat, index, key) if student else (None, None)
+    choice = st.radio(_(q.prompt), range(len(q.choices)), index=None, key=key,
                       format_func=lambda i: _(q.choices[i]), label_visibility="collapsed",
-                      horizontal=True, persist_state="session")
-    revealed = bool(st.session_state.get(REVEALED + step.key))
+                      horizontal=True, persist_state="session", on_change=callback, args=args,
+                      disabled=student and not class_panel.answering(seat, index))
+    # in a class the class's reveal counts (the teacher's button reveals it on every screen)
+    revealed = bool(st.session_state.get(REVEALED + step.key)) if seat is None else index in seat.state.revealed
     if not revealed:
-        st.button(_("Reveal the answer"), icon=":material/visibility:", key=f"lesson_reveal_{step.key}",
-                  on_click=_reveal, args=(step,))
+        if seat is None:                  # in a class the teacher's button sits beside the count of answers
+            st.button(_("Reveal the answer"), icon=":material/visibility:", key=f"lesson_reveal_{step.key}",
+                      on_click=_reveal, args=(step,))
+        if seat is not None:
+            class_panel.class_answers(seat, step, index, False)
         return False
     answer = _(q.choices[q.answer])
     if choice is None:
@@ -134,4 +155,6 @@ def question(step: Step) -> bool:
     st.markdown(f'<div class="lesson-answer" style="background:{tint};border-radius:0.5rem;'
                 f'padding:0.35rem 0.7rem;font-size:0.85rem;line-height:1.4">\n\n{said}\n\n</div>',
                 unsafe_allow_html=True)
+    if seat is not None:
+        class_panel.class_answers(seat, step, index, True)
     return True

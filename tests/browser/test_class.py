@@ -1,0 +1,121 @@
+"""A class in real browsers: a teacher presenting at 1280x720 and three students, each a
+browser of their own. The join code is a QR code large enough for the back of a room; the
+students follow the teacher's Next within a second or so, cannot move the class with the
+buttons or the keys, answer, and see the reveal and the tally; End class ends it for all."""
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from explorer.lessons import DEFAULT, LESSONS
+from tests.support.waiting import wait_for
+
+from .conftest import assert_no_errors, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+LESSON = LESSONS[DEFAULT]
+ASKS = next(k for k, s in enumerate(LESSON.steps) if k > 0 and s.question is not None
+            and not s.question.conceals)
+STEP = LESSON.steps[ASKS]
+
+
+def heading(page) -> str:
+    return page.locator('[data-testid="stMain"] h2').first.inner_text()
+
+
+def main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def address(page, name: str) -> str:
+    return parse_qs(urlparse(page.url).query).get(name, [""])[0]
+
+
+def test_a_teacher_and_three_students_in_step(browser, app_url):
+    teacher_context = browser.new_context(viewport={"width": 1280, "height": 720})
+    teacher = teacher_context.new_page()
+    teacher.set_default_timeout(30_000)
+    teacher.goto(f"{app_url}/lesson?present=1")
+    wait_idle(teacher)
+    teacher.get_by_role("button", name="Start a class").click()
+    wait_idle(teacher)
+    code = teacher.locator(".class-code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z]{4}", code) and address(teacher, "class") == code
+    qr = teacher.locator('[data-testid="stImage"] img').first
+    box = qr.bounding_box()
+    assert box["width"] >= 400 and abs(box["width"] - box["height"]) < 2      # large and square, for the back row
+    link = teacher.locator('[data-testid="stCode"]').first.inner_text().strip()
+    assert link == f"{app_url}/lesson?class={code}"
+    screenshot(teacher, "class-teacher-join-code")
+
+    students = []
+    for k in range(3):
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{app_url}/?class={code.lower()}" if k == 0 else link)       # any page, any case
+        wait_for(lambda: heading(page).startswith(LESSON.steps[0].title), timeout=60, what="the class's step")
+        students.append(page)
+    assert all("you follow the teacher" in main_text(s) for s in students)
+
+    teacher.get_by_role("button", name="Hide the join code").click()
+    wait_idle(teacher)
+    moves = ["Next"] * (ASKS + 1) + ["Back"]                      # on past the question, and back to it
+    for move in moves:
+        teacher.get_by_role("button", name=move).click()
+        wait_idle(teacher)
+        clicked = time.monotonic()
+        title = LESSON.steps[int(address(teacher, "step")) - 1].title
+        for s in students:
+            wait_for(lambda: heading(s).startswith(title), timeout=10, what="a student to follow", poll=0.05)
+        followed = time.monotonic() - clicked
+        assert followed < 5, followed               # within a second or so; generous on a shared machine
+    assert all(address(s, "step") == str(ASKS + 1) for s in students)
+
+    # a student cannot move the class: the buttons are off, and the keys do nothing
+    first = students[0]
+    assert first.get_by_role("button", name="Next").is_disabled()
+    first.locator('[data-testid="stMain"] h2').first.click()             # the keys go to the page
+    for key in ("ArrowRight", "PageDown", "ArrowLeft"):
+        first.keyboard.press(key)
+    time.sleep(1.0)
+    assert heading(first).startswith(STEP.title) and address(teacher, "step") == str(ASKS + 1)
+
+    choices = STEP.question.choices
+    wrong = next(i for i in range(len(choices)) if i != STEP.question.answer)
+    for s, choice in zip(students, (STEP.question.answer, STEP.question.answer, wrong)):
+        s.locator('[data-testid="stMain"] [data-testid="stRadio"] [role="radiogroup"] label').nth(choice).click()
+        wait_idle(s)
+    wait_for(lambda: "3 answered" in main_text(teacher), timeout=10, what="the count of answers")
+    teacher.get_by_text("Tally", exact=True).click()
+    wait_idle(teacher)
+    wait_for(lambda: teacher.locator('[data-testid="stVegaLiteChart"]').count() >= 1, timeout=10, what="the tally")
+    screenshot(teacher, "class-teacher-tally")
+
+    teacher.get_by_role("button", name="Reveal the answer").click()
+    wait_idle(teacher)
+    for s, said in zip(students, ("Right:", "Right:", "Not quite:")):
+        wait_for(lambda: said in main_text(s), timeout=10, what="the reveal on a student's screen")
+        wait_for(lambda: s.locator('[data-testid="stVegaLiteChart"]').count() >= 1, timeout=10, what="the tally")
+        assert_no_errors(s)
+    screenshot(students[2], "class-student-revealed")
+    screenshot(teacher, "class-teacher-revealed")
+
+    teacher.get_by_role("button", name=f"Class {code}").click()
+    teacher.get_by_role("button", name="End class").click()
+    wait_idle(teacher)
+    assert teacher.get_by_role("button", name="Start a class").count() == 1
+    for s in students:
+        wait_for(lambda: f"The class {code} has ended." in main_text(s), timeout=10, what="the end of the class")
+        assert not s.get_by_role("button", name="Next").is_disabled()
+    assert_no_errors(teacher)
+    late = students[0].context.new_page()
+    late.goto(link)
+    wait_for(lambda: f"There is no class {code}" in main_text(late), timeout=30, what="an ended code's sentence")
+    for s in students:
+        s.context.close()
+    teacher_context.close()
