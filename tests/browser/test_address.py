@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 TOKEN = "sesame-0123"
 VIEW = "image=val:42&strategy=temperature&temperature=0.7&seed=3"
-STICKY = {"lesson": "captioning", "step": "2", "class": "3b"}    # other parts' parameters
+STICKY = {"lesson": "captioning", "step": "2"}    # other parts' parameters (`class` routes: test_class.py)
 
 
 @pytest.fixture(scope="module")
