@@ -349,16 +349,16 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     x_flat = x.reshape(N * T, V)
     y_flat = y.reshape(N * T)
     mask_flat = mask.reshape(N * T)
-    shifted = x_flat - x_flat.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    sums = probs.sum(axis=1, keepdims=True)
     rows = np.arange(N * T)
-    log_p_true = shifted[rows, y_flat] - np.log(sums[:, 0])   # log-softmax, never log(0)
+    dx_flat = x_flat - x_flat.max(axis=1, keepdims=True)      # shifted scores; then, in place,
+    log_p_true = dx_flat[rows, y_flat]                        # e^scores, then the gradient
+    np.exp(dx_flat, out=dx_flat)
+    sums = dx_flat.sum(axis=1)
+    log_p_true -= np.log(sums)                                # log-softmax, never log(0)
     loss = -float(np.sum(mask_flat * log_p_true, dtype=np.float64)) / N
-    probs /= sums
-    dx_flat = probs
-    dx_flat[rows, y_flat] -= 1
-    dx_flat *= (mask_flat / N).astype(x.dtype, copy=False)[:, None]
+    weight = mask_flat / N                                    # each row's share of the loss
+    dx_flat *= (weight / sums).astype(x.dtype, copy=False)[:, None]   # probabilities, weighted
+    dx_flat[rows, y_flat] -= weight.astype(x.dtype, copy=False)
     if verbose:
         print("dx_flat: ", dx_flat.shape)
     return loss, dx_flat.reshape(N, T, V)
