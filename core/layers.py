@@ -6,7 +6,9 @@ sequence layers are written for speed: the input projection `x @ Wx` is hoisted 
 the time loop, the weight gradients are one matmul over all timesteps, and inside the
 loop states are kept hidden-major, (H, N) per step, because BLAS multiplies the
 transposed products, Wh^T (H, H) @ h^T (H, N), faster than the notebook's h @ Wh with
-N = 25 rows. Every buffer keeps the dtype of its inputs.
+N = 25 rows; the sequence LSTM takes its gates from one exp rather than one tanh (faster in
+numpy, equal to the step layer's to float32 rounding). Every buffer keeps the dtype of its
+inputs.
 
 Dimension letters: N batch, T time, D input (word vector), H hidden, M output, V vocab.
 """
@@ -41,6 +43,21 @@ def _lstm_gates(a, H, axis=1):
     np.tanh(a, out=a)            # call covers all four gates
     ifo *= 0.5
     ifo += 0.5
+    return a
+
+
+def _lstm_gates_by_exp(a, H, negated):
+    """`_lstm_gates(a, H, axis=0)` from one exp instead of one tanh (exp is about 1.6 times
+    faster in numpy): sigmoid(x) = 1 / (1 + e^-x) and tanh(x) = 2 sigmoid(2x) - 1.
+    `negated` (4H, 1) holds -1 for the i, f, o rows and -2 for the g rows."""
+    a *= negated
+    with np.errstate(over="ignore"):     # e^-x = inf below x = -88 (float32): sigmoid 0, tanh -1
+        np.exp(a, out=a)
+    a += 1
+    np.divide(1, a, out=a)
+    g = a[3 * H:]
+    g *= 2
+    g -= 1
     return a
 
 
@@ -236,11 +253,13 @@ def lstm_forward(x, h0, Wx, Wh, b):
     hs = np.empty((T, H, N), dtype=dtype)
     prev_h, prev_c = h0.T, np.zeros((H, N), dtype=dtype)
     ig = np.empty((H, N), dtype=dtype)                          # scratch for i * g
+    negated = np.full((4 * H, 1), -1, dtype=dtype)
+    negated[3 * H:] = -2
     for t in range(T):
         a = gates[t]
         np.matmul(WhT, prev_h, out=a)
         a += xw[:, t * N:(t + 1) * N]
-        _lstm_gates(a, H, axis=0)
+        _lstm_gates_by_exp(a, H, negated)
         np.multiply(a[H:2 * H], prev_c, out=cs[t])
         np.multiply(a[:H], a[3 * H:], out=ig)
         cs[t] += ig
@@ -330,16 +349,16 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     x_flat = x.reshape(N * T, V)
     y_flat = y.reshape(N * T)
     mask_flat = mask.reshape(N * T)
-    shifted = x_flat - x_flat.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    sums = probs.sum(axis=1, keepdims=True)
     rows = np.arange(N * T)
-    log_p_true = shifted[rows, y_flat] - np.log(sums[:, 0])   # log-softmax, never log(0)
+    dx_flat = x_flat - x_flat.max(axis=1, keepdims=True)      # shifted scores; then, in place,
+    log_p_true = dx_flat[rows, y_flat]                        # e^scores, then the gradient
+    np.exp(dx_flat, out=dx_flat)
+    sums = dx_flat.sum(axis=1)
+    log_p_true -= np.log(sums)                                # log-softmax, never log(0)
     loss = -float(np.sum(mask_flat * log_p_true, dtype=np.float64)) / N
-    probs /= sums
-    dx_flat = probs
-    dx_flat[rows, y_flat] -= 1
-    dx_flat *= (mask_flat / N).astype(x.dtype, copy=False)[:, None]
+    weight = mask_flat / N                                    # each row's share of the loss
+    dx_flat *= (weight / sums).astype(x.dtype, copy=False)[:, None]   # probabilities, weighted
+    dx_flat[rows, y_flat] -= weight.astype(x.dtype, copy=False)
     if verbose:
         print("dx_flat: ", dx_flat.shape)
     return loss, dx_flat.reshape(N, T, V)

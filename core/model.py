@@ -141,6 +141,7 @@ class CaptioningRNN:
         captions_in = captions[:, :-1]
         captions_out = captions[:, 1:]
         mask = captions_out != self._null
+        N, T = captions_out.shape
         p = self.params
 
         h0, cache_proj = L.affine_forward(features, p["W_proj"], p["b_proj"])      # (N, H)
@@ -149,11 +150,22 @@ class CaptioningRNN:
             h, cache_rnn = L.rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])          # (N, T, H)
         else:
             h, cache_rnn = L.lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"])
-        scores, cache_scores = L.temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])  # (N, T, V)
-        loss, dscores = L.temporal_softmax_loss(scores, captions_out, mask)
+        # A <NULL> target adds nothing to the loss or the gradients, so only the K positions
+        # that count reach the vocabulary layer (about 70% of them on COCO), as one sequence
+        # whose loss is divided by N here rather than by its batch of 1
+        h_kept = h[mask][None]                                                     # (1, K, H)
+        scores, cache_scores = L.temporal_affine_forward(h_kept, p["W_vocab"], p["b_vocab"])  # (1, K, V)
+        loss, dscores = L.temporal_softmax_loss(scores, captions_out[mask][None], np.ones(h_kept.shape[:2], bool))
+        loss /= N
+        dscores *= np.asarray(1 / N, dtype=dscores.dtype)
 
         grads = {}
-        dh, grads["W_vocab"], grads["b_vocab"] = L.temporal_affine_backward(dscores, cache_scores)
+        dh_kept, grads["W_vocab"], grads["b_vocab"] = L.temporal_affine_backward(dscores, cache_scores)
+        if dh_kept.shape[1] == N * T:                                              # every position counts
+            dh = dh_kept.reshape(N, T, -1)
+        else:
+            dh = np.zeros(h.shape, dtype=dh_kept.dtype)                            # (N, T, H)
+            dh[mask] = dh_kept[0]
         backward = L.rnn_backward if self.cell_type == "rnn" else L.lstm_backward
         dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cache_rnn)
         grads["W_embed"] = L.word_embedding_backward(dx, cache_embed)

@@ -172,3 +172,26 @@ def test_sequence_layers_keep_their_dtype(dtype, cell):
     h, cache = forward(*args)
     assert h.dtype == dtype
     assert all(g.dtype == dtype for g in backward(np.ones_like(h), cache))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_sequence_layers_agree_with_their_step_layers_in_float32(cell):
+    """The sequence layers are written for speed (hidden-major, the LSTM's gates from one exp);
+    the step layers, the notebook's code, are their reference: in float32, at a training-like
+    shape, with pre-activations large enough to saturate (e^-x overflows), the same states."""
+    rng = np.random.default_rng(2)
+    N, T, D, H = 25, 6, 32, 40
+    mul = 4 if cell == "lstm" else 1
+    x, h0, Wx, Wh, b = (rng.standard_normal(s).astype(np.float32)
+                        for s in [(N, T, D), (N, H), (D, mul * H), (H, mul * H), (mul * H,)])
+    b[:H] = 100.0                                   # pre-activations of +-100 and more
+    x[0, 0] = -50.0
+    h, _ = (rnn_forward if cell == "rnn" else lstm_forward)(x, h0, Wx, Wh, b)
+    state, c = h0, np.zeros_like(h0)
+    for t in range(T):
+        if cell == "rnn":
+            state, _ = rnn_step_forward(x[:, t], state, Wx, Wh, b)
+        else:
+            state, c, _ = lstm_step_forward(x[:, t], state, c, Wx, Wh, b)
+        np.testing.assert_allclose(h[:, t], state, rtol=1e-5, atol=1e-5, err_msg=f"step {t}")
+    assert np.abs(h).max() > 0.999                  # saturated somewhere: the extremes were reached

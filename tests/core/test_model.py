@@ -118,3 +118,54 @@ def test_sample_shape_and_null_after_end(tiny_model):
         else:
             assert np.all(row != null)
     assert 0 < ended < len(captions)      # the fixture makes both kinds of rows
+
+
+def composed_loss(model, features, captions):
+    """The model's loss as the notebook composes it, every position through the temporal
+    layers (<NULL> targets masked in the softmax): the reference for `CaptioningRNN.loss`."""
+    from core import layers as L
+    p, null = model.params, model.null_id
+    captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+    h0, cache_proj = L.affine_forward(features, p["W_proj"], p["b_proj"])
+    x, cache_embed = L.word_embedding_forward(captions_in, p["W_embed"])
+    forward, backward = ((L.rnn_forward, L.rnn_backward) if model.cell_type == "rnn"
+                         else (L.lstm_forward, L.lstm_backward))
+    h, cache = forward(x, h0, p["Wx"], p["Wh"], p["b"])
+    scores, cache_scores = L.temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
+    loss, dscores = L.temporal_softmax_loss(scores, captions_out, captions_out != null)
+    grads = {}
+    dh, grads["W_vocab"], grads["b_vocab"] = L.temporal_affine_backward(dscores, cache_scores)
+    dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cache)
+    grads["W_embed"] = L.word_embedding_backward(dx, cache_embed)
+    _, grads["W_proj"], grads["b_proj"] = L.affine_backward(dh0, cache_proj)
+    return loss, grads
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("ends", ["padded", "full", "all <NULL>"])
+def test_loss_skipping_null_targets_equals_the_composed_layers_in_float32(cell, ends):
+    """The model sends only the positions that count through its vocabulary layer; its loss
+    and every gradient are those of the notebook's composition, to float32 rounding."""
+    rng = np.random.default_rng(3)
+    vocab = {w: i for i, w in enumerate(["<NULL>", "<START>", "<END>"] + [f"w{i}" for i in range(37)])}
+    N, T, D = 25, 9, 20
+    model = CaptioningRNN(vocab, input_dim=D, wordvec_dim=16, hidden_dim=24, cell_type=cell, rng=rng)
+    captions = rng.integers(3, len(vocab), size=(N, T + 1))
+    captions[:, 0] = vocab["<START>"]
+    if ends == "padded":                                  # captions of 2 to T words, then <END>, <NULL>s
+        for n, length in enumerate(rng.integers(2, T, size=N)):
+            captions[n, length] = vocab["<END>"]
+            captions[n, length + 1:] = vocab["<NULL>"]
+    elif ends == "all <NULL>":
+        captions[:, 1:] = vocab["<NULL>"]
+    features = rng.standard_normal((N, D)).astype(np.float32)
+    loss, grads = model.loss(features, captions)
+    expected_loss, expected = composed_loss(model, features, captions)
+    assert loss == pytest.approx(expected_loss, rel=1e-6, abs=1e-12)
+    for name in model.params:
+        assert grads[name].dtype == np.float32 and grads[name].shape == model.params[name].shape
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    if ends == "all <NULL>":
+        assert loss == 0 and all(not g.any() for g in grads.values())
+    else:
+        assert loss > 0 and grads["W_vocab"].any()
