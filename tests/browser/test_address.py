@@ -7,6 +7,7 @@ being on the server's own machine).
 """
 import re
 import subprocess
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from core.data.demo import ensure_demo_dataset
 from explorer import cookies
 from explorer.admin import proof
+from explorer.runs.base import RESCAN_SECONDS
 from explorer.runs.local import LocalRunner
 from explorer.runs.settings import RunConfig
 
@@ -126,6 +128,7 @@ def test_a_link_reopens_the_view_and_the_browser_not_the_address_says_who(browse
         assert runner.wait(run_id, timeout=180).status == "done"
     finally:
         runner.shutdown()
+    time.sleep(RESCAN_SECONDS + 0.5)           # the app looks for runs another server added this often
     teacher.reload()                                                     # F5: the same person, still the admin
     wait_idle(teacher)
     assert owner_of(teacher) == me and query(teacher) | STICKY | {"run": run_id, "image": "val:42"} == query(teacher)
