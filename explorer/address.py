@@ -17,6 +17,9 @@ holds a view that is not on screen (a run cut short, by `st.stop` or a page swit
 it as it is). Every value is what a browser sent: the component that takes it checks it,
 and says in a sentence (`problem`) why it used its default instead.
 
+A page switch that names a view (`st.page_link(page, query_params={"tab": ...})`) opens it
+as a link would.
+
 Parameters other parts own (`STICKY`: the language, presenter mode, the lesson and its
 step, a class) are left as they are. Streamlit 1.67 drops every query parameter on a page
 switch (the sidebar's navigation; `st.switch_page` without `query_params`), so `start` puts
@@ -46,11 +49,12 @@ def start(page: str) -> None:
     """At the top of every script run, once the page is known (`st.navigation(...).url_path`)."""
     params = st.query_params
     last = st.session_state.get(PAGE)
-    if last is None:                   # a session's first run: a link, a reload
+    if last is None or last != page:   # a session's first run (a link, a reload) or a page switch, whose
+        # address holds only what the switch gave the new page (`st.page_link(..., query_params=)`):
+        # a link's values not taken yet were for the page it opened, and go
         st.session_state[LINK] = {name: params.get(name) for name in OWN
                                   if name in params and len(params.get(name) or "") <= MAX_VALUE}
-    elif last != page:                 # a page switch: a link's values were for the page it opened
-        st.session_state[LINK] = {}
+    if last is not None and last != page:
         for name, value in st.session_state.get(KEPT, {}).items():
             if name not in params:
                 params[name] = value

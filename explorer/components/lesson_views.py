@@ -1,6 +1,6 @@
 """The Lesson page's live views, one per kind of step: the data, the vocabulary, one RNN step
-with its numbers, the gradient check, the embedding, the model's parameters (here), and
-the views that need a trained model (`lesson_model_views`).
+with its numbers, the gradient check, the embedding, the model's parameters and words
+against characters (here), and the views that need a trained model (`lesson_model_views`).
 
 Each view is a function `view(ds, **options)` that draws itself compactly, so that a
 lesson step (its text on the left, its view on the right) fits a 1280x720 projector in
@@ -17,9 +17,11 @@ import streamlit as st
 
 from core import layers
 from core.checks import run_checks
+from core.data.characters import SPACE_SHOWN, characters
 from core.data.stats import caption_tokens, split_stats
 from core.model import param_shapes
 from explorer import state
+from explorer import address, presenter
 from explorer.components import lesson_model_views as live
 from explorer.components.check_report import COLUMNS, result_color, results_table, verdict
 from explorer.components.exports import Slide, titled
@@ -208,6 +210,56 @@ def model(ds: state.Dataset, cell: str = "rnn", hidden: int = 512, wordvec: int 
                  "{total:,} numbers in all.").format(V=V, D=D, W=wordvec, H=hidden, total=total))
 
 
+# --- words or characters ------------------------------------------------------------
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _spelled(dataset_key: str, _data: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The character vocabulary and the val captions as words and as characters."""
+    val = {"val_captions": _data["val_captions"], "idx_to_word": _data["idx_to_word"],
+           "word_to_idx": _data["word_to_idx"]}
+    spelled = characters(val)
+    return list(spelled["idx_to_word"]), np.asarray(_data["val_captions"]), spelled["val_captions"]
+
+
+def words_or_characters(ds: state.Dataset, cell: str = "rnn", hidden: int = 512, wordvec: int = 256) -> None:
+    """The notebook's closing question, in what needs no training: the parameters of the same
+    model over words and over characters, and the steps a caption takes either way."""
+    chars_itw, words, chars = _spelled(ds.key, ds.data)
+    V_words, V_chars, D = len(ds.data["idx_to_word"]), len(chars_itw), ds.data["train_features"].shape[1]
+    counts = {}
+    for kind, V in (("words", V_words), ("characters", V_chars)):
+        shapes = {k: int(np.prod(s)) for k, s in param_shapes(V, D, wordvec, hidden, cell).items()}
+        counts[kind] = {"V": V, "embedding": shapes["W_embed"], "output": shapes["W_vocab"] + shapes["b_vocab"],
+                        "middle": sum(v for k, v in shapes.items() if k not in ("W_embed", "W_vocab", "b_vocab")),
+                        "total": sum(shapes.values())}
+    steps = {"words": (words[:, 1:] != 0).sum(axis=1), "characters": (chars[:, 1:] != 0).sum(axis=1)}
+    rows = [(_("Vocabulary V"), "V"), (_("Embedding V × W"), "embedding"), (_("Output H × V"), "output"),
+            (_("Image projection and recurrent weights"), "middle"), (_("Total parameters"), "total")]
+    frame = pd.DataFrame({_("measured"): [label for label, _key in rows]
+                          + [_("Timesteps per val caption (mean / max)")],
+                          _("word model"): [f"{counts['words'][key]:,}" for _label, key in rows]
+                          + [f"{steps['words'].mean():.1f} / {steps['words'].max()}"],
+                          _("character model"): [f"{counts['characters'][key]:,}" for _label, key in rows]
+                          + [f"{steps['characters'].mean():.1f} / {steps['characters'].max()}"]})
+    st.dataframe(frame, hide_index=True, width="stretch", height="content")
+    itw = ds.data["idx_to_word"]
+    specials = {ds.data["word_to_idx"][w] for w in ("<NULL>", "<START>", "<END>")}   # <UNK> is a token
+    caption = [str(itw[i]) for i in words[0] if i not in specials]
+    letters = [SPACE_SHOWN if ch == " " else ch for ch in (chars_itw[i] for i in chars[0] if i not in specials)]
+    spelled = "".join(letters)
+    st.markdown(_("**Val caption 1**, {n} words: {words}").format(
+        n=len(caption), words=html.escape(" · ".join(caption))))
+    st.markdown(_("**The same caption**, {n} characters: {chars}").format(n=len(letters), chars=f"`{spelled}`"))
+    if not presenter.on():             # on a projector the table and the captions say it: room for the link
+        st.caption(_("The notebook's RNN (W = {W}, H = {H}) for this dataset. Only the embedding and the output layer "
+                 "depend on V; each step of a caption costs the same either way, and a caption over characters "
+                 "is {ratio:.1f} times as many steps.").format(
+            W=wordvec, H=hidden, ratio=steps["characters"].mean() / max(steps["words"].mean(), 1e-9)))
+    st.page_link("../pages/compare.py", label=_("Measure it on two trained models: Compare → Words or characters?"),
+                 icon=":material/compare_arrows:", query_params={"tab": address.slug("Words or characters?")})
+
+
 VIEWS = {"data": data, "vocabulary": vocabulary, "rnn_step": rnn_step, "gradient_check": gradient_check,
          "model": model, "unroll": live.unroll, "embedding": live.embedding, "loss": live.loss,
-         "overfit": live.overfit, "sampling": live.sampling, "train_val": live.train_val, "lstm": live.lstm}
+         "overfit": live.overfit, "sampling": live.sampling, "train_val": live.train_val, "lstm": live.lstm,
+         "words_or_characters": words_or_characters}

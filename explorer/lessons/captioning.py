@@ -127,4 +127,15 @@ LESSON = Lesson(key="captioning", title=N_("Image captioning with RNNs"), steps=
         question=Question(N_("Which gate decides how much of the old cell state to keep?"),
                           (N_("input i"), N_("forget f"), N_("output o"), N_("candidate g")), 1,
                           N_("f multiplies the old c: f near 1 keeps it, near 0 forgets it."))),
+    Step("words-or-characters", N_("Words or characters?"), N_(
+        "The notebook ends with a question: what if the RNN read and wrote characters ('a', ' ', 'c', "
+        "'a', 't', ...) instead of words? The model is the same; only its vocabulary changes, and "
+        "every caption gets longer."),
+        view="words_or_characters",
+        try_this=N_("Name one advantage and one disadvantage of characters."),
+        question=Question(N_("The same RNN over characters instead of words: which has more parameters?"),
+                          (N_("The word model"), N_("The character model"), N_("Both the same")), 0,
+                          N_("The embedding (V × W) and the output layer (H × V) shrink with V; the recurrent "
+                             "weights do not. But a caption takes about five times as many steps."),
+                          conceals=True)),
 ))

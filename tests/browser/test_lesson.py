@@ -56,6 +56,22 @@ def test_every_step_fits_a_projector_and_the_keys_move_through_them(browser, app
     context.close()
 
 
+def test_the_last_step_links_to_the_measured_answer_on_compare(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{app_url}/lesson?lesson=captioning&step={len(LESSON.steps)}")
+    wait_idle(page)
+    page.locator(".st-key-lesson_reveal_words-or-characters button").click()
+    wait_idle(page)
+    page.get_by_text("Measure it on two trained models").click()           # a page link naming a tab
+    wait_idle(page)
+    assert "/compare?" in page.url and "tab=words-or-characters" in page.url, page.url
+    assert page.locator('[role="tab"][aria-selected="true"]').inner_text() == "Words or characters?"
+    assert page.get_by_text("The notebook's question").count() >= 1
+    assert_no_errors(page)
+    context.close()
+
+
 def test_a_link_to_a_step_opens_it_in_a_fresh_browser(browser, app_url):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

@@ -66,7 +66,7 @@ def test_the_address_opens_a_step_and_follows_back_and_next(app):
 
 
 @pytest.mark.parametrize("query, words", [
-    ({"step": 99}, "names a step this lesson does not have: its steps are 1 to 12"),
+    ({"step": 99}, "names a step this lesson does not have: its steps are 1 to 13"),
     ({"step": "0"}, "names a step this lesson does not have"),
     ({"step": "-3"}, "names a step this lesson does not have"),
     ({"step": "²"}, "names a step this lesson does not have"),           # isdigit() says yes, int() no
@@ -113,6 +113,31 @@ def test_the_rnn_step_shows_the_numbers_of_rnn_step_forward(app):
     numbers = _rnn_numbers(np.array([-1.0, -0.2, 0.9]))
     expected, _cache = rnn_step_forward(numbers["x"], numbers["prev_h"], numbers["Wx"], numbers["Wh"], numbers["b"])
     assert matrix(expected, 3) in at.latex[-1].value
+
+
+def test_the_words_or_characters_step_counts_both_models_and_links_to_the_measured_answer(app, demo_data):
+    import numpy as np
+    from core import characters
+    from core.model import param_shapes
+    k = next(i for i, s in enumerate(LESSON.steps) if s.key == "words-or-characters")
+    at = open_lesson(app, step=k + 1)
+    assert not at.dataframe                                                      # concealed until answered
+    at.button(key="lesson_reveal_words-or-characters").click().run()
+    no_exception(at)
+    data = demo_data
+    spelled = characters(data)
+    table = at.dataframe[0].value
+    words, chars = table.iloc[:, 1].tolist(), table.iloc[:, 2].tolist()
+    D = data["train_features"].shape[1]
+    for column, itw in ((words, data["idx_to_word"]), (chars, spelled["idx_to_word"])):
+        shapes = param_shapes(len(itw), D, 256, 512, "rnn")
+        assert column[0] == f"{len(itw):,}" and column[1] == f"{np.prod(shapes['W_embed']):,}"
+        assert column[4] == f"{sum(int(np.prod(s)) for s in shapes.values()):,}"
+    assert int(words[4].replace(",", "")) > int(chars[4].replace(",", ""))      # the question's answer
+    assert words[3] == chars[3]                                                   # the recurrent part is the same
+    char_steps = (spelled["val_captions"][:, 1:] != 0).sum(axis=1)
+    assert chars[5] == f"{char_steps.mean():.1f} / {char_steps.max()}"
+    assert "The same caption" in " ".join(m.value for m in at.markdown)
 
 
 def test_the_overfit_step_starts_this_persons_run_in_slow_motion(app):
