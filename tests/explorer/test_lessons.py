@@ -28,7 +28,7 @@ def test_the_captioning_lesson_follows_the_notebook():
     views = [step.view for step in lesson.steps]
     # the path, in the notebook's order
     expected = ["data", "vocabulary", "rnn_step", "gradient_check", "unroll", "embedding", "loss", "model",
-                "overfit", "sampling", "train_val", "lstm"]
+                "overfit", "sampling", "train_val", "lstm", "words_or_characters"]
     assert views == expected
 
 
