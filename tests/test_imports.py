@@ -121,3 +121,34 @@ def test_core_never_imports_the_ui():
                       for target, _ in _imports(path)
                       if target.split(".")[0] in ("streamlit", "explorer", "pages"))
     assert reaching == []
+
+
+def test_core_names_load_on_first_use_from_where_the_static_imports_say():
+    """`core/__init__.py` imports lazily: its table and `__all__` hold exactly the names of
+    its `TYPE_CHECKING` imports (what an editor sees), each resolves to that module's object,
+    and `import core.layers` in a fresh interpreter (the student checker's) loads neither h5py,
+    requests nor Pillow."""
+    import importlib
+    import subprocess
+    import sys
+
+    import core
+
+    tree = ast.parse((ROOT / "core" / "__init__.py").read_text())
+    static = {alias.name: "." + node.module for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.level == 1 for alias in node.names}
+    assert static == core._HOME and sorted(static) == sorted(core.__all__)
+    for name, home in static.items():
+        assert getattr(core, name) is getattr(importlib.import_module(home, "core"), name), name
+    assert set(core.__all__) <= set(dir(core))
+    try:
+        core.no_such_name
+    except AttributeError as e:
+        assert "no_such_name" in str(e)
+    else:
+        raise AssertionError("core.no_such_name gave no AttributeError")
+    probe = ("import sys; import core.layers, core.student.layer_checks, core.student.model_checks; "
+             "print(sorted(m for m in ('h5py', 'requests', 'PIL') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {probe}"],
+                           capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "[]"

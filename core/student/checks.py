@@ -245,6 +245,7 @@ class Spec:
     uses: tuple[str, ...] = ()                # other specs it needs (a backward needs its forward)
     explain: Callable[[dict], str | None] | None = None   # a crash's likely cause, from the data so far
     calls: tuple[str, ...] | None = None      # what it calls, for "crashed because X did" (default: uses)
+    cost: float = 0.05                        # seconds its check takes on correct code: the longest start first
 
 
 @dataclass

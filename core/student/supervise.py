@@ -184,6 +184,8 @@ def check(src: Path, package: str, request: dict, workdir: Path) -> Report:
             results[spec.name] = Result(spec.name, MISSING, optional=spec.optional, hint=hint)
         else:
             tasks.append(Task(spec.name, _spec_task(spec, src, package)))
+    cost = {s.name: s.cost for s in specs}
+    tasks.sort(key=lambda t: -cost[t.key])      # the longest first: two lanes end together
     total = len(specs)
     done = [len(results)]
 
