@@ -53,6 +53,7 @@ from pathlib import Path
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
 from core.data.demo import ensure_demo_dataset
+from explorer.components.class_panel import SILENT_MS, STALE_MS, SYNC
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["", "browse", "layer_lab", "train", "inspect", "compare", "your_code"]      # "" is Home
@@ -233,6 +234,8 @@ async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageRe
 
 STEP_SHOWN = re.compile(r"· (\d+)/(\d+)")                  # the Lesson's heading: "The data :gray[· 1/12]"
 ANSWERS_SHOWN = re.compile(r"\*\*(\d+)\*\* answered")
+VERSION_SHOWN = re.compile(r'class="class-(polled|drawn)" data-v="(\d+)"')   # what the watchdog compares
+STAMP_SHOWN = re.compile(r'class="class-polled" data-v="\d+" data-t="([0-9.]+)"')
 
 
 def _shown(message) -> tuple[str, object] | None:
@@ -296,6 +299,7 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
 
     arrivals: list[dict[int, float]] = [{} for _ in range(sessions)]
     revealed: list[float | None] = [None] * sessions
+    versions = [{"polled": None, "drawn": None, "stamp": None} for _ in range(sessions)]   # what the watchdog reads
 
     def follower_sees(k: int):
         def see(message) -> None:
@@ -309,7 +313,35 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
                     arrivals[k].setdefault(int(found.group(1)), time.perf_counter())
             elif kind == "markdown" and "lesson-answer" in element.markdown.body and revealed[k] is None:
                 revealed[k] = time.perf_counter()
+            elif kind == "html" and VERSION_SHOWN.search(element.html.body):
+                found = VERSION_SHOWN.search(element.html.body)
+                versions[k][found.group(1)] = found.group(2)
+                if STAMP_SHOWN.search(element.html.body):
+                    versions[k]["stamp"] = STAMP_SHOWN.search(element.html.body).group(1)
         return see
+
+    async def watchdog(k: int, session: Session) -> None:
+        """What the page's script (`class_panel.WATCHDOG`) does in a browser: press the hidden
+        button when the page shows another class version than the poll read for STALE_MS, or
+        no poll came for SILENT_MS."""
+        since, stamp, fresh = None, None, time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            seen, now = versions[k], time.monotonic()
+            if seen["drawn"] is None or SYNC not in session.widgets:
+                since, fresh = None, now
+                continue
+            if seen["stamp"] != stamp:
+                stamp, fresh = seen["stamp"], now
+            if seen["polled"] is not None and seen["polled"] != seen["drawn"]:
+                since = now if since is None else since
+            else:
+                since = None
+            if (since is not None and now - since > STALE_MS / 1000) or now - fresh > SILENT_MS / 1000:
+                since, fresh = None, now
+                syncs[0] += 1
+                await session.click(SYNC)
+
 
     async def join(k: int) -> Session:
         await asyncio.sleep(rng.uniform(0, 3))                     # the class arrives over a few seconds
@@ -320,6 +352,8 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         return session
 
     followers = list(await asyncio.gather(*(join(k) for k in range(sessions))))
+    syncs = [0]
+    dogs = [asyncio.create_task(watchdog(k, f)) for k, f in enumerate(followers)]
     await asyncio.sleep(2.0)
     step, lasts, each, answered, steps = 1, [], [], None, []
     asked = next(k for k in range(1, len(lesson.steps)) if lesson.steps[k].question is not None)
@@ -341,8 +375,11 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         if step - 1 == asked and answered is None:
             answered = await _answer_together(lesson.steps[asked], asked, teacher, followers, shown, revealed)
         await asyncio.sleep(rng.uniform(1.5, 2.5))                 # the teacher talks a little
+    for dog in dogs:
+        dog.cancel()
     await close_all([teacher, *followers])
-    return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps}, followers
+    return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps,
+            "syncs": syncs[0]}, followers
 
 
 async def _answer_together(step, index: int, teacher, followers, shown, revealed) -> dict:
@@ -384,6 +421,8 @@ def report_follow(figures: dict) -> dict:
           f"p50 {statistics.median(lasts):.2f} s, p95 {percentile(lasts, 0.95):.2f} s, max {max(lasts):.2f} s"
           + ("" if len(finite) == len(lasts) else f" ({len(lasts) - len(finite)} moves not followed by all)"))
     print(f"  Next -> each follower: p50 {statistics.median(each):.2f} s, p95 {percentile(each, 0.95):.2f} s")
+    print(f"  watchdog presses (a page behind its poll for {STALE_MS / 1000:g} s, or without a poll for "
+          f"{SILENT_MS / 1000:g} s, rerun from the browser): {figures['syncs']}")
     print("  per move, the last follower: " + ", ".join(f"step {k} {t:.2f} s" for k, t in zip(figures["steps"], lasts)))
     if answers:
         lost = answers["sent"] - answers["counted"]

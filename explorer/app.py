@@ -41,6 +41,7 @@ first_run = address.PAGE not in st.session_state
 address.start(navigation.url_path)
 if first_run and class_panel.PARAM in st.query_params and navigation.url_path != "lesson":
     st.switch_page(PAGES / "lesson.py", query_params=st.query_params.to_dict())   # a class's link: its lesson
+class_panel.watch_first(navigation.url_path)   # a follower's poll of the class, before anything else
 sidebar_health = dataset_sidebar()
 with st.sidebar:
     exports.name_downloads()                # a chart's download is named after what it shows

@@ -45,3 +45,4 @@ with view:
                   "you are ready."), icon=":material/visibility_off:")
     else:
         draw(ds, **dict(step.options))
+class_panel.drawn(seat)                    # a follower's page drew the class's step to its end

@@ -15,6 +15,7 @@ checked by the store; a wrong or ended code is a sentence.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -34,8 +35,30 @@ JOIN = "class.show_join"               # the teacher's join code (QR) fills the 
 TALLY = "class.show_tally"             # the teacher's tally chart, before the reveal
 JOIN_CODE = "class.join_code"          # the code a student types under *Join a class*
 REFUSED = "class.refused"              # why Start a class was refused, shown on the next run
+WATCHING = "class.watching"            # whether this run's follower poll is registered (watch_first)
+SYNC = "class_sync"                    # the hidden button the browser's watchdog presses (WATCHDOG)
+STALE_MS = 4000                        # how long the page may show another version than the poll's
+SILENT_MS = 6000                       # how long a follower's page may go without a poll
 POLL = 0.5                             # seconds between a follower's looks at the class
 TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
+# In a follower's browser, every second: when the page shows another class version than the
+# poll last read, for STALE_MS, or no poll has come for SILENT_MS, press the hidden button.
+WATCHDOG = """<script>
+(() => {
+  if (window.captionLabClassWatchdog) return;
+  window.captionLabClassWatchdog = true;
+  let stamp = null, fresh = Date.now(), since = null;
+  setInterval(() => {
+    const now = Date.now();
+    const polled = document.querySelector(".class-polled"), drawn = document.querySelector(".class-drawn");
+    const button = document.querySelector(".st-key-%s button");
+    if (!drawn || !button) { stamp = null; fresh = now; since = null; return; }   // not a follower's page
+    if (polled && polled.dataset.t !== stamp) { stamp = polled.dataset.t; fresh = now; }
+    if (polled && polled.dataset.v !== drawn.dataset.v) { if (since === null) since = now; } else since = null;
+    if ((since !== null && now - since > %d) || now - fresh > %d) { since = null; fresh = now; button.click(); }
+  }, 1000);
+})();
+</script>""" % (SYNC, STALE_MS, SILENT_MS)
 RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
 
 
@@ -265,19 +288,65 @@ def join_panel(seat: Seat) -> None:
 
 @st.fragment(run_every=POLL)
 def _watch(code: str, version: int, following: bool, step: int) -> None:
-    """A follower's look at the class: rerun the page when what it shows changed."""
+    """A student's look at the class: for a follower, rerun the page when what it shows
+    changed; for a student on their own, where the teacher is."""
     try:
         now = _read(code)
     except Unavailable:
         return                                   # Redis away for a moment: look again at the next poll
     if now is None or (following and now.version != version):
         st.rerun(scope="app")
+    if following:                                # what the watchdog compares: the version, and that polls come
+        st.html(f'<span class="class-polled" data-v="{int(now.version)}" data-t="{time.time():.2f}"></span>')
     if not following:
         st.caption(_("The teacher is on step {n}.").format(n=now.step + 1))
 
 
+def watch_first(page: str) -> None:
+    """A follower's poll, registered first thing in every run of the page (`explorer.app`
+    calls this before the sidebar), in a container that takes no room, with its watchdog.
+
+    Under load, Streamlit (1.67) sometimes loses the messages of the page run that the
+    poll's `st.rerun` started (the next poll's run begins before they leave the server):
+    the server has drawn the new step, the browser still shows the old one, and the poll,
+    content, asks for nothing more (or the browser goes on polling a fragment the lost run
+    replaced, which the server ignores). With a class of 30 (`benchmarks.classroom_load
+    --scenarios follow:1`) a follower or a few stopped following so in about one run in
+    three. So the page says at its end which version of the class it drew (`drawn`), each
+    poll says which it read, and a small script in the browser (`WATCHDOG`) presses a
+    hidden button, which reruns the page from the browser, when the two differ for more
+    than `STALE_MS` or no poll came for `SILENT_MS`."""
+    st.session_state[WATCHING] = False
+    code = st.session_state.get(CODE)
+    if page != "lesson" or code is None or _secret(code) is not None or not st.session_state.get(FOLLOW, True):
+        return
+    try:
+        now = _read(code)
+    except Unavailable:
+        return
+    if now is None:
+        return                                   # the Lesson page's seat() says the class ended
+    st.html('<style>.st-key-class-watch { display: none; }</style>')
+    with st.container(key="class-watch"):
+        _watch(code, now.version, True, now.step)
+    st.session_state[WATCHING] = True
+
+
+def drawn(seat: Seat | None) -> None:
+    """The end of a follower's Lesson page: the class's version it drew, and the hidden
+    button the watchdog presses (see `watch_first`)."""
+    if seat is None or not seat.follows:
+        return
+    with st.container(key="class-watch-drawn"):
+        st.html('<style>.st-key-class-watch-drawn { display: none; }</style>'
+                f'<span class="class-drawn" data-v="{int(seat.state.version)}"></span>')
+        st.html(WATCHDOG, unsafe_allow_javascript=True)
+        st.button("sync", key=SYNC)            # pressed by the watchdog only: a rerun is all it does
+
+
 def bar(seat: Seat | None) -> None:
-    """Under the header: for a student, the class and where the teacher is; the follower's poll."""
+    """Under the header: for a student, the class and where the teacher is (the poll of a
+    student on their own; a follower's runs from `watch_first`)."""
     if seat is None or seat.teacher:
         return
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
@@ -288,7 +357,8 @@ def bar(seat: Seat | None) -> None:
             st.caption(_("Class {code} · you look around on your own.").format(code=seat.code))
             st.button(_("Back to the teacher"), icon=":material/undo:", key="class_rejoin",
                       on_click=lambda: st.session_state.__setitem__(FOLLOW, True))
-        _watch(seat.code, seat.state.version, seat.follows, seat.state.step)
+        if not seat.follows or not st.session_state.get(WATCHING):   # (a follower who joined in this run)
+            _watch(seat.code, seat.state.version, seat.follows, seat.state.step)
 
 
 # --- answering together --------------------------------------------------------------

@@ -119,3 +119,56 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     for s in students:
         s.context.close()
     teacher_context.close()
+
+
+def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
+    """Under load Streamlit can lose the messages of the page run a follower's poll started
+    (see `class_panel.watch_first`): here the student's browser drops everything the server
+    sends for a moment while the teacher moves on, so its page keeps the old step while the
+    poll has seen the new one; the page's watchdog reruns it from the browser."""
+    teacher_context = browser.new_context(viewport={"width": 1280, "height": 720})
+    teacher = teacher_context.new_page()
+    teacher.set_default_timeout(30_000)
+    teacher.goto(f"{app_url}/lesson")
+    wait_idle(teacher)
+    teacher.get_by_role("button", name="Start a class").click()
+    wait_idle(teacher)
+    code = teacher.locator(".class-code").inner_text().strip()
+    teacher.get_by_role("button", name="Hide the join code").click()
+    wait_idle(teacher)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    student = context.new_page()
+    student.set_default_timeout(30_000)
+    dropping, dropped = [False], [0]
+
+    def lossy(ws):
+        server = ws.connect_to_server()
+
+        def to_page(message):
+            if dropping[0]:
+                dropped[0] += 1
+            else:
+                ws.send(message)
+        server.on_message(to_page)
+
+    student.route_web_socket(re.compile(r".*/_stcore/stream$"), lossy)
+    student.goto(f"{app_url}/lesson?class={code}")
+    wait_for(lambda: heading(student).startswith(LESSON.steps[0].title), timeout=60, what="the class's step")
+
+    dropping[0] = True
+    teacher.get_by_role("button", name="Next").click()
+    wait_idle(teacher)
+    time.sleep(1.5)                                 # the student's poll sees the move; its page run is lost
+    dropping[0] = False
+    assert dropped[0] > 0
+    time.sleep(1.0)
+    assert heading(student).startswith(LESSON.steps[0].title)          # the loss happened: the old step shows
+    healed = time.monotonic()
+    wait_for(lambda: heading(student).startswith(LESSON.steps[1].title), timeout=15,
+             what="the watchdog to bring the page to the teacher's step", poll=0.1)
+    assert time.monotonic() - healed < 8
+    assert "you follow the teacher" in main_text(student)
+    assert_no_errors(student)
+    context.close()
+    teacher_context.close()
