@@ -75,8 +75,9 @@ def page(browser, app_url):
 
 # --- helpers for the tests -----------------------------------------------------------
 
-def wait_idle(page, timeout: float = 60.0) -> None:
-    """Wait until the app has rendered and Streamlit's "running" indicator is gone."""
+def wait_idle(page, timeout: float = 60.0, quiet: float = 0.8) -> None:
+    """Wait until the app has rendered and Streamlit's "running" indicator has been gone for
+    `quiet` seconds (after a click, the indicator may take a moment to appear)."""
     page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout * 1000)
     page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
@@ -91,7 +92,7 @@ def wait_idle(page, timeout: float = 60.0) -> None:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 0.8:
+        elif time.monotonic() - quiet_since > quiet:
             return
         time.sleep(0.1)
     raise AssertionError("the app kept running for too long")
@@ -130,7 +131,7 @@ def screenshot(page, name: str) -> Path:
     size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
-    wait_idle(page)
+    wait_idle(page, quiet=0.4)      # the callers waited for the app already: this lets the layout settle
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path
