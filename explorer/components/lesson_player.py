@@ -104,7 +104,7 @@ def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
     title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
         with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title), disabled=locked):
-            for k, other in enumerate(lesson.steps):
+            for k, other in enumerate(lesson.steps if not locked else ()):   # a follower's stays shut: not drawn
                 st.button(f"{k + 1}. {_(other.title)}", key=f"lesson_goto_{k}", on_click=_go, args=(lesson, k),
                           type="tertiary", disabled=k == index)
         st.button(_("Back"), icon=":material/chevron_left:", key=BACK_KEY, on_click=_go, args=(lesson, index - 1),
