@@ -234,8 +234,8 @@ async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageRe
 
 STEP_SHOWN = re.compile(r"· (\d+)/(\d+)")                  # the Lesson's heading: "The data :gray[· 1/12]"
 ANSWERS_SHOWN = re.compile(r"\*\*(\d+)\*\* answered")
-VERSION_SHOWN = re.compile(r'class="class-(polled|drawn)" data-v="(\d+)"')   # what the watchdog compares
-STAMP_SHOWN = re.compile(r'class="class-polled" data-v="\d+" data-t="([0-9.]+)"')
+# what the watchdog compares: the version the page drew, the version a poll read and that poll's stamp
+VERSION_SHOWN = re.compile(r'class="class-(polled|drawn)" data-v="(\d+)"(?: data-t="([0-9.]+)")?')
 
 
 def _shown(message) -> tuple[str, object] | None:
@@ -313,11 +313,10 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
                     arrivals[k].setdefault(int(found.group(1)), time.perf_counter())
             elif kind == "markdown" and "lesson-answer" in element.markdown.body and revealed[k] is None:
                 revealed[k] = time.perf_counter()
-            elif kind == "html" and VERSION_SHOWN.search(element.html.body):
-                found = VERSION_SHOWN.search(element.html.body)
+            elif kind == "html" and (found := VERSION_SHOWN.search(element.html.body)):
                 versions[k][found.group(1)] = found.group(2)
-                if STAMP_SHOWN.search(element.html.body):
-                    versions[k]["stamp"] = STAMP_SHOWN.search(element.html.body).group(1)
+                if found.group(3) is not None:
+                    versions[k]["stamp"] = found.group(3)
         return see
 
     async def watchdog(k: int, session: Session) -> None:
@@ -341,7 +340,6 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
                 since, fresh = None, now
                 syncs[0] += 1
                 await session.click(SYNC)
-
 
     async def join(k: int) -> Session:
         await asyncio.sleep(rng.uniform(0, 3))                     # the class arrives over a few seconds

@@ -35,15 +35,21 @@ def address(page, name: str) -> str:
     return parse_qs(urlparse(page.url).query).get(name, [""])[0]
 
 
-def test_a_teacher_and_three_students_in_step(browser, app_url):
-    teacher_context = browser.new_context(viewport={"width": 1280, "height": 720})
-    teacher = teacher_context.new_page()
+def start_class(browser, url: str):
+    """A teacher's browser at 1280x720 that opened `url` and pressed Start a class: its
+    context, its page and the class's code (the join code still on show)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    teacher = context.new_page()
     teacher.set_default_timeout(30_000)
-    teacher.goto(f"{app_url}/lesson?present=1")
+    teacher.goto(url)
     wait_idle(teacher)
     teacher.get_by_role("button", name="Start a class").click()
     wait_idle(teacher)
-    code = teacher.locator(".class-code").inner_text().strip()
+    return context, teacher, teacher.locator(".class-code").inner_text().strip()
+
+
+def test_a_teacher_and_three_students_in_step(browser, app_url):
+    teacher_context, teacher, code = start_class(browser, f"{app_url}/lesson?present=1")
     assert re.fullmatch(r"[A-Z]{4}", code) and address(teacher, "class") == code
     qr = teacher.locator('[data-testid="stImage"] img').first
     box = qr.bounding_box()
@@ -126,14 +132,7 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     (see `class_panel.watch_first`): here the student's browser drops everything the server
     sends for a moment while the teacher moves on, so its page keeps the old step while the
     poll has seen the new one; the page's watchdog reruns it from the browser."""
-    teacher_context = browser.new_context(viewport={"width": 1280, "height": 720})
-    teacher = teacher_context.new_page()
-    teacher.set_default_timeout(30_000)
-    teacher.goto(f"{app_url}/lesson")
-    wait_idle(teacher)
-    teacher.get_by_role("button", name="Start a class").click()
-    wait_idle(teacher)
-    code = teacher.locator(".class-code").inner_text().strip()
+    teacher_context, teacher, code = start_class(browser, f"{app_url}/lesson")
     teacher.get_by_role("button", name="Hide the join code").click()
     wait_idle(teacher)
 
