@@ -23,6 +23,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-app
 
 setup: $(VENV)/.installed-app
 	@$(MAKE) -s compile-translations
+	@$(BIN)/python -m core.fast
 
 # The app's languages (explorer/i18n.py): `translations` re-reads the code for its sentences
 # with Babel, updates every catalogue, lists what is left to translate in

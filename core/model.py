@@ -136,7 +136,19 @@ class CaptioningRNN:
 
         Inputs: features (N, D), captions (N, T) integer ids starting with <START>.
         Returns loss (float) and grads, a dict keyed like self.params.
+        A float32 model computes them with `core.fast.loss` when numba is installed (and
+        no one has set a weight to another dtype): the same numbers to float32 rounding,
+        faster; anything else with `layers_loss`.
         """
+        if self.dtype == np.float32:
+            from . import fast                    # imports numba: only a model that trains pays
+            if fast.takes(self.params):
+                return fast.loss(self.params, self._features(features), captions, self.cell_type, self._null)
+        return self.layers_loss(features, captions)
+
+    def layers_loss(self, features, captions):
+        """`loss` composed from the layer functions of `core.layers`: the notebook's
+        computation, which the fast path is tested against."""
         features = self._features(features)
         captions_in = captions[:, :-1]
         captions_out = captions[:, 1:]

@@ -52,16 +52,10 @@ def rmsprop(w, dw, config=None):
     return w, config
 
 
-CHUNK = 1 << 16   # elements Adam updates at a time: its five arrays stay in the L2 cache
-
-
-def adam(w, dw, config=None):
-    """Adam with bias correction; the step count t is incremented before it is used.
-
-    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v, t.
-    The update runs in place over chunks of the flattened arrays, so a large weight
-    matrix is read from memory once per step instead of once per arithmetic operation.
-    """
+def adam_defaults(config, w):
+    """Adam's config for weights w, ready for this step: the notebook's defaults where a
+    key is missing, zero moments m and v on the first step, and the step count t
+    incremented (so it is 1 on the first step)."""
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
@@ -72,8 +66,22 @@ def adam(w, dw, config=None):
         config["m"] = np.zeros(w.shape, dtype=w.dtype)
     if config.get("v") is None:
         config["v"] = np.zeros(w.shape, dtype=w.dtype)
-    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
     config["t"] += 1
+    return config
+
+
+CHUNK = 1 << 16   # elements Adam updates at a time: its five arrays stay in the L2 cache
+
+
+def adam(w, dw, config=None):
+    """Adam with bias correction; the step count t is incremented before it is used.
+
+    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v, t.
+    The update runs in place over chunks of the flattened arrays, so a large weight
+    matrix is read from memory once per step instead of once per arithmetic operation.
+    """
+    config = adam_defaults(config, w)
+    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
     t = config["t"]
     # m_hat / (sqrt(v_hat) + eps) with m_hat = m / c1, v_hat = v / c2 is
     # (sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)): two fewer passes over v

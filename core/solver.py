@@ -106,6 +106,9 @@ class CaptioningSolver:
         given = rng if rng is not None else seed
         self.rng = None if given is None else np.random.default_rng(given)
         self._rule = optim.RULES[self.update_rule]
+        if self.update_rule == "adam":
+            from . import fast                    # one compiled pass for float32 weights
+            self._rule = fast.adam
         self._reset()
 
     def _check_numbers(self):

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import DatasetError, safe_files, save_checkpoint
+from core import DatasetError, fast, safe_files, save_checkpoint
 from core.data.stats import display_words
 from core.solver import keep_freed_memory
 from core.student.checks import Student
@@ -401,6 +401,7 @@ def main(argv=None) -> int:
     keep_freed_memory()                              # this process trains: no page faults between iterations
     parent_gone = threading.Event()
     training = Training(RunFolder(args.folder), parent_gone)
+    fast.compile_all()                               # from numba's cache, which the walls would hide
     if training.code:                                # a student's code: wall this process in first
         try:
             training.update_status(sandbox=wall_in(training))

@@ -1,0 +1,359 @@
+"""The training step's fast path: `CaptioningRNN.loss` and Adam with fused elementwise loops.
+
+`core.layers` and `core.optim` are the reference a student reads; this module computes the
+same numbers for float32 training (to float32 rounding) and is tested against them
+(tests/test_fast.py). The matrix products are numpy's, as in the layers; what changes:
+
+- the elementwise work of each timestep (gates, cell, tanh, their derivatives) is one
+  loop compiled by numba instead of a dozen numpy passes, with tanh from a rational
+  approximation accurate to about 3e-7 (Eigen's), so that the loop vectorizes;
+- sequences are kept time-inside, (rows, T, N), so the weight gradients' products read
+  every step's columns as one (rows, T*N) matrix without a copy;
+- Adam is one loop over each parameter instead of twelve passes.
+
+Only float32 models take this path (`takes`); float64 (gradient checks) and any model
+when numba is missing run the reference layers. The compiled loops are cached on disk
+(numba's cache, next to this file), so a process after the first loads them in
+milliseconds; `python -m core.fast` compiles them ahead, as `make setup` does.
+
+Dimension letters: N batch, T time, W word vector, H hidden, V vocabulary; G is H for the
+vanilla RNN and 4H for the LSTM (its gates i, f, o, g stacked).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+try:
+    import numba
+except ImportError:                 # the reference layers still work, only slower
+    numba = None
+
+F32 = np.float32
+
+
+# Fast-math without the no-NaN and no-infinity promises: a diverging run's NaN must reach
+# the loss, where the solver sees it, rather than be optimized into a finite number
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+def _jit(fn):
+    """Compile a loop for float32: vectorized, no Python division checks, cached on disk."""
+    return numba.njit(fastmath=FASTMATH, error_model="numpy", cache=True)(fn) if numba else fn
+
+
+def _inline(fn):
+    return numba.njit(fastmath=FASTMATH, error_model="numpy", inline="always")(fn) if numba else fn
+
+
+if numba:
+    from llvmlite import ir
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _bits_to_float(typingctx, bits):
+        """The float32 whose bits are the int32 `bits` (an LLVM bitcast, so loops vectorize)."""
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.FloatType())
+        return numba.types.float32(numba.types.int32), codegen
+
+
+# --- the compiled loops ------------------------------------------------------------
+
+TANH_CLAMP = F32(7.90531110763549805)   # beyond it the rational form is +-1 to float32
+
+
+@_inline
+def _tanh(v):
+    """tanh(v) for float32 from a 13/6 rational approximation (Eigen's), max error ~3e-7."""
+    v = TANH_CLAMP if v > TANH_CLAMP else v
+    v = -TANH_CLAMP if v < -TANH_CLAMP else v
+    v2 = v * v
+    p = v2 * F32(-2.76076847742355e-16) + F32(2.00018790482477e-13)
+    p = v2 * p + F32(-8.60467152213735e-11)
+    p = v2 * p + F32(5.12229709037114e-08)
+    p = v2 * p + F32(1.48572235717979e-05)
+    p = v2 * p + F32(6.37261928875436e-04)
+    p = v2 * p + F32(4.89352455891786e-03)
+    q = v2 * F32(1.19825839466702e-06) + F32(1.18534705686654e-04)
+    q = v2 * q + F32(2.26843463243900e-03)
+    q = v2 * q + F32(4.89352518554385e-03)
+    return v * p / q
+
+
+@_inline
+def _exp_neg(x):
+    """e^x for float32 x <= 0 (Cephes' expf: 2^k e^r, a degree-7 polynomial), max relative
+    error ~3e-7; below -87 it gives e^-87, as good as 0 beside the 1 a softmax row holds."""
+    x = F32(-87.0) if x < F32(-87.0) else x
+    k = np.floor(x * F32(1.44269504088896341) + F32(0.5))
+    r = x - k * F32(0.693359375) - k * F32(-2.12194440e-4)
+    p = F32(1.9875691500e-4)
+    p = p * r + F32(1.3981999507e-3)
+    p = p * r + F32(8.3334519073e-3)
+    p = p * r + F32(4.1665795894e-2)
+    p = p * r + F32(1.6666665459e-1)
+    p = p * r + F32(5.0000001201e-1)
+    e = p * r * r + r + F32(1)
+    return e * _bits_to_float((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
+@_inline
+def _sigmoid(v):
+    return F32(0.5) * _tanh(F32(0.5) * v) + F32(0.5)
+
+
+@_jit
+def _rnn_step(z, xw, b, t, hs):
+    """hs[:, t+1] = tanh(z + xw[:, t] + b): z (H, N) = Wh^T h_{t-1}; xw (H, T, N); hs (H, T+1, N)."""
+    H, N = z.shape
+    for j in range(H):
+        bj = b[j]
+        for n in range(N):
+            hs[j, t + 1, n] = _tanh(z[j, n] + xw[j, t, n] + bj)
+
+
+@_jit
+def _rnn_step_back(dh, dnext, hs, t, dz):
+    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2): dh (H, T, N), dnext (H, N) = Wh dz[:, t+1]."""
+    H, N = dnext.shape
+    for j in range(H):
+        for n in range(N):
+            h = hs[j, t + 1, n]
+            dz[j, t, n] = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
+
+
+@_jit
+def _lstm_step(z, xw, b, t, prev_c, gates, c, tanh_c, hs):
+    """One LSTM step's elementwise work. z (4H, N) = Wh^T h_{t-1}; xw (4H, T, N) = Wx^T x;
+    prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and `tanh_c`
+    (H, N), and h_t to hs[:, t+1] (H, T+1, N)."""
+    H, N = c.shape
+    for j in range(H):
+        bi, bf, bo, bg = b[j], b[H + j], b[2 * H + j], b[3 * H + j]
+        for n in range(N):
+            i = _sigmoid(z[j, n] + xw[j, t, n] + bi)
+            f = _sigmoid(z[H + j, n] + xw[H + j, t, n] + bf)
+            o = _sigmoid(z[2 * H + j, n] + xw[2 * H + j, t, n] + bo)
+            g = _tanh(z[3 * H + j, n] + xw[3 * H + j, t, n] + bg)
+            cv = i * g + f * prev_c[j, n]
+            tc = _tanh(cv)
+            gates[j, n] = i
+            gates[H + j, n] = f
+            gates[2 * H + j, n] = o
+            gates[3 * H + j, n] = g
+            c[j, n] = cv
+            tanh_c[j, n] = tc
+            hs[j, t + 1, n] = o * tc
+
+
+@_jit
+def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, da):
+    """One LSTM step's backward elementwise work: dh (H, T, N) upstream, dnext (H, N) =
+    Wh da[:, t+1], dc (H, N) the gradient on c_t from step t+1, updated in place to
+    c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
+    them. Writes da[:, t] (4H, T, N), the gradient at the pre-activations."""
+    H, N = dnext.shape
+    for j in range(H):
+        for n in range(N):
+            i, f, o, g = gates[j, n], gates[H + j, n], gates[2 * H + j, n], gates[3 * H + j, n]
+            tc = tanh_c[j, n]
+            dhv = dh[j, t, n] + dnext[j, n]
+            dcv = dhv * o * (F32(1) - tc * tc) + dc[j, n]
+            da[j, t, n] = dcv * g * i * (F32(1) - i)
+            da[H + j, t, n] = dcv * prev_c[j, n] * f * (F32(1) - f)
+            da[2 * H + j, t, n] = dhv * tc * o * (F32(1) - o)
+            da[3 * H + j, t, n] = dcv * i * (F32(1) - g * g)
+            dc[j, n] = dcv * f
+
+
+@_jit
+def _softmax_loss(scores, targets, scale):
+    """The softmax loss of rows `scores` (K, V) with true classes `targets` (K,), times
+    `scale`; turns `scores` into its gradient in place (also times `scale`)."""
+    K, V = scores.shape
+    total = 0.0
+    for r in range(K):
+        top = scores[r, 0]
+        for v in range(1, V):
+            top = max(top, scores[r, v])
+        true = scores[r, targets[r]] - top
+        total_e = F32(0)
+        for v in range(V):
+            e = _exp_neg(scores[r, v] - top)
+            scores[r, v] = e
+            total_e += e
+        total -= true - np.log(total_e)                 # -log p(true)
+        weight = scale / total_e
+        for v in range(V):
+            scores[r, v] *= weight
+        scores[r, targets[r]] -= scale
+    return total * scale
+
+
+@_jit
+def _embedding_grad(ids, drows, dW):
+    """dW[ids[p]] += drows[p] for every position p (dW zeroed by the caller)."""
+    for p in range(ids.shape[0]):
+        row = ids[p]
+        for k in range(drows.shape[1]):
+            dW[row, k] += drows[p, k]
+
+
+@_jit
+def _adam(w, dw, m, v, beta1, beta2, step_size, eps):
+    """Adam's update of flat float32 arrays in place, in one pass. beta1 and beta2 are
+    (beta, 1 - beta) pairs, each rounded to float32 from float64: 1 - float32(0.999) is
+    1.3e-5 away from float32(0.001)."""
+    b1, c1 = beta1
+    b2, c2 = beta2
+    for k in range(w.shape[0]):
+        g = dw[k]
+        mk = b1 * m[k] + c1 * g
+        vk = b2 * v[k] + c2 * (g * g)
+        m[k] = mk
+        v[k] = vk
+        w[k] -= step_size * mk / (np.sqrt(vk) + eps)
+
+
+# --- the loss ----------------------------------------------------------------------
+
+def takes(params) -> bool:
+    """Whether `loss` can take these parameters: numba installed, every one a float32 array."""
+    return numba is not None and all(isinstance(w, np.ndarray) and w.dtype == F32 for w in params.values())
+
+
+def loss(params, features, captions, cell_type, null_id):
+    """`CaptioningRNN.loss` for float32 parameters (see `takes`): the same loss and gradients
+    to float32 rounding, computed time-inside with the compiled loops.
+
+    params: the model's dict (W_embed, W_proj, b_proj, Wx, Wh, b, W_vocab, b_vocab);
+    features (N, D) float32; captions (N, T+1) ids starting with <START>; cell_type "rnn"
+    or "lstm"; null_id, the padding id whose targets add nothing.
+    """
+    p = params
+    captions = np.asarray(captions)
+    N, T = captions.shape[0], captions.shape[1] - 1
+    H = p["Wh"].shape[0]
+    lstm = cell_type == "lstm"
+    G = 4 * H if lstm else H
+    V = p["W_embed"].shape[0]
+    # ids in 0..V-1 as numpy indexes them (negative from the end, others an IndexError), for
+    # the compiled loops do not check their indices
+    ids = np.arange(V)[captions[:, :-1].T.reshape(-1)]                   # (T*N,) position t*N + n
+    targets = np.arange(V)[captions[:, 1:].T.reshape(-1)]
+    kept = np.flatnonzero(targets != null_id)                             # the positions that count
+
+    # forward: h0 from the image, the input projection of every step at once, the time loop
+    h0 = features @ p["W_proj"] + p["b_proj"]                             # (N, H)
+    x_rows = p["W_embed"][ids]                                            # (T*N, W)
+    xw = (p["Wx"].T @ x_rows.T).reshape(G, T, N)                          # (G, T, N), bias added per step
+    hs = np.empty((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
+    hs[:, 0] = h0.T
+    WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
+    z = np.empty((G, N), F32)
+    if lstm:
+        gates = np.empty((T, G, N), F32)                                  # read by the loops only,
+        cs, tanh_cs = np.empty((T + 1, H, N), F32), np.empty((T, H, N), F32)   # so time-outside
+        cs[0] = 0                                                         # cs[t+1] = c_t
+        for t in range(T):
+            np.matmul(WhT, hs[:, t], out=z)
+            _lstm_step(z, xw, p["b"], t, cs[t], gates[t], cs[t + 1], tanh_cs[t], hs)
+    else:
+        for t in range(T):
+            np.matmul(WhT, hs[:, t], out=z)
+            _rnn_step(z, xw, p["b"], t, hs)
+
+    # the vocabulary layer and the loss, on the kept positions only (as the model does)
+    h_cols = hs[:, 1:].reshape(H, T * N)                                  # (H, T*N), a view
+    h_kept = h_cols[:, kept]                                              # (H, K)
+    scores = h_kept.T @ p["W_vocab"]                                      # (K, V)
+    scores += p["b_vocab"]
+    K = kept.size
+    dscores = scores                                                      # the gradient, in place
+    loss_value = float(_softmax_loss(dscores, targets[kept], F32(1 / N)))    # summed over positions, / N
+    grads = {"W_vocab": h_kept @ dscores, "b_vocab": dscores.sum(axis=0)}
+    dh_kept = p["W_vocab"] @ dscores.T                                    # (H, K)
+    if K == T * N:
+        dh = dh_kept.reshape(H, T, N)
+    else:
+        dh = np.zeros((H, T * N), F32)
+        dh[:, kept] = dh_kept
+        dh = dh.reshape(H, T, N)
+
+    # backward through time
+    Wh = p["Wh"]
+    da = np.empty((G, T, N), F32)
+    dnext = np.zeros((H, N), F32)                                         # Wh da[:, t+1]
+    if lstm:
+        dc = np.zeros((H, N), F32)
+        for t in range(T - 1, -1, -1):
+            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, da)
+            np.matmul(Wh, da[:, t], out=dnext)
+    else:
+        for t in range(T - 1, -1, -1):
+            _rnn_step_back(dh, dnext, hs, t, da)
+            np.matmul(Wh, da[:, t], out=dnext)
+    da_cols = da.reshape(G, T * N)
+    h_prev = hs[:, :T].reshape(H, T * N)                                  # h_{t-1} for every position
+    grads["Wh"] = h_prev @ da_cols.T
+    grads["Wx"] = x_rows.T @ da_cols.T
+    grads["b"] = da_cols.sum(axis=1)
+    dx_rows = da_cols.T @ p["Wx"].T                                       # (T*N, W)
+    grads["W_embed"] = np.zeros_like(p["W_embed"])
+    _embedding_grad(ids, dx_rows, grads["W_embed"])
+    dh0 = dnext.T                                                         # (N, H)
+    grads["W_proj"] = features.T @ dh0
+    grads["b_proj"] = dh0.sum(axis=0)
+    return loss_value, grads
+
+
+# --- Adam --------------------------------------------------------------------------
+
+def adam(w, dw, config=None):
+    """`core.optim.adam` in one compiled pass, for float32 weights whose gradient and
+    moments are float32 arrays of the same shape, all C-contiguous (any other call goes to
+    `optim.adam`). The same update to float32 rounding."""
+    from . import optim
+    arrays = [a for a in (w, dw, (config or {}).get("m"), (config or {}).get("v")) if a is not None]
+    if not (numba is not None and all(isinstance(a, np.ndarray) and a.dtype == F32 and a.shape == w.shape
+                                    and a.flags.c_contiguous for a in arrays)):
+        return optim.adam(w, dw, config)
+    config = optim.adam_defaults(config, w)
+    t = config["t"]
+    beta1, beta2 = config["beta1"], config["beta2"]
+    root_c2 = (1 - beta2 ** t) ** 0.5                # as optim.adam: the bias corrections folded in
+    step_size = config["learning_rate"] * root_c2 / (1 - beta1 ** t)
+    _adam(w.reshape(-1), dw.reshape(-1), config["m"].reshape(-1), config["v"].reshape(-1),
+          (F32(beta1), F32(1 - beta1)), (F32(beta2), F32(1 - beta2)), F32(step_size),
+          F32(config["epsilon"] * root_c2))
+    return w, config
+
+
+def compile_all() -> None:
+    """Run every compiled loop once on tiny inputs of the types training uses, so numba
+    compiles them, or loads them from its cache (a few hundredths of a second). Caption
+    Lab's training worker calls it before it walls a student's run in, as the walls hide
+    the cache; `make setup` calls it (as `python -m core.fast`) to fill the cache."""
+    if numba is None:
+        return
+    rng = np.random.default_rng(0)
+    V, D, W, H = 4, 3, 2, 4
+    captions = np.array([[1, 3, 3, 2, 0], [1, 3, 2, 0, 0]])
+    for G in (H, 4 * H):                                 # rnn, lstm
+        shapes = {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, G), "Wh": (H, G),
+                  "b": (G,), "W_vocab": (H, V), "b_vocab": (V,)}
+        params = {k: rng.standard_normal(shape).astype(F32) for k, shape in shapes.items()}
+        _, grads = loss(params, rng.standard_normal((2, D)).astype(F32), captions,
+                        "lstm" if G > H else "rnn", null_id=0)
+        for name, w in params.items():
+            adam(w, grads[name], {})
+
+
+if __name__ == "__main__":
+    import time
+    start = time.perf_counter()
+    if numba is None:
+        raise SystemExit("numba is not installed: the reference layers will be used")
+    compile_all()
+    print(f"core.fast: compiled loops ready in {time.perf_counter() - start:.1f} s")

@@ -1,0 +1,224 @@
+"""core.fast, the training step's fast path, held to the reference layers and Adam it replaces."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import CaptioningRNN, CaptioningSolver, fast, optim
+
+ROOT = Path(__file__).resolve().parents[2]
+WORDS = {w: i for i, w in enumerate(["<NULL>", "<START>", "<END>", "<UNK>"] + [f"w{i}" for i in range(40)])}
+
+
+def test_numba_is_installed():
+    """The fast path is part of the product: without numba every float32 model would
+    quietly train on the slower reference layers, and the tests below would compare it
+    with itself."""
+    model, _, _ = batch()
+    assert fast.numba is not None and fast.takes(model.params)
+    assert not fast.takes(as_float64(model).params)
+
+
+def batch(seed=0, N=7, T=9, D=12, W=10, H=16, cell="lstm", scale=1.0):
+    """A float32 model and a minibatch with repeated words and <NULL> padding of varied length."""
+    rng = np.random.default_rng(seed)
+    model = CaptioningRNN(WORDS, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell, rng=rng)
+    for name, w in model.params.items():
+        model.params[name] = (w + 0.1 * rng.standard_normal(w.shape) * scale).astype(np.float32)
+    captions = rng.integers(3, 12, size=(N, T + 1))
+    captions[:, 0] = WORDS["<START>"]
+    for n, length in enumerate(rng.integers(2, T + 1, size=N)):
+        captions[n, length] = WORDS["<END>"]
+        captions[n, length + 1:] = WORDS["<NULL>"]
+    return model, rng.standard_normal((N, D)).astype(np.float32) * scale, captions
+
+
+def fast_loss(model, features, captions):
+    """core.fast.loss called as CaptioningRNN.loss calls it."""
+    return fast.loss(model.params, features, captions, model.cell_type, model.null_id)
+
+
+def as_float64(model):
+    twin = CaptioningRNN(model.word_to_idx, model.input_dim, model.wordvec_dim, model.hidden_dim,
+                         cell_type=model.cell_type, dtype=np.float64, rng=np.random.default_rng(0))
+    twin.params = {k: v.astype(np.float64) for k, v in model.params.items()}
+    return twin
+
+
+def worst_error(grads, exact):
+    """The largest error of any gradient, relative to that gradient's largest entry."""
+    return max(np.abs(grads[k] - exact[k]).max() / np.abs(exact[k]).max() for k in exact)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("scale", [1.0, 6.0])       # 6: saturated gates and tanh, peaked softmax
+def test_fast_loss_is_as_close_to_float64_as_the_reference(cell, scale):
+    model, features, captions = batch(cell=cell, scale=scale)
+    exact_loss, exact = as_float64(model).layers_loss(features.astype(np.float64), captions)
+    ref_loss, ref = model.layers_loss(features, captions)
+    loss, grads = fast_loss(model, features, captions)
+    assert set(grads) == set(model.params)
+    assert all(grads[k].shape == w.shape and grads[k].dtype == np.float32 for k, w in model.params.items())
+    assert abs(loss - exact_loss) <= max(4 * abs(ref_loss - exact_loss), 2e-6 * abs(exact_loss))
+    assert worst_error(grads, exact) <= max(4 * worst_error(ref, exact), 2e-5)
+
+
+def test_every_position_kept_and_none_kept():
+    model, features, captions = batch(cell="lstm")
+    full = captions.copy()
+    full[full == WORDS["<NULL>"]] = 5                   # no padding: every position counts
+    loss, grads = fast_loss(model, features, full)
+    ref_loss, ref = model.layers_loss(features, full)
+    assert abs(loss - ref_loss) < 1e-5 * ref_loss and worst_error(grads, ref) < 1e-4
+    empty = captions.copy()
+    empty[:, 1:] = WORDS["<NULL>"]                      # nothing to predict
+    loss, grads = fast_loss(model, features, empty)
+    assert loss == 0 and all(not g.any() for g in grads.values())
+
+
+def test_model_loss_takes_the_fast_path_for_float32_only():
+    model, features, captions = batch(cell="rnn")
+    loss, grads = model.loss(features, captions)
+    loss_fast, grads_fast = fast_loss(model, features, captions)
+    assert loss == loss_fast and all(np.array_equal(grads[k], grads_fast[k]) for k in grads)
+    twin = as_float64(model)
+    loss64, grads64 = twin.loss(features, captions)
+    ref64, ref_grads64 = twin.layers_loss(features, captions)
+    assert loss64 == ref64 and all(np.array_equal(grads64[k], ref_grads64[k]) for k in grads64)
+    assert all(g.dtype == np.float64 for g in grads64.values())
+
+
+def test_weights_of_another_dtype_fall_back_to_the_layers():
+    model, features, captions = batch(cell="lstm")
+    model.params["Wh"] = model.params["Wh"].astype(np.float64)      # as a careless assignment would
+    assert not fast.takes(model.params)
+    loss, grads = model.loss(features, captions)
+    ref_loss, ref = model.layers_loss(features, captions)
+    assert loss == ref_loss and all(np.array_equal(grads[k], ref[k]) for k in grads)
+
+
+@pytest.mark.parametrize("where", ["input", "target"])
+def test_a_word_id_outside_the_vocabulary_is_an_index_error(where):
+    """The compiled loops do not check indices: the ids are checked before them, as numpy would."""
+    model, features, captions = batch(cell="lstm")
+    captions[2, 3 if where == "input" else -1] = len(WORDS) + 5
+    if where == "target":
+        captions[2, 1:-1] = 5
+    with pytest.raises(IndexError):
+        fast_loss(model, features, captions)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_a_nan_reaches_the_loss(cell):
+    """Fast-math must not promise away NaN and infinity: the solver stops a diverging run on them."""
+    model, features, captions = batch(cell=cell)
+    model.params["Wh"][3, 1] = np.nan
+    with np.errstate(all="ignore"):                    # as the solver runs it
+        loss, grads = fast_loss(model, features, captions)
+    assert np.isnan(loss)
+    model, features, captions = batch(cell=cell)
+    model.params["W_vocab"][:, 4] = np.inf
+    with np.errstate(all="ignore"):
+        loss, _ = fast_loss(model, features, captions)
+    assert not np.isfinite(loss)
+
+
+def test_tanh_and_exp_across_their_range():
+    """The rational tanh (through the RNN step: h = tanh(z)) and the softmax's exp, against float64."""
+    x = np.concatenate([np.linspace(-30, 30, 200_001), [-1e30, 1e30, 0.0, -0.0, 1e-30]]).astype(np.float32)
+    hs = np.zeros((x.size, 2, 1), np.float32)
+    fast._rnn_step(x[:, None], np.zeros((x.size, 1, 1), np.float32), np.zeros(x.size, np.float32), 0, hs)
+    assert np.abs(hs[:, 1, 0] - np.tanh(x.astype(np.float64))).max() < 5e-7
+    assert np.abs(hs[:, 1, 0]).max() <= 1
+    rng = np.random.default_rng(3)
+    scores = (rng.standard_normal((50, 300)) * np.linspace(0.1, 40, 50)[:, None]).astype(np.float32)
+    targets = rng.integers(0, 300, size=50)
+    exact = scores.astype(np.float64)
+    exact -= exact.max(axis=1, keepdims=True)
+    log_p = exact - np.log(np.exp(exact).sum(axis=1, keepdims=True))
+    grad = np.exp(log_p)
+    grad[np.arange(50), targets] -= 1
+    work = scores.copy()
+    loss = fast._softmax_loss(work, targets, np.float32(0.5))
+    assert abs(loss - 0.5 * -log_p[np.arange(50), targets].sum()) < 1e-6 * abs(loss)
+    assert np.abs(work - 0.5 * grad).max() < 1e-6
+
+
+def test_fast_adam_follows_optim_adam():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((30, 20)).astype(np.float32)
+    ours, theirs = w.copy(), w.copy()
+    ours_config, theirs_config = {"learning_rate": 5e-3}, {"learning_rate": 5e-3}
+    for step in range(6):
+        dw = rng.standard_normal(w.shape).astype(np.float32) * (10 if step == 3 else 1)
+        ours, ours_config = fast.adam(ours, dw, ours_config)
+        theirs, theirs_config = optim.adam(theirs, dw, theirs_config)
+        ours_config["learning_rate"] *= 0.9
+        theirs_config["learning_rate"] *= 0.9
+    assert ours_config["t"] == theirs_config["t"] == 6
+    for key in ("m", "v"):
+        np.testing.assert_allclose(ours_config[key], theirs_config[key], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert not np.allclose(ours, w)
+
+
+@pytest.mark.parametrize("case", ["float64", "fortran", "float64 moments"])
+def test_fast_adam_leaves_what_it_cannot_take_to_optim_adam(case):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    dw = rng.standard_normal((6, 4)).astype(np.float32)
+    config = {"learning_rate": 1e-2}
+    if case == "float64":
+        w, dw = w.astype(np.float64), dw.astype(np.float64)
+    elif case == "fortran":
+        w, dw = np.asfortranarray(w), np.asfortranarray(dw)
+    elif case == "float64 moments":                     # as an old checkpoint may hold them
+        config.update(m=np.full(w.shape, 0.1), v=np.full(w.shape, 0.2), t=3)
+    expected_config = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in config.items()}
+    expected, expected_config = optim.adam(w.copy(), dw, expected_config)
+    got, config = fast.adam(w.copy(), dw, config)
+    assert np.array_equal(got, expected) and config["t"] == expected_config["t"]
+
+
+def test_fast_adam_refuses_a_gradient_of_another_shape():
+    """The compiled loop would read past a smaller gradient: the call goes to optim.adam,
+    which raises as numpy does."""
+    w = np.zeros((6, 4), np.float32)
+    with pytest.raises(ValueError):
+        fast.adam(w, np.ones((6, 1), np.float32), {})
+
+
+def test_training_with_the_fast_path_overfits():
+    """A small float32 run (fast loss and fast Adam) learns its five captions as the reference does."""
+    model, features, captions = batch(cell="lstm", N=5, T=6)
+    data = {"train_captions": captions, "train_image_idxs": np.arange(5), "train_features": features,
+            "train_urls": np.array([""] * 5)}
+    losses = {}
+    for name, rule in (("fast", None), ("reference", optim.adam)):
+        net = CaptioningRNN(WORDS, 12, 10, 16, cell_type="lstm", rng=np.random.default_rng(7))
+        solver = CaptioningSolver(net, data, update_rule="adam", optim_config={"learning_rate": 2e-2},
+                                  batch_size=5, num_epochs=100, verbose=False, seed=0)
+        if rule is not None:                            # the reference: layers and optim.adam
+            solver._rule = rule
+            net.loss = net.layers_loss
+        assert solver.train() == "done"
+        losses[name] = solver.loss_history
+    assert losses["fast"][-1] < 0.03 * losses["fast"][0]
+    np.testing.assert_allclose(losses["fast"], losses["reference"], rtol=2e-3)
+
+
+def test_the_compiled_loops_load_from_numba_s_cache():
+    """A second process finds every loop in the cache the first one filled (as `make setup`
+    does), so a training run never waits for the compiler."""
+    probe = ("import json; from core import fast; fast.compile_all(); print(json.dumps("
+             "{n: [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]"
+             " for n, d in vars(fast).items() if hasattr(d, 'stats') and d.stats.cache_path}))")
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    stats = json.loads(done.stdout)
+    assert {"_lstm_step", "_lstm_step_back", "_rnn_step", "_rnn_step_back", "_softmax_loss", "_adam",
+            "_embedding_grad"} <= set(stats)
+    assert all(hits > 0 and misses == 0 for hits, misses in stats.values()), stats
