@@ -2,7 +2,7 @@
 
 `core.layers` and `core.optim` are the reference a student reads; this module computes the
 same numbers for float32 training (to float32 rounding) and is tested against them
-(tests/test_fast.py). The matrix products are numpy's, as in the layers; what changes:
+(tests/core/test_fast.py). The matrix products are numpy's, as in the layers; what changes:
 
 - the elementwise work of each timestep (gates, cell, tanh, their derivatives) is one
   loop compiled by numba instead of a dozen numpy passes, with tanh from a rational
@@ -114,13 +114,18 @@ def _rnn_step(z, xw, b, t, hs):
 
 
 @_jit
-def _rnn_step_back(dh, dnext, hs, t, dz):
-    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2): dh (H, T, N), dnext (H, N) = Wh dz[:, t+1]."""
+def _rnn_step_back(dh, dnext, hs, t, dz, db):
+    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2): dh (H, T, N), dnext (H, N) = Wh dz[:, t+1].
+    Adds dz[:, t]'s sum over the batch to db (H,), the bias gradient."""
     H, N = dnext.shape
     for j in range(H):
+        total = F32(0)
         for n in range(N):
             h = hs[j, t + 1, n]
-            dz[j, t, n] = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
+            d = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
+            dz[j, t, n] = d
+            total += d
+        db[j] += total
 
 
 @_jit
@@ -148,32 +153,44 @@ def _lstm_step(z, xw, b, t, prev_c, gates, c, tanh_c, hs):
 
 
 @_jit
-def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, da):
+def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, da, db):
     """One LSTM step's backward elementwise work: dh (H, T, N) upstream, dnext (H, N) =
     Wh da[:, t+1], dc (H, N) the gradient on c_t from step t+1, updated in place to
     c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
-    them. Writes da[:, t] (4H, T, N), the gradient at the pre-activations."""
+    them. Writes da[:, t] (4H, T, N), the gradient at the pre-activations, and adds its
+    sum over the batch to db (4H,), the bias gradient."""
     H, N = dnext.shape
     for j in range(H):
+        si = sf = so = sg = F32(0)
         for n in range(N):
             i, f, o, g = gates[j, n], gates[H + j, n], gates[2 * H + j, n], gates[3 * H + j, n]
             tc = tanh_c[j, n]
             dhv = dh[j, t, n] + dnext[j, n]
             dcv = dhv * o * (F32(1) - tc * tc) + dc[j, n]
-            da[j, t, n] = dcv * g * i * (F32(1) - i)
-            da[H + j, t, n] = dcv * prev_c[j, n] * f * (F32(1) - f)
-            da[2 * H + j, t, n] = dhv * tc * o * (F32(1) - o)
-            da[3 * H + j, t, n] = dcv * i * (F32(1) - g * g)
+            di = dcv * g * i * (F32(1) - i)
+            df = dcv * prev_c[j, n] * f * (F32(1) - f)
+            do = dhv * tc * o * (F32(1) - o)
+            dg = dcv * i * (F32(1) - g * g)
+            da[j, t, n], da[H + j, t, n], da[2 * H + j, t, n], da[3 * H + j, t, n] = di, df, do, dg
+            si, sf, so, sg = si + di, sf + df, so + do, sg + dg
             dc[j, n] = dcv * f
+        db[j] += si
+        db[H + j] += sf
+        db[2 * H + j] += so
+        db[3 * H + j] += sg
 
 
 @_jit
-def _softmax_loss(scores, targets, scale):
-    """The softmax loss of rows `scores` (K, V) with true classes `targets` (K,), times
-    `scale`; turns `scores` into its gradient in place (also times `scale`)."""
+def _softmax_loss(scores, bias, targets, scale, dbias):
+    """The softmax loss of rows `scores` + `bias` ((K, V) + (V,)) with true classes
+    `targets` (K,), times `scale`; turns `scores` into the gradient at them in place (also
+    times `scale`) and writes its sum over the rows to dbias (V,), the bias gradient."""
     K, V = scores.shape
     total = 0.0
+    dbias[:] = 0
     for r in range(K):
+        for v in range(V):
+            scores[r, v] += bias[v]
         top = scores[r, 0]
         for v in range(1, V):
             top = max(top, scores[r, v])
@@ -188,6 +205,8 @@ def _softmax_loss(scores, targets, scale):
         for v in range(V):
             scores[r, v] *= weight
         scores[r, targets[r]] -= scale
+        for v in range(V):
+            dbias[v] += scores[r, v]
     return total * scale
 
 
@@ -266,13 +285,13 @@ def loss(params, features, captions, cell_type, null_id):
 
     # the vocabulary layer and the loss, on the kept positions only (as the model does)
     h_cols = hs[:, 1:].reshape(H, T * N)                                  # (H, T*N), a view
-    h_kept = h_cols[:, kept]                                              # (H, K)
-    scores = h_kept.T @ p["W_vocab"]                                      # (K, V)
-    scores += p["b_vocab"]
     K = kept.size
+    h_kept = h_cols if K == T * N else h_cols[:, kept]                    # (H, K)
+    scores = h_kept.T @ p["W_vocab"]                                      # (K, V), bias added in the loop
     dscores = scores                                                      # the gradient, in place
-    loss_value = float(_softmax_loss(dscores, targets[kept], F32(1 / N)))    # summed over positions, / N
-    grads = {"W_vocab": h_kept @ dscores, "b_vocab": dscores.sum(axis=0)}
+    grads = {"b_vocab": np.empty(V, F32)}
+    loss_value = float(_softmax_loss(dscores, p["b_vocab"], targets[kept], F32(1 / N), grads["b_vocab"]))
+    grads["W_vocab"] = h_kept @ dscores                                   # summed over positions, / N
     dh_kept = p["W_vocab"] @ dscores.T                                    # (H, K)
     if K == T * N:
         dh = dh_kept.reshape(H, T, N)
@@ -285,20 +304,20 @@ def loss(params, features, captions, cell_type, null_id):
     Wh = p["Wh"]
     da = np.empty((G, T, N), F32)
     dnext = np.zeros((H, N), F32)                                         # Wh da[:, t+1]
+    grads["b"] = np.zeros(G, F32)                                         # summed by the loops
     if lstm:
         dc = np.zeros((H, N), F32)
         for t in range(T - 1, -1, -1):
-            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, da)
+            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, da, grads["b"])
             np.matmul(Wh, da[:, t], out=dnext)
     else:
         for t in range(T - 1, -1, -1):
-            _rnn_step_back(dh, dnext, hs, t, da)
+            _rnn_step_back(dh, dnext, hs, t, da, grads["b"])
             np.matmul(Wh, da[:, t], out=dnext)
     da_cols = da.reshape(G, T * N)
     h_prev = hs[:, :T].reshape(H, T * N)                                  # h_{t-1} for every position
     grads["Wh"] = h_prev @ da_cols.T
     grads["Wx"] = x_rows.T @ da_cols.T
-    grads["b"] = da_cols.sum(axis=1)
     dx_rows = da_cols.T @ p["Wx"].T                                       # (T*N, W)
     grads["W_embed"] = np.zeros_like(p["W_embed"])
     _embedding_grad(ids, dx_rows, grads["W_embed"])

@@ -136,15 +136,18 @@ def test_tanh_and_exp_across_their_range():
     rng = np.random.default_rng(3)
     scores = (rng.standard_normal((50, 300)) * np.linspace(0.1, 40, 50)[:, None]).astype(np.float32)
     targets = rng.integers(0, 300, size=50)
-    exact = scores.astype(np.float64)
+    bias = rng.standard_normal(300).astype(np.float32)
+    exact = (scores + bias).astype(np.float64)          # the loop's own float32 sums
     exact -= exact.max(axis=1, keepdims=True)
     log_p = exact - np.log(np.exp(exact).sum(axis=1, keepdims=True))
     grad = np.exp(log_p)
     grad[np.arange(50), targets] -= 1
     work = scores.copy()
-    loss = fast._softmax_loss(work, targets, np.float32(0.5))
+    dbias = np.full(300, np.nan, np.float32)
+    loss = fast._softmax_loss(work, bias, targets, np.float32(0.5), dbias)
     assert abs(loss - 0.5 * -log_p[np.arange(50), targets].sum()) < 1e-6 * abs(loss)
     assert np.abs(work - 0.5 * grad).max() < 1e-6
+    assert np.abs(dbias - 0.5 * grad.sum(axis=0)).max() < 1e-5
 
 
 def test_fast_adam_follows_optim_adam():
