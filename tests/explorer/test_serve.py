@@ -63,3 +63,115 @@ def test_install_patches_streamlits_binding_once(monkeypatch):
         assert sock.proto == socket.IPPROTO_TCP and nodelay_of_accepted(sock) == 1
     finally:
         sock.close()
+
+
+# --- events in batches ---------------------------------------------------------------
+
+def test_batched_callbacks_from_many_threads_all_run_in_order_with_few_loop_turns():
+    """Eight threads each queue 500 callbacks for one loop: every callback runs once, each
+    thread's in the order it queued them, on the loop's thread, in far fewer loop callbacks
+    than callbacks."""
+    import threading
+
+    batches = serve.LoopBatches()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen, turns, threads_seen = [], [0], set()
+        scheduled = loop.call_soon_threadsafe
+
+        def counting(callback, *args):                   # the loop callbacks the batches schedule
+            turns[0] += 1
+            return scheduled(callback, *args)
+
+        loop.call_soon_threadsafe = counting
+
+        def record(sender, k):
+            seen.append((sender, k))
+            threads_seen.add(threading.get_ident())
+
+        def send(sender):
+            for k in range(500):
+                batches.call_soon(loop, lambda k=k: record(sender, k))
+
+        senders = [threading.Thread(target=send, args=(s,)) for s in range(8)]
+        for thread in senders:
+            thread.start()
+        while any(thread.is_alive() for thread in senders) or len(seen) < 4000:
+            await asyncio.sleep(0.01)
+        return seen, turns[0], threads_seen, threading.get_ident()
+
+    seen, turns, threads_seen, loop_thread = run_coroutine(main())
+    assert len(seen) == 4000 and len(set(seen)) == 4000
+    for sender in range(8):
+        assert [k for s, k in seen if s == sender] == list(range(500))
+    assert threads_seen == {loop_thread}
+    assert 1 <= turns < 4000
+
+
+def test_a_failing_callback_is_reported_and_the_rest_of_its_batch_still_runs():
+    batches = serve.LoopBatches()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        reported, ran = [], []
+        loop.set_exception_handler(lambda _loop, context: reported.append(context["exception"]))
+
+        def fail():
+            raise ValueError("a page's event went wrong")
+
+        batches.call_soon(loop, lambda: ran.append(1))
+        batches.call_soon(loop, fail)
+        batches.call_soon(loop, lambda: ran.append(3))
+        await asyncio.sleep(0.05)
+        return reported, ran
+
+    reported, ran = run_coroutine(main())
+    assert ran == [1, 3]
+    assert len(reported) == 1 and isinstance(reported[0], ValueError)
+
+
+def test_a_closed_loop_refuses_and_a_later_loop_still_gets_its_batches():
+    import pytest
+
+    batches = serve.LoopBatches()
+    closed = asyncio.new_event_loop()
+    closed.close()
+    with pytest.raises(RuntimeError):
+        batches.call_soon(closed, lambda: None)
+
+    async def main():
+        ran = []
+        batches.call_soon(asyncio.get_running_loop(), lambda: ran.append("after"))
+        await asyncio.sleep(0.05)
+        return ran
+
+    assert run_coroutine(main()) == ["after"]
+
+
+def test_batch_events_patches_app_session_once_and_drops_events_for_a_closed_loop(monkeypatch):
+    from streamlit.runtime.app_session import AppSession
+
+    monkeypatch.setattr(AppSession, "_call_soon_on_event_loop", AppSession._call_soon_on_event_loop)
+    original = AppSession._call_soon_on_event_loop
+    assert serve.batch_events() and serve.batch_events()
+    patched = AppSession._call_soon_on_event_loop
+    assert patched is not original and patched.caption_lab_batches
+    assert serve.batch_events() and AppSession._call_soon_on_event_loop is patched
+
+    class Session:                                       # what the patched method reads of an AppSession
+        pass
+
+    session = Session()
+    session._event_loop = asyncio.new_event_loop()
+    session._event_loop.close()
+    patched(session, lambda: None)                       # dropped, as Streamlit drops it: no error
+
+    async def main():
+        ran = []
+        session._event_loop = asyncio.get_running_loop()
+        patched(session, lambda: ran.append("sent"))
+        await asyncio.sleep(0.05)
+        return ran
+
+    assert run_coroutine(main()) == ["sent"]
