@@ -4,13 +4,17 @@ Two tables, measured in a process whose environment has `OPENBLAS_CORETYPE` and
 `OPENBLAS_L2_SIZE` unset (as on a user's machine; only this benchmark's own processes see
 that), at the notebook's overfit shape (benchmarks/train_step.py's N, T, D, W, H, V):
 
-1. ms per iteration in each layer function of `CaptioningRNN.loss` and in Adam, for the
-   cell given (timers wrapped around the functions the model calls), and the rest.
+1. ms per iteration in each part of the training step, for the cell given (timers wrapped
+   around the functions the model calls), and the rest. The float32 step takes
+   `core.fast` (numba): its compiled loops, its per-step recurrent products
+   (`np.matmul`), its Adam; the rest is the whole-sequence GEMMs and numpy's glue. With
+   `--reference`, the model runs `core.layers` and `core.optim.adam` instead (the readable
+   path, as without numba), timed per layer function.
 2. ms per call of each GEMM shape the LSTM iteration runs, numpy alone, and with
    `--torch-python` also `torch.mm` in that interpreter (both with their default threads),
    so that a gap to `nn.LSTM` can be told apart from a gap in the matrix products.
 
-    python -m benchmarks.step_parts [--cell lstm|rnn] [--torch-python /path/to/python]
+    python -m benchmarks.step_parts [--cell lstm|rnn] [--reference] [--torch-python /path/to/python]
 """
 from __future__ import annotations
 
@@ -84,8 +88,14 @@ def gemm_times(python: str, lib: str) -> dict:
     return json.loads(done.stdout)
 
 
-def parts(cell: str, iterations: int = 20) -> None:
+FAST_LOOPS = ["_rnn_step", "_rnn_step_back", "_lstm_step", "_lstm_step_back", "_softmax_loss", "_embedding_grad"]
+
+
+def parts(cell: str, reference: bool, iterations: int = 20) -> None:
     """Table 1, in this process (started unpinned by main)."""
+    import numpy
+
+    import core.fast as F
     import core.layers as L
     import core.optim as O
     from core.solver import keep_freed_memory
@@ -102,10 +112,24 @@ def parts(cell: str, iterations: int = 20) -> None:
                 spent[name] += time.perf_counter() - start
         return call
 
-    for name in LAYERS:
-        setattr(L, name, timed(name, getattr(L, name)))
     solver = solver_for(cell)
-    solver._rule = timed("adam", O.adam)
+    if reference:
+        F.takes = lambda params: False                   # the model falls back to core.layers
+        for name in LAYERS:
+            setattr(L, name, timed(name, getattr(L, name)))
+        solver._rule = timed("adam (core.optim)", O.adam)
+    else:
+        for name in FAST_LOOPS:
+            setattr(F, name, timed(f"{name} (loop)", getattr(F, name)))
+
+        class TimedNumpy:                                # core.fast's np, with its per-step products timed
+            matmul = staticmethod(timed("recurrent GEMMs, per step", numpy.matmul))
+
+            def __getattr__(self, name):
+                return getattr(numpy, name)
+
+        F.np = TimedNumpy()
+        solver._rule = timed("adam (core.fast)", F.adam)
     for _ in range(3):
         solver._step()
     spent.clear()
@@ -114,23 +138,28 @@ def parts(cell: str, iterations: int = 20) -> None:
         solver._step()
     total = (time.perf_counter() - start) / iterations
     print(blas_kernel())
-    print(f"{cell} iteration (forward, backward, Adam): {1e3 * total:.1f} ms")
+    print(f"{cell} iteration (forward, backward, Adam), {'core.layers' if reference else 'core.fast'}: "
+          f"{1e3 * total:.1f} ms")
     for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:26s} {1e3 * seconds / iterations:6.2f} ms")
-    print(f"  {'the rest':26s} {1e3 * (total - sum(spent.values()) / iterations):6.2f} ms")
+        print(f"  {name:38s} {1e3 * seconds / iterations:6.2f} ms")
+    rest = "the rest" if reference else "the rest (whole-sequence GEMMs, glue)"
+    print(f"  {rest:38s} {1e3 * (total - sum(spent.values()) / iterations):6.2f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cell", choices=["lstm", "rnn"], default="lstm")
+    parser.add_argument("--reference", action="store_true",
+                        help="time the readable path (core.layers, core.optim.adam), not core.fast")
     parser.add_argument("--torch-python", help="a Python interpreter with torch installed")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return parts(args.cell)
+        return parts(args.cell, args.reference)
     print(describe_machine())
     print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32; {' and '.join(PINS)} unset\n")
-    subprocess.run([sys.executable, "-m", "benchmarks.step_parts", "--child", "--cell", args.cell],
+    subprocess.run([sys.executable, "-m", "benchmarks.step_parts", "--child", "--cell", args.cell,
+                    *(["--reference"] if args.reference else [])],
                    env=unpinned_env(), cwd=Path(__file__).resolve().parents[1], check=True)
     ours = gemm_times(sys.executable, "numpy")
     theirs = gemm_times(args.torch_python, "torch") if args.torch_python else None
