@@ -8,7 +8,8 @@ loop states are kept hidden-major, (H, N) per step, because BLAS multiplies the
 transposed products, Wh^T (H, H) @ h^T (H, N), faster than the notebook's h @ Wh with
 N = 25 rows; the sequence LSTM takes its gates from one exp rather than one tanh (faster in
 numpy, equal to the step layer's to float32 rounding). Every buffer keeps the dtype of its
-inputs.
+inputs. These functions are the reference: a float32 model trains through `core.fast`,
+which computes the same numbers with compiled loops and is tested against them.
 
 Dimension letters: N batch, T time, D input (word vector), H hidden, M output, V vocab.
 """

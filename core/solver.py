@@ -6,7 +6,8 @@ notebook it reports every iteration to callbacks (it never prints unless `verbos
 honours a stop signal between iterations, can draw minibatches from its own seeded
 generator, and ends a run as "diverged at iteration k" when its loss stops being finite
 or climbs past EXPLODED times its first value (`diverged`, the one definition), instead of
-training on NaNs.
+training on NaNs. The "adam" rule is `core.fast.adam`: `optim.adam` in one compiled pass
+for float32 weights, `optim.adam` itself for anything else.
 """
 from __future__ import annotations
 
