@@ -10,10 +10,11 @@ same socket with the TCP protocol number, so every connection gets TCP_NODELAY, 
 runs Streamlit's own command line: every option of `streamlit run` works the same.
 
 It also hands a page's messages from the script's thread to the server's event loop in
-batches (`batch_events`): Streamlit schedules one event-loop callback per element a page
-draws, each a write to the loop's wake-up socket and one loop turn; a page of 80 elements
-cost 80 of each, and with a class clicking at once, 30 pages' worth queue up. Now the first
-waiting message schedules one callback that runs every message waiting by then, in order.
+batches (`batch_events`): Streamlit schedules two event-loop callbacks per element a page
+draws, each a write to the loop's wake-up socket and a loop turn; the first, from the
+script's thread, now joins a batch: the first waiting message schedules one callback that
+runs every message waiting by then, in order (the second, from the loop itself, is left
+as it is). With a class clicking at once, 30 pages' worth of messages queue up.
 
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
 explorer/app.py` still works, only slower. If a Streamlit version no longer has a
@@ -21,6 +22,7 @@ function patched here, the app starts as plain `streamlit run` would, and says s
 """
 from __future__ import annotations
 
+import contextvars
 import socket
 import sys
 import threading
@@ -63,12 +65,14 @@ def install() -> bool:
 class LoopBatches:
     """Callbacks for event loops from other threads, run in batches: `call_soon(loop, fn)`
     schedules one loop callback for everything queued for `loop` until it runs, which
-    then calls each in the order they came (an exception in one is reported to the loop's
-    exception handler, as asyncio does, and the rest still run)."""
+    then calls each in the order they came, each in the context it was queued from (as
+    `call_soon_threadsafe` does). An exception in one is reported to the loop's exception
+    handler, as asyncio reports a callback's, and the rest still run; SystemExit and
+    KeyboardInterrupt propagate, as in asyncio, with the rest put back for a later turn."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._waiting: dict[object, deque] = {}          # loop -> callbacks not yet run
+        self._waiting: dict[object, deque] = {}          # loop -> (context, callback) not yet run
 
     def call_soon(self, loop, callback) -> None:
         with self._lock:
@@ -76,22 +80,36 @@ class LoopBatches:
             first = queue is None
             if first:
                 queue = self._waiting[loop] = deque()
-            queue.append(callback)
+            queue.append((contextvars.copy_context(), callback))
         if first:
-            try:
-                loop.call_soon_threadsafe(self._run, loop)
-            except RuntimeError:                         # the loop is closed: as asyncio would
-                with self._lock:
-                    self._waiting.pop(loop, None)
-                raise
+            self._schedule(loop)
+
+    def _schedule(self, loop) -> None:
+        try:
+            loop.call_soon_threadsafe(self._run, loop)
+        except BaseException:                            # a closed loop (RuntimeError): nothing
+            with self._lock:                             # stays queued for it
+                self._waiting.pop(loop, None)
+            raise
 
     def _run(self, loop) -> None:
         with self._lock:
-            queue = self._waiting.pop(loop, ())
-        for callback in queue:
+            queue = self._waiting.pop(loop, deque())
+        while queue:
+            context, callback = queue.popleft()
             try:
-                callback()
-            except Exception as error:                   # noqa: BLE001 - reported as asyncio reports a callback's
+                context.run(callback)
+            except (SystemExit, KeyboardInterrupt):
+                if queue:
+                    with self._lock:
+                        later = self._waiting.get(loop)
+                        self._waiting[loop] = queue
+                        if later:
+                            queue.extend(later)
+                    if not later:
+                        self._schedule(loop)
+                raise
+            except BaseException as error:               # noqa: BLE001 - as asyncio's Handle reports it
                 loop.call_exception_handler({"message": "Exception in a batched callback",
                                              "exception": error})
 

@@ -97,7 +97,8 @@ def test_batched_callbacks_from_many_threads_all_run_in_order_with_few_loop_turn
         senders = [threading.Thread(target=send, args=(s,)) for s in range(8)]
         for thread in senders:
             thread.start()
-        while any(thread.is_alive() for thread in senders) or len(seen) < 4000:
+        deadline = loop.time() + 30
+        while (any(thread.is_alive() for thread in senders) or len(seen) < 4000) and loop.time() < deadline:
             await asyncio.sleep(0.01)
         return seen, turns[0], threads_seen, threading.get_ident()
 
@@ -137,8 +138,9 @@ def test_a_closed_loop_refuses_and_a_later_loop_still_gets_its_batches():
     batches = serve.LoopBatches()
     closed = asyncio.new_event_loop()
     closed.close()
-    with pytest.raises(RuntimeError):
-        batches.call_soon(closed, lambda: None)
+    for _ in range(2):                                   # nothing stays queued for it: refused again
+        with pytest.raises(RuntimeError):
+            batches.call_soon(closed, lambda: None)
 
     async def main():
         ran = []
@@ -175,3 +177,49 @@ def test_batch_events_patches_app_session_once_and_drops_events_for_a_closed_loo
         return ran
 
     assert run_coroutine(main()) == ["sent"]
+
+
+def test_each_batched_callback_runs_in_the_context_it_was_queued_from():
+    import contextvars
+
+    batches = serve.LoopBatches()
+    who = contextvars.ContextVar("who", default="loop")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen = []
+
+        def queue_as(name):
+            who.set(name)
+            batches.call_soon(loop, lambda: seen.append(who.get()))
+            batches.call_soon(loop, lambda: who.set("changed by " + name))
+
+        for name in ("first page", "second page"):
+            contextvars.copy_context().run(queue_as, name)
+        await asyncio.sleep(0.05)
+        return seen, who.get()
+
+    assert run_coroutine(main()) == (["first page", "second page"], "loop")
+
+
+def test_a_keyboard_interrupt_propagates_and_the_rest_of_its_batch_runs_on_a_later_turn():
+    import pytest
+
+    batches = serve.LoopBatches()
+    loop = asyncio.new_event_loop()
+    ran = []
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    try:
+        for callback in (lambda: ran.append(1), interrupt, lambda: ran.append(3), lambda: ran.append(4)):
+            batches.call_soon(loop, callback)
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(asyncio.sleep(0.01))
+        assert ran == [1]
+        batches.call_soon(loop, lambda: ran.append(5))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        assert ran == [1, 3, 4, 5]
+    finally:
+        loop.close()
