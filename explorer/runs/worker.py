@@ -11,7 +11,8 @@ few seconds, and at the end the final checkpoint and status.
 
 It touches the folder's `heartbeat` file every HEARTBEAT_SECONDS, so any app server that
 reads the runs folder, on any machine, can tell it is alive. It stops between iterations
-when the folder's `stop` file appears. With `--watch-stdin`
+when the folder's `stop` file appears. While the app server says it is crowded (a class
+clicking at once), it keeps off one core (`crowd`). With `--watch-stdin`
 it also stops when its stdin closes, which happens when the server that started it goes
 away; the run then ends as "interrupted", its model saved. It never imports streamlit.
 
@@ -53,6 +54,7 @@ from core.student.sandbox import describe_exception
 from core.student.training import PairedSolver, StudentCodeError
 from core.text import message
 from explorer.i18n import sentence
+from explorer.runs.crowd import EVERY as CROWD_EVERY, Follower
 from explorer.runs.settings import RunConfig, notebook_solver
 from explorer.runs.store import (CODE, EVOLUTION, FINAL, HISTORY, SAMPLES, SNAPSHOT, RunFolder,
                                 write_json)
@@ -331,8 +333,10 @@ def _wait_for(training: "Training", pid: int, counts_tmp: bool) -> int:
         cap = max(1, int(os.environ.get(FOLDER_MB_ENV) or FOLDER_MB))
     except ValueError:
         cap = FOLDER_MB
+    crowd = Follower(training.folder.path.parent, os.getpid())     # the walled child cannot see the word
     while True:
         for _ in range(10):
+            crowd.check()
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 if os.WIFSIGNALED(status):
@@ -368,6 +372,13 @@ def _beat(folder: RunFolder, done: threading.Event) -> None:
             pass
         if done.wait(HEARTBEAT_SECONDS):
             return
+
+
+def _follow_crowd(runs_dir: Path, done: threading.Event) -> None:
+    """Keep off the app server's core while it is crowded (`explorer.runs.crowd`), until the run is over."""
+    crowd = Follower(runs_dir)
+    while not done.wait(CROWD_EVERY):
+        crowd.check()
 
 
 def _watch_stdin(gone: threading.Event) -> None:
@@ -413,6 +424,9 @@ def main(argv=None) -> int:
         threading.Thread(target=_watch_stdin, args=(parent_gone,), daemon=True).start()
     done = threading.Event()
     threading.Thread(target=_beat, args=(training.folder, done), name="heartbeat", daemon=True).start()
+    if not training.code:                            # (a walled run's first process follows it for both)
+        threading.Thread(target=_follow_crowd, args=(training.folder.path.parent, done), name="crowd",
+                         daemon=True).start()
     try:
         code = training.run()
     finally:
