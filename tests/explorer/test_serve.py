@@ -1,11 +1,13 @@
-"""Tests for explorer/serve.py: the app's connections get TCP_NODELAY, Streamlit's own are without it."""
+"""Tests for explorer/serve.py: the app's connections get TCP_NODELAY (Streamlit's own are without it),
+a page's events go to the event loop in batches, page runs take turns."""
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 from explorer import serve
-from tests.support.waiting import run_coroutine
+from tests.support.waiting import run_coroutine, wait_for
 
 
 def bound_as_streamlit_binds() -> socket.socket:
@@ -229,3 +231,166 @@ def test_a_keyboard_interrupt_propagates_and_the_rest_of_its_batch_runs_on_a_lat
 
     with ThreadPoolExecutor(1) as thread:
         thread.submit(run_twice).result()
+
+
+# --- page runs take turns --------------------------------------------------------------
+
+def start_in_line(turns, name, log, hold):
+    """A thread that takes a turn, notes when it got it and let it go, and holds it until `hold` is set."""
+    import threading
+
+    def take():
+        with turns.turn():
+            log.append(("in", name, time.monotonic()))
+            hold.wait(10)
+            log.append(("out", name, time.monotonic()))
+
+    thread = threading.Thread(target=take, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def line_length(turns):
+    return len(turns._waiting)
+
+
+def test_turns_go_one_at_a_time_in_the_order_they_were_asked_for():
+    import threading
+
+    turns = serve.Turns(at_once=1, lease=3600)
+    log, holds, threads = [], {}, []
+    for name in "abcde":
+        holds[name] = threading.Event()
+        threads.append(start_in_line(turns, name, log, holds[name]))
+        wait_for(lambda: log or line_length(turns) == len(threads) - 1, what=f"{name} in line")
+    for name in "abcde":
+        wait_for(lambda: ("in", name) in [(kind, who) for kind, who, _ in log], what=f"{name}'s turn")
+        assert [who for kind, who, _ in log if kind == "in"][-1] == name
+        holds[name].set()
+    for thread in threads:
+        thread.join(10)
+    assert [(kind, who) for kind, who, _ in log] == [(k, n) for n in "abcde" for k in ("in", "out")]
+
+
+def test_a_turn_held_past_its_lease_lets_the_next_one_go_beside_it():
+    import threading
+
+    turns = serve.Turns(at_once=1, lease=0.2)
+    log, slow, quick = [], threading.Event(), threading.Event()
+    quick.set()
+    first = start_in_line(turns, "slow", log, slow)
+    wait_for(lambda: log, what="the slow one's turn")
+    second = start_in_line(turns, "quick", log, quick)
+    second.join(10)
+    began = {who: at for kind, who, at in log if kind == "in"}
+    assert ("out", "quick") in [(kind, who) for kind, who, _ in log] and ("out", "slow") not in [
+        (kind, who) for kind, who, _ in log]                     # it went while the slow one still held
+    assert began["quick"] - began["slow"] >= 0.2 - 0.01           # not before the lease ran out
+    slow.set()
+    first.join(10)
+
+
+def test_one_interrupted_while_waiting_leaves_the_line_and_the_rest_still_go():
+    import threading
+
+    armed = threading.Event()
+
+    def clock():
+        if armed.is_set() and threading.current_thread().name == "b":
+            armed.clear()
+            raise KeyboardInterrupt                               # in b, while it waits its turn
+        return time.monotonic()
+
+    turns = serve.Turns(at_once=1, lease=3600, clock=clock)
+    log, hold_a, go = [], threading.Event(), threading.Event()
+    go.set()
+    errors = []
+    a = start_in_line(turns, "a", log, hold_a)
+    wait_for(lambda: log, what="a's turn")
+
+    def b_waits():
+        try:
+            with turns.turn():
+                log.append(("in", "b", 0))
+        except KeyboardInterrupt:
+            errors.append("b")
+
+    armed.set()
+    b = threading.Thread(target=b_waits, name="b", daemon=True)
+    b.start()
+    b.join(10)
+    c = start_in_line(turns, "c", log, go)
+    wait_for(lambda: line_length(turns) == 1, what="c in line")
+    hold_a.set()
+    for thread in (a, c):
+        thread.join(10)
+    assert errors == ["b"] and [who for kind, who, _ in log if kind == "in"] == ["a", "c"]
+    assert line_length(turns) == 0 and not turns._holding
+
+
+def test_a_crowd_is_said_once_when_it_forms_and_once_when_it_has_passed():
+    import threading
+
+    said = []
+    turns = serve.Turns(at_once=1, lease=3600, crowd=2, on_crowd=said.append)
+    log, hold, threads = [], threading.Event(), []
+    threads.append(start_in_line(turns, "a", log, hold))
+    wait_for(lambda: log, what="a's turn")
+    threads.append(start_in_line(turns, "b", log, hold))
+    wait_for(lambda: line_length(turns) == 1, what="b in line")
+    assert said == [] and not turns.crowded                      # one waiting is no crowd
+    threads.append(start_in_line(turns, "c", log, hold))
+    wait_for(lambda: said, what="the crowd said")
+    assert said == [True] and turns.crowded
+    hold.set()
+    for thread in threads:
+        thread.join(10)
+    assert said == [True, False] and not turns.crowded
+
+
+def test_turns_refuse_nonsense():
+    import pytest
+
+    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}):
+        with pytest.raises(ValueError):
+            serve.Turns(**options)
+
+
+def test_take_turns_patches_the_script_runner_once_and_runs_scripts_in_turn(monkeypatch):
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    ran = []
+    monkeypatch.setattr(ScriptRunner, "_run_script", lambda self, data: ran.append(data))   # restored after
+    turns = serve.Turns(at_once=1, lease=3600)
+    assert serve.take_turns(turns) and serve.take_turns()
+    patched = ScriptRunner._run_script
+    assert patched.caption_lab_turns and serve.take_turns() and ScriptRunner._run_script is patched
+    patched(None, "rerun data")
+    assert ran == ["rerun data"] and not turns._holding and not turns._waiting
+
+
+def test_wake_directly_sets_the_send_event_at_once_on_the_loop_and_later_from_another_thread(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from streamlit.runtime.runtime import Runtime
+
+    monkeypatch.setattr(Runtime, "_enqueued_some_message", Runtime._enqueued_some_message)
+    assert serve.wake_directly() and serve.wake_directly()
+    patched = Runtime._enqueued_some_message
+    assert patched.caption_lab_direct
+
+    async def main():
+        objects = SimpleNamespace(eventloop=asyncio.get_running_loop(), need_send_data=asyncio.Event())
+        runtime = SimpleNamespace(_get_async_objs=lambda: objects)
+        patched(runtime)
+        on_the_loop = objects.need_send_data.is_set()            # no turn of the loop in between
+        objects.need_send_data.clear()
+        thread = threading.Thread(target=patched, args=(runtime,))
+        thread.start()
+        thread.join(10)
+        from_a_thread_before = objects.need_send_data.is_set()   # scheduled, not yet run
+        await asyncio.wait_for(objects.need_send_data.wait(), 10)
+        return on_the_loop, from_a_thread_before
+
+    assert run_coroutine(main()) == (True, False)
