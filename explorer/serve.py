@@ -24,9 +24,10 @@ session, so a class clicking at once runs 30 scripts side by side, and Python's 
 passes between 30 threads every few milliseconds, each time to a thread whose data has
 left the CPU's caches; a page then costs the server about a third more CPU than alone,
 and every page arrives at the end of the burst. Now one page runs at a time, in the order
-the clicks came; a run that has had its turn for `LEASE` seconds (one waiting on a slow
-download, say) stops counting, and the next starts beside it, so no page holds up the
-class by more than that.
+the clicks came (`explorer.turns`, which says how a slow page cannot hold up the class).
+While pages wait in line, the server tells the training workers on its machine to keep
+off one core (`explorer.runs.crowd`), and gathers each page's messages for `GATHER`
+seconds before it wakes its event loop to send them.
 
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
 explorer/app.py` still works, only slower. If a Streamlit version no longer has a
@@ -36,18 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import socket
 import sys
 import threading
-import time
+import weakref
 from collections import deque
-from contextlib import contextmanager
 from pathlib import Path
 
+from explorer.turns import Turns
+
 APP = Path(__file__).resolve().with_name("app.py")
-AT_ONCE, LEASE = 1, 0.1          # page runs that go at once; seconds after which a run stops counting
-CROWD = 2                        # page runs waiting that make a crowd (until none waits or runs)
+GATHER = 0.01                    # seconds a crowded server gathers a page's messages before it sends them
 
 
 def tcp_socket(sock: socket.socket) -> socket.socket:
@@ -86,11 +86,17 @@ class LoopBatches:
     then calls each in the order they came, each in the context it was queued from (as
     `call_soon_threadsafe` does). An exception in one is reported to the loop's exception
     handler, as asyncio reports a callback's, and the rest still run; SystemExit and
-    KeyboardInterrupt propagate, as in asyncio, with the rest put back for a later turn."""
+    KeyboardInterrupt propagate, as in asyncio, with the rest put back for a later turn.
 
-    def __init__(self):
+    `gather()` (seconds, read per batch) lets the loop wait that long before it runs a
+    batch, so that more of a page's messages join it: fewer wake-ups of the loop, each
+    taking Python's lock from the script's thread. Only worth it while pages queue up
+    (a crowded server), when a page waits for its turn anyway."""
+
+    def __init__(self, gather=lambda: 0.0):
         self._lock = threading.Lock()
         self._waiting: dict[object, deque] = {}          # loop -> (context, callback) not yet run
+        self.gather = gather
 
     def call_soon(self, loop, callback) -> None:
         with self._lock:
@@ -104,7 +110,11 @@ class LoopBatches:
 
     def _schedule(self, loop) -> None:
         try:
-            loop.call_soon_threadsafe(self._run, loop)
+            gather = self.gather()
+            if gather > 0:
+                loop.call_soon_threadsafe(loop.call_later, gather, self._run, loop)
+            else:
+                loop.call_soon_threadsafe(self._run, loop)
         except BaseException:                            # a closed loop (RuntimeError): nothing
             with self._lock:                             # stays queued for it
                 self._waiting.pop(loop, None)
@@ -132,9 +142,9 @@ class LoopBatches:
                                              "exception": error})
 
 
-def batch_events() -> bool:
+def batch_events(gather=lambda: 0.0) -> bool:
     """Patch Streamlit's AppSession to send its script runners' events to the event loop
-    in batches (see the module docstring); whether it could be."""
+    in batches (see the module docstring, and `LoopBatches` for `gather`); whether it could be."""
     try:
         from streamlit.runtime.app_session import AppSession
     except ImportError:
@@ -144,7 +154,7 @@ def batch_events() -> bool:
         return False
     if getattr(schedule, "caption_lab_batches", False):
         return True
-    batches = LoopBatches()
+    batches = LoopBatches(gather)
 
     def call_soon_in_batches(self, callback) -> None:
         try:
@@ -185,133 +195,82 @@ def wake_directly() -> bool:
     return True
 
 
-class _Ticket:
-    __slots__ = ("wake", "admitted")
+def remember_arg_names() -> bool:
+    """Patch Streamlit's cache so that a cached function's parameter names are read from its
+    signature once, not on every call: `st.cache_data` and `st.cache_resource` look up
+    each positional argument's name (to skip those named `_...` when hashing) with
+    `inspect.signature`, some 30 microseconds per argument, and a page calls cached
+    functions with five to eight arguments tens of times. Functions are remembered weakly;
+    one that cannot be (a bound method) is looked up as before. Whether it could be patched."""
+    try:
+        from streamlit.runtime.caching import cache_utils
+    except ImportError:
+        return False
+    look_up = getattr(cache_utils, "_get_positional_arg_name", None)
+    if look_up is None:
+        return False
+    if getattr(look_up, "caption_lab_remembered", False):
+        return True
+    names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # function -> {index: name}
+    lock = threading.Lock()
 
-    def __init__(self):
-        self.wake, self.admitted = threading.Event(), False
-
-
-class Turns:
-    """At most `at_once` holders at a time, admitted in the order they asked (`with
-    turns.turn(): ...`); a holder that has had its turn for `lease` seconds no longer
-    counts, so the next one in line goes beside it. `on_crowd(True)` is called when
-    `crowd` wait at once, `on_crowd(False)` when, after that, none waits or holds a turn;
-    one call at a time, each saying the latest state."""
-
-    def __init__(self, at_once: int = AT_ONCE, lease: float = LEASE, crowd: int = CROWD,
-                 on_crowd=None, clock=time.monotonic):
-        if at_once < 1 or not lease > 0 or crowd < 1:
-            raise ValueError(f"Turns needs at_once >= 1, lease > 0 and crowd >= 1, "
-                             f"not {at_once}, {lease} and {crowd}")
-        self.at_once, self.lease, self.crowd, self._clock = at_once, lease, crowd, clock
-        self._on_crowd = on_crowd
-        self._lock = threading.Lock()
-        self._waiting: deque[_Ticket] = deque()
-        self._holding: dict[_Ticket, float] = {}        # ticket -> when its turn began
-        self._crowded = self._told = False
-        self._telling = threading.Lock()                # one on_crowd call at a time
-
-    @contextmanager
-    def turn(self):
-        ticket = _Ticket()
+    def positional_arg_name(func, arg_index: int):
         try:
-            with self._lock:
-                self._waiting.append(ticket)
-                self._admit()
-                self._crowded = self._crowded or len(self._waiting) >= self.crowd
-            self._tell()
-            while not ticket.admitted:
-                with self._lock:                         # only the first in line watches the clock
-                    timeout = self._until_a_lease_ends() if self._waiting and self._waiting[0] is ticket else None
-                ticket.wake.wait(timeout)
-                with self._lock:
-                    ticket.wake.clear()
-                    self._admit()
-        except BaseException:                            # interrupted while waiting: out of the line
-            with self._lock:
-                if ticket in self._waiting:
-                    was_first = self._waiting[0] is ticket
-                    self._waiting.remove(ticket)
-                    if was_first and self._waiting:
-                        self._waiting[0].wake.set()
-                else:
-                    self._holding.pop(ticket, None)
-                    self._admit()
-                self._crowded = self._crowded and bool(self._waiting or self._holding)
-            self._tell()
-            raise
-        try:
-            yield
-        finally:
-            with self._lock:
-                del self._holding[ticket]
-                self._admit()
-                self._crowded = self._crowded and bool(self._waiting or self._holding)
-            self._tell()
+            known = names.get(func)
+        except TypeError:                                  # not weakly referable: as before
+            return look_up(func, arg_index)
+        if known is None or arg_index not in known:
+            name = look_up(func, arg_index)
+            with lock:
+                names.setdefault(func, {})[arg_index] = name
+            return name
+        return known[arg_index]
 
-    @property
-    def crowded(self) -> bool:
-        return self._crowded
-
-    def _tell(self) -> None:
-        if self._on_crowd is None or self._told == self._crowded:
-            return
-        with self._telling:
-            crowded = self._crowded
-            if crowded != self._told:
-                self._told = crowded
-                try:
-                    self._on_crowd(crowded)
-                except Exception:                        # noqa: BLE001 - never a page's problem
-                    logging.getLogger(__name__).exception("on_crowd(%s) failed", crowded)
-
-    def _counting(self, now: float) -> list[float]:
-        return [began for began in self._holding.values() if now - began < self.lease]
-
-    def _until_a_lease_ends(self) -> float | None:
-        now = self._clock()
-        counting = self._counting(now)
-        return max(0.0, min(counting) + self.lease - now) if counting else None
-
-    def _admit(self) -> None:
-        """Give turns to the first in line while fewer than `at_once` count; wake the new first."""
-        now, admitted = self._clock(), False
-        while self._waiting and len(self._counting(now)) < self.at_once:
-            ticket = self._waiting.popleft()
-            ticket.admitted, self._holding[ticket] = True, now
-            ticket.wake.set()
-            admitted = True
-        if admitted and self._waiting:
-            self._waiting[0].wake.set()                  # to start watching the clock
+    positional_arg_name.caption_lab_remembered = True
+    cache_utils._get_positional_arg_name = positional_arg_name
+    return True
 
 
-def _tell_the_workers(crowded: bool) -> None:
+def _tell_the_workers() -> None:
     from core.paths import runs_dir
     from explorer.runs import crowd
-    crowd.say(runs_dir(), crowded)
+    crowd.say(runs_dir())
 
 
 def take_turns(turns: Turns | None = None) -> bool:
-    """Patch Streamlit's ScriptRunner so that page runs take turns (see the module
-    docstring); whether it could be."""
+    """Patch Streamlit's ScriptRunner so that page runs take turns (`explorer.turns`): a
+    run waits its turn before it starts, and a runner asked to stop while it waits (its
+    browser clicked again, or left) is excused, so it stops at once, as it would have
+    without turns. Whether it could be patched."""
     try:
         from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
     except ImportError:
         return False
     run_script = getattr(ScriptRunner, "_run_script", None)
-    if run_script is None:
+    request_stop = getattr(ScriptRunner, "request_stop", None)
+    if run_script is None or request_stop is None:
         return False
     if getattr(run_script, "caption_lab_turns", False):
         return True
     turns = turns or Turns(on_crowd=_tell_the_workers)
 
     def run_script_in_turn(self, rerun_data) -> None:
-        with turns.turn():
-            run_script(self, rerun_data)
+        ticket = self.__dict__["_caption_lab_ticket"] = turns.ticket()
+        try:
+            with turns.turn(ticket):
+                run_script(self, rerun_data)
+        finally:
+            self.__dict__.pop("_caption_lab_ticket", None)
+
+    def request_stop_excused(self) -> None:
+        request_stop(self)
+        ticket = self.__dict__.get("_caption_lab_ticket")
+        if ticket is not None:                          # it waits its turn, or holds it
+            turns.excuse(ticket)
 
     run_script_in_turn.caption_lab_turns = True
     ScriptRunner._run_script = run_script_in_turn
+    ScriptRunner.request_stop = request_stop_excused
     return True
 
 
@@ -320,12 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     if not install():
         print("Caption Lab: this Streamlit has no _bind_socket to patch; pages answer up to 40 ms later.",
               file=sys.stderr)
-    if not batch_events():
-        print("Caption Lab: this Streamlit has no AppSession._call_soon_on_event_loop to patch; "
-              "a class clicking at once waits longer.", file=sys.stderr)
-    if not take_turns():
+    turns = Turns(on_crowd=_tell_the_workers)
+    if not take_turns(turns):
         print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
+    if not batch_events(gather=lambda: GATHER if turns.crowded else 0.0):
+        print("Caption Lab: this Streamlit has no AppSession._call_soon_on_event_loop to patch; "
+              "a class clicking at once waits longer.", file=sys.stderr)
+    if not remember_arg_names():
+        print("Caption Lab: this Streamlit has no caching _get_positional_arg_name to patch; "
+              "cached functions cost more per call.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)

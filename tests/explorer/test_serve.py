@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 
 from explorer import serve
+from explorer.turns import Turns
 from tests.support.waiting import run_coroutine, wait_for
 
 
@@ -233,127 +235,10 @@ def test_a_keyboard_interrupt_propagates_and_the_rest_of_its_batch_runs_on_a_lat
         thread.submit(run_twice).result()
 
 
-# --- page runs take turns --------------------------------------------------------------
+# --- page runs take turns (explorer/turns.py has the line itself) -------------------------
 
-def start_in_line(turns, name, log, hold):
-    """A thread that takes a turn, notes when it got it and let it go, and holds it until `hold` is set."""
-    import threading
-
-    def take():
-        with turns.turn():
-            log.append(("in", name, time.monotonic()))
-            hold.wait(10)
-            log.append(("out", name, time.monotonic()))
-
-    thread = threading.Thread(target=take, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def line_length(turns):
-    return len(turns._waiting)
-
-
-def test_turns_go_one_at_a_time_in_the_order_they_were_asked_for():
-    import threading
-
-    turns = serve.Turns(at_once=1, lease=3600)
-    log, holds, threads = [], {}, []
-    for name in "abcde":
-        holds[name] = threading.Event()
-        threads.append(start_in_line(turns, name, log, holds[name]))
-        wait_for(lambda: log or line_length(turns) == len(threads) - 1, what=f"{name} in line")
-    for name in "abcde":
-        wait_for(lambda: ("in", name) in [(kind, who) for kind, who, _ in log], what=f"{name}'s turn")
-        assert [who for kind, who, _ in log if kind == "in"][-1] == name
-        holds[name].set()
-    for thread in threads:
-        thread.join(10)
-    assert [(kind, who) for kind, who, _ in log] == [(k, n) for n in "abcde" for k in ("in", "out")]
-
-
-def test_a_turn_held_past_its_lease_lets_the_next_one_go_beside_it():
-    import threading
-
-    turns = serve.Turns(at_once=1, lease=0.2)
-    log, slow, quick = [], threading.Event(), threading.Event()
-    quick.set()
-    first = start_in_line(turns, "slow", log, slow)
-    wait_for(lambda: log, what="the slow one's turn")
-    second = start_in_line(turns, "quick", log, quick)
-    second.join(10)
-    began = {who: at for kind, who, at in log if kind == "in"}
-    assert ("out", "quick") in [(kind, who) for kind, who, _ in log] and ("out", "slow") not in [
-        (kind, who) for kind, who, _ in log]                     # it went while the slow one still held
-    assert began["quick"] - began["slow"] >= 0.2 - 0.01           # not before the lease ran out
-    slow.set()
-    first.join(10)
-
-
-def test_one_interrupted_while_waiting_leaves_the_line_and_the_rest_still_go():
-    import threading
-
-    armed = threading.Event()
-
-    def clock():
-        if armed.is_set() and threading.current_thread().name == "b":
-            armed.clear()
-            raise KeyboardInterrupt                               # in b, while it waits its turn
-        return time.monotonic()
-
-    turns = serve.Turns(at_once=1, lease=3600, clock=clock)
-    log, hold_a, go = [], threading.Event(), threading.Event()
-    go.set()
-    errors = []
-    a = start_in_line(turns, "a", log, hold_a)
-    wait_for(lambda: log, what="a's turn")
-
-    def b_waits():
-        try:
-            with turns.turn():
-                log.append(("in", "b", 0))
-        except KeyboardInterrupt:
-            errors.append("b")
-
-    armed.set()
-    b = threading.Thread(target=b_waits, name="b", daemon=True)
-    b.start()
-    b.join(10)
-    c = start_in_line(turns, "c", log, go)
-    wait_for(lambda: line_length(turns) == 1, what="c in line")
-    hold_a.set()
-    for thread in (a, c):
-        thread.join(10)
-    assert errors == ["b"] and [who for kind, who, _ in log if kind == "in"] == ["a", "c"]
-    assert line_length(turns) == 0 and not turns._holding
-
-
-def test_a_crowd_is_said_once_when_it_forms_and_once_when_it_has_passed():
-    import threading
-
-    said = []
-    turns = serve.Turns(at_once=1, lease=3600, crowd=2, on_crowd=said.append)
-    log, hold, threads = [], threading.Event(), []
-    threads.append(start_in_line(turns, "a", log, hold))
-    wait_for(lambda: log, what="a's turn")
-    threads.append(start_in_line(turns, "b", log, hold))
-    wait_for(lambda: line_length(turns) == 1, what="b in line")
-    assert said == [] and not turns.crowded                      # one waiting is no crowd
-    threads.append(start_in_line(turns, "c", log, hold))
-    wait_for(lambda: said, what="the crowd said")
-    assert said == [True] and turns.crowded
-    hold.set()
-    for thread in threads:
-        thread.join(10)
-    assert said == [True, False] and not turns.crowded
-
-
-def test_turns_refuse_nonsense():
-    import pytest
-
-    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}):
-        with pytest.raises(ValueError):
-            serve.Turns(**options)
+class Runner:
+    """Stands in for a ScriptRunner: the patched methods use only its __dict__ and the originals."""
 
 
 def test_take_turns_patches_the_script_runner_once_and_runs_scripts_in_turn(monkeypatch):
@@ -361,12 +246,95 @@ def test_take_turns_patches_the_script_runner_once_and_runs_scripts_in_turn(monk
 
     ran = []
     monkeypatch.setattr(ScriptRunner, "_run_script", lambda self, data: ran.append(data))   # restored after
-    turns = serve.Turns(at_once=1, lease=3600)
+    monkeypatch.setattr(ScriptRunner, "request_stop", lambda self: None)
+    turns = Turns(at_once=1, lease=3600)
     assert serve.take_turns(turns) and serve.take_turns()
     patched = ScriptRunner._run_script
     assert patched.caption_lab_turns and serve.take_turns() and ScriptRunner._run_script is patched
-    patched(None, "rerun data")
+    runner = Runner()
+    patched(runner, "rerun data")
     assert ran == ["rerun data"] and not turns._holding and not turns._waiting
+    assert "_caption_lab_ticket" not in runner.__dict__
+    ScriptRunner.request_stop(runner)                   # stopped after its run: nothing to excuse
+    assert not turns._holding and not turns._waiting
+
+
+def test_a_runner_stopped_while_it_waits_its_turn_runs_at_once_to_its_stop(monkeypatch):
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    hold, ran, stopped = threading.Event(), [], []
+
+    def run_script(self, data):
+        ran.append(data)
+        if data == "first":
+            hold.wait(30)
+
+    monkeypatch.setattr(ScriptRunner, "_run_script", run_script)
+    monkeypatch.setattr(ScriptRunner, "request_stop", lambda self: stopped.append(self))
+    turns = Turns(at_once=1, lease=3600)
+    assert serve.take_turns(turns)
+    first, second = Runner(), Runner()
+    threads = [threading.Thread(target=ScriptRunner._run_script, args=(first, "first"), daemon=True)]
+    threads[0].start()
+    wait_for(lambda: ran == ["first"], timeout=10, poll=0.005, what="the first run")
+    threads.append(threading.Thread(target=ScriptRunner._run_script, args=(second, "second"), daemon=True))
+    threads[1].start()
+    wait_for(lambda: len(turns._waiting) == 1, timeout=10, poll=0.005, what="the second in line")
+    ScriptRunner.request_stop(second)                   # its browser clicked again, or left
+    assert stopped == [second]                          # Streamlit's own stop request still made
+    threads[1].join(10)
+    assert ran == ["first", "second"] and not threads[1].is_alive()   # while the first still runs
+    hold.set()
+    threads[0].join(10)
+    assert not turns._holding and not turns._waiting
+
+
+def test_a_crowded_server_gathers_messages_before_it_wakes_the_loop():
+    gather = [0.0]
+    batches = serve.LoopBatches(gather=lambda: gather[0])
+
+    async def main():
+        loop, ran = asyncio.get_running_loop(), []
+        gather[0] = 0.2
+        started = loop.time()
+        batches.call_soon(loop, lambda: ran.append(loop.time() - started))
+        await asyncio.sleep(0.05)
+        batches.call_soon(loop, lambda: ran.append(loop.time() - started))   # joins the same batch
+        await asyncio.sleep(0.4)
+        gathered = list(ran)
+        gather[0], ran[:] = 0.0, []
+        started = loop.time()
+        batches.call_soon(loop, lambda: ran.append(loop.time() - started))
+        await asyncio.sleep(0.05)
+        return gathered, list(ran)
+
+    gathered, at_once = run_coroutine(main())
+    assert len(gathered) == 2 and abs(gathered[0] - gathered[1]) < 0.01 and gathered[0] >= 0.2 - 0.01   # one batch
+    assert len(at_once) == 1 and at_once[0] < 0.05
+
+
+def test_remember_arg_names_reads_a_signature_once_and_still_skips_underscored_arguments(monkeypatch):
+    from streamlit.runtime.caching import cache_utils
+
+    looked_up = []
+    original = cache_utils._get_positional_arg_name
+
+    def counting(func, index):
+        looked_up.append((func.__name__, index))
+        return original(func, index)
+
+    monkeypatch.setattr(cache_utils, "_get_positional_arg_name", counting)   # restored after
+    assert serve.remember_arg_names() and serve.remember_arg_names()
+    remembered = cache_utils._get_positional_arg_name
+    assert remembered.caption_lab_remembered
+
+    def cached(key, _model, *rest):
+        return key
+
+    assert [remembered(cached, i) for i in range(3)] * 2 == ["key", "_model", None] * 2
+    assert looked_up == [("cached", 0), ("cached", 1), ("cached", 2)]
+    method = Runner().__init__                          # a bound method: remembered or not, right
+    assert remembered(method, 0) == original(method, 0)
 
 
 def test_wake_directly_sets_the_send_event_at_once_on_the_loop_and_later_from_another_thread(monkeypatch):
