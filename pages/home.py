@@ -1,9 +1,9 @@
 """Home: what Caption Lab is, what each page teaches, the dataset at a glance, a quick start."""
-import pandas as pd
 import streamlit as st
 
 from core.data.coco import describe_dataset
 from explorer import state
+from explorer.components.tables import table
 from explorer.i18n import N_, _, p_
 
 st.title("Caption Lab")
@@ -56,6 +56,7 @@ st.subheader(_("The dataset"))
 st.caption(_("{dataset}: the notebook's `for k, v in data.items(): print(k, type(v), v.shape, v.dtype)`.")
            .format(dataset=ds.label))
 rows = describe_dataset(ds.data)
-st.dataframe(pd.DataFrame([{_("key"): r["key"], _("type"): r["type"], p_("an array's shape", "shape"): str(r["shape"]),
-                            _("dtype"): r["dtype"] or "", _("in memory"): r["in_memory"]} for r in rows]),
+st.dataframe(table({_("key"): [r["key"] for r in rows], _("type"): [r["type"] for r in rows],
+                    p_("an array's shape", "shape"): [str(r["shape"]) for r in rows],
+                    _("dtype"): [r["dtype"] or "" for r in rows], _("in memory"): [r["in_memory"] for r in rows]}),
              hide_index=True, width="stretch")

@@ -17,9 +17,10 @@ import pandas as pd
 import streamlit as st
 
 
-def label_column(frame: pd.DataFrame, column: str, colour: Callable[[str], str], **options):
+def label_column(frame: pd.DataFrame | dict, column: str, colour: Callable[[str], str], **options):
     """Turn `frame[column]` (text) into one-tag lists, in place, and return the column config
-    that colours each tag by `colour(text)` (a CSS colour). `options` go to the column config."""
+    that colours each tag by `colour(text)` (a CSS colour). `frame` is a DataFrame or a dict
+    of columns (`tables.table`'s). `options` go to the column config."""
     texts = [str(t) for t in frame[column]]
     kinds = list(dict.fromkeys(texts))
     frame[column] = [[t] for t in texts]

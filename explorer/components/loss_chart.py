@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from explorer import state
 from explorer.components.exports import Slide, titled
+from explorer.components.tables import table
 from explorer.i18n import _
 
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
@@ -51,18 +53,19 @@ def chart_settings() -> tuple[float, bool]:
             bool(st.session_state.get(state.TRAIN_LOG_Y, True)))
 
 
-def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pd.DataFrame:
+def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pa.Table:
     """Long-format rows (run, iteration, loss, smoothed) for (label, iterations, losses) curves."""
-    frames = []
+    runs, columns = [], {"iteration": [np.zeros(0, np.int64)], "loss": [np.zeros(0)], "smoothed": [np.zeros(0)]}
     for label, iterations, losses in curves:
         if len(losses) == 0:
             continue
-        smoothed = ema(losses, smoothing)
         keep = slice(None, None, max(1, int(np.ceil(len(losses) / MAX_POINTS))))
-        frames.append(pd.DataFrame({"run": label, "iteration": iterations[keep],
-                                    "loss": losses[keep], "smoothed": smoothed[keep]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["run", "iteration", "loss", "smoothed"])
+        kept = {"iteration": np.asarray(iterations)[keep], "loss": np.asarray(losses, dtype=float)[keep],
+                "smoothed": ema(losses, smoothing)[keep]}
+        runs += [label] * len(kept["loss"])
+        for name, values in kept.items():
+            columns[name].append(values)
+    return table({"run": runs, **{name: np.concatenate(parts) for name, parts in columns.items()}})
 
 
 def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,
@@ -71,7 +74,7 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows).
     Titled for a download: the runs under the title, the first in the file name (after `page`)."""
     data = curves_frame(curves, smoothing)
-    if data.empty:                                           # an empty frame would look broken
+    if data.num_rows == 0:                                           # an empty frame would look broken
         st.caption(_("The loss curve appears here after the first iteration."))
         return
     labels = [label for label, _iterations, losses in curves if len(losses)]
@@ -103,6 +106,7 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     spec = {"height": height + 22 * legend_rows, "layer": layers,
             "config": {"axis": {**FONT, "gridOpacity": 0.5}, "legend": FONT}}
     slide = Slide.of(page, "loss", _("Training loss"), about=(" · ".join(labels),), names=labels[:1])
-    st.vega_lite_chart(data, titled(spec, slide), width="stretch",
-                       alt=_("Training loss per iteration for {runs}").format(runs=", ".join(labels))
-                       if labels else _("Training loss per iteration"))
+    # no alt=: the spec's description (the slide's file name) is the chart's accessible name,
+    # which names its PNG download; alt= would replace it, and Streamlit logs a warning with a
+    # stack trace on every draw that has both
+    st.vega_lite_chart(data, titled(spec, slide), width="stretch")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-import pandas as pd
 import streamlit as st
 
 from core.optim import RULES, format_lr
 from core.data.characters import TOKENS
 from core.model import CELL_TYPES
 from explorer import state
+from explorer.components.tables import table
 from explorer.i18n import N_, _
 from explorer.runs.settings import CUSTOM, DTYPES, PRESETS, RunConfig
 
@@ -127,9 +127,9 @@ def _config_from_fields() -> RunConfig:
 
 
 def _summary(config: RunConfig) -> None:
-    table = pd.DataFrame({_("setting"): [_(LABELS[f.name]) for f in fields(RunConfig)],
-                          _("value"): [_show(f.name, getattr(config, f.name)) for f in fields(RunConfig)]})
-    st.dataframe(table, hide_index=True, width="stretch", height="content")
+    st.dataframe(table({_("setting"): [_(LABELS[f.name]) for f in fields(RunConfig)],
+                        _("value"): [_show(f.name, getattr(config, f.name)) for f in fields(RunConfig)]}),
+                 hide_index=True, width="stretch", height="content")
 
 
 def _show(name: str, value) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 import re
 
-import pandas as pd
 import streamlit as st
 
 from explorer import admin, state
 from explorer.components.labels import label_column
+from explorer.components.tables import table
 from explorer.i18n import N_, _, n_, said
 from explorer.runs.base import RUN_ID, EngineUnavailable, RunEngine, RunInfo
 from explorer.runs.local import LocalRunner
@@ -81,20 +81,20 @@ COLUMNS = {"Run": N_("Run"), "Status": N_("Status"), "By": N_("By"), "Progress":
            "Data": N_("Data"), "Id": N_("Id")}
 
 
-def runs_frame(infos: list[RunInfo], owner: str) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "Run": info.label,
-        "Status": status_text(info),
-        "_status": info.status,
-        "By": who(info, owner),
-        "Progress": info.iteration / info.total if info.total else 0.0,
-        "Iterations": f"{info.iteration:,} / {info.total:,}",
-        "Final loss": info.final_loss,
-        "Training time": duration_text(info.elapsed) if info.iteration else "",
-        "Data": _("demo") if info.dataset.get("is_demo") else "COCO",
-        "Id": info.run_id,
-    } for info in infos], columns=["Run", "Status", "_status", "By", "Progress", "Iterations",
-                                   "Final loss", "Training time", "Data", "Id"])
+def runs_frame(infos: list[RunInfo], owner: str) -> dict[str, list]:
+    """The runs as table columns (English names, see COLUMNS), plus `_status` (each run's status)."""
+    return {
+        "Run": [info.label for info in infos],
+        "Status": [status_text(info) for info in infos],
+        "_status": [info.status for info in infos],
+        "By": [who(info, owner) for info in infos],
+        "Progress": [info.iteration / info.total if info.total else 0.0 for info in infos],
+        "Iterations": [f"{info.iteration:,} / {info.total:,}" for info in infos],
+        "Final loss": [None if info.final_loss is None else float(info.final_loss) for info in infos],
+        "Training time": [duration_text(info.elapsed) if info.iteration else "" for info in infos],
+        "Data": [_("demo") if info.dataset.get("is_demo") else "COCO" for info in infos],
+        "Id": [info.run_id for info in infos],
+    }
 
 
 def runs_table(infos: list[RunInfo], owner: str) -> None:
@@ -104,8 +104,8 @@ def runs_table(infos: list[RunInfo], owner: str) -> None:
     status = label_column(frame, "Status", lambda text: STATUS.get(kind[text], ("", "", "gray"))[2],
                           width=140)                                     # "running (stopping)"
     shown = {name: _(label) for name, label in COLUMNS.items()}       # headers in the reader's language
-    st.dataframe(frame.rename(columns=shown), hide_index=True, width="stretch",
-                 height=min(38 + 35 * max(len(infos), 1), 460),
+    st.dataframe(table({shown[name]: values for name, values in frame.items()}), hide_index=True,
+                 width="stretch", height=min(38 + 35 * max(len(infos), 1), 460),
                  column_config={
                      shown["Status"]: status,
                      shown["Progress"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,

@@ -32,7 +32,7 @@ def test_ema_of_weight_zero_is_the_raw_loss():
 def test_a_long_curve_is_thinned_after_smoothing():
     n = 20_000
     curves = [("run", np.arange(1, n + 1), np.linspace(50, 1, n)), ("empty", np.arange(0), np.zeros(0))]
-    frame = curves_frame(curves, smoothing=0.9)
+    frame = curves_frame(curves, smoothing=0.9).to_pandas()
     assert MAX_POINTS // 2 <= len(frame) <= MAX_POINTS and set(frame["run"]) == {"run"}
     assert frame["iteration"].iloc[0] == 1
     np.testing.assert_allclose(frame["smoothed"], ema(np.linspace(50, 1, n), 0.9)[frame["iteration"] - 1])

@@ -1,0 +1,34 @@
+"""Tests for explorer/components/tables.py: small tables built as Arrow tables, read back as Streamlit sends them."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from streamlit import dataframe_util
+
+from explorer.components.tables import table
+
+
+def test_a_table_keeps_its_columns_order_types_and_missing_values():
+    built = table({"run": ["a", "b"], "loss": [np.float32(1.5), None], "iteration": np.array([3, 4]),
+                   "status": [["done"], ["running"]], "demo": [True, False]})
+    assert built.column_names == ["run", "loss", "iteration", "status", "demo"]
+    frame = dataframe_util.convert_arrow_bytes_to_pandas_df(dataframe_util.convert_arrow_table_to_arrow_bytes(built))
+    assert list(frame["run"]) == ["a", "b"] and frame["loss"][0] == 1.5 and np.isnan(frame["loss"][1])
+    assert list(frame["iteration"]) == [3, 4] and [list(s) for s in frame["status"]] == [["done"], ["running"]]
+    assert list(frame["demo"]) == [True, False]
+
+
+def test_an_empty_table_still_has_its_columns():
+    assert table({"run": [], "loss": []}).column_names == ["run", "loss"]
+    assert table({"run": [], "loss": []}).num_rows == 0
+
+
+def test_columns_of_different_lengths_are_refused_by_name():
+    with pytest.raises(ValueError, match="run"):
+        table({"run": ["a", "b"], "loss": [1.0]})
+
+
+def test_an_arrow_array_goes_in_as_it_is():
+    column = pa.array(["x"], type=pa.large_string())
+    assert table({"name": column}).schema.field("name").type == pa.large_string()
