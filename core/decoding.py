@@ -337,9 +337,14 @@ class StepDecoder:
 
     def continuation(self) -> list[DecodeStep]:
         """The steps so far, then decoding on to <END> or max_length, in a copy."""
+        return self.snapshot().run()
+
+    def snapshot(self) -> "StepDecoder":
+        """A copy with the steps so far, which steps on without changing this decoder (cheap:
+        the steps themselves are shared, and never changed once taken)."""
         ahead = copy.copy(self)
         ahead.steps = list(self.steps)
-        return ahead.run()
+        return ahead
 
     def unforced(self) -> list[DecodeStep]:
         """The whole caption this decoder gives with no forced words, in a copy."""

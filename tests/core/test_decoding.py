@@ -274,6 +274,17 @@ def test_continuation_is_the_rest_of_the_run_and_leaves_the_decoder_alone(strate
     np.testing.assert_array_equal(ahead[-1].h, full[-1].h)
 
 
+def test_a_snapshot_steps_on_from_where_it_was_taken_whatever_the_decoder_does_after():
+    dec = long_decoder("lstm")
+    dec.step()
+    here = dec.snapshot()
+    expected = [s.chosen for s in dec.continuation()]
+    dec.back()                                          # the page moves on before the GIF is pressed
+    other = next(i for i in range(4, len(WORDS)) if i != expected[0])
+    dec.force(other)
+    assert [s.chosen for s in here.run()] == expected and dec.t == 1 and dec.steps[0].chosen == other
+
+
 def test_unforced_forgets_the_forced_words_and_replay_keeps_them():
     dec = long_decoder("lstm")
     original = [s.chosen for s in dec.continuation()]

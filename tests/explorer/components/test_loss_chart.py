@@ -36,3 +36,13 @@ def test_a_long_curve_is_thinned_after_smoothing():
     assert MAX_POINTS // 2 <= len(frame) <= MAX_POINTS and set(frame["run"]) == {"run"}
     assert frame["iteration"].iloc[0] == 1
     np.testing.assert_allclose(frame["smoothed"], ema(np.linspace(50, 1, n), 0.9)[frame["iteration"] - 1])
+
+
+def test_curves_with_one_label_share_it_and_no_curve_is_an_empty_table():
+    curves = [("run", np.arange(1, 4), np.ones(3)), ("reference", np.arange(1, 3), np.ones(2)),
+              ("run", np.arange(4, 6), np.ones(2))]
+    frame = curves_frame(curves, smoothing=0.0).to_pandas()
+    assert list(frame["run"]) == ["run"] * 3 + ["reference"] * 2 + ["run"] * 2
+    assert list(frame["iteration"]) == [1, 2, 3, 1, 2, 4, 5]
+    empty = curves_frame([("none", np.arange(0), np.zeros(0))], smoothing=0.5)
+    assert empty.num_rows == 0 and empty.column_names == ["run", "iteration", "loss", "smoothed"]
