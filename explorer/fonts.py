@@ -24,10 +24,27 @@ CJK_FAMILIES = {
 @lru_cache(maxsize=None)
 def cjk_family(lang: str) -> str | None:
     """The installed font family that draws `lang`'s glyphs, or None."""
+    installed = _installed_families()
+    return next((name for name in CJK_FAMILIES.get(lang, []) if name in installed), None)
+
+
+@lru_cache(maxsize=None)
+def _installed_families() -> frozenset[str]:
+    """The font families matplotlib can draw with, fonts installed since it wrote its font
+    cache included: matplotlib reads that cache and never looks at the system again, so
+    `apt-get install fonts-noto-cjk` on a machine that had drawn a figure before would
+    otherwise change nothing. Such fonts are added to matplotlib's font list (once, 10 ms)."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FAMILIES.get(lang, []) if name in installed), None)
+    manager = font_manager.fontManager
+    known = {f.fname for f in manager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                manager.addfont(path)
+            except Exception:          # noqa: BLE001 - a font matplotlib cannot read is not one to draw with
+                pass
+    return frozenset(f.name for f in manager.ttflist)
 
 
 @lru_cache(maxsize=None)

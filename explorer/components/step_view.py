@@ -306,8 +306,9 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
             p=step.probs[step.chosen], how=how, rank=rank, V=len(step.probs),
             entropy=analysis.entropy(step.probs),
             uniform=analysis.entropy([1 / len(step.probs)] * len(step.probs)))
-        st.markdown(f"{heading}\n{detail}"
-                    + ("  \n" + _("The caption is complete.") if decoder.finished else ""))
+        done = "  \n" + _("The caption is complete.") if decoder.finished else ""
+        # on a projector the numbers go under the bars: a long caption's chips take the column's height
+        st.markdown(f"{heading}\n{done}" if compact else f"{heading}\n{detail}{done}")
     if compact:
         bars = bars_column
     else:
@@ -327,6 +328,8 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
         next_word_bars(words, probs, [int(i) == step.chosen for i in ids],
                        slide=Slide.of("inspect", "next-word", _("After reading “{word}”: the next word").format(
                            word=itw[step.input_token]), picked=picked, image=image, names=(f"step-{step.t}",)))
+        if compact:
+            st.markdown(detail)
     if not compact:
         with what_if:
             _what_if(decoder, step)

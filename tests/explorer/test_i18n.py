@@ -152,3 +152,25 @@ def test_no_bold_text_that_markdown_cannot_close(lang):
             if any(text[:m.start()].count("**") % 2 == 1 for m in closing.finditer(text)):
                 broken.append(text)
     assert broken == []
+
+
+def test_a_font_installed_after_matplotlib_wrote_its_cache_is_found(monkeypatch):
+    from matplotlib import font_manager
+
+    system = [p for p in font_manager.findSystemFonts()
+              if any(f.fname == p for f in font_manager.fontManager.ttflist)]
+    if not system:
+        message = "no system font to test with (apt-get install fonts-noto-cjk)"
+        if __import__("os").environ.get("CI"):
+            pytest.fail(f"mandatory in CI: {message}")
+        pytest.skip(message)
+    name = next(f.name for f in font_manager.fontManager.ttflist if f.fname == system[0])
+    # as on a machine where matplotlib's cache was written before the font was installed
+    monkeypatch.setattr(font_manager.fontManager, "ttflist",
+                        [f for f in font_manager.fontManager.ttflist if f.name != name])
+    fonts._installed_families.cache_clear()
+    try:
+        assert name in fonts._installed_families()
+    finally:
+        fonts._installed_families.cache_clear()
+        fonts.cjk_family.cache_clear()
