@@ -26,7 +26,7 @@ left the CPU's caches; a page then costs the server about a third more CPU than 
 and every page arrives at the end of the burst. Now one page runs at a time, in the order
 the clicks came (`explorer.turns`, which says how a slow page cannot hold up the class).
 While pages wait in line, the server tells the training workers on its machine to keep
-off one core (`explorer.runs.crowd`), and gathers each page's messages for `GATHER`
+off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHER`
 seconds before it wakes its event loop to send them.
 
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
@@ -40,6 +40,7 @@ import contextvars
 import socket
 import sys
 import threading
+import types
 import weakref
 from collections import deque
 from pathlib import Path
@@ -200,8 +201,8 @@ def remember_arg_names() -> bool:
     signature once, not on every call: `st.cache_data` and `st.cache_resource` look up
     each positional argument's name (to skip those named `_...` when hashing) with
     `inspect.signature`, some 30 microseconds per argument, and a page calls cached
-    functions with five to eight arguments tens of times. Functions are remembered weakly;
-    one that cannot be (a bound method) is looked up as before. Whether it could be patched."""
+    functions with five to eight arguments tens of times. Plain functions are remembered,
+    weakly; anything else is looked up as before. Whether it could be patched."""
     try:
         from streamlit.runtime.caching import cache_utils
     except ImportError:
@@ -215,10 +216,9 @@ def remember_arg_names() -> bool:
     lock = threading.Lock()
 
     def positional_arg_name(func, arg_index: int):
-        try:
-            known = names.get(func)
-        except TypeError:                                  # not weakly referable: as before
+        if type(func) is not types.FunctionType:
             return look_up(func, arg_index)
+        known = names.get(func)
         if known is None or arg_index not in known:
             name = look_up(func, arg_index)
             with lock:
@@ -256,6 +256,8 @@ def take_turns(turns: Turns | None = None) -> bool:
 
     def run_script_in_turn(self, rerun_data) -> None:
         ticket = self.__dict__["_caption_lab_ticket"] = turns.ticket()
+        if self.__dict__.get("_caption_lab_stopped"):   # stopped before it had a ticket
+            turns.excuse(ticket)
         try:
             with turns.turn(ticket):
                 run_script(self, rerun_data)
@@ -264,6 +266,7 @@ def take_turns(turns: Turns | None = None) -> bool:
 
     def request_stop_excused(self) -> None:
         request_stop(self)
+        self.__dict__["_caption_lab_stopped"] = True    # a stopped runner never runs again
         ticket = self.__dict__.get("_caption_lab_ticket")
         if ticket is not None:                          # it waits its turn, or holds it
             turns.excuse(ticket)
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if not take_turns(turns):
         print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
-    if not batch_events(gather=lambda: GATHER if turns.crowded else 0.0):
+    if not batch_events(gather=lambda: GATHER if turns.waiting else 0.0):
         print("Caption Lab: this Streamlit has no AppSession._call_soon_on_event_loop to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
     if not remember_arg_names():

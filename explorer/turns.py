@@ -113,8 +113,14 @@ class Turns:
     def crowded(self) -> bool:
         return self._crowded
 
+    @property
+    def waiting(self) -> int:
+        """How many wait in line now."""
+        return len(self._waiting)
+
     def _leave(self, ticket: Ticket) -> None:
         with self._lock:
+            ticket.admitted = True                       # done with: a later excuse changes nothing
             if ticket in self._waiting:
                 was_first = self._waiting[0] is ticket
                 self._waiting.remove(ticket)
@@ -149,18 +155,25 @@ class Turns:
 
     def _tell(self) -> None:
         """Call on_crowd if the turns are crowded and it was not called within `every`
-        seconds, or if a crowd has passed since; never under the lock, one call at a time."""
+        seconds, or if a crowd has passed since; never under the lock, one call at a time.
+        A caller that finds another call under way goes on at once (the event loop calls
+        this too, through `excuse`): the one calling looks again when it is done."""
         if self._on_crowd is None:
             return
-        with self._telling:
-            now = self._clock()
-            with self._lock:
-                due = (self._crowded and (self._said is None or now - self._said >= self.every)) or self._ended
-                if due:
-                    self._said, self._ended = now, False
-            if not due:
-                return
+        while self._due(self._clock(), claim=False) and self._telling.acquire(blocking=False):
             try:
-                self._on_crowd()
-            except Exception:                            # noqa: BLE001 - never a page's problem
-                logging.getLogger(__name__).exception("on_crowd failed")
+                if not self._due(self._clock(), claim=True):
+                    return
+                try:
+                    self._on_crowd()
+                except Exception:                        # noqa: BLE001 - never a page's problem
+                    logging.getLogger(__name__).exception("on_crowd failed")
+            finally:
+                self._telling.release()
+
+    def _due(self, now: float, claim: bool) -> bool:
+        with self._lock:
+            due = (self._crowded and (self._said is None or now - self._said >= self.every)) or self._ended
+            if due and claim:
+                self._said, self._ended = now, False
+            return due

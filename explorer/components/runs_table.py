@@ -1,6 +1,7 @@
 """The runs list: every run on the server and on disk, with its status, loss and duration."""
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -90,7 +91,8 @@ def runs_frame(infos: list[RunInfo], owner: str) -> dict[str, list]:
         "By": [who(info, owner) for info in infos],
         "Progress": [info.iteration / info.total if info.total else 0.0 for info in infos],
         "Iterations": [f"{info.iteration:,} / {info.total:,}" for info in infos],
-        "Final loss": [None if info.final_loss is None else float(info.final_loss) for info in infos],
+        "Final loss": [float(info.final_loss) if info.final_loss is not None and not math.isnan(info.final_loss)
+                       else None for info in infos],                # NaN shown empty, as pandas did
         "Training time": [duration_text(info.elapsed) if info.iteration else "" for info in infos],
         "Data": [_("demo") if info.dataset.get("is_demo") else "COCO" for info in infos],
         "Id": [info.run_id for info in infos],

@@ -205,7 +205,7 @@ def _gif_download(decoder: StepDecoder, image: ImageChoice, picked: PickedModel 
         picture = fetched.data if fetched.ok else None
     itw = decoder.model.idx_to_word
     ahead = decoder.snapshot()                  # decoded on only when pressed: a rerun costs no model steps
-    st.download_button(_("GIF"), lambda: step_gif(picture, frames_of(ahead.run(), itw), text),
+    st.download_button(_("GIF"), lambda: step_gif(picture, frames_of(ahead.snapshot().run(), itw), text),
                        file_name=f"{slide.name}.gif", mime="image/gif", on_click="ignore",
                        icon=":material/download:", key="inspect.gif",
                        help=_("The whole caption as an animated GIF for a slide: one frame per step, with the "

@@ -13,8 +13,8 @@ Each server says it by setting the modification time of its own file,
 `.crowd/<host>.<pid>` in the runs folder, to the last moment it was crowded: several
 servers sharing a folder never overwrite each other's word, and a worker reads only its
 own machine's files, so no two machines' clocks are compared. A server that stops
-mid-crowd leaves no worker off its core for longer than `CALM`. Files are only ever
-created or touched, never followed through a link.
+mid-crowd leaves no worker off its core for longer than `CALM`. No file is ever followed
+through a link; a day-old file of a server long gone is removed once there are many.
 """
 from __future__ import annotations
 

@@ -95,8 +95,8 @@ def test_a_turn_held_past_its_lease_lets_the_next_one_go_beside_it():
 
 
 def test_a_clock_that_moves_on_between_readings_never_leaves_the_next_one_waiting_for_good():
-    # every reading is 30 ms later: a lease that ends between two readings must still be noticed
-    turns, log = Turns(at_once=1, lease=0.1, clock=Clock(step=0.03)), []
+    # every reading is 40 ms later: a lease that ends between two readings must still be noticed
+    turns, log = Turns(at_once=1, lease=0.1, clock=Clock(step=0.04)), []
     for attempt in range(20):
         held = Taker(turns, f"held{attempt}", log)
         wait_for(held.has_turn, timeout=10, poll=0.001, what="the first turn")
@@ -104,6 +104,37 @@ def test_a_clock_that_moves_on_between_readings_never_leaves_the_next_one_waitin
         wait_for(next_one.has_turn, timeout=5, poll=0.001, what="the next turn once the lease ran out")
         next_one.finish()
         held.finish()
+
+
+@pytest.mark.parametrize("excused", [False, True])
+def test_each_new_first_in_line_watches_the_clock_so_slow_turns_never_hold_up_the_rest(excused):
+    clock = Clock()
+    turns, log = Turns(at_once=1, lease=0.2, clock=clock), []
+    a, b, c, d = line_up(turns, "abcd", log)
+    if excused:
+        turns.excuse(b.ticket)                          # b goes at once; c is the new first
+        wait_for(b.has_turn, timeout=10, poll=0.005, what="b excused")
+    else:
+        clock.advance(0.25)                             # a's lease ends: b goes, c is the new first
+        wait_for(b.has_turn, timeout=10, poll=0.005, what="b's turn after a's lease")
+    clock.advance(0.25)                                 # b's lease ends (or b never counted), a's too
+    wait_for(c.has_turn, timeout=10, poll=0.005, what="c's turn while a and b still hold")
+    clock.advance(0.25)
+    wait_for(d.has_turn, timeout=10, poll=0.005, what="d's turn while a, b and c still hold")
+    assert not any(kind == "out" for kind, _who in log)
+    for taker in (a, b, c, d):
+        taker.finish()
+    assert waiting(turns) == 0 and not turns._holding
+
+
+def test_an_excuse_after_a_ticket_left_the_line_leaves_nothing_behind():
+    turns = Turns(at_once=1, lease=3600)
+    ticket = turns.ticket()
+    with pytest.raises(RuntimeError):
+        with turns.turn(ticket):
+            raise RuntimeError("the page failed")
+    turns.excuse(ticket)
+    assert not turns._holding and waiting(turns) == 0
 
 
 def test_one_interrupted_while_waiting_leaves_the_line_and_the_rest_still_go():
@@ -179,7 +210,8 @@ def test_a_holder_past_its_lease_does_not_keep_the_crowd():
     turns = Turns(at_once=1, lease=0.2, crowd=1, every=3600, clock=clock, on_crowd=lambda: said.append(1))
     log = []
     slow, other = line_up(turns, "so", log)
-    assert turns.crowded and said == [1]
+    wait_for(lambda: said == [1], timeout=10, poll=0.005, what="the crowd said")
+    assert turns.crowded
     clock.advance(0.25)
     wait_for(other.has_turn, timeout=10, poll=0.005, what="the other's turn")
     other.finish()
