@@ -49,8 +49,8 @@ class Turns:
 
     def __init__(self, at_once: int = AT_ONCE, lease: float = LEASE, crowd: int = CROWD,
                  on_crowd=None, every: float = EVERY, clock=time.monotonic):
-        if at_once < 1 or not lease > 0 or crowd < 1 or not every >= 0:
-            raise ValueError(f"Turns needs at_once >= 1, lease > 0, crowd >= 1 and every >= 0, "
+        if at_once < 1 or not lease > 0 or crowd < 1 or not every > 0:
+            raise ValueError(f"Turns needs at_once >= 1, lease > 0, crowd >= 1 and every > 0, "
                              f"not {at_once}, {lease}, {crowd} and {every}")
         self.at_once, self.lease, self.crowd, self.every, self._clock = at_once, lease, crowd, every, clock
         self._on_crowd = on_crowd

@@ -221,6 +221,6 @@ def test_a_holder_past_its_lease_does_not_keep_the_crowd():
 
 
 def test_turns_refuse_nonsense():
-    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}, {"every": -1}):
+    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}, {"every": 0}, {"every": -1}):
         with pytest.raises(ValueError):
             Turns(**options)
