@@ -48,7 +48,7 @@ from pathlib import Path
 from explorer.turns import Turns
 
 APP = Path(__file__).resolve().with_name("app.py")
-GATHER = 0.01                    # seconds a crowded server gathers a page's messages before it sends them
+GATHER = 0.01                    # seconds the messages gather before they are sent, while pages wait in line
 
 
 def tcp_socket(sock: socket.socket) -> socket.socket:

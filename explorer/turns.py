@@ -73,8 +73,6 @@ class Turns:
             with self._lock:
                 if not ticket.admitted:                  # (excused before it even asked)
                     self._waiting.append(ticket)
-                self._update(self._clock())
-            self._tell()
             while not ticket.admitted:
                 with self._lock:
                     now = self._clock()                  # one reading for admitting and for the wait
@@ -99,11 +97,9 @@ class Turns:
         goes at once when it asks)."""
         with self._lock:
             if ticket in self._waiting:
-                self._waiting.remove(ticket)
+                self._out_of_line(ticket)
                 ticket.admitted, self._holding[ticket] = True, float("-inf")
                 ticket.wake.set()
-                if self._waiting:
-                    self._waiting[0].wake.set()          # a new first, to watch the clock
                 self._update(self._clock())
             elif ticket not in self._holding and not ticket.admitted:
                 ticket.admitted, self._holding[ticket] = True, float("-inf")
@@ -122,13 +118,17 @@ class Turns:
         with self._lock:
             ticket.admitted = True                       # done with: a later excuse changes nothing
             if ticket in self._waiting:
-                was_first = self._waiting[0] is ticket
-                self._waiting.remove(ticket)
-                if was_first and self._waiting:
-                    self._waiting[0].wake.set()
+                self._out_of_line(ticket)
             self._holding.pop(ticket, None)
             self._update(self._clock())
         self._tell()
+
+    def _out_of_line(self, ticket: Ticket) -> None:
+        """(Under the lock.) Take `ticket` out of the line; wake a new first, to watch the clock."""
+        was_first = self._waiting[0] is ticket
+        self._waiting.remove(ticket)
+        if was_first and self._waiting:
+            self._waiting[0].wake.set()
 
     def _counting(self, now: float) -> list[float]:
         return [began for began in self._holding.values() if now - began < self.lease]

@@ -78,7 +78,7 @@ def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: floa
     Curves labelled in `dashed` are drawn dashed (a reference, so a curve on top of it shows).
     Titled for a download: the runs under the title, the first in the file name (after `page`)."""
     data = curves_frame(curves, smoothing)
-    if data.num_rows == 0:                                           # an empty frame would look broken
+    if data.num_rows == 0:                                   # an empty frame would look broken
         st.caption(_("The loss curve appears here after the first iteration."))
         return
     labels = [label for label, _iterations, losses in curves if len(losses)]
