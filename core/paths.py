@@ -8,6 +8,7 @@ directory, and nothing is created here.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -18,7 +19,17 @@ IMAGE_CACHE_ENV_VAR = "CAPTION_LAB_IMAGE_CACHE"
 
 def _from_env(name: str) -> Path | None:
     value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else None
+    if not value:
+        return None
+    return _resolved(value, None if os.path.isabs(os.path.expanduser(value)) else os.getcwd())
+
+
+@functools.lru_cache(maxsize=32)
+def _resolved(value: str, cwd: str | None) -> Path:
+    """`value` made absolute with its links resolved, once per value (and working folder, for
+    a relative one): every page asks for these folders several times, and resolving walks
+    the path one `lstat` per part."""
+    return Path(value).expanduser().resolve()
 
 
 def data_root() -> Path:

@@ -29,6 +29,12 @@ While pages wait in line, the server tells the training workers on its machine t
 off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHER`
 seconds before it wakes its event loop to send them.
 
+Two more cut what every page run costs: a widget asks the session's state about its own
+key only, instead of building the whole state's dict (`look_up_one_key`), and after the
+few runs that import new modules the server freezes what it holds for good, so that the
+garbage collector no longer walks the whole heap, 110 to 160 ms at a time
+(`settle_the_heap`, `HeapSettler`).
+
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
 explorer/app.py` still works, only slower. If a Streamlit version no longer has a
 function patched here, the app starts as plain `streamlit run` would, and says so.
@@ -37,12 +43,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import socket
 import sys
 import threading
 import types
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 
 from explorer.turns import Turns
@@ -231,6 +239,176 @@ def remember_arg_names() -> bool:
     return True
 
 
+# Streamlit's widget modules that read `get_session_state().filtered_state`, only to ask
+# whether the widget's own key holds None
+KEY_READERS = ("radio", "slider", "number_input", "selectbox", "text_widgets", "time_widgets")
+
+
+class _KeyView(Mapping):
+    """`filtered_state` for the one key a widget asks about: `key in view` and `view[key]`
+    answer as the dict would, without building it; anything else builds it."""
+
+    def __init__(self, safe) -> None:
+        self._safe = safe
+        self._seen: dict = {}              # key -> entry: a widget asks `in`, then `[]`
+
+    def _entry(self, key) -> tuple[bool, object]:
+        """The dict's (True, value) for `key`, or (False, None): its loop run over the
+        only entries that can be named `key`, the key itself and its widget's id. Read
+        once per view, as the dict was built once."""
+        if key not in self._seen:
+            self._seen[key] = self._look_up(key)
+        return self._seen[key]
+
+    def _look_up(self, key) -> tuple[bool, object]:
+        from streamlit.runtime.state.common import is_element_id, is_keyed_element_id
+        from streamlit.runtime.state.session_state import _is_internal_key
+        with self._safe._lock:
+            state = self._safe._state
+            present = state._keys()
+            for k in dict.fromkeys((key, state._get_widget_id(key))):
+                if k not in present or _is_internal_key(k):
+                    continue
+                if not is_element_id(k):
+                    if k == key:
+                        return True, state[k]
+                elif is_keyed_element_id(k) and state._key_id_mapper.id_key_mapping.get(k) == key:
+                    return True, state[k]
+        return False, None
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and self._entry(key)[0]
+
+    def __getitem__(self, key):
+        found, value = self._entry(key) if isinstance(key, str) else (False, None)
+        if not found:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):
+        return iter(self._safe.filtered_state)
+
+    def __len__(self) -> int:
+        return len(self._safe.filtered_state)
+
+
+class _WidgetSessionState:
+    """The session's state as a widget module sees it: the same object, but its
+    `filtered_state` is a `_KeyView`."""
+    __slots__ = ("_safe",)
+
+    def __init__(self, safe) -> None:
+        self._safe = safe
+
+    @property
+    def filtered_state(self) -> _KeyView:
+        return _KeyView(self._safe)
+
+    def __getattr__(self, name):
+        return getattr(self._safe, name)
+
+
+def look_up_one_key() -> bool:
+    """Patch Streamlit's widgets so that a widget asks the session's state about its own key
+    only: a radio, number input, select box, slider, text or date/time input built the
+    whole `filtered_state` dict on every call (every key of the session, each looked up and
+    presented), about 0.3 ms with a page's forty keys, only to see whether its key holds
+    None; Inspect draws eight of them per rerun. Whether it could be patched."""
+    import importlib
+    try:
+        from streamlit.runtime.state import SafeSessionState
+    except ImportError:
+        return False
+    modules = []
+    for name in KEY_READERS:
+        try:
+            module = importlib.import_module(f"streamlit.elements.widgets.{name}")
+        except ImportError:
+            return False
+        if not callable(getattr(module, "get_session_state", None)):
+            return False
+        modules.append(module)
+    if not isinstance(getattr(SafeSessionState, "filtered_state", None), property):
+        return False
+    for module in modules:
+        original = module.get_session_state
+        if getattr(original, "caption_lab_one_key", False):
+            continue
+
+        def get_session_state(original=original):
+            return _WidgetSessionState(original())
+
+        get_session_state.caption_lab_one_key = True
+        module.get_session_state = get_session_state
+    return True
+
+
+def _carry_marks(wrapped, wrapper):
+    """`wrapper` marked as `wrapped` was (`caption_lab_*`), so that each patch of the same
+    method sees that it is already in place, in whatever order they were made."""
+    wrapper.__dict__.update({k: v for k, v in getattr(wrapped, "__dict__", {}).items() if k.startswith("caption_lab")})
+    return wrapper
+
+
+class HeapSettler:
+    """Moves what a server keeps for good out of the garbage collector's way.
+
+    Python's collector walks every container object the process holds each time it
+    collects its oldest generation, and a warm server holds some 300,000 (Streamlit,
+    numpy, matplotlib, the dataset's indexes, the pages' modules): each such collection
+    took 110 to 160 ms here, holding every session up, five times in a class's burst of
+    clicks. Nearly all of it is there for the life of the server: the modules and what
+    they build when first imported. So after a page run that imported new modules (the
+    first visit of each page, a handful of times in a server's life), `after_run`
+    collects once and freezes (`gc.freeze`) everything alive: later collections walk
+    only what came after. A frozen object is still freed when its last reference goes;
+    only a cycle among frozen objects waits for `gc.unfreeze` (the sessions open at
+    those few moments, at worst).
+    """
+
+    def __init__(self) -> None:
+        self._modules = 0
+        self._lock = threading.Lock()
+        self.settled = 0                       # times it froze
+
+    def after_run(self) -> None:
+        if len(sys.modules) == self._modules or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if len(sys.modules) != self._modules:
+                self._modules = len(sys.modules)
+                gc.collect()
+                gc.freeze()
+                self.settled += 1
+        finally:
+            self._lock.release()
+
+
+def settle_the_heap(settler: HeapSettler | None = None) -> bool:
+    """Patch Streamlit's ScriptRunner so that `HeapSettler.after_run` follows every page
+    run. Whether it could be patched."""
+    try:
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+    except ImportError:
+        return False
+    run_script = getattr(ScriptRunner, "_run_script", None)
+    if run_script is None:
+        return False
+    if getattr(run_script, "caption_lab_settles", False):
+        return True
+    settler = settler or HeapSettler()
+
+    def run_script_then_settle(self, rerun_data) -> None:
+        try:
+            run_script(self, rerun_data)
+        finally:
+            settler.after_run()
+
+    _carry_marks(run_script, run_script_then_settle).caption_lab_settles = True
+    ScriptRunner._run_script = run_script_then_settle
+    return True
+
+
 def _tell_the_workers() -> None:
     from core.paths import runs_dir
     from explorer.runs import crowd
@@ -271,7 +449,7 @@ def take_turns(turns: Turns | None = None) -> bool:
         if ticket is not None:                          # it waits its turn, or holds it
             turns.excuse(ticket)
 
-    run_script_in_turn.caption_lab_turns = True
+    _carry_marks(run_script, run_script_in_turn).caption_lab_turns = True
     ScriptRunner._run_script = run_script_in_turn
     ScriptRunner.request_stop = request_stop_excused
     return True
@@ -283,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Caption Lab: this Streamlit has no _bind_socket to patch; pages answer up to 40 ms later.",
               file=sys.stderr)
     turns = Turns(on_crowd=_tell_the_workers)
+    if not settle_the_heap():
+        print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
+              "the garbage collector walks the whole server's heap.", file=sys.stderr)
     if not take_turns(turns):
         print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
@@ -292,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     if not remember_arg_names():
         print("Caption Lab: this Streamlit has no caching _get_positional_arg_name to patch; "
               "cached functions cost more per call.", file=sys.stderr)
+    if not look_up_one_key():
+        print("Caption Lab: this Streamlit's widgets cannot be patched to look up one key; "
+              "each widget costs more per rerun.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)

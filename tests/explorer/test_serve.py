@@ -390,3 +390,127 @@ def test_wake_directly_sets_the_send_event_at_once_on_the_loop_and_later_from_an
         return on_the_loop, from_a_thread_before
 
     assert run_coroutine(main()) == (True, False)
+
+
+KEYED_WIDGETS = """
+import streamlit as st
+st.session_state.setdefault("plain", 3)
+st.session_state.setdefault("blank", None)
+st.session_state.setdefault("$$STREAMLIT_INTERNAL_KEY_hidden", 1)
+st.number_input("n", key="n", value=None)
+st.radio("r", ["a", "b"], key="r")
+st.selectbox("keyless", ["x", "y"])
+st.text_input("t", key="t")
+st.slider("s", 0, 10, key="s")
+st.date_input("d", key="d", value=None)
+st.selectbox("preset", ["p", "q"], key="preset")
+st.write(f"preset={st.session_state.preset!r} n={st.session_state.n!r}")
+"""
+
+
+def one_key_patched(monkeypatch):
+    """Install look_up_one_key, to be undone after the test."""
+    import importlib
+    for name in serve.KEY_READERS:
+        module = importlib.import_module(f"streamlit.elements.widgets.{name}")
+        monkeypatch.setattr(module, "get_session_state", module.get_session_state)
+    assert serve.look_up_one_key() and serve.look_up_one_key()        # twice: wrapped once
+
+
+def test_one_key_view_answers_as_the_whole_filtered_state_would(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    one_key_patched(monkeypatch)
+    at = AppTest.from_string(KEYED_WIDGETS).run()
+    assert not at.exception
+    at.radio(key="r").set_value("b").run()
+    safe = at.session_state._state
+    whole = safe.filtered_state
+    view = serve._WidgetSessionState(safe).filtered_state
+    widget_ids = [k for k in safe._state._keys() if k.startswith("$$ID")]
+    assert {"plain", "blank", "n", "r", "t", "s", "d", "preset"} <= set(whole) and len(widget_ids) == 7     # six keyed, one not
+    asked = [*whole, *widget_ids, "$$STREAMLIT_INTERNAL_KEY_hidden", "absent", ""]
+    for key in asked:
+        assert (key in view) == (key in whole), key
+        if key in whole:
+            assert view[key] == whole[key], key
+        else:
+            try:
+                view[key]
+                raise AssertionError(f"{key!r} should be missing")
+            except KeyError:
+                pass
+    assert whole["r"] == "b" and whole["n"] is None and dict(view) == whole and len(view) == len(whole)
+    assert 5 not in view
+
+
+def test_widgets_keep_a_none_in_their_key_with_one_key_look_ups(monkeypatch):
+    """What the widgets look up the key for: a key set to None empties the widget, another
+    value selects it, as without the patch."""
+    from streamlit.testing.v1 import AppTest
+    one_key_patched(monkeypatch)
+    at = AppTest.from_string(KEYED_WIDGETS)
+    at.session_state["preset"] = None
+    at.run()
+    assert not at.exception and at.selectbox(key="preset").value is None
+    assert at.number_input(key="n").value is None and at.date_input(key="d").value is None
+    at.session_state["preset"] = "q"
+    at.run()
+    assert at.selectbox(key="preset").value == "q"
+    at.number_input(key="n").set_value(4).run()
+    assert "preset='q' n=4" in at.markdown[-1].value
+    from streamlit.elements.widgets import selectbox
+    assert selectbox.get_session_state.caption_lab_one_key
+
+
+def test_the_heap_settles_after_a_run_that_imported_modules_and_only_then(monkeypatch):
+    import gc
+    import sys
+    import types
+
+    settler = serve.HeapSettler()
+    try:
+        settler.after_run()                              # the server's first run: all it imported
+        assert settler.settled == 1 and gc.get_freeze_count() > 0
+        kept = [[]]                                      # alive when the heap settles: frozen
+        kept[0].append(kept)                             # (a cycle the collector would walk)
+        settler.after_run()                              # nothing new imported: no collection
+        assert settler.settled == 1
+        monkeypatch.setitem(sys.modules, "caption_lab_test_module", types.ModuleType("m"))
+        before = gc.get_freeze_count()
+        settler.after_run()
+        assert settler.settled == 2 and gc.get_freeze_count() > before
+        assert all(o is not kept for o in gc.get_objects())       # frozen: no longer walked
+        garbage = [[]]
+        garbage[0].append(garbage)
+        del garbage                                      # a cycle made after: still collected
+        assert gc.collect() >= 2
+    finally:
+        gc.unfreeze()
+
+
+def test_settle_the_heap_follows_every_run_even_a_failing_one_and_keeps_turns(monkeypatch):
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    ran, settled = [], []
+
+    def run_script(self, data):
+        ran.append(data)
+        if data == "fails":
+            raise RuntimeError("the page raised")
+
+    monkeypatch.setattr(ScriptRunner, "_run_script", run_script)
+    monkeypatch.setattr(ScriptRunner, "request_stop", lambda self: None)
+    settler = serve.HeapSettler()
+    monkeypatch.setattr(settler, "after_run", lambda: settled.append(len(ran)))
+    assert serve.settle_the_heap(settler) and serve.settle_the_heap()
+    assert serve.take_turns(Turns(at_once=1, lease=3600))
+    patched = ScriptRunner._run_script
+    assert patched.caption_lab_turns and serve.settle_the_heap() and serve.take_turns()
+    assert ScriptRunner._run_script is patched                       # each wrapped once
+    patched(Runner(), "page")
+    try:
+        patched(Runner(), "fails")
+        raise AssertionError("the page's exception should pass through")
+    except RuntimeError:
+        pass
+    assert ran == ["page", "fails"] and settled == [1, 2]
