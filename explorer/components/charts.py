@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.components.exports import Slide, titled
+from explorer.components.tables import table
 from explorer.i18n import _
 
 FONT = {"labelFontSize": 15, "titleFontSize": 15}
@@ -26,10 +27,9 @@ def next_word_bars(words: list[str], probs, chosen: list[bool], *, title: str = 
     The x axis always runs from 0 to 1, so a confident step and an unsure one look different.
     A `slide` titles the chart (in place of `title`) and names its download.
     """
-    frame = pd.DataFrame({"word": words, "p": [float(p) for p in probs],
-                          "taken": ["taken" if c else "not taken" for c in chosen],
-                          "rank": range(len(words))})
-    frame["label"] = frame["p"].map(lambda p: f"{p:.3f}" if p >= 0.001 else f"{p:.1e}")
+    p = [float(p) for p in probs]
+    frame = table({"word": list(words), "p": p, "taken": ["taken" if c else "not taken" for c in chosen],
+                   "rank": list(range(len(words))), "label": [f"{v:.3f}" if v >= 0.001 else f"{v:.1e}" for v in p]})
     y = {"field": "word", "type": "nominal", "sort": list(words),
          "axis": {"title": None, "labelFontSize": 17, "labelLimit": 200}}
     spec = {

@@ -1,12 +1,12 @@
 """The layer lab's results: a verdict, and a table of every check against its threshold."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core.checks import CheckReport, CheckRow
 from explorer.components.labels import label_column
 from explorer.components.plots import FAIL_COLOR, PASS_COLOR
+from explorer.components.tables import table
 from explorer.i18n import N_, _
 
 PASSED, NOISY, FAILED = N_("passed"), N_("passed (noisy near-zero entries)"), N_("FAILED")
@@ -30,9 +30,10 @@ def result_color(result: str) -> str:
     return PASS_COLOR if result in (_(PASSED), _(NOISY)) else FAIL_COLOR
 
 
-def results_table(rows: list[CheckRow]) -> pd.DataFrame:
-    """One line per check, as the table shows it (its headers in the reader's language)."""
-    return pd.DataFrame({
+def results_table(rows: list[CheckRow]) -> dict[str, list]:
+    """One line per check, as the table shows it: its columns (headers in the reader's
+    language), for `tables.table`."""
+    return {
         _(COLUMNS["check"]): [_(r.check) for r in rows],
         _(COLUMNS["quantity"]): [_(r.quantity) for r in rows],
         _(COLUMNS["measure"]): [_(r.measure) for r in rows],
@@ -40,7 +41,7 @@ def results_table(rows: list[CheckRow]) -> pd.DataFrame:
         _(COLUMNS["over the array"]): ["" if r.array_error is None else f"{r.array_error:.1e}" for r in rows],
         _(COLUMNS["must be"]): [_(r.expected) for r in rows],
         _(COLUMNS["result"]): [_result(r) for r in rows],
-    })
+    }
 
 
 def verdict(report: CheckReport) -> None:
@@ -63,10 +64,11 @@ def verdict(report: CheckReport) -> None:
 
 def check_table(report: CheckReport) -> None:
     """The table of every check's value against what it must be."""
-    table = results_table(list(report.rows))
+    columns = results_table(list(report.rows))
     # columns sized by their contents, so the value and the result stay in view on a projector
     result, over = _(COLUMNS["result"]), _(COLUMNS["over the array"])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={result: label_column(table, result, result_color),
+    tags = label_column(columns, result, result_color)
+    st.dataframe(table(columns), hide_index=True, width="stretch",
+                 column_config={result: tags,
                                 over: st.column_config.TextColumn(
                      help=_("‖a − b‖ / (‖a‖ + ‖b‖): not fooled by entries that are almost zero"))})

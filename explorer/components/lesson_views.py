@@ -26,6 +26,7 @@ from explorer.components import lesson_model_views as live
 from explorer.components.check_report import COLUMNS, result_color, results_table, verdict
 from explorer.components.exports import Slide, titled
 from explorer.components.labels import label_column
+from explorer.components.tables import table
 from explorer.components.image_picker import PICTURE, caption_index
 from explorer.i18n import _, p_
 
@@ -174,11 +175,11 @@ def gradient_check(ds: state.Dataset) -> None:
                        help=_("Swap in a backward pass with one deliberately wrong derivative."))
     report = _checks(bool(broken))
     verdict(report)
-    table = results_table(list(report.rows))            # the columns a class reads; Layer lab has them all
+    columns = results_table(list(report.rows))          # the columns a class reads; Layer lab has them all
     result = _(COLUMNS["result"])
-    tags = label_column(table, result, result_color)
-    st.dataframe(table[[_(COLUMNS[c]) for c in ("quantity", "value", "must be", "result")]], hide_index=True,
-                 width="stretch", column_config={result: tags})
+    tags = label_column(columns, result, result_color)
+    st.dataframe(table({_(COLUMNS[c]): columns[_(COLUMNS[c])] for c in ("quantity", "value", "must be", "result")}),
+                 hide_index=True, width="stretch", column_config={result: tags})
 
 
 # --- the captioning model ------------------------------------------------------------
