@@ -33,7 +33,9 @@ Two more cut what every page run costs: a widget asks the session's state about 
 key only, instead of building the whole state's dict (`look_up_one_key`), and after the
 few runs that import new modules the server freezes what it holds for good, so that the
 garbage collector no longer walks the whole heap, 110 to 160 ms at a time
-(`settle_the_heap`, `HeapSettler`).
+(`settle_the_heap`, `HeapSettler`). And while pages wait in line, a connection's
+websocket messages leave together, a few writes per page instead of one per element
+(`write_in_bulk`, `BulkTransport`).
 
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
 explorer/app.py` still works, only slower. If a Streamlit version no longer has a
@@ -409,6 +411,78 @@ def settle_the_heap(settler: HeapSettler | None = None) -> bool:
     return True
 
 
+class BulkTransport:
+    """A connection's transport whose writes leave together: the first write schedules a
+    flush `gather()` seconds later (0: at the start of the loop's next turn, before it
+    waits), and the writes until then join it, in order. Closing flushes first;
+    everything else is the transport's own."""
+
+    def __init__(self, transport, loop, gather=lambda: 0.0) -> None:
+        self._transport, self._loop, self._gather = transport, loop, gather
+        self._pending: list[bytes] = []
+
+    def write(self, data) -> None:
+        if not data:
+            return
+        if not self._pending:
+            delay = self._gather()
+            if delay > 0:
+                self._loop.call_later(delay, self.flush)
+            else:
+                self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, lines) -> None:
+        for data in lines:
+            self.write(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+def write_in_bulk(gather=lambda: 0.0) -> bool:
+    """Patch uvicorn's websocket protocol (the one Streamlit's server runs) so that its
+    connections write through a `BulkTransport` that gathers for `gather()` seconds:
+    Streamlit sends every element of a page as a message of its own, one loop turn and
+    one `send` system call each, and these were most of the event loop's time in a
+    class's burst of clicks; gathered, a page's messages leave a few writes at a time, in
+    order. Whether it could be patched."""
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    except ImportError:
+        return False
+    connection_made = getattr(WebSocketsSansIOProtocol, "connection_made", None)
+    if connection_made is None:
+        return False
+    if getattr(connection_made, "caption_lab_bulk", False):
+        return True
+
+    def connection_made_in_bulk(self, transport) -> None:
+        connection_made(self, BulkTransport(transport, asyncio.get_running_loop(), gather))
+
+    _carry_marks(connection_made, connection_made_in_bulk).caption_lab_bulk = True
+    WebSocketsSansIOProtocol.connection_made = connection_made_in_bulk
+    return True
+
+
 def _tell_the_workers() -> None:
     from core.paths import runs_dir
     from explorer.runs import crowd
@@ -476,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
     if not look_up_one_key():
         print("Caption Lab: this Streamlit's widgets cannot be patched to look up one key; "
               "each widget costs more per rerun.", file=sys.stderr)
+    if not write_in_bulk(gather=lambda: GATHER if turns.waiting else 0.0):
+        print("Caption Lab: this uvicorn has no websockets-sansio protocol to patch; "
+              "each message of a page is a write of its own.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)

@@ -514,3 +514,152 @@ def test_settle_the_heap_follows_every_run_even_a_failing_one_and_keeps_turns(mo
     except RuntimeError:
         pass
     assert ran == ["page", "fails"] and settled == [1, 2]
+
+
+class RecordingTransport:
+    """Stands in for an asyncio transport: what was written, each write on its own."""
+
+    def __init__(self) -> None:
+        self.writes, self.closed, self.aborted = [], False, False
+
+    def write(self, data) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return 7
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1234) if name == "peername" else default
+
+
+def test_writes_of_one_loop_turn_leave_as_one_in_order():
+    async def main():
+        loop = asyncio.get_running_loop()
+        raw = RecordingTransport()
+        bulk = serve.BulkTransport(raw, loop)
+        for part in (b"a", b"", b"bc", bytearray(b"d")):
+            bulk.write(part)
+        bulk.writelines([b"e", b"f"])
+        assert raw.writes == [] and bulk.get_write_buffer_size() == 7 + 6
+        assert bulk.get_extra_info("peername") == ("127.0.0.1", 1234)       # the rest is the transport's
+        await asyncio.sleep(0)
+        assert raw.writes == [b"abcdef"]
+        bulk.write(b"g")
+        await asyncio.sleep(0)
+        assert raw.writes == [b"abcdef", b"g"]
+    run_coroutine(main())
+
+
+def test_a_gathering_transport_waits_its_time_and_closing_flushes_first():
+    async def main():
+        loop = asyncio.get_running_loop()
+        raw = RecordingTransport()
+        bulk = serve.BulkTransport(raw, loop, gather=lambda: 0.05)
+        bulk.write(b"first")
+        await asyncio.sleep(0.01)
+        bulk.write(b" second")                   # a later turn, within the gathering time
+        assert raw.writes == []
+        await asyncio.sleep(0.1)
+        assert raw.writes == [b"first second"]
+        bulk.write(b"last words")
+        bulk.close()                             # nothing left behind a close
+        assert raw.writes[-1] == b"last words" and raw.closed
+        bulk.flush()
+        assert len(raw.writes) == 2
+        dropped = serve.BulkTransport(RecordingTransport(), loop)
+        dropped.write(b"never")
+        dropped.abort()
+        await asyncio.sleep(0.01)
+        assert dropped._transport.writes == [] and dropped._transport.aborted
+        closing = RecordingTransport()
+        late = serve.BulkTransport(closing, loop)
+        late.write(b"too late")
+        closing.closed = True                    # closed by the peer before the flush
+        await asyncio.sleep(0)
+        assert closing.writes == []
+    run_coroutine(main())
+
+
+def test_a_real_websocket_gets_every_message_in_order_through_bulk_writes():
+    """uvicorn's websocket protocol, patched, on loopback: a burst of messages arrives whole."""
+    import uvicorn
+    import websockets.asyncio.client
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    original = WebSocketsSansIOProtocol.connection_made
+    transports = []
+    try:
+        assert serve.write_in_bulk(gather=lambda: 0.005) and serve.write_in_bulk()
+        assert WebSocketsSansIOProtocol.connection_made.caption_lab_bulk
+
+        async def app(scope, receive, send):
+            if scope["type"] != "websocket":
+                return
+            await receive()
+            await send({"type": "websocket.accept"})
+            for i in range(200):
+                await send({"type": "websocket.send", "bytes": f"message {i}".encode() * (1 + i % 50)})
+                if i % 10 == 0:
+                    await asyncio.sleep(0)               # other turns of the loop in between
+            await send({"type": "websocket.close", "code": 1000})
+
+        patched = WebSocketsSansIOProtocol.connection_made
+
+        class Counting:                                  # the socket's transport, its writes counted
+            def __init__(self, transport):
+                self.raw, self.writes = transport, 0
+
+            def write(self, data):
+                self.writes += 1
+                self.raw.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.raw, name)
+
+        def spying(self, transport):
+            counted = Counting(transport)
+            patched(self, counted)
+            transports.append((self, counted))
+
+        WebSocketsSansIOProtocol.connection_made = spying
+
+        async def main():
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            server = uvicorn.Server(uvicorn.Config(app, ws="websockets-sansio", log_level="warning", lifespan="off"))
+            serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+            await wait_until_started(server)
+            got = []
+            async with websockets.asyncio.client.connect(f"ws://127.0.0.1:{port}/") as ws:
+                async for message in ws:
+                    got.append(message)
+            server.should_exit = True
+            await serving
+            return got
+
+        got = run_coroutine(main())
+        assert got == [f"message {i}".encode() * (1 + i % 50) for i in range(200)]
+        assert len(transports) == 1
+        protocol, counted = transports[0]
+        assert isinstance(protocol.transport, serve.BulkTransport)
+        assert 1 <= counted.writes < 20                  # not one per message (202 without the patch)
+    finally:
+        WebSocketsSansIOProtocol.connection_made = original
+
+
+async def wait_until_started(server) -> None:
+    for _ in range(500):
+        if server.started:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("uvicorn did not start")
