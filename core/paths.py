@@ -28,7 +28,8 @@ def _from_env(name: str) -> Path | None:
 def _resolved(value: str, cwd: str | None) -> Path:
     """`value` made absolute with its links resolved, once per value (and working folder, for
     a relative one): every page asks for these folders several times, and resolving walks
-    the path one `lstat` per part."""
+    the path one `lstat` per part. So a link along the path that is pointed elsewhere
+    while the process runs is not followed again: restart the app after moving a folder."""
     return Path(value).expanduser().resolve()
 
 

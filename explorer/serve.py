@@ -30,10 +30,10 @@ off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHE
 seconds before it wakes its event loop to send them.
 
 Two more cut what every page run costs: a widget asks the session's state about its own
-key only, instead of building the whole state's dict (`look_up_one_key`), and after the
-few runs that import new modules the server freezes what it holds for good, so that the
+key only, instead of building the whole state's dict (`look_up_one_key`), and before it
+starts the server imports the pages' modules and freezes what it then holds, so that the
 garbage collector no longer walks the whole heap, 110 to 160 ms at a time
-(`settle_the_heap`, `HeapSettler`). And while pages wait in line, a connection's
+(`settle_the_heap`). And while pages wait in line, a connection's
 websocket messages leave together, a few writes per page instead of one per element
 (`write_in_bulk`, `BulkTransport`).
 
@@ -275,7 +275,10 @@ class _KeyView(Mapping):
                     if k == key:
                         return True, state[k]
                 elif is_keyed_element_id(k) and state._key_id_mapper.id_key_mapping.get(k) == key:
-                    return True, state[k]
+                    try:
+                        return True, state[k]
+                    except KeyError:                     # as the dict skips a widget no longer known
+                        continue
         return False, None
 
     def __contains__(self, key) -> bool:
@@ -352,63 +355,39 @@ def _carry_marks(wrapped, wrapper):
     return wrapper
 
 
-class HeapSettler:
-    """Moves what a server keeps for good out of the garbage collector's way.
+# the packages whose modules a page run imports; the app's script and this launcher are
+# Streamlit's to run, a `__main__` is a command's
+SETTLED_PACKAGES = ("explorer", "core")
+
+
+def settle_the_heap(packages=SETTLED_PACKAGES) -> int:
+    """Import every module of `packages`, collect, and freeze (`gc.freeze`) everything
+    alive; the number of objects frozen. Called before the server starts, so before any
+    session exists.
 
     Python's collector walks every container object the process holds each time it
     collects its oldest generation, and a warm server holds some 300,000 (Streamlit,
-    numpy, matplotlib, the dataset's indexes, the pages' modules): each such collection
-    took 110 to 160 ms here, holding every session up, five times in a class's burst of
-    clicks. Nearly all of it is there for the life of the server: the modules and what
-    they build when first imported. So after a page run that imported new modules (the
-    first visit of each page, a handful of times in a server's life), `after_run`
-    collects once and freezes (`gc.freeze`) everything alive: later collections walk
-    only what came after. A frozen object is still freed when its last reference goes;
-    only a cycle among frozen objects waits for `gc.unfreeze` (the sessions open at
-    those few moments, at worst).
-    """
-
-    def __init__(self) -> None:
-        self._modules = 0
-        self._lock = threading.Lock()
-        self.settled = 0                       # times it froze
-
-    def after_run(self) -> None:
-        if len(sys.modules) == self._modules or not self._lock.acquire(blocking=False):
-            return
-        try:
-            if len(sys.modules) != self._modules:
-                self._modules = len(sys.modules)
-                gc.collect()
-                gc.freeze()
-                self.settled += 1
-        finally:
-            self._lock.release()
-
-
-def settle_the_heap(settler: HeapSettler | None = None) -> bool:
-    """Patch Streamlit's ScriptRunner so that `HeapSettler.after_run` follows every page
-    run. Whether it could be patched."""
-    try:
-        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-    except ImportError:
-        return False
-    run_script = getattr(ScriptRunner, "_run_script", None)
-    if run_script is None:
-        return False
-    if getattr(run_script, "caption_lab_settles", False):
-        return True
-    settler = settler or HeapSettler()
-
-    def run_script_then_settle(self, rerun_data) -> None:
-        try:
-            run_script(self, rerun_data)
-        finally:
-            settler.after_run()
-
-    _carry_marks(run_script, run_script_then_settle).caption_lab_settles = True
-    ScriptRunner._run_script = run_script_then_settle
-    return True
+    numpy, matplotlib, pandas, the pages' modules): each such collection took 110 to 160
+    ms here, holding every session up, five times in one run of the burst benchmark.
+    Nearly all of it lives as long as the server, and most of it is what importing the
+    pages' modules builds (they would be imported by the first visits anyway). Frozen, it
+    is never walked again. A frozen object is still freed when its last reference goes;
+    only a cycle among frozen objects would stay, and nothing of a session is frozen."""
+    import importlib
+    import logging
+    import pkgutil
+    for name in packages:
+        package = importlib.import_module(name)
+        for module in pkgutil.walk_packages(package.__path__, f"{name}."):
+            if module.name in ("explorer.app", "explorer.serve") or module.name.rsplit(".", 1)[-1] == "__main__":
+                continue
+            try:
+                importlib.import_module(module.name)
+            except Exception:                            # noqa: BLE001 - a page will say it, not the start
+                logging.getLogger(__name__).warning("could not import %s ahead", module.name, exc_info=True)
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class BulkTransport:
@@ -535,9 +514,6 @@ def main(argv: list[str] | None = None) -> int:
         print("Caption Lab: this Streamlit has no _bind_socket to patch; pages answer up to 40 ms later.",
               file=sys.stderr)
     turns = Turns(on_crowd=_tell_the_workers)
-    if not settle_the_heap():
-        print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
-              "the garbage collector walks the whole server's heap.", file=sys.stderr)
     if not take_turns(turns):
         print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
@@ -556,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
+    settle_the_heap()
     args = list(sys.argv[1:] if argv is None else argv)
     return cli.main(args=["run", str(APP), *args], prog_name="streamlit", standalone_mode=True)
 
