@@ -21,16 +21,18 @@ def _from_env(name: str) -> Path | None:
     value = os.environ.get(name)
     if not value:
         return None
-    return _resolved(value, None if os.path.isabs(os.path.expanduser(value)) else os.getcwd())
+    path = os.path.expanduser(value)
+    return _resolved(path, None if os.path.isabs(path) else os.getcwd())
 
 
 @functools.lru_cache(maxsize=32)
-def _resolved(value: str, cwd: str | None) -> Path:
-    """`value` made absolute with its links resolved, once per value (and working folder, for
-    a relative one): every page asks for these folders several times, and resolving walks
-    the path one `lstat` per part. So a link along the path that is pointed elsewhere
-    while the process runs is not followed again: restart the app after moving a folder."""
-    return Path(value).expanduser().resolve()
+def _resolved(path: str, cwd: str | None) -> Path:
+    """`path` (`~` already expanded) made absolute with its links resolved, once per path
+    (and working folder, for a relative one): every page asks for these folders several
+    times, and resolving walks the path one `lstat` per part. So a link along the path
+    that is pointed elsewhere while the process runs is not followed again: restart the
+    app after moving a folder."""
+    return Path(path).resolve()
 
 
 def data_root() -> Path:

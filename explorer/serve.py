@@ -348,13 +348,6 @@ def look_up_one_key() -> bool:
     return True
 
 
-def _carry_marks(wrapped, wrapper):
-    """`wrapper` marked as `wrapped` was (`caption_lab_*`), so that each patch of the same
-    method sees that it is already in place, in whatever order they were made."""
-    wrapper.__dict__.update({k: v for k, v in getattr(wrapped, "__dict__", {}).items() if k.startswith("caption_lab")})
-    return wrapper
-
-
 # the packages whose modules a page run imports; the app's script and this launcher are
 # Streamlit's to run, a `__main__` is a command's
 SETTLED_PACKAGES = ("explorer", "core")
@@ -457,7 +450,7 @@ def write_in_bulk(gather=lambda: 0.0) -> bool:
     def connection_made_in_bulk(self, transport) -> None:
         connection_made(self, BulkTransport(transport, asyncio.get_running_loop(), gather))
 
-    _carry_marks(connection_made, connection_made_in_bulk).caption_lab_bulk = True
+    connection_made_in_bulk.caption_lab_bulk = True
     WebSocketsSansIOProtocol.connection_made = connection_made_in_bulk
     return True
 
@@ -502,7 +495,7 @@ def take_turns(turns: Turns | None = None) -> bool:
         if ticket is not None:                          # it waits its turn, or holds it
             turns.excuse(ticket)
 
-    _carry_marks(run_script, run_script_in_turn).caption_lab_turns = True
+    run_script_in_turn.caption_lab_turns = True
     ScriptRunner._run_script = run_script_in_turn
     ScriptRunner.request_stop = request_stop_excused
     return True
@@ -517,7 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     if not take_turns(turns):
         print("Caption Lab: this Streamlit has no ScriptRunner._run_script to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
-    if not batch_events(gather=lambda: GATHER if turns.waiting else 0.0):
+    def gather() -> float:                          # messages and writes wait only while pages do
+        return GATHER if turns.waiting else 0.0
+
+    if not batch_events(gather=gather):
         print("Caption Lab: this Streamlit has no AppSession._call_soon_on_event_loop to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
     if not remember_arg_names():
@@ -526,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     if not look_up_one_key():
         print("Caption Lab: this Streamlit's widgets cannot be patched to look up one key; "
               "each widget costs more per rerun.", file=sys.stderr)
-    if not write_in_bulk(gather=lambda: GATHER if turns.waiting else 0.0):
+    if not write_in_bulk(gather=gather):
         print("Caption Lab: this uvicorn has no websockets-sansio protocol to patch; "
               "each message of a page is a write of its own.", file=sys.stderr)
     if not wake_directly():

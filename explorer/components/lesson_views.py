@@ -178,8 +178,9 @@ def gradient_check(ds: state.Dataset) -> None:
     columns = results_table(list(report.rows))          # the columns a class reads; Layer lab has them all
     result = _(COLUMNS["result"])
     tags = label_column(columns, result, result_color)
-    st.dataframe(table({_(COLUMNS[c]): columns[_(COLUMNS[c])] for c in ("quantity", "value", "must be", "result")}),
-                 hide_index=True, width="stretch", column_config={result: tags})
+    shown = [_(COLUMNS[c]) for c in ("quantity", "value", "must be", "result")]
+    st.dataframe(table({name: columns[name] for name in shown}), hide_index=True, width="stretch",
+                 column_config={result: tags})
 
 
 # --- the captioning model ------------------------------------------------------------

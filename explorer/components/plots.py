@@ -49,9 +49,8 @@ def arrow_datasets(spec: dict) -> dict:
     datasets = spec.get("datasets")
     if not isinstance(datasets, dict):
         return spec
-    return {**spec, "datasets": {name: values if isinstance(values, bytes) or not isinstance(values, list)
-                                 else dataframe_util.convert_anything_to_arrow_bytes(values)
-                                 for name, values in datasets.items()}}
+    return {**spec, "datasets": {name: dataframe_util.convert_anything_to_arrow_bytes(values)
+                                 if isinstance(values, list) else values for name, values in datasets.items()}}
 
 
 def _show(build: str, columns: dict, *args, slide: Slide) -> None:
