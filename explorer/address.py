@@ -47,18 +47,18 @@ KEPT = "address.kept"                  # the STICKY parameters as the last run s
 
 def start(page: str) -> None:
     """At the top of every script run, once the page is known (`st.navigation(...).url_path`)."""
-    params = st.query_params
+    params = st.query_params.to_dict()          # read once: each look through st.query_params costs
     last = st.session_state.get(PAGE)
     if last is None or last != page:   # a session's first run (a link, a reload) or a page switch, whose
         # address holds only what the switch gave the new page (`st.page_link(..., query_params=)`):
         # a link's values not taken yet were for the page it opened, and go
-        st.session_state[LINK] = {name: params.get(name) for name in OWN
-                                  if name in params and len(params.get(name) or "") <= MAX_VALUE}
+        st.session_state[LINK] = {name: params[name] for name in OWN
+                                  if name in params and len(params[name] or "") <= MAX_VALUE}
     if last is not None and last != page:
         for name, value in st.session_state.get(KEPT, {}).items():
             if name not in params:
-                params[name] = value
-    st.session_state[KEPT] = {name: params.get(name) for name in STICKY if name in params}
+                st.query_params[name] = params[name] = value
+    st.session_state[KEPT] = {name: params[name] for name in STICKY if name in params}
     st.session_state[PAGE] = page
     st.session_state[SHOWN] = set()
 
@@ -83,10 +83,11 @@ def finish() -> None:
     """At the end of every script run that ran to its end: drop the parameters of a view that is
     not on screen, and note the STICKY ones as the page left them (for the next page switch)."""
     shown = st.session_state.get(SHOWN, set())
+    params = st.query_params.to_dict()
     for name in OWN:
-        if name in st.query_params and name not in shown:
+        if name in params and name not in shown:
             del st.query_params[name]
-    st.session_state[KEPT] = {name: st.query_params.get(name) for name in STICKY if name in st.query_params}
+    st.session_state[KEPT] = {name: params[name] for name in STICKY if name in params}   # (none of OWN)
 
 
 def problem(text: str) -> None:
