@@ -3,9 +3,9 @@
 An `st.Page` resolves its script's path (a `stat` per folder on the way), checks that the
 file exists and hashes its address each time it is made, and the router makes eight on
 every run of every page: 0.6 to 1.1 ms of each run on the Intel Xeon, a tenth of a small
-page's (`python -m benchmarks.classroom_load`, the README's *Speed*). Here they
-are made once per language and copied for each run, since `st.navigation` marks the page
-it picks (its own copy, so one session's page never changes another's).
+page's (server CPU, two builds side by side; the README's *Speed*). Here they are made
+once per language and copied for each run, since `st.navigation` marks the page it picks
+(its own copy, so one session's page never changes another's).
 """
 from __future__ import annotations
 
