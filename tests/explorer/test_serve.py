@@ -440,6 +440,7 @@ def test_one_key_view_answers_as_the_whole_filtered_state_would(monkeypatch):
             except KeyError:
                 pass
     assert whole["r"] == "b" and whole["n"] is None and dict(view) == whole and len(view) == len(whole)
+    assert 5 not in view
 
 
 def test_widgets_keep_a_none_in_their_key_with_one_key_look_ups(monkeypatch):
