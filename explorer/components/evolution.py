@@ -17,6 +17,7 @@ from explorer.i18n import N_, _
 from explorer.runs.base import Evolution
 
 THUMBNAIL = 240                    # longest side of a sample's picture, in pixels
+PICTURE_WIDTH = 44                 # its width on the page, in pixels (a sixth of its narrow column)
 EVOLUTION_AT = "train.evolution_at"  # the iteration chosen on a finished run (+ its snapshots)
 
 
@@ -64,10 +65,10 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
     captions = dict(evolution.snapshots)[at]
     images = sample_pictures(evolution.images, THUMBNAIL)
     for image, sample, caption in zip(images, evolution.images, captions):
-        picture, words = st.columns([1, 5], gap="small")
-        if image is not None and image.ok:
-            picture.image(image.data, width="stretch", output_format=image.format)
-        with words:
+        # one row: a horizontal container, not two columns (one message to the browser, not three)
+        with st.container(horizontal=True, gap="small", vertical_alignment="top", wrap=False):
+            if image is not None and image.ok:
+                st.image(image.data, width=PICTURE_WIDTH, output_format=image.format)
             marked, right = marked_caption(caption, sample["truth"])
             n = len(sample["truth"].split())
             if presenter.on():          # four cards beside the chart whatever the captions' lengths: the
