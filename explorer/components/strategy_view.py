@@ -32,6 +32,7 @@ SIDE_TEMPERATURE = "compare.side_temperature"
 SIDE_SAMPLES = "compare.side_samples"
 SPLIT_TITLES = {"train": N_("Train split"), "val": N_("Val split · never seen")}
 TRAINED_TITLE = N_("Train split · trained on")
+CARD_PICTURE = 200                         # an example's picture, in pixels across (a third of a card)
 TABLE_COLUMNS = {"strategy": N_("strategy"), "caption": N_("caption"), "log p": N_("log p"),
                  "words": N_("words")}              # and BLEU-1 to BLEU-4, the same in every language
 
@@ -131,15 +132,13 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                 st.caption(train_split_note(picked, len(ds.data["train_captions"])))
             for row in _captions(picked.key, ds.key, split, tuple(int(i) for i in images),
                                  astuple(strategy), picked.model, ds.data, index):
-                with st.container(border=True):
-                    left, right = st.columns([1, 2])
-                    with left:
-                        show_image(ImageChoice(split, row.image, str(ds.data[f"{split}_urls"][row.image]),
-                                               ds.data[f"{split}_features"][row.image]))
-                    with right:
-                        caption_against_references(row.words, row.references, row.bleu,
-                                                   note=" " + _("({strategy}, log p = {logp:.2f})").format(
-                                                       strategy=_(strategy.label), logp=row.logprob))
+                # one bordered row, not a box around two columns (one message to the browser, not four)
+                with st.container(border=True, horizontal=True, wrap=False, gap="medium"):
+                    show_image(ImageChoice(split, row.image, str(ds.data[f"{split}_urls"][row.image]),
+                                           ds.data[f"{split}_features"][row.image]), width=CARD_PICTURE)
+                    caption_against_references(row.words, row.references, row.bleu,
+                                               note=" " + _("({strategy}, log p = {logp:.2f})").format(
+                                                   strategy=_(strategy.label), logp=row.logprob))
 
 
 # --- one image, every strategy -------------------------------------------------------
