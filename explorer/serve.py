@@ -463,11 +463,9 @@ def _tell_the_workers() -> None:
 
 def take_turns(turns: Turns | None = None) -> bool:
     """Patch Streamlit's ScriptRunner so that page runs take turns (`explorer.turns`): a
-    run waits its turn before it starts, a fragment's timed rerun (`run_every`: the Train
-    page's live panel, the class panel's poll) lets the pages clicked meanwhile go first,
-    and a runner asked to stop while it waits (its browser clicked again, or left) is
-    excused, so it stops at once, as it would have without turns. Whether it could be
-    patched."""
+    run waits its turn before it starts, and a runner asked to stop while it waits (its
+    browser clicked again, or left) is excused, so it stops at once, as it would have
+    without turns. Whether it could be patched."""
     try:
         from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
     except ImportError:
@@ -481,8 +479,7 @@ def take_turns(turns: Turns | None = None) -> bool:
     turns = turns or Turns(on_crowd=_tell_the_workers)
 
     def run_script_in_turn(self, rerun_data) -> None:
-        later = getattr(rerun_data, "is_auto_rerun", False) is True     # a fragment's timed rerun
-        ticket = self.__dict__["_caption_lab_ticket"] = turns.ticket(later=later)
+        ticket = self.__dict__["_caption_lab_ticket"] = turns.ticket()
         if self.__dict__.get("_caption_lab_stopped"):   # stopped before it had a ticket
             turns.excuse(ticket)
         try:

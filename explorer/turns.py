@@ -14,11 +14,7 @@ each page costs what it costs alone and the first clicks are served first.
 
 A holder that has had its turn for `lease` seconds (a page waiting on a slow download,
 say) stops counting, and the next in line goes beside it, so no page holds up the others
-by more than that. A ticket that may wait (`ticket(later=True)`: a fragment's timed rerun,
-a live chart re-reading its run) lets a page asked for after it go first, unless it has
-waited `patience` seconds already: a teacher's Next does not queue behind thirty live
-panels refreshing themselves, and a panel still refreshes within about a second of its
-time while the class clicks. A ticket excused while it waits (its page was stopped: the browser
+by more than that. A ticket excused while it waits (its page was stopped: the browser
 clicked again, or left) goes at once without counting, so it reaches its stop at once, as
 it would have without turns, and never holds a place in the line.
 
@@ -37,30 +33,26 @@ from contextlib import contextmanager
 
 AT_ONCE, LEASE = 1, 0.1          # page runs that go at once; seconds after which a run stops counting
 CROWD = 2                        # page runs waiting that make a crowd
-PATIENCE = 1.0                   # seconds a ticket that may wait lets later pages go first
 EVERY = 0.25                     # seconds between two calls of on_crowd while crowded
 
 
 class Ticket:
-    """A place in the line: woken when admitted (`admitted`), or when it becomes the first.
-    `later`: it may wait behind pages asked for after it (see the module docstring)."""
-    __slots__ = ("wake", "admitted", "later", "asked")
+    """A place in the line: woken when admitted (`admitted`), or when it becomes the first."""
+    __slots__ = ("wake", "admitted")
 
-    def __init__(self, later: bool = False):
-        self.wake, self.admitted, self.later = threading.Event(), False, later
-        self.asked: float | None = None                  # when it joined the line
+    def __init__(self):
+        self.wake, self.admitted = threading.Event(), False
 
 
 class Turns:
     """At most `at_once` holders that count at a time, admitted in the order they asked."""
 
     def __init__(self, at_once: int = AT_ONCE, lease: float = LEASE, crowd: int = CROWD,
-                 on_crowd=None, every: float = EVERY, clock=time.monotonic, patience: float = PATIENCE):
-        if at_once < 1 or not lease > 0 or crowd < 1 or not every > 0 or not patience >= 0:
-            raise ValueError(f"Turns needs at_once >= 1, lease > 0, crowd >= 1, every > 0 and patience >= 0, "
-                             f"not {at_once}, {lease}, {crowd}, {every} and {patience}")
+                 on_crowd=None, every: float = EVERY, clock=time.monotonic):
+        if at_once < 1 or not lease > 0 or crowd < 1 or not every > 0:
+            raise ValueError(f"Turns needs at_once >= 1, lease > 0, crowd >= 1 and every > 0, "
+                             f"not {at_once}, {lease}, {crowd} and {every}")
         self.at_once, self.lease, self.crowd, self.every, self._clock = at_once, lease, crowd, every, clock
-        self.patience = patience
         self._on_crowd = on_crowd
         self._lock = threading.Lock()
         self._waiting: deque[Ticket] = deque()
@@ -70,8 +62,8 @@ class Turns:
         self._ended = False                              # a crowd has passed and that is not said yet
         self._telling = threading.Lock()                 # one on_crowd call at a time
 
-    def ticket(self, later: bool = False) -> Ticket:
-        return Ticket(later)
+    def ticket(self) -> Ticket:
+        return Ticket()
 
     @contextmanager
     def turn(self, ticket: Ticket | None = None):
@@ -80,7 +72,7 @@ class Turns:
         try:
             with self._lock:
                 if not ticket.admitted:                  # (excused before it even asked)
-                    self._line_up(ticket, self._clock())
+                    self._waiting.append(ticket)
             while not ticket.admitted:
                 with self._lock:
                     now = self._clock()                  # one reading for admitting and for the wait
@@ -130,19 +122,6 @@ class Turns:
             self._holding.pop(ticket, None)
             self._update(self._clock())
         self._tell()
-
-    def _line_up(self, ticket: Ticket, now: float) -> None:
-        """(Under the lock.) Put `ticket` in line: at the end, or, for a page that may not
-        wait, before the first ticket that may and has waited less than `patience`."""
-        ticket.asked = now
-        if not ticket.later:
-            for place, other in enumerate(self._waiting):
-                if other.later and now - other.asked < self.patience:
-                    self._waiting.insert(place, ticket)
-                    if place == 0:
-                        other.wake.set()                 # no longer the first: it stops watching the clock
-                    return
-        self._waiting.append(ticket)
 
     def _out_of_line(self, ticket: Ticket) -> None:
         """(Under the lock.) Take `ticket` out of the line; wake a new first, to watch the clock."""

@@ -317,36 +317,6 @@ def test_a_runner_stopped_before_it_took_a_ticket_does_not_wait_in_line(monkeypa
     assert not turns._holding and not turns._waiting
 
 
-def test_a_fragments_timed_rerun_lets_a_page_clicked_after_it_go_first(monkeypatch):
-    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-
-    hold, ran = threading.Event(), []
-
-    def run_script(self, data):
-        ran.append(data.page_name)
-        if data.page_name == "held":
-            hold.wait(30)
-
-    monkeypatch.setattr(ScriptRunner, "_run_script", run_script)
-    monkeypatch.setattr(ScriptRunner, "request_stop", lambda self: None)
-    turns = Turns(at_once=1, lease=3600)
-    assert serve.take_turns(turns)
-    runs = [RerunData(page_name="held"), RerunData(page_name="live panel", fragment_id="f", is_auto_rerun=True),
-            RerunData(page_name="inspect")]
-    threads = []
-    for k, data in enumerate(runs):
-        threads.append(threading.Thread(target=ScriptRunner._run_script, args=(Runner(), data), daemon=True))
-        threads[-1].start()
-        wait_for(lambda: (ran if k == 0 else turns._waiting) and len(turns._waiting) == max(0, k),
-                 timeout=10, poll=0.005, what=f"{data.page_name} in line")
-    hold.set()
-    for thread in threads:
-        thread.join(10)
-    assert ran == ["held", "inspect", "live panel"]
-    assert not turns._holding and not turns._waiting
-
-
 def test_a_crowded_server_gathers_messages_before_it_wakes_the_loop():
     gather = [0.0]
     batches = serve.LoopBatches(gather=lambda: gather[0])

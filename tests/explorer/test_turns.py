@@ -30,9 +30,9 @@ class Clock:
 class Taker:
     """A thread that takes a turn (with its own ticket), notes when it has it, and holds it until released."""
 
-    def __init__(self, turns: Turns, name: str, log: list, later: bool = False):
+    def __init__(self, turns: Turns, name: str, log: list):
         self.turns, self.name, self.log = turns, name, log
-        self.ticket, self.release, self.error = turns.ticket(later=later), threading.Event(), None
+        self.ticket, self.release, self.error = turns.ticket(), threading.Event(), None
         self.thread = threading.Thread(target=self._take, name=name, daemon=True)
         self.thread.start()
 
@@ -59,11 +59,10 @@ def waiting(turns: Turns) -> int:
 
 
 def line_up(turns: Turns, names: str, log: list) -> list[Taker]:
-    """The first takes its turn, each other one asks after the one before (a capital letter:
-    a ticket that may wait, `later`)."""
+    """The first takes its turn, each other one waits in line behind the one before."""
     takers = []
     for name in names:
-        takers.append(Taker(turns, name, log, later=name.isupper()))
+        takers.append(Taker(turns, name, log))
         if len(takers) == 1:
             wait_for(takers[0].has_turn, timeout=10, poll=0.005, what=f"{name}'s turn")
         else:
@@ -80,58 +79,6 @@ def test_turns_go_one_at_a_time_in_the_order_they_were_asked_for():
         taker.finish()
     assert log == [(kind, name) for name in "abcde" for kind in ("in", "out")]
     assert waiting(turns) == 0 and not turns._holding
-
-
-def order_in(log: list) -> str:
-    return "".join(who for kind, who in log if kind == "in")
-
-
-def finish_in_turn(takers: list[Taker]) -> str:
-    """Let each holder finish as soon as it has its turn, until every taker has had one;
-    the order of their turns."""
-    for _ in takers:
-        wait_for(lambda: any(t.has_turn() and not t.release.is_set() for t in takers),
-                 timeout=10, poll=0.005, what="the next turn")
-        next(t for t in takers if t.has_turn() and not t.release.is_set()).finish()
-    return order_in(takers[0].log)
-
-
-def line_up_more(turns: Turns, names: str, log: list, before: int) -> list[Taker]:
-    """More takers asking in the order of `names`, with `before` already waiting."""
-    added = []
-    for name in names:
-        added.append(Taker(turns, name, log, later=name.isupper()))
-        wait_for(lambda: waiting(turns) == before + len(added), timeout=10, poll=0.005, what=f"{name} in line")
-    return added
-
-
-def test_pages_asked_for_later_go_before_timed_reruns_waiting_and_keep_their_own_order():
-    turns, log = Turns(at_once=1, lease=3600, patience=1.0, clock=Clock()), []
-    takers = line_up(turns, "aBCdeF", log)             # B, C, F: a fragment's timed reruns
-    assert finish_in_turn(takers) == "adeBCF"
-    assert waiting(turns) == 0 and not turns._holding
-
-
-def test_a_timed_rerun_that_has_waited_its_patience_keeps_its_place():
-    clock = Clock()
-    turns, log = Turns(at_once=1, lease=3600, patience=1.0, clock=clock), []
-    takers = line_up(turns, "aB", log)
-    clock.advance(1.5)                                  # B has waited longer than its patience
-    takers += line_up_more(turns, "Ce", log, before=1)  # e goes before C (young), not before B (old)
-    assert finish_in_turn(takers) == "aBeC"
-    assert waiting(turns) == 0 and not turns._holding
-
-
-def test_a_page_that_becomes_first_ahead_of_a_timed_rerun_watches_the_lease_clock():
-    clock = Clock()
-    turns, log = Turns(at_once=1, lease=0.2, patience=1.0, clock=clock), []
-    a, b = line_up(turns, "aB", log)
-    (c,) = line_up_more(turns, "c", log, before=1)
-    assert list(turns._waiting) == [c.ticket, b.ticket]
-    clock.advance(0.25)                                 # a's lease ends: c goes beside a, B still waits
-    wait_for(c.has_turn, timeout=10, poll=0.005, what="c's turn after a's lease")
-    assert not b.has_turn()
-    assert finish_in_turn([a, c, b]) == "acB"
 
 
 def test_a_turn_held_past_its_lease_lets_the_next_one_go_beside_it():
@@ -274,7 +221,6 @@ def test_a_holder_past_its_lease_does_not_keep_the_crowd():
 
 
 def test_turns_refuse_nonsense():
-    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}, {"every": 0}, {"every": -1},
-                    {"patience": -1}, {"patience": float("nan")}):
+    for options in ({"at_once": 0}, {"lease": 0}, {"lease": float("nan")}, {"crowd": 0}, {"every": 0}, {"every": -1}):
         with pytest.raises(ValueError):
             Turns(**options)
