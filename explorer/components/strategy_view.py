@@ -24,6 +24,7 @@ from explorer.components.image_picker import ImageChoice, caption_index, image_p
 from explorer.components.model_picker import PickedModel
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
+from explorer.styles import EXAMPLE_ROW
 
 KINDS = {"greedy": N_("Greedy"), "beam": N_("Beam search"), "temperature": N_("Temperature")}
 EXAMPLES_SEED = "compare.examples_seed"   # which images the examples show; "New images" adds one
@@ -130,10 +131,12 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                 st.caption(trained_images_note(picked))
             elif split == "train":
                 st.caption(train_split_note(picked, len(ds.data["train_captions"])))
-            for row in _captions(picked.key, ds.key, split, tuple(int(i) for i in images),
-                                 astuple(strategy), picked.model, ds.data, index):
-                # one bordered row, not a box around two columns (one message to the browser, not four)
-                with st.container(border=True, horizontal=True, wrap=False, gap="medium"):
+            for k, row in enumerate(_captions(picked.key, ds.key, split, tuple(int(i) for i in images),
+                                              astuple(strategy), picked.model, ds.data, index)):
+                # one bordered row, not a box around two columns (one message to the browser, not
+                # four); on a phone the caption goes under the picture (`styles.EXAMPLE_ROW`)
+                with st.container(border=True, horizontal=True, wrap=False, gap="medium",
+                                  key=f"{EXAMPLE_ROW}{split}-{k}"):
                     show_image(ImageChoice(split, row.image, str(ds.data[f"{split}_urls"][row.image]),
                                            ds.data[f"{split}_features"][row.image]), width=CARD_PICTURE)
                     caption_against_references(row.words, row.references, row.bleu,
