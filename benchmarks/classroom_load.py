@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -53,6 +54,7 @@ from pathlib import Path
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
 from core.data.demo import ensure_demo_dataset
+from explorer.runs import crowd
 from explorer.components.class_panel import SILENT_MS, STALE_MS, SYNC
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,16 +193,41 @@ async def steady(url: str, sessions: int, rounds: int, think: float, seed: int) 
     return results, clients
 
 
-async def burst(url: str, sessions: int, rounds: int, settle: float) -> tuple[list[PageResult], list]:
-    """All sessions open the same page at the same moment, page after page."""
+async def burst(url: str, sessions: int, rounds: int, settle: float,
+                pids: list[int] = ()) -> tuple[list[PageResult], list, dict]:
+    """All sessions open the same page at the same moment, page after page. Also returns, per
+    page, the CPU seconds per click of the app servers `pids` and of this load generator."""
     clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
     await asyncio.gather(*(c.open("") for c in clients))
-    results = []
+    results, cpu = [], {"server": defaultdict(float), "client": defaultdict(float)}
     for _ in range(rounds):
         for page in PAGES:
             await asyncio.sleep(settle)
+            server, client = sum(cpu_seconds(p) for p in pids), time.process_time()
             results += await asyncio.gather(*(c.open(page) for c in clients))
-    return results, clients
+            clicks = rounds * len(clients)
+            cpu["server"][page or "home"] += (sum(cpu_seconds(p) for p in pids) - server) / clicks
+            cpu["client"][page or "home"] += (time.process_time() - client) / clicks
+    return results, clients, cpu
+
+
+@contextlib.contextmanager
+def off_the_servers_core(anywhere: bool = False):
+    """This load generator (the calling thread and the threads it starts meanwhile) keeps off
+    the core that the app server has to itself while a class crowds it (`explorer.runs.crowd`:
+    the training workers leave the first core), as a class's browsers run on their own
+    laptops, not on the server; yields a sentence that says where it runs. A load generator
+    on that core takes a sixth of it in a burst (its CPU is printed with the burst's)."""
+    cpus = crowd.cores(spare=True)
+    if anywhere or cpus is None or cpus == crowd.cores(spare=False):
+        yield "anywhere (on the server's cores too)"
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield f"on core{'s' if len(cpus) > 1 else ''} {', '.join(map(str, sorted(cpus)))}, off the server's"
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 async def warm_up(urls: list[str], per_server: int = 2) -> None:
@@ -446,12 +473,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def report(results: list[PageResult], clients: list, cpu: dict | None = None) -> dict:
+def report(results: list[PageResult], clients: list, cpu: dict | None = None, client_cpu: dict | None = None) -> dict:
+    """Print each page's times and, when given, the server's and the load generator's CPU per click."""
     by_page = defaultdict(list)
     for r in results:
         by_page[r.page].append(r)
     print(f"  {'page':12} {'clicks':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'exceptions':>10}"
-          + (f" {'server CPU':>11}" if cpu else ""))
+          + (f" {'server CPU':>11}" if cpu else "") + (f" {'load gen. CPU':>14}" if client_cpu else ""))
     for page in [p or "home" for p in PAGES]:
         rs = by_page.get(page, [])
         if not rs:
@@ -460,7 +488,8 @@ def report(results: list[PageResult], clients: list, cpu: dict | None = None) ->
         print(f"  {page:12} {len(rs):6} {statistics.median(times):7.2f} {percentile(times, 0.95):7.2f} "
               f"{max(times):7.2f} {sum(r.status != 'ok' for r in rs):6} "
               f"{sum(r.exceptions + r.errors for r in rs):10}"
-              + (f" {1000 * cpu[page]:8.0f} ms" if cpu else ""))
+              + (f" {1000 * cpu[page]:8.0f} ms" if cpu else "")
+              + (f" {1000 * client_cpu[page]:11.0f} ms" if client_cpu else ""))
     times = [r.seconds for r in results if r.status == "ok"]
     overall = {"p50": statistics.median(times), "p95": percentile(times, 0.95), "max": max(times),
                "errors": sum(r.status != "ok" for r in results),
@@ -489,6 +518,10 @@ def main(argv=None) -> int:
     parser.add_argument("--streamlit-run", action="store_true",
                         help="start the app servers with plain `streamlit run explorer/app.py` instead of "
                              "`python -m explorer.serve` (which turns Nagle's delay off)")
+    parser.add_argument("--client-anywhere", action="store_true",
+                        help="let this load generator run on the server's core too (by default it keeps "
+                             "off the core the server has to itself while crowded, as browsers run elsewhere; "
+                             "figures before 2026-12-06 evening ran it anywhere)")
     args = parser.parse_args(argv)
     command = ([sys.executable, "-m", "streamlit", "run", "explorer/app.py"] if args.streamlit_run
                else [sys.executable, "-m", "explorer.serve"])
@@ -519,18 +552,23 @@ def main(argv=None) -> int:
                 "follow": f"a teacher and {args.sessions} followers, {args.moves} Next clicks"}[mode], flush=True)
             asyncio.run(warm_up(setup.app_urls()))
             load_before = os.getloadavg()[0]
-            cpu = None
-            if mode == "steady":
-                results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
-                                                                     args.think, args.seed)))
-            elif mode == "follow":
-                figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token))
-                results = []
-            elif mode == "burst":
-                results, clients = asyncio.run(_run_and_close(burst(setup.url, args.sessions, args.rounds, 1.0)))
-            else:
-                (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
-            overall = report_follow(figures) if mode == "follow" else report(results, clients, cpu)
+            cpu, client_cpu = None, None
+            with off_the_servers_core(args.client_anywhere or mode == "solo") as where:
+                if mode != "solo":
+                    print(f"  the load generator runs {where}", flush=True)
+                if mode == "steady":
+                    results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
+                                                                         args.think, args.seed)))
+                elif mode == "follow":
+                    figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token))
+                    results = []
+                elif mode == "burst":
+                    results, clients, used = asyncio.run(_run_and_close(
+                        burst(setup.url, args.sessions, args.rounds, 1.0, setup.app_pids())))
+                    cpu, client_cpu = used["server"], used["client"]
+                else:
+                    (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
+            overall = report_follow(figures) if mode == "follow" else report(results, clients, cpu, client_cpu)
             if mode == "follow":
                 served = Counter(c.served_by or "?" for c in clients)
                 print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
@@ -553,9 +591,9 @@ def main(argv=None) -> int:
 
 
 async def _run_and_close(job):
-    results, clients = await job
-    await close_all(clients)
-    return results, clients
+    out = await job                      # (results, clients, ...)
+    await close_all(out[1])
+    return out
 
 
 if __name__ == "__main__":
