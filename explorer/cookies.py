@@ -23,10 +23,11 @@ import re
 
 import streamlit as st
 
+from explorer.styles import UNSEEN
+
 OWNER = "caption_lab_owner"
 ADMIN = "caption_lab_admin"
 YEAR = 365 * 24 * 3600                 # seconds a cookie lasts
-_HIDDEN = "app-cookie"                 # the containers that hold the scripts (drawn invisible)
 
 
 def read(name: str, pattern: str) -> str | None:
@@ -41,11 +42,11 @@ def read(name: str, pattern: str) -> str | None:
 def write(name: str, value: str, max_age: int = YEAR) -> None:
     """Ask the browser to keep cookie `name` = `value` (letters and digits only) for `max_age` seconds.
 
-    Drawn where it is called, in a container nothing shows (it takes no room on the page)."""
+    Drawn where it is called, in a container the app's CSS never shows (`explorer.styles.UNSEEN`:
+    it takes no room on the page)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name + value):
         raise ValueError("a cookie's name and value are letters, digits and underscores")
     cookie = json.dumps(f"{name}={value}; Max-Age={int(max_age)}; Path=/; SameSite=Strict")
-    st.html(f'<style>[class*="st-key-{_HIDDEN}-"] {{display: none}}</style>')
-    with st.container(key=f"{_HIDDEN}-{name}"):
+    with st.container(key=f"{UNSEEN}cookie-{name}"):
         st.html(f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');"
                 "</script>", unsafe_allow_javascript=True)

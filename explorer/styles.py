@@ -4,16 +4,27 @@
 - the sidebar narrows where the window is narrow (it took a third of the screen at 150% zoom);
 - a tab strip wraps onto a second row instead of scrolling its last tabs out of sight;
 - on a phone, a Compare example's caption goes under its picture (`EXAMPLE_ROW`: a row
-  of one container, not two columns, which Streamlit would stack by itself).
+  of one container, not two columns, which Streamlit would stack by itself);
+- a container whose key starts with `UNSEEN` is never shown: it holds a script or a marker
+  (a cookie's script, `explorer.cookies`; a follower's poll and watchdog, `class_panel`);
+- the Lesson's class controls (`CLASS_CONTROLS`) sit in the app's top strip, right of the
+  sidebar's toggle and left of Streamlit's menu, where nothing else is, so a lesson step
+  keeps its whole screen (presenter mode fits every step in 1280x720); their wrapper is
+  taken out of the page's flow too, so it adds no gap above the step.
 
-`apply()` is called once per run by the app shell (`explorer/app.py`); a `<style>`-only
-`st.html` takes no room on the page. Presenter mode's larger type is `explorer.presenter`'s.
+Each rule lives here, in the one `<style>` every run sends (`apply()`, called once per run
+by the app shell, `explorer/app.py`; a `<style>`-only `st.html` takes no room on the page),
+not in a `st.html` of its own beside what it styles: every element is a message to the
+browser on every page run of every session. Presenter mode's larger type is
+`explorer.presenter`'s.
 """
 from __future__ import annotations
 
 import streamlit as st
 
 EXAMPLE_ROW = "example-row-"          # key prefix of a Compare example's row (strategy_view)
+UNSEEN = "unseen-"                    # key prefix of a container never shown (a script's, a marker's)
+CLASS_CONTROLS = "class-controls"     # key of the Lesson's class controls, in the top strip (class_panel)
 
 CSS = """
 <style>
@@ -26,12 +37,15 @@ CSS = """
   [data-testid="stSidebarUserContent"], [data-testid="stSidebarNav"] { padding-left: 0.75rem; padding-right: 0.75rem; }
 }
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; overflow-x: visible; row-gap: 0.25rem; }
+[class*="st-key-%(unseen)s"] { display: none; }
+.st-key-%(controls)s { position: fixed; top: 0.35rem; right: 3.2rem; z-index: 999991; width: auto; }
+div:has(> .st-key-%(controls)s) { position: absolute; }
 @media (max-width: 640px) {
   [class*="st-key-%(row)s"] { flex-wrap: wrap !important; }
   [class*="st-key-%(row)s"] > [data-testid="stElementContainer"] { width: 100%% !important; flex: 1 1 100%% !important; }
 }
 </style>
-""" % {"row": EXAMPLE_ROW}
+""" % {"row": EXAMPLE_ROW, "unseen": UNSEEN, "controls": CLASS_CONTROLS}
 
 
 def apply() -> None:

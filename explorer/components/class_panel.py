@@ -26,6 +26,7 @@ from explorer.classroom import ClassState, Refused, Unavailable
 from explorer.components.charts import FONT
 from explorer.i18n import _, n_
 from explorer.lessons import Lesson, Step
+from explorer.styles import CLASS_CONTROLS, UNSEEN
 
 PARAM = "class"                        # ?class=CODE in the address (sticky: explorer.address)
 CODE = "class.code"                    # the class this tab is in
@@ -188,22 +189,11 @@ def reveal(code: str, index: int) -> None:
         st.toast(_(str(e)), icon=":material/block:")
 
 
-# The class's controls sit in the app's top strip, right of the sidebar's toggle and left of
-# Streamlit's menu, where nothing else is: a lesson step keeps its whole screen (presenter
-# mode fits every step in 1280x720). Its wrapper is taken out of the page's flow too, so it
-# adds no gap above the step. Streamlit's test ids and our container's key class.
-STRIP = """<style>
-.st-key-class-controls { position: fixed; top: 0.35rem; right: 3.2rem; z-index: 999991; width: auto; }
-div:has(> .st-key-class-controls) { position: absolute; }
-.st-key-class-controls [data-testid="stElementContainer"]:has(style) { display: none; }
-</style>"""
-
-
 def controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
     """In the top strip: *Start a class* (or, for a student on a shared server, *Join a
     class*), the teacher's class menu, or the student's *Follow the teacher*."""
-    with st.container(key="class-controls", horizontal=True, vertical_alignment="center", gap="small"):
-        st.html(STRIP)
+    # in the app's top strip (explorer.styles.CLASS_CONTROLS): no room taken from the step
+    with st.container(key=CLASS_CONTROLS, horizontal=True, vertical_alignment="center", gap="small"):
         _controls(seat, lesson, index)
 
 
@@ -326,8 +316,7 @@ def watch_first(page: str) -> None:
         return
     if now is None:
         return                                   # the Lesson page's seat() says the class ended
-    st.html('<style>.st-key-class-watch { display: none; }</style>')
-    with st.container(key="class-watch"):
+    with st.container(key=f"{UNSEEN}class-watch"):          # never shown (explorer.styles.UNSEEN)
         _watch(code, now.version, True, now.step)
     st.session_state[WATCHING] = True
 
@@ -337,9 +326,8 @@ def drawn(seat: Seat | None) -> None:
     button the watchdog presses (see `watch_first`)."""
     if seat is None or not seat.follows:
         return
-    with st.container(key="class-watch-drawn"):
-        st.html('<style>.st-key-class-watch-drawn { display: none; }</style>'
-                f'<span class="class-drawn" data-v="{int(seat.state.version)}"></span>')
+    with st.container(key=f"{UNSEEN}class-watch-drawn"):    # never shown (explorer.styles.UNSEEN)
+        st.html(f'<span class="class-drawn" data-v="{int(seat.state.version)}"></span>')
         st.html(WATCHDOG, unsafe_allow_javascript=True)
         st.button("sync", key=SYNC)            # pressed by the watchdog only: a rerun is all it does
 

@@ -47,29 +47,37 @@ def _download_progress() -> None:
         st.rerun(scope="app")
 
 
-def _health(ds: state.Dataset) -> None:
+def _health(ds: state.Dataset, slot) -> None:
+    """The dataset's counts in `slot` (an `st.empty`), with what else there is to say under them."""
     data = ds.data
     n_img = {s: len(data[f"{s}_features"]) for s in ("train", "val")}
     n_cap = {s: len(data[f"{s}_captions"]) for s in ("train", "val")}
     fetcher = state.image_fetcher()
     stats = fetcher.stats()
     specials = sum(word in SPECIAL_WORDS for word in data["idx_to_word"])   # <NULL> <START> <END> <UNK>
-    st.markdown("  \n".join([
+    counts = "  \n".join([
         f"**{ds.label}**",
         _("train: {images:,} images, {captions:,} captions").format(images=n_img["train"], captions=n_cap["train"]),
         _("val: {images:,} images, {captions:,} captions").format(images=n_img["val"], captions=n_cap["val"]),
         _("vocabulary: {words:,} words + {specials} special tokens").format(
             words=len(data["idx_to_word"]) - specials, specials=specials),
-        _("images so far: {live:,} live, {dead:,} dead").format(live=stats["live"], dead=stats["dead"])]))
+        _("images so far: {live:,} live, {dead:,} dead").format(live=stats["live"], dead=stats["dead"])])
+    notes = []
     if runs.redis_url():             # one of several app servers: say which, for whoever debugs the class
-        st.caption(_(":material/dns: Served by `{host}:{port}`; runs queue on Redis and any app server "
-                     "of the class shows them.").format(host=socket.gethostname(),
-                                                        port=st.get_option("server.port")))
+        notes.append(_(":material/dns: Served by `{host}:{port}`; runs queue on Redis and any app server "
+                       "of the class shows them.").format(host=socket.gethostname(), port=st.get_option("server.port")))
     notice = fetcher.take_offline_notice()
     if notice:
         st.toast(_(notice), icon="📡")
     if fetcher.offline:
-        st.caption(_("📡 Offline: web images are skipped; local and cached ones still show."))
+        notes.append(_("📡 Offline: web images are skipped; local and cached ones still show."))
+    if not notes:                    # the counts alone: one element in the slot, not a container of one
+        slot.markdown(counts)
+        return
+    with slot.container():
+        st.markdown(counts)
+        for note in notes:
+            st.caption(note)
 
 
 def dataset_sidebar():
@@ -81,9 +89,11 @@ def dataset_sidebar():
         st.subheader(_("Dataset"))
         source = st.radio(_("Source"), list(state.SOURCES), key=state.SOURCE, label_visibility="collapsed",
                           format_func=lambda s: _(state.SOURCES[s]))
-        choice = st.container()              # filled below, once the dataset is known
-        with choice:
-            if source == state.COCO:
+        # the folder's field, or the download's panel (filled below, once the dataset is known);
+        # the demo's needs none (each element is a message on every page run of every session)
+        choice = st.container() if source in (state.COCO, state.DOWNLOAD) else None
+        if source == state.COCO:
+            with choice:
                 st.text_input(_("COCO captioning folder"), key=state.COCO_DIR,
                               placeholder="/path/to/coco_captioning")
         st.radio(_("Features"), state.FEATURE_KINDS, key=state.FEATURES, horizontal=True,
@@ -107,6 +117,5 @@ def dataset_sidebar():
         slot = st.empty()
 
     def health() -> None:
-        with slot.container():
-            _health(ds)
+        _health(ds, slot)
     return health
