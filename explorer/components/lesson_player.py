@@ -23,6 +23,7 @@ ADDRESS = "lesson.address"             # the (lesson, step) last written to the 
 ANSWER = "lesson.answer."              # + step key: the choice made for its question
 REVEALED = "lesson.revealed."          # + step key: True once its answer is shown
 NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"
+CONTENTS = "lesson_steps_"             # + lesson key, step: the list of every step (in "All steps")
 ANSWER_TINTS = {"shown": "#e7f0fb", "right": "#e3f5e8", "wrong": "#fbe6e6"}   # the answer's background   # the buttons' keys (the script finds them by these)
 
 # PageDown / PageUp press Next / Back, unless the reader is typing in a field. Installed once
@@ -104,9 +105,13 @@ def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
     title.header(f"{_(step.title)} :gray[· {index + 1}/{n}]", anchor=False)
     with buttons.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center", gap="small"):
         with st.popover(_("All steps"), icon=":material/list:", help=_(lesson.title), disabled=locked):
-            for k, other in enumerate(lesson.steps if not locked else ()):   # a follower's stays shut: not drawn
-                st.button(f"{k + 1}. {_(other.title)}", key=f"lesson_goto_{k}", on_click=_go, args=(lesson, k),
-                          type="tertiary", disabled=k == index)
+            if not locked:                                  # a follower's stays shut: not drawn
+                # one list with the step on show chosen (one element, not a button per step); its key
+                # names the step, so that after a move the list starts from the new step
+                key = f"{CONTENTS}{lesson.key}-{index}"
+                st.radio(_(lesson.title), range(n), index=index, key=key, label_visibility="collapsed",
+                         format_func=lambda k: f"{k + 1}. {_(lesson.steps[k].title)}",
+                         on_change=lambda: _go(lesson, st.session_state[key]))
         st.button(_("Back"), icon=":material/chevron_left:", key=BACK_KEY, on_click=_go, args=(lesson, index - 1),
                   disabled=index == 0 or locked, shortcut="Left")
         st.button(_("Next"), icon=":material/chevron_right:", key=NEXT_KEY, on_click=_go, args=(lesson, index + 1),

@@ -65,6 +65,26 @@ def test_the_address_opens_a_step_and_follows_back_and_next(app):
     assert step_param(at) == "6" and at.query_params[lesson_player.LESSON_PARAM] in ("captioning", ["captioning"])
 
 
+def contents(at):
+    """The list of every step under *All steps*."""
+    lists = [r for r in at.radio if (r.key or "").startswith(lesson_player.CONTENTS)]
+    assert len(lists) == 1, [r.key for r in at.radio]
+    return lists[0]
+
+
+def test_all_steps_lists_every_step_with_the_one_on_show_chosen_and_jumps_to_another(app):
+    at = open_lesson(app, step=2)
+    steps = contents(at)
+    assert steps.options == [f"{k + 1}. {s.title}" for k, s in enumerate(LESSON.steps)] and steps.value == 1
+    steps.set_value(8).run()                                          # the ninth step
+    assert heading(at).startswith(LESSON.steps[8].title) and step_param(at) == "9" and no_exception(at)
+    assert contents(at).value == 8                                    # the list now starts from there
+    at.button(key=lesson_player.BACK_KEY).click().run()
+    assert heading(at).startswith(LESSON.steps[7].title) and contents(at).value == 7
+    contents(at).set_value(0).run()
+    assert heading(at).startswith(LESSON.steps[0].title) and step_param(at) == "1"
+
+
 @pytest.mark.parametrize("query, words", [
     ({"step": 99}, "names a step this lesson does not have: its steps are 1 to 13"),
     ({"step": "0"}, "names a step this lesson does not have"),
