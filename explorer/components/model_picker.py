@@ -294,9 +294,9 @@ def _untrained_choice(k: dict, ds: state.Dataset, default_cell: str) -> PickedMo
     _choice(k).setdefault("seed", 0)
     cell = st.segmented_control(_("Cell"), ("rnn", "lstm"), **_bound(k, "cell"), required=True,
                                 format_func=lambda c: _(cell_name(c)))
-    a, b = st.columns(2)
-    hidden = a.selectbox(_("Hidden units"), HIDDEN_SIZES, **_bound(k, "hidden"))
-    seed = b.number_input(_("Seed"), 0, 10_000, **_bound(k, "seed"))
+    row = st.container(horizontal=True, wrap=False)   # side by side: one element, not two columns
+    hidden = row.selectbox(_("Hidden units"), HIDDEN_SIZES, **_bound(k, "hidden"))
+    seed = row.number_input(_("Seed"), 0, 10_000, **_bound(k, "seed"))
     data = ds.data
     D = data["train_features"].shape[1]
     model = _untrained(cell, int(hidden), int(seed), D, ds.key, data["word_to_idx"])

@@ -88,10 +88,10 @@ def decoding_controls() -> DecodeSettings:
         persist_state="session", format_func=lambda s: _(STRATEGY_NAMES[s]),
         help=_("Greedy takes the most likely word every step. Temperature sampling draws the word "
                "from softmax(scores / T): T < 1 sharpens the distribution, T > 1 flattens it."))
-    a, b = st.columns(2)
-    temperature = a.slider(_("Temperature T"), 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
+    row = st.container(horizontal=True)           # side by side: one element, not two columns
+    temperature = row.slider(_("Temperature T"), 0.1, 3.0, 1.0, 0.1, key=TEMPERATURE, persist_state="session",
                            disabled=strategy == "greedy")
-    seed = b.number_input(_("Seed"), 0, MAX_SEED, 0, key=SEED, persist_state="session",
+    seed = row.number_input(_("Seed"), 0, MAX_SEED, 0, key=SEED, persist_state="session",
                           disabled=strategy == "greedy",
                           help=_("The same seed draws the same words, so stepping back and forth is "
                                  "repeatable."))

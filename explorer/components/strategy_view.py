@@ -64,9 +64,9 @@ def strategy_picker(prefix: str) -> Strategy:
                          help=_("Beam size 1 is greedy decoding."))
         return Strategy("beam", beam_size=int(size))
     if kind == "temperature":
-        a, b = st.columns(2)
-        t = a.slider(_("Temperature"), 0.1, 2.0, 1.0, 0.1, key=f"{prefix}.temperature", persist_state="session")
-        seed = b.number_input(_("Seed"), 0, 10_000, 0, key=f"{prefix}.seed", persist_state="session")
+        row = st.container(horizontal=True)       # side by side: one element, not two columns
+        t = row.slider(_("Temperature"), 0.1, 2.0, 1.0, 0.1, key=f"{prefix}.temperature", persist_state="session")
+        seed = row.number_input(_("Seed"), 0, 10_000, 0, key=f"{prefix}.seed", persist_state="session")
         return Strategy("temperature", temperature=float(t), seed=int(seed))
     return Strategy("greedy")
 
