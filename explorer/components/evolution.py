@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.metrics import common_words
 from explorer import presenter, state
+from explorer.components.picture import show as show_picture
 from explorer.i18n import N_, _
 from explorer.runs.base import Evolution
 
@@ -68,7 +69,7 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
         # one row: a horizontal container, not two columns (one message to the browser, not three)
         with st.container(horizontal=True, gap="small", vertical_alignment="top", wrap=False):
             if image is not None and image.ok:
-                st.image(image.data, width=PICTURE_WIDTH, output_format=image.format)
+                show_picture(image.data, PICTURE_WIDTH, image.format)     # scaled once, not every second
             marked, right = marked_caption(caption, sample["truth"])
             n = len(sample["truth"].split())
             if presenter.on():          # four cards beside the chart whatever the captions' lengths: the

@@ -25,6 +25,7 @@ from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, disp
                              feature_summary, image_caption_rows)
 from explorer import presenter, state
 from explorer.components.exports import Slide
+from explorer.components.picture import show as show_picture
 from explorer.components.plots import feature_strip
 from explorer.i18n import _, n_
 
@@ -157,7 +158,7 @@ def _details_body(d: CardDetails) -> None:
     with left:
         picture = state.image_fetcher().picture(d.url, 480)
         if picture.ok:
-            st.image(picture.data, width=min(340, max(picture.size) * 3), output_format=picture.format)
+            show_picture(picture.data, min(340, max(picture.size) * 3), picture.format)
         else:
             placeholder_tile(picture.error)
         st.caption(image_address(d.url))

@@ -21,6 +21,7 @@ from core.data.demo_scenes import Scene
 from core.data.scene_lab import why_not
 from core.evaluate import CaptionIndex
 from explorer import address, state
+from explorer.components.picture import show as show_picture
 from explorer.components.scene_composer import composed_image, edit
 from explorer.i18n import N_, _, p_
 
@@ -228,7 +229,7 @@ def show_image(choice: ImageChoice, width: int | str = "stretch") -> None:
         return
     result = state.image_fetcher().picture(choice.url, PICTURE)
     if result.ok:
-        st.image(result.data, caption=choice.label, width=width, output_format=result.format)
+        show_picture(result.data, width, result.format, caption=choice.label)
     else:
         st.info(_("{image}: no picture ({reason}). The model only needs its features, so everything else "
                   "still works.").format(image=choice.label, reason=_(result.error)), icon=":material/hide_image:")

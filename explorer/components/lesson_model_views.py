@@ -26,6 +26,7 @@ from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import caption_index
 from explorer.components.loss_chart import loss_chart
 from explorer.components.model_picker import PickedModel
+from explorer.components.picture import show as show_picture
 from explorer.components.run_panel import progress_text
 from explorer.components.step_view import caption_html
 from explorer.i18n import _, said
@@ -44,7 +45,7 @@ UNITS = 48                             # hidden units a heatmap shows (of H)
 def _picture(ds: state.Dataset, split: str, image: int, width: int | str = "stretch") -> None:
     picture = state.image_fetcher().picture(str(ds.data[f"{split}_urls"][image]), 320)
     if picture.ok:
-        st.image(picture.data, width=width, output_format=picture.format)
+        show_picture(picture.data, width, picture.format)
     else:
         st.caption(_("({split} image #{image}: no picture)").format(split=_(split), image=image))
 

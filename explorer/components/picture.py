@@ -1,0 +1,48 @@
+"""A picture shown at a fixed width, scaled once instead of on every run.
+
+    picture.show(image.data, 44, image.format)      # st.image(image.data, width=44, output_format=...)
+
+Streamlit sends a picture no wider than the width it is shown at: `st.image(data, width=w)`
+of a wider picture decodes it, scales it down to `w` and encodes it again, on every run of
+every session (1 to 2 ms a picture; the Train page's live panel shows four, every second, to
+every student on that page). `show` hands Streamlit the picture already at that width, made
+as Streamlit makes it (`fitted`: the same bytes, which `tests/explorer/components/test_picture.py`
+holds to Streamlit's own function), once per picture and width; Streamlit then finds nothing
+to do and sends it as it is. Pictures shown at the column's width ("stretch") are not scaled
+by Streamlit and go through unchanged.
+"""
+from __future__ import annotations
+
+import functools
+import io
+
+import streamlit as st
+from PIL import Image
+
+MADE = 512                         # fitted pictures kept (a few KB each at the widths the pages use)
+
+
+@functools.lru_cache(maxsize=MADE)
+def fitted(data: bytes, width: int, image_format: str) -> bytes:
+    """`data` (an encoded picture) as Streamlit sends it shown `width` pixels wide: scaled down
+    (bilinear) when it is wider and encoded in `image_format` ("JPEG" at quality 90, or "PNG");
+    `data` itself when it is no wider and already in that format."""
+    picture = Image.open(io.BytesIO(data))
+    if picture.width > width:
+        picture = picture.resize((width, int(1.0 * picture.height * width / picture.width)),
+                                 resample=Image.BILINEAR)
+    elif picture.format == image_format:
+        return data
+    if image_format == "JPEG" and picture.mode in ("RGBA", "LA", "P"):    # as Streamlit: JPEG has no alpha
+        picture = picture.convert("RGB")
+    out = io.BytesIO()
+    picture.save(out, format=image_format, quality=90)
+    return out.getvalue()
+
+
+def show(data: bytes, width: int | str, image_format: str, **kwargs) -> None:
+    """`st.image(data, width=width, output_format=image_format, **kwargs)`, with the picture
+    fitted to an integer `width` once (see the module)."""
+    if isinstance(width, int) and image_format in ("JPEG", "PNG"):
+        data = fitted(data, width, image_format)
+    st.image(data, width=width, output_format=image_format, **kwargs)
