@@ -69,9 +69,15 @@ def figure_text(message: str) -> str:
 def font_file() -> str | None:
     """A TrueType file that draws the reader's language (for pictures drawn with Pillow): the
     language's CJK face, else matplotlib's own sans-serif; None when neither is found."""
+    return _font_file(language())
+
+
+@lru_cache(maxsize=None)
+def _font_file(lang: str) -> str | None:
+    """`font_file` for `lang`, looked up once (Inspect asks on every run, for its GIF's text)."""
     from matplotlib import font_manager
 
-    family = cjk_family(language()) if language() != "en" else None
+    family = cjk_family(lang) if lang != "en" else None
     try:
         return font_manager.findfont(font_manager.FontProperties(family=family or "sans-serif"),
                                      fallback_to_default=True)
