@@ -13,20 +13,41 @@ by Streamlit and go through unchanged.
 """
 from __future__ import annotations
 
-import functools
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 
 import streamlit as st
 from PIL import Image
 
-MADE = 512                         # fitted pictures kept (a few KB each at the widths the pages use)
+MADE = 256                         # fitted pictures kept (each at most as wide as shown: a few KB to 20 KB)
+_made: OrderedDict[tuple, bytes] = OrderedDict()   # (the picture's digest, width, format) -> fitted bytes
+_lock = threading.Lock()           # every session's script thread asks
 
 
-@functools.lru_cache(maxsize=MADE)
 def fitted(data: bytes, width: int, image_format: str) -> bytes:
     """`data` (an encoded picture) as Streamlit sends it shown `width` pixels wide: scaled down
     (bilinear) when it is wider and encoded in `image_format` ("JPEG" at quality 90, or "PNG");
-    `data` itself when it is no wider and already in that format."""
+    `data` itself when it is no wider and already in that format. Made once per picture and
+    width, and kept by the picture's digest, so a large original is not kept alive with it."""
+    key = (hashlib.blake2b(data, digest_size=16).digest(), width, image_format)
+    with _lock:
+        made = _made.get(key)
+        if made is not None:
+            _made.move_to_end(key)
+            return made
+    made = _fit(data, width, image_format)
+    with _lock:
+        _made[key] = made
+        while len(_made) > MADE:
+            _made.popitem(last=False)
+    return made
+
+
+def _fit(data: bytes, width: int, image_format: str) -> bytes:
+    """What Streamlit 1.67 does to a picture it shows `width` pixels wide
+    (`image_utils._ensure_image_size_and_format`)."""
     picture = Image.open(io.BytesIO(data))
     if picture.width > width:
         picture = picture.resize((width, int(1.0 * picture.height * width / picture.width)),

@@ -72,3 +72,13 @@ st.image(out.getvalue(), width=45, output_format="JPEG")
     shown = [e.proto.imgs[0] for e in at.get("image")]
     assert shown[0].caption == "a picture"
     assert shown[0].url == shown[1].url != shown[2].url        # a media file is named after its bytes
+
+
+def test_only_the_last_pictures_are_kept():
+    first = encoded(60, 40, "PNG")
+    made = picture.fitted(first, 30, "PNG")
+    for k in range(picture.MADE):                             # as many other pictures as are kept
+        picture.fitted(encoded(61 + k % 50, 41 + k // 50, "PNG"), 30, "PNG")
+    assert len(picture._made) == picture.MADE
+    again = picture.fitted(first, 30, "PNG")
+    assert again == made and again is not made                 # the first was let go, and made again alike
