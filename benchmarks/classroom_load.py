@@ -54,8 +54,8 @@ from pathlib import Path
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
 from core.data.demo import ensure_demo_dataset
-from explorer.runs import crowd
 from explorer.components.class_panel import SILENT_MS, STALE_MS, SYNC
+from explorer.runs import crowd
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["", "browse", "layer_lab", "train", "inspect", "compare", "your_code"]      # "" is Home
@@ -196,7 +196,9 @@ async def steady(url: str, sessions: int, rounds: int, think: float, seed: int) 
 async def burst(url: str, sessions: int, rounds: int, settle: float,
                 pids: list[int] = ()) -> tuple[list[PageResult], list, dict]:
     """All sessions open the same page at the same moment, page after page. Also returns, per
-    page, the CPU seconds per click of the app servers `pids` and of this load generator."""
+    page, the CPU seconds per click of the app servers `pids` (all they did meanwhile, the
+    Train page's live panels included) and of this process (the load generator, and the
+    local engine's threads with one server)."""
     clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
     await asyncio.gather(*(c.open("") for c in clients))
     results, cpu = [], {"server": defaultdict(float), "client": defaultdict(float)}

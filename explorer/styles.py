@@ -37,7 +37,7 @@ CSS = """
   [data-testid="stSidebarUserContent"], [data-testid="stSidebarNav"] { padding-left: 0.75rem; padding-right: 0.75rem; }
 }
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; overflow-x: visible; row-gap: 0.25rem; }
-[class*="st-key-%(unseen)s"] { display: none; }
+[class^="st-key-%(unseen)s"], [class*=" st-key-%(unseen)s"] { display: none; }
 .st-key-%(controls)s { position: fixed; top: 0.35rem; right: 3.2rem; z-index: 999991; width: auto; }
 div:has(> .st-key-%(controls)s) { position: absolute; }
 @media (max-width: 640px) {

@@ -94,6 +94,15 @@ def _go(lesson: Lesson, index: int) -> None:
     _write_address(lesson, st.session_state[STEP])
 
 
+def _pick(lesson: Lesson, key: str) -> None:
+    """*All steps*' choice: a step of the list. A browser sends a label it read, which Streamlit
+    gives back as text when it is none of this run's (a forged one, or one from before a language
+    switch): that moves nothing."""
+    chosen = st.session_state.get(key)
+    if isinstance(chosen, int) and 0 <= chosen < len(lesson.steps):
+        _go(lesson, chosen)
+
+
 def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
     """The step's title, Back and Next, a list of every step, and the progress bar; the class's
     controls beside them. A student who follows the teacher cannot move (the buttons are off)."""
@@ -111,7 +120,7 @@ def header(lesson: Lesson, index: int, seat: Seat | None = None) -> None:
                 key = f"{CONTENTS}{lesson.key}-{index}"
                 st.radio(_(lesson.title), range(n), index=index, key=key, label_visibility="collapsed",
                          format_func=lambda k: f"{k + 1}. {_(lesson.steps[k].title)}",
-                         on_change=lambda: _go(lesson, st.session_state[key]))
+                         on_change=_pick, args=(lesson, key))
         st.button(_("Back"), icon=":material/chevron_left:", key=BACK_KEY, on_click=_go, args=(lesson, index - 1),
                   disabled=index == 0 or locked, shortcut="Left")
         st.button(_("Next"), icon=":material/chevron_right:", key=NEXT_KEY, on_click=_go, args=(lesson, index + 1),

@@ -8,8 +8,8 @@ every session (1 to 2 ms a picture; the Train page's live panel shows four, ever
 every student on that page). `show` hands Streamlit the picture already at that width, made
 as Streamlit makes it (`fitted`: the same bytes, which `tests/explorer/components/test_picture.py`
 holds to Streamlit's own function), once per picture and width; Streamlit then finds nothing
-to do and sends it as it is. Pictures shown at the column's width ("stretch") are not scaled
-by Streamlit and go through unchanged.
+to do and sends it as it is. Pictures shown at the column's width ("stretch") go to Streamlit
+unchanged (it scales only those wider than 1460 px; the pages' are at most 640).
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def fitted(data: bytes, width: int, image_format: str) -> bytes:
     """`data` (an encoded picture) as Streamlit sends it shown `width` pixels wide: scaled down
     (bilinear) when it is wider and encoded in `image_format` ("JPEG" at quality 90, or "PNG");
     `data` itself when it is no wider and already in that format. Made once per picture and
-    width, and kept by the picture's digest, so a large original is not kept alive with it."""
+    width, and kept by the picture's digest, so a large original is not kept alive with its
+    smaller copy (one no wider than shown is kept as it is)."""
     key = (hashlib.blake2b(data, digest_size=16).digest(), width, image_format)
     with _lock:
         made = _made.get(key)

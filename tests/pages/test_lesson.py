@@ -85,6 +85,19 @@ def test_all_steps_lists_every_step_with_the_one_on_show_chosen_and_jumps_to_ano
     assert heading(at).startswith(LESSON.steps[0].title) and step_param(at) == "1"
 
 
+@pytest.mark.parametrize("forged", ["99. Nowhere", "-1", "", "2. " + "x" * 5000])
+def test_a_label_the_list_does_not_have_moves_nothing(app, forged):
+    """What a browser could send: a label read before a language switch, or any text."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    at = open_lesson(app, step=4)
+    steps = contents(at)
+    steps.__class__ = type("Forged", (type(steps),), {   # the radio as a hostile browser reports it
+        "_widget_state": property(lambda self: WidgetState(id=self.id, string_value=forged))})
+    at.run()
+    assert no_exception(at) and heading(at).startswith(LESSON.steps[3].title) and step_param(at) == "4"
+
+
 @pytest.mark.parametrize("query, words", [
     ({"step": 99}, "names a step this lesson does not have: its steps are 1 to 13"),
     ({"step": "0"}, "names a step this lesson does not have"),
