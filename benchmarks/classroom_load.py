@@ -218,8 +218,9 @@ def off_the_servers_core(anywhere: bool = False):
     """This load generator (the calling thread and the threads it starts meanwhile) keeps off
     the core that the app server has to itself while a class crowds it (`explorer.runs.crowd`:
     the training workers leave the first core), as a class's browsers run on their own
-    laptops, not on the server; yields a sentence that says where it runs. A load generator
-    on that core takes a sixth of it in a burst (its CPU is printed with the burst's)."""
+    laptops, not on the server; yields a sentence that says where it runs. On that core its
+    own work (about a sixth of the server's in a burst: a burst prints both) came on top of
+    every page's time."""
     cpus = crowd.cores(spare=True)
     if anywhere or cpus is None or cpus == crowd.cores(spare=False):
         yield "anywhere (on the server's cores too)"

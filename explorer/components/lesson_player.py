@@ -22,9 +22,9 @@ STEP = "lesson.step"                   # its step, 0-based
 ADDRESS = "lesson.address"             # the (lesson, step) last written to the address
 ANSWER = "lesson.answer."              # + step key: the choice made for its question
 REVEALED = "lesson.revealed."          # + step key: True once its answer is shown
-NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"
+NEXT_KEY, BACK_KEY = "lesson_next", "lesson_back"   # the buttons' keys (the script finds them by these)
 CONTENTS = "lesson_steps_"             # + lesson key, step: the list of every step (in "All steps")
-ANSWER_TINTS = {"shown": "#e7f0fb", "right": "#e3f5e8", "wrong": "#fbe6e6"}   # the answer's background   # the buttons' keys (the script finds them by these)
+ANSWER_TINTS = {"shown": "#e7f0fb", "right": "#e3f5e8", "wrong": "#fbe6e6"}   # the answer's background
 
 # PageDown / PageUp press Next / Back, unless the reader is typing in a field. Installed once
 # per browser tab; the buttons are looked up at each key press, so it survives reruns.
