@@ -202,12 +202,12 @@ async def burst(url: str, sessions: int, rounds: int, settle: float,
     clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
     await asyncio.gather(*(c.open("") for c in clients))
     results, cpu = [], {"server": defaultdict(float), "client": defaultdict(float)}
+    clicks = rounds * len(clients)                       # of each page
     for _ in range(rounds):
         for page in PAGES:
             await asyncio.sleep(settle)
             server, client = sum(cpu_seconds(p) for p in pids), time.process_time()
             results += await asyncio.gather(*(c.open(page) for c in clients))
-            clicks = rounds * len(clients)
             cpu["server"][page or "home"] += (sum(cpu_seconds(p) for p in pids) - server) / clicks
             cpu["client"][page or "home"] += (time.process_time() - client) / clicks
     return results, clients, cpu

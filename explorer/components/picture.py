@@ -6,20 +6,23 @@ Streamlit sends a picture no wider than the width it is shown at: `st.image(data
 of a wider picture decodes it, scales it down to `w` and encodes it again, on every run of
 every session (1 to 2 ms a picture; the Train page's live panel shows four, every second, to
 every student on that page). `show` hands Streamlit the picture already at that width, made
-as Streamlit makes it (`fitted`: the same bytes, which `tests/explorer/components/test_picture.py`
-holds to Streamlit's own function), once per picture and width; Streamlit then finds nothing
-to do and sends it as it is. Pictures shown at the column's width ("stretch") go to Streamlit
-unchanged (it scales only those wider than 1460 px; the pages' are at most 640).
+by Streamlit's own fitting function (`fitted`), once per picture and width; Streamlit then
+finds nothing to do and sends it as it is. Pictures shown at the column's width ("stretch")
+go to Streamlit unchanged (it scales only those wider than 1460 px; the pages' are at most 640).
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from collections import OrderedDict
 
 import streamlit as st
-from PIL import Image
+
+try:                               # Streamlit 1.67's own fitting (private: a later one may move it)
+    from streamlit.elements.lib.image_utils import _ensure_image_size_and_format as _ensure_size_and_format
+    from streamlit.elements.lib.layout_utils import LayoutConfig
+except ImportError:
+    _ensure_size_and_format = None
 
 MADE = 256                         # fitted pictures kept (each at most as wide as shown: a few KB to 20 KB)
 _made: OrderedDict[tuple, bytes] = OrderedDict()   # (the picture's digest, width, format) -> fitted bytes
@@ -47,19 +50,12 @@ def fitted(data: bytes, width: int, image_format: str) -> bytes:
 
 
 def _fit(data: bytes, width: int, image_format: str) -> bytes:
-    """What Streamlit 1.67 does to a picture it shows `width` pixels wide
-    (`image_utils._ensure_image_size_and_format`)."""
-    picture = Image.open(io.BytesIO(data))
-    if picture.width > width:
-        picture = picture.resize((width, int(1.0 * picture.height * width / picture.width)),
-                                 resample=Image.BILINEAR)
-    elif picture.format == image_format:
+    """What Streamlit does to a picture it shows `width` pixels wide: its own function, so the
+    bytes are Streamlit's whatever its version; where a Streamlit has no such function, the
+    picture as it is (Streamlit then fits it itself, on every run, as before)."""
+    if _ensure_size_and_format is None:
         return data
-    if image_format == "JPEG" and picture.mode in ("RGBA", "LA", "P"):    # as Streamlit: JPEG has no alpha
-        picture = picture.convert("RGB")
-    out = io.BytesIO()
-    picture.save(out, format=image_format, quality=90)
-    return out.getvalue()
+    return _ensure_size_and_format(data, LayoutConfig(width=width), image_format)
 
 
 def show(data: bytes, width: int | str, image_format: str, **kwargs) -> None:
