@@ -89,7 +89,7 @@ def gemm_times(python: str, lib: str) -> dict:
     return json.loads(done.stdout)
 
 
-FAST_LOOPS = ["_rnn_step", "_rnn_step_back", "_lstm_step", "_lstm_step_back", "_softmax_loss", "_embedding_grad"]
+FAST_LOOPS = ["_rnn_step", "_rnn_step_back", "_lstm_step", "_lstm_step_back", "_softmax_loss", "_sum_by_word"]
 
 
 def parts(cell: str, reference: bool, iterations: int = 20) -> None:

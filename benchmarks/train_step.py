@@ -8,6 +8,15 @@ greedy captions. With `--torch-python` (an interpreter that has torch, kept outs
 project), it also times PyTorch's `nn.RNN`/`nn.LSTM` with Adam on the same shapes, in
 turns with numpy, and prints the ratio.
 
+Each cell is measured on two kinds of captions. `random`: a random word at every one of
+the 400 positions (no padding, about 330 distinct words), the worst case for the training
+step. `demo`: minibatches of 25 drawn from the demo dataset's first 50 training captions,
+as the notebook's overfit cell draws them from its 50 (COCO-style <NULL> padding; the demo
+has a 97-word vocabulary, so a batch holds about 60 distinct words, fewer than a COCO
+batch would), against PyTorch both padded (every position through the layer, the padding
+left out of the loss, as a port of the notebook would run) and packed
+(`pack_padded_sequence`: the layer stops each caption after its last word).
+
 It measures twice, each in a process of its own: first as on a user's machine, with
 `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` unset (OpenBLAS picks its kernels for the CPU),
 then pinned as these machines pin them (their values here, or `OPENBLAS_CORETYPE=Haswell`
@@ -98,14 +107,25 @@ def timed(fn, n):
     return times
 
 
-def solver_for(cell):
-    """A CaptioningSolver on random data of the benchmark's shape; its _step is one iteration."""
+def demo_captions():
+    """The demo dataset's first 50 training captions, (50, T+1), as the notebook's overfit takes 50."""
+    from core.data.coco import load_coco_data
+    captions = load_coco_data(max_train=50)["train_captions"]
+    assert captions.shape[1] == T + 1, captions.shape
+    return captions
+
+
+def solver_for(cell, captions=None):
+    """A CaptioningSolver of the benchmark's shape, on random captions or on `captions`
+    (minibatches of N drawn from them); its _step is one iteration."""
     rng = np.random.default_rng(0)
-    captions = rng.integers(4, V, size=(N, T + 1)).astype(np.int32)
-    captions[:, 0] = 1
-    data = {"train_captions": captions, "train_image_idxs": np.arange(N, dtype=np.int32),
-            "train_features": rng.standard_normal((N, D)).astype(np.float32),
-            "train_urls": np.array([""] * N)}
+    if captions is None:
+        captions = rng.integers(4, V, size=(N, T + 1)).astype(np.int32)
+        captions[:, 0] = 1
+    count = len(captions)
+    data = {"train_captions": captions, "train_image_idxs": np.arange(count, dtype=np.int32),
+            "train_features": rng.standard_normal((count, D)).astype(np.float32),
+            "train_urls": np.array([""] * count)}
     model = CaptioningRNN(vocabulary(V), D, W, H, cell_type=cell, rng=rng)
     return CaptioningSolver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
                             batch_size=N, verbose=False, seed=0)
@@ -114,14 +134,15 @@ def solver_for(cell):
 class TorchReference:
     """benchmarks/torch_reference.py in another interpreter, timing iterations on request."""
 
-    def __init__(self, python):
+    def __init__(self, python, captions):
         self.proc = subprocess.Popen(
-            [python, str(Path(__file__).with_name("torch_reference.py")), *map(str, (N, T, D, W, H, V))],
+            [python, str(Path(__file__).with_name("torch_reference.py")), *map(str, (N, T, D, W, H, V)),
+             json.dumps(captions.tolist())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.info = json.loads(self.proc.stdout.readline())
 
-    def times(self, cell, n):
-        self.proc.stdin.write(f"{cell} {n}\n")
+    def times(self, cell, n, kind):
+        self.proc.stdin.write(f"{cell} {n} {kind}\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
@@ -160,35 +181,43 @@ def measure(args):
     print(blas_kernel())
     peak = gemm_gflops()
     print(f"numpy float32 GEMM (1024^3): {peak:.1f} GFLOP/s")
-    reference = TorchReference(args.torch_python) if args.torch_python else None
+    demo = demo_captions()
+    reference = TorchReference(args.torch_python, demo) if args.torch_python else None
     if reference:
         print(f"PyTorch {reference.info['torch']} ({reference.info['threads']} threads, "
               f"{reference.info.get('kernel', '')}), {args.rounds} alternating turns of {args.iters} iterations each")
     print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32, Adam")
     for cell in ("rnn", "lstm"):
-        solver = solver_for(cell)
-        timed(solver._step, 3)
-        ours, theirs, ratios = [], [], []
-        for _ in range(args.rounds):
-            time.sleep(PAUSE)
-            mine = timed(solver._step, args.iters)
-            ours += mine
-            if reference:
+        for captions, kinds in ((None, ["random"]), (demo, ["padded", "packed"])):
+            solver = solver_for(cell, captions)
+            timed(solver._step, 3)
+            ours, theirs = [], {kind: [] for kind in kinds}
+            ratios = {kind: [] for kind in kinds}
+            for _ in range(args.rounds):
                 time.sleep(PAUSE)
-                other = reference.times(cell, args.iters)
-                theirs += other
-                ratios.append(statistics.median(mine) / statistics.median(other))
-        ms = 1e3 * statistics.median(ours)
-        gflops = iteration_flops(cell) / (ms / 1e3) / 1e9
-        feats = np.random.default_rng(1).standard_normal((N, D)).astype(np.float32)
-        sample = timed(lambda: solver.model.sample(feats, max_length=30), 3 + args.rounds)[3:]
-        line = (f"{cell:4s}  train iteration {ms:6.1f} ms ({gflops:5.1f} GFLOP/s, "
-                f"{peak / gflops:4.2f}x the GEMM limit)  greedy sample x25 "
-                f"{1e3 * statistics.median(sample):5.1f} ms")
-        if reference:
-            line += (f"  | torch {1e3 * statistics.median(theirs):6.1f} ms; numpy/torch "
-                     f"{statistics.median(ratios):.2f}x (per-turn ratios {min(ratios):.2f}-{max(ratios):.2f})")
-        print(line, flush=True)
+                mine = timed(solver._step, args.iters)
+                ours += mine
+                for kind in kinds if reference else []:
+                    time.sleep(PAUSE)
+                    other = reference.times(cell, args.iters, kind)
+                    theirs[kind] += other
+                    ratios[kind].append(statistics.median(mine) / statistics.median(other))
+            ms = 1e3 * statistics.median(ours)
+            if captions is None:
+                gflops = iteration_flops(cell) / (ms / 1e3) / 1e9
+                feats = np.random.default_rng(1).standard_normal((N, D)).astype(np.float32)
+                sample = timed(lambda: solver.model.sample(feats, max_length=30), 3 + args.rounds)[3:]
+                line = (f"{cell:4s}  random captions: train iteration {ms:6.1f} ms ({gflops:5.1f} GFLOP/s, "
+                        f"{peak / gflops:4.2f}x the GEMM limit)  greedy sample x25 "
+                        f"{1e3 * statistics.median(sample):5.1f} ms")
+            else:
+                line = f"{cell:4s}  demo captions:   train iteration {ms:6.1f} ms"
+            for kind in kinds if reference else []:
+                name = "torch" if kind == "random" else f"torch {kind}"
+                line += (f"  | {name} {1e3 * statistics.median(theirs[kind]):6.1f} ms; numpy/torch "
+                         f"{statistics.median(ratios[kind]):.2f}x (per-turn ratios "
+                         f"{min(ratios[kind]):.2f}-{max(ratios[kind]):.2f})")
+            print(line, flush=True)
     if reference:
         reference.close()
 

@@ -103,24 +103,37 @@ def _sigmoid(v):
     return F32(0.5) * _tanh(F32(0.5) * v) + F32(0.5)
 
 
+@_inline
+def _add_words(z, xw, cols, t, nt):
+    """z[:, n] += xw[:, cols[t, n]] for the first nt columns: each position's word's input
+    projection, gathered in a loop of its own so that the step's arithmetic vectorizes."""
+    for j in range(z.shape[0]):
+        for n in range(nt):
+            z[j, n] += xw[j, cols[t, n]]
+
+
 @_jit
-def _rnn_step(z, xw, b, t, hs):
-    """hs[:, t+1] = tanh(z + xw[:, t] + b): z (H, N) = Wh^T h_{t-1}; xw (H, T, N); hs (H, T+1, N)."""
-    H, N = z.shape
+def _rnn_step(z, xw, cols, b, t, nt, hs):
+    """hs[:, t+1, n] = tanh(z[:, n] + xw[:, cols[t, n]] + b) for the first nt sequences:
+    z (H, N) = Wh^T h_{t-1}, used as scratch; xw (H, U) = Wx^T x of each distinct word;
+    cols (T, N) the word of every position, as a column of xw; hs (H, T+1, N)."""
+    H = z.shape[0]
+    _add_words(z, xw, cols, t, nt)
     for j in range(H):
         bj = b[j]
-        for n in range(N):
-            hs[j, t + 1, n] = _tanh(z[j, n] + xw[j, t, n] + bj)
+        for n in range(nt):
+            hs[j, t + 1, n] = _tanh(z[j, n] + bj)
 
 
 @_jit
-def _rnn_step_back(dh, dnext, hs, t, dz, db):
-    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2): dh (H, T, N), dnext (H, N) = Wh dz[:, t+1].
-    Adds dz[:, t]'s sum over the batch to db (H,), the bias gradient."""
-    H, N = dnext.shape
+def _rnn_step_back(dh, dnext, hs, t, nt, dz, db):
+    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2) for the first nt sequences: dh (H, T, N),
+    dnext (H, N) = Wh dz[:, t+1]. Adds dz[:, t]'s sum over the batch to db (H,), the bias
+    gradient."""
+    H = dnext.shape[0]
     for j in range(H):
         total = F32(0)
-        for n in range(N):
+        for n in range(nt):
             h = hs[j, t + 1, n]
             d = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
             dz[j, t, n] = d
@@ -129,18 +142,21 @@ def _rnn_step_back(dh, dnext, hs, t, dz, db):
 
 
 @_jit
-def _lstm_step(z, xw, b, t, prev_c, gates, c, tanh_c, hs):
-    """One LSTM step's elementwise work. z (4H, N) = Wh^T h_{t-1}; xw (4H, T, N) = Wx^T x;
-    prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and `tanh_c`
-    (H, N), and h_t to hs[:, t+1] (H, T+1, N)."""
-    H, N = c.shape
+def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
+    """One LSTM step's elementwise work, for the first nt sequences. z (4H, N) = Wh^T h_{t-1}
+    (used as scratch);
+    xw (4H, U) = Wx^T x of each distinct word, cols (T, N) the word of every position as a
+    column of xw; prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and
+    `tanh_c` (H, N), and h_t to hs[:, t+1] (H, T+1, N)."""
+    H = c.shape[0]
+    _add_words(z, xw, cols, t, nt)
     for j in range(H):
         bi, bf, bo, bg = b[j], b[H + j], b[2 * H + j], b[3 * H + j]
-        for n in range(N):
-            i = _sigmoid(z[j, n] + xw[j, t, n] + bi)
-            f = _sigmoid(z[H + j, n] + xw[H + j, t, n] + bf)
-            o = _sigmoid(z[2 * H + j, n] + xw[2 * H + j, t, n] + bo)
-            g = _tanh(z[3 * H + j, n] + xw[3 * H + j, t, n] + bg)
+        for n in range(nt):
+            i = _sigmoid(z[j, n] + bi)
+            f = _sigmoid(z[H + j, n] + bf)
+            o = _sigmoid(z[2 * H + j, n] + bo)
+            g = _tanh(z[3 * H + j, n] + bg)
             cv = i * g + f * prev_c[j, n]
             tc = _tanh(cv)
             gates[j, n] = i
@@ -153,16 +169,16 @@ def _lstm_step(z, xw, b, t, prev_c, gates, c, tanh_c, hs):
 
 
 @_jit
-def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, da, db):
-    """One LSTM step's backward elementwise work: dh (H, T, N) upstream, dnext (H, N) =
-    Wh da[:, t+1], dc (H, N) the gradient on c_t from step t+1, updated in place to
+def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, db):
+    """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
+    upstream, dnext (H, N) = Wh da[:, t+1], dc (H, N) the gradient on c_t from step t+1, updated in place to
     c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
     them. Writes da[:, t] (4H, T, N), the gradient at the pre-activations, and adds its
     sum over the batch to db (4H,), the bias gradient."""
-    H, N = dnext.shape
+    H = dnext.shape[0]
     for j in range(H):
         si = sf = so = sg = F32(0)
-        for n in range(N):
+        for n in range(nt):
             i, f, o, g = gates[j, n], gates[H + j, n], gates[2 * H + j, n], gates[3 * H + j, n]
             tc = tanh_c[j, n]
             dhv = dh[j, t, n] + dnext[j, n]
@@ -211,12 +227,15 @@ def _softmax_loss(scores, bias, targets, scale, dbias):
 
 
 @_jit
-def _embedding_grad(ids, drows, dW):
-    """dW[ids[p]] += drows[p] for every position p (dW zeroed by the caller)."""
-    for p in range(ids.shape[0]):
-        row = ids[p]
-        for k in range(drows.shape[1]):
-            dW[row, k] += drows[p, k]
+def _sum_by_word(da, cols, P, out):
+    """out[:, u] = the sum of da's first P columns p whose word is u (cols[p] == u):
+    da (G, T*N), cols (T*N,), out (G, U)."""
+    G = da.shape[0]
+    for j in range(G):
+        for u in range(out.shape[1]):
+            out[j, u] = 0
+        for p in range(P):
+            out[j, cols[p]] += da[j, p]
 
 
 @_jit
@@ -249,6 +268,14 @@ def loss(params, features, captions, cell_type, null_id):
     params: the model's dict (W_embed, W_proj, b_proj, Wx, Wh, b, W_vocab, b_vocab);
     features (N, D) float32; captions (N, T+1) ids starting with <START>; cell_type "rnn"
     or "lstm"; null_id, the padding id whose targets add nothing.
+
+    Two savings the reference does not make, neither changing a number beyond rounding:
+    - per distinct word: the input projection, its weight gradient and the embedding's
+      gradient are computed once per word the batch holds (a padded batch of 25 captions
+      holds about 60 words in its 400 positions), not once per position;
+    - per sequence length: the sequences run longest first, and each step's products and
+      loops take only those that still have a word to predict (the positions after a
+      caption's last one change no loss and get a zero gradient in the reference).
     """
     p = params
     captions = np.asarray(captions)
@@ -259,29 +286,40 @@ def loss(params, features, captions, cell_type, null_id):
     V = p["W_embed"].shape[0]
     # ids in 0..V-1 as numpy indexes them (negative from the end, others an IndexError), for
     # the compiled loops do not check their indices
-    ids = np.arange(V)[captions[:, :-1].T.reshape(-1)]                   # (T*N,) position t*N + n
-    targets = np.arange(V)[captions[:, 1:].T.reshape(-1)]
+    inputs, outputs = np.arange(V)[captions[:, :-1]], np.arange(V)[captions[:, 1:]]    # (N, T)
+    counts = outputs != null_id
+    lengths = np.where(counts.any(axis=1), T - np.argmax(counts[:, ::-1], axis=1), 0)  # to the last target
+    order = np.argsort(-lengths, kind="stable")                           # the longest first
+    active = np.count_nonzero(lengths[None, :] > np.arange(T)[:, None], axis=1)         # (T,) sequences at t
+    steps = int(np.count_nonzero(active))                                 # the steps any sequence reaches
+    features = features[order]
+    ids = inputs[order].T.reshape(-1)                                     # (T*N,) position t*N + n
+    targets = outputs[order].T.reshape(-1)
     kept = np.flatnonzero(targets != null_id)                             # the positions that count
+    words, cols = np.unique(ids, return_inverse=True)                     # position p holds words[cols[p]]
+    cols = cols.reshape(T, N)
 
-    # forward: h0 from the image, the input projection of every step at once, the time loop
+    # forward: h0 from the image, the input projection of every distinct word, the time loop
     h0 = features @ p["W_proj"] + p["b_proj"]                             # (N, H)
-    x_rows = p["W_embed"][ids]                                            # (T*N, W)
-    xw = (p["Wx"].T @ x_rows.T).reshape(G, T, N)                          # (G, T, N), bias added per step
-    hs = np.empty((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
-    hs[:, 0] = h0.T
+    x_words = p["W_embed"][words]                                         # (U, W)
+    xw = p["Wx"].T @ x_words.T                                            # (G, U), bias added per step
+    hs = np.zeros((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
+    hs[:, 0] = h0.T                                                       # (zero where a sequence has ended)
     WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
     z = np.empty((G, N), F32)
     if lstm:
         gates = np.empty((T, G, N), F32)                                  # read by the loops only,
         cs, tanh_cs = np.empty((T + 1, H, N), F32), np.empty((T, H, N), F32)   # so time-outside
         cs[0] = 0                                                         # cs[t+1] = c_t
-        for t in range(T):
-            np.matmul(WhT, hs[:, t], out=z)
-            _lstm_step(z, xw, p["b"], t, cs[t], gates[t], cs[t + 1], tanh_cs[t], hs)
+        for t in range(steps):
+            nt = active[t]
+            np.matmul(WhT, hs[:, t, :nt], out=z[:, :nt])
+            _lstm_step(z, xw, cols, p["b"], t, nt, cs[t], gates[t], cs[t + 1], tanh_cs[t], hs)
     else:
-        for t in range(T):
-            np.matmul(WhT, hs[:, t], out=z)
-            _rnn_step(z, xw, p["b"], t, hs)
+        for t in range(steps):
+            nt = active[t]
+            np.matmul(WhT, hs[:, t, :nt], out=z[:, :nt])
+            _rnn_step(z, xw, cols, p["b"], t, nt, hs)
 
     # the vocabulary layer and the loss, on the kept positions only (as the model does)
     h_cols = hs[:, 1:].reshape(H, T * N)                                  # (H, T*N), a view
@@ -300,27 +338,31 @@ def loss(params, features, captions, cell_type, null_id):
         dh[:, kept] = dh_kept
         dh = dh.reshape(H, T, N)
 
-    # backward through time
+    # backward through time; da stays zero where a sequence has ended
     Wh = p["Wh"]
-    da = np.empty((G, T, N), F32)
+    da = (np.empty if steps * N == active.sum() else np.zeros)((G, T, N), F32)
     dnext = np.zeros((H, N), F32)                                         # Wh da[:, t+1]
     grads["b"] = np.zeros(G, F32)                                         # summed by the loops
     if lstm:
         dc = np.zeros((H, N), F32)
-        for t in range(T - 1, -1, -1):
-            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, da, grads["b"])
-            np.matmul(Wh, da[:, t], out=dnext)
+        for t in range(steps - 1, -1, -1):
+            nt = active[t]
+            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, grads["b"])
+            np.matmul(Wh, da[:, t, :nt], out=dnext[:, :nt])
     else:
-        for t in range(T - 1, -1, -1):
-            _rnn_step_back(dh, dnext, hs, t, da, grads["b"])
-            np.matmul(Wh, da[:, t], out=dnext)
+        for t in range(steps - 1, -1, -1):
+            nt = active[t]
+            _rnn_step_back(dh, dnext, hs, t, nt, da, grads["b"])
+            np.matmul(Wh, da[:, t, :nt], out=dnext[:, :nt])
+    P = steps * N                                                         # the positions any step reached
     da_cols = da.reshape(G, T * N)
-    h_prev = hs[:, :T].reshape(H, T * N)                                  # h_{t-1} for every position
-    grads["Wh"] = h_prev @ da_cols.T
-    grads["Wx"] = x_rows.T @ da_cols.T
-    dx_rows = da_cols.T @ p["Wx"].T                                       # (T*N, W)
+    h_prev = hs[:, :steps].reshape(H, P)                                  # h_{t-1} for every position
+    grads["Wh"] = h_prev @ da_cols[:, :P].T
+    da_words = np.empty((G, words.size), F32)                             # summed per distinct word
+    _sum_by_word(da_cols, cols.reshape(-1), P, da_words)
+    grads["Wx"] = x_words.T @ da_words.T
     grads["W_embed"] = np.zeros_like(p["W_embed"])
-    _embedding_grad(ids, dx_rows, grads["W_embed"])
+    grads["W_embed"][words] = da_words.T @ p["Wx"].T                      # (U, W): each word's row once
     dh0 = dnext.T                                                         # (N, H)
     grads["W_proj"] = features.T @ dh0
     grads["b_proj"] = dh0.sum(axis=0)
@@ -358,13 +400,15 @@ def compile_all() -> None:
         return
     rng = np.random.default_rng(0)
     V, D, W, H = 4, 3, 2, 4
-    captions = np.array([[1, 3, 3, 2, 0], [1, 3, 2, 0, 0]])
+    padded = np.array([[1, 3, 3, 2, 0], [1, 3, 2, 0, 0]])
+    full = np.array([[1, 3, 3, 3, 2], [1, 3, 3, 2, 2]])  # every position counts: no zeroed da
     for G in (H, 4 * H):                                 # rnn, lstm
         shapes = {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, G), "Wh": (H, G),
                   "b": (G,), "W_vocab": (H, V), "b_vocab": (V,)}
         params = {k: rng.standard_normal(shape).astype(F32) for k, shape in shapes.items()}
-        _, grads = loss(params, rng.standard_normal((2, D)).astype(F32), captions,
-                        "lstm" if G > H else "rnn", null_id=0)
+        for captions in (padded, full):
+            _, grads = loss(params, rng.standard_normal((2, D)).astype(F32), captions,
+                            "lstm" if G > H else "rnn", null_id=0)
         for name, w in params.items():
             adam(w, grads[name], {})
 

@@ -79,6 +79,26 @@ def test_every_position_kept_and_none_kept():
     assert loss == 0 and all(not g.any() for g in grads.values())
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_sequences_of_every_length_in_any_order(cell):
+    """The fast path runs the longest sequences first and each step only over those not yet
+    ended: a <NULL> target inside a caption, a caption with nothing to predict between two
+    others, lengths in no order and one word in most positions give the reference's numbers."""
+    model, features, captions = batch(cell=cell, N=6, T=8)
+    captions[:, 1:] = 5                                 # one word everywhere: few distinct words
+    captions[0, 4:] = WORDS["<NULL>"]                   # length 3
+    captions[1, 1:] = WORDS["<NULL>"]                   # nothing to predict
+    captions[2, 3] = WORDS["<NULL>"]                    # a hole at step 2, then words to step 7
+    captions[4, 2:] = WORDS["<NULL>"]                   # length 1
+    loss, grads = fast_loss(model, features, captions)
+    ref_loss, ref = model.layers_loss(features, captions)
+    assert abs(loss - ref_loss) < 1e-5 * ref_loss and worst_error(grads, ref) < 1e-4
+    assert grads["W_embed"][5].any() and not np.delete(grads["W_embed"], [0, 1, 5], axis=0).any()
+    shuffled = np.random.default_rng(1).permutation(6)  # the batch's order changes nothing
+    loss2, grads2 = fast_loss(model, features[shuffled], captions[shuffled])
+    assert abs(loss2 - loss) < 1e-6 * loss and worst_error(grads2, grads) < 1e-5
+
+
 def test_model_loss_takes_the_fast_path_for_float32_only():
     model, features, captions = batch(cell="rnn")
     loss, grads = model.loss(features, captions)
@@ -130,7 +150,8 @@ def test_tanh_and_exp_across_their_range():
     """The rational tanh (through the RNN step: h = tanh(z)) and the softmax's exp, against float64."""
     x = np.concatenate([np.linspace(-30, 30, 200_001), [-1e30, 1e30, 0.0, -0.0, 1e-30]]).astype(np.float32)
     hs = np.zeros((x.size, 2, 1), np.float32)
-    fast._rnn_step(x[:, None], np.zeros((x.size, 1, 1), np.float32), np.zeros(x.size, np.float32), 0, hs)
+    fast._rnn_step(x[:, None], np.zeros((x.size, 1), np.float32), np.zeros((1, 1), np.intp),
+                   np.zeros(x.size, np.float32), 0, 1, hs)
     assert np.abs(hs[:, 1, 0] - np.tanh(x.astype(np.float64))).max() < 5e-7
     assert np.abs(hs[:, 1, 0]).max() <= 1
     rng = np.random.default_rng(3)
@@ -223,5 +244,23 @@ def test_the_compiled_loops_load_from_numba_s_cache():
         done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     stats = json.loads(done.stdout)
     assert {"_lstm_step", "_lstm_step_back", "_rnn_step", "_rnn_step_back", "_softmax_loss", "_adam",
-            "_embedding_grad"} <= set(stats)
+            "_sum_by_word"} <= set(stats)
     assert all(hits > 0 and misses == 0 for hits, misses in stats.values()), stats
+
+
+@pytest.mark.parametrize("padded", [True, False])
+def test_a_training_step_needs_no_loop_compile_all_did_not_compile(padded):
+    """compile_all covers the argument types a real step passes (padded or not, any batch
+    size): a step after it compiles nothing more, so a walled worker never needs the compiler."""
+    fast.compile_all()
+    before = {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
+    for cell in ("rnn", "lstm"):
+        model, features, captions = batch(cell=cell, N=11, T=13)
+        if not padded:
+            captions[captions == WORDS["<NULL>"]] = 5
+        net = CaptioningSolver(model, {"train_captions": captions, "train_image_idxs": np.arange(11),
+                                       "train_features": features, "train_urls": np.array([""] * 11)},
+                               update_rule="adam", batch_size=11, verbose=False, seed=0)
+        assert np.isfinite(net._step())
+    after = {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
+    assert after == before and before["_lstm_step"] >= 1
