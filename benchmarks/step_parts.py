@@ -14,7 +14,12 @@ that), at the notebook's overfit shape (benchmarks/train_step.py's N, T, D, W, H
    `--torch-python` also `torch.mm` in that interpreter (both with their default threads),
    so that a gap to `nn.LSTM` can be told apart from a gap in the matrix products.
 
-    python -m benchmarks.step_parts [--cell lstm|rnn] [--reference] [--torch-python /path/to/python]
+With `--captions demo`, the iterations draw their minibatches from the demo dataset's
+first 50 training captions (<NULL>-padded, few distinct words) instead of random words at
+every position (train_step.py's two kinds of captions).
+
+    python -m benchmarks.step_parts [--cell lstm|rnn] [--captions random|demo] [--reference]
+                                    [--torch-python /path/to/python]
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import types
 from pathlib import Path
 
 from benchmarks._machine import describe_machine
-from benchmarks.train_step import D, H, N, PINS, T, V, W, blas_kernel, solver_for
+from benchmarks.train_step import D, H, N, PINS, T, V, W, blas_kernel, demo_captions, solver_for
 
 # (what it is, (m, k, n)) for an (m, k) @ (k, n) product
 GEMMS = [("recurrent step  Wh^T h", (4 * H, H, N)),
@@ -92,7 +97,7 @@ def gemm_times(python: str, lib: str) -> dict:
 FAST_LOOPS = ["_rnn_step", "_rnn_step_back", "_lstm_step", "_lstm_step_back", "_softmax_loss", "_sum_by_word"]
 
 
-def parts(cell: str, reference: bool, iterations: int = 20) -> None:
+def parts(cell: str, reference: bool, captions: str, iterations: int = 20) -> None:
     """Table 1, in this process (started unpinned by main)."""
     import numpy
 
@@ -113,7 +118,7 @@ def parts(cell: str, reference: bool, iterations: int = 20) -> None:
                 spent[name] += time.perf_counter() - start
         return call
 
-    solver = solver_for(cell)
+    solver = solver_for(cell, demo_captions() if captions == "demo" else None)
     if reference:
         F.takes = lambda params: False                   # the model falls back to core.layers
         for name in LAYERS:
@@ -143,8 +148,8 @@ def parts(cell: str, reference: bool, iterations: int = 20) -> None:
         solver._step()
     total = (time.perf_counter() - start) / iterations
     print(blas_kernel())
-    print(f"{cell} iteration (forward, backward, Adam), {'core.layers' if reference else 'core.fast'}: "
-          f"{1e3 * total:.1f} ms")
+    print(f"{cell} iteration (forward, backward, Adam), {'core.layers' if reference else 'core.fast'}, "
+          f"{captions} captions: {1e3 * total:.1f} ms")
     for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:38s} {1e3 * seconds / iterations:6.2f} ms")
     rest = "the rest" if reference else "the rest (whole-sequence GEMMs, glue)"
@@ -154,17 +159,19 @@ def parts(cell: str, reference: bool, iterations: int = 20) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cell", choices=["lstm", "rnn"], default="lstm")
+    parser.add_argument("--captions", choices=["random", "demo"], default="random",
+                        help="random words at every position, or the demo's padded captions")
     parser.add_argument("--reference", action="store_true",
                         help="time the readable path (core.layers, core.optim.adam), not core.fast")
     parser.add_argument("--torch-python", help="a Python interpreter with torch installed")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return parts(args.cell, args.reference)
+        return parts(args.cell, args.reference, args.captions)
     print(describe_machine())
     print(f"shape: N={N} T={T} D={D} W={W} H={H} V={V}, float32; {' and '.join(PINS)} unset\n")
     subprocess.run([sys.executable, "-m", "benchmarks.step_parts", "--child", "--cell", args.cell,
-                    *(["--reference"] if args.reference else [])],
+                    "--captions", args.captions, *(["--reference"] if args.reference else [])],
                    env=unpinned_env(), cwd=Path(__file__).resolve().parents[1], check=True)
     ours = gemm_times(sys.executable, "numpy")
     theirs = gemm_times(args.torch_python, "torch") if args.torch_python else None

@@ -126,17 +126,17 @@ def _rnn_step(z, xw, cols, b, t, nt, hs):
 
 
 @_jit
-def _rnn_step_back(dh, dnext, hs, t, nt, dz, db):
-    """dz[:, t] = (dh[:, t] + dnext) * (1 - h_t^2) for the first nt sequences: dh (H, T, N),
-    dnext (H, N) = Wh dz[:, t+1]. Adds dz[:, t]'s sum over the batch to db (H,), the bias
-    gradient."""
+def _rnn_step_back(dh, dnext, hs, t, nt, dz, at, db):
+    """dz[:, at + n] = (dh[:, t, n] + dnext[:, n]) * (1 - h_t^2) for the first nt sequences:
+    dh (H, T, N), dnext (H, N) = Wh dz of step t+1, dz (H, P) packed (step t's columns from
+    `at`). Adds step t's dz summed over the batch to db (H,), the bias gradient."""
     H = dnext.shape[0]
     for j in range(H):
         total = F32(0)
         for n in range(nt):
             h = hs[j, t + 1, n]
             d = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
-            dz[j, t, n] = d
+            dz[j, at + n] = d
             total += d
         db[j] += total
 
@@ -169,11 +169,12 @@ def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
 
 
 @_jit
-def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, db):
+def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at, db):
     """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
-    upstream, dnext (H, N) = Wh da[:, t+1], dc (H, N) the gradient on c_t from step t+1, updated in place to
+    upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step t+1, updated in place to
     c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
-    them. Writes da[:, t] (4H, T, N), the gradient at the pre-activations, and adds its
+    them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
+    at the pre-activations, and adds its
     sum over the batch to db (4H,), the bias gradient."""
     H = dnext.shape[0]
     for j in range(H):
@@ -187,7 +188,7 @@ def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, db):
             df = dcv * prev_c[j, n] * f * (F32(1) - f)
             do = dhv * tc * o * (F32(1) - o)
             dg = dcv * i * (F32(1) - g * g)
-            da[j, t, n], da[H + j, t, n], da[2 * H + j, t, n], da[3 * H + j, t, n] = di, df, do, dg
+            da[j, at + n], da[H + j, at + n], da[2 * H + j, at + n], da[3 * H + j, at + n] = di, df, do, dg
             si, sf, so, sg = si + di, sf + df, so + do, sg + dg
             dc[j, n] = dcv * f
         db[j] += si
@@ -227,10 +228,10 @@ def _softmax_loss(scores, bias, targets, scale, dbias):
 
 
 @_jit
-def _sum_by_word(da, cols, P, out):
-    """out[:, u] = the sum of da's first P columns p whose word is u (cols[p] == u):
-    da (G, T*N), cols (T*N,), out (G, U)."""
-    G = da.shape[0]
+def _sum_by_word(da, cols, out):
+    """out[:, u] = the sum of da's columns p whose word is u (cols[p] == u): da (G, P),
+    cols (P,), out (G, U)."""
+    G, P = da.shape
     for j in range(G):
         for u in range(out.shape[1]):
             out[j, u] = 0
@@ -304,7 +305,7 @@ def loss(params, features, captions, cell_type, null_id):
     x_words = p["W_embed"][words]                                         # (U, W)
     xw = p["Wx"].T @ x_words.T                                            # (G, U), bias added per step
     hs = np.zeros((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
-    hs[:, 0] = h0.T                                                       # (zero where a sequence has ended)
+    hs[:, 0] = h0.T                                                       # (zero after a sequence's end)
     WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
     z = np.empty((G, N), F32)
     if lstm:
@@ -338,28 +339,32 @@ def loss(params, features, captions, cell_type, null_id):
         dh[:, kept] = dh_kept
         dh = dh.reshape(H, T, N)
 
-    # backward through time; da stays zero where a sequence has ended
+    # backward through time, the gradient at the pre-activations packed: step t's active
+    # columns from at[t] (the positions after a caption's end, left out, would be zero)
     Wh = p["Wh"]
-    da = (np.empty if steps * N == active.sum() else np.zeros)((G, T, N), F32)
-    dnext = np.zeros((H, N), F32)                                         # Wh da[:, t+1]
+    at = np.concatenate([[0], np.cumsum(active[:steps])])
+    da = np.empty((G, at[-1]), F32)
+    dnext = np.zeros((H, N), F32)                                         # Wh da of step t+1
     grads["b"] = np.zeros(G, F32)                                         # summed by the loops
     if lstm:
         dc = np.zeros((H, N), F32)
         for t in range(steps - 1, -1, -1):
             nt = active[t]
-            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, grads["b"])
-            np.matmul(Wh, da[:, t, :nt], out=dnext[:, :nt])
+            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, at[t], grads["b"])
+            np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
     else:
         for t in range(steps - 1, -1, -1):
             nt = active[t]
-            _rnn_step_back(dh, dnext, hs, t, nt, da, grads["b"])
-            np.matmul(Wh, da[:, t, :nt], out=dnext[:, :nt])
-    P = steps * N                                                         # the positions any step reached
-    da_cols = da.reshape(G, T * N)
-    h_prev = hs[:, :steps].reshape(H, P)                                  # h_{t-1} for every position
-    grads["Wh"] = h_prev @ da_cols[:, :P].T
+            _rnn_step_back(dh, dnext, hs, t, nt, da, at[t], grads["b"])
+            np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
+    if at[-1] == T * N:                                                   # every position ran: views
+        h_prev, word_of = hs[:, :T].reshape(H, T * N), cols.reshape(-1)
+    else:                                                                 # the positions da holds, in its order
+        ran = np.arange(N) < active[:, None]                              # (T, N)
+        h_prev, word_of = hs[:, :T][:, ran], cols[ran]
+    grads["Wh"] = h_prev @ da.T                                           # h_{t-1} of every position
     da_words = np.empty((G, words.size), F32)                             # summed per distinct word
-    _sum_by_word(da_cols, cols.reshape(-1), P, da_words)
+    _sum_by_word(da, word_of, da_words)
     grads["Wx"] = x_words.T @ da_words.T
     grads["W_embed"] = np.zeros_like(p["W_embed"])
     grads["W_embed"][words] = da_words.T @ p["Wx"].T                      # (U, W): each word's row once
