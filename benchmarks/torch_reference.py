@@ -10,7 +10,8 @@ Taking turns with numpy this way keeps both measured under the same machine load
 drawn each iteration from the captions given as JSON in the 8th argument, <NULL>-padded,
 every position through the recurrent layer, the padding left out of the loss: a PyTorch
 port of the notebook) or `packed` (the same minibatches through `pack_padded_sequence`,
-so that the layer stops each caption after its last word, as PyTorch users can).
+so that the recurrent layer stops each caption after its last word and the vocabulary
+layer and the loss see only the positions it ran, as PyTorch users can).
 """
 import json
 import sys
@@ -18,7 +19,7 @@ import time
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence
 
 
 class Captioner:
@@ -41,15 +42,14 @@ class Captioner:
         inputs = self.embed(captions[:, :-1])
         if kind == "packed":                       # each caption up to its last word (<NULL> is 0)
             counts = captions[:, 1:] != 0
-            lengths = (self.T - counts.flip(1).int().argmax(1)).clamp(min=1)
+            lengths = torch.where(counts.any(1), self.T - counts.flip(1).int().argmax(1), 1)
             packed, _ = self.rnn(pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False),
                                  state)
-            hs, _ = pad_packed_sequence(packed, batch_first=True, total_length=self.T)
+            targets = pack_padded_sequence(captions[:, 1:], lengths, batch_first=True, enforce_sorted=False)
+            scores, targets = self.out(packed.data), targets.data
         else:
-            hs, _ = self.rnn(inputs, state)
-        scores = self.out(hs)
-        loss = nn.functional.cross_entropy(scores.reshape(-1, self.V), captions[:, 1:].reshape(-1),
-                                           ignore_index=0, reduction="sum") / self.N
+            scores, targets = self.out(self.rnn(inputs, state)[0]).reshape(-1, self.V), captions[:, 1:].reshape(-1)
+        loss = nn.functional.cross_entropy(scores, targets, ignore_index=0, reduction="sum") / self.N
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -281,6 +281,8 @@ def loss(params, features, captions, cell_type, null_id):
     p = params
     captions = np.asarray(captions)
     N, T = captions.shape[0], captions.shape[1] - 1
+    if len(features) != N:                       # the rows are reordered below, which would hide it
+        raise ValueError(f"{len(features)} feature rows for {N} captions")
     H = p["Wh"].shape[0]
     lstm = cell_type == "lstm"
     G = 4 * H if lstm else H

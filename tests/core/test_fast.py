@@ -248,19 +248,39 @@ def test_the_compiled_loops_load_from_numba_s_cache():
     assert all(hits > 0 and misses == 0 for hits, misses in stats.values()), stats
 
 
-@pytest.mark.parametrize("padded", [True, False])
-def test_a_training_step_needs_no_loop_compile_all_did_not_compile(padded):
+def test_a_training_step_needs_no_loop_compile_all_did_not_compile():
     """compile_all covers the argument types a real step passes (padded or not, any batch
-    size): a step after it compiles nothing more, so a walled worker never needs the compiler."""
-    fast.compile_all()
-    before = {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
-    for cell in ("rnn", "lstm"):
+    size, either cell): in a fresh process, steps after it compile nothing more, so a walled
+    worker never needs the compiler."""
+    probe = """
+import json, sys
+import numpy as np
+sys.path.insert(0, "tests/core")
+from core import CaptioningSolver, fast
+from test_fast import WORDS, batch
+fast.compile_all()
+count = lambda: {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
+before = count()
+for cell in ("rnn", "lstm"):
+    for padded in (True, False):
         model, features, captions = batch(cell=cell, N=11, T=13)
         if not padded:
             captions[captions == WORDS["<NULL>"]] = 5
-        net = CaptioningSolver(model, {"train_captions": captions, "train_image_idxs": np.arange(11),
-                                       "train_features": features, "train_urls": np.array([""] * 11)},
-                               update_rule="adam", batch_size=11, verbose=False, seed=0)
-        assert np.isfinite(net._step())
-    after = {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
-    assert after == before and before["_lstm_step"] >= 1
+        data = {"train_captions": captions.astype(np.int32), "train_image_idxs": np.arange(11),
+                "train_features": features, "train_urls": np.array([""] * 11)}
+        solver = CaptioningSolver(model, data, update_rule="adam", batch_size=11, verbose=False, seed=0)
+        assert np.isfinite(solver._step())
+print(json.dumps([before, count()]))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    before, after = json.loads(done.stdout)
+    assert after == before and before["_lstm_step"] >= 1 and before["_sum_by_word"] >= 1
+
+
+def test_features_and_captions_of_different_batch_sizes_are_refused():
+    """The fast path reorders the rows by caption length; a mismatch must not pass unseen."""
+    model, features, captions = batch(cell="lstm")
+    with pytest.raises(ValueError):
+        model.layers_loss(np.vstack([features, features[:1]]), captions)
+    with pytest.raises(ValueError, match="feature rows"):
+        model.loss(np.vstack([features, features[:1]]), captions)
