@@ -2,13 +2,11 @@
 import streamlit as st
 
 from core.data.coco import SPLITS
-from core.data.stats import (MATCH_MODES, minibatch_rows, parse_query, sample_rows,
-                             search_captions, split_stats)
+from core.data.stats import MATCH_MODES, minibatch_rows, parse_query, sample_rows
 from explorer import presenter, state
-from explorer.components import plots
+from explorer.components import browse_data, plots
 from explorer.components.image_grid import caption_markdown, minibatch_grid
 from explorer.components.kept_tabs import kept_tabs
-from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 
 SPLIT = "browse.split"
@@ -27,18 +25,6 @@ NO_MATCH = {"train": N_("No train caption matches; try the other split or fewer 
             "val": N_("No val caption matches; try the other split or fewer words.")}
 MAX_BATCH = 25
 DEFAULT_SEED = 231
-
-
-@spinning(N_("Counting words…"))
-@st.cache_data(show_spinner=False, max_entries=8)
-def _stats(dataset_key: str, split: str, _data: dict):
-    return split_stats(_data, split)
-
-
-@spinning(N_("Searching the captions…"))
-@st.cache_data(show_spinner=False, max_entries=32)
-def _search(dataset_key: str, words: tuple, mode: str, _data: dict):
-    return search_captions(_data, words, mode)
 
 
 def _resample() -> None:
@@ -78,7 +64,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
 
 rows = None
 if words:
-    found = _search(dataset_key, words, mode, data)
+    found = browse_data.search(dataset_key, words, mode, data)
     counts = " · ".join(_(COUNT_LABELS[s]).format(count=m.count, rate=m.rate, images=m.images)
                         for s, m in found.matches.items())
     joiner = _(" and ") if mode == "all" else _(" or ")
@@ -113,7 +99,7 @@ if minibatch_tab.open:
 
 if stats_tab.open:
     with stats_tab:
-        stats = _stats(dataset_key, split, data)
+        stats = browse_data.stats(dataset_key, split, data)
         dataset = "demo" if ds.is_demo else "COCO"               # for the charts' titles: no folder
         # two by two: a value such as "1,000 of 1,004" must fit at 1024 px in every language
         (a, b), (c, d) = st.columns(2), st.columns(2)

@@ -2,10 +2,10 @@
 import streamlit as st
 
 from core.checks import (ARRAY_ERROR, LAYERS, MAX_SIZE, NOTEBOOK_SEED, NUMERIC_GRADIENT, REL_ERROR,
-                         SIZE_NAMES, CheckError, run_checks)
+                         SIZE_NAMES, CheckError)
 from explorer import presenter
 from explorer.components import plots
-from explorer.components.check_report import check_table, verdict
+from explorer.components.check_report import check_table, checks, verdict
 from explorer.i18n import N_, _
 
 LAYER = "lab.layer"
@@ -14,11 +14,6 @@ SEED = "lab.seed"
 BROKEN = "lab.broken"
 SIZE = "lab.size"                  # + f".{layer}.{letter}": one number input per size
 SETUPS = (N_("Notebook's"), N_("My own"))
-
-
-@st.cache_data(show_spinner=_("Running the forward and numeric gradient checks…"), max_entries=64)
-def _run(key: str, sizes: tuple, seed: int, broken: bool):
-    return run_checks(key, dict(sizes), seed, broken)
 
 
 presenter.heading(_("Layer lab"), _(
@@ -52,7 +47,7 @@ with settings:
         broken = st.toggle(_("Break the backward pass"), key=BROKEN, persist_state="session",
                            help=_("Swap in a backward pass with one deliberately wrong derivative."))
     try:
-        report = _run(key, tuple(sizes.items()), int(seed), bool(broken))
+        report = checks(key, tuple(sizes.items()), int(seed), bool(broken))
     except CheckError as e:
         report = None
         st.warning(_(e.args[0]), icon=":material/straighten:")

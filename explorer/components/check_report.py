@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.checks import CheckReport, CheckRow
+from core.checks import CheckReport, CheckRow, run_checks
+from explorer.caching import spinning
 from explorer.components.labels import label_column
 from explorer.components.plots import FAIL_COLOR, PASS_COLOR
 from explorer.components.tables import table
@@ -13,6 +14,15 @@ PASSED, NOISY, FAILED = N_("passed"), N_("passed (noisy near-zero entries)"), N_
 # the table's columns, as the reader reads them
 COLUMNS = {"check": N_("check"), "quantity": N_("quantity"), "measure": N_("measure"), "value": N_("value"),
            "over the array": N_("over the array"), "must be": N_("must be"), "result": N_("result")}
+
+
+@spinning(N_("Running the forward and numeric gradient checks…"))
+@st.cache_data(show_spinner=False, max_entries=64)
+def checks(key: str, sizes: tuple, seed: int, broken: bool) -> CheckReport:
+    """`run_checks` for a layer, its sizes as (letter, size) pairs, a seed and whether its
+    backward pass is broken on purpose; cached, and decorated here rather than in the page,
+    whose script runs anew (decorator included) on every run."""
+    return run_checks(key, dict(sizes), seed, broken)
 
 
 def _value(row: CheckRow) -> str:
