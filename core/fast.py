@@ -103,6 +103,37 @@ def _sigmoid(v):
     return F32(0.5) * _tanh(F32(0.5) * v) + F32(0.5)
 
 
+def _strict(fn):
+    """Compile a helper without fast-math: its sums run in the order written (see `_row_sum`).
+    Only the loops call it, and their cached code holds its own, so it has no cache of its own."""
+    return numba.njit(error_model="numpy")(fn) if numba else fn
+
+
+@_strict
+def _row_sum(a, row, start, count):
+    """a[row, start:start + count].sum() in an order fixed by `count` alone: eight running
+    sums over the columns' positions modulo 8 (so that it still vectorizes), those eight
+    pairwise, then the rest left to right. The loops' sums go through it rather than sum as
+    they go: how LLVM splits a reassociated sum depends on where the arrays lie in memory,
+    so the same batch's gradient differed in its last bits from one process to another
+    (and from the notebook's cell run by hand, which the tests hold to the same bits)."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = F32(0)
+    end = start + count - count % 8
+    for n in range(start, end, 8):
+        s0 += a[row, n]
+        s1 += a[row, n + 1]
+        s2 += a[row, n + 2]
+        s3 += a[row, n + 3]
+        s4 += a[row, n + 4]
+        s5 += a[row, n + 5]
+        s6 += a[row, n + 6]
+        s7 += a[row, n + 7]
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for n in range(end, start + count):
+        total += a[row, n]
+    return total
+
+
 @_inline
 def _add_words(z, xw, cols, t, nt):
     """z[:, n] += xw[:, cols[t, n]] for the first nt columns: each position's word's input
@@ -132,13 +163,10 @@ def _rnn_step_back(dh, dnext, hs, t, nt, dz, at, db):
     `at`). Adds step t's dz summed over the batch to db (H,), the bias gradient."""
     H = dnext.shape[0]
     for j in range(H):
-        total = F32(0)
         for n in range(nt):
             h = hs[j, t + 1, n]
-            d = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
-            dz[j, at + n] = d
-            total += d
-        db[j] += total
+            dz[j, at + n] = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
+        db[j] += _row_sum(dz, j, at, nt)
 
 
 @_jit
@@ -171,14 +199,12 @@ def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
 @_jit
 def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at, db):
     """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
-    upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step t+1, updated in place to
-    c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
+    upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step
+    t+1, updated in place to c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
     them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
-    at the pre-activations, and adds its
-    sum over the batch to db (4H,), the bias gradient."""
+    at the pre-activations, and adds its sum over the batch to db (4H,), the bias gradient."""
     H = dnext.shape[0]
     for j in range(H):
-        si = sf = so = sg = F32(0)
         for n in range(nt):
             i, f, o, g = gates[j, n], gates[H + j, n], gates[2 * H + j, n], gates[3 * H + j, n]
             tc = tanh_c[j, n]
@@ -189,12 +215,9 @@ def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at, db):
             do = dhv * tc * o * (F32(1) - o)
             dg = dcv * i * (F32(1) - g * g)
             da[j, at + n], da[H + j, at + n], da[2 * H + j, at + n], da[3 * H + j, at + n] = di, df, do, dg
-            si, sf, so, sg = si + di, sf + df, so + do, sg + dg
             dc[j, n] = dcv * f
-        db[j] += si
-        db[H + j] += sf
-        db[2 * H + j] += so
-        db[3 * H + j] += sg
+        for gate in range(4):
+            db[gate * H + j] += _row_sum(da, gate * H + j, at, nt)
 
 
 @_jit
@@ -212,11 +235,9 @@ def _softmax_loss(scores, bias, targets, scale, dbias):
         for v in range(1, V):
             top = max(top, scores[r, v])
         true = scores[r, targets[r]] - top
-        total_e = F32(0)
         for v in range(V):
-            e = _exp_neg(scores[r, v] - top)
-            scores[r, v] = e
-            total_e += e
+            scores[r, v] = _exp_neg(scores[r, v] - top)
+        total_e = _row_sum(scores, r, 0, V)
         total -= true - np.log(total_e)                 # -log p(true)
         weight = scale / total_e
         for v in range(V):
