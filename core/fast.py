@@ -113,10 +113,11 @@ def _strict(fn):
 def _row_sum(a, row, start, count):
     """a[row, start:start + count].sum() in an order fixed by `count` alone: eight running
     sums over the columns' positions modulo 8 (so that it still vectorizes), those eight
-    pairwise, then the rest left to right. The loops' sums go through it rather than sum as
-    they go: how LLVM splits a reassociated sum depends on where the arrays lie in memory,
-    so the same batch's gradient differed in its last bits from one process to another
-    (and from the notebook's cell run by hand, which the tests hold to the same bits)."""
+    pairwise, then the rest left to right. The softmax's sums go through it rather than sum
+    as they go: how LLVM splits a reassociated sum inside a vectorized loop depends on where
+    the arrays lie in memory, so the same batch's numbers differed in their last bits from
+    one process to another (and from the notebook's cell run by hand, which the tests hold
+    to the same bits). (The bias gradients are numpy's sums of the per-word sums.)"""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = F32(0)
     end = start + count - count % 8
     for n in range(start, end, 8):
@@ -157,16 +158,15 @@ def _rnn_step(z, xw, cols, b, t, nt, hs):
 
 
 @_jit
-def _rnn_step_back(dh, dnext, hs, t, nt, dz, at, db):
+def _rnn_step_back(dh, dnext, hs, t, nt, dz, at):
     """dz[:, at + n] = (dh[:, t, n] + dnext[:, n]) * (1 - h_t^2) for the first nt sequences:
     dh (H, T, N), dnext (H, N) = Wh dz of step t+1, dz (H, P) packed (step t's columns from
-    `at`). Adds step t's dz summed over the batch to db (H,), the bias gradient."""
+    `at`)."""
     H = dnext.shape[0]
     for j in range(H):
         for n in range(nt):
             h = hs[j, t + 1, n]
             dz[j, at + n] = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
-        db[j] += _row_sum(dz, j, at, nt)
 
 
 @_jit
@@ -197,12 +197,12 @@ def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
 
 
 @_jit
-def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at, db):
+def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at):
     """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
     upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step
     t+1, updated in place to c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
     them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
-    at the pre-activations, and adds its sum over the batch to db (4H,), the bias gradient."""
+    at the pre-activations."""
     H = dnext.shape[0]
     for j in range(H):
         for n in range(nt):
@@ -216,8 +216,6 @@ def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at, db):
             dg = dcv * i * (F32(1) - g * g)
             da[j, at + n], da[H + j, at + n], da[2 * H + j, at + n], da[3 * H + j, at + n] = di, df, do, dg
             dc[j, n] = dcv * f
-        for gate in range(4):
-            db[gate * H + j] += _row_sum(da, gate * H + j, at, nt)
 
 
 @_jit
@@ -368,17 +366,16 @@ def loss(params, features, captions, cell_type, null_id):
     at = np.concatenate([[0], np.cumsum(active[:steps])])
     da = np.empty((G, at[-1]), F32)
     dnext = np.zeros((H, N), F32)                                         # Wh da of step t+1
-    grads["b"] = np.zeros(G, F32)                                         # summed by the loops
     if lstm:
         dc = np.zeros((H, N), F32)
         for t in range(steps - 1, -1, -1):
             nt = active[t]
-            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, at[t], grads["b"])
+            _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, at[t])
             np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
     else:
         for t in range(steps - 1, -1, -1):
             nt = active[t]
-            _rnn_step_back(dh, dnext, hs, t, nt, da, at[t], grads["b"])
+            _rnn_step_back(dh, dnext, hs, t, nt, da, at[t])
             np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
     if at[-1] == T * N:                                                   # every position ran: views
         h_prev, word_of = hs[:, :T].reshape(H, T * N), cols.reshape(-1)
@@ -388,6 +385,7 @@ def loss(params, features, captions, cell_type, null_id):
     grads["Wh"] = h_prev @ da.T                                           # h_{t-1} of every position
     da_words = np.empty((G, words.size), F32)                             # summed per distinct word
     _sum_by_word(da, word_of, da_words)
+    grads["b"] = da_words.sum(axis=1)                                     # every position's, by way of its word
     grads["Wx"] = x_words.T @ da_words.T
     grads["W_embed"] = np.zeros_like(p["W_embed"])
     grads["W_embed"][words] = da_words.T @ p["Wx"].T                      # (U, W): each word's row once
