@@ -7,9 +7,19 @@ same numbers for float32 training (to float32 rounding) and is tested against th
 - the elementwise work of each timestep (gates, cell, tanh, their derivatives) is one
   loop compiled by numba instead of a dozen numpy passes, with tanh from a rational
   approximation accurate to about 3e-7 (Eigen's), so that the loop vectorizes;
-- sequences are kept time-inside, (rows, T, N), so the weight gradients' products read
-  every step's columns as one (rows, T*N) matrix without a copy;
+- sequences are kept time-inside, (rows, T, N), and the backward's gradient at the
+  pre-activations packed step after step, so the weight gradients' products read every
+  position as one (rows, positions) matrix;
+- the input projection, its weight gradient and the embedding's gradient are computed once
+  per distinct word of the batch, not once per position;
+- the captions run longest first, and each step takes only those with a word still to
+  predict (the positions after a caption's last one change no loss and get a zero
+  gradient in the reference);
 - Adam is one loop over each parameter instead of twelve passes.
+
+The same batch gives the same bits in any process: no loop sums with a vectorized,
+reassociated reduction, whose split LLVM may make depend on where an array lies in memory
+(`_row_sum`), as a run and the notebook's cell, run by hand, agree bit for bit.
 
 Only float32 models take this path (`takes`); float64 (gradient checks) and any model
 when numba is missing run the reference layers. The compiled loops are cached on disk
@@ -104,9 +114,10 @@ def _sigmoid(v):
 
 
 def _strict(fn):
-    """Compile a helper without fast-math: its sums run in the order written (see `_row_sum`).
-    Only the loops call it, and their cached code holds its own, so it has no cache of its own."""
-    return numba.njit(error_model="numpy")(fn) if numba else fn
+    """Compile a helper without fast-math, said outright (a helper left unsaid takes its
+    caller's): its sums run in the order written (see `_row_sum`). Only the loops call it,
+    and their cached code holds its own, so it has no cache of its own."""
+    return numba.njit(fastmath=False, error_model="numpy")(fn) if numba else fn
 
 
 @_strict
@@ -326,7 +337,7 @@ def loss(params, features, captions, cell_type, null_id):
     x_words = p["W_embed"][words]                                         # (U, W)
     xw = p["Wx"].T @ x_words.T                                            # (G, U), bias added per step
     hs = np.zeros((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
-    hs[:, 0] = h0.T                                                       # (zero after a sequence's end)
+    hs[:, 0] = h0.T                                                       # (never read after a caption's end)
     WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
     z = np.empty((G, N), F32)
     if lstm:
@@ -426,15 +437,13 @@ def compile_all() -> None:
         return
     rng = np.random.default_rng(0)
     V, D, W, H = 4, 3, 2, 4
-    padded = np.array([[1, 3, 3, 2, 0], [1, 3, 2, 0, 0]])
-    full = np.array([[1, 3, 3, 3, 2], [1, 3, 3, 2, 2]])  # every position counts: no zeroed da
+    captions = np.array([[1, 3, 3, 2, 0], [1, 3, 2, 0, 0]])
     for G in (H, 4 * H):                                 # rnn, lstm
         shapes = {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, G), "Wh": (H, G),
                   "b": (G,), "W_vocab": (H, V), "b_vocab": (V,)}
         params = {k: rng.standard_normal(shape).astype(F32) for k, shape in shapes.items()}
-        for captions in (padded, full):
-            _, grads = loss(params, rng.standard_normal((2, D)).astype(F32), captions,
-                            "lstm" if G > H else "rnn", null_id=0)
+        _, grads = loss(params, rng.standard_normal((2, D)).astype(F32), captions,
+                        "lstm" if G > H else "rnn", null_id=0)
         for name, w in params.items():
             adam(w, grads[name], {})
 
