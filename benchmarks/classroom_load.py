@@ -476,6 +476,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def print_sessions_per_server(clients) -> None:
+    """How many sessions each app server held: by the replica nginx names in its answers, or,
+    where none names one (a single server, no proxy), all on that one."""
+    served = Counter(c.served_by for c in clients)
+    if set(served) == {None}:
+        print(f"  sessions per app server: {served[None]} (one server)")
+        return
+    print("  sessions per app server: " + ", ".join(f"{k or '?'} {v}" for k, v in sorted(served.items(), key=str)))
+
+
 def report(results: list[PageResult], clients: list, cpu: dict | None = None, client_cpu: dict | None = None) -> dict:
     """Print each page's times and, when given, the server's and the load generator's CPU per click."""
     by_page = defaultdict(list)
@@ -500,8 +510,7 @@ def report(results: list[PageResult], clients: list, cpu: dict | None = None, cl
     print(f"  {'all pages':12} {len(results):6} {overall['p50']:7.2f} {overall['p95']:7.2f} {overall['max']:7.2f} "
           f"{overall['errors']:6} {overall['exceptions']:10}")
     if clients:
-        served = Counter(c.served_by or "?" for c in clients)
-        print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
+        print_sessions_per_server(clients)
     return overall
 
 
@@ -573,8 +582,7 @@ def main(argv=None) -> int:
                     (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
             overall = report_follow(figures) if mode == "follow" else report(results, clients, cpu, client_cpu)
             if mode == "follow":
-                served = Counter(c.served_by or "?" for c in clients)
-                print("  sessions per app server: " + ", ".join(f"{k} {v}" for k, v in sorted(served.items())))
+                print_sessions_per_server(clients)
             memory = [rss_mb(p) for p in setup.app_pids()]
             print("  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
                   + f"; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
