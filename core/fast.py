@@ -320,7 +320,7 @@ def loss(params, features, captions, cell_type, null_id):
     # ids in 0..V-1 as numpy indexes them (negative from the end, others an IndexError), for
     # the compiled loops do not check their indices
     inputs, outputs = np.arange(V)[captions[:, :-1]], np.arange(V)[captions[:, 1:]]    # (N, T)
-    counts = outputs != null_id
+    counts = captions[:, 1:] != null_id            # as the reference's mask: by the ids as given
     lengths = np.where(counts.any(axis=1), T - np.argmax(counts[:, ::-1], axis=1), 0)  # to the last target
     order = np.argsort(-lengths, kind="stable")                           # the longest first
     active = np.count_nonzero(lengths[None, :] > np.arange(T)[:, None], axis=1)         # (T,) sequences at t
@@ -328,7 +328,7 @@ def loss(params, features, captions, cell_type, null_id):
     features = features[order]
     ids = inputs[order].T.reshape(-1)                                     # (T*N,) position t*N + n
     targets = outputs[order].T.reshape(-1)
-    kept = np.flatnonzero(targets != null_id)                             # the positions that count
+    kept = np.flatnonzero(counts[order].T.reshape(-1))                    # the positions that count
     words, cols = np.unique(ids, return_inverse=True)                     # position p holds words[cols[p]]
     cols = cols.reshape(T, N)
 

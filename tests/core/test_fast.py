@@ -162,6 +162,17 @@ def test_a_word_id_outside_the_vocabulary_is_an_index_error(where):
         fast_loss(model, features, captions)
 
 
+def test_a_negative_id_counts_as_the_reference_counts_it():
+    """The reference masks the targets by the ids as given, so `-V`, numpy's alias of
+    <NULL>, is predicted and scored like any word; the fast path does the same."""
+    model, features, captions = batch(cell="lstm")
+    captions[2, 1:] = 5
+    captions[2, -1] = -len(WORDS)                      # a target only (the last column is no input)
+    loss, grads = fast_loss(model, features, captions)
+    ref_loss, ref = model.layers_loss(features, captions)
+    assert abs(loss - ref_loss) < 1e-5 * ref_loss and worst_error(grads, ref) < 1e-4
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_a_nan_reaches_the_loss(cell):
     """Fast-math must not promise away NaN and infinity: the solver stops a diverging run on them."""
