@@ -14,9 +14,9 @@ that), at the notebook's overfit shape (benchmarks/train_step.py's N, T, D, W, H
    `--torch-python` also `torch.mm` in that interpreter (both with their default threads),
    so that a gap to `nn.LSTM` can be told apart from a gap in the matrix products.
 
-With `--captions demo`, the iterations draw their minibatches from the demo dataset's
-first 50 training captions (<NULL>-padded, few distinct words) instead of random words at
-every position (train_step.py's two kinds of captions).
+With `--captions demo`, the iterations draw their minibatches from 50 of the demo dataset's
+training captions (<NULL>-padded, few distinct words; `train_step.demo_captions`) instead
+of random words at every position (train_step.py's two kinds of captions).
 
     python -m benchmarks.step_parts [--cell lstm|rnn] [--captions random|demo] [--reference]
                                     [--torch-python /path/to/python]

@@ -11,9 +11,9 @@ turns with numpy, and prints the ratio.
 Each cell is measured on two kinds of captions. `random`: a random word at every one of
 the 400 positions (no padding, about 330 distinct words), the worst case for the training
 step. `demo`: minibatches of 25 drawn from 50 of the demo dataset's training captions
-(drawn with a fixed seed), as the notebook's overfit cell draws them from its 50 (COCO-style <NULL> padding; the demo
-has a 97-word vocabulary, so a batch holds about 60 distinct words, fewer than a COCO
-batch would), against PyTorch both padded (every position through the layer, the padding
+(drawn with a fixed seed), as the notebook's overfit cell draws them from its 50
+(COCO-style <NULL> padding; the demo has a 97-word vocabulary, so a batch holds about 60
+distinct words, fewer than a COCO batch would), against PyTorch both padded (every position through the layer, the padding
 left out of the loss, as a port of the notebook would run) and packed
 (`pack_padded_sequence`: the recurrent layer stops each caption after its last word and
 the vocabulary layer sees only the positions it ran).

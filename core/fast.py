@@ -183,9 +183,8 @@ def _rnn_step_back(dh, dnext, hs, t, nt, dz, at):
 @_jit
 def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
     """One LSTM step's elementwise work, for the first nt sequences. z (4H, N) = Wh^T h_{t-1}
-    (used as scratch);
-    xw (4H, U) = Wx^T x of each distinct word, cols (T, N) the word of every position as a
-    column of xw; prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and
+    (used as scratch); xw (4H, U) = Wx^T x of each distinct word, cols (T, N) the word of
+    every position as a column of xw; prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and
     `tanh_c` (H, N), and h_t to hs[:, t+1] (H, T+1, N)."""
     H = c.shape[0]
     _add_words(z, xw, cols, t, nt)
@@ -211,8 +210,8 @@ def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
 def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at):
     """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
     upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step
-    t+1, updated in place to c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as `_lstm_step` read and wrote
-    them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
+    t+1, updated in place to c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as
+    `_lstm_step` read and wrote them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
     at the pre-activations."""
     H = dnext.shape[0]
     for j in range(H):
@@ -337,7 +336,7 @@ def loss(params, features, captions, cell_type, null_id):
     x_words = p["W_embed"][words]                                         # (U, W)
     xw = p["Wx"].T @ x_words.T                                            # (G, U), bias added per step
     hs = np.zeros((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
-    hs[:, 0] = h0.T                                                       # (never read after a caption's end)
+    hs[:, 0] = h0.T                                                       # (left zero after a caption's end)
     WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
     z = np.empty((G, N), F32)
     if lstm:

@@ -9,9 +9,13 @@ followers reran the Lesson page at once (py-spy). So a call whose arguments (tho
 hashes: not the `_`-named ones) were among the last `REMEMBERED` answered goes straight to
 the cache, without a spinner.
 
+Decorate in a module a page imports, never in a page script: the script runs anew on every
+run, decorator included, and the memory would start empty each time
+(tests/pages/test_page_scripts.py).
+
     @spinning(N_("Counting words…"))
     @st.cache_data(show_spinner=False, max_entries=8)
-    def _stats(dataset_key, split, _data): ...
+    def stats(dataset_key, split, _data): ...
 """
 from __future__ import annotations
 
