@@ -480,8 +480,8 @@ def print_sessions_per_server(clients) -> None:
     """How many sessions each app server held: by the replica nginx names in its answers, or,
     where none names one (a single server, no proxy), all on that one."""
     served = Counter(c.served_by for c in clients)
-    if set(served) == {None}:
-        print(f"  sessions per app server: {served[None]} (one server)")
+    if not any(served):                                  # "" (Session.served_by's default) or None
+        print(f"  sessions per app server: {sum(served.values())} (one server)")
         return
     print("  sessions per app server: " + ", ".join(f"{k or '?'} {v}" for k, v in sorted(served.items(), key=str)))
 
