@@ -32,9 +32,8 @@ if not access.allowed:
 
 offered = code_access.sources(st.context.ip_address, dict(st.context.headers))
 if st.session_state.get(SOURCE) not in offered:
-    st.session_state[SOURCE] = offered[0]
+    st.session_state[SOURCE] = offered[0]        # the widget's value, so it takes no default of its own
 source = st.segmented_control(_("Where is your code?"), list(offered), format_func=lambda s: _(SOURCES[s]),
-                              default=offered[0],
                               required=True, key=SOURCE, persist_state="session")
 if source == "folder":
     folder = st.text_input(_("Your assignment folder"), key=FOLDER, placeholder="~/cs231n/assignment3",

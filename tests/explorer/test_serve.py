@@ -673,3 +673,51 @@ async def wait_until_started(server) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("uvicorn did not start")
+
+
+SECTIONS = ("theme", "theme.light", "theme.dark", "theme.sidebar", "theme.light.sidebar", "theme.dark.sidebar")
+
+
+def theme_bytes(populate) -> bytes:
+    """A new_session message's theme as Streamlit builds it, every section, with `populate`."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    msg = ForwardMsg()
+    theme = msg.new_session.custom_theme
+    for section, part in zip(SECTIONS, (theme, theme.light, theme.dark, theme.sidebar, theme.light.sidebar,
+                                        theme.dark.sidebar)):
+        populate(part, section)
+    return msg.SerializeToString(deterministic=True)
+
+
+def test_theme_once_builds_each_runs_theme_as_streamlit_did_and_reads_a_new_config_again(monkeypatch):
+    import copy
+
+    from streamlit import config
+    from streamlit.runtime import app_session
+    monkeypatch.setattr(app_session, "_populate_theme_msg", app_session._populate_theme_msg)   # restored after
+    monkeypatch.setattr(config, "_config_options", copy.deepcopy(config.get_config_options()))
+    streamlits = app_session._populate_theme_msg
+    # a theme in every section, of every kind of field: a base, colours, fonts, lists
+    for name, value in [("theme.base", "dark"), ("theme.primaryColor", "#ff4b4b"), ("theme.font", "serif"),
+                        ("theme.chartCategoricalColors", ["#111111", "#222222"]), ("theme.baseRadius", "0.3rem"),
+                        ("theme.light.primaryColor", "#00aa00"), ("theme.dark.textColor", "#eeeeee"),
+                        ("theme.sidebar.backgroundColor", "#f0f0f0"), ("theme.light.sidebar.linkColor", "#0000ff"),
+                        ("theme.dark.sidebar.borderColor", "#333333"), ("theme.showWidgetBorder", True)]:
+        config._set_option(name, value, "test")
+    expected = theme_bytes(streamlits)
+    reads = []
+    read_section = config.get_options_for_section
+    monkeypatch.setattr(config, "get_options_for_section", lambda s: reads.append(s) or read_section(s))
+
+    assert serve.theme_once() and serve.theme_once()              # patched once
+    assert app_session._populate_theme_msg is not streamlits
+    assert [theme_bytes(app_session._populate_theme_msg) for _ in range(3)] == [expected] * 3
+    assert reads == list(SECTIONS)                                # each section read from the config once
+
+    # config.toml changed: Streamlit reads it anew, into a new dict; the next run has the new theme
+    monkeypatch.setattr(config, "_config_options", copy.deepcopy(config._config_options))
+    config._set_option("theme.primaryColor", "#123456", "test")
+    config._set_option("theme.dark.sidebar.borderColor", "#654321", "test")
+    changed = theme_bytes(app_session._populate_theme_msg)
+    assert changed != expected and changed == theme_bytes(streamlits)
+    assert reads == list(SECTIONS) * 2 + list(SECTIONS)           # (streamlits' own reads included)
