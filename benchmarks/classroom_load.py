@@ -18,7 +18,10 @@ the fragments that rerun themselves on the Train page. A page's time is from the
              --moves times, and each time the clock runs from the click to the last follower
              drawing the new step; on the first step with a question every follower answers
              (a known spread over the choices), and the teacher's count and, after Reveal,
-             the tally must hold every answer
+             the tally must hold every answer; before the first Next, the app servers' CPU
+             per second while the class waits. The followers do what their page's script
+             does in a browser (`Session.follow_class`: wait on the server's version route,
+             press the page's hidden button when the class moved on)
 
 each on `1` server (the default local engine, `make run`'s set-up) or on `2` replicas
 behind nginx (`deploy.cluster`: Redis, RQ workers, sticky sessions). In every scenario two
@@ -54,7 +57,7 @@ from pathlib import Path
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
 from core.data.demo import ensure_demo_dataset
-from explorer.components.class_panel import SILENT_MS, STALE_MS, SYNC
+from explorer.components.class_panel import POLL, SILENT_MS, STALE_MS, SYNC
 from explorer.runs import crowd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,10 +291,11 @@ def _tally(chart) -> list[int] | None:
     return None
 
 
-async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> tuple[dict, list]:
-    """A teacher and `sessions` followers (see the module's docstring); the measured figures.
-    The teacher is the admin by `token` (`CAPTION_LAB_ADMIN_TOKEN`): behind nginx no browser
-    is on the server's own machine."""
+async def follow(url: str, sessions: int, moves: int, seed: int, token: str, pids=()) -> tuple[dict, list]:
+    """A teacher and `sessions` followers (see the module's docstring); the measured figures,
+    with the CPU the app servers `pids` spend per second while the class waits for the
+    teacher. The teacher is the admin by `token` (`CAPTION_LAB_ADMIN_TOKEN`): behind nginx
+    no browser is on the server's own machine."""
     from explorer.lessons import DEFAULT, LESSONS
     lesson = LESSONS[DEFAULT]
     rng = random.Random(seed)
@@ -350,14 +354,15 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         return see
 
     async def watchdog(k: int, session: Session) -> None:
-        """What the page's script (`class_panel.WATCHDOG`) does in a browser: press the hidden
-        button when the page shows another class version than the poll read for STALE_MS, or
-        no poll came for SILENT_MS."""
+        """What the page's script (`class_panel.WATCHDOG`) does in a browser where the server
+        polls the class (no version route): press the hidden button when the page shows
+        another class version than the poll read for STALE_MS, or no poll came for SILENT_MS.
+        (Where the page names the route, `Session.follow_class` does the browser's polling.)"""
         since, stamp, fresh = None, None, time.monotonic()
         while True:
             await asyncio.sleep(1.0)
             seen, now = versions[k], time.monotonic()
-            if seen["drawn"] is None or SYNC not in session.widgets:
+            if seen["drawn"] is None or SYNC not in session.widgets or (session.class_drawn or ("", ""))[1]:
                 since, fresh = None, now
                 continue
             if seen["stamp"] != stamp:
@@ -368,7 +373,7 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
                 since = None
             if (since is not None and now - since > STALE_MS / 1000) or now - fresh > SILENT_MS / 1000:
                 since, fresh = None, now
-                syncs[0] += 1
+                syncs["watchdog"] += 1
                 await session.click(SYNC)
 
     async def join(k: int) -> Session:
@@ -380,9 +385,13 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         return session
 
     followers = list(await asyncio.gather(*(join(k) for k in range(sessions))))
-    syncs = [0]
+    syncs = Counter()
     dogs = [asyncio.create_task(watchdog(k, f)) for k, f in enumerate(followers)]
+    dogs += [asyncio.create_task(f.follow_class(SYNC, POLL, STALE_MS / 1000, lambda kind: syncs.update([kind]))) for f in followers]
     await asyncio.sleep(2.0)
+    before, started = sum(cpu_seconds(p) for p in pids), time.monotonic()
+    await asyncio.sleep(4.0)                                       # the class waits: nobody clicks
+    waiting = (sum(cpu_seconds(p) for p in pids) - before) / (time.monotonic() - started)
     step, lasts, each, answered, steps = 1, [], [], None, []
     asked = next(k for k in range(1, len(lesson.steps)) if lesson.steps[k].question is not None)
     for _ in range(min(moves, len(lesson.steps) - 1)):
@@ -407,7 +416,8 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str) -> 
         dog.cancel()
     await close_all([teacher, *followers])
     return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps,
-            "syncs": syncs[0]}, followers
+            "syncs": dict(syncs), "browser_polls": all((f.class_drawn or ("", ""))[1] for f in followers),
+            "waiting_cpu": waiting if pids else None}, followers
 
 
 async def _answer_together(step, index: int, teacher, followers, shown, revealed) -> dict:
@@ -449,8 +459,18 @@ def report_follow(figures: dict) -> dict:
           f"p50 {statistics.median(lasts):.2f} s, p95 {percentile(lasts, 0.95):.2f} s, max {max(lasts):.2f} s"
           + ("" if len(finite) == len(lasts) else f" ({len(lasts) - len(finite)} moves not followed by all)"))
     print(f"  Next -> each follower: p50 {statistics.median(each):.2f} s, p95 {percentile(each, 0.95):.2f} s")
-    print(f"  watchdog presses (a page behind its poll for {STALE_MS / 1000:g} s, or without a poll for "
-          f"{SILENT_MS / 1000:g} s, rerun from the browser): {figures['syncs']}")
+    syncs = figures["syncs"]
+    if figures["browser_polls"]:
+        print(f"  followers' pages waited on the server's version route (their script, in a browser): "
+              f"{syncs.get('move', 0)} reruns on a move, {syncs.get('again', 0)} pressed again (a page still behind "
+              f"{STALE_MS / 1000:g} s after its first press)")
+    else:
+        print(f"  followers polled through Streamlit (a fragment every {POLL:g} s); watchdog presses (a page behind "
+              f"its poll for {STALE_MS / 1000:g} s, or without a poll for {SILENT_MS / 1000:g} s, rerun from the "
+              f"browser): {syncs.get('watchdog', 0)}")
+    if figures.get("waiting_cpu") is not None:
+        print(f"  app servers' CPU while the class waits for the teacher (nobody clicks): "
+              f"{1000 * figures['waiting_cpu']:.0f} ms per second")
     print("  per move, the last follower: " + ", ".join(f"step {k} {t:.2f} s" for k, t in zip(figures["steps"], lasts)))
     if answers:
         lost = answers["sent"] - answers["counted"]
@@ -572,7 +592,8 @@ def main(argv=None) -> int:
                     results, clients = asyncio.run(_run_and_close(steady(setup.url, args.sessions, args.rounds,
                                                                          args.think, args.seed)))
                 elif mode == "follow":
-                    figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token))
+                    figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token,
+                                                               setup.app_pids()))
                     results = []
                 elif mode == "burst":
                     results, clients, used = asyncio.run(_run_and_close(

@@ -14,12 +14,16 @@ cookie), opens `/_stcore/stream` with the subprotocols the browser sends, and ta
 the `BackMsg` / `ForwardMsg` protobufs that ship with Streamlit: `rerun_script` with a
 page's script hash, then every forward message until `script_finished`. It counts the
 exception boxes and error alerts the page drew, and, like a browser, reruns the page's
-fragments that ask for it (`auto_rerun`) while it stays on the page. Only ever point it
-at a server of your own, on a loopback address.
+fragments that ask for it (`auto_rerun`) while it stays on the page. What a follower's page
+script does in a browser in a class (ask the server for the class's version, press the
+hidden button when it moved on) it does in `follow_class`. Only ever point it at a server
+of your own, on a loopback address.
 """
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -32,6 +36,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CLASS_DRAWN = re.compile(r'class="class-drawn" data-v="(\d+)"(?: data-poll="([^"]+)")?')
 
 
 @dataclass
@@ -52,11 +57,16 @@ class Session:
     query: str = ""
     served_by: str = ""                # "host:port" from the sidebar, when the app runs on Redis (replicas)
     widgets: dict[str, object] = field(default_factory=dict)   # widget key -> the element that drew it
+    widget_fragments: dict[str, str] = field(default_factory=dict)   # widget key -> its fragment's id ("": none)
     listener: Callable[[ForwardMsg], None] | None = None       # sees every forward message
     page_hash: str = ""                # the page last opened
+    class_drawn: tuple[str, str] | None = None   # a follower's page: (class version drawn, its version route)
+    http: requests.Session | None = None
     _reruns: asyncio.Task | None = None
     _inbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     _reader: asyncio.Task | None = None
+    _running: asyncio.Lock = field(default_factory=asyncio.Lock)   # one script run asked for at a time
+    _drawn_seen: bool = False
 
     @classmethod
     async def connect(cls, base: str, query: str = "", http: requests.Session | None = None) -> "Session":
@@ -73,7 +83,7 @@ class Session:
         ws = await websockets.connect(url, subprotocols=["streamlit", xsrf] if xsrf else ["streamlit"],
                                       additional_headers={"Origin": base, **({"Cookie": cookies} if cookies else {})},
                                       max_size=None, open_timeout=30)
-        session = cls(base, ws, query=query)
+        session = cls(base, ws, query=query, http=http)
         session._reader = asyncio.create_task(session._read())
         return session
 
@@ -83,6 +93,11 @@ class Session:
                 message = ForwardMsg()
                 message.ParseFromString(data)
                 self._note_widget(message)
+                if message.WhichOneof("type") == "script_finished" and \
+                        message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    if not self._drawn_seen:                # a whole page run without a follower's marker
+                        self.class_drawn = None
+                    self._drawn_seen = False
                 if self.listener is not None:
                     self.listener(message)
                 await self._inbox.put(message)
@@ -96,35 +111,46 @@ class Session:
             return
         element = message.delta.new_element
         which = element.WhichOneof("type")
+        if which == "html" and (drawn := CLASS_DRAWN.search(element.html.body)):
+            self.class_drawn, self._drawn_seen = (drawn.group(1), drawn.group(2) or ""), True
         if which in ("button", "radio", "checkbox"):
             proto = getattr(element, which)
             key = proto.id[len("$$ID-"):].split("-", 1)[-1] if proto.id.startswith("$$ID-") else proto.id
             self.widgets[key] = proto
+            self.widget_fragments[key] = message.delta.fragment_id
 
     async def _send_rerun(self, page_hash: str = "", fragment: str = "", widgets: list | None = None) -> None:
+        """Ask for a script run: the page's, or with `fragment` that fragment's (a timed rerun,
+        or with `widgets` the fragment whose widget changed, as a browser asks)."""
         message = BackMsg()
         state = message.rerun_script
         state.query_string = self.query
         state.page_script_hash = page_hash
         if fragment:
             state.fragment_id = fragment
-            state.is_auto_rerun = True
+            state.is_auto_rerun = not widgets
         if widgets:
             state.widget_states.widgets.extend(widgets)
         await self.ws.send(message.SerializeToString())
 
     async def click(self, key: str, timeout: float = 120.0) -> PageResult:
-        """Press the button with key `key` on the page last opened; wait until the script finished."""
+        """Press the button with key `key` on the page last opened; wait until the script (or
+        the fragment the button is in) finished."""
         return await self._act(WidgetState(id=self.widgets[key].id, trigger_value=True), key, timeout)
 
     async def choose(self, key: str, option: int, timeout: float = 120.0) -> PageResult:
-        """Choose option `option` (0-based) of the radio with key `key`; wait until the script finished."""
+        """Choose option `option` (0-based) of the radio with key `key`; wait until the script
+        (or the radio's fragment) finished."""
         radio = self.widgets[key]
         return await self._act(WidgetState(id=radio.id, string_value=radio.options[option]), key, timeout)
 
     async def _act(self, widget, what: str, timeout: float) -> PageResult:
-        self._stop_fragment_reruns()
-        return await self._run(self.page_hash, what, timeout, [widget])
+        fragment = self.widget_fragments.get(what, "")
+        if fragment:                                       # the fragment's run: the others' timed reruns go on after
+            self._pause_fragment_reruns()
+        else:                                              # a page run: the fragments' timed reruns start over
+            self._stop_fragment_reruns()
+        return await self._run(self.page_hash, what, timeout, [widget], fragment)
 
     async def open(self, page: str = "", timeout: float = 120.0) -> PageResult:
         """Open a page (its URL path, "" for the default) and wait until its script finished."""
@@ -132,9 +158,15 @@ class Session:
         self.page_hash = self.pages.get(page, "")
         return await self._run(self.page_hash, page or "home", timeout)
 
-    async def _run(self, page_hash: str, what: str, timeout: float, widgets: list | None = None) -> PageResult:
+    async def _run(self, page_hash: str, what: str, timeout: float, widgets: list | None = None,
+                   fragment: str = "") -> PageResult:
+        async with self._running:                           # the answer to this request, not another's
+            return await self._run_one(page_hash, what, timeout, widgets, fragment)
+
+    async def _run_one(self, page_hash: str, what: str, timeout: float, widgets: list | None = None,
+                       fragment: str = "") -> PageResult:
         started = time.perf_counter()
-        await self._send_rerun(page_hash, widgets=widgets)
+        await self._send_rerun(page_hash, fragment, widgets)
         result = PageResult(what, 0.0)
         deadline = started + timeout
         while True:
@@ -163,7 +195,7 @@ class Session:
             elif kind == "stop_auto_rerun":
                 self.fragments.pop(message.stop_auto_rerun.fragment_id, None)
             elif kind == "script_finished" and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN \
-                    and message.script_finished != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                    and (fragment or message.script_finished != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                 break
         result.seconds = time.perf_counter() - started
         if self.fragments:
@@ -190,11 +222,63 @@ class Session:
                 elif kind == "auto_rerun":                # a full rerun the app asked for (st.rerun) sets it again
                     self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
 
+    async def follow_class(self, sync_key: str, every: float, stale: float,
+                           pressed: Callable[[str], None] | None = None) -> None:
+        """What a follower's page script does in a browser (`class_panel.WATCHDOG`), until
+        cancelled: where the page drew a class version with the server's version route, ask
+        the route to answer once the class is at another version (it holds the request until
+        then); when it has moved on (or ended), press the hidden button `sync_key`, which
+        reruns the page, and again only if the page still shows the old version `stale`
+        seconds later; on any other answer ask again (after `every` seconds when it failed).
+        `pressed("move")` or `pressed("again")` hears each press."""
+        asked, seen = 0.0, None
+        while True:
+            drawn = self.class_drawn
+            if drawn is None or not drawn[1] or sync_key not in self.widgets:
+                await asyncio.sleep(every)
+                continue
+            if drawn[0] != seen:
+                seen, asked = drawn[0], 0.0
+            try:
+                status, body = await self._get(f"{drawn[1]}?v={drawn[0]}")
+            except (OSError, ValueError):
+                await asyncio.sleep(every)
+                continue
+            version = str(json.loads(body).get("version")) if status == 200 else "ended" if status == 404 else None
+            shown = self.class_drawn
+            if version is not None and shown and version != shown[0]:
+                if time.monotonic() - asked > stale:
+                    if pressed is not None:
+                        pressed("again" if asked else "move")
+                    asked = time.monotonic()
+                    await self.click(sync_key)
+                else:
+                    await asyncio.sleep(every)
+            elif version is None:
+                await asyncio.sleep(every)
+
+    async def _get(self, path: str) -> tuple[int, bytes]:
+        """GET `path` of the app with a connection of its own (a browser's request that the
+        server may hold open), without a thread: the status and the body."""
+        parts = urlsplit(self.base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+            raw = await reader.read()
+        finally:
+            writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        return int(head.split(b" ", 2)[1]), body
+
     def _stop_fragment_reruns(self) -> None:
+        self._pause_fragment_reruns()
+        self.fragments.clear()
+
+    def _pause_fragment_reruns(self) -> None:
         if self._reruns is not None:
             self._reruns.cancel()
             self._reruns = None
-        self.fragments.clear()
         while not self._inbox.empty():
             self._inbox.get_nowait()
 

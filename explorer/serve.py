@@ -495,6 +495,144 @@ def theme_once() -> bool:
     return True
 
 
+class ClassVersions:
+    """ASGI middleware, first in Streamlit's stack, for a follower's page to learn when its
+    class moves on (`classroom.version_url`):
+
+    - `GET <base>/_caption_lab/class/<CODE>` answers the class's version, `{"version": n}`;
+    - `...?v=<n>` (the version the page drew) answers once the class is at another version,
+      or after `WAIT` seconds at the latest: a page waits on it and reruns itself the moment
+      the teacher moves, and while nobody moves it costs the server nothing but the open
+      connection. The classes a page waits on are looked at every `EVERY` seconds, once per
+      class however many pages wait on it.
+
+    404 for a code that is none or names no class (never started, or ended), 503 when the
+    store does not answer; nothing else about the class (its code is in every student's
+    address already). Every other request goes on to Streamlit. `store` is the classes'
+    store (default: the app's, `explorer.state.classes`)."""
+
+    WAIT = 25.0
+    EVERY = 0.05
+
+    def __init__(self, app, prefix: str, store=None) -> None:
+        self.app, self.prefix, self._store = app, prefix.rstrip("/") + "/", store
+        self._moved: dict[tuple[str, int], asyncio.Event] = {}     # (code, version) -> set once it is not
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "GET":
+            status, version = 405, None
+        else:
+            code, drawn = scope["path"][len(self.prefix):], _drawn_version(scope.get("query_string", b""))
+            status, version = await self._version(code)
+            if status == 200 and drawn == version:
+                await self._wait(code, version, receive)
+                status, version = await self._version(code)
+        body = b'{"version": %s}' % (str(version).encode() if version is not None else b"null")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _version(self, text: str) -> tuple[int, int | None]:
+        from explorer import classroom
+        code = classroom.normal_code(text)
+        if code is None:
+            return 404, None
+        store = self._store
+        if store is None:
+            from explorer import state
+            store = state.classes()
+        try:                                          # Redis is a network call: off the event loop
+            if isinstance(store, classroom.MemoryClassroom):
+                now = store.get(code)
+            else:
+                from starlette.concurrency import run_in_threadpool
+                now = await run_in_threadpool(store.get, code)
+        except Exception:                             # Unavailable, or anything a store raises
+            return 503, None
+        return (404, None) if now is None else (200, int(now.version))
+
+    async def _wait(self, code: str, version: int, receive) -> None:
+        """Until class `code` is at another version than `version`, `WAIT` seconds pass, or
+        the browser goes away."""
+        key = (code.upper(), version)
+        moved = self._moved.get(key)
+        if moved is None:
+            moved = self._moved[key] = asyncio.Event()
+            asyncio.get_running_loop().create_task(self._look(key, moved))
+        waits = [asyncio.ensure_future(moved.wait()), asyncio.ensure_future(_gone(receive))]
+        try:
+            await asyncio.wait(waits, timeout=self.WAIT, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def _look(self, key: tuple[str, int], moved: asyncio.Event) -> None:
+        """Look at class key[0] until it is not at version key[1] (or `WAIT` seconds after
+        the last page that waits on it came), then wake them all."""
+        until = asyncio.get_running_loop().time() + self.WAIT + 1
+        try:
+            while asyncio.get_running_loop().time() < until:
+                await asyncio.sleep(self.EVERY)
+                status, version = await self._version(key[0])
+                if status != 503 and version != key[1]:
+                    break
+        finally:
+            moved.set()
+            self._moved.pop(key, None)
+
+
+def _drawn_version(query: bytes) -> int | None:
+    """`v` of a query string, the version a page drew, when it is a number."""
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"v" and value.isdigit() and len(value) <= 12:
+            return int(value)
+    return None
+
+
+async def _gone(receive) -> None:
+    """Until the client has gone (an HTTP request's `http.disconnect`)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def class_versions() -> bool:
+    """Patch Streamlit's middleware with `ClassVersions` first, and say where it answers to
+    the pages (`classroom.version_url`): a follower's page then asks it from the browser
+    every half second and reruns itself only when the class moved on, instead of a
+    Streamlit fragment polling the class. A fragment's run, however little it draws, costs
+    the server about 4 ms of its one core's Python (a script run, its thread, half a dozen
+    messages): a class of 30 following the teacher took a quarter of the server's core while
+    nobody clicked (measured with `benchmarks.classroom_load`'s clients). Whether it could
+    be patched."""
+    try:
+        from starlette.middleware import Middleware
+        from streamlit import config
+        from streamlit.web.server.starlette import starlette_app
+    except ImportError:
+        return False
+    create = getattr(starlette_app, "create_streamlit_middleware", None)
+    if create is None:
+        return False
+    if getattr(create, "caption_lab_class", False):
+        return True
+
+    def create_with_class_versions():
+        from explorer import classroom
+        base = [part for part in str(config.get_option("server.baseUrlPath") or "").split("/") if part]
+        url = "/" + "/".join([*base, classroom.VERSION_ROUTE])
+        classroom.version_url = url
+        return [Middleware(ClassVersions, prefix=url), *create()]
+
+    create_with_class_versions.caption_lab_class = True
+    starlette_app.create_streamlit_middleware = create_with_class_versions
+    return True
+
+
 def _tell_the_workers() -> None:
     from core.paths import runs_dir
     from explorer.runs import crowd
@@ -565,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
     if not write_in_bulk(gather=gather):
         print("Caption Lab: this uvicorn has no websockets-sansio protocol to patch; "
               "each message of a page is a write of its own.", file=sys.stderr)
+    if not class_versions():
+        print("Caption Lab: this Streamlit has no create_streamlit_middleware to patch; a class's followers "
+              "poll it through Streamlit, at a higher cost to the server.", file=sys.stderr)
     if not theme_once():
         print("Caption Lab: this Streamlit has no app_session._populate_theme_msg to patch; "
               "every page run reads the theme from the config again.", file=sys.stderr)

@@ -7,10 +7,13 @@ session state only: never in the address, never in a cookie), a student's holds 
 The address says `?class=CODE` for both, so a link opens the class, on any page
 (`explorer.app` sends a first visit to the Lesson page).
 
-A student who follows sees the teacher's step: a small fragment polls the class every
-`POLL` seconds (one dictionary look-up, or one Redis GET) and reruns the page only when the
-step or a reveal changed. Everything a student sends (the address's code, an answer) is
-checked by the store; a wrong or ended code is a sentence.
+A student who follows sees the teacher's step: the page's script in the browser
+(`WATCHDOG`) asks the server to tell it when the class moves on (`explorer.serve`'s
+`ClassVersions`, which holds the request until the step or a reveal changed, with no script
+run) and then reruns the page. Where the server has no such route (plain `streamlit run`),
+a small fragment polls the class every `POLL` seconds instead (one dictionary look-up, or
+one Redis GET, in a script run of its own). Everything a student sends (the address's code,
+an answer) is checked by the store; a wrong or ended code is a sentence.
 """
 from __future__ import annotations
 
@@ -40,26 +43,55 @@ WATCHING = "class.watching"            # whether this run's follower poll is reg
 SYNC = "class_sync"                    # the hidden button the browser's watchdog presses (WATCHDOG)
 STALE_MS = 4000                        # how long the page may show another version than the poll's
 SILENT_MS = 6000                       # how long a follower's page may go without a poll
-POLL = 0.5                             # seconds between a follower's looks at the class
+POLL = 0.5                             # seconds between a follower's looks at the class (a fragment's), or
+                                       # before its script asks the server again after a failed request
 TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
-# In a follower's browser, every second: when the page shows another class version than the
-# poll last read, for STALE_MS, or no poll has come for SILENT_MS, press the hidden button.
+# In a follower's browser. Where the page names the server's version route (data-poll),
+# ask it to answer once the class is at another version than the page drew (it holds the
+# request until then, or answers the same after a while: then ask again), and when it has
+# moved on (or ended: 404), press the hidden button, which reruns the page; press again
+# only if the page still shows the old version STALE_MS later (its run's messages were
+# lost). Otherwise the server polls (a fragment): every second, when the page shows another
+# class version than the poll last read, for STALE_MS, or no poll has come for SILENT_MS,
+# press it.
 WATCHDOG = """<script>
 (() => {
   if (window.captionLabClassWatchdog) return;
   window.captionLabClassWatchdog = true;
+  const press = () => { const button = document.querySelector(".st-key-%(sync)s button"); if (button) button.click(); };
   let stamp = null, fresh = Date.now(), since = null;
   setInterval(() => {
     const now = Date.now();
     const polled = document.querySelector(".class-polled"), drawn = document.querySelector(".class-drawn");
-    const button = document.querySelector(".st-key-%s button");
-    if (!drawn || !button) { stamp = null; fresh = now; since = null; return; }   // not a follower's page
+    if (!drawn || drawn.dataset.poll) { stamp = null; fresh = now; since = null; return; }   // no server poll here
     if (polled && polled.dataset.t !== stamp) { stamp = polled.dataset.t; fresh = now; }
     if (polled && polled.dataset.v !== drawn.dataset.v) { if (since === null) since = now; } else since = null;
-    if ((since !== null && now - since > %d) || now - fresh > %d) { since = null; fresh = now; button.click(); }
+    if ((since !== null && now - since > %(stale)d) || now - fresh > %(silent)d) { since = null; fresh = now; press(); }
   }, 1000);
+  let asked = 0, seen = null;
+  const ask = async () => {
+    let again = %(poll)d;
+    const drawn = document.querySelector(".class-drawn");
+    if (drawn && drawn.dataset.poll) {
+      if (drawn.dataset.v !== seen) { seen = drawn.dataset.v; asked = 0; }
+      try {
+        const answer = await fetch(drawn.dataset.poll + "?v=" + encodeURIComponent(drawn.dataset.v),
+                                   {cache: "no-store", credentials: "same-origin"});
+        const version = answer.ok ? String((await answer.json()).version) : answer.status === 404 ? "ended" : null;
+        const shown = document.querySelector(".class-drawn");
+        if (version !== null && shown && version !== shown.dataset.v) {
+          if (Date.now() - asked > %(stale)d) { asked = Date.now(); press(); }
+        } else if (version !== null) {
+          again = 0;                         // the same version after the server's wait: ask again at once
+        }
+      } catch (error) {                      // the server away for a moment: ask again in a while
+      }
+    }
+    setTimeout(ask, again);
+  };
+  ask();
 })();
-</script>""" % (SYNC, STALE_MS, SILENT_MS)
+</script>""" % {"sync": SYNC, "stale": STALE_MS, "silent": SILENT_MS, "poll": int(POLL * 1000)}
 RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
 
 
@@ -225,8 +257,13 @@ def _controls(seat: Seat | None, lesson: Lesson, index: int) -> None:
                       args=(seat.code,), help=_("Ends the class for everyone and forgets its answers."))
         return
     st.session_state.setdefault(FOLLOW, True)
-    st.toggle(_("Follow the teacher"), key=FOLLOW,
+    st.toggle(_("Follow the teacher"), key=FOLLOW, on_change=_whole_page,
               help=_("Off: look around the lesson on your own. The class goes on without you."))
+
+
+def _whole_page() -> None:
+    """Following or not changes the page's frame (a follower's page is a fragment): rerun the app."""
+    st.rerun()
 
 
 def join_link(code: str) -> str:
@@ -276,6 +313,20 @@ def join_panel(seat: Seat) -> None:
 
 # --- following -----------------------------------------------------------------------
 
+def following() -> bool:
+    """Whether this tab follows a class, as its session stands before the page's `seat()`
+    (a student who joins by a link follows from the run after: the page then is a fragment)."""
+    code = st.session_state.get(CODE)
+    return code is not None and _secret(code) is None and bool(st.session_state.get(FOLLOW, True))
+
+
+def browser_polls() -> bool:
+    """Whether a follower's page learns of the class's moves from the browser, waiting on the
+    server's version route (`classroom.version_url`, served by `explorer.serve`), rather than
+    by a Streamlit fragment's poll."""
+    return classroom.version_url is not None
+
+
 @st.fragment(run_every=POLL)
 def _watch(code: str, version: int, following: bool, step: int) -> None:
     """A student's look at the class: for a follower, rerun the page when what it shows
@@ -293,8 +344,9 @@ def _watch(code: str, version: int, following: bool, step: int) -> None:
 
 
 def watch_first(page: str) -> None:
-    """A follower's poll, registered first thing in every run of the page (`explorer.app`
-    calls this before the sidebar), in a container that takes no room, with its watchdog.
+    """Where the server has no version route (`browser_polls` is false): a follower's poll,
+    registered first thing in every run of the page (`explorer.app` calls this before the
+    sidebar), in a container that takes no room, with its watchdog.
 
     Under load, Streamlit (1.67) sometimes loses the messages of the page run that the
     poll's `st.rerun` started (the next poll's run begins before they leave the server):
@@ -308,8 +360,10 @@ def watch_first(page: str) -> None:
     than `STALE_MS` or no poll came for `SILENT_MS`."""
     st.session_state[WATCHING] = False
     code = st.session_state.get(CODE)
-    if page != "lesson" or code is None or _secret(code) is not None or not st.session_state.get(FOLLOW, True):
+    if page != "lesson" or not following():
         return
+    if browser_polls():
+        return                                   # the page's script asks the server (WATCHDOG)
     try:
         now = _read(code)
     except Unavailable:
@@ -322,12 +376,14 @@ def watch_first(page: str) -> None:
 
 
 def drawn(seat: Seat | None) -> None:
-    """The end of a follower's Lesson page: the class's version it drew, and the hidden
-    button the watchdog presses (see `watch_first`)."""
+    """The end of a follower's Lesson page: the class's version it drew (with the server's
+    version route, where there is one), and the hidden button its script presses
+    (`WATCHDOG`): in the page's fragment (`pages/lesson.py`), so the press reruns the page alone."""
     if seat is None or not seat.follows:
         return
+    poll = f' data-poll="{classroom.version_url}/{seat.code}"' if browser_polls() else ""   # a checked code
     with st.container(key=f"{UNSEEN}class-watch-drawn"):    # never shown (explorer.styles.UNSEEN)
-        st.html(f'<span class="class-drawn" data-v="{int(seat.state.version)}"></span>')
+        st.html(f'<span class="class-drawn" data-v="{int(seat.state.version)}"{poll}></span>')
         st.html(WATCHDOG, unsafe_allow_javascript=True)
         st.button("sync", key=SYNC)            # pressed by the watchdog only: a rerun is all it does
 
@@ -345,8 +401,8 @@ def bar(seat: Seat | None) -> None:
             st.caption(_("Class {code} · you look around on your own.").format(code=seat.code))
             st.button(_("Back to the teacher"), icon=":material/undo:", key="class_rejoin",
                       on_click=lambda: st.session_state.__setitem__(FOLLOW, True))
-        if not seat.follows or not st.session_state.get(WATCHING):   # (a follower who joined in this run)
-            _watch(seat.code, seat.state.version, seat.follows, seat.state.step)
+        if not seat.follows or not (st.session_state.get(WATCHING) or browser_polls()):
+            _watch(seat.code, seat.state.version, seat.follows, seat.state.step)   # (joined in this run)
 
 
 # --- answering together --------------------------------------------------------------

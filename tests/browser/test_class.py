@@ -111,6 +111,20 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     screenshot(students[2], "class-student-revealed")
     screenshot(teacher, "class-teacher-revealed")
 
+    # a follower's page is a fragment: off on their own, the whole page is theirs again, and back
+    alone = students[1]
+    alone.get_by_text("Follow the teacher", exact=True).click()
+    wait_for(lambda: "you look around on your own" in main_text(alone), timeout=10, what="a student on their own")
+    assert not alone.get_by_role("button", name="Next").is_disabled()
+    alone.get_by_role("button", name="Next").click()
+    wait_for(lambda: heading(alone).startswith(LESSON.steps[ASKS + 1].title), timeout=10, what="a student's own Next")
+    wait_for(lambda: address(alone, "step") == str(ASKS + 2), timeout=10, what="the address of the student's step")
+    assert f"The teacher is on step {ASKS + 1}" in main_text(alone)
+    alone.get_by_role("button", name="Back to the teacher").click()
+    wait_for(lambda: heading(alone).startswith(STEP.title), timeout=10, what="the student back with the class")
+    assert "you follow the teacher" in main_text(alone) and alone.get_by_role("button", name="Next").is_disabled()
+    assert_no_errors(alone)
+
     teacher.get_by_role("button", name=f"Class {code}").click()
     teacher.get_by_role("button", name="End class").click()
     wait_idle(teacher)
@@ -169,5 +183,30 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     assert time.monotonic() - healed < 8
     assert "you follow the teacher" in main_text(student)
     assert_no_errors(student)
+    context.close()
+    teacher_context.close()
+
+
+def test_a_follower_draws_every_step_of_the_lesson(browser, app_url):
+    """A follower's page is a fragment (`pages/lesson.py`), and some steps' views hold
+    fragments of their own (the overfit run's live panel, the sampling panel): the teacher
+    walks the whole lesson and the follower's page draws each step, with no exception."""
+    teacher_context, teacher, code = start_class(browser, f"{app_url}/lesson")
+    teacher.get_by_role("button", name="Hide the join code").click()
+    wait_idle(teacher)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    student = context.new_page()
+    student.set_default_timeout(30_000)
+    student.goto(f"{app_url}/lesson?class={code}")
+    wait_for(lambda: heading(student).startswith(LESSON.steps[0].title), timeout=60, what="the class's step")
+    for k in range(1, len(LESSON.steps)):
+        teacher.get_by_role("button", name="Next").click()
+        wait_idle(teacher)
+        wait_for(lambda: heading(student).startswith(LESSON.steps[k].title), timeout=15,
+                 what=f"the follower on step {k + 1}", poll=0.1)
+        wait_idle(student)
+        assert_no_errors(student)
+        assert "you follow the teacher" in main_text(student)
+    assert address(student, "step") == str(len(LESSON.steps))
     context.close()
     teacher_context.close()

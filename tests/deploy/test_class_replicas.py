@@ -1,7 +1,8 @@
 """A class across two app servers that share a real Redis (`CAPTION_LAB_REDIS_URL`): the
 teacher on one, a student on the other follows the teacher's Next and answers, and the
 teacher's count holds that answer. Both speak Streamlit's websocket protocol
-(`benchmarks.streamlit_client`), as a browser does."""
+(`benchmarks.streamlit_client`), as a browser does, and the student's page script waits on
+its server's version route for the teacher's move (`Session.follow_class`)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ import pytest
 
 from benchmarks.streamlit_client import Session
 from explorer.classroom import RedisClassroom
+from explorer.components.class_panel import POLL, STALE_MS, SYNC
 from explorer.lessons import DEFAULT, LESSONS
 from tests.browser.conftest import start_app
 from tests.support.services import RedisServer, need
@@ -80,6 +82,8 @@ def test_a_student_on_the_other_server_follows_and_answers(two_servers):
         await student.open("")
         await student.open("lesson")
         assert drawn["steps"][-1] == 1
+        assert student.class_drawn[1] == "/_caption_lab/class/" + drawn["code"]   # the server's version route
+        follows = asyncio.create_task(student.follow_class(SYNC, POLL, STALE_MS / 1000))   # the page's script
         clicked = time.monotonic()
         await teacher.click("lesson_next")
         deadline = time.monotonic() + 20
@@ -93,6 +97,7 @@ def test_a_student_on_the_other_server_follows_and_answers(two_servers):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and drawn["answers"] < 1:
             await asyncio.sleep(0.1)
+        follows.cancel()
         await teacher.close()
         await student.close()
         return drawn, followed, result

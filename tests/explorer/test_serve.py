@@ -721,3 +721,163 @@ def test_theme_once_builds_each_runs_theme_as_streamlit_did_and_reads_a_new_conf
     changed = theme_bytes(app_session._populate_theme_msg)
     assert changed != expected and changed == theme_bytes(streamlits)
     assert reads == list(SECTIONS) * 2 + list(SECTIONS)           # (streamlits' own reads included)
+
+
+# --- a class's version, for a follower's page (ClassVersions) -------------------------
+
+PREFIX = "/_caption_lab/class"
+
+
+class Store:
+    """A class store (`explorer.classroom`'s interface, what ClassVersions reads): `get` gives
+    the state of the codes it holds, counts its calls, and raises `failing` when set."""
+
+    def __init__(self, versions: dict[str, int]) -> None:
+        from types import SimpleNamespace
+        self.versions, self.calls, self.failing, self.state = versions, 0, None, SimpleNamespace
+
+    def get(self, code):
+        self.calls += 1
+        if self.failing:
+            raise self.failing
+        version = self.versions.get(code)
+        return None if version is None else self.state(code=code, version=version)
+
+
+async def ask(app, path: str, query: bytes = b"", method: str = "GET", gone: asyncio.Event | None = None):
+    """One HTTP request through the ASGI app: (status, JSON body or None when it went on)."""
+    import json
+    sent = []
+    gone = gone or asyncio.Event()
+
+    async def receive():
+        if not sent and not getattr(receive, "read", False):
+            receive.read = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app({"type": "http", "method": method, "path": path, "query_string": query}, receive, send)
+    if not sent:
+        return None, None
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def versions_app(store, **kwargs):
+    passed = []
+
+    async def streamlit(scope, receive, send):
+        passed.append(scope["path"])
+
+    app = serve.ClassVersions(streamlit, PREFIX, store=store)
+    for name, value in kwargs.items():
+        setattr(app, name, value)
+    return app, passed
+
+
+def test_class_versions_answers_a_class_version_and_nothing_else_and_passes_other_requests_on():
+    store = Store({"KMRT": 7})
+    app, passed = versions_app(store)
+
+    async def main():
+        return [await ask(app, f"{PREFIX}/KMRT"), await ask(app, f"{PREFIX}/kmrt"),
+                await ask(app, f"{PREFIX}/AAAA"),                      # a code no class has
+                await ask(app, f"{PREFIX}/KMRT/../../etc"), await ask(app, f"{PREFIX}/" + "K" * 5000),
+                await ask(app, f"{PREFIX}/<script>"), await ask(app, f"{PREFIX}/"),
+                await ask(app, f"{PREFIX}/KMRT", query=b"v=" + b"9" * 40),   # no number: answered at once
+                await ask(app, f"{PREFIX}/KMRT", method="POST"),
+                await ask(app, "/_stcore/health"), await ask(app, "/lesson")]
+
+    answers = run_coroutine(main())
+    assert answers[:2] == [(200, {"version": 7})] * 2
+    assert answers[2:7] == [(404, {"version": None})] * 5
+    assert answers[7] == (200, {"version": 7})
+    assert answers[8] == (405, {"version": None})
+    assert answers[9:] == [(None, None)] * 2 and passed == ["/_stcore/health", "/lesson"]
+
+    store.failing = RuntimeError("Redis is away")
+    assert run_coroutine(ask(app, f"{PREFIX}/KMRT")) == (503, {"version": None})
+
+
+def test_pages_waiting_on_a_class_hear_its_move_at_once_and_the_class_is_read_once_per_look():
+    store = Store({"KMRT": 7, "PAVE": 1})
+    app, _ = versions_app(store, EVERY=0.02)
+
+    async def main():
+        waiting = [asyncio.ensure_future(ask(app, f"{PREFIX}/KMRT", query=b"v=7")) for _ in range(30)]
+        other = asyncio.ensure_future(ask(app, f"{PREFIX}/PAVE", query=b"v=1"))
+        behind = await ask(app, f"{PREFIX}/KMRT", query=b"v=6")      # a page that drew an older version
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in waiting) and not other.done()
+        assert len(app._moved) == 2                                    # one look per class, not per page
+        calls = store.calls
+        await asyncio.sleep(0.2)
+        looks = store.calls - calls                                    # about 0.2 / EVERY looks, 2 classes
+        moved = time.monotonic()
+        store.versions["KMRT"] = 8                                     # the teacher's Next
+        answers = await asyncio.gather(*waiting)
+        heard = time.monotonic() - moved
+        store.versions["PAVE"] = 2
+        return behind, answers, heard, looks, await other
+
+    behind, answers, heard, looks, other = run_coroutine(main())
+    assert behind == (200, {"version": 7})                             # answered at once
+    assert answers == [(200, {"version": 8})] * 30 and heard < 0.5
+    assert 2 <= looks <= 2 * 0.2 / 0.02 + 4
+    assert other == (200, {"version": 2}) and not app._moved
+
+
+def test_a_waiting_page_gets_the_same_version_after_the_wait_and_a_page_that_left_stops_waiting():
+    store = Store({"KMRT": 7})
+    app, _ = versions_app(store, EVERY=0.02, WAIT=0.3)
+
+    async def main():
+        started = time.monotonic()
+        same = await ask(app, f"{PREFIX}/KMRT", query=b"v=7")
+        waited = time.monotonic() - started
+        gone = asyncio.Event()
+        leaving = asyncio.ensure_future(ask(app, f"{PREFIX}/KMRT", query=b"v=7", gone=gone))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        gone.set()                                                     # the browser closed the tab
+        await leaving
+        return same, waited, time.monotonic() - started
+
+    same, waited, left = run_coroutine(main())
+    assert same == (200, {"version": 7}) and 0.25 < waited < 2
+    assert left < 0.2
+
+
+def test_an_ended_class_answers_404_to_the_pages_waiting_on_it():
+    store = Store({"KMRT": 7})
+    app, _ = versions_app(store, EVERY=0.02)
+
+    async def main():
+        waiting = asyncio.ensure_future(ask(app, f"{PREFIX}/KMRT", query=b"v=7"))
+        await asyncio.sleep(0.1)
+        del store.versions["KMRT"]                                     # End class
+        return await waiting
+
+    assert run_coroutine(main()) == (404, {"version": None})
+
+
+def test_class_versions_patches_streamlits_middleware_once_and_tells_the_pages_where(monkeypatch):
+    from streamlit import config
+    from streamlit.web.server.starlette import starlette_app
+
+    from explorer import classroom
+    monkeypatch.setattr(starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware)
+    monkeypatch.setattr(classroom, "version_url", None)                # both restored after
+    streamlits = starlette_app.create_streamlit_middleware
+    assert serve.class_versions() and serve.class_versions()
+    assert classroom.version_url is None                               # said only once a server builds its app
+    get_option = config.get_option
+    monkeypatch.setattr(config, "get_option", lambda name: "/course/caplab/" if name == "server.baseUrlPath"
+                        else get_option(name))
+    stack = starlette_app.create_streamlit_middleware()
+    assert stack[0].cls is serve.ClassVersions and stack[0].kwargs == {"prefix": "/course/caplab/_caption_lab/class"}
+    assert [m.cls for m in stack[1:]] == [m.cls for m in streamlits()]
+    assert classroom.version_url == "/course/caplab/_caption_lab/class"

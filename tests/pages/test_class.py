@@ -4,10 +4,11 @@ the class, answers, and sees the reveal; a wrong code, an ended class, a forged 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from explorer import state
+from explorer import classroom, state
 from explorer.components import class_panel, lesson_player
 from explorer.lessons import DEFAULT, LESSONS
 from tests.pages.conftest import no_exception
@@ -92,6 +93,26 @@ def test_a_student_follows_the_teacher_answers_and_sees_the_reveal(app):
     assert "**Right:**" in answer and len(tallies(student)) == 1         # the answer and the tally
     assert student.radio(key=lesson_player.ANSWER + step.key).disabled           # closed at the reveal
     assert state.classes().tally(code, ASKS)[step.question.answer] == 1 and sum(state.classes().tally(code, ASKS)) == 2
+
+
+@pytest.mark.parametrize("route", [None, "/_caption_lab/class"])
+def test_a_followers_page_waits_on_the_servers_version_route_where_there_is_one(app, monkeypatch, route):
+    """Served by `explorer.serve`, a follower's page names the version route its script
+    waits on, and no Streamlit fragment polls the class; elsewhere the fragment polls."""
+    monkeypatch.setattr(classroom, "version_url", route)               # as explorer.serve says it (restored)
+    teacher, code = start_class(app)
+    student = student_of(app, code)
+    student.run()                                                   # joined in the last run; now following
+    page = " ".join(h.proto.body for h in student.get("html"))
+    drawn = re.search(r'class="class-drawn" data-v="(\d+)"(?: data-poll="([^"]+)")?', page)
+    assert drawn and drawn.group(1) == str(state.classes().get(code).version)
+    if route:
+        assert drawn.group(2) == f"{route}/{code}" and 'class="class-polled"' not in page
+    else:
+        assert drawn.group(2) is None and 'class="class-polled"' in page
+    student.toggle(key=class_panel.FOLLOW).set_value(False).run()     # on their own: where the teacher is
+    page = " ".join(h.proto.body for h in student.get("html"))
+    assert 'class="class-drawn"' not in page and any("The teacher is on step 1" in c.value for c in student.caption)
 
 
 def test_a_student_cannot_move_the_class_by_forged_clicks_or_addresses(app):
