@@ -602,9 +602,9 @@ async def _gone(receive) -> None:
 
 def class_versions() -> bool:
     """Patch Streamlit's middleware with `ClassVersions` first, and say where it answers to
-    the pages (`classroom.version_url`): a follower's page then asks it from the browser
-    every half second and reruns itself only when the class moved on, instead of a
-    Streamlit fragment polling the class. A fragment's run, however little it draws, costs
+    the pages (`classroom.version_url`): a follower's page script then waits on it and
+    reruns the page only when the class moved on, instead of a Streamlit fragment polling
+    the class twice a second. A fragment's run, however little it draws, costs
     the server about 4 ms of its one core's Python (a script run, its thread, half a dozen
     messages): a class of 30 following the teacher took a quarter of the server's core while
     nobody clicked (measured with `benchmarks.classroom_load`'s clients). Whether it could

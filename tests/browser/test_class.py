@@ -141,18 +141,24 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     teacher_context.close()
 
 
-def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
-    """Under load Streamlit can lose the messages of the page run a follower's poll started
-    (see `class_panel.watch_first`): here the student's browser drops everything the server
-    sends for a moment while the teacher moves on, so its page keeps the old step while the
-    poll has seen the new one; the page's watchdog reruns it from the browser."""
+def a_class_and_a_student(browser, app_url):
+    """A teacher's class, its join code hidden, and a student's new browser: (the teacher's
+    context, the teacher's page, the code, the student's context, the student's page)."""
     teacher_context, teacher, code = start_class(browser, f"{app_url}/lesson")
     teacher.get_by_role("button", name="Hide the join code").click()
     wait_idle(teacher)
-
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     student = context.new_page()
     student.set_default_timeout(30_000)
+    return teacher_context, teacher, code, context, student
+
+
+def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
+    """Under load Streamlit can lose the messages of a follower's page run (see
+    `class_panel.WATCHDOG`): here the student's browser drops everything the server sends
+    for a moment while the teacher moves on, so its page keeps the old step while its
+    script has heard of the move; the script presses again and the page catches up."""
+    teacher_context, teacher, code, context, student = a_class_and_a_student(browser, app_url)
     dropping, dropped = [False], [0]
 
     def lossy(ws):
@@ -172,7 +178,7 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     dropping[0] = True
     teacher.get_by_role("button", name="Next").click()
     wait_idle(teacher)
-    time.sleep(1.5)                                 # the student's poll sees the move; its page run is lost
+    time.sleep(1.5)                                 # the student's script hears of the move; its page run is lost
     dropping[0] = False
     assert dropped[0] > 0
     time.sleep(1.0)
@@ -191,12 +197,7 @@ def test_a_follower_draws_every_step_of_the_lesson(browser, app_url):
     """A follower's page is a fragment (`pages/lesson.py`), and some steps' views hold
     fragments of their own (the overfit run's live panel, the sampling panel): the teacher
     walks the whole lesson and the follower's page draws each step, with no exception."""
-    teacher_context, teacher, code = start_class(browser, f"{app_url}/lesson")
-    teacher.get_by_role("button", name="Hide the join code").click()
-    wait_idle(teacher)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    student = context.new_page()
-    student.set_default_timeout(30_000)
+    teacher_context, teacher, code, context, student = a_class_and_a_student(browser, app_url)
     student.goto(f"{app_url}/lesson?class={code}")
     wait_for(lambda: heading(student).startswith(LESSON.steps[0].title), timeout=60, what="the class's step")
     for k in range(1, len(LESSON.steps)):
