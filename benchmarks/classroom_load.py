@@ -413,6 +413,8 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str, pid
             answered = await _answer_together(lesson.steps[asked], asked, teacher, followers, shown, revealed)
         await asyncio.sleep(rng.uniform(1.5, 2.5))                 # the teacher talks a little
     for dog in dogs:
+        if dog.done() and not dog.cancelled() and dog.exception() is not None:
+            print(f"  a follower's script (emulated) stopped: {dog.exception()!r}", flush=True)
         dog.cancel()
     await close_all([teacher, *followers])
     return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps,

@@ -97,7 +97,6 @@ class Session:
                         message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
                     if not self._drawn_seen:                # a whole page run without a follower's marker
                         self.class_drawn = None
-                    self._drawn_seen = False
                 if self.listener is not None:
                     self.listener(message)
                 await self._inbox.put(message)
@@ -129,6 +128,8 @@ class Session:
         if fragment:
             state.fragment_id = fragment
             state.is_auto_rerun = not widgets
+        else:
+            self._drawn_seen = False                       # a page run: does it draw a follower's marker?
         if widgets:
             state.widget_states.widgets.extend(widgets)
         await self.ws.send(message.SerializeToString())
@@ -146,25 +147,22 @@ class Session:
 
     async def _act(self, widget, what: str, timeout: float) -> PageResult:
         fragment = self.widget_fragments.get(what, "")
-        if fragment:                                       # the fragment's run: the others' timed reruns go on after
-            self._pause_fragment_reruns()
-        else:                                              # a page run: the fragments' timed reruns start over
-            self._stop_fragment_reruns()
-        return await self._run(self.page_hash, what, timeout, [widget], fragment)
+        async with self._running:                          # the answer to this request, not another's
+            if fragment:                                   # the fragment's run: the others' timed reruns go on after
+                self._pause_fragment_reruns()
+            else:                                          # a page run: the fragments' timed reruns start over
+                self._stop_fragment_reruns()
+            return await self._run(self.page_hash, what, timeout, [widget], fragment)
 
     async def open(self, page: str = "", timeout: float = 120.0) -> PageResult:
         """Open a page (its URL path, "" for the default) and wait until its script finished."""
-        self._stop_fragment_reruns()
-        self.page_hash = self.pages.get(page, "")
-        return await self._run(self.page_hash, page or "home", timeout)
+        async with self._running:
+            self._stop_fragment_reruns()
+            self.page_hash = self.pages.get(page, "")
+            return await self._run(self.page_hash, page or "home", timeout)
 
     async def _run(self, page_hash: str, what: str, timeout: float, widgets: list | None = None,
                    fragment: str = "") -> PageResult:
-        async with self._running:                           # the answer to this request, not another's
-            return await self._run_one(page_hash, what, timeout, widgets, fragment)
-
-    async def _run_one(self, page_hash: str, what: str, timeout: float, widgets: list | None = None,
-                       fragment: str = "") -> PageResult:
         started = time.perf_counter()
         await self._send_rerun(page_hash, fragment, widgets)
         result = PageResult(what, 0.0)
@@ -239,31 +237,37 @@ class Session:
                 continue
             if drawn[0] != seen:
                 seen, asked = drawn[0], 0.0
+            started = time.monotonic()
             try:
-                status, body = await self._get(f"{drawn[1]}?v={drawn[0]}")
-            except (OSError, ValueError):
-                await asyncio.sleep(every)
-                continue
-            version = str(json.loads(body).get("version")) if status == 200 else "ended" if status == 404 else None
+                status, body = await asyncio.wait_for(self._get(f"{drawn[1]}?v={drawn[0]}"), 40)
+                version = str(json.loads(body).get("version")) if status == 200 else \
+                    "ended" if status == 404 else None
+            except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+                version = None                             # no answer: ask again in a while
             shown = self.class_drawn
             if version is not None and shown and version != shown[0]:
                 if time.monotonic() - asked > stale:
                     if pressed is not None:
                         pressed("again" if asked else "move")
                     asked = time.monotonic()
+                    self._drawn_seen = False
                     await self.click(sync_key)
+                    if not self._drawn_seen:               # the page it drew is no follower's (the class ended)
+                        self.class_drawn = None
                 else:
                     await asyncio.sleep(every)
-            elif version is None:
+            elif version is None or time.monotonic() - started < 1:
                 await asyncio.sleep(every)
 
     async def _get(self, path: str) -> tuple[int, bytes]:
         """GET `path` of the app with a connection of its own (a browser's request that the
         server may hold open), without a thread: the status and the body."""
         parts = urlsplit(self.base)
+        cookies = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items()) if self.http is not None else ""
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+            writer.write((f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
+                          + (f"Cookie: {cookies}\r\n" if cookies else "") + "\r\n").encode())
             await writer.drain()
             raw = await reader.read()
         finally:

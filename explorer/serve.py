@@ -38,6 +38,10 @@ what it then holds, so that the garbage collector no longer walks the whole heap
 websocket messages leave together, a few writes per page instead of one per element
 (`write_in_bulk`, `BulkTransport`).
 
+And a class's followers do not poll through Streamlit: a route answered before Streamlit's
+own stack tells a follower's page when its class moves on (`ClassVersions`,
+`class_versions`).
+
 `make run` and `deploy.cluster` start the app this way; plain `streamlit run
 explorer/app.py` still works, only slower. If a Streamlit version no longer has a
 function patched here, the app starts as plain `streamlit run` would, and says so.
@@ -50,6 +54,7 @@ import gc
 import socket
 import sys
 import threading
+import time
 import types
 import weakref
 from collections import deque
@@ -502,87 +507,147 @@ class ClassVersions:
     - `GET <base>/_caption_lab/class/<CODE>` answers the class's version, `{"version": n}`;
     - `...?v=<n>` (the version the page drew) answers once the class is at another version,
       or after `WAIT` seconds at the latest: a page waits on it and reruns itself the moment
-      the teacher moves, and while nobody moves it costs the server nothing but the open
-      connection. The classes a page waits on are looked at every `EVERY` seconds, once per
-      class however many pages wait on it.
+      the teacher moves. While pages wait, the class is looked at every `EVERY` seconds,
+      once per class however many pages wait on it, and they all get what that look read.
 
     404 for a code that is none or names no class (never started, or ended), 503 when the
     store does not answer; nothing else about the class (its code is in every student's
-    address already). Every other request goes on to Streamlit. `store` is the classes'
+    address already). Every other request goes on to Streamlit. Every request is a
+    browser's, so anyone's: at most `MAX_WAITING` wait at once (the others are answered at
+    once), a client address that asked for `MISSES` codes with no class within
+    `MISS_WINDOW` seconds gets 429 until the window ends (finding the live classes' codes
+    would otherwise be cheap), and Redis is read on a few threads of its own, so that a slow
+    Redis cannot take the threads Streamlit serves its files with. `store` is the classes'
     store (default: the app's, `explorer.state.classes`)."""
 
     WAIT = 25.0
     EVERY = 0.05
+    MAX_WAITING = 1000
+    MISSES = 120
+    MISS_WINDOW = 60.0
+    REDIS_THREADS = 4
 
     def __init__(self, app, prefix: str, store=None) -> None:
         self.app, self.prefix, self._store = app, prefix.rstrip("/") + "/", store
-        self._moved: dict[tuple[str, int], asyncio.Event] = {}     # (code, version) -> set once it is not
+        self._watches: dict[tuple[str, int], _Watch] = {}          # (code, version drawn) -> its look
+        self._looks: set[asyncio.Task] = set()
+        self._waiting = 0
+        self._misses: dict[str, list] = {}                          # client address -> [window's start, misses]
+        self._limiter = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         if scope["method"] != "GET":
-            status, version = 405, None
-        else:
-            code, drawn = scope["path"][len(self.prefix):], _drawn_version(scope.get("query_string", b""))
-            status, version = await self._version(code)
-            if status == 200 and drawn == version:
-                await self._wait(code, version, receive)
-                status, version = await self._version(code)
-        body = b'{"version": %s}' % (str(version).encode() if version is not None else b"null")
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+            await _answer(send, 405, None, [(b"allow", b"GET")])
+            return
+        client = str((scope.get("client") or ("",))[0])
+        if self._too_many_misses(client):
+            await _answer(send, 429, None)
+            return
+        code, drawn = scope["path"][len(self.prefix):], _drawn_version(scope.get("query_string", b""))
+        status, version = await self._version(code)
+        if status == 200 and drawn == version and self._waiting < self.MAX_WAITING:
+            answer = await self._wait(code, version, receive)
+            if answer is None:                        # the browser went away: nobody to answer
+                return
+            status, version = answer
+        if status == 404:
+            self._missed(client)
+        await _answer(send, status, version)
 
     async def _version(self, text: str) -> tuple[int, int | None]:
         from explorer import classroom
         code = classroom.normal_code(text)
         if code is None:
             return 404, None
-        store = self._store
-        if store is None:
-            from explorer import state
-            store = state.classes()
-        try:                                          # Redis is a network call: off the event loop
+        try:
+            store = self._store
+            if store is None:
+                from explorer import state
+                store = state.classes()
             if isinstance(store, classroom.MemoryClassroom):
                 now = store.get(code)
-            else:
-                from starlette.concurrency import run_in_threadpool
-                now = await run_in_threadpool(store.get, code)
+            else:                                     # Redis is a network call: off the event loop
+                import anyio
+                if self._limiter is None:
+                    self._limiter = anyio.CapacityLimiter(self.REDIS_THREADS)
+                now = await anyio.to_thread.run_sync(store.get, code, limiter=self._limiter)
         except Exception:                             # Unavailable, or anything a store raises
             return 503, None
         return (404, None) if now is None else (200, int(now.version))
 
-    async def _wait(self, code: str, version: int, receive) -> None:
-        """Until class `code` is at another version than `version`, `WAIT` seconds pass, or
-        the browser goes away."""
+    async def _wait(self, code: str, version: int, receive) -> tuple[int, int | None] | None:
+        """What class `code` is at once it is not at `version` any more, or after `WAIT`
+        seconds; None when the browser went away first."""
         key = (code.upper(), version)
-        moved = self._moved.get(key)
-        if moved is None:
-            moved = self._moved[key] = asyncio.Event()
-            asyncio.get_running_loop().create_task(self._look(key, moved))
-        waits = [asyncio.ensure_future(moved.wait()), asyncio.ensure_future(_gone(receive))]
+        watch = self._watches.get(key)
+        if watch is None:
+            watch = self._watches[key] = _Watch(version)
+            watch.waiting += 1
+            look = asyncio.get_running_loop().create_task(self._look(key, watch))
+            self._looks.add(look)
+            look.add_done_callback(self._looks.discard)
+        else:
+            watch.waiting += 1
+        self._waiting += 1
+        moved, gone = asyncio.ensure_future(watch.moved.wait()), asyncio.ensure_future(_gone(receive))
         try:
-            await asyncio.wait(waits, timeout=self.WAIT, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((moved, gone), timeout=self.WAIT, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiting in waits:
-                waiting.cancel()
+            watch.waiting -= 1
+            self._waiting -= 1
+            moved.cancel()
+            gone.cancel()
+        return None if gone.done() and not gone.cancelled() else watch.answer
 
-    async def _look(self, key: tuple[str, int], moved: asyncio.Event) -> None:
-        """Look at class key[0] until it is not at version key[1] (or `WAIT` seconds after
-        the last page that waits on it came), then wake them all."""
-        until = asyncio.get_running_loop().time() + self.WAIT + 1
+    async def _look(self, key: tuple[str, int], watch: "_Watch") -> None:
+        """Look at class key[0] while pages wait on it at version key[1], until it is at
+        another version (or has ended); then wake them all with what the look read."""
         try:
-            while asyncio.get_running_loop().time() < until:
+            while watch.waiting > 0:
                 await asyncio.sleep(self.EVERY)
                 status, version = await self._version(key[0])
-                if status != 503 and version != key[1]:
+                if status == 503:                     # the store away for a moment: look again
+                    continue
+                watch.answer = (status, version)
+                if version != key[1]:
                     break
         finally:
-            moved.set()
-            self._moved.pop(key, None)
+            watch.moved.set()
+            self._watches.pop(key, None)
+
+    def _too_many_misses(self, client: str) -> bool:
+        entry = self._misses.get(client)
+        return entry is not None and time.monotonic() - entry[0] < self.MISS_WINDOW and entry[1] >= self.MISSES
+
+    def _missed(self, client: str) -> None:
+        now = time.monotonic()
+        entry = self._misses.get(client)
+        if entry is not None and now - entry[0] < self.MISS_WINDOW:
+            entry[1] += 1
+            return
+        if len(self._misses) >= 10_000:               # many addresses: forget the finished windows
+            self._misses = {c: e for c, e in self._misses.items() if now - e[0] < self.MISS_WINDOW}
+        self._misses[client] = [now, 1]
+
+
+class _Watch:
+    """The pages waiting on one class at one version, and what the last look at it read."""
+
+    def __init__(self, version: int) -> None:
+        self.moved = asyncio.Event()
+        self.waiting = 0
+        self.answer: tuple[int, int | None] = (200, version)
+
+
+async def _answer(send, status: int, version: int | None, headers=()) -> None:
+    body = b'{"version": %s}' % (str(version).encode() if version is not None else b"null")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _drawn_version(query: bytes) -> int | None:

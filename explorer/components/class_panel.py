@@ -17,6 +17,7 @@ an answer) is checked by the store; a wrong or ended code is a sentence.
 """
 from __future__ import annotations
 
+import html
 import io
 import time
 from dataclasses import dataclass
@@ -46,19 +47,27 @@ SILENT_MS = 6000                       # how long a follower's page may go witho
 POLL = 0.5                             # seconds between a follower's looks at the class (a fragment's), or
                                        # before its script asks the server again after a failed request
 TEACHER_POLL = 1.0                     # seconds between the teacher's looks at the answers
+ANSWER_MS = 40000                      # a follower's script gives up on the server's answer after this long
+                                       # (longer than the server holds it: explorer.serve.ClassVersions.WAIT)
 # In a follower's browser. Where the page names the server's version route (data-poll),
 # ask it to answer once the class is at another version than the page drew (it holds the
-# request until then, or answers the same after a while: then ask again), and when it has
-# moved on (or ended: 404), press the hidden button, which reruns the page; press again
-# only if the page still shows the old version STALE_MS later (its run's messages were
-# lost). Otherwise the server polls (a fragment): every second, when the page shows another
-# class version than the poll last read, for STALE_MS, or no poll has come for SILENT_MS,
-# press it.
+# request until then, or answers the same after a while: then ask again, after POLL if the
+# answer came at once), and when it has moved on (or ended: 404), press the hidden button,
+# which reruns the page; press again only if the page still shows the old version STALE_MS
+# later (its run's messages were lost). A request unanswered after ANSWER_MS (a connection
+# that died quietly) is given up and asked again. Otherwise the server polls (a fragment):
+# every second, when the page shows another class version than the poll last read, for
+# STALE_MS, or no poll has come for SILENT_MS, press it. Installed once per tab and
+# version of the script.
 WATCHDOG = """<script>
 (() => {
-  if (window.captionLabClassWatchdog) return;
-  window.captionLabClassWatchdog = true;
-  const press = () => { const button = document.querySelector(".st-key-%(sync)s button"); if (button) button.click(); };
+  if (window.captionLabClassWatchdog === 2) return;
+  window.captionLabClassWatchdog = 2;
+  const press = () => {                      // whether the page had its button to press
+    const button = document.querySelector(".st-key-%(sync)s button");
+    if (button) button.click();
+    return !!button;
+  };
   let stamp = null, fresh = Date.now(), since = null;
   setInterval(() => {
     const now = Date.now();
@@ -74,24 +83,28 @@ WATCHDOG = """<script>
     const drawn = document.querySelector(".class-drawn");
     if (drawn && drawn.dataset.poll) {
       if (drawn.dataset.v !== seen) { seen = drawn.dataset.v; asked = 0; }
+      const started = Date.now(), patience = new AbortController();
+      const giveUp = setTimeout(() => patience.abort(), %(answer)d);
       try {
         const answer = await fetch(drawn.dataset.poll + "?v=" + encodeURIComponent(drawn.dataset.v),
-                                   {cache: "no-store", credentials: "same-origin"});
+                                   {cache: "no-store", credentials: "same-origin", signal: patience.signal});
         const version = answer.ok ? String((await answer.json()).version) : answer.status === 404 ? "ended" : null;
         const shown = document.querySelector(".class-drawn");
         if (version !== null && shown && version !== shown.dataset.v) {
-          if (Date.now() - asked > %(stale)d) { asked = Date.now(); press(); }
-        } else if (version !== null) {
+          if (Date.now() - asked > %(stale)d && press()) asked = Date.now();
+        } else if (version !== null && Date.now() - started > 1000) {
           again = 0;                         // the same version after the server's wait: ask again at once
         }
-      } catch (error) {                      // the server away for a moment: ask again in a while
+      } catch (error) {                      // the server away, or no answer: ask again in a while
+      } finally {
+        clearTimeout(giveUp);
       }
     }
     setTimeout(ask, again);
   };
   ask();
 })();
-</script>""" % {"sync": SYNC, "stale": STALE_MS, "silent": SILENT_MS, "poll": int(POLL * 1000)}
+</script>""" % {"sync": SYNC, "stale": STALE_MS, "silent": SILENT_MS, "poll": int(POLL * 1000), "answer": ANSWER_MS}
 RIGHT, OTHER = "#2b8a3e", "#4263eb"    # the tally's bars: the right answer once revealed, the others
 
 
@@ -381,11 +394,11 @@ def drawn(seat: Seat | None) -> None:
     (`WATCHDOG`): in the page's fragment (`pages/lesson.py`), so the press reruns the page alone."""
     if seat is None or not seat.follows:
         return
-    poll = f' data-poll="{classroom.version_url}/{seat.code}"' if browser_polls() else ""   # a checked code
+    poll = f' data-poll="{html.escape(f"{classroom.version_url}/{seat.code}")}"' if browser_polls() else ""
     with st.container(key=f"{UNSEEN}class-watch-drawn"):    # never shown (explorer.styles.UNSEEN)
         st.html(f'<span class="class-drawn" data-v="{int(seat.state.version)}"{poll}></span>')
-        st.html(WATCHDOG, unsafe_allow_javascript=True)
-        st.button("sync", key=SYNC)            # pressed by the watchdog only: a rerun is all it does
+        st.button("sync", key=SYNC)            # pressed by the script only: a rerun is all it does
+        st.html(WATCHDOG, unsafe_allow_javascript=True)   # after the button, which it may press at once
 
 
 def bar(seat: Seat | None) -> None:

@@ -178,10 +178,13 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     dropping[0] = True
     teacher.get_by_role("button", name="Next").click()
     wait_idle(teacher)
-    time.sleep(1.5)                                 # the student's script hears of the move; its page run is lost
+    wait_for(lambda: dropped[0] > 0, timeout=10, what="the student's page run after the move", poll=0.05)
+    seen = -1
+    while dropped[0] != seen:                       # the student's script heard of the move; its page run is lost,
+        seen = dropped[0]                           # all of it (until the server sends nothing for a moment)
+        time.sleep(0.5)
     dropping[0] = False
-    assert dropped[0] > 0
-    time.sleep(1.0)
+    time.sleep(0.5)
     assert heading(student).startswith(LESSON.steps[0].title)          # the loss happened: the old step shows
     healed = time.monotonic()
     wait_for(lambda: heading(student).startswith(LESSON.steps[1].title), timeout=15,

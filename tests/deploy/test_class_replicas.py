@@ -97,6 +97,7 @@ def test_a_student_on_the_other_server_follows_and_answers(two_servers):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and drawn["answers"] < 1:
             await asyncio.sleep(0.1)
+        assert not follows.done(), follows                             # the page's script still waits
         follows.cancel()
         await teacher.close()
         await student.close()

@@ -812,7 +812,7 @@ def test_pages_waiting_on_a_class_hear_its_move_at_once_and_the_class_is_read_on
         behind = await ask(app, f"{PREFIX}/KMRT", query=b"v=6")      # a page that drew an older version
         await asyncio.sleep(0.3)
         assert not any(w.done() for w in waiting) and not other.done()
-        assert len(app._moved) == 2                                    # one look per class, not per page
+        assert len(app._watches) == 2                                  # one look per class, not per page
         calls = store.calls
         await asyncio.sleep(0.2)
         looks = store.calls - calls                                    # about 0.2 / EVERY looks, 2 classes
@@ -827,7 +827,7 @@ def test_pages_waiting_on_a_class_hear_its_move_at_once_and_the_class_is_read_on
     assert behind == (200, {"version": 7})                             # answered at once
     assert answers == [(200, {"version": 8})] * 30 and heard < 0.5
     assert 2 <= looks <= 2 * 0.2 / 0.02 + 4
-    assert other == (200, {"version": 2}) and not app._moved
+    assert other == (200, {"version": 2}) and not app._watches
 
 
 def test_a_waiting_page_gets_the_same_version_after_the_wait_and_a_page_that_left_stops_waiting():
@@ -843,12 +843,15 @@ def test_a_waiting_page_gets_the_same_version_after_the_wait_and_a_page_that_lef
         await asyncio.sleep(0.05)
         started = time.monotonic()
         gone.set()                                                     # the browser closed the tab
-        await leaving
-        return same, waited, time.monotonic() - started
+        answer = await leaving
+        took = time.monotonic() - started
+        await asyncio.sleep(0.1)                                       # a few looks' time
+        return same, waited, (took, answer, dict(app._watches))
 
     same, waited, left = run_coroutine(main())
     assert same == (200, {"version": 7}) and 0.25 < waited < 2
-    assert left < 0.2
+    assert left[0] < 0.2 and left[1] == (None, None)                   # nobody left to answer
+    assert left[2] == {}                                               # and no look goes on for nobody
 
 
 def test_an_ended_class_answers_404_to_the_pages_waiting_on_it():
@@ -881,3 +884,92 @@ def test_class_versions_patches_streamlits_middleware_once_and_tells_the_pages_w
     assert stack[0].cls is serve.ClassVersions and stack[0].kwargs == {"prefix": "/course/caplab/_caption_lab/class"}
     assert [m.cls for m in stack[1:]] == [m.cls for m in streamlits()]
     assert classroom.version_url == "/course/caplab/_caption_lab/class"
+
+
+def test_class_versions_over_the_servers_own_memory_store_and_a_store_away_while_pages_wait():
+    from explorer.classroom import MemoryClassroom
+    store = MemoryClassroom()
+    code, secret = store.start("captioning", 0)
+    app, _ = versions_app(store, EVERY=0.02)
+    failing = Store({code: 1})
+    away, _ = versions_app(failing, EVERY=0.02, WAIT=0.3)
+
+    async def main():
+        now = await ask(app, f"{PREFIX}/{code}")
+        version = now[1]["version"]
+        waiting = asyncio.ensure_future(ask(app, f"{PREFIX}/{code}", query=b"v=%d" % version))
+        await asyncio.sleep(0.1)
+        store.move(code, secret, 1)                                    # the teacher's Next
+        moved = await waiting
+        during = asyncio.ensure_future(ask(away, f"{PREFIX}/{code}", query=b"v=1"))
+        await asyncio.sleep(0.1)
+        failing.failing = RuntimeError("Redis is away")                # while a page waits
+        return version, moved, await during
+
+    version, moved, during = run_coroutine(main())
+    assert moved == (200, {"version": version + 1})
+    assert during == (200, {"version": 1})                             # the last look that answered
+
+
+def test_an_address_asking_for_many_codes_with_no_class_is_stopped_and_waiting_is_bounded():
+    store = Store({"KMRT": 7})
+    app, _ = versions_app(store, MISSES=5)
+    bounded, _ = versions_app(store, EVERY=0.02, WAIT=5.0, MAX_WAITING=3)
+
+    async def main():
+        misses = [await ask(app, f"{PREFIX}/{code}") for code in ("AAAA", "CCCC", "DDDD", "EEEE", "FFFF")]
+        calls = store.calls
+        stopped = [await ask(app, f"{PREFIX}/HHHH"), await ask(app, f"{PREFIX}/KMRT")]
+        read = store.calls - calls
+        gone = asyncio.Event()
+        held = [asyncio.ensure_future(ask(bounded, f"{PREFIX}/KMRT", query=b"v=7", gone=gone)) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        fourth = await ask(bounded, f"{PREFIX}/KMRT", query=b"v=7")    # beyond MAX_WAITING: at once
+        at_once = time.monotonic() - started
+        gone.set()
+        await asyncio.gather(*held)
+        return misses, stopped, read, fourth, at_once
+
+    async def other_address():
+        import json
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app({"type": "http", "method": "GET", "path": f"{PREFIX}/KMRT", "query_string": b"",
+                   "client": ("10.0.0.2", 5000)}, receive, send)
+        return sent[0]["status"], json.loads(sent[1]["body"])
+
+    misses, stopped, read, fourth, at_once = run_coroutine(main())
+    assert misses == [(404, {"version": None})] * 5
+    assert stopped == [(429, {"version": None})] * 2 and read == 0     # not even looked up
+    assert fourth == (200, {"version": 7}) and at_once < 0.5
+    assert run_coroutine(other_address()) == (200, {"version": 7})    # another address is not stopped
+
+
+def test_a_request_other_than_get_is_refused_with_the_method_it_takes():
+    app, _ = versions_app(Store({"KMRT": 7}))
+    sent = []
+
+    async def main():
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app({"type": "http", "method": "DELETE", "path": f"{PREFIX}/KMRT", "query_string": b""}, receive, send)
+
+    run_coroutine(main())
+    assert sent[0]["status"] == 405 and (b"allow", b"GET") in sent[0]["headers"]
+
+
+def test_a_followers_script_waits_longer_than_the_server_holds_its_question():
+    from explorer.components import class_panel
+    assert class_panel.ANSWER_MS >= 1000 * serve.ClassVersions.WAIT + 10_000
+    assert "%(" not in class_panel.WATCHDOG and str(class_panel.ANSWER_MS) in class_panel.WATCHDOG
