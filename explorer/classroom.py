@@ -41,7 +41,7 @@ MAX_ANSWERS = 1000                        # answers to one step of one class
 VERSION_ROUTE = "_caption_lab/class"      # GET <base>/_caption_lab/class/<CODE>: {"version": n} (explorer.serve)
 
 # The address where this server answers a class's version (`explorer.serve.class_versions`
-# sets it once the route is served), for a follower's page to poll from the browser; None
+# sets it once the route is served), for a follower's page to wait on from the browser; None
 # where it is not served (plain `streamlit run`, a test's AppTest): a follower's page then
 # polls through Streamlit, as a fragment (`explorer.components.class_panel`).
 version_url: str | None = None

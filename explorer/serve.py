@@ -583,14 +583,12 @@ class ClassVersions:
         seconds; None when the browser went away first."""
         key = (code.upper(), version)
         watch = self._watches.get(key)
-        if watch is None:
+        if watch is None:                             # the first page to wait on it: a look starts
             watch = self._watches[key] = _Watch(version)
-            watch.waiting += 1
-            look = asyncio.get_running_loop().create_task(self._look(key, watch))
+            look = asyncio.get_running_loop().create_task(self._look(key, watch))   # runs once this waits
             self._looks.add(look)
             look.add_done_callback(self._looks.discard)
-        else:
-            watch.waiting += 1
+        watch.waiting += 1
         self._waiting += 1
         moved, gone = asyncio.ensure_future(watch.moved.wait()), asyncio.ensure_future(_gone(receive))
         try:
