@@ -84,6 +84,7 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
 
     # a student cannot move the class: the buttons are off, and the keys do nothing
     first = students[0]
+    wait_idle(first)
     assert first.get_by_role("button", name="Next").is_disabled()
     first.locator('[data-testid="stMain"] h2').first.click()             # the keys go to the page
     for key in ("ArrowRight", "PageDown", "ArrowLeft"):
@@ -115,6 +116,7 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     alone = students[1]
     alone.get_by_text("Follow the teacher", exact=True).click()
     wait_for(lambda: "you look around on your own" in main_text(alone), timeout=10, what="a student on their own")
+    wait_idle(alone)                                # the whole page's run: the fragment's old buttons gone
     assert not alone.get_by_role("button", name="Next").is_disabled()
     alone.get_by_role("button", name="Next").click()
     wait_for(lambda: heading(alone).startswith(LESSON.steps[ASKS + 1].title), timeout=10, what="a student's own Next")
@@ -122,6 +124,7 @@ def test_a_teacher_and_three_students_in_step(browser, app_url):
     assert f"The teacher is on step {ASKS + 1}" in main_text(alone)
     alone.get_by_role("button", name="Back to the teacher").click()
     wait_for(lambda: heading(alone).startswith(STEP.title), timeout=10, what="the student back with the class")
+    wait_idle(alone)
     assert "you follow the teacher" in main_text(alone) and alone.get_by_role("button", name="Next").is_disabled()
     assert_no_errors(alone)
 
@@ -178,13 +181,17 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     dropping[0] = True
     teacher.get_by_role("button", name="Next").click()
     wait_idle(teacher)
-    wait_for(lambda: dropped[0] > 0, timeout=10, what="the student's page run after the move", poll=0.05)
+
+    def heard() -> int:         # Playwright runs `lossy` (and sends the page's messages on) only
+        student.wait_for_timeout(50)            # while its API is called: a plain sleep would stall both
+        return dropped[0]
+    wait_for(lambda: heard() > 0, timeout=10, what="the student's page run after the move", poll=0)
     seen = -1
     while dropped[0] != seen:                       # the student's script heard of the move; its page run is lost,
         seen = dropped[0]                           # all of it (until the server sends nothing for a moment)
-        time.sleep(0.5)
+        student.wait_for_timeout(500)
     dropping[0] = False
-    time.sleep(0.5)
+    student.wait_for_timeout(500)
     assert heading(student).startswith(LESSON.steps[0].title)          # the loss happened: the old step shows
     healed = time.monotonic()
     wait_for(lambda: heading(student).startswith(LESSON.steps[1].title), timeout=15,
