@@ -25,14 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("CAPTION_LAB_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 
 
-def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
-    """Start the app from the repo root as a user would; returns (process, url)."""
+def start_app(tmp: Path, port: int | None = None, env: dict | None = None, plain: bool = False):
+    """Start the app from the repo root as a user would (`plain`: as `streamlit run
+    explorer/app.py`, with none of `explorer.serve`'s patches); returns (process, url)."""
     port = port or free_port()
     environment = {**os.environ, "CAPTION_LAB_RUNS": str(tmp / "runs"),
                    "CAPTION_LAB_IMAGE_CACHE": str(tmp / "image-cache"), **(env or {})}
     log = open(tmp / f"streamlit-{port}.log", "w")
+    command = ["streamlit", "run", "explorer/app.py"] if plain else ["explorer.serve"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "explorer.serve", "--server.port", str(port),
+        [sys.executable, "-m", *command, "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -50,16 +52,21 @@ def start_app(tmp: Path, port: int | None = None, env: dict | None = None):
     raise RuntimeError("streamlit did not answer its health check within 60 s")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    process, url = start_app(tmp)
-    yield url
+def stop_app(process) -> None:
+    """Stop an app `start_app` started (killed when it does not stop within 10 s)."""
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    process, url = start_app(tmp)
+    yield url
+    stop_app(process)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ One app server for the module, with an admin token set (so no browser is the adm
 being on the server's own machine).
 """
 import re
-import subprocess
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +18,7 @@ from explorer.runs.base import RESCAN_SECONDS
 from explorer.runs.local import LocalRunner
 from explorer.runs.settings import RunConfig
 
-from .conftest import assert_no_errors, open_page, screenshot, start_app, wait_idle
+from .conftest import assert_no_errors, open_page, screenshot, start_app, stop_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +32,7 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("address-app")
     process, url = start_app(tmp, env={"CAPTION_LAB_ADMIN_TOKEN": TOKEN})
     yield url, tmp / "runs"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_app(process)
 
 
 def browser_of(browser):

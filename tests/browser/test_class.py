@@ -13,7 +13,7 @@ import pytest
 from explorer.lessons import DEFAULT, LESSONS
 from tests.support.waiting import wait_for
 
-from .conftest import assert_no_errors, screenshot, wait_idle
+from .conftest import assert_no_errors, screenshot, start_app, stop_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -219,5 +219,40 @@ def test_a_follower_draws_every_step_of_the_lesson(browser, app_url):
         assert_no_errors(student)
         assert "you follow the teacher" in main_text(student)
     assert address(student, "step") == str(len(LESSON.steps))
+    context.close()
+    teacher_context.close()
+
+
+@pytest.fixture(scope="module")
+def plain_app_url(tmp_path_factory):
+    """The app as `streamlit run explorer/app.py`, with none of `explorer.serve`'s patches."""
+    process, url = start_app(tmp_path_factory.mktemp("plain-app"), plain=True)
+    yield url
+    stop_app(process)
+
+
+def test_a_follower_follows_on_plain_streamlit_run(browser, plain_app_url):
+    """Plain `streamlit run explorer/app.py` has no class version route to wait on
+    (`explorer.serve.ClassVersions`): a follower's page polls the class in a fragment of its
+    own instead, which reruns the page when the class moved on (the page's script presses
+    its button only when that rerun is lost, `STALE_MS` later). The follower keeps up."""
+    teacher_context, teacher, code, context, student = a_class_and_a_student(browser, plain_app_url)
+    student.goto(f"{plain_app_url}/lesson?class={code}")
+    wait_for(lambda: heading(student).startswith(LESSON.steps[0].title), timeout=60, what="the class's step")
+    drawn = student.locator(".class-drawn")
+    wait_for(lambda: drawn.count() == 1 and student.locator(".class-polled").count() == 1, timeout=10,
+             what="the page's version and its poll")
+    assert drawn.get_attribute("data-poll") is None                 # no route here: the fragment polls
+    for k in (1, 2):
+        clicked = time.monotonic()
+        teacher.get_by_role("button", name="Next").click()
+        wait_for(lambda: heading(student).startswith(LESSON.steps[k].title), timeout=10,
+                 what=f"the follower on step {k + 1}", poll=0.1)
+        followed = time.monotonic() - clicked
+        assert followed < 3.5, followed         # the poll's own rerun: the watchdog's (STALE_MS) would be later
+        wait_idle(teacher)
+    wait_idle(student)
+    assert "you follow the teacher" in main_text(student) and address(student, "step") == "3"
+    assert_no_errors(student)
     context.close()
     teacher_context.close()
