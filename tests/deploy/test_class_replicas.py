@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from benchmarks.streamlit_client import Session
 from explorer.classroom import RedisClassroom
 from explorer.components.class_panel import POLL, STALE_MS, SYNC
 from explorer.lessons import DEFAULT, LESSONS
-from tests.browser.conftest import start_app
+from tests.browser.conftest import start_app, stop_app
 from tests.support.services import RedisServer, need
 from tests.support.waiting import run_coroutine
 
@@ -40,11 +39,7 @@ def two_servers(tmp_path_factory):
         yield [url for _, url in apps], redis
     finally:
         for process, _ in apps:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_app(process)
         redis.stop()
 
 
