@@ -1,6 +1,6 @@
 """A real app in a real browser: `python -m explorer.serve` (what `make run` starts: `streamlit
-run explorer/app.py` without Nagle's delay) on a free port, driven by
-headless Chromium through Playwright.
+run explorer/app.py` without Nagle's delay; plain `streamlit run` where a test says so) on a
+free port, driven by headless Chromium through Playwright.
 
 Debian's `/usr/bin/chromium` is used (Playwright's own browser download does not work
 here), through the session's `browser` fixture in tests/conftest.py. Where it is missing these
@@ -59,6 +59,7 @@ def stop_app(process) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")
