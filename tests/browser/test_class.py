@@ -197,6 +197,7 @@ def test_a_follower_whose_page_missed_a_step_catches_up(browser, app_url):
     student.wait_for_timeout(500)
     assert heading(student).startswith(LESSON.steps[0].title)          # the loss happened: the old step shows
     healed = time.monotonic()
+
     def shown() -> str:
         student.wait_for_timeout(100)           # (Playwright's handlers run meanwhile, as above)
         return heading(student)
