@@ -362,7 +362,7 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str, pid
         while True:
             await asyncio.sleep(1.0)
             seen, now = versions[k], time.monotonic()
-            if seen["drawn"] is None or SYNC not in session.widgets or (session.class_drawn or ("", ""))[1]:
+            if seen["drawn"] is None or SYNC not in session.widgets or session.class_route:
                 since, fresh = None, now
                 continue
             if seen["stamp"] != stamp:
@@ -418,7 +418,7 @@ async def follow(url: str, sessions: int, moves: int, seed: int, token: str, pid
         dog.cancel()
     await close_all([teacher, *followers])
     return {"lasts": lasts, "each": each, "answers": answered, "sessions": sessions, "steps": steps,
-            "syncs": dict(syncs), "browser_polls": all((f.class_drawn or ("", ""))[1] for f in followers),
+            "syncs": dict(syncs), "browser_polls": all(f.class_route for f in followers),
             "waiting_cpu": waiting if pids else None}, followers
 
 

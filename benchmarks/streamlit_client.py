@@ -220,6 +220,12 @@ class Session:
                 elif kind == "auto_rerun":                # a full rerun the app asked for (st.rerun) sets it again
                     self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
 
+    @property
+    def class_route(self) -> str:
+        """The server's version route the page last drawn names, when it is a follower's
+        page that waits on one ("" otherwise)."""
+        return self.class_drawn[1] if self.class_drawn else ""
+
     async def follow_class(self, sync_key: str, every: float, stale: float,
                            pressed: Callable[[str], None] | None = None) -> None:
         """What a follower's page script does in a browser (`class_panel.WATCHDOG`), until

@@ -77,7 +77,7 @@ def test_a_student_on_the_other_server_follows_and_answers(two_servers):
         await student.open("")
         await student.open("lesson")
         assert drawn["steps"][-1] == 1
-        assert student.class_drawn[1] == "/_caption_lab/class/" + drawn["code"]   # the server's version route
+        assert student.class_route == "/_caption_lab/class/" + drawn["code"]   # the server's version route
         follows = asyncio.create_task(student.follow_class(SYNC, POLL, STALE_MS / 1000))   # the page's script
         clicked = time.monotonic()
         await teacher.click("lesson_next")

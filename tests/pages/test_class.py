@@ -4,10 +4,10 @@ the class, answers, and sees the reveal; a wrong code, an ended class, a forged 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
+from benchmarks.streamlit_client import CLASS_DRAWN
 from explorer import classroom, state
 from explorer.components import class_panel, lesson_player
 from explorer.lessons import DEFAULT, LESSONS
@@ -104,7 +104,7 @@ def test_a_followers_page_waits_on_the_servers_version_route_where_there_is_one(
     student = student_of(app, code)
     student.run()                                                   # joined in the last run; now following
     page = " ".join(h.proto.body for h in student.get("html"))
-    drawn = re.search(r'class="class-drawn" data-v="(\d+)"(?: data-poll="([^"]+)")?', page)
+    drawn = CLASS_DRAWN.search(page)                                # as the load benchmark's client reads it
     assert drawn and drawn.group(1) == str(state.classes().get(code).version)
     if route:
         assert drawn.group(2) == f"{route}/{code}" and 'class="class-polled"' not in page
