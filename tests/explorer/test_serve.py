@@ -973,3 +973,37 @@ def test_a_followers_script_waits_longer_than_the_server_holds_its_question():
     from explorer.components import class_panel
     assert class_panel.ANSWER_MS >= 1000 * serve.ClassVersions.WAIT + 10_000
     assert "%(" not in class_panel.WATCHDOG and str(class_panel.ANSWER_MS) in class_panel.WATCHDOG
+
+
+def test_dedent_only_indented_cleans_every_body_as_streamlit_did_and_rebinds_its_importers(monkeypatch):
+    import random
+    import textwrap
+
+    from streamlit import string_util
+    from streamlit.elements import html as html_element
+    from streamlit.elements import markdown as markdown_element
+    for module in (string_util, markdown_element, html_element):
+        monkeypatch.setattr(module, "clean_text", string_util.clean_text)          # restored after
+    monkeypatch.setattr(html_element, "_html_only_style_tags", html_element._html_only_style_tags)
+    streamlits_clean, streamlits_style_only = string_util.clean_text, html_element._html_only_style_tags
+
+    assert serve.dedent_only_indented() and serve.dedent_only_indented()      # patched once
+    clean, style_only = markdown_element.clean_text, html_element._html_only_style_tags
+    assert clean is string_util.clean_text is html_element.clean_text and clean is not streamlits_clean
+    assert style_only is not streamlits_style_only
+
+    # every kind of line start: spaces, tabs, blank and white-space-only lines, CR, form feed, NBSP
+    rng = random.Random(0)
+    pieces = ["a", "b c", " ", "  ", "\t", "\n", "\n\n", "\r\n", "\x0c", "\xa0", "<style>", "</style>",
+              "<STYLE x>", "<!--", "-->", "<div>", "ſ"]
+    bodies = ["", "\n", "  text\n  more", "text\n  more", "\n  text\n  more\n", "x\n\t\ty", "x\n \ny",
+              "<style>p {}</style>", "  <style>p {}</style>\n", "<!-- c --><style>a</style>", "<STYLE>a</style> b",
+              "<!-- only a comment -->", "x\r\n  y", "x\n\xa0y", 42]
+    bodies += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(4000)]
+    for body in bodies:
+        assert clean(body) == textwrap.dedent(str(body)).strip(), repr(body)
+        text = textwrap.dedent(str(body)).strip()
+        assert style_only(text) == streamlits_style_only(text), repr(text)
+    assert clean(3.5) == "3.5"
+    assert style_only("<style>a</style>") and style_only("<!-- c -->\n<style>a</style>")
+    assert not style_only("<p>a</p>") and not style_only("<style>a</style><p>b</p>")
