@@ -29,10 +29,11 @@ While pages wait in line, the server tells the training workers on its machine t
 off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHER`
 seconds before it wakes its event loop to send them.
 
-Three more cut what every page run costs: a widget asks the session's state about its own
+Four more cut what every page run costs: a widget asks the session's state about its own
 key only, instead of building the whole state's dict (`look_up_one_key`); the theme that
 opens every run is read from the config once, not walked out of all its options every run
-(`theme_once`); and before it starts the server imports the pages' modules and freezes
+(`theme_once`); a Markdown or HTML body is dedented only when a line of it is indented
+(`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts the server imports the pages' modules and freezes
 what it then holds, so that the garbage collector no longer walks the whole heap, 110 to
 160 ms at a time (`settle_the_heap`). And while pages wait in line, a connection's
 websocket messages leave together, a few writes per page instead of one per element
