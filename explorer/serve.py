@@ -33,9 +33,9 @@ Four more cut what every page run costs: a widget asks the session's state about
 key only, instead of building the whole state's dict (`look_up_one_key`); the theme that
 opens every run is read from the config once, not walked out of all its options every run
 (`theme_once`); a Markdown or HTML body is dedented only when a line of it is indented
-(`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts the server imports the pages' modules and freezes
-what it then holds, so that the garbage collector no longer walks the whole heap, 110 to
-160 ms at a time (`settle_the_heap`). And while pages wait in line, a connection's
+(`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts
+the server imports the pages' modules and freezes what it then holds, so that the garbage
+collector no longer walks the whole heap, 110 to 160 ms at a time (`settle_the_heap`). And while pages wait in line, a connection's
 websocket messages leave together, a few writes per page instead of one per element
 (`write_in_bulk`, `BulkTransport`).
 
@@ -507,15 +507,17 @@ _STYLE_OPEN = re.compile(r"<style", re.IGNORECASE)
 
 
 def dedent_only_indented() -> bool:
-    """Patch Streamlit's `clean_text`, which every body of `st.markdown`, `st.html`, a heading
-    or a caption goes through (`textwrap.dedent`, then `strip`), to skip the dedent where it
-    changes nothing: no line after the first opens with white space (the first line's is
-    stripped anyway; a blank line is empty, and the common margin is nothing, in Python
-    3.11's dedent and in 3.13's). And `st.html`'s test for a body
-    of style tags only, to skip its two regular expressions where they remove nothing: no
-    comment and no style tag in it (the same tests they make, as literal searches). Compare
-    draws six caption diffs of about 10 kB: dedent took about 0.3 ms each, 1.9 of the page's
-    14 ms (measured); the search for an indented line takes 5 us. Whether it could be patched."""
+    """Patch Streamlit's `clean_text`, which every body of `st.markdown`, `st.html`, a heading,
+    a caption, an alert or `st.text` goes through (`textwrap.dedent`, then `strip`), to skip
+    the dedent where it changes nothing: a plain `str` of which no line after the first opens
+    with white space (the first line's is stripped anyway; a blank line is empty, and the
+    common margin is nothing, in Python 3.11's dedent and in 3.14's, which blanks every line
+    that `isspace`); anything else goes to Streamlit's own. And `st.html`'s test for a body of
+    style tags only, to skip its two regular expressions where they remove nothing: no `<!--`
+    and no `<style` (case-insensitive, as they match it) in the body. Compare draws six
+    caption diffs of about 10 kB: dedent took about 0.3 ms each, 1.9 of the page's 14 ms
+    (measured); the search for an indented line takes 5 us. Whether it could be patched
+    (both functions found)."""
     try:
         from streamlit import string_util
         from streamlit.elements import html as html_element
@@ -529,10 +531,9 @@ def dedent_only_indented() -> bool:
         return True
 
     def clean_text(text) -> str:
-        body = str(text)
-        if _INDENTED_LINE.search(body):
-            return cleaned(body)
-        return body.strip()
+        if type(text) is str and _INDENTED_LINE.search(text) is None:
+            return text.strip()
+        return cleaned(text)                             # an indented body, or not a plain str
 
     def html_only_style_tags(html_content: str) -> bool:
         if "<!--" not in html_content and _STYLE_OPEN.search(html_content) is None:
@@ -821,8 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Caption Lab: this Streamlit has no app_session._populate_theme_msg to patch; "
               "every page run reads the theme from the config again.", file=sys.stderr)
     if not dedent_only_indented():
-        print("Caption Lab: this Streamlit has no string_util.clean_text to patch; "
-              "every Markdown and HTML body is dedented on every run.", file=sys.stderr)
+        print("Caption Lab: this Streamlit has no string_util.clean_text or html._html_only_style_tags to "
+              "patch; every Markdown and HTML body is dedented on every run.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)

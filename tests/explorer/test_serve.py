@@ -977,13 +977,15 @@ def test_a_followers_script_waits_longer_than_the_server_holds_its_question():
 
 def test_dedent_only_indented_cleans_every_body_as_streamlit_did_and_rebinds_its_importers(monkeypatch):
     import random
+    import sys
     import textwrap
 
     from streamlit import string_util
     from streamlit.elements import html as html_element
     from streamlit.elements import markdown as markdown_element
-    for module in (string_util, markdown_element, html_element):
-        monkeypatch.setattr(module, "clean_text", string_util.clean_text)          # restored after
+    for name, module in list(sys.modules.items()):                              # every holder, restored after
+        if name.startswith("streamlit.") and getattr(module, "clean_text", None) is string_util.clean_text:
+            monkeypatch.setattr(module, "clean_text", string_util.clean_text)
     monkeypatch.setattr(html_element, "_html_only_style_tags", html_element._html_only_style_tags)
     streamlits_clean, streamlits_style_only = string_util.clean_text, html_element._html_only_style_tags
 
@@ -998,7 +1000,8 @@ def test_dedent_only_indented_cleans_every_body_as_streamlit_did_and_rebinds_its
               "<STYLE x>", "<!--", "-->", "<div>", "ſ"]
     bodies = ["", "\n", "  text\n  more", "text\n  more", "\n  text\n  more\n", "x\n\t\ty", "x\n \ny",
               "<style>p {}</style>", "  <style>p {}</style>\n", "<!-- c --><style>a</style>", "<STYLE>a</style> b",
-              "<!-- only a comment -->", "x\r\n  y", "x\n\xa0y", 42]
+              "<!-- only a comment -->", "x\r\n  y", "x\n\xa0y", "<\u017ftyle>a</style>", "x\n\x0cy", 42,
+              type("Text", (str,), {"strip": lambda self: "a str subclass's own strip"})("a\nb")]
     bodies += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(4000)]
     for body in bodies:
         assert clean(body) == textwrap.dedent(str(body)).strip(), repr(body)
@@ -1006,4 +1009,5 @@ def test_dedent_only_indented_cleans_every_body_as_streamlit_did_and_rebinds_its
         assert style_only(text) == streamlits_style_only(text), repr(text)
     assert clean(3.5) == "3.5"
     assert style_only("<style>a</style>") and style_only("<!-- c -->\n<style>a</style>")
+    assert style_only("<\u017ftyle>a</style>")                # as Streamlit's case-insensitive match has it
     assert not style_only("<p>a</p>") and not style_only("<style>a</style><p>b</p>")
