@@ -1,0 +1,181 @@
+"""What one run of each page costs the app server, this build against another, side by side.
+
+Claim measured: the server CPU a page run takes, page by page: what a class clicking at
+once pays thirty times over (`classroom_load`'s burst), measured where one session alone
+makes it readable. Each build is served by its own `python -m explorer.serve`, both on the
+same core with nothing training, and one session per server goes round the pages, each
+click opening the next page as a class's clicks do (`--block` runs of a page in a row,
+default 1), the two servers taking turns page by page (which one goes first alternates
+from round to round). A machine whose speed drifts during the run then drifts for both,
+so the ratio holds where two runs of `classroom_load` a minute apart differ by more than
+the change measured. The other build is a git revision (`--against REV`), checked out
+into a temporary worktree and served from there with this interpreter; without it, the
+working tree alone is measured. Prints, per page and build, the server's CPU per page run
+(user and system time from /proc), the part of it in the event loop's thread (the rest
+is the page's script thread), and the ratio of this build to the other.
+
+    python -m benchmarks.page_cost [--against HEAD~1] [--rounds 60] [--block 1]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from benchmarks._machine import describe_machine
+from benchmarks.classroom_load import PAGES, cpu_seconds, free_port
+from benchmarks.streamlit_client import Session
+from core.data.demo import ensure_demo_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def thread_seconds(pid: int, tid: int) -> float:
+    """User and system CPU time of one thread of a process so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """`python -m explorer.serve` from a checkout, on the given cores, with runs of its own."""
+
+    def __init__(self, checkout: Path, cores: set[int], folder: Path):
+        self.checkout, self.cores, self.folder, self.port = checkout, cores, folder, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from deploy.cluster import _wait_http
+        env = {k: v for k, v in os.environ.items() if k != "CAPTION_LAB_REDIS_URL"}
+        env["CAPTION_LAB_RUNS"] = str(self.folder / "runs")
+        cores = self.cores
+        self.process = subprocess.Popen(   # the checkout first on sys.path: its own code, not this one's
+            [sys.executable, "-m", "explorer.serve", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=self.checkout, env=env, stdout=open(self.folder / "app.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=lambda: os.sched_setaffinity(0, cores))
+        _wait_http(self.url + "/_stcore/health", self.process)
+
+    def cpu(self) -> tuple[float, float]:
+        """(the whole process's CPU seconds, its main thread's: the event loop's)."""
+        pid = self.process.pid
+        return cpu_seconds(pid), thread_seconds(pid, pid)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def worktree(rev: str):
+    """A detached checkout of `rev` in a temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="caption-lab-page-cost-")) / "checkout"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach", str(folder), rev],
+                   check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
+
+
+def described(rev: str | None) -> str:
+    """A build as `git log` names it, and whether the working tree has changes of its own."""
+    name = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", rev or "HEAD"],
+                          capture_output=True, text=True).stdout.strip()[:90]
+    if rev is None:
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return f"the working tree ({name}{', with uncommitted changes' if dirty else ''})"
+    return f"{rev} ({name})"
+
+
+async def measure(servers: dict[str, Server], rounds: int, block: int) -> dict:
+    """{build: {page: (CPU ms per run, event loop ms per run)}}."""
+    sessions = {}
+    for name, server in servers.items():
+        session = await Session.connect(server.url)
+        for page in ["", *PAGES]:                       # every page once first: the server's caches fill
+            await session.open(page)
+        sessions[name] = session
+    total = {name: defaultdict(lambda: [0.0, 0.0]) for name in servers}
+    order = list(servers)
+    for r in range(rounds):
+        for page in PAGES:
+            for name in order if r % 2 == 0 else order[::-1]:
+                server, session = servers[name], sessions[name]
+                before = server.cpu()
+                for _ in range(block):
+                    result = await session.open(page)
+                    if result.status != "ok":
+                        raise RuntimeError(f"{name}: {page or 'home'} ended {result.status}; see {server.folder}")
+                after = server.cpu()
+                total[name][page][0] += after[0] - before[0]
+                total[name][page][1] += after[1] - before[1]
+    for session in sessions.values():
+        await session.close()
+    runs = rounds * block
+    return {name: {page: (t[0] / runs * 1000, t[1] / runs * 1000) for page, t in pages.items()}
+            for name, pages in total.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", metavar="REV", help="a git revision to measure side by side with the working tree")
+    parser.add_argument("--rounds", type=int, default=60, help="rounds over the pages (default 60)")
+    parser.add_argument("--block", type=int, default=1, help="runs of a page in a row on one server (default 1)")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.block < 1:
+        parser.error("--rounds and --block are at least 1")
+    ensure_demo_dataset()
+    mine = sorted(os.sched_getaffinity(0))
+    server_cores, client_cores = {mine[0]}, set(mine[1:]) or {mine[0]}
+    print(describe_machine())
+    print(f"servers on core {mine[0]}, this client on {sorted(client_cores)}; nothing training; "
+          f"{args.rounds} rounds of {args.block} runs of each page per build")
+    with contextlib.ExitStack() as stack:
+        folders = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caption-lab-page-cost-")))
+        builds = {"this": (ROOT, described(None))}
+        if args.against:
+            builds = {"other": (stack.enter_context(worktree(args.against)), described(args.against)), **builds}
+        servers = {}
+        for name, (checkout, label) in builds.items():
+            print(f"  {name}: {label}")
+            (folders / name).mkdir()
+            servers[name] = Server(checkout, server_cores, folders / name)
+            stack.callback(servers[name].stop)
+            servers[name].start()
+        os.sched_setaffinity(0, client_cores)
+        costs = asyncio.run(measure(servers, args.rounds, args.block))
+    head = f"  {'page':<11}" + "".join(f"{name + ' ms':>10} {'(loop)':>7}" for name in servers)
+    print(head + ("   this/other" if "other" in servers else ""))
+    for page in [*PAGES, None]:
+        cells, mean = [], {}
+        for name in servers:
+            values = list(costs[name].values()) if page is None else [costs[name][page]]
+            mean[name] = sum(v[0] for v in values) / len(values)
+            loop = sum(v[1] for v in values) / len(values)
+            cells.append(f"{mean[name]:>10.1f} {loop:>7.1f}")
+        ratio = f"   {mean['this'] / mean['other']:.3f}" if "other" in servers and mean["other"] else ""
+        print(f"  {('mean' if page is None else page or 'home'):<11}" + "".join(cells) + ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
