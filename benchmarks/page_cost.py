@@ -87,8 +87,10 @@ class Server:
 def worktree(rev: str):
     """A detached checkout of `rev` in a temporary folder, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="caption-lab-page-cost-")) / "checkout"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach", str(folder), rev],
-                   check=True)
+    made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach", str(folder), rev],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        raise SystemExit(f"page_cost: cannot check out {rev!r} beside {ROOT}: {made.stderr.strip()}")
     try:
         yield folder
     finally:
