@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,12 +90,14 @@ def worktree(rev: str):
     folder = Path(tempfile.mkdtemp(prefix="caption-lab-page-cost-")) / "checkout"
     made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach", str(folder), rev],
                           capture_output=True, text=True)
-    if made.returncode != 0:
-        raise SystemExit(f"page_cost: cannot check out {rev!r} beside {ROOT}: {made.stderr.strip()}")
     try:
+        if made.returncode != 0:
+            raise SystemExit(f"page_cost: cannot check out {rev!r} beside {ROOT}: {made.stderr.strip()}")
         yield folder
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
+        if made.returncode == 0:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def described(rev: str | None) -> str:
@@ -150,7 +153,7 @@ def main(argv=None) -> int:
     server_cores, client_cores = {mine[0]}, set(mine[1:]) or {mine[0]}
     print(describe_machine())
     print(f"servers on core {mine[0]}, this client on {sorted(client_cores)}; nothing training; "
-          f"{args.rounds} rounds of {args.block} runs of each page per build")
+          f"{args.rounds} rounds, {args.block} run{'s' if args.block > 1 else ''} of each page per round and build")
     with contextlib.ExitStack() as stack:
         folders = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caption-lab-page-cost-")))
         builds = {"this": (ROOT, described(None))}
