@@ -35,9 +35,9 @@ opens every run is read from the config once, not walked out of all its options 
 (`theme_once`); a Markdown or HTML body is dedented only when a line of it is indented
 (`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts
 the server imports the pages' modules and freezes what it then holds, so that the garbage
-collector no longer walks the whole heap, 110 to 160 ms at a time (`settle_the_heap`). And while pages wait in line, a connection's
-websocket messages leave together, a few writes per page instead of one per element
-(`write_in_bulk`, `BulkTransport`).
+collector no longer walks the whole heap, 110 to 160 ms at a time (`settle_the_heap`). And
+while pages wait in line, a connection's websocket messages leave together, a few writes
+per page instead of one per element (`write_in_bulk`, `BulkTransport`).
 
 And a class's followers do not poll through Streamlit: a route answered before Streamlit's
 own stack tells a follower's page when its class moves on (`ClassVersions`,
