@@ -89,10 +89,11 @@ def rss_mb(pid: int) -> float:
 
 
 class OneServer:
-    """One app server with the local engine, as `make run` starts it."""
+    """One app server with the local engine, as `make run` starts it: from the checkout at
+    `cwd` (its code first on the path), on the CPU cores `cores` if given."""
 
-    def __init__(self, folder: Path, command: list[str]):
-        self.folder, self.port, self.command = folder, free_port(), command
+    def __init__(self, folder: Path, command: list[str], cwd: Path = ROOT, cores: set[int] | None = None):
+        self.folder, self.port, self.command, self.cwd, self.cores = folder, free_port(), command, cwd, cores
         self.runs = folder / "runs"
         self.process = None
 
@@ -104,11 +105,12 @@ class OneServer:
         from deploy.cluster import _wait_http
         env = {k: v for k, v in os.environ.items() if k != "CAPTION_LAB_REDIS_URL"}
         env["CAPTION_LAB_RUNS"] = str(self.runs)
+        cores = self.cores
         self.process = subprocess.Popen(
             [*self.command, "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=open(self.folder / "app.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=self.cwd, env=env, stdout=open(self.folder / "app.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores))
         _wait_http(self.url + "/_stcore/health", self.process)
 
     def app_pids(self) -> list[int]:
@@ -484,10 +486,11 @@ def report_follow(figures: dict) -> dict:
             "exceptions": 0, "tally_ok": bool(answers) and answers["tally"] == answers["expected"]}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far, from /proc."""
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User and system CPU time of a process so far (or of its thread `thread`), from /proc."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

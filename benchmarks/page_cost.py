@@ -30,58 +30,17 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks._machine import describe_machine
-from benchmarks.classroom_load import PAGES, cpu_seconds, free_port
+from benchmarks.classroom_load import PAGES, OneServer, cpu_seconds
 from benchmarks.streamlit_client import Session
 from core.data.demo import ensure_demo_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def thread_seconds(pid: int, tid: int) -> float:
-    """User and system CPU time of one thread of a process so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """`python -m explorer.serve` from a checkout, on the given cores, with runs of its own."""
-
-    def __init__(self, checkout: Path, cores: set[int], folder: Path):
-        self.checkout, self.cores, self.folder, self.port = checkout, cores, folder, free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        from deploy.cluster import _wait_http
-        env = {k: v for k, v in os.environ.items() if k != "CAPTION_LAB_REDIS_URL"}
-        env["CAPTION_LAB_RUNS"] = str(self.folder / "runs")
-        cores = self.cores
-        self.process = subprocess.Popen(   # the checkout first on sys.path: its own code, not this one's
-            [sys.executable, "-m", "explorer.serve", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=self.checkout, env=env, stdout=open(self.folder / "app.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: os.sched_setaffinity(0, cores))
-        _wait_http(self.url + "/_stcore/health", self.process)
-
-    def cpu(self) -> tuple[float, float]:
-        """(the whole process's CPU seconds, its main thread's: the event loop's)."""
-        pid = self.process.pid
-        return cpu_seconds(pid), thread_seconds(pid, pid)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def server_cpu(server: OneServer) -> tuple[float, float]:
+    """(the server process's CPU seconds, its main thread's: the event loop's)."""
+    pid = server.process.pid
+    return cpu_seconds(pid), cpu_seconds(pid, thread=pid)
 
 
 @contextlib.contextmanager
@@ -111,7 +70,7 @@ def described(rev: str | None) -> str:
     return f"{rev} ({name})"
 
 
-async def measure(servers: dict[str, Server], rounds: int, block: int) -> dict:
+async def measure(servers: dict[str, OneServer], rounds: int, block: int) -> dict:
     """{build: {page: (CPU ms per run, event loop ms per run)}}."""
     sessions = {}
     for name, server in servers.items():
@@ -125,12 +84,12 @@ async def measure(servers: dict[str, Server], rounds: int, block: int) -> dict:
         for page in PAGES:
             for name in order if r % 2 == 0 else order[::-1]:
                 server, session = servers[name], sessions[name]
-                before = server.cpu()
+                before = server_cpu(server)
                 for _ in range(block):
                     result = await session.open(page)
                     if result.status != "ok":
                         raise RuntimeError(f"{name}: {page or 'home'} ended {result.status}; see {server.folder}")
-                after = server.cpu()
+                after = server_cpu(server)
                 total[name][page][0] += after[0] - before[0]
                 total[name][page][1] += after[1] - before[1]
     for session in sessions.values():
@@ -163,7 +122,8 @@ def main(argv=None) -> int:
         for name, (checkout, label) in builds.items():
             print(f"  {name}: {label}")
             (folders / name).mkdir()
-            servers[name] = Server(checkout, server_cores, folders / name)
+            servers[name] = OneServer(folders / name, [sys.executable, "-m", "explorer.serve"],
+                                      cwd=checkout, cores=server_cores)   # the checkout's own code
             stack.callback(servers[name].stop)
             servers[name].start()
         os.sched_setaffinity(0, client_cores)
