@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from explorer.components.evolution import SAMPLE_ROW
 from explorer.lessons import DEFAULT, LESSONS
 
 from .conftest import assert_no_errors, screenshot, wait_idle
@@ -95,14 +96,15 @@ def test_a_class_watches_a_slow_run_with_start_chart_and_captions_on_one_screen(
     wait_idle(page)
     page.get_by_role("button", name="Start").first.click()
     # the evolution's four captions appear once the run has loaded its data; the run takes 30 s
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"]').length >= 4",
-                           timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('.{SAMPLE_ROW} img').length >= 4", timeout=60_000)
     page.wait_for_timeout(1500)
     start = page.get_by_role("button", name="Start").first.bounding_box()
     chart = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
-    pictures = [page.locator('[data-testid="stImage"]').nth(k).bounding_box() for k in range(4)]
-    scores = page.locator('[data-testid="stMarkdownContainer"]', has_text="words right")
+    pictures = [page.locator(f".{SAMPLE_ROW} img").nth(k).bounding_box() for k in range(4)]
+    scores = page.locator(f".{SAMPLE_ROW}", has_text="words right")
     assert scores.count() == 4
+    assert all(page.locator(f".{SAMPLE_ROW} img").nth(k).evaluate("i => i.complete && i.naturalWidth > 0")
+               for k in range(4))                                  # the inline pictures decode
     last_caption = scores.nth(3).bounding_box()
     screenshot(page, "train-present-slow-motion")
     for name, box in [("Start", start), ("the loss chart", chart), ("the last caption", last_caption)] + [

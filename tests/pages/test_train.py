@@ -10,6 +10,7 @@ import re
 
 from core.data.demo import ensure_demo_dataset
 from explorer import state
+from explorer.components.evolution import SAMPLE_ROW
 from explorer.runs.settings import RunConfig
 
 from .conftest import no_exception, rerun_until, table_of
@@ -54,8 +55,9 @@ def test_a_preset_run_trains_to_completion_and_is_listed_as_done(app):
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"]] == ["loss", "smoothed"]
     assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     assert spec["title"]["text"] == "Training loss" and spec["title"]["subtitle"].startswith("RNN H=512 lr 5e-3")
-    scores = [m for m in at.markdown if "words right" in m.value]
-    assert len(scores) == 4
+    samples = [m.value for m in at.markdown if SAMPLE_ROW in m.value]     # one element: four rows
+    assert len(samples) == 1 and samples[0].count(SAMPLE_ROW) == 4 and samples[0].count("words right") == 4
+    assert samples[0].count('<img src="data:image/') == 4                   # each with its picture inline
     assert "longest common subsequence" in at.select_slider[0].proto.help       # how words right are counted
     assert at.select_slider[0].value == 100        # scrub back through the snapshots
     at.select_slider[0].set_value(0).run()
