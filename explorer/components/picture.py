@@ -4,10 +4,11 @@
 
 Streamlit sends a picture no wider than the width it is shown at: `st.image(data, width=w)`
 of a wider picture decodes it, scales it down to `w` and encodes it again, on every run of
-every session (1 to 2 ms a picture; the Train page's live panel shows four, every second, to
-every student on that page). `show` hands Streamlit the picture already at that width, made
-by Streamlit's own fitting function (`fitted`), once per picture and width; Streamlit then
-finds nothing to do and sends it as it is. Pictures shown at the column's width ("stretch")
+every session (1 to 2 ms a picture; Compare shows six). `show` hands Streamlit the picture
+already at that width, made by Streamlit's own fitting function (`fitted`), once per picture
+and width; Streamlit then finds nothing to do and sends it as it is. (The Train page's live
+panel puts its four small pictures inline in one Markdown element, through `fitted`:
+`explorer.components.evolution`.) Pictures shown at the column's width ("stretch")
 go to Streamlit unchanged (it scales only those wider than 1460 px; the pages' are at most 640).
 """
 from __future__ import annotations
