@@ -22,6 +22,10 @@ the fragments that rerun themselves on the Train page. A page's time is from the
              per second while the class waits. The followers do what their page's script
              does in a browser (`Session.follow_class`: wait on the server's version route,
              press the page's hidden button when the class moved on)
+    watch    all sessions open the Train page and stay on it for --watch-seconds, as a class
+             does while the teacher's run trains: the run's live panel and the runs table
+             rerun themselves (fragments, every second and every three), and it prints the
+             app servers' CPU per second and per fragment run, and any error boxes drawn
 
 each on `1` server (the default local engine, `make run`'s set-up) or on `2` replicas
 behind nginx (`deploy.cluster`: Redis, RQ workers, sticky sessions). In every scenario two
@@ -33,7 +37,8 @@ servers' memory (resident, after the scenario). Needs nginx and redis-server for
 Everything listens on 127.0.0.1 only.
 
     python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2] [--moves 8]
-                                        [--scenarios solo:1,steady:1,burst:1,burst:2,follow:1,follow:2]
+                                        [--scenarios solo:1,steady:1,burst:1,burst:2,follow:1,follow:2,watch:1]
+                                        [--watch-seconds 30]
 """
 from __future__ import annotations
 
@@ -56,6 +61,7 @@ from pathlib import Path
 
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from core.data.demo import ensure_demo_dataset
 from explorer.components.class_panel import POLL, SILENT_MS, STALE_MS, SYNC
 from explorer.runs import crowd
@@ -263,6 +269,46 @@ async def solo(url: str, pids: list[int], rounds: int = 20) -> tuple[list[PageRe
             cpu[page or "home"] += (sum(cpu_seconds(p) for p in pids) - before) / rounds
     await session.close()
     return results, cpu
+
+
+async def watch(url: str, sessions: int, seconds: float, pids=()) -> tuple[dict, list]:
+    """All sessions open the Train page and stay there `seconds`, its fragments rerunning as in
+    a browser; the app servers' CPU and the fragment runs over that time (after 3 s, when
+    every session's fragments are under way), and the error boxes and exceptions drawn."""
+    clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
+    seen = Counter()
+
+    def listen(message) -> None:
+        if message.WhichOneof("type") == "script_finished" and \
+                message.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            seen["fragment runs"] += 1
+        elif (shown := _shown(message)) is not None and (
+                shown[0] == "exception" or shown[0] == "alert" and shown[1].alert.format == shown[1].alert.ERROR):
+            seen["errors"] += 1
+
+    for client in clients:
+        client.listener = listen
+    await asyncio.gather(*(c.open("") for c in clients))
+    opened = await asyncio.gather(*(c.open("train") for c in clients))
+    await asyncio.sleep(3)
+    cpu, runs, start = sum(cpu_seconds(p) for p in pids), seen["fragment runs"], time.perf_counter()
+    await asyncio.sleep(seconds)
+    elapsed = time.perf_counter() - start
+    cpu, runs = sum(cpu_seconds(p) for p in pids) - cpu, seen["fragment runs"] - runs
+    return {"sessions": sessions, "seconds": elapsed, "cpu": cpu, "runs": runs, "errors": seen["errors"],
+            "failed": sum(r.status != "ok" for r in opened),
+            "live": sum(len(c.fragments) == 2 for c in clients)}, clients
+
+
+def report_watch(figures: dict) -> dict:
+    seconds, runs, cpu = figures["seconds"], figures["runs"], figures["cpu"]
+    print(f"  {figures['live']} of {figures['sessions']} sessions with the live panel and the runs table "
+          f"rerunning; over {seconds:.0f} s: {runs} fragment runs ({runs / seconds:.1f} per second), "
+          f"app servers' CPU {1000 * cpu / seconds:.0f} ms per second, {1000 * cpu / max(runs, 1):.1f} ms "
+          f"per fragment run; {figures['errors']} error boxes or exceptions drawn, "
+          f"{figures['failed']} Train pages not opened")
+    return {"text": f"{1000 * cpu / seconds:.0f} ms of server CPU per second, {1000 * cpu / max(runs, 1):.1f} ms "
+                    f"per fragment run, {figures['errors'] + figures['failed']} errors"}
 
 
 # --- follow: a class in step ----------------------------------------------------------
@@ -551,6 +597,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", default="solo:1,steady:1,burst:1,burst:2",
                         help="comma-separated MODE:SERVERS, MODE steady or burst, SERVERS 1 or more")
     parser.add_argument("--moves", type=int, default=8, help="the teacher's Next clicks, follow (default 8)")
+    parser.add_argument("--watch-seconds", type=float, default=30.0,
+                        help="how long the sessions stay on the Train page, watch (default 30)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--streamlit-run", action="store_true",
                         help="start the app servers with plain `streamlit run explorer/app.py` instead of "
@@ -574,8 +622,8 @@ def main(argv=None) -> int:
     for scenario in args.scenarios.split(","):
         mode, _, servers = scenario.strip().partition(":")
         servers = int(servers or 1)
-        if mode not in ("steady", "burst", "solo", "follow"):
-            parser.error(f"unknown mode {mode!r} in --scenarios (steady, burst, solo or follow)")
+        if mode not in ("steady", "burst", "solo", "follow", "watch"):
+            parser.error(f"unknown mode {mode!r} in --scenarios (steady, burst, solo, follow or watch)")
         folder = Path(tempfile.mkdtemp(prefix="caption-lab-load-"))
         setup = OneServer(folder, command) if servers == 1 else Replicas(folder, servers, command)
         try:
@@ -586,6 +634,7 @@ def main(argv=None) -> int:
             print(f"\n{label}: {trained} runs training, " + {
                 "steady": f"think ~{args.think:g} s", "burst": "all sessions click at once",
                 "solo": "one session, each page 20 times",
+                "watch": f"{args.sessions} sessions stay on Train {args.watch_seconds:g} s",
                 "follow": f"a teacher and {args.sessions} followers, {args.moves} Next clicks"}[mode], flush=True)
             asyncio.run(warm_up(setup.app_urls()))
             load_before = os.getloadavg()[0]
@@ -600,14 +649,19 @@ def main(argv=None) -> int:
                     figures, clients = asyncio.run(follow(setup.url, args.sessions, args.moves, args.seed, token,
                                                                setup.app_pids()))
                     results = []
+                elif mode == "watch":
+                    figures, clients = asyncio.run(_run_and_close(watch(setup.url, args.sessions,
+                                                                        args.watch_seconds, setup.app_pids())))
+                    results = []
                 elif mode == "burst":
                     results, clients, used = asyncio.run(_run_and_close(
                         burst(setup.url, args.sessions, args.rounds, 1.0, setup.app_pids())))
                     cpu, client_cpu = used["server"], used["client"]
                 else:
                     (results, cpu), clients = asyncio.run(solo(setup.app_urls()[0], setup.app_pids()[:1])), []
-            overall = report_follow(figures) if mode == "follow" else report(results, clients, cpu, client_cpu)
-            if mode == "follow":
+            overall = (report_follow(figures) if mode == "follow" else report_watch(figures) if mode == "watch"
+                       else report(results, clients, cpu, client_cpu))
+            if mode in ("follow", "watch"):
                 print_sessions_per_server(clients)
             memory = [rss_mb(p) for p in setup.app_pids()]
             print("  app server memory: " + ", ".join(f"{m:.0f} MB" for m in memory)
@@ -621,8 +675,9 @@ def main(argv=None) -> int:
         finally:
             setup.stop()
             shutil.rmtree(folder, ignore_errors=True)
-    print("\nsummary (all pages): " + "; ".join(f"{label}: p50 {o['p50']:.2f} s, p95 {o['p95']:.2f} s, "
-                                               f"{o['errors']} errors, {o['exceptions']} exception boxes"
+    print("\nsummary (all pages): " + "; ".join(f"{label}: " + (o["text"] if "text" in o else
+                                                                 f"p50 {o['p50']:.2f} s, p95 {o['p95']:.2f} s, "
+                                                                 f"{o['errors']} errors, {o['exceptions']} exception boxes")
                                                for label, o in summary))
     return 0
 
