@@ -8,7 +8,7 @@ into the sentence being memorised. Counted in order, not by position: a caption 
 leaves out one word of the truth still has every later word right.
 
 The four rows are one Markdown element, each picture inline in it (a `data:` address of the
-44-px picture, 1 to 2 kB): the view is redrawn every second for every student on the Train
+44-px picture, about 2 kB): the view is redrawn every second for every student on the Train
 page, and as a row of three elements (a container, an `st.image`, a Markdown) it was 13
 messages per redraw instead of one, about a sixth of the live panel's server CPU.
 """
