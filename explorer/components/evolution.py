@@ -9,8 +9,8 @@ leaves out one word of the truth still has every later word right.
 
 The four rows are one Markdown element, each picture inline in it (a `data:` address of the
 44-px picture, about 2 kB): the view is redrawn every second for every student on the Train
-page, and as a row of three elements (a container, an `st.image`, a Markdown) it was 13
-messages per redraw instead of one, about a sixth of the live panel's server CPU.
+page, and as rows of three elements (a container, an `st.image`, a Markdown) it was 12
+messages per redraw instead of one, about a sixth of a live-panel redraw's server CPU.
 """
 from __future__ import annotations
 
