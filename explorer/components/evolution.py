@@ -14,7 +14,6 @@ messages per redraw instead of one, about a sixth of a live-panel redraw's serve
 """
 from __future__ import annotations
 
-import base64
 import functools
 import html
 
@@ -22,7 +21,7 @@ import streamlit as st
 
 from core.metrics import common_words
 from explorer import presenter, state
-from explorer.components.picture import fitted
+from explorer.components.picture import data_address, fitted
 from explorer.i18n import N_, _
 from explorer.runs.base import Evolution
 
@@ -61,10 +60,8 @@ def sample_pictures(images: list[dict], size: int) -> list:
 def picture_tag(data: bytes, image_format: str) -> str:
     """An `<img>` of an encoded picture shown `PICTURE_WIDTH` pixels wide, the picture inline:
     fitted to that width as `st.image` would send it (`picture.fitted`)."""
-    small = fitted(data, PICTURE_WIDTH, image_format)
-    mime = "image/png" if image_format == "PNG" else "image/jpeg"
-    return (f'<img src="data:{mime};base64,{base64.b64encode(small).decode("ascii")}" width="{PICTURE_WIDTH}" '
-            'alt="" style="flex:none;border-radius:0.25rem">')
+    address = data_address(fitted(data, PICTURE_WIDTH, image_format), image_format)
+    return f'<img src="{address}" width="{PICTURE_WIDTH}" alt="" style="flex:none;border-radius:0.25rem">'
 
 
 def sample_row(picture: str, marked: str, score: str, truth: str | None = None) -> str:

@@ -120,7 +120,7 @@ def image_grid(cards: Sequence[Card], key: str, min_width: int = 210) -> int | N
                                 "the feature vector")):
                 chosen = i
             if card.picture.ok:
-                st.image(card.picture.data, width="stretch", output_format=card.picture.format)
+                show_picture(card.picture.data, "stretch", card.picture.format)
             else:
                 placeholder_tile(card.picture.error)
             st.markdown(caption_markdown(card.caption, card.highlight))

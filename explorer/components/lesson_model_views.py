@@ -210,7 +210,8 @@ def _overfit_panel(run_id: str, live: bool) -> None:
             for picture, sample, caption in zip(pictures, evolution.images[:3], said_now):
                 left, right = st.columns([1, 4], gap="small")
                 if picture is not None and picture.ok:
-                    left.image(picture.data, width="stretch", output_format=picture.format)
+                    with left:
+                        show_picture(picture.data, "stretch", picture.format)
                 right.markdown(marked_caption(caption, sample["truth"])[0])
         else:
             st.caption(_("The first captions appear as soon as the run has loaded its data."))

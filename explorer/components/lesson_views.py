@@ -28,6 +28,7 @@ from explorer.components.exports import Slide, titled
 from explorer.components.labels import label_column
 from explorer.components.tables import table
 from explorer.components.image_picker import PICTURE, caption_index
+from explorer.components.picture import show as show_picture
 from explorer.i18n import _, p_
 
 IMAGE = "lesson.data.image"            # the train image the data step shows
@@ -77,7 +78,7 @@ def data(ds: state.Dataset) -> None:
     with left:
         picture = state.image_fetcher().picture(str(ds.data["train_urls"][image]), PICTURE)
         if picture.ok:
-            st.image(picture.data, width="stretch", output_format=picture.format)
+            show_picture(picture.data, "stretch", picture.format)
         else:
             st.info(_("No picture ({reason}); the model only needs the features.").format(reason=_(picture.error)),
                     icon=":material/hide_image:")

@@ -54,24 +54,49 @@ def test_a_fitted_picture_leaves_streamlit_nothing_to_do():
     assert picture.fitted(data, 44, "JPEG") is made           # made once
 
 
-def test_show_sends_the_picture_st_image_sends():
+def test_show_sends_a_large_picture_as_st_image_does_and_a_small_one_inline():
+    """A picture larger than `INLINE` goes to Streamlit's media files, named after its bytes, as
+    `st.image` sends it; a small one travels in the element as a `data:` address of the bytes
+    `st.image` would have made, with no media file."""
+    import base64
+
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string("""
 import io
+import numpy as np
 import streamlit as st
 from PIL import Image
 from explorer.components import picture
-out = io.BytesIO()
-Image.new("RGB", (240, 180), "red").save(out, format="JPEG")
-picture.show(out.getvalue(), 44, "JPEG", caption="a picture")
-st.image(out.getvalue(), width=44, output_format="JPEG")       # as the pages drew it before
-st.image(out.getvalue(), width=45, output_format="JPEG")
+small, large = io.BytesIO(), io.BytesIO()
+Image.new("RGB", (240, 180), "red").save(small, format="JPEG")
+noise = np.random.default_rng(0).integers(0, 256, (400, 600, 3), dtype=np.uint8)
+Image.fromarray(noise).save(large, format="JPEG")
+picture.show(small.getvalue(), 44, "JPEG", caption="a picture")
+picture.show(large.getvalue(), 300, "JPEG")
+st.image(large.getvalue(), width=300, output_format="JPEG")      # as the pages drew it before
+st.image(large.getvalue(), width=301, output_format="JPEG")
+st.session_state["bytes"] = (small.getvalue(), large.getvalue())
 """).run()
     assert not at.exception
     shown = [e.proto.imgs[0] for e in at.get("image")]
+    small, large = at.session_state["bytes"]
+    inline = picture.fitted(small, 44, "JPEG")
+    assert len(inline) <= picture.INLINE < len(picture.fitted(large, 300, "JPEG"))
     assert shown[0].caption == "a picture"
-    assert shown[0].url == shown[1].url != shown[2].url        # a media file is named after its bytes
+    assert shown[0].url == "data:image/jpeg;base64," + base64.b64encode(inline).decode()
+    assert shown[0].url.split(",", 1)[1] and base64.b64decode(shown[0].url.split(",", 1)[1]) == \
+        streamlit_makes(small, 44, "JPEG")
+    assert "/media/" in shown[1].url and not shown[1].url.startswith("data:")     # (AppTest: "/mock/media/...")
+    assert shown[1].url == shown[2].url != shown[3].url        # a media file is named after its bytes
+
+
+def test_source_inlines_only_small_jpegs_and_pngs():
+    small = encoded(20, 20, "PNG")
+    assert picture.source(small, "PNG").startswith("data:image/png;base64,")
+    assert picture.source(small, "GIF") is small                       # only what Streamlit sends as is
+    big = encoded(200, 200, "PNG")
+    assert len(big) > picture.INLINE and picture.source(big, "PNG") is big
 
 
 def test_only_the_last_pictures_are_kept():
