@@ -33,12 +33,14 @@ runs train meanwhile (the LSTM preset stretched to 1,000 epochs) and one finishe
 there to inspect; a few untimed sessions visit every page first (the server's shared
 caches load once, before the lesson). It prints p50, p95 and max per page, errors (timeouts, closed sockets),
 exception boxes and error alerts the pages drew, sessions per app server, and the app
-servers' memory (resident, after the scenario). Needs nginx and redis-server for `2`.
+servers' memory (resident, after the scenario). With `--images` every session also fetches
+each picture the pages send by address, once, as a browser shows it (without it, as in every
+figure before 2026-12-07 late evening, no picture is fetched). Needs nginx and redis-server for `2`.
 Everything listens on 127.0.0.1 only.
 
     python -m benchmarks.classroom_load [--sessions 30] [--think 4] [--rounds 2] [--moves 8]
                                         [--scenarios solo:1,steady:1,burst:1,burst:2,follow:1,follow:2,watch:1]
-                                        [--watch-seconds 30]
+                                        [--watch-seconds 30] [--images]
 """
 from __future__ import annotations
 
@@ -219,6 +221,7 @@ async def burst(url: str, sessions: int, rounds: int, settle: float,
             await asyncio.sleep(settle)
             server, client = sum(cpu_seconds(p) for p in pids), time.process_time()
             results += await asyncio.gather(*(c.open(page) for c in clients))
+            await asyncio.gather(*(c.images_done() for c in clients))     # with --images: its pictures too
             cpu["server"][page or "home"] += (sum(cpu_seconds(p) for p in pids) - server) / clicks
             cpu["client"][page or "home"] += (time.process_time() - client) / clicks
     return results, clients, cpu
@@ -582,6 +585,9 @@ def report(results: list[PageResult], clients: list, cpu: dict | None = None, cl
           f"{overall['errors']:6} {overall['exceptions']:10}")
     if clients:
         print_sessions_per_server(clients)
+    if Session.fetch_images:
+        print(f"  pictures fetched by address (once per session, as a browser shows them): "
+              f"{sum(c.images_fetched for c in clients)}, {sum(c.image_errors for c in clients)} failed")
     return overall
 
 
@@ -603,11 +609,15 @@ def main(argv=None) -> int:
     parser.add_argument("--streamlit-run", action="store_true",
                         help="start the app servers with plain `streamlit run explorer/app.py` instead of "
                              "`python -m explorer.serve` (which turns Nagle's delay off)")
+    parser.add_argument("--images", action="store_true",
+                        help="every session also fetches each picture sent by address (Streamlit's /media/ files) "
+                             "once, as a browser shows it; a burst's server CPU per click then includes them")
     parser.add_argument("--client-anywhere", action="store_true",
                         help="let this load generator run on the server's core too (by default it keeps "
                              "off the core the server has to itself while crowded, as browsers run elsewhere; "
                              "figures before 2026-12-06 evening ran it anywhere)")
     args = parser.parse_args(argv)
+    Session.fetch_images = args.images
     command = ([sys.executable, "-m", "streamlit", "run", "explorer/app.py"] if args.streamlit_run
                else [sys.executable, "-m", "explorer.serve"])
     print(describe_machine())

@@ -9,6 +9,11 @@ browser would (`click("lesson_next")`, `choose("lesson.answer.data", 0)`: the wi
 and options come from what the page drew), and `listener` sees every forward message as it
 arrives (the follow scenario of `benchmarks.classroom_load` times a step change so).
 
+With `Session.fetch_images = True` every session also fetches each picture the server sends
+by address (Streamlit's `/media/...` files) once, in the background, as a browser shows it
+(a `data:` address travels inline and needs no fetch); `images_done()` waits for those
+fetched so far.
+
 A session fetches the app's page once (the XSRF cookie and, through a proxy, its route
 cookie), opens `/_stcore/stream` with the subprotocols the browser sends, and talks in
 the `BackMsg` / `ForwardMsg` protobufs that ship with Streamlit: `rerun_script` with a
@@ -26,7 +31,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 from urllib.parse import urlsplit
 
 import requests
@@ -67,6 +72,12 @@ class Session:
     _reader: asyncio.Task | None = None
     _running: asyncio.Lock = field(default_factory=asyncio.Lock)   # one script run asked for at a time
     _drawn_seen: bool = False
+    fetch_images: ClassVar[bool] = False   # every session fetches the pictures' addresses, as a browser does
+    images_fetched: int = 0
+    image_errors: int = 0                  # a picture's address that did not answer 200 with bytes
+    _seen_images: set = field(default_factory=set)
+    _images: asyncio.Queue = field(default_factory=asyncio.Queue)
+    _fetcher: asyncio.Task | None = None
 
     @classmethod
     async def connect(cls, base: str, query: str = "", http: requests.Session | None = None) -> "Session":
@@ -93,6 +104,7 @@ class Session:
                 message = ForwardMsg()
                 message.ParseFromString(data)
                 self._note_widget(message)
+                self._note_images(message)
                 if message.WhichOneof("type") == "script_finished" and \
                         message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
                     if not self._drawn_seen:                # a whole page run without a follower's marker
@@ -117,6 +129,35 @@ class Session:
             key = proto.id[len("$$ID-"):].split("-", 1)[-1] if proto.id.startswith("$$ID-") else proto.id
             self.widgets[key] = proto
             self.widget_fragments[key] = message.delta.fragment_id
+
+    def _note_images(self, message) -> None:
+        """Queue each new picture address of an image element for fetching (with `fetch_images`)."""
+        if not self.fetch_images or message.WhichOneof("type") != "delta" \
+                or message.delta.WhichOneof("type") != "new_element" \
+                or message.delta.new_element.WhichOneof("type") != "imgs":
+            return
+        for image in message.delta.new_element.imgs.imgs:
+            if image.url.startswith("/") and image.url not in self._seen_images:
+                self._seen_images.add(image.url)
+                if self._fetcher is None:
+                    self._fetcher = asyncio.create_task(self._fetch_images())
+                self._images.put_nowait(image.url)
+
+    async def _fetch_images(self) -> None:
+        while True:
+            url = await self._images.get()
+            try:
+                response = await asyncio.to_thread(self.http.get, self.base + url, timeout=30)
+                ok = response.status_code == 200 and len(response.content) > 0
+            except requests.RequestException:
+                ok = False
+            self.images_fetched += ok
+            self.image_errors += not ok
+            self._images.task_done()
+
+    async def images_done(self) -> None:
+        """Until every picture address queued so far was fetched (at once without `fetch_images`)."""
+        await self._images.join()
 
     async def _send_rerun(self, page_hash: str = "", fragment: str = "", widgets: list | None = None) -> None:
         """Ask for a script run: the page's, or with `fragment` that fragment's (a timed rerun,
@@ -294,6 +335,8 @@ class Session:
 
     async def close(self) -> None:
         self._stop_fragment_reruns()
+        if self._fetcher is not None:
+            self._fetcher.cancel()
         await self.ws.close()
         if self._reader is not None:
             self._reader.cancel()
