@@ -13,8 +13,8 @@ go to Streamlit unchanged (it scales only those wider than 1460 px; the pages' a
 
 A picture handed to `st.image` as bytes goes into Streamlit's media files, and the element
 carries its address: every browser then asks the server for it, once per picture it shows
-(0.57 ms of server CPU a request on the AMD EPYC, more than the element itself costs; a
-Browse page shows ten). A picture of at most `INLINE` bytes (every one of the demo's, 0.4 to
+(0.53 to 0.57 ms of server CPU a request on the AMD EPYC, more than the element itself
+costs; a Browse page shows ten). A picture of at most `INLINE` bytes (every one of the demo's, 0.4 to
 1.1 kB as cards) goes inline instead, as a `data:` address in the element (`source`): no
 media file, no request. A larger one (a COCO photograph, 20 kB and more) keeps its address,
 which a browser fetches once and which a rerun does not send again.
