@@ -59,8 +59,13 @@ def caption_against_references(words: list[str], references: list[list[str]], bl
                                note: str = "") -> None:
     """The sample (shaded by what the references share), then every reference (shaded by what
     the sample shares), then BLEU-1..4."""
-    st.html(_against_html(tuple(words), tuple(tuple(r) for r in references),
-                          None if bleu is None else tuple(float(b) for b in bleu), note, language()))
+    st.html(against_html(words, references, bleu, note=note))
+
+
+def against_html(words: list[str], references: list[list[str]], bleu=None, *, note: str = "") -> str:
+    """The HTML `caption_against_references` draws (for a page that puts it in an element of its own)."""
+    return _against_html(tuple(words), tuple(tuple(r) for r in references),
+                         None if bleu is None else tuple(float(b) for b in bleu), note, language())
 
 
 @functools.lru_cache(maxsize=4096)

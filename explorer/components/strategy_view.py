@@ -18,13 +18,16 @@ import streamlit as st
 
 from core.evaluate import Strategy, caption_images, compare_strategies, sample_images
 from explorer import state
-from explorer.components.caption_diff import BLEU_NOTE, caption_against_references, highlighted, legend_html
+from explorer.components.caption_diff import (BLEU_NOTE, against_html, caption_against_references, highlighted,
+                                              legend_html)
 from explorer.components.charts import chart_pair
-from explorer.components.image_picker import ImageChoice, caption_index, image_picker, references_of, show_image
+from explorer.components.image_picker import (PICTURE, ImageChoice, caption_index, image_picker, references_of,
+                                              show_image)
 from explorer.components.model_picker import PickedModel
+from explorer.components.picture import fitted, source
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
-from explorer.styles import EXAMPLE_ROW
+from explorer.styles import EXAMPLE_CARD, EXAMPLE_ROW
 
 KINDS = {"greedy": N_("Greedy"), "beam": N_("Beam search"), "temperature": N_("Temperature")}
 EXAMPLES_SEED = "compare.examples_seed"   # which images the examples show; "New images" adds one
@@ -133,15 +136,36 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                 st.caption(train_split_note(picked, len(ds.data["train_captions"])))
             for k, row in enumerate(_captions(picked.key, ds.key, split, tuple(int(i) for i in images),
                                               astuple(strategy), picked.model, ds.data, index)):
-                # one bordered row, not a box around two columns (one message to the browser, not
-                # four); on a phone the caption goes under the picture (`styles.EXAMPLE_ROW`)
+                choice = ImageChoice(split, row.image, str(ds.data[f"{split}_urls"][row.image]),
+                                     ds.data[f"{split}_features"][row.image])
+                note = " " + _("({strategy}, log p = {logp:.2f})").format(strategy=_(strategy.label),
+                                                                        logp=row.logprob)
+                card = example_card(choice, against_html(row.words, row.references, row.bleu, note=note))
+                if card is not None:
+                    st.html(card)
+                    continue
+                # a picture with an address (a COCO photograph), or none: one bordered row, not a box
+                # around two columns; on a phone the caption goes under the picture (`styles.EXAMPLE_ROW`)
                 with st.container(border=True, horizontal=True, wrap=False, gap="medium",
                                   key=f"{EXAMPLE_ROW}{split}-{k}"):
-                    show_image(ImageChoice(split, row.image, str(ds.data[f"{split}_urls"][row.image]),
-                                           ds.data[f"{split}_features"][row.image]), width=CARD_PICTURE)
-                    caption_against_references(row.words, row.references, row.bleu,
-                                               note=" " + _("({strategy}, log p = {logp:.2f})").format(
-                                                   strategy=_(strategy.label), logp=row.logprob))
+                    show_image(choice, width=CARD_PICTURE)
+                    caption_against_references(row.words, row.references, row.bleu, note=note)
+
+
+def example_card(choice: ImageChoice, captions: str) -> str | None:
+    """One example as a single HTML element, its picture inline beside `captions` (HTML), when
+    the picture is small enough to travel inline (`picture.source`: every demo picture); None
+    otherwise. Three messages to the browser per example (a bordered row, the picture, the
+    captions) become one: Compare draws six of them on every run of every session."""
+    fetched = state.image_fetcher().picture(choice.url, PICTURE)
+    if not fetched.ok:
+        return None
+    address = source(fitted(fetched.data, CARD_PICTURE, fetched.format), fetched.format)
+    if not isinstance(address, str):
+        return None
+    label = html.escape(choice.label)
+    return (f'<div class="{EXAMPLE_CARD}"><figure style="width:{CARD_PICTURE}px"><img src="{address}" alt="{label}">'
+            f'<figcaption>{label}</figcaption></figure><div>{captions}</div></div>')
 
 
 # --- one image, every strategy -------------------------------------------------------

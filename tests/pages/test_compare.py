@@ -35,6 +35,7 @@ def test_examples_show_train_and_val_captions_against_their_references(app, chec
     assert any("seen in training only if the model trained on them" in c.value for c in at.caption)
     cards = [h.value for h in at.html if "Ground truth:" in h.value]
     assert len(cards) == 6                                      # 3 per split by default
+    assert all('<img src="data:image/' in card and "<figcaption>" in card for card in cards)   # one element each
     model, _ = load_checkpoint(checkpoints["rnn"])
     index = CaptionIndex(demo_data, "val")
     expected = caption_images(model, demo_data, index, sample_images(index, 3, seed=0), Strategy("greedy"))
