@@ -21,7 +21,7 @@ import streamlit as st
 
 from core.metrics import common_words
 from explorer import presenter, state
-from explorer.components.picture import data_address, fitted
+from explorer.components.picture import INLINE, data_address, fitted
 from explorer.i18n import N_, _
 from explorer.runs.base import Evolution
 
@@ -32,9 +32,12 @@ EVOLUTION_AT = "train.evolution_at"  # the iteration chosen on a finished run (+
 
 
 def _safe(word: str) -> str:
-    """A word that markdown shows as it is (`<UNK>` and brackets included)."""
+    """A word (or a caption) that markdown shows as it is, on one line (`<UNK>`, brackets, backticks
+    and dollars included): what a run's files say is a student's code's, so nothing in it may
+    open a code block or a formula, or end the row's HTML block with a blank line."""
+    word = " ".join(word.split()).replace("\\", "\\\\")
     return word.replace("<", "‹").replace(">", "›").replace("[", "(").replace("]", ")") \
-        .replace("*", "\\*").replace("_", "\\_")
+        .replace("*", "\\*").replace("_", "\\_").replace("`", "\\`").replace("$", "\\$").replace("~", "\\~")
 
 
 COUNTED = N_("Words right: the caption's words that are the truth's words in the truth's order (their "
@@ -59,18 +62,23 @@ def sample_pictures(images: list[dict], size: int) -> list:
 @functools.lru_cache(maxsize=64)
 def picture_tag(data: bytes, image_format: str) -> str:
     """An `<img>` of an encoded picture shown `PICTURE_WIDTH` pixels wide, the picture inline:
-    fitted to that width as `st.image` would send it (`picture.fitted`)."""
-    address = data_address(fitted(data, PICTURE_WIDTH, image_format), image_format)
+    fitted to that width as `st.image` would send it (`picture.fitted`), as a JPEG where its own
+    format would be larger than `picture.INLINE` (a COCO photograph's 240-px thumbnail is a PNG)."""
+    small = fitted(data, PICTURE_WIDTH, image_format)
+    if len(small) > INLINE and image_format != "JPEG":
+        small, image_format = fitted(data, PICTURE_WIDTH, "JPEG"), "JPEG"
+    address = data_address(small, image_format)
     return f'<img src="{address}" width="{PICTURE_WIDTH}" alt="" style="flex:none;border-radius:0.25rem">'
 
 
 def sample_row(picture: str, marked: str, score: str, truth: str | None = None) -> str:
     """Markdown of one sample: the picture's tag (or "") beside its marked caption over its
-    score; `truth`, when given, shows on hover."""
-    hover = f' title="{html.escape(truth, quote=True)}"' if truth else ""
+    score (both made `_safe`); `truth`, when given, shows on hover (on one line: a blank line
+    would end the row's HTML block inside the attribute)."""
+    hover = f' title="{html.escape(" ".join(truth.split()), quote=True)}"' if truth else ""
     return (f'<div class="{SAMPLE_ROW}" style="display:flex;gap:0.5rem;align-items:flex-start;'
-            f'margin-bottom:0.75rem"{hover}>{picture}<div style="font-size:0.8rem;line-height:1.3">\n\n'
-            f'{marked}  \n:gray[{score}]\n\n</div></div>')
+            f'margin-bottom:0.75rem"{hover}>{picture}<div style="font-size:0.8rem;line-height:1.3;min-width:0;'
+            f'overflow-wrap:anywhere">\n\n{marked}  \n:gray[{score}]\n\n</div></div>')
 
 
 def evolution_view(evolution: Evolution, live: bool) -> None:
@@ -91,7 +99,7 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
                               + _(COUNTED))
     captions = dict(evolution.snapshots)[at]
     images = sample_pictures(evolution.images, THUMBNAIL)
-    rows = []
+    rows, truths = [], []
     for image, sample, caption in zip(images, evolution.images, captions):
         picture = picture_tag(image.data, image.format) if image is not None and image.ok else ""
         marked, right = marked_caption(caption, sample["truth"])
@@ -99,7 +107,9 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
         if presenter.on():          # four cards beside the chart whatever the captions' lengths: the
             rows.append(sample_row(picture, marked, _("{right} of {n} words right").format(right=right, n=n),
                                    truth=_("Truth: {truth}").format(truth=sample["truth"])))   # truth on hover
+            truths.append(f"{len(truths) + 1}. {_safe(sample['truth'])}")   # and under the help icon
         else:
             rows.append(sample_row(picture, marked, _("{right} of {n} words right · truth: {truth}").format(
                 right=right, n=n, truth=_safe(sample["truth"]))))
-    st.markdown("\n\n".join(rows), unsafe_allow_html=True)
+    st.markdown("\n\n".join(rows), unsafe_allow_html=True,
+                help=_("Ground truth:") + "\n\n" + "\n".join(truths) if truths else None)

@@ -16,6 +16,7 @@ from dataclasses import astuple
 import pandas as pd
 import streamlit as st
 
+from core.data.image_cache import Picture
 from core.evaluate import Strategy, caption_images, compare_strategies, sample_images
 from explorer import state
 from explorer.components.caption_diff import (BLEU_NOTE, against_html, caption_against_references, highlighted,
@@ -25,6 +26,7 @@ from explorer.components.image_picker import (PICTURE, ImageChoice, caption_inde
                                               show_image)
 from explorer.components.model_picker import PickedModel
 from explorer.components.picture import fitted, source
+from explorer.components.picture import show as show_picture
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 from explorer.styles import EXAMPLE_CARD, EXAMPLE_ROW
@@ -140,7 +142,9 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                                      ds.data[f"{split}_features"][row.image])
                 note = " " + _("({strategy}, log p = {logp:.2f})").format(strategy=_(strategy.label),
                                                                         logp=row.logprob)
-                card = example_card(choice, against_html(row.words, row.references, row.bleu, note=note))
+                fetched = state.image_fetcher().picture(choice.url, PICTURE)
+                card = example_card(choice.label, fetched, against_html(row.words, row.references, row.bleu,
+                                                                        note=note))
                 if card is not None:
                     st.html(card)
                     continue
@@ -148,22 +152,25 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                 # around two columns; on a phone the caption goes under the picture (`styles.EXAMPLE_ROW`)
                 with st.container(border=True, horizontal=True, wrap=False, gap="medium",
                                   key=f"{EXAMPLE_ROW}{split}-{k}"):
-                    show_image(choice, width=CARD_PICTURE)
+                    if fetched.ok:
+                        show_picture(fetched.data, CARD_PICTURE, fetched.format, caption=choice.label)
+                    else:
+                        show_image(choice, width=CARD_PICTURE)          # says why there is no picture
                     caption_against_references(row.words, row.references, row.bleu, note=note)
 
 
-def example_card(choice: ImageChoice, captions: str) -> str | None:
-    """One example as a single HTML element, its picture inline beside `captions` (HTML), when
-    the picture is small enough to travel inline (`picture.source`: every demo picture); None
-    otherwise. Three messages to the browser per example (a bordered row, the picture, the
-    captions) become one: Compare draws six of them on every run of every session."""
-    fetched = state.image_fetcher().picture(choice.url, PICTURE)
+def example_card(label: str, fetched: Picture, captions: str) -> str | None:
+    """One example as a single HTML element, its picture (`fetched`, labelled `label`) inline
+    beside `captions` (HTML), when the picture is small enough to travel inline
+    (`picture.source`: every demo picture); None otherwise. Three messages to the browser per
+    example (a bordered row, the picture, the captions) become one: Compare draws six of them
+    on every run of every session."""
     if not fetched.ok:
         return None
     address = source(fitted(fetched.data, CARD_PICTURE, fetched.format), fetched.format)
     if not isinstance(address, str):
         return None
-    label = html.escape(choice.label)
+    label = html.escape(label)
     return (f'<div class="{EXAMPLE_CARD}"><figure style="width:{CARD_PICTURE}px"><img src="{address}" alt="{label}">'
             f'<figcaption>{label}</figcaption></figure><div>{captions}</div></div>')
 

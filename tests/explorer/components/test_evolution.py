@@ -1,5 +1,8 @@
-"""The evolution view's words right: counted in the truth's order, not by position."""
-from explorer.components.evolution import marked_caption
+"""The evolution view's words right: counted in the truth's order, not by position; and what a
+run's files say stays inside its own row."""
+import re
+
+from explorer.components.evolution import SAMPLE_ROW, _safe, marked_caption, sample_row
 
 
 def test_a_word_left_out_does_not_make_every_later_word_wrong():
@@ -15,3 +18,38 @@ def test_words_out_of_order_or_not_in_the_truth_are_red():
     assert marked.count(":green[") == 2 and marked.count(":red[") == 2
     assert ":red[‹UNK›]" in marked                      # markdown shows the special word as it is
     assert marked_caption("", "a blue circle") == (":gray[(nothing)]", 0)
+
+
+HOSTILE = 'a dog\n\n```\n$x$ `y` ![](http://example.invalid/x.png) "q" <b>\\'   # a student's run wrote it
+
+
+def test_a_hostile_truth_stays_in_its_row():
+    """What a run's files say cannot end the row's HTML block, open a code block or a formula,
+    or leave the hover text: the four samples share one element."""
+    marked, _right = marked_caption("a dog `runs` $", HOSTILE)
+    row = sample_row("", marked, "2 of 9 words right · truth: " + _safe(HOSTILE), truth="Truth: " + HOSTILE)
+    assert row.count("\n\n") == 2                        # the blank lines around its Markdown, no other
+    markdown = row.split("\n\n")[1]
+    assert not re.search(r"(?<!\\)[`$]", markdown)        # every backtick and dollar escaped
+    title = re.search(r'title="([^"]*)"', row).group(1)
+    assert "\n" not in title and "&quot;q&quot;" in title and "&lt;b&gt;" in title
+
+
+def test_presenting_the_truths_are_under_a_help_icon_too():
+    from streamlit.testing.v1 import AppTest
+
+    def view():
+        import streamlit as st
+
+        from explorer.components.evolution import evolution_view
+        from explorer.runs.base import Evolution
+        st.session_state["app.present"] = True
+        evolution_view(Evolution([{"image_idx": 0, "url": "", "truth": "a red `ball`"},
+                                  {"image_idx": 1, "url": "", "truth": "two blue stars"}],
+                                 [(0, ["a ball", "two stars"])]), live=True)
+
+    at = AppTest.from_function(view).run()
+    assert not at.exception
+    [samples] = [m for m in at.markdown if SAMPLE_ROW in m.value]
+    assert samples.value.count('title="Truth: ') == 2
+    assert samples.proto.help.splitlines()[-2:] == ["1. a red \\`ball\\`", "2. two blue stars"]
