@@ -61,9 +61,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
 from benchmarks._machine import describe_machine
 from benchmarks.streamlit_client import PageResult, Session
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from core.data.demo import ensure_demo_dataset
 from explorer.components.class_panel import POLL, SILENT_MS, STALE_MS, SYNC
 from explorer.runs import crowd
@@ -214,6 +215,7 @@ async def burst(url: str, sessions: int, rounds: int, settle: float,
     local engine's threads with one server)."""
     clients = list(await asyncio.gather(*(Session.connect(url) for _ in range(sessions))))
     await asyncio.gather(*(c.open("") for c in clients))
+    await asyncio.gather(*(c.images_done() for c in clients))
     results, cpu = [], {"server": defaultdict(float), "client": defaultdict(float)}
     clicks = rounds * len(clients)                       # of each page
     for _ in range(rounds):
@@ -585,7 +587,7 @@ def report(results: list[PageResult], clients: list, cpu: dict | None = None, cl
           f"{overall['errors']:6} {overall['exceptions']:10}")
     if clients:
         print_sessions_per_server(clients)
-    if Session.fetch_images:
+    if Session.fetch_images and clients:
         print(f"  pictures fetched by address (once per session, as a browser shows them): "
               f"{sum(c.images_fetched for c in clients)}, {sum(c.image_errors for c in clients)} failed")
     return overall
@@ -601,7 +603,8 @@ def main(argv=None) -> int:
     parser.add_argument("--think", type=float, default=4.0, help="mean seconds between clicks, steady (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="times each session goes through every page")
     parser.add_argument("--scenarios", default="solo:1,steady:1,burst:1,burst:2",
-                        help="comma-separated MODE:SERVERS, MODE steady or burst, SERVERS 1 or more")
+                        help="comma-separated MODE:SERVERS, MODE solo, steady, burst, follow or watch, "
+                             "SERVERS 1 or more")
     parser.add_argument("--moves", type=int, default=8, help="the teacher's Next clicks, follow (default 8)")
     parser.add_argument("--watch-seconds", type=float, default=30.0,
                         help="how long the sessions stay on the Train page, watch (default 30)")
@@ -694,6 +697,7 @@ def main(argv=None) -> int:
 
 async def _run_and_close(job):
     out = await job                      # (results, clients, ...)
+    await asyncio.gather(*(c.images_done() for c in out[1]))      # with --images: the last pictures too
     await close_all(out[1])
     return out
 

@@ -11,8 +11,8 @@ arrives (the follow scenario of `benchmarks.classroom_load` times a step change 
 
 With `Session.fetch_images = True` every session also fetches each picture the server sends
 by address (Streamlit's `/media/...` files) once, in the background, as a browser shows it
-(a `data:` address travels inline and needs no fetch); `images_done()` waits for those
-fetched so far.
+(a `data:` address travels inline and needs no fetch), one at a time per session (a browser
+asks for several at once); `images_done()` waits until those queued so far were fetched.
 
 A session fetches the app's page once (the XSRF cookie and, through a proxy, its route
 cookie), opens `/_stcore/stream` with the subprotocols the browser sends, and talks in
@@ -146,14 +146,16 @@ class Session:
     async def _fetch_images(self) -> None:
         while True:
             url = await self._images.get()
+            ok = False
             try:
                 response = await asyncio.to_thread(self.http.get, self.base + url, timeout=30)
                 ok = response.status_code == 200 and len(response.content) > 0
-            except requests.RequestException:
-                ok = False
-            self.images_fetched += ok
-            self.image_errors += not ok
-            self._images.task_done()
+            except Exception:                              # noqa: BLE001 - a failed fetch, counted
+                pass
+            finally:
+                self.images_fetched += ok
+                self.image_errors += not ok
+                self._images.task_done()
 
     async def images_done(self) -> None:
         """Until every picture address queued so far was fetched (at once without `fetch_images`)."""
