@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from core.data.demo_scenes import Scene
+from core.data.image_cache import Picture
 from core.data.scene_lab import why_not
 from core.evaluate import CaptionIndex
 from explorer import address, state
@@ -222,12 +223,12 @@ def _edit(k: dict, prefix: str, scene: Scene) -> None:
     st.session_state[k["from"]] = SCENE
 
 
-def show_image(choice: ImageChoice, width: int | str = "stretch") -> None:
-    """The picture, or why it cannot be shown."""
+def show_image(choice: ImageChoice, width: int | str = "stretch", fetched: Picture | None = None) -> None:
+    """The picture (`fetched`, when the caller has it already), or why it cannot be shown."""
     if choice.picture is not None:
         st.image(choice.picture, caption=choice.label, width=width)
         return
-    result = state.image_fetcher().picture(choice.url, PICTURE)
+    result = fetched if fetched is not None else state.image_fetcher().picture(choice.url, PICTURE)
     if result.ok:
         show_picture(result.data, width, result.format, caption=choice.label)
     else:

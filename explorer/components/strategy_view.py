@@ -26,7 +26,6 @@ from explorer.components.image_picker import (PICTURE, ImageChoice, caption_inde
                                               show_image)
 from explorer.components.model_picker import PickedModel
 from explorer.components.picture import fitted, source
-from explorer.components.picture import show as show_picture
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 from explorer.styles import EXAMPLE_CARD, EXAMPLE_ROW
@@ -152,10 +151,7 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
                 # around two columns; on a phone the caption goes under the picture (`styles.EXAMPLE_ROW`)
                 with st.container(border=True, horizontal=True, wrap=False, gap="medium",
                                   key=f"{EXAMPLE_ROW}{split}-{k}"):
-                    if fetched.ok:
-                        show_picture(fetched.data, CARD_PICTURE, fetched.format, caption=choice.label)
-                    else:
-                        show_image(choice, width=CARD_PICTURE)          # says why there is no picture
+                    show_image(choice, width=CARD_PICTURE, fetched=fetched)
                     caption_against_references(row.words, row.references, row.bleu, note=note)
 
 
