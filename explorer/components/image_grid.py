@@ -25,7 +25,7 @@ from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, disp
                              feature_summary, image_caption_rows)
 from explorer import presenter, state
 from explorer.components.exports import Slide
-from explorer.components.picture import show as show_picture
+from explorer.components.picture import show as show_picture, source as picture_source
 from explorer.components.plots import feature_strip
 from explorer.i18n import _, n_
 
@@ -80,23 +80,49 @@ _NO_IMAGE_SVG = (
     'v447h447l-80-80H240Zm297-257ZM424-424Z"/></svg>')
 
 
-def placeholder_tile(reason: str | None) -> None:
-    """A striped tile the size of a photo that says why there is no image."""
+def placeholder_html(reason: str | None) -> str:
+    """A striped tile the size of a photo that says why there is no image, as HTML on one line."""
     reason = _(reason) if reason else _("no image")
     label = html.escape(_("Image unavailable: {reason}").format(reason=reason))
     reason = html.escape(reason)
     title = html.escape(_("Image unavailable"))
-    st.markdown(
-        f'<div class="caption-lab-missing" role="img" aria-label="{label}" '
-        f'style="aspect-ratio:1/1;display:flex;flex-direction:column;align-items:center;'
-        f'justify-content:center;gap:0.3rem;border-radius:0.5rem;text-align:center;padding:0.75rem;'
-        f'margin-bottom:0.5rem;'
-        f'background:repeating-linear-gradient(45deg,rgba(128,128,128,.10) 0 12px,'
-        f'rgba(128,128,128,.20) 12px 24px);">'
-        f'<div style="opacity:.7">{_NO_IMAGE_SVG}</div>'
-        f'<div style="font-weight:600">{title}</div>'
-        f'<div style="opacity:.85">{reason}</div></div>',
-        unsafe_allow_html=True)
+    return (f'<div class="caption-lab-missing" role="img" aria-label="{label}" '
+            f'style="aspect-ratio:1/1;display:flex;flex-direction:column;align-items:center;'
+            f'justify-content:center;gap:0.3rem;border-radius:0.5rem;text-align:center;padding:0.75rem;'
+            f'margin-bottom:0.5rem;'
+            f'background:repeating-linear-gradient(45deg,rgba(128,128,128,.10) 0 12px,'
+            f'rgba(128,128,128,.20) 12px 24px);">'
+            f'<div style="opacity:.7">{_NO_IMAGE_SVG}</div>'
+            f'<div style="font-weight:600">{title}</div>'
+            f'<div style="opacity:.85">{reason}</div></div>')
+
+
+def placeholder_tile(reason: str | None) -> None:
+    """Draw `placeholder_html(reason)`."""
+    st.markdown(placeholder_html(reason), unsafe_allow_html=True)
+
+
+CARD_PICTURE = "caption-lab-card"   # the class of a card's picture drawn inline with its caption
+
+
+def card_body(card: Card) -> str | None:
+    """A card's picture and caption as one Markdown body: the picture inline as a `data:` address
+    (one no larger than `picture.INLINE`, as every demo picture is), or the tile that says why
+    there is none, over the caption. None for a picture too large to travel inline (a COCO
+    photograph), which `st.image` sends by address instead.
+
+    One element instead of two: a Browse page draws ten to twenty-five cards on every run of
+    every session, and an `st.image` costs the server about twice a Markdown element."""
+    caption = caption_markdown(card.caption, card.highlight)
+    if not card.picture.ok:
+        # the tile's own margin and the gap that followed it as an element of its own
+        return f'<div style="margin-bottom:1.5rem">{placeholder_html(card.picture.error)}</div>\n\n{caption}'
+    address = picture_source(card.picture.data, card.picture.format)
+    if not isinstance(address, str):
+        return None
+    # as st.image draws a picture at the column's width: rounded corners, the usual gap below
+    return (f'<img class="{CARD_PICTURE}" src="{address}" alt="" style="display:block;width:100%;'
+            f'height:auto;object-fit:fill;border-radius:0.5rem;margin-bottom:1rem">\n\n{caption}')
 
 
 PRESENTER_WIDER = 1.5               # presenter mode: cards this much wider (pictures 1.25x or more)
@@ -119,11 +145,12 @@ def image_grid(cards: Sequence[Card], key: str, min_width: int = 210) -> int | N
                          help=_("Details: every caption of this image, the tokens and loss mask, "
                                 "the feature vector")):
                 chosen = i
-            if card.picture.ok:
-                show_picture(card.picture.data, "stretch", card.picture.format)
+            body = card_body(card)
+            if body is not None:
+                st.markdown(body, unsafe_allow_html=True)
             else:
-                placeholder_tile(card.picture.error)
-            st.markdown(caption_markdown(card.caption, card.highlight))
+                show_picture(card.picture.data, "stretch", card.picture.format)
+                st.markdown(caption_markdown(card.caption, card.highlight))
     return chosen
 
 

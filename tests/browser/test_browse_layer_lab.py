@@ -26,9 +26,10 @@ def card_titles(page, count: int = 10) -> list[str]:
 
 
 def wait_for_images(page, count: int) -> None:
-    """Until `count` card images are in the page and every one has decoded."""
+    """Until `count` card images are in the page and every one has decoded (the demo's travel
+    inline in their cards' Markdown: `image_grid.CARD_PICTURE`)."""
     page.wait_for_function(
-        "(n) => { const imgs = [...document.querySelectorAll('[data-testid=\"stImage\"] img')];"
+        "(n) => { const imgs = [...document.querySelectorAll('img.caption-lab-card')];"
         " return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0); }",
         arg=count)
 

@@ -9,7 +9,8 @@ from PIL import Image
 from core.data.coco import load_coco_data
 from core.data.stats import display_words, search_captions, split_stats
 from explorer import state
-from explorer.components.image_grid import image_address
+from explorer.components.image_grid import CARD_PICTURE, image_address
+from explorer.components.picture import INLINE
 from tests.support.http_server import LoopbackServer, serve_bytes, serve_status
 from tests.support.page_text import page_texts
 from tests.support.tiny_coco import write_tiny_coco
@@ -19,6 +20,11 @@ from .conftest import no_exception
 
 def batch(at) -> state.Minibatch:
     return at.session_state[state.BROWSE_BATCH]
+
+
+def inline_pictures(at) -> list[str]:
+    """The cards' Markdown bodies whose picture travels inline (every demo picture does)."""
+    return [m.value for m in at.markdown if f'<img class="{CARD_PICTURE}" src="data:image/' in m.value]
 
 
 def card_labels(at) -> list[str]:
@@ -31,13 +37,13 @@ def test_browse_shows_a_minibatch_of_cards(app, demo_data):
     assert at.title[0].value == "Browse"
     mb = batch(at)
     assert (mb.split, mb.seed, len(mb.rows)) == ("train", 231, 10)
-    assert len(at.image) == 10                                 # the demo's images are local files
+    assert len(inline_pictures(at)) == 10 and len(at.image) == 0   # small: inline, with the caption
     labels = card_labels(at)
     assert len(labels) == 10
     row, image = mb.rows[0], demo_data["train_image_idxs"][mb.rows[0]]
     assert labels[0] == f"row {row:,} · image {image:,}"
     first_caption = " ".join(display_words(demo_data["train_captions"][row], demo_data["idx_to_word"]))
-    assert any(m.value == first_caption for m in at.markdown)
+    assert inline_pictures(at)[0].endswith(f'margin-bottom:1rem">\n\n{first_caption}')
 
 
 def test_resample_draws_a_new_batch_that_its_seed_reproduces(app):
@@ -60,7 +66,7 @@ def test_split_and_batch_size_change_the_batch(app, demo_data):
     at.slider(key="browse.size").set_value(25).run()
     assert no_exception(at)
     mb = batch(at)
-    assert mb.split == "val" and len(mb.rows) == 25 and len(at.image) == 25
+    assert mb.split == "val" and len(mb.rows) == 25 and len(inline_pictures(at)) == 25
     assert max(mb.rows) < len(demo_data["val_captions"])
 
 
@@ -87,7 +93,7 @@ def test_search_with_no_match_says_so(app):
     assert no_exception(at)
     assert "No train caption matches" in at.info[0].value
     assert any("Not in the vocabulary: zebra" in c.value for c in at.caption)
-    assert len(at.image) == 0
+    assert len(at.image) == 0 and not inline_pictures(at)
 
 
 def test_details_show_every_caption_tokens_mask_and_features(app, demo_data):
@@ -107,7 +113,7 @@ def test_details_show_every_caption_tokens_mask_and_features(app, demo_data):
     assert tokens.loc["input id"].tolist() == [str(i) for i in caption[:-1]]
     assert tokens.loc["in the loss"].tolist() == ["✓" if i else "·" for i in caption[1:] != 0]
     assert any(m.value.startswith("**Feature vector** (PCA 512-d): 512 numbers") for m in at.markdown)
-    assert len(at.image) == 10 + 2                      # the cards, then the image and its feature strip
+    assert len(at.image) == 2 and len(inline_pictures(at)) == 10   # the image and its feature strip
     download = at.get("download_button")[0].proto        # the strip as a PNG for a slide, the dialog kept open
     assert download.label == "Download as PNG" and download.ignore_rerun
     url = str(demo_data["train_urls"][image])
@@ -141,7 +147,7 @@ def test_statistics_tab_shows_the_numbers_and_charts(app, demo_data):
     assert len(charts) == 3
     assert charts[0]["title"]["text"] == f"Caption length (train): {stats.mean_length:.1f} words on average"
     assert all(c["title"]["subtitle"] == "demo · train" for c in charts)
-    assert len(at.image) == 0                                  # the minibatch tab did not run
+    assert len(at.image) == 0 and not inline_pictures(at)      # the minibatch tab did not run
     next(b for b in at.button if b.label == "Re-sample").click().run()
     assert batch(at).seed == 232                               # the shared minibatch follows
 
@@ -159,19 +165,22 @@ def test_the_controls_and_batch_survive_a_visit_to_another_page(app):
     assert batch(at) == before
 
 
-def png(seed: int) -> bytes:
+def png(seed: int, height: int = 12, width: int = 16) -> bytes:
     buffer = io.BytesIO()
-    pixels = np.random.default_rng(seed).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
 
 
 def test_dead_links_become_tiles_that_say_why(app, tmp_path):
-    routes = {}
+    """Four kinds of link: a 404, a page that is not an image, a small picture (inline with its
+    caption) and a large one (over `picture.INLINE`: `st.image` sends it by address)."""
+    routes, large = {}, png(99, 100, 100)
+    assert len(large) > INLINE >= len(png(0))
     for i in range(12):
         path = f"/train2014/tiny_{i:06d}.jpg"
         routes[path] = [serve_status(404), serve_bytes(b"<html>gone</html>", "text/html"),
-                        serve_bytes(png(i), "image/png")][i % 3]
+                        serve_bytes(png(i), "image/png"), serve_bytes(large, "image/png")][i % 4]
     with LoopbackServer(routes) as server:
         folder = write_tiny_coco(tmp_path / "coco", url_base=server.url(""))
         at = app()
@@ -181,12 +190,19 @@ def test_dead_links_become_tiles_that_say_why(app, tmp_path):
         at.slider(key="browse.size").set_value(25).run()
     assert no_exception(at) and not at.error
     data = load_coco_data(folder)
-    images = data["train_image_idxs"][list(batch(at).rows)]
+    rows = list(batch(at).rows)
+    images = data["train_image_idxs"][rows]
     tiles = [m.value for m in at.markdown if "caption-lab-missing" in m.value]
-    assert len(at.image) == int(np.sum(images % 3 == 2))
-    assert len(tiles) == int(np.sum(images % 3 != 2)) > 0
-    assert sum("HTTP 404" in t for t in tiles) == int(np.sum(images % 3 == 0))
-    assert sum("not an image (text/html)" in t for t in tiles) == int(np.sum(images % 3 == 1))
+    assert len(inline_pictures(at)) == int(np.sum(images % 4 == 2)) > 0
+    assert len(at.image) == int(np.sum(images % 4 == 3)) > 0
+    assert all(i.proto.imgs[0].url.startswith("/mock/media/") for i in at.image)     # by address
+    assert len(tiles) == int(np.sum(images % 4 < 2)) > 0
+    assert sum("HTTP 404" in t for t in tiles) == int(np.sum(images % 4 == 0))
+    assert sum("not an image (text/html)" in t for t in tiles) == int(np.sum(images % 4 == 1))
+    captions = [" ".join(display_words(data["train_captions"][r], data["idx_to_word"])) for r in rows]
+    shown = [m.value for m in at.markdown]
+    for caption, image in zip(captions, images):       # every card's caption, with its picture or on its own
+        assert any(text == caption if image % 4 == 3 else text.endswith(f"\n\n{caption}") for text in shown)
 
 
 def test_the_open_tab_survives_a_visit_to_another_page(app):
@@ -197,4 +213,4 @@ def test_the_open_tab_survives_a_visit_to_another_page(app):
     at.switch_page("../pages/browse.py").run()
     assert no_exception(at)
     assert at.session_state["browse.tab"] == "Statistics"
-    assert len(at.metric) == 4 and len(at.image) == 0          # the statistics, not the minibatch
+    assert len(at.metric) == 4 and not inline_pictures(at)     # the statistics, not the minibatch
