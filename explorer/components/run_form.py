@@ -174,12 +174,16 @@ def run_form(num_train_available: int) -> RunConfig | None:
     problems = config.validate(num_train_available)
     pressed = st.button(_("Start"), type="primary", icon=":material/play_arrow:", width="stretch",
                         disabled=bool(problems))
+    notes = []                                     # one caption of one or two paragraphs: one element
     if not problems:
-        st.caption(_("**{iterations:,} iterations**: {per_epoch} per epoch × {epochs} epochs.").format(
+        notes.append(_("**{iterations:,} iterations**: {per_epoch} per epoch × {epochs} epochs.").format(
             iterations=config.num_iterations, per_epoch=config.iterations_per_epoch, epochs=config.num_epochs))
     if preset:
-        st.caption(_("{note} Choose *Custom* to change anything.").format(
+        notes.append(_("{note} Choose *Custom* to change anything.").format(
             note=_(PRESET_NOTES[choice]) if choice in PRESET_NOTES else ""))
+    if notes:
+        st.caption("\n\n".join(notes))
+    if preset:
         with st.expander(_("The preset's settings")):
             _summary(config)
         for name, text in problems.items():

@@ -202,21 +202,22 @@ def run_picker(runner: RunEngine, runs: list[RunInfo], owner: str) -> tuple[str,
         r = by_id[run_id]
         return f"{r.label}{' · ' + run_id[-6:] if labels.count(r.label) > 1 else ''} · {who(r, owner)}"
 
-    pick, compare, chart = st.columns([4, 2, 2], vertical_alignment="bottom")
+    # one row: the run fills what the two menus leave (a row, not three columns: 3 elements fewer
+    # on every run of the page and every second of its live panel's)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     labels_shown = "collapsed" if presenter.on() else "visible"     # the choices say what they are
-    followed = pick.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
+    followed = row.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
                               persist_state="session", label_visibility=labels_shown,
                               on_change=st.session_state.pop, args=(GONE, None))
     candidates = [r.run_id for r in runs if r.run_id != followed and (r.iteration or r.is_active)]
     st.session_state[state.TRAIN_OVERLAY] = [i for i in st.session_state.get(state.TRAIN_OVERLAY, [])
                                              if i in candidates]
     shown = len(st.session_state[state.TRAIN_OVERLAY])
-    with compare.popover(_("Compare ({n})").format(n=shown) if shown else _("Compare"),
-                         icon=":material/stacked_line_chart:", width="stretch"):
+    with row.popover(_("Compare ({n})").format(n=shown) if shown else _("Compare"),
+                     icon=":material/stacked_line_chart:"):
         overlay = st.multiselect(_("Compare loss curves with"), candidates, key=state.TRAIN_OVERLAY,
                                  format_func=describe, placeholder=_("Pick runs to overlay"),
                                  persist_state="session")
-    with chart.popover(_("Chart"), icon=":material/tune:", width="stretch",
-                       help=_("Smoothing and scale of the loss chart")):
+    with row.popover(_("Chart"), icon=":material/tune:", help=_("Smoothing and scale of the loss chart")):
         chart_controls()
     return followed, overlay

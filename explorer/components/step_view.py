@@ -10,6 +10,7 @@ reruns it on a timer until the caption ends.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from dataclasses import dataclass
@@ -287,7 +288,7 @@ def _panel(decoder: StepDecoder, image: ImageChoice, references: list[list[str]]
     with right:
         st.html(caption_html(decoder.words(), [s.forced for s in decoder.steps],
                              size="1.05rem" if compact else "1.6rem"))
-        with st.expander(_("The true captions")) if compact else st.container():
+        with st.expander(_("The true captions")) if compact else contextlib.nullcontext():
             st.html(references_html(references, decoder.words()))
         if not decoder.steps:
             st.info(_("Press **Step** (or the → key) to feed `<START>` and see the distribution "
