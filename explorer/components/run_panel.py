@@ -150,8 +150,12 @@ def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, li
 
 def _panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
     info = runner.get(run_id)
-    others = {r.run_id: r for r in runner.runs()}
-    shown = [info, *(others[i] for i in overlay if i in others)]
+    shown = [info]                         # each overlaid run read alone: no listing of every run
+    for other in overlay:                  # on every refresh of the panel
+        try:
+            shown.append(runner.get(other))
+        except KeyError:                   # deleted meanwhile: the picker says so on the next full run
+            pass
     _header(info, owner)
     if info.status != "queued":
         st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
