@@ -48,12 +48,13 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first
 BATCH = 25
 CARD_TITLE = re.compile(r"row [\d,]+ · image [\d,]+")
 
-# JS: the visible card titles, and whether every card has finished drawing its image
+# JS: the visible card titles, and whether every card has finished drawing its image (an
+# st.image, or one inline in the card's Markdown: image_grid.CARD_PICTURE)
 CARDS_JS = """() => {
   const titles = [...document.querySelectorAll('button')]
     .filter(b => b.offsetParent !== null && /row [\\d,]+ · image [\\d,]+/.test(b.innerText))
     .map(b => b.innerText.match(/row [\\d,]+ · image [\\d,]+/)[0]);
-  const imgs = [...document.querySelectorAll('[data-testid="stImage"] img')];
+  const imgs = [...document.querySelectorAll('[data-testid="stImage"] img, img.caption-lab-card')];
   const tiles = document.querySelectorAll('.caption-lab-missing').length;
   const loaded = imgs.every(i => i.complete && i.naturalWidth > 0);
   return {titles, images: imgs.length, tiles, loaded};

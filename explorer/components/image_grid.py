@@ -115,8 +115,7 @@ def card_body(card: Card) -> str | None:
     every session, and an `st.image` costs the server about twice a Markdown element."""
     caption = caption_markdown(card.caption, card.highlight)
     if not card.picture.ok:
-        # the tile's own margin and the gap that followed it as an element of its own
-        return f'<div style="margin-bottom:1.5rem">{placeholder_html(card.picture.error)}</div>\n\n{caption}'
+        return f"{placeholder_html(card.picture.error)}\n\n{caption}"
     address = picture_source(card.picture.data, card.picture.format)
     if not isinstance(address, str):
         return None

@@ -8,7 +8,8 @@ every session (1 to 2 ms a picture; Compare shows six). `show` hands Streamlit t
 already at that width, made by Streamlit's own fitting function (`fitted`), once per picture
 and width; Streamlit then finds nothing to do and sends it as it is. (The Train page's live
 panel puts its four small pictures inline in one Markdown element, through `fitted`:
-`explorer.components.evolution`.) Pictures shown at the column's width ("stretch")
+`explorer.components.evolution`; a Browse card its picture, with its caption:
+`image_grid.card_body`.) Pictures shown at the column's width ("stretch")
 go to Streamlit unchanged (it scales only those wider than 1460 px; the pages' are at most 640).
 
 A picture handed to `st.image` as bytes goes into Streamlit's media files, and the element

@@ -154,7 +154,7 @@ def _panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live:
     for other in overlay:                  # on every refresh of the panel
         try:
             shown.append(runner.get(other))
-        except KeyError:                   # deleted meanwhile: the picker says so on the next full run
+        except KeyError:                   # deleted meanwhile: the next full run's picker drops it
             pass
     _header(info, owner)
     if info.status != "queued":

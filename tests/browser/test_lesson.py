@@ -139,9 +139,11 @@ def test_pictures_are_larger_in_presenter_mode(browser, app_url):
         for where in ("lesson?step=1&", "browse?"):
             page.goto(f"{app_url}/{where}{query}lang=en")
             wait_idle(page)
-            page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img')
-            widths[mode, where] = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"] "
-                                                "[data-testid=\"stImage\"] img').getBoundingClientRect().width")
+            # the page's first picture: an st.image, or a Browse card's inline one (image_grid.CARD_PICTURE)
+            picture = '[data-testid="stMain"] [data-testid="stImage"] img, [data-testid="stMain"] img.caption-lab-card'
+            page.wait_for_selector(picture)
+            widths[mode, where] = page.evaluate("(s) => document.querySelector(s).getBoundingClientRect().width",
+                                                picture)
     for where in ("lesson?step=1&", "browse?"):
         assert widths["presenting", where] >= 1.25 * widths["normal", where], (where, widths)
     context.close()
