@@ -11,7 +11,7 @@ import streamlit as st
 
 from explorer import presenter, state
 from explorer.components.run_form import run_form
-from explorer.components.run_panel import run_panel, run_picker
+from explorer.components.run_panel import run_header, run_panel, run_picker
 from explorer.components.runs_table import gone_sentence, runs_section, said
 from explorer.i18n import _
 from explorer.runs.base import EngineUnavailable, RunEngine, RunLimitError
@@ -70,6 +70,7 @@ with follow_column:
     if runs:
         followed, overlay = run_picker(runner, runs, owner)
         live = any(r.is_active for r in runs if r.run_id in (followed, *overlay))
+        run_header(next(r for r in runs if r.run_id == followed), owner)
         (live_panel if live else still_panel)(runner, followed, overlay, owner, live=live)
     else:
         if st.session_state.get(state.TRAIN_RUN) is not None:       # the one run followed was deleted

@@ -50,9 +50,11 @@ def parting_sentence(losses, reference) -> str:
              "reference.").format(iteration=at + 1)
 
 
-def _header(info: RunInfo, owner: str) -> None:
+def run_header(info: RunInfo, owner: str) -> None:
     """The run's name and settings (on a projector neither: the run chosen above names it,
-    the runs table below has its settings, and the screen is short)."""
+    the runs table below has its settings, and the screen is short). Drawn by the page above
+    the panel, not in it: they never change while the run trains, and the live panel redraws
+    what it holds every second for every session watching."""
     if presenter.on():
         return
     st.markdown(f"#### {info.label}")
@@ -136,7 +138,8 @@ def _buttons(runner: RunEngine, info: RunInfo, owner: str) -> None:
 
 
 def run_panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live: bool) -> None:
-    """Draw the followed run with `overlay` runs' curves beside it.
+    """Draw the followed run with `overlay` runs' curves beside it (its name and settings above
+    it are `run_header`'s, drawn by the page).
 
     With `live` (the caller polls), it asks for one full rerun once nothing it shows is
     queued or running any more, so the page can stop polling. A run deleted meanwhile (here,
@@ -156,7 +159,6 @@ def _panel(runner: RunEngine, run_id: str, overlay: list[str], owner: str, live:
             shown.append(runner.get(other))
         except KeyError:                   # deleted meanwhile: the next full run's picker drops it
             pass
-    _header(info, owner)
     if info.status != "queued":
         st.progress(min(info.iteration / info.total, 1.0) if info.total else 0.0, text=progress_text(info))
     _message(runner, info)
