@@ -42,8 +42,8 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
         return values.copy()
     if not (np.abs(values) <= 1e50).all():                    # missing, infinite or beyond any loss
         return pd.Series(values).ewm(alpha=1 - weight, adjust=True).mean().to_numpy()
-    block = max(1, int(250 / -np.log10(weight)))              # weight**-(block - 1) <= 1e250
-    up, down, norms_from_zero = _powers(float(weight), min(block, len(values)))
+    block = max(1, min(BLOCK, int(250 / -np.log10(weight))))  # weight**-(block - 1) <= 1e250
+    up, down, norms_from_zero = _powers(float(weight), block)
     out = np.empty_like(values)
     total = norm = 0.0                                         # the two sums at the step before the block
     for start in range(0, len(values), block):
@@ -56,10 +56,14 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+BLOCK = 4096                   # at most this many losses per block of `ema`
+
+
 @functools.lru_cache(maxsize=16)
 def _powers(weight: float, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`weight**-k` and `weight**k` for k < `length`, and the running sums of the first times the
-    second (`ema`'s normaliser from zero), made once per smoothing the reader picks."""
+    second (`ema`'s normaliser from zero), made once per smoothing the reader picks (a block's
+    worth, whatever the curve's length: at most 100 kB)."""
     k = np.arange(length, dtype=float)
     up, down = weight ** -k, weight ** k
     return up, down, down * np.cumsum(up)

@@ -209,7 +209,7 @@ def run_picker(runner: RunEngine, runs: list[RunInfo], owner: str) -> tuple[str,
         return f"{r.label}{' · ' + run_id[-6:] if labels.count(r.label) > 1 else ''} · {who(r, owner)}"
 
     # one row: the run fills what the two menus leave (a row, not three columns: 3 elements fewer
-    # on every run of the page and every second of its live panel's)
+    # on every run of the page)
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     labels_shown = "collapsed" if presenter.on() else "visible"     # the choices say what they are
     followed = row.selectbox(_("Follow run"), list(by_id), key=state.TRAIN_RUN, format_func=describe,
