@@ -25,7 +25,7 @@ from core.data.stats import (CaptionTokens, FeatureSummary, caption_tokens, disp
                              feature_summary, image_caption_rows)
 from explorer import presenter, state
 from explorer.components.exports import Slide
-from explorer.components.picture import show as show_picture, source as picture_source
+from explorer.components.picture import inline_address, show as show_picture
 from explorer.components.plots import feature_strip
 from explorer.i18n import _, n_
 
@@ -116,8 +116,8 @@ def card_body(card: Card) -> str | None:
     caption = caption_markdown(card.caption, card.highlight)
     if not card.picture.ok:
         return f"{placeholder_html(card.picture.error)}\n\n{caption}"
-    address = picture_source(card.picture.data, card.picture.format)
-    if not isinstance(address, str):
+    address = inline_address(card.picture.data, card.picture.format)
+    if address is None:
         return None
     # as st.image draws a picture at the column's width: rounded corners, the usual gap below
     return (f'<img class="{CARD_PICTURE}" src="{address}" alt="" style="display:block;width:100%;'

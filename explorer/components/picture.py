@@ -76,12 +76,18 @@ def data_address(data: bytes, image_format: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def source(data: bytes, image_format: str) -> bytes | str:
-    """What to hand `st.image` for an encoded picture: its `data:` address when it is a JPEG or
-    PNG of at most `INLINE` bytes, else the bytes (see the module)."""
+def inline_address(data: bytes, image_format: str) -> str | None:
+    """The `data:` address of an encoded picture small enough to travel inline (a JPEG or PNG of
+    at most `INLINE` bytes), else None (see the module)."""
     if len(data) <= INLINE and image_format in ("JPEG", "PNG"):
         return data_address(data, image_format)
-    return data
+    return None
+
+
+def source(data: bytes, image_format: str) -> bytes | str:
+    """What to hand `st.image` for an encoded picture: its `inline_address` when it has one, else
+    the bytes."""
+    return inline_address(data, image_format) or data
 
 
 def show(data: bytes, width: int | str, image_format: str, **kwargs) -> None:

@@ -25,7 +25,7 @@ from explorer.components.charts import chart_pair
 from explorer.components.image_picker import (PICTURE, ImageChoice, caption_index, image_picker, references_of,
                                               show_image)
 from explorer.components.model_picker import PickedModel
-from explorer.components.picture import fitted, source
+from explorer.components.picture import fitted, inline_address
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 from explorer.styles import EXAMPLE_CARD, EXAMPLE_ROW
@@ -158,13 +158,13 @@ def examples(picked: PickedModel, ds: state.Dataset) -> None:
 def example_card(label: str, fetched: Picture, captions: str) -> str | None:
     """One example as a single HTML element, its picture (`fetched`, labelled `label`) inline
     beside `captions` (HTML), when the picture is small enough to travel inline
-    (`picture.source`: every demo picture); None otherwise. Three messages to the browser per
+    (`picture.inline_address`: every demo picture); None otherwise. Three messages to the browser per
     example (a bordered row, the picture, the captions) become one: Compare draws six of them
     on every run of every session."""
     if not fetched.ok:
         return None
-    address = source(fitted(fetched.data, CARD_PICTURE, fetched.format), fetched.format)
-    if not isinstance(address, str):
+    address = inline_address(fitted(fetched.data, CARD_PICTURE, fetched.format), fetched.format)
+    if address is None:
         return None
     label = html.escape(label)
     return (f'<div class="{EXAMPLE_CARD}"><figure style="width:{CARD_PICTURE}px"><img src="{address}" alt="{label}">'
