@@ -7,9 +7,11 @@ same numbers for float32 training (to float32 rounding) and is tested against th
 - the elementwise work of each timestep (gates, cell, tanh, their derivatives) is one
   loop compiled by numba instead of a dozen numpy passes, with tanh from a rational
   approximation accurate to about 3e-7 (Eigen's), so that the loop vectorizes;
-- sequences are kept time-inside, (rows, T, N), and the backward's gradient at the
-  pre-activations packed step after step, so the weight gradients' products read every
-  position as one (rows, positions) matrix;
+- every array is kept position by position, (T, N, features), so that each loop runs along
+  a contiguous row of H or 4H features (the LSTM's gates one loop, its cell another, so
+  that each vectorizes), and the backward's gradient at the pre-activations is packed step
+  after step, so the weight gradients' products read every position as one
+  (positions, features) matrix;
 - the input projection, its weight gradient and the embedding's gradient are computed once
   per distinct word of the batch, not once per position;
 - the captions run longest first, and each step takes only those with a word still to
@@ -146,86 +148,73 @@ def _row_sum(a, row, start, count):
     return total
 
 
-@_inline
-def _add_words(z, xw, cols, t, nt):
-    """z[:, n] += xw[:, cols[t, n]] for the first nt columns: each position's word's input
-    projection, gathered in a loop of its own so that the step's arithmetic vectorizes."""
-    for j in range(z.shape[0]):
-        for n in range(nt):
-            z[j, n] += xw[j, cols[t, n]]
-
-
 @_jit
 def _rnn_step(z, xw, cols, b, t, nt, hs):
-    """hs[:, t+1, n] = tanh(z[:, n] + xw[:, cols[t, n]] + b) for the first nt sequences:
-    z (H, N) = Wh^T h_{t-1}, used as scratch; xw (H, U) = Wx^T x of each distinct word;
-    cols (T, N) the word of every position, as a column of xw; hs (H, T+1, N)."""
-    H = z.shape[0]
-    _add_words(z, xw, cols, t, nt)
-    for j in range(H):
-        bj = b[j]
-        for n in range(nt):
-            hs[j, t + 1, n] = _tanh(z[j, n] + bj)
+    """hs[t+1, n] = tanh(z[n] + xw[cols[t, n]] + b) for the first nt sequences:
+    z (N, H) = h_{t-1} Wh; xw (U, H) = x Wx of each distinct word; cols (T, N) the word of
+    every position, as a row of xw; hs (T+1, N, H)."""
+    H = z.shape[1]
+    for n in range(nt):
+        zn, x, h = z[n], xw[cols[t, n]], hs[t + 1, n]
+        for j in range(H):
+            h[j] = _tanh(zn[j] + x[j] + b[j])
 
 
 @_jit
 def _rnn_step_back(dh, dnext, hs, t, nt, dz, at):
-    """dz[:, at + n] = (dh[:, t, n] + dnext[:, n]) * (1 - h_t^2) for the first nt sequences:
-    dh (H, T, N), dnext (H, N) = Wh dz of step t+1, dz (H, P) packed (step t's columns from
+    """dz[at + n] = (dh[t, n] + dnext[n]) * (1 - h_t^2) for the first nt sequences:
+    dh (T, N, H), dnext (N, H) = dz Wh^T of step t+1, dz (P, H) packed (step t's rows from
     `at`)."""
-    H = dnext.shape[0]
-    for j in range(H):
-        for n in range(nt):
-            h = hs[j, t + 1, n]
-            dz[j, at + n] = (dh[j, t, n] + dnext[j, n]) * (F32(1) - h * h)
+    H = dz.shape[1]
+    for n in range(nt):
+        h, up, down, out = hs[t + 1, n], dh[t, n], dnext[n], dz[at + n]
+        for j in range(H):
+            out[j] = (up[j] + down[j]) * (F32(1) - h[j] * h[j])
 
 
 @_jit
 def _lstm_step(z, xw, cols, b, t, nt, prev_c, gates, c, tanh_c, hs):
-    """One LSTM step's elementwise work, for the first nt sequences. z (4H, N) = Wh^T h_{t-1}
-    (used as scratch); xw (4H, U) = Wx^T x of each distinct word, cols (T, N) the word of
-    every position as a column of xw; prev_c (H, N) = c_{t-1}. Writes the activations `gates` (4H, N), `c` and
-    `tanh_c` (H, N), and h_t to hs[:, t+1] (H, T+1, N)."""
-    H = c.shape[0]
-    _add_words(z, xw, cols, t, nt)
-    for j in range(H):
-        bi, bf, bo, bg = b[j], b[H + j], b[2 * H + j], b[3 * H + j]
-        for n in range(nt):
-            i = _sigmoid(z[j, n] + bi)
-            f = _sigmoid(z[H + j, n] + bf)
-            o = _sigmoid(z[2 * H + j, n] + bo)
-            g = _tanh(z[3 * H + j, n] + bg)
-            cv = i * g + f * prev_c[j, n]
-            tc = _tanh(cv)
-            gates[j, n] = i
-            gates[H + j, n] = f
-            gates[2 * H + j, n] = o
-            gates[3 * H + j, n] = g
-            c[j, n] = cv
-            tanh_c[j, n] = tc
-            hs[j, t + 1, n] = o * tc
+    """One LSTM step's elementwise work, for the first nt sequences. z (N, 4H) = h_{t-1} Wh;
+    xw (U, 4H) = x Wx of each distinct word, cols (T, N) the word of every position as a row
+    of xw; prev_c (N, H) = c_{t-1}. Writes the activations `gates` (N, 4H), `c` and
+    `tanh_c` (N, H), and h_t to hs[t+1] (T+1, N, H). The gates and the cell are two loops
+    over each row: one loop doing both does not vectorize (and ran four times slower)."""
+    H = c.shape[1]
+    for n in range(nt):
+        zn, x, a = z[n], xw[cols[t, n]], gates[n]
+        for j in range(3 * H):                       # i, f, o
+            a[j] = _sigmoid(zn[j] + x[j] + b[j])
+        for j in range(3 * H, 4 * H):                # g
+            a[j] = _tanh(zn[j] + x[j] + b[j])
+        pc, cn, tc, h = prev_c[n], c[n], tanh_c[n], hs[t + 1, n]
+        for j in range(H):
+            cv = a[j] * a[3 * H + j] + a[H + j] * pc[j]
+            tv = _tanh(cv)
+            cn[j] = cv
+            tc[j] = tv
+            h[j] = a[2 * H + j] * tv
 
 
 @_jit
 def _lstm_step_back(dh, dnext, dc, gates, prev_c, tanh_c, t, nt, da, at):
-    """One LSTM step's backward elementwise work, for the first nt sequences: dh (H, T, N)
-    upstream, dnext (H, N) = Wh da of step t+1, dc (H, N) the gradient on c_t from step
-    t+1, updated in place to c_{t-1}'s; gates (4H, N), prev_c and tanh_c (H, N) as
-    `_lstm_step` read and wrote them. Writes da[:, at + n] (da (4H, P) packed: step t's columns from `at`), the gradient
-    at the pre-activations."""
-    H = dnext.shape[0]
-    for j in range(H):
-        for n in range(nt):
-            i, f, o, g = gates[j, n], gates[H + j, n], gates[2 * H + j, n], gates[3 * H + j, n]
-            tc = tanh_c[j, n]
-            dhv = dh[j, t, n] + dnext[j, n]
-            dcv = dhv * o * (F32(1) - tc * tc) + dc[j, n]
-            di = dcv * g * i * (F32(1) - i)
-            df = dcv * prev_c[j, n] * f * (F32(1) - f)
-            do = dhv * tc * o * (F32(1) - o)
-            dg = dcv * i * (F32(1) - g * g)
-            da[j, at + n], da[H + j, at + n], da[2 * H + j, at + n], da[3 * H + j, at + n] = di, df, do, dg
-            dc[j, n] = dcv * f
+    """One LSTM step's backward elementwise work, for the first nt sequences: dh (T, N, H)
+    upstream, dnext (N, H) = da Wh^T of step t+1, dc (N, H) the gradient on c_t from step
+    t+1, updated in place to c_{t-1}'s; gates (N, 4H), prev_c and tanh_c (N, H) as
+    `_lstm_step` read and wrote them. Writes da[at + n] (da (P, 4H) packed: step t's rows
+    from `at`), the gradient at the pre-activations."""
+    H = dc.shape[1]
+    for n in range(nt):
+        a, pc, tc, up, down, dcn, out = gates[n], prev_c[n], tanh_c[n], dh[t, n], dnext[n], dc[n], da[at + n]
+        for j in range(H):
+            i, f, o, g = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            tv = tc[j]
+            dhv = up[j] + down[j]
+            dcv = dhv * o * (F32(1) - tv * tv) + dcn[j]
+            out[j] = dcv * g * i * (F32(1) - i)
+            out[H + j] = dcv * pc[j] * f * (F32(1) - f)
+            out[2 * H + j] = dhv * tv * o * (F32(1) - o)
+            out[3 * H + j] = dcv * i * (F32(1) - g * g)
+            dcn[j] = dcv * f
 
 
 @_jit
@@ -258,14 +247,14 @@ def _softmax_loss(scores, bias, targets, scale, dbias):
 
 @_jit
 def _sum_by_word(da, cols, out):
-    """out[:, u] = the sum of da's columns p whose word is u (cols[p] == u): da (G, P),
-    cols (P,), out (G, U)."""
-    G, P = da.shape
-    for j in range(G):
-        for u in range(out.shape[1]):
-            out[j, u] = 0
-        for p in range(P):
-            out[j, cols[p]] += da[j, p]
+    """out[u] = the sum of da's rows p whose word is u (cols[p] == u), added in the rows'
+    order: da (P, G), cols (P,), out (U, G)."""
+    P, G = da.shape
+    out[:] = 0
+    for p in range(P):
+        row, src = out[cols[p]], da[p]
+        for j in range(G):
+            row[j] += src[j]
 
 
 @_jit
@@ -293,7 +282,7 @@ def takes(params) -> bool:
 
 def loss(params, features, captions, cell_type, null_id):
     """`CaptioningRNN.loss` for float32 parameters (see `takes`): the same loss and gradients
-    to float32 rounding, computed time-inside with the compiled loops.
+    to float32 rounding, computed position by position with the compiled loops.
 
     params: the model's dict (W_embed, W_proj, b_proj, Wx, Wh, b, W_vocab, b_vocab);
     features (N, D) float32; captions (N, T+1) ids starting with <START>; cell_type "rnn"
@@ -334,72 +323,75 @@ def loss(params, features, captions, cell_type, null_id):
     # forward: h0 from the image, the input projection of every distinct word, the time loop
     h0 = features @ p["W_proj"] + p["b_proj"]                             # (N, H)
     x_words = p["W_embed"][words]                                         # (U, W)
-    xw = p["Wx"].T @ x_words.T                                            # (G, U), bias added per step
-    hs = np.zeros((H, T + 1, N), F32)                                     # h_{-1}.. as columns: hs[:, t+1] = h_t
-    hs[:, 0] = h0.T                                                       # (left zero after a caption's end)
-    WhT = p["Wh"].T                                                       # a view: BLAS reads it transposed
-    z = np.empty((G, N), F32)
+    xw = x_words @ p["Wx"]                                                # (U, G), bias added per step
+    hs = np.zeros((T + 1, N, H), F32)                                     # hs[t+1] = h_t, h0 first
+    hs[0] = h0                                                            # (left zero after a caption's end)
+    Wh = p["Wh"]
+    z = np.empty((N, G), F32)
     if lstm:
-        gates = np.empty((T, G, N), F32)                                  # read by the loops only,
-        cs, tanh_cs = np.empty((T + 1, H, N), F32), np.empty((T, H, N), F32)   # so time-outside
+        gates = np.empty((T, N, G), F32)
+        cs, tanh_cs = np.empty((T + 1, N, H), F32), np.empty((T, N, H), F32)
         cs[0] = 0                                                         # cs[t+1] = c_t
         for t in range(steps):
             nt = active[t]
-            np.matmul(WhT, hs[:, t, :nt], out=z[:, :nt])
+            np.matmul(hs[t, :nt], Wh, out=z[:nt])
             _lstm_step(z, xw, cols, p["b"], t, nt, cs[t], gates[t], cs[t + 1], tanh_cs[t], hs)
     else:
         for t in range(steps):
             nt = active[t]
-            np.matmul(WhT, hs[:, t, :nt], out=z[:, :nt])
+            np.matmul(hs[t, :nt], Wh, out=z[:nt])
             _rnn_step(z, xw, cols, p["b"], t, nt, hs)
 
     # the vocabulary layer and the loss, on the kept positions only (as the model does)
-    h_cols = hs[:, 1:].reshape(H, T * N)                                  # (H, T*N), a view
+    h_rows = hs[1:].reshape(T * N, H)                                     # (T*N, H), a view
     K = kept.size
-    h_kept = h_cols if K == T * N else h_cols[:, kept]                    # (H, K)
-    scores = h_kept.T @ p["W_vocab"]                                      # (K, V), bias added in the loop
+    h_kept = h_rows if K == T * N else h_rows[kept]                       # (K, H)
+    scores = h_kept @ p["W_vocab"]                                        # (K, V), bias added in the loop
     dscores = scores                                                      # the gradient, in place
     grads = {"b_vocab": np.empty(V, F32)}
     loss_value = float(_softmax_loss(dscores, p["b_vocab"], targets[kept], F32(1 / N), grads["b_vocab"]))
-    grads["W_vocab"] = h_kept @ dscores                                   # summed over positions, / N
-    dh_kept = p["W_vocab"] @ dscores.T                                    # (H, K)
+    grads["W_vocab"] = h_kept.T @ dscores                                 # summed over positions, / N
+    dh_kept = dscores @ p["W_vocab"].T                                    # (K, H)
     if K == T * N:
-        dh = dh_kept.reshape(H, T, N)
+        dh = dh_kept.reshape(T, N, H)
     else:
-        dh = np.zeros((H, T * N), F32)
-        dh[:, kept] = dh_kept
-        dh = dh.reshape(H, T, N)
+        dh = np.zeros((T * N, H), F32)
+        dh[kept] = dh_kept
+        dh = dh.reshape(T, N, H)
 
     # backward through time, the gradient at the pre-activations packed: step t's active
-    # columns from at[t] (the positions after a caption's end, left out, would be zero)
-    Wh = p["Wh"]
+    # rows from at[t] (the positions after a caption's end, left out, would be zero)
+    WhT = Wh.T                                                            # a view: BLAS reads it transposed
     at = np.concatenate([[0], np.cumsum(active[:steps])])
-    da = np.empty((G, at[-1]), F32)
-    dnext = np.zeros((H, N), F32)                                         # Wh da of step t+1
+    da = np.empty((at[-1], G), F32)
+    # dnext (N, H) = da Wh^T of step t+1, laid out column after column: BLAS makes the
+    # product faster that way round (0.43 against 0.50 ms a call at the notebook's shape on
+    # an AMD EPYC), though the loops then read its rows strided
+    dnext = np.zeros((H, N), F32).T
     if lstm:
-        dc = np.zeros((H, N), F32)
+        dc = np.zeros((N, H), F32)
         for t in range(steps - 1, -1, -1):
             nt = active[t]
             _lstm_step_back(dh, dnext, dc, gates[t], cs[t], tanh_cs[t], t, nt, da, at[t])
-            np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
+            np.matmul(da[at[t]:at[t + 1]], WhT, out=dnext[:nt])
     else:
         for t in range(steps - 1, -1, -1):
             nt = active[t]
             _rnn_step_back(dh, dnext, hs, t, nt, da, at[t])
-            np.matmul(Wh, da[:, at[t]:at[t + 1]], out=dnext[:, :nt])
+            np.matmul(da[at[t]:at[t + 1]], WhT, out=dnext[:nt])
     if at[-1] == T * N:                                                   # every position ran: views
-        h_prev, word_of = hs[:, :T].reshape(H, T * N), cols.reshape(-1)
+        h_prev, word_of = hs[:T].reshape(T * N, H), cols.reshape(-1)
     else:                                                                 # the positions da holds, in its order
         ran = np.arange(N) < active[:, None]                              # (T, N)
-        h_prev, word_of = hs[:, :T][:, ran], cols[ran]
-    grads["Wh"] = h_prev @ da.T                                           # h_{t-1} of every position
-    da_words = np.empty((G, words.size), F32)                             # summed per distinct word
+        h_prev, word_of = hs[:T][ran], cols[ran]
+    grads["Wh"] = h_prev.T @ da                                           # h_{t-1} of every position
+    da_words = np.empty((words.size, G), F32)                             # summed per distinct word
     _sum_by_word(da, word_of, da_words)
-    grads["b"] = da_words.sum(axis=1)                                     # every position's, by way of its word
-    grads["Wx"] = x_words.T @ da_words.T
+    grads["b"] = da_words.sum(axis=0)                                     # every position's, by way of its word
+    grads["Wx"] = x_words.T @ da_words
     grads["W_embed"] = np.zeros_like(p["W_embed"])
-    grads["W_embed"][words] = da_words.T @ p["Wx"].T                      # (U, W): each word's row once
-    dh0 = dnext.T                                                         # (N, H)
+    grads["W_embed"][words] = da_words @ p["Wx"].T                        # (U, W): each word's row once
+    dh0 = dnext                                                           # (N, H)
     grads["W_proj"] = features.T @ dh0
     grads["b_proj"] = dh0.sum(axis=0)
     return loss_value, grads

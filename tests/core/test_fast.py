@@ -191,11 +191,11 @@ def test_a_nan_reaches_the_loss(cell):
 def test_tanh_and_exp_across_their_range():
     """The rational tanh (through the RNN step: h = tanh(z)) and the softmax's exp, against float64."""
     x = np.concatenate([np.linspace(-30, 30, 200_001), [-1e30, 1e30, 0.0, -0.0, 1e-30]]).astype(np.float32)
-    hs = np.zeros((x.size, 2, 1), np.float32)
-    fast._rnn_step(x[:, None], np.zeros((x.size, 1), np.float32), np.zeros((1, 1), np.intp),
+    hs = np.zeros((2, 1, x.size), np.float32)          # one sequence whose hidden state is x.size wide
+    fast._rnn_step(x[None, :], np.zeros((1, x.size), np.float32), np.zeros((1, 1), np.intp),
                    np.zeros(x.size, np.float32), 0, 1, hs)
-    assert np.abs(hs[:, 1, 0] - np.tanh(x.astype(np.float64))).max() < 5e-7
-    assert np.abs(hs[:, 1, 0]).max() <= 1
+    assert np.abs(hs[1, 0] - np.tanh(x.astype(np.float64))).max() < 5e-7
+    assert np.abs(hs[1, 0]).max() <= 1
     rng = np.random.default_rng(3)
     scores = (rng.standard_normal((50, 300)) * np.linspace(0.1, 40, 50)[:, None]).astype(np.float32)
     targets = rng.integers(0, 300, size=50)
