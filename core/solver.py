@@ -37,6 +37,11 @@ def diverged(loss: float, first_loss: float | None) -> bool:
     return first_loss is not None and first_loss > 0 and loss > EXPLODED * first_loss
 
 
+def _all_finite(arrays) -> bool:
+    """Whether no gradient holds a NaN or an infinity (`core.fast.all_finite` where Adam is compiled)."""
+    return all(np.isfinite(a.sum()) for a in arrays)
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Ask glibc to keep freed memory for reuse rather than hand it back to the system.
@@ -107,9 +112,10 @@ class CaptioningSolver:
         given = rng if rng is not None else seed
         self.rng = None if given is None else np.random.default_rng(given)
         self._rule = optim.RULES[self.update_rule]
+        self._finite = _all_finite
         if self.update_rule == "adam":
             from . import fast                    # one compiled pass for float32 weights
-            self._rule = fast.adam
+            self._rule, self._finite = fast.adam, fast.all_finite
         self._reset()
 
     def _check_numbers(self):
@@ -149,7 +155,7 @@ class CaptioningSolver:
         """The loss on one minibatch and, where it and its gradients are finite, one update."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss, grads = self.model.loss(features, captions)
-            if not np.isfinite(loss) or not all(np.isfinite(g.sum()) for g in grads.values()):
+            if not np.isfinite(loss) or not self._finite(grads.values()):
                 return float("nan") if np.isfinite(loss) else float(loss)
             for p, w in self.model.params.items():
                 next_w, self.optim_configs[p] = self._rule(w, grads[p], self.optim_configs[p])

@@ -213,6 +213,28 @@ def test_tanh_and_exp_across_their_range():
     assert np.abs(dbias - 0.5 * grad.sum(axis=0)).max() < 1e-5
 
 
+@pytest.mark.parametrize("size", [1, 7, 8, 9, 1003])
+def test_all_finite_finds_a_nan_or_an_infinity_anywhere(size):
+    """The solver's check of every gradient: any one NaN or infinity, at the first, a middle or
+    the last entry of any array, makes it False; large but finite entries do not (a float32
+    sum of them overflows, which `np.isfinite(a.sum())`, the check for other dtypes, takes for
+    an infinity)."""
+    clean = [np.linspace(-1, 1, size, dtype=np.float32).reshape(-1, 1), np.ones((3, 4), np.float32)]
+    assert fast.all_finite(clean)
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in {0, size // 2, size - 1}:
+            spoiled = clean[0].copy()
+            spoiled[at] = bad
+            assert not fast.all_finite([clean[1], spoiled])
+    huge = np.full(size + 1, 3e38, np.float32)
+    with np.errstate(over="ignore"):
+        assert fast.all_finite([huge]) and not np.isfinite(huge.sum())
+    assert not fast.all_finite([np.array([1.0, np.nan])])                      # float64: numpy's way
+    strided = np.ones((4, 6), np.float32).T
+    strided[2, 3] = np.inf
+    assert not fast.all_finite([strided])                                      # not C-contiguous: numpy's way
+
+
 def test_fast_adam_follows_optim_adam():
     rng = np.random.default_rng(0)
     w = rng.standard_normal((30, 20)).astype(np.float32)

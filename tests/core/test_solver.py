@@ -164,3 +164,24 @@ def test_an_exploding_but_finite_loss_ends_the_run_with_its_figures():
     default = CaptioningSolver(model(), toy_data(), update_rule="sgd", batch_size=10, verbose=False)
     default.diverged_at, default.diverged_loss, default.loss_history = 3, 900.0, [80.0, 85.0, 900.0]
     assert "(0.01)" in default.divergence_message            # sgd's own default learning rate
+
+
+@pytest.mark.parametrize("rule", ["adam", "sgd"])     # adam: core.fast's compiled check; sgd: numpy's
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_gradient_that_is_not_finite_updates_nothing(rule, bad):
+    """A finite loss whose gradients hold one NaN or infinity (here in the last entry of the
+    last gradient, past any vectorized block) ends the run at that iteration, every weight as it was."""
+    net = model("lstm")
+    real_loss = net.loss
+
+    def spoiled(features, captions):
+        loss, grads = real_loss(features, captions)
+        grads["b_vocab"] = grads["b_vocab"].copy()
+        grads["b_vocab"][-1] = bad
+        return loss, grads
+
+    net.loss = spoiled
+    before = {k: w.copy() for k, w in net.params.items()}
+    solver = CaptioningSolver(net, toy_data(), update_rule=rule, batch_size=8, num_epochs=1, verbose=False, seed=0)
+    assert solver.train() == "diverged" and solver.diverged_at == 1
+    assert all(np.array_equal(net.params[k], before[k]) for k in before)
