@@ -431,9 +431,10 @@ def adam(w, dw, config=None):
 
 
 def all_finite(arrays) -> bool:
-    """Whether every entry of every array is finite: a compiled pass over each float32 array
-    (a quarter of the time of numpy's sum), `np.isfinite(a.sum())` for any other. A float32
-    sum can overflow where every entry is finite; the compiled pass does not say so then."""
+    """Whether every entry of every array is finite: a compiled pass over each float32 array,
+    `np.isfinite(a.sum())` for any other. The pass takes 0.56 ms for an LSTM iteration's
+    gradients at the notebook's shape where numpy's sums take 0.86 (AMD EPYC), and a float32
+    sum can overflow where every entry is finite, which the pass does not take for an infinity."""
     for a in arrays:
         if numba is not None and a.dtype == F32 and a.flags.c_contiguous:
             if not _finite(a.reshape(-1)):
