@@ -314,8 +314,8 @@ def test_the_compiled_loops_load_from_numba_s_cache():
 
 def test_a_training_step_needs_no_loop_compile_all_did_not_compile():
     """compile_all covers the argument types a real step passes (padded or not, any batch
-    size, either cell): in a fresh process, steps after it compile nothing more, so a walled
-    worker never needs the compiler."""
+    size down to one caption, one hidden unit, either cell): in a fresh process, steps after
+    it compile nothing more, so a walled worker never needs the compiler."""
     probe = """
 import json, sys
 import numpy as np
@@ -326,13 +326,13 @@ fast.compile_all()
 count = lambda: {n: len(d.signatures) for n, d in vars(fast).items() if hasattr(d, "signatures")}
 before = count()
 for cell in ("rnn", "lstm"):
-    for padded in (True, False):
-        model, features, captions = batch(cell=cell, N=11, T=13)
+    for padded, N, H in ((True, 11, 16), (False, 11, 16), (True, 1, 16), (True, 4, 1)):
+        model, features, captions = batch(cell=cell, N=N, T=13, H=H)
         if not padded:
             captions[captions == WORDS["<NULL>"]] = 5
-        data = {"train_captions": captions.astype(np.int32), "train_image_idxs": np.arange(11),
-                "train_features": features, "train_urls": np.array([""] * 11)}
-        solver = CaptioningSolver(model, data, update_rule="adam", batch_size=11, verbose=False, seed=0)
+        data = {"train_captions": captions.astype(np.int32), "train_image_idxs": np.arange(N),
+                "train_features": features, "train_urls": np.array([""] * N)}
+        solver = CaptioningSolver(model, data, update_rule="adam", batch_size=N, verbose=False, seed=0)
         assert np.isfinite(solver._step())
 print(json.dumps([before, count()]))
 """
