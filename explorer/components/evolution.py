@@ -79,14 +79,18 @@ def picture_tag(data: bytes, image_format: str) -> str:
     return f'<img src="{address}" width="{PICTURE_WIDTH}" alt="" style="flex:none;border-radius:0.25rem">'
 
 
-def sample_row(picture: str, marked: str, score: str, truth: str | None = None) -> str:
+def sample_row(picture: str, marked: str, score: str | None, truth: str | None = None, *, small: bool = True) -> str:
     """Markdown of one sample: the picture's tag (or "") beside its marked caption over its
-    score (both made `_safe`); `truth`, when given, shows on hover (on one line: a blank line
-    would end the row's HTML block inside the attribute)."""
+    score (both made `_safe`; no score line when it is None); `truth`, when given, shows on
+    hover (on one line: a blank line would end the row's HTML block inside the attribute).
+    `small`: the caption in the small type of the Train page's narrow column (else the page's own)."""
     hover = f' title="{html.escape(" ".join(truth.split()), quote=True)}"' if truth else ""
+    text = "font-size:0.8rem;line-height:1.3;" if small else ""
+    below = "0.75rem" if small else "-0.5rem"     # the page's type ends its paragraph with a margin of its own
+    under = f"  \n:gray[{score}]" if score is not None else ""
     return (f'<div class="{SAMPLE_ROW}" style="display:flex;gap:0.5rem;align-items:flex-start;'
-            f'margin-bottom:0.75rem"{hover}>{picture}<div style="font-size:0.8rem;line-height:1.3;min-width:0;'
-            f'overflow-wrap:anywhere">\n\n{marked}  \n:gray[{score}]\n\n</div></div>')
+            f'margin-bottom:{below}"{hover}>{picture}<div style="{text}min-width:0;'
+            f'overflow-wrap:anywhere">\n\n{marked}{under}\n\n</div></div>')
 
 
 def evolution_view(evolution: Evolution, live: bool) -> None:

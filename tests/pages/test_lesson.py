@@ -6,6 +6,7 @@ import pytest
 
 from explorer import i18n, presenter, state
 from explorer.components import lesson_player
+from explorer.components.evolution import SAMPLE_ROW
 from explorer.i18n import _
 from explorer.lessons import DEFAULT, LESSONS
 from tests.pages.conftest import no_exception, reading
@@ -196,6 +197,9 @@ def test_the_overfit_step_shows_a_finished_run_and_stops_polling(app):
     assert state.runner().wait(run_id).status == "done"
     at.run(timeout=20)            # a panel that reran the page whenever its run had ended never came back
     assert no_exception(at) and any("Iteration 100 / 100" in p.text for p in at.get("progress"))
+    samples = [m.value for m in at.markdown if SAMPLE_ROW in m.value]    # the three samples: one element
+    assert len(samples) == 1 and samples[0].count(f'class="{SAMPLE_ROW}"') == 3
+    assert samples[0].count('src="data:image/') == 3 and not at.get("imgs")
     assert [b for b in at.button if b.key == "lesson_overfit_start"]     # Start again, for another run
     assert len(state.runner().runs()) == 1
 

@@ -35,6 +35,14 @@ def test_a_hostile_truth_stays_in_its_row():
     assert "\n" not in title and "&quot;q&quot;" in title and "&lt;b&gt;" in title
 
 
+def test_a_row_without_a_score_in_the_page_s_own_type():
+    """The Lesson's overfit step: the caption alone, at the page's size, no line under it."""
+    row = sample_row("<img>", ":green[a] :red[dog]", None, small=False)
+    assert ":gray[" not in row and "font-size" not in row and row.count("\n\n") == 2
+    assert ":gray[3 of 4 words right]" in sample_row("", "a", "3 of 4 words right")
+    assert "font-size:0.8rem" in sample_row("", "a", "3 of 4 words right")
+
+
 def test_presenting_the_truths_are_under_a_help_icon_too():
     from streamlit.testing.v1 import AppTest
 
