@@ -92,7 +92,7 @@ LESSON = Lesson(key="captioning", title=N_("Image captioning with RNNs"), steps=
     Step("overfit", N_("Overfitting, live"), N_(
         "The notebook's sanity check: train on 50 captions only and the loss must fall towards "
         "zero, because a big enough model can memorise them. In slow motion, the loss curve and "
-        "the captions of four training images change while you watch."),
+        "the captions of three training images change while you watch."),
         view="overfit",
         try_this=N_("Press *Start* and say when the captions first become sentences."),
         question=Question(N_("Trained on 50 captions for 100 iterations, where does the loss end?"),
