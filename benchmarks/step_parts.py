@@ -7,9 +7,10 @@ that), at the notebook's overfit shape (benchmarks/train_step.py's N, T, D, W, H
 1. ms per iteration in each part of the training step, for the cell given (timers wrapped
    around the functions the model calls), and the rest. The float32 step takes
    `core.fast` (numba): its compiled loops, its per-step recurrent products
-   (`np.matmul`), its Adam; the rest is the whole-sequence GEMMs and numpy's glue. With
-   `--reference`, the model runs `core.layers` and `core.optim.adam` instead (the readable
-   path, as without numba), timed per layer function.
+   (`np.matmul`), its Adam and the solver's check that every gradient is finite; the rest
+   is the whole-sequence GEMMs and numpy's glue. With `--reference`, the model runs
+   `core.layers` and `core.optim.adam` instead (the readable path, as without numba), timed
+   per layer function.
 2. ms per call of each GEMM shape the LSTM iteration runs, numpy alone, and with
    `--torch-python` also `torch.mm` in that interpreter (both with their default threads),
    so that a gap to `nn.LSTM` can be told apart from a gap in the matrix products.
@@ -37,9 +38,9 @@ from benchmarks._machine import describe_machine
 from benchmarks.train_step import D, H, N, PINS, T, V, W, blas_kernel, demo_captions, solver_for
 
 # (what it is, (m, k, n)) for an (m, k) @ (k, n) product
-GEMMS = [("recurrent step  Wh^T h", (4 * H, H, N)),
-         ("backward step   Wh da", (H, 4 * H, N)),
-         ("input projection", (4 * H, W, N * T)),
+GEMMS = [("recurrent step  h Wh", (N, H, 4 * H)),
+         ("backward step   da Wh^T", (N, 4 * H, H)),
+         ("input projection", (N * T, W, 4 * H)),
          ("vocabulary forward", (N * T, H, V)),
          ("vocabulary dW", (H, N * T, V)),
          ("dWh over all steps", (H, N * T, 4 * H)),
@@ -124,6 +125,7 @@ def parts(cell: str, reference: bool, captions: str, iterations: int = 20) -> No
         for name in LAYERS:
             setattr(L, name, timed(name, getattr(L, name)))
         solver._rule = timed("adam (core.optim)", O.adam)
+        solver._finite = timed("finite check (numpy)", solver._finite)
     else:
         if F.numba is None:
             raise SystemExit("numba is not installed: the step runs core.layers (use --reference)")
@@ -140,6 +142,7 @@ def parts(cell: str, reference: bool, captions: str, iterations: int = 20) -> No
                  **{name: timed(f"{name} (loop)", getattr(F, name)) for name in FAST_LOOPS}}
         F.loss = types.FunctionType(F.loss.__code__, names, "loss", F.loss.__defaults__)
         solver._rule = timed("adam (core.fast)", F.adam)
+        solver._finite = timed("finite check (core.fast)", solver._finite)
     for _ in range(3):
         solver._step()
     spent.clear()
@@ -179,7 +182,7 @@ def main() -> None:
     ours = ours["times"]
     theirs = theirs["times"] if theirs else None
     for i, (name, (m, k, n)) in enumerate(GEMMS):
-        line = f"  {name:20s} {m:5d}x{k:<5d} @ {k:5d}x{n:<5d} numpy {1e3 * ours[i]:7.3f}"
+        line = f"  {name:24s} {m:5d}x{k:<5d} @ {k:5d}x{n:<5d} numpy {1e3 * ours[i]:7.3f}"
         if theirs:
             line += f"  torch {1e3 * theirs[i]:7.3f}  ratio {ours[i] / theirs[i]:.2f}x"
         print(line)
