@@ -101,8 +101,10 @@ class OneServer:
     """One app server with the local engine, as `make run` starts it: from the checkout at
     `cwd` (its code first on the path), on the CPU cores `cores` if given."""
 
-    def __init__(self, folder: Path, command: list[str], cwd: Path = ROOT, cores: set[int] | None = None):
+    def __init__(self, folder: Path, command: list[str], cwd: Path = ROOT, cores: set[int] | None = None,
+                 env: dict[str, str] | None = None):
         self.folder, self.port, self.command, self.cwd, self.cores = folder, free_port(), command, cwd, cores
+        self.env = env or {}                 # more environment for the server's process
         self.runs = folder / "runs"
         self.process = None
 
@@ -114,6 +116,7 @@ class OneServer:
         from deploy.cluster import _wait_http
         env = {k: v for k, v in os.environ.items() if k != "CAPTION_LAB_REDIS_URL"}
         env["CAPTION_LAB_RUNS"] = str(self.runs)
+        env.update(self.env)
         cores = self.cores
         self.process = subprocess.Popen(
             [*self.command, "--server.port", str(self.port), "--server.address", "127.0.0.1",

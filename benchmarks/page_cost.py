@@ -9,12 +9,14 @@ default 1), the two servers taking turns page by page (which one goes first alte
 from round to round). A machine whose speed drifts during the run then drifts for both,
 so the ratio holds where two runs of `classroom_load` a minute apart differ by more than
 the change measured. The other build is a git revision (`--against REV`), checked out
-into a temporary worktree and served from there with this interpreter; without it, the
-working tree alone is measured. Prints, per page and build, the server's CPU per page run
+into a temporary worktree and served from there with this interpreter, or
+(`--without-performance`) the working tree itself with what `streamlit[performance]` adds
+(uvloop, httptools, orjson) hidden from its server, so that Streamlit runs asyncio's own
+loop and uvicorn parses HTTP with h11; without either, the working tree alone is measured. Prints, per page and build, the server's CPU per page run
 (user and system time from /proc), the part of it in the event loop's thread (the rest
 is the page's script thread), and the ratio of this build to the other.
 
-    python -m benchmarks.page_cost [--against HEAD~1] [--rounds 60] [--block 1]
+    python -m benchmarks.page_cost [--against HEAD~1 | --without-performance] [--rounds 60] [--block 1]
 """
 from __future__ import annotations
 
@@ -57,6 +59,19 @@ def worktree(rev: str):
         if made.returncode == 0:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
         shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+PERFORMANCE = ("uvloop", "httptools", "orjson")     # what streamlit[performance] installs
+
+
+def hidden_packages(folder: Path, names) -> Path:
+    """A folder to put first on a process's PYTHONPATH in which importing any of `names` raises
+    ModuleNotFoundError, as if it were not installed (Streamlit and uvicorn then do without)."""
+    for name in names:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError({name!r} + ' is hidden by benchmarks.page_cost', name={name!r})\n")
+    return folder
 
 
 def described(rev: str | None) -> str:
@@ -102,11 +117,15 @@ async def measure(servers: dict[str, OneServer], rounds: int, block: int) -> dic
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", metavar="REV", help="a git revision to measure side by side with the working tree")
+    parser.add_argument("--without-performance", action="store_true",
+                        help="measure the working tree against itself with uvloop, httptools and orjson hidden")
     parser.add_argument("--rounds", type=int, default=60, help="rounds over the pages (default 60)")
     parser.add_argument("--block", type=int, default=1, help="runs of a page in a row on one server (default 1)")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.block < 1:
         parser.error("--rounds and --block are at least 1")
+    if args.against and args.without_performance:
+        parser.error("--against and --without-performance each choose the other build: give one")
     ensure_demo_dataset()
     mine = sorted(os.sched_getaffinity(0))
     server_cores, client_cores = {mine[0]}, set(mine[1:]) or {mine[0]}
@@ -115,15 +134,18 @@ def main(argv=None) -> int:
           f"{args.rounds} rounds, {args.block} run{'s' if args.block > 1 else ''} of each page per round and build")
     with contextlib.ExitStack() as stack:
         folders = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caption-lab-page-cost-")))
-        builds = {"this": (ROOT, described(None))}
+        builds = {"this": (ROOT, described(None), {})}
         if args.against:
-            builds = {"other": (stack.enter_context(worktree(args.against)), described(args.against)), **builds}
+            builds = {"other": (stack.enter_context(worktree(args.against)), described(args.against), {}), **builds}
+        elif args.without_performance:
+            builds = {"other": (ROOT, described(None) + ", uvloop, httptools and orjson hidden",
+                                {"PYTHONPATH": str(hidden_packages(folders / "hidden", PERFORMANCE))}), **builds}
         servers = {}
-        for name, (checkout, label) in builds.items():
+        for name, (checkout, label, env) in builds.items():
             print(f"  {name}: {label}")
             (folders / name).mkdir()
             servers[name] = OneServer(folders / name, [sys.executable, "-m", "explorer.serve"],
-                                      cwd=checkout, cores=server_cores)   # the checkout's own code
+                                      cwd=checkout, cores=server_cores, env=env)   # the checkout's own code
             stack.callback(servers[name].stop)
             servers[name].start()
         os.sched_setaffinity(0, client_cores)

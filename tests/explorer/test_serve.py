@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from explorer import serve
 from explorer.turns import Turns
@@ -22,9 +26,10 @@ def bound_as_streamlit_binds() -> socket.socket:
     return sock
 
 
-def nodelay_of_accepted(sock: socket.socket) -> int:
+def nodelay_of_accepted(sock: socket.socket, loop_factory=None) -> int:
     """TCP_NODELAY on the server's side of one connection accepted by an asyncio server on `sock`
-    (what uvicorn does with the socket Streamlit hands it)."""
+    (what uvicorn does with the socket Streamlit hands it), on a loop from `loop_factory`
+    (asyncio's own by default)."""
     async def main() -> int:
         accepted = asyncio.get_running_loop().create_future()
 
@@ -41,7 +46,18 @@ def nodelay_of_accepted(sock: socket.socket) -> int:
         await server.wait_closed()
         return value
 
-    return run_coroutine(main())
+    if loop_factory is None:
+        return run_coroutine(main())
+
+    def run_on_its_loop() -> int:
+        loop = loop_factory()
+        try:
+            return loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+    with ThreadPoolExecutor(1) as thread:                 # (see run_coroutine: not in the main thread)
+        return thread.submit(run_on_its_loop).result()
 
 
 def test_a_socket_bound_as_streamlit_binds_it_leaves_nagle_on():
@@ -54,6 +70,17 @@ def test_relabelled_as_tcp_its_connections_get_nodelay_and_it_keeps_its_address(
     fixed = serve.tcp_socket(plain)
     assert fixed.proto == socket.IPPROTO_TCP and fixed.getsockname() == address and not fixed.getblocking()
     assert nodelay_of_accepted(fixed) == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop has no Windows build: Streamlit runs asyncio's loop there")
+def test_streamlit_serves_on_uvloop_whose_connections_all_get_nodelay():
+    """requirements.txt asks for `streamlit[performance]`: Streamlit's server loop is then uvloop's
+    (with httptools and orjson, about an eighth of a page run's server CPU less), and uvloop
+    turns TCP_NODELAY on even for a socket bound as Streamlit binds it."""
+    import uvloop
+    from streamlit.web import bootstrap
+    assert bootstrap._get_uvloop_loop_factory() is uvloop.new_event_loop
+    assert nodelay_of_accepted(bound_as_streamlit_binds(), uvloop.new_event_loop) == 1
 
 
 def test_install_patches_streamlits_binding_once(monkeypatch):
