@@ -7,7 +7,6 @@ import socket
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -46,18 +45,7 @@ def nodelay_of_accepted(sock: socket.socket, loop_factory=None) -> int:
         await server.wait_closed()
         return value
 
-    if loop_factory is None:
-        return run_coroutine(main())
-
-    def run_on_its_loop() -> int:
-        loop = loop_factory()
-        try:
-            return loop.run_until_complete(main())
-        finally:
-            loop.close()
-
-    with ThreadPoolExecutor(1) as thread:                 # (see run_coroutine: not in the main thread)
-        return thread.submit(run_on_its_loop).result()
+    return run_coroutine(main(), loop_factory)
 
 
 def test_a_socket_bound_as_streamlit_binds_it_leaves_nagle_on():

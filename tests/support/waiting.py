@@ -17,12 +17,22 @@ def wait_for(condition, timeout: float = 60.0, what: str = "the condition", poll
         time.sleep(poll)
 
 
-def run_coroutine(coroutine):
+def run_coroutine(coroutine, loop_factory=None):
     """`asyncio.run(coroutine)` in a thread of its own: once Playwright's sync API has started
     (the session's browser), it keeps an event loop marked as running in the main thread, and
-    `asyncio.run` there refuses to start."""
+    `asyncio.run` there refuses to start. With `loop_factory` (uvloop's `new_event_loop`, say),
+    on a loop that makes instead of asyncio's own."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
+    def run():
+        if loop_factory is None:
+            return asyncio.run(coroutine)
+        loop = loop_factory()
+        try:
+            return loop.run_until_complete(coroutine)
+        finally:
+            loop.close()
+
     with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
+        return thread.submit(run).result()
