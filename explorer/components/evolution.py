@@ -79,6 +79,12 @@ def picture_tag(data: bytes, image_format: str) -> str:
     return f'<img src="{address}" width="{PICTURE_WIDTH}" alt="" style="flex:none;border-radius:0.25rem">'
 
 
+def sample_tags(images: list[dict], size: int) -> list[str]:
+    """The `picture_tag` of each of an evolution's sample images, fetched `size` pixels on their
+    longest side; "" for one without a picture (no known address, or a dead link)."""
+    return [picture_tag(p.data, p.format) if p is not None and p.ok else "" for p in sample_pictures(images, size)]
+
+
 def sample_row(picture: str, marked: str, score: str | None, truth: str | None = None, *, small: bool = True) -> str:
     """Markdown of one sample: the picture's tag (or "") beside its marked caption over its
     score (both made `_safe`; no score line when it is None); `truth`, when given, shows on
@@ -110,10 +116,8 @@ def evolution_view(evolution: Evolution, live: bool) -> None:
                               help=_("Drag back to iteration 0 to see what the untrained model said.") + " "
                               + _(COUNTED))
     captions = dict(evolution.snapshots)[at]
-    images = sample_pictures(evolution.images, THUMBNAIL)
     rows, truths = [], []
-    for image, sample, caption in zip(images, evolution.images, captions):
-        picture = picture_tag(image.data, image.format) if image is not None and image.ok else ""
+    for picture, sample, caption in zip(sample_tags(evolution.images, THUMBNAIL), evolution.images, captions):
         marked, right = marked_caption(caption, sample["truth"])
         n = len(sample["truth"].split())
         if presenter.on():          # four cards beside the chart whatever the captions' lengths: the

@@ -21,7 +21,7 @@ from explorer import presenter, state
 from explorer.components import lesson_models
 from explorer.components.charts import next_word_bars
 from explorer.components.exports import Slide, titled
-from explorer.components.evolution import marked_caption, picture_tag, sample_pictures, sample_row
+from explorer.components.evolution import marked_caption, sample_row, sample_tags
 from explorer.components.heatmaps import state_strips
 from explorer.components.image_picker import caption_index
 from explorer.components.loss_chart import loss_chart
@@ -208,11 +208,11 @@ def _overfit_panel(run_id: str, live: bool) -> None:
                        .format(at=at))
             # one Markdown element, each picture inline: redrawn every second for everyone on this
             # step while a run trains, as Train's live panel draws its samples (`evolution`)
-            pictures = sample_pictures(evolution.images[:3], THUMB)
+            samples = evolution.images[:3]
             st.markdown("\n\n".join(
-                sample_row(picture_tag(picture.data, picture.format) if picture is not None and picture.ok else "",
-                           marked_caption(caption, sample["truth"])[0], None, small=False)
-                for picture, sample, caption in zip(pictures, evolution.images[:3], said_now)), unsafe_allow_html=True)
+                sample_row(picture, marked_caption(caption, sample["truth"])[0], None, small=False)
+                for picture, sample, caption in zip(sample_tags(samples, THUMB), samples, said_now)),
+                unsafe_allow_html=True)
         else:
             st.caption(_("The first captions appear as soon as the run has loaded its data."))
     if live and not info.is_active:
