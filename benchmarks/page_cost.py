@@ -12,9 +12,10 @@ the change measured. The other build is a git revision (`--against REV`), checke
 into a temporary worktree and served from there with this interpreter, or
 (`--without-performance`) the working tree itself with what `streamlit[performance]` adds
 (uvloop, httptools, orjson) hidden from its server, so that Streamlit runs asyncio's own
-loop and uvicorn parses HTTP with h11; without either, the working tree alone is measured. Prints, per page and build, the server's CPU per page run
-(user and system time from /proc), the part of it in the event loop's thread (the rest
-is the page's script thread), and the ratio of this build to the other.
+loop and uvicorn parses HTTP with h11; without either, the working tree alone is
+measured. Prints, per page and build, the server's CPU per page run (user and system time
+from /proc), the part of it in the event loop's thread (the rest is the page's script
+thread), and the ratio of this build to the other.
 
     python -m benchmarks.page_cost [--against HEAD~1 | --without-performance] [--rounds 60] [--block 1]
 """
