@@ -6,7 +6,7 @@ import pytest
 
 from core import (StepDecoder, beam_search, decode, eval_numerical_gradient, greedy_decode,
                   layers, teacher_forced_trace, temperature_decode)
-from core.decoding import log_softmax, split_gates
+from core.decoding import _step_back_to_inputs, log_softmax, split_gates
 
 from .conftest import VOCAB, WORDS, feature, long_decoder, make_model
 
@@ -337,3 +337,28 @@ def test_trace_measures_the_last_words_gradient_on_word_vectors_and_the_cell(tin
             numeric = eval_numerical_gradient(lambda d: last_loss(t, dc=d), np.zeros(model.hidden_dim), verbose=False)
             assert trace.grad_c_last[t] == pytest.approx(np.linalg.norm(numeric), rel=1e-5)
     assert (trace.grad_c_last is not None) == lstm
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_traces_step_back_gives_the_layers_own_input_gradients(tiny_model, dtype):
+    """The trace steps back without the weight gradients, which it never reads; what it
+    keeps (dx, dprev_h and the LSTM's dprev_c) is the step layer's backward, to the last bit."""
+    rng = np.random.default_rng(5)
+    model = make_model(tiny_model.cell_type, dtype=dtype)
+    p, lstm = model.params, tiny_model.cell_type == "lstm"
+    H = model.hidden_dim
+    x, h, c = (rng.standard_normal((1, n)).astype(dtype) for n in (model.wordvec_dim, H, H))
+    dnext_h, dnext_c = (rng.standard_normal((1, H)).astype(dtype) for _ in range(2))
+    if lstm:
+        *_, cache = layers.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+        expected = layers.lstm_step_backward(dnext_h, dnext_c, cache)[:3]
+    else:
+        _, cache = layers.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+        expected = layers.rnn_step_backward(dnext_h, cache)[:2] + (None,)
+    got = _step_back_to_inputs(dnext_h, dnext_c, cache, lstm)
+    for mine, theirs in zip(got, expected):
+        if theirs is None:
+            assert mine is None
+        else:
+            assert mine.dtype == theirs.dtype
+            np.testing.assert_array_equal(mine, theirs)
