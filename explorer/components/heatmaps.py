@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from explorer.components.exports import Slide, titled
+from explorer.components.tables import table
 from explorer.i18n import N_, _, n_
 
 DIVERGING = {"scheme": "redblue", "reverse": True}
@@ -45,12 +45,13 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool 
     titled by what it is, or (`titles` False, for a tight screen) named on its left (a
     `slide` titles the whole and names its download)."""
     H = len(next(iter(rows.values())))
-    frame = pd.DataFrame({
-        "row": np.repeat(list(rows), H),
-        "unit": np.tile(np.arange(H), len(rows)),
+    units = np.tile(np.arange(H), len(rows))
+    frame = table({
+        "row": [name for name in rows for _k in range(H)],
+        "unit": units,
         "value": np.concatenate([np.asarray(v, dtype=np.float64) for v in rows.values()]),
+        "end": units + 1,
     })
-    frame["end"] = frame["unit"] + 1
     charts = []
     for k, (name, values) in enumerate(rows.items()):
         last = k == len(rows) - 1
@@ -85,14 +86,15 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
     titles it (in place of `title`) and names its download."""
     T, n = h.shape[0], len(order)
     values = h[:, order]                                           # (T, n)
-    frame = pd.DataFrame({
-        "step": np.repeat(row_labels, n),
+    positions = np.tile(np.arange(n), T)
+    frame = table({
+        "step": [label for label in row_labels for _k in range(n)],
         "t": np.repeat(np.arange(T), n),
-        "pos": np.tile(np.arange(n), T),
+        "pos": positions,
         "unit": np.tile(order, T),
         "value": values.reshape(-1).astype(np.float64),
+        "end": positions + 1,
     })
-    frame["end"] = frame["pos"] + 1
     layers = [{
         "mark": {"type": "rect"},
         "encoding": {

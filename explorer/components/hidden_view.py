@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 
 from core import analysis
@@ -93,7 +92,7 @@ def whole_caption(decoder: StepDecoder, picked=None, image=None) -> None:
                 + coloured_tokens_html(analysis.unit_trace(states, int(u)), size="1.05rem") + "</div>")
 
     st.markdown(_("#### Size and saturation, step by step"))
-    frame = pd.DataFrame({"t": range(T), "step": _labels(states), "||h_t||": analysis.hidden_norms(states.h)})
+    frame = {"t": range(T), "step": _labels(states), "||h_t||": analysis.hidden_norms(states.h)}
     sat = analysis.saturation(states)
     names = {key: _(name) for key, name in SERIES.items()}
     for key, values in sat.items():

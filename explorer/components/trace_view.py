@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
+import numpy as np
 import streamlit as st
 
 from core import analysis
@@ -24,6 +24,7 @@ from explorer.components.charts import chart_pair, step_lines
 from explorer.components.exports import Slide, model_name
 from explorer.components.image_picker import ImageChoice, captions_of
 from explorer.components.model_picker import PickedModel, model_picker
+from explorer.components.tables import table
 from explorer.i18n import N_, _, n_
 
 CAPTION = "inspect.true_caption"       # which reference caption (+ ".<split>.<image>")
@@ -88,8 +89,8 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
 
     p_true, p_top = _("p(true word)"), _("p(model's top word)")
     whole, last = _("whole caption's loss"), _("last word's loss only")
-    frame = pd.DataFrame({"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
-                          whole: trace.grad_norm, last: trace.grad_norm_last})
+    frame = {"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
+             whole: trace.grad_norm, last: trace.grad_norm_last}
     pair = chart_pair()
     with pair.cell():
         step_lines(frame, "step", [p_true, p_top], y_title=_("probability"),
@@ -105,13 +106,13 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                  "t only through every later step; each one multiplies it by Whᵀ and the tanh slope (RNN) "
                  "or mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
                  "gradient; one that climbs to the left is an exploding one."))
-    table = pd.DataFrame({
-        "step": range(T), "reads": [visible(itw[int(w)]) for w in trace.input_tokens], "true next word": truth,
+    shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
+    steps = table({shown[column]: values for column, values in {
+        "step": np.arange(T), "reads": [visible(itw[int(w)]) for w in trace.input_tokens], "true next word": truth,
         "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
         "match": ["✓" if a == b else "" for a, b in zip(truth, top)], "loss": trace.step_loss,
-    })
-    shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
-    st.dataframe(table.rename(columns=shown), hide_index=True, width="stretch", height="content",
+    }.items()})
+    st.dataframe(steps, hide_index=True, width="stretch", height="content",
                  column_config={shown["p(true)"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                   format="%.3f"),
                                 shown["p(top)"]: st.column_config.NumberColumn(format="%.3f"),
@@ -139,7 +140,7 @@ def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) ->
     trace = _trace(picked.key, image.key, caption, picked.model, image.feature)
     T = len(trace.target_tokens)
     truth = [visible(itw[int(w)]) for w in trace.target_tokens]
-    frame = pd.DataFrame({"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]})
+    frame = {"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]}
     names = [n_("{name}: {cell}, {n} unit", "{name}: {cell}, {n} units", p.model.hidden_dim).format(
         name=n, cell=_(p.cell_name), n=p.model.hidden_dim) for n, p in models]
     series = []
