@@ -17,7 +17,11 @@ measured. Prints, per page and build, the server's CPU per page run (user and sy
 from /proc), the part of it in the event loop's thread (the rest is the page's script
 thread), and the ratio of this build to the other.
 
+`--views` measures other views than each page's first: a page's address path with the query
+its link carries, e.g. `inspect?tab=teacher-forcing` (a tab) or `lesson?lesson=captioning&step=5`.
+
     python -m benchmarks.page_cost [--against HEAD~1 | --without-performance] [--rounds 60] [--block 1]
+                                   [--views inspect?tab=teacher-forcing,inspect?tab=whole-caption]
 """
 from __future__ import annotations
 
@@ -86,33 +90,54 @@ def described(rev: str | None) -> str:
     return f"{rev} ({name})"
 
 
-async def measure(servers: dict[str, OneServer], rounds: int, block: int) -> dict:
-    """{build: {page: (CPU ms per run, event loop ms per run)}}."""
+async def measure(servers: dict[str, OneServer], rounds: int, block: int, views=PAGES) -> dict:
+    """{build: {view: (CPU ms per run, event loop ms per run)}}; a view is a page's address
+    path, with the query its link carries after a `?` if any."""
     sessions = {}
     for name, server in servers.items():
         session = await Session.connect(server.url)
-        for page in ["", *PAGES]:                       # every page once first: the server's caches fill
-            await session.open(page)
+        await session.open("")
+        last = ""
+        for view in views:                              # every view once first: the server's caches fill
+            await _leave(session, last, view)
+            await _open(session, view)
+            last = view
         sessions[name] = session
     total = {name: defaultdict(lambda: [0.0, 0.0]) for name in servers}
     order = list(servers)
     for r in range(rounds):
-        for page in PAGES:
+        for k, view in enumerate(views):
             for name in order if r % 2 == 0 else order[::-1]:
                 server, session = servers[name], sessions[name]
+                await _leave(session, views[k - 1] if k else views[-1], view)
                 before = server_cpu(server)
                 for _ in range(block):
-                    result = await session.open(page)
+                    result = await _open(session, view)
                     if result.status != "ok":
-                        raise RuntimeError(f"{name}: {page or 'home'} ended {result.status}; see {server.folder}")
+                        raise RuntimeError(f"{name}: {view or 'home'} ended {result.status}; see {server.folder}")
                 after = server_cpu(server)
-                total[name][page][0] += after[0] - before[0]
-                total[name][page][1] += after[1] - before[1]
+                total[name][view][0] += after[0] - before[0]
+                total[name][view][1] += after[1] - before[1]
     for session in sessions.values():
         await session.close()
     runs = rounds * block
-    return {name: {page: (t[0] / runs * 1000, t[1] / runs * 1000) for page, t in pages.items()}
-            for name, pages in total.items()}
+    return {name: {view: (t[0] / runs * 1000, t[1] / runs * 1000) for view, t in by_view.items()}
+            for name, by_view in total.items()}
+
+
+async def _open(session: Session, view: str):
+    """Open `view` ("page" or "page?query") as its link does: the page, with its query."""
+    page, _sep, query = view.partition("?")
+    session.query = query
+    return await session.open(page)
+
+
+async def _leave(session: Session, last: str | None, view: str) -> None:
+    """Before `view`, leave its page (untimed) if the session was left on it, `last`, with
+    another query: a page reads its link's query when it is opened, not when it runs again
+    (`explorer.address`), as a tab's link opens that tab."""
+    if last is not None and last != view and last.partition("?")[0] == view.partition("?")[0]:
+        await _open(session, "your_code" if view.partition("?")[0] == "" else "")
 
 
 def main(argv=None) -> int:
@@ -122,9 +147,17 @@ def main(argv=None) -> int:
                         help="measure the working tree against itself with uvloop, httptools and orjson hidden")
     parser.add_argument("--rounds", type=int, default=60, help="rounds over the pages (default 60)")
     parser.add_argument("--block", type=int, default=1, help="runs of a page in a row on one server (default 1)")
+    parser.add_argument("--views", help="comma-separated views to measure instead of the pages: a page's path, "
+                                        "with a ?query as its link has (inspect?tab=teacher-forcing)")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.block < 1:
         parser.error("--rounds and --block are at least 1")
+    views = PAGES if args.views is None else [v.strip().lstrip("/") for v in args.views.split(",") if v.strip()]
+    paths = ["", *sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")]   # "" is Home
+    unknown = [v for v in views if v.partition("?")[0] not in paths]
+    if not views or unknown:
+        parser.error(f"--views takes the pages {', '.join(p or '(home)' for p in paths)}, each with a query "
+                     f"after ? if it has one: not {', '.join(unknown) or 'nothing'}")
     if args.against and args.without_performance:
         parser.error("--against and --without-performance each choose the other build: give one")
     ensure_demo_dataset()
@@ -150,18 +183,19 @@ def main(argv=None) -> int:
             stack.callback(servers[name].stop)
             servers[name].start()
         os.sched_setaffinity(0, client_cores)
-        costs = asyncio.run(measure(servers, args.rounds, args.block))
-    head = f"  {'page':<11}" + "".join(f"{name + ' ms':>10} {'(loop)':>7}" for name in servers)
+        costs = asyncio.run(measure(servers, args.rounds, args.block, views))
+    width = max(11, *(len(v) for v in views))
+    head = f"  {'page':<{width}}" + "".join(f"{name + ' ms':>10} {'(loop)':>7}" for name in servers)
     print(head + ("   this/other" if "other" in servers else ""))
-    for page in [*PAGES, None]:
+    for view in [*views, None]:
         cells, mean = [], {}
         for name in servers:
-            values = list(costs[name].values()) if page is None else [costs[name][page]]
+            values = list(costs[name].values()) if view is None else [costs[name][view]]
             mean[name] = sum(v[0] for v in values) / len(values)
             loop = sum(v[1] for v in values) / len(values)
             cells.append(f"{mean[name]:>10.1f} {loop:>7.1f}")
         ratio = f"   {mean['this'] / mean['other']:.3f}" if "other" in servers and mean["other"] else ""
-        print(f"  {('mean' if page is None else page or 'home'):<11}" + "".join(cells) + ratio)
+        print(f"  {('mean' if view is None else view or 'home'):<{width}}" + "".join(cells) + ratio)
     return 0
 
 
