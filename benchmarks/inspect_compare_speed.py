@@ -8,6 +8,10 @@
 2. Split-level scores over 500 val images with beam size 3: corpus BLEU-1..4 and the
    notebook's BLEU, `core.evaluate.evaluate`, for an RNN (H=512, W=256) trained briefly
    on the demo data. Target: under 30 s.
+3. A caption's teacher-forced trace (`core.decoding.teacher_forced_trace`: states, p(true
+   word), and the gradient through time twice), which Inspect's *Teacher forcing* and
+   *RNN vs LSTM gradients* tabs compute for every new image or caption, and the Lesson's
+   unrolled and LSTM steps for their model: the median over 10 train captions, H=512.
 
     python -m benchmarks.inspect_compare_speed [--steps 20] [--iterations 100] [--browser]
 
@@ -27,6 +31,7 @@ import numpy as np
 from benchmarks._machine import describe_machine
 from core import CaptioningRNN, CaptioningSolver, load_coco_data, save_checkpoint
 from core.data.demo import ensure_demo_dataset
+from core.decoding import teacher_forced_trace
 from core.evaluate import Strategy, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +147,22 @@ def main() -> None:
     print(f"   {score.num_images} val images in {elapsed:.1f} s: corpus BLEU-1..4 "
           f"{' '.join(f'{b:.3f}' for b in score.bleu)}, notebook BLEU {score.notebook_bleu:.3f}, "
           f"mean log p {score.mean_logprob:.2f}")
+
+    print("\n3. A caption's teacher-forced trace (H=512, W=256), median over 10 train captions")
+    for dtype in (np.float32, np.float64):
+        for cell in ("rnn", "lstm"):
+            model = CaptioningRNN(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=256,
+                                  hidden_dim=512, cell_type=cell, dtype=dtype, rng=np.random.default_rng(0))
+            times, lengths = [], []
+            for row in range(10):
+                caption = data["train_captions"][row]
+                feature = data["train_features"][data["train_image_idxs"][row]]
+                started = time.perf_counter()
+                trace = teacher_forced_trace(model, feature, caption)
+                times.append(time.perf_counter() - started)
+                lengths.append(len(trace.target_tokens))
+            print(f"   {cell.upper():4s} {np.dtype(dtype).name}: {1000 * statistics.median(times):6.1f} ms "
+                  f"(captions of {min(lengths)} to {max(lengths)} steps)")
 
 
 if __name__ == "__main__":
