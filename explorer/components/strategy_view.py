@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 from dataclasses import astuple
 
-import pandas as pd
 import streamlit as st
 
 from core.data.image_cache import Picture
@@ -26,6 +25,7 @@ from explorer.components.image_picker import (PICTURE, ImageChoice, caption_inde
                                               show_image)
 from explorer.components.model_picker import PickedModel
 from explorer.components.picture import fitted, inline_address
+from explorer.components.tables import table
 from explorer.caching import spinning
 from explorer.i18n import N_, _, n_
 from explorer.styles import EXAMPLE_CARD, EXAMPLE_ROW
@@ -219,10 +219,10 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
                     len(references)).format(n=len(references)) + " " + _(BLEU_NOTE))
     with st.expander(_("The same numbers as a table")):
         shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
-        st.dataframe(pd.DataFrame({
+        st.dataframe(table({shown.get(column, column): values for column, values in {
             "strategy": [_(r.strategy) for r in rows], "caption": [" ".join(r.words) for r in rows],
             "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
-            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}).rename(columns=shown),
+            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}.items()}),
             hide_index=True, width="stretch",
             column_config={shown.get(c, c): st.column_config.NumberColumn(format="%.3f")
                            for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
