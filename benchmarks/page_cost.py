@@ -90,7 +90,7 @@ def described(rev: str | None) -> str:
     return f"{rev} ({name})"
 
 
-async def measure(servers: dict[str, OneServer], rounds: int, block: int, views=PAGES) -> dict:
+async def measure(servers: dict[str, OneServer], rounds: int, block: int, views: list[str] = PAGES) -> dict:
     """{build: {view: (CPU ms per run, event loop ms per run)}}; a view is a page's address
     path, with the query its link carries after a `?` if any."""
     sessions = {}
@@ -100,7 +100,9 @@ async def measure(servers: dict[str, OneServer], rounds: int, block: int, views=
         last = ""
         for view in views:                              # every view once first: the server's caches fill
             await _leave(session, last, view)
-            await _open(session, view)
+            result = await _open(session, view)
+            if result.status != "ok":
+                raise RuntimeError(f"{name}: {view or 'home'} ended {result.status}; see {server.folder}")
             last = view
         sessions[name] = session
     total = {name: defaultdict(lambda: [0.0, 0.0]) for name in servers}
@@ -126,18 +128,26 @@ async def measure(servers: dict[str, OneServer], rounds: int, block: int, views=
 
 
 async def _open(session: Session, view: str):
-    """Open `view` ("page" or "page?query") as its link does: the page, with its query."""
+    """Open `view` ("page" or "page?query") as its link does: the page, with its query. A
+    link whose query the page did not use (a tab it does not have, say) is refused, as the
+    page would be measured on another view than the one named."""
     page, _sep, query = view.partition("?")
     session.query = query
-    return await session.open(page)
+    result = await session.open(page)
+    if result.link_problems:
+        raise RuntimeError(f"{view or 'home'}: the page says it could not use the link's query {query!r}")
+    return result
 
 
-async def _leave(session: Session, last: str | None, view: str) -> None:
-    """Before `view`, leave its page (untimed) if the session was left on it, `last`, with
-    another query: a page reads its link's query when it is opened, not when it runs again
-    (`explorer.address`), as a tab's link opens that tab."""
-    if last is not None and last != view and last.partition("?")[0] == view.partition("?")[0]:
-        await _open(session, "your_code" if view.partition("?")[0] == "" else "")
+async def _leave(session: Session, last: str, view: str) -> None:
+    """Before `view`, leave its page (untimed) if the session was left on it (`last` is a view
+    of the same page): a page reads its link's query when it is opened, not when it runs again
+    (`explorer.address`), so every timed run opens the view as its link does."""
+    page = view.partition("?")[0]
+    if last.partition("?")[0] == page:
+        result = await _open(session, "your_code" if page == "" else "")
+        if result.status != "ok":
+            raise RuntimeError(f"leaving {view or 'home'} for another page ended {result.status}")
 
 
 def main(argv=None) -> int:
@@ -152,11 +162,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.block < 1:
         parser.error("--rounds and --block are at least 1")
-    views = PAGES if args.views is None else [v.strip().lstrip("/") for v in args.views.split(",") if v.strip()]
-    paths = ["", *sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")]   # "" is Home
+    views = PAGES if args.views is None else list(dict.fromkeys(      # each once, in order; "/" is Home
+        v.strip().lstrip("/") for v in args.views.split(",") if v.strip()))
+    paths = ["", *sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")]
     unknown = [v for v in views if v.partition("?")[0] not in paths]
     if not views or unknown:
-        parser.error(f"--views takes the pages {', '.join(p or '(home)' for p in paths)}, each with a query "
+        parser.error(f"--views takes the pages {', '.join(p or '/ (Home)' for p in paths)}, each with a query "
                      f"after ? if it has one: not {', '.join(unknown) or 'nothing'}")
     if args.against and args.without_performance:
         parser.error("--against and --without-performance each choose the other build: give one")

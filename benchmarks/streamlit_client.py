@@ -40,6 +40,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from explorer.address import PROBLEM_ICON as LINK_PROBLEM_ICON
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CLASS_DRAWN = re.compile(r'class="class-drawn" data-v="(\d+)"(?: data-poll="([^"]+)")?')
 
@@ -50,6 +52,7 @@ class PageResult:
     seconds: float
     exceptions: int = 0
     errors: int = 0
+    link_problems: int = 0             # warnings that a link's value was not used (`explorer.address.problem`)
     status: str = "ok"                 # ok, timeout, closed
 
 
@@ -229,6 +232,8 @@ class Session:
                     result.exceptions += 1
                 elif which == "alert" and element.alert.format == element.alert.ERROR:
                     result.errors += 1
+                elif which == "alert" and element.alert.icon == LINK_PROBLEM_ICON:
+                    result.link_problems += 1
                 elif which == "markdown" and "Served by `" in element.markdown.body:
                     self.served_by = element.markdown.body.split("`")[1]
             elif kind == "auto_rerun":

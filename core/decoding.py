@@ -394,12 +394,15 @@ class Trace:
 
 
 def _step_back_to_inputs(dnext_h, dnext_c, cache, lstm: bool):
-    """One step's backward to its inputs only: dx, dprev_h and, for an LSTM, dprev_c (None
-    for an RNN), computed as `layers.lstm_step_backward` and `layers.rnn_step_backward`
-    compute them, without the weight gradients, which a trace never reads. Those are outer
-    products of H by 4H per step, and were nine tenths of a trace's time: 77 to 101 ms for
-    an LSTM reading a 12-word caption at the notebook's sizes, against 8 to 10 ms without
-    them (float32, an AMD EPYC)."""
+    """One step's backward to its inputs only, for a trace.
+
+    Inputs: dnext_h (N, H), dnext_c (N, H) (unused by an RNN), the step's cache, and whether
+    it is an LSTM's. Returns dx (N, W), dprev_h (N, H) and dprev_c (N, H) (None for an RNN),
+    computed as `layers.lstm_step_backward` and `layers.rnn_step_backward` compute them, to
+    the bit, without the weight gradients, which a trace never reads: those are outer
+    products as large as the weights (H by 4H for an LSTM) per step, most of a trace's time (`benchmarks.inspect_compare_speed`,
+    H=512: an LSTM's trace 62 ms with them, 7 without, in float32 on an AMD EPYC).
+    """
     if lstm:
         x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
         da = np.empty_like(gates)

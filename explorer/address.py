@@ -38,6 +38,7 @@ from explorer.i18n import _
 OWN = ("tab", "run", "image", "t", "strategy", "temperature", "seed")
 STICKY = ("lang", "present", "lesson", "step", "class")
 MAX_VALUE = 100                        # longer values are nobody's view: ignored
+PROBLEM_ICON = ":material/link_off:"   # the icon of the warning that a link's value was not used
 
 LINK = "address.link"                  # {parameter: value} the address opened with, not taken yet
 PAGE = "address.page"                  # the page the last script run showed
@@ -92,7 +93,7 @@ def finish() -> None:
 
 def problem(text: str) -> None:
     """Say why a value of the link was not used (`text`: a sentence that ends by saying what is shown instead)."""
-    st.warning(text, icon=":material/link_off:")
+    st.warning(text, icon=PROBLEM_ICON)
 
 
 def whole_number(value: str | None, low: int, high: int) -> int | None:

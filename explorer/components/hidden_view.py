@@ -92,18 +92,18 @@ def whole_caption(decoder: StepDecoder, picked=None, image=None) -> None:
                 + coloured_tokens_html(analysis.unit_trace(states, int(u)), size="1.05rem") + "</div>")
 
     st.markdown(_("#### Size and saturation, step by step"))
-    frame = {"t": range(T), "step": _labels(states), "||h_t||": analysis.hidden_norms(states.h)}
+    columns = {"t": range(T), "step": _labels(states), "||h_t||": analysis.hidden_norms(states.h)}
     sat = analysis.saturation(states)
     names = {key: _(name) for key, name in SERIES.items()}
     for key, values in sat.items():
-        frame[names[key]] = values
+        columns[names[key]] = values
     pair = chart_pair()
     with pair.cell():
-        step_lines(frame, "step", ["||h_t||"], y_title="||h_t||", x_title=_("step: the word it chose"),
+        step_lines(columns, "step", ["||h_t||"], y_title="||h_t||", x_title=_("step: the word it chose"),
                    slide=Slide.of("inspect", "state-length", _("Length of the hidden state"),
                                   picked=picked, image=image))
     with pair.cell():
-        step_lines(frame, "step", [names[k] for k in sat], y_title=_("units saturated"), percent=True,
+        step_lines(columns, "step", [names[k] for k in sat], y_title=_("units saturated"), percent=True,
                    x_title=_("step: the word it chose"),
                    domain=[0, 1], slide=Slide.of("inspect", "saturation", _("Fraction of units (or gates) saturated"),
                                                  picked=picked, image=image))

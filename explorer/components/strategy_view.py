@@ -219,12 +219,11 @@ def strategies_side_by_side(picked: PickedModel, ds: state.Dataset) -> None:
                     len(references)).format(n=len(references)) + " " + _(BLEU_NOTE))
     with st.expander(_("The same numbers as a table")):
         shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
-        st.dataframe(table({shown.get(column, column): values for column, values in {
-            "strategy": [_(r.strategy) for r in rows], "caption": [" ".join(r.words) for r in rows],
-            "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
-            **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}.items()}),
-            hide_index=True, width="stretch",
-            column_config={shown.get(c, c): st.column_config.NumberColumn(format="%.3f")
-                           for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
+        numbers = {"strategy": [_(r.strategy) for r in rows], "caption": [" ".join(r.words) for r in rows],
+                   "log p": [r.logprob for r in rows], "words": [len(r.words) for r in rows],
+                   **{f"BLEU-{n}": [r.bleu[n - 1] for r in rows] for n in range(1, 5)}}
+        st.dataframe(table(numbers, headers=shown), hide_index=True, width="stretch",
+                     column_config={shown.get(c, c): st.column_config.NumberColumn(format="%.3f")
+                                    for c in ["log p", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"]})
     if not references:
         st.info(_("{image} has no ground-truth captions, so BLEU is blank.").format(image=image.label))

@@ -16,13 +16,16 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 
-def table(columns: Mapping[str, Sequence]) -> pa.Table:
-    """An Arrow table of `columns` (name -> values, all of one length), in their order.
+def table(columns: Mapping[str, Sequence], headers: Mapping[str, str] | None = None) -> pa.Table:
+    """An Arrow table of `columns` (name -> values, all of one length), in their order, each
+    headed by its name or by its entry in `headers` (the reader's language, say).
     Values are Python or numpy scalars, numpy arrays, or lists of strings (a tag column,
-    `labels.label_column`); None is a missing value."""
+    `labels.label_column`); None and NaN are missing values, as in a pandas frame (a
+    `NumberColumn` shows a missing value blank, and NaN as an error)."""
     lengths = {name: len(values) for name, values in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"table columns differ in length: {lengths}")
-    return pa.table({name: values if isinstance(values, pa.Array) else pa.array(values)
-                     for name, values in columns.items()})
+    headers = headers or {}
+    return pa.table({headers.get(name, name): values if isinstance(values, pa.Array)
+                     else pa.array(values, from_pandas=True) for name, values in columns.items()})
 

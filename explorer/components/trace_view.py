@@ -89,16 +89,16 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
 
     p_true, p_top = _("p(true word)"), _("p(model's top word)")
     whole, last = _("whole caption's loss"), _("last word's loss only")
-    frame = {"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
+    columns = {"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
              whole: trace.grad_norm, last: trace.grad_norm_last}
     pair = chart_pair()
     with pair.cell():
-        step_lines(frame, "step", [p_true, p_top], y_title=_("probability"),
+        step_lines(columns, "step", [p_true, p_top], y_title=_("probability"),
                    domain=[0, 1], x_title=_("step: the true next word"),
                    slide=Slide.of("inspect", "teacher-forcing", _("The true word against the model's favourite"),
                                   picked=picked, image=image))
     with pair.cell():
-        step_lines(frame, "step", [whole, last],
+        step_lines(columns, "step", [whole, last],
                    y_title=_("||dL/dh_t|| (log scale)"), log=True, x_title=_("step: the true next word"),
                    slide=Slide.of("inspect", "gradient-through-time", _("Gradient flowing back to each hidden state"),
                                   picked=picked, image=image))
@@ -107,12 +107,10 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
                  "or mostly by the forget gate (LSTM). A line that falls steeply to the left is a vanishing "
                  "gradient; one that climbs to the left is an exploding one."))
     shown = {column: _(name) for column, name in TABLE_COLUMNS.items()}
-    steps = table({shown[column]: values for column, values in {
-        "step": np.arange(T), "reads": [visible(itw[int(w)]) for w in trace.input_tokens], "true next word": truth,
-        "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
-        "match": ["✓" if a == b else "" for a, b in zip(truth, top)], "loss": trace.step_loss,
-    }.items()})
-    st.dataframe(steps, hide_index=True, width="stretch", height="content",
+    steps = {"step": np.arange(T), "reads": [visible(itw[int(w)]) for w in trace.input_tokens],
+             "true next word": truth, "p(true)": trace.p_true, "model's top word": top, "p(top)": trace.top_probs,
+             "match": ["✓" if a == b else "" for a, b in zip(truth, top)], "loss": trace.step_loss}
+    st.dataframe(table(steps, headers=shown), hide_index=True, width="stretch", height="content",
                  column_config={shown["p(true)"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                   format="%.3f"),
                                 shown["p(top)"]: st.column_config.NumberColumn(format="%.3f"),
@@ -140,19 +138,19 @@ def gradient_race(picked: PickedModel, image: ImageChoice, ds: state.Dataset) ->
     trace = _trace(picked.key, image.key, caption, picked.model, image.feature)
     T = len(trace.target_tokens)
     truth = [visible(itw[int(w)]) for w in trace.target_tokens]
-    frame = {"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]}
+    columns = {"t": range(T), "step": [f"{t}: {w}" for t, w in enumerate(truth)]}
     names = [n_("{name}: {cell}, {n} unit", "{name}: {cell}, {n} units", p.model.hidden_dim).format(
         name=n, cell=_(p.cell_name), n=p.model.hidden_dim) for n, p in models]
     series = []
     for name, reach in zip(names, reaches):
-        frame[name] = reach.decay
+        columns[name] = reach.decay
         series.append(name)
         if reach.cell_decay is not None:
             cell_line = _("{name}, along its cell c_t").format(name=name)
-            frame[cell_line] = reach.cell_decay
+            columns[cell_line] = reach.cell_decay
             series.append(cell_line)
     st.markdown(_("##### How much of the last word's gradient reaches step t (1 at the last step)"))
-    step_lines(frame, "step", series, y_title=_("||dL_T/dx_t|| / ||dL_T/dx_T-1||  (log scale)"), log=True,
+    step_lines(columns, "step", series, y_title=_("||dL_T/dx_t|| / ||dL_T/dx_T-1||  (log scale)"), log=True,
                x_title=_("step: the true next word"), height=320,
                slide=Slide.of("inspect", "rnn-vs-lstm-gradients", _("How much of the last word's gradient reaches "
                                                                     "step t"), image=image,

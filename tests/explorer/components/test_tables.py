@@ -32,3 +32,16 @@ def test_columns_of_different_lengths_are_refused_by_name():
 def test_an_arrow_array_goes_in_as_it_is():
     column = pa.array(["x"], type=pa.large_string())
     assert table({"name": column}).schema.field("name").type == pa.large_string()
+
+
+def test_nan_is_a_missing_value_as_in_a_pandas_frame():
+    """Compare's BLEU of an image without references is NaN: Streamlit's NumberColumn draws a
+    missing value blank, and a NaN as an error."""
+    built = table({"bleu": [0.5, float("nan")], "array": np.array([np.nan, 1.0], dtype=np.float32)})
+    assert built.column("bleu").null_count == 1 and built.column("array").null_count == 1
+    assert built.column("bleu").to_pylist() == [0.5, None]
+
+
+def test_headers_name_the_columns_they_list_and_leave_the_others():
+    built = table({"loss": [1.0], "words": [3]}, headers={"loss": "perte"})
+    assert built.column_names == ["perte", "words"]
