@@ -400,8 +400,9 @@ def _step_back_to_inputs(dnext_h, dnext_c, cache, lstm: bool):
     it is an LSTM's. Returns dx (N, W), dprev_h (N, H) and dprev_c (N, H) (None for an RNN),
     computed as `layers.lstm_step_backward` and `layers.rnn_step_backward` compute them, to
     the bit, without the weight gradients, which a trace never reads: those are outer
-    products as large as the weights (H by 4H for an LSTM) per step, most of a trace's time (`benchmarks.inspect_compare_speed`,
-    H=512: an LSTM's trace 62 ms with them, 7 without, in float32 on an AMD EPYC).
+    products as large as the weights (H by 4H for an LSTM) at every step, most of a trace's
+    time (`benchmarks.inspect_compare_speed`, H=512: an LSTM's trace 62 ms with them and
+    7 without, in float32 on an AMD EPYC).
     """
     if lstm:
         x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache

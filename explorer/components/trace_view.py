@@ -90,7 +90,7 @@ def teacher_forced(picked: PickedModel, image: ImageChoice, ds: state.Dataset) -
     p_true, p_top = _("p(true word)"), _("p(model's top word)")
     whole, last = _("whole caption's loss"), _("last word's loss only")
     columns = {"t": range(T), "step": labels, p_true: trace.p_true, p_top: trace.top_probs,
-             whole: trace.grad_norm, last: trace.grad_norm_last}
+               whole: trace.grad_norm, last: trace.grad_norm_last}
     pair = chart_pair()
     with pair.cell():
         step_lines(columns, "step", [p_true, p_top], y_title=_("probability"),
