@@ -33,7 +33,7 @@ from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunLimitError
 from explorer.runs.settings import PRESETS
 
-THUMB = 150                            # pictures in a row of four, in pixels
+THUMB = 150                            # pixels the overfit samples' pictures are fetched at (shown at PICTURE_WIDTH)
 DECODER = "lesson.sampling.decoder"    # the sampling step's (StepDecoder, (model key, image))
 LSTM_T = "lesson.lstm.t"               # the LSTM step's timestep
 OVERFIT_RUN = "lesson.overfit.run"     # the run the overfit step started and follows
