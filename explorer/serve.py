@@ -38,13 +38,15 @@ While pages wait in line, the server tells the training workers on its machine t
 off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHER`
 seconds before it wakes its event loop to send them.
 
-Four more cut what every page run costs: a widget asks the session's state about its own
-key only, instead of building the whole state's dict (`look_up_one_key`); the theme that
-opens every run is read from the config once, not walked out of all its options every run
-(`theme_once`); a Markdown or HTML body is dedented only when a line of it is indented
-(`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts
-the server imports the pages' modules and freezes what it then holds, so that the garbage
-collector no longer walks the whole heap, 110 to 160 ms at a time (`settle_the_heap`). And
+Five more cut what every page run costs: a widget asks the session's state about its own
+key only, instead of building the whole state's dict (`look_up_one_key`); with usage stats
+off, every Streamlit command is called directly, not through the wrapper that would gather
+them (`skip_usage_metrics`); the theme that opens every run is read from the config once,
+not walked out of all its options every run (`theme_once`); a Markdown or HTML body is
+dedented only when a line of it is indented (`dedent_only_indented`: Compare's caption
+diffs are 10 kB each); and before it starts the server imports the pages' modules and
+freezes what it then holds, so that the garbage collector no longer walks the whole heap,
+110 to 160 ms at a time (`settle_the_heap`). And
 while pages wait in line, a connection's websocket messages leave together, a few writes
 per page instead of one per element (`write_in_bulk`, `BulkTransport`).
 
@@ -558,6 +560,78 @@ def dedent_only_indented() -> bool:
     return True
 
 
+def _unwrapped(value, wrapper_code):
+    """What `value` is without Streamlit's usage-metrics wrapper: its wrapped function, a
+    method bound to the same object, or a static or class method of it; None when `value`
+    is not wrapped."""
+    kind = type(value)               # by type alone: a proxy such as `st.session_state` is not asked
+    if kind is types.FunctionType:
+        return value.__wrapped__ if value.__code__ is wrapper_code else None
+    if kind in (types.MethodType, staticmethod, classmethod):
+        inner = value.__func__
+        if type(inner) is types.FunctionType and inner.__code__ is wrapper_code:
+            return types.MethodType(inner.__wrapped__, value.__self__) if kind is types.MethodType \
+                else kind(inner.__wrapped__)
+    return None
+
+
+def unwrap_usage_metrics(modules=None) -> int:
+    """Call every Streamlit command (`st.markdown`, a container's `.button`, ...) directly
+    instead of through its usage-metrics wrapper (`metrics_util.gather_metrics`), which
+    records nothing when `browser.gatherUsageStats` is off, as the app's config has it, and
+    still costs about 4 microseconds a call in its own code (a timer, an import, the
+    script's context looked up): some 150 calls a page run, all of them nested. The
+    commands found in the modules of Streamlit loaded by now (`modules`: name -> module;
+    `sys.modules` by default), their functions, their classes' methods and the commands
+    bound to `st`, are rebound to what they wrap: the same function, which the wrapper
+    called with the same arguments and whose result and exceptions it passed on unchanged.
+    A command defined later keeps its wrapper. How many were rebound."""
+    from streamlit.runtime import metrics_util
+    wrapper_code = metrics_util.gather_metrics("caption_lab_probe", lambda: None).__code__
+    modules = sys.modules if modules is None else modules
+    rebound = 0
+    for name, module in list(modules.items()):
+        if module is None or not (name == "streamlit" or name.startswith("streamlit.")):
+            continue
+        for attr, value in list(vars(module).items()):
+            plain = _unwrapped(value, wrapper_code)
+            if plain is not None:
+                setattr(module, attr, plain)
+                rebound += 1
+            elif isinstance(value, type) and value.__module__ == name:        # a class defined here
+                for method, member in list(vars(value).items()):
+                    plain = _unwrapped(member, wrapper_code)
+                    if plain is not None:
+                        setattr(value, method, plain)
+                        rebound += 1
+    return rebound
+
+
+def skip_usage_metrics() -> bool:
+    """Unwrap Streamlit's commands (`unwrap_usage_metrics`) once its config has been read
+    with `browser.gatherUsageStats` off: when `streamlit run` has read the config files and
+    its command line, and again whenever it reads them anew. A config read later with the
+    option turned on finds the commands unwrapped and gathers no usage from them. Whether
+    it could be patched."""
+    try:
+        from streamlit import config
+        from streamlit.runtime import metrics_util
+    except ImportError:
+        return False
+    if not hasattr(metrics_util, "gather_metrics") or not hasattr(config, "on_config_parsed"):
+        return False
+    if getattr(config, "caption_lab_metrics_skipped", False):
+        return True
+
+    def unwrap_if_off() -> None:
+        if not config.get_option("browser.gatherUsageStats"):
+            unwrap_usage_metrics()
+
+    config.on_config_parsed(unwrap_if_off, force_connect=True)
+    config.caption_lab_metrics_skipped = True
+    return True
+
+
 class ClassVersions:
     """ASGI middleware, first in Streamlit's stack, for a follower's page to learn when its
     class moves on (`classroom.version_url`):
@@ -833,6 +907,9 @@ def main(argv: list[str] | None = None) -> int:
     if not dedent_only_indented():
         print("Caption Lab: this Streamlit has no string_util.clean_text or html._html_only_style_tags to "
               "patch; every Markdown and HTML body is dedented on every run.", file=sys.stderr)
+    if not skip_usage_metrics():
+        print("Caption Lab: this Streamlit has no metrics_util.gather_metrics or config.on_config_parsed to "
+              "patch; every command goes through its usage-metrics wrapper.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)

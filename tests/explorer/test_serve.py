@@ -1026,3 +1026,98 @@ def test_dedent_only_indented_cleans_every_body_as_streamlit_did_and_rebinds_its
     assert style_only("<style>a</style>") and style_only("<!-- c -->\n<style>a</style>")
     assert style_only("<\u017ftyle>a</style>")                # as Streamlit's case-insensitive match has it
     assert not style_only("<p>a</p>") and not style_only("<style>a</style><p>b</p>")
+
+
+def test_unwrap_usage_metrics_rebinds_commands_of_every_kind_and_asks_no_proxy(monkeypatch):
+    """A module of Streamlit's, as `unwrap_usage_metrics` walks them: its wrapped functions,
+    its classes' wrapped methods (plain, static and class methods) and a command bound to an
+    object are rebound to what they wrap, the same results and exceptions; what is not
+    wrapped stays, a proxy object is never asked for an attribute, a class it did not define
+    is left alone and a second walk finds nothing more."""
+    import types
+
+    from streamlit.runtime.metrics_util import gather_metrics
+
+    def double(x, *, by=2):
+        return x * by
+
+    def fail():
+        raise KeyError("passed on")
+
+    class Commands:
+        def plain(self, x):
+            return ("plain", x)
+
+        plain = gather_metrics("plain", plain)
+        static = staticmethod(gather_metrics("static", lambda x: ("static", x)))
+        of_class = classmethod(gather_metrics("of_class", lambda cls, x: (cls.__name__, x)))
+
+        def not_wrapped(self):
+            return "as it was"
+
+    Commands.__module__ = "streamlit.caption_lab_probe"
+    asked = []
+
+    class Proxy:                                                     # as st.session_state is
+        def __getattr__(self, name):
+            asked.append(name)
+            raise AttributeError(name)
+
+    class Elsewhere:                                                 # defined in another module
+        method = gather_metrics("elsewhere", lambda self: "kept")
+
+    module = types.ModuleType("streamlit.caption_lab_probe")
+    module.double, module.fail, module.Commands = gather_metrics("double", double), gather_metrics("fail", fail), \
+        Commands
+    module.bound = Commands().plain
+    module.proxy, module.Elsewhere, module.value = Proxy(), Elsewhere, 3
+    outside = types.ModuleType("caption_lab_not_streamlit")
+    outside.double = module.double
+    wrapped_elsewhere = vars(Elsewhere)["method"]
+
+    assert serve.unwrap_usage_metrics({module.__name__: module, outside.__name__: outside, "gone": None}) == 6
+    assert module.double is double and module.double(3, by=5) == 15
+    assert module.fail is fail and pytest.raises(KeyError, module.fail)
+    assert module.bound.__func__ is vars(Commands)["plain"] and module.bound(1) == ("plain", 1)
+    assert Commands().plain(2) == ("plain", 2) and Commands.static(3) == ("static", 3)
+    assert Commands.of_class(4) == ("Commands", 4) and Commands().not_wrapped() == "as it was"
+    assert vars(Elsewhere)["method"] is wrapped_elsewhere and outside.double is not double
+    assert asked == [] and module.value == 3
+    assert serve.unwrap_usage_metrics({module.__name__: module}) == 0
+
+
+SKIP_METRICS = r"""
+import json, sys
+import streamlit as st
+from streamlit import config
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime import metrics_util
+from explorer import serve
+wrapper = metrics_util.gather_metrics("probe", lambda: None).__code__
+def wrapped():
+    return [st.markdown.__func__.__code__ is wrapper, DeltaGenerator.button.__code__ is wrapper,
+            st.navigation.__code__ is wrapper]
+before = wrapped()
+assert serve.skip_usage_metrics() and serve.skip_usage_metrics()
+on = sys.argv[1] == "on"
+config.get_config_options(force_reparse=True, options_from_flags={"browser.gatherUsageStats": on})
+print(json.dumps({"before": before, "after": wrapped()}))
+"""
+
+
+@pytest.mark.parametrize("stats", ["off", "on"])
+def test_skip_usage_metrics_unwraps_the_commands_when_the_config_turns_usage_stats_off(stats):
+    """In a process of its own, as `serve.main` sets it up: when Streamlit reads its config
+    (here with the command line's flag), the commands are unwrapped if usage stats are off,
+    and keep their wrappers if they are on."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", SKIP_METRICS, stats], cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["before"] == [True, True, True]
+    assert result["after"] == ([False, False, False] if stats == "off" else [True, True, True])
