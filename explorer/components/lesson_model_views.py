@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.decoding import StepDecoder, Trace, greedy_decode, teacher_forced_trace
@@ -29,6 +28,7 @@ from explorer.components.model_picker import PickedModel
 from explorer.components.picture import show as show_picture
 from explorer.components.run_panel import progress_text
 from explorer.components.step_view import caption_html
+from explorer.components.tables import table
 from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunLimitError
 from explorer.runs.settings import PRESETS
@@ -84,8 +84,8 @@ def unroll(ds: state.Dataset) -> None:
                     for t, w in enumerate(words))
     st.html(f'<div style="font-size:0.85rem;line-height:2">h0 → {chips}</div>')
     st.caption(_("Every arrow is the same `rnn_step_forward` with the same Wx, Wh and b."))
-    frame = pd.DataFrame({"t": range(len(words)), "word": [f"{t}: {w}" for t, w in enumerate(words)],
-                          "norm": trace.grad_norm.astype(float)})
+    frame = table({"t": list(range(len(words))), "word": [f"{t}: {w}" for t, w in enumerate(words)],
+                   "norm": trace.grad_norm.astype(float)})
     spec = {"height": 125 if presenter.on() else 150, "autosize": {"type": "fit-x", "contains": "padding"},
             "mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 3},
             "encoding": {"x": {"field": "word", "type": "ordinal", "sort": None,
@@ -116,8 +116,8 @@ def embedding(ds: state.Dataset) -> None:
     labels = [f"{itw[i]} → {_('row')} {i}" for i in ids]
     shown = min(UNITS, vectors.shape[1])
     limit = float(np.abs(vectors[:, :shown]).max()) or 1.0
-    frame = pd.DataFrame({"word": np.repeat(labels, shown), "dim": np.tile(np.arange(shown), len(ids)),
-                          "value": vectors[:, :shown].reshape(-1)})
+    frame = table({"word": [label for label in labels for _dim in range(shown)],
+                   "dim": np.tile(np.arange(shown), len(ids)), "value": vectors[:, :shown].reshape(-1)})
     spec = {"mark": "rect", "height": {"step": 22 if presenter.on() else 24},
             "encoding": {"x": {"field": "dim", "type": "ordinal", "axis": {"title": _("dimension"), "labels": False}},
                          "y": {"field": "word", "type": "nominal", "sort": None,
@@ -152,9 +152,9 @@ def loss(ds: state.Dataset) -> None:
     targets = [itw[int(w)] for w in trace.target_tokens] + ["<NULL>"] * (padded - T)
     p = list(trace.p_true) + [None] * (padded - T)
     step_loss = list(trace.step_loss) + [0.0] * (padded - T)
-    frame = pd.DataFrame({_("step"): range(padded), _("reads"): reads, _("true next word"): targets,
-                          _("p(true)"): p, _("mask"): [1] * T + [0] * (padded - T),
-                          _("−log p × mask"): step_loss})
+    frame = table({_("step"): list(range(padded)), _("reads"): reads, _("true next word"): targets,
+                   _("p(true)"): [None if x is None else float(x) for x in p], _("mask"): [1] * T + [0] * (padded - T),
+                   _("−log p × mask"): [float(x) for x in step_loss]})
     st.dataframe(frame, hide_index=True, width="stretch", height=min(36 + 35 * padded, 330),
                  column_config={_("p(true)"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                               format="%.3f"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core import layers
@@ -120,7 +119,7 @@ def vocabulary(ds: state.Dataset) -> None:
         st.caption(_("The first ids are the special words (tinted), then real words, most frequent first."))
     with right:
         stats = _stats(ds.key, ds.data)
-        frame = pd.DataFrame({"word": [w for w, _c in stats.top_words], "count": [int(c) for _w, c in stats.top_words]})
+        frame = table({"word": [w for w, _c in stats.top_words], "count": [int(c) for _w, c in stats.top_words]})
         spec = {"mark": {"type": "bar", "cornerRadiusEnd": 2}, "height": {"step": 22},
                 "encoding": {"y": {"field": "word", "type": "nominal", "sort": "-x",
                                    "axis": {"title": None, "labelFontSize": 14}},
@@ -128,7 +127,7 @@ def vocabulary(ds: state.Dataset) -> None:
                                    "axis": {"title": p_("how often a word is used", "count"), "labelFontSize": 12}},
                              "tooltip": [{"field": "word"}, {"field": "count", "format": ","}]}}
         slide = Slide.of("lesson", "top-words", _("The {n} most frequent words in train captions").format(
-            n=len(frame)), about=(ds.label,))
+            n=frame.num_rows), about=(ds.label,))
         st.vega_lite_chart(frame, titled(spec, slide), width="stretch")
 
 
@@ -202,10 +201,10 @@ def model(ds: state.Dataset, cell: str = "rnn", hidden: int = 512, wordvec: int 
     roles = _roles()
     st.latex(r"h_0 = \text{features}\,W_{proj} + b_{proj} \qquad "
              r"h_t = \tanh(x_t W_x + h_{t-1} W_h + b) \qquad \text{scores}_t = h_t W_{vocab} + b_{vocab}")
-    frame = pd.DataFrame({_("parameter"): list(shapes), p_("an array's shape", "shape"): [str(s) for s in shapes.values()],
-                          _("numbers"): [f"{counts[k]:,}" for k in shapes],
-                          _("share"): [counts[k] / total for k in shapes],
-                          _("what it maps"): [roles[k] for k in shapes]})
+    frame = table({_("parameter"): list(shapes), p_("an array's shape", "shape"): [str(s) for s in shapes.values()],
+                   _("numbers"): [f"{counts[k]:,}" for k in shapes],
+                   _("share"): [counts[k] / total for k in shapes],
+                   _("what it maps"): [roles[k] for k in shapes]})
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={_("share"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                           format="percent")})
@@ -238,12 +237,11 @@ def words_or_characters(ds: state.Dataset, cell: str = "rnn", hidden: int = 512,
     steps = {"words": (words[:, 1:] != 0).sum(axis=1), "characters": (chars[:, 1:] != 0).sum(axis=1)}
     rows = [(_("Vocabulary V"), "V"), (_("Embedding V × W"), "embedding"), (_("Output H × V"), "output"),
             (_("Image projection and recurrent weights"), "middle"), (_("Total parameters"), "total")]
-    frame = pd.DataFrame({_("measured"): [label for label, _key in rows]
-                          + [_("Timesteps per val caption (mean / max)")],
-                          _("word model"): [f"{counts['words'][key]:,}" for _label, key in rows]
-                          + [f"{steps['words'].mean():.1f} / {steps['words'].max()}"],
-                          _("character model"): [f"{counts['characters'][key]:,}" for _label, key in rows]
-                          + [f"{steps['characters'].mean():.1f} / {steps['characters'].max()}"]})
+    frame = table({_("measured"): [label for label, _key in rows] + [_("Timesteps per val caption (mean / max)")],
+                   _("word model"): [f"{counts['words'][key]:,}" for _label, key in rows]
+                   + [f"{steps['words'].mean():.1f} / {steps['words'].max()}"],
+                   _("character model"): [f"{counts['characters'][key]:,}" for _label, key in rows]
+                   + [f"{steps['characters'].mean():.1f} / {steps['characters'].max()}"]})
     st.dataframe(frame, hide_index=True, width="stretch", height="content")
     itw = ds.data["idx_to_word"]
     specials = {ds.data["word_to_idx"][w] for w in ("<NULL>", "<START>", "<END>")}   # <UNK> is a token
