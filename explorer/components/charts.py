@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.components.exports import Slide, titled
-from explorer.components.tables import table
+from explorer.components.tables import repeated, table
 from explorer.i18n import _
 
 FONT = {"labelFontSize": 15, "titleFontSize": 15}
@@ -70,7 +70,7 @@ def step_lines(columns: Mapping[str, Sequence], x: str, series: list[str], *, y_
     x_title = _("step") if x_title is None else x_title          # the callers' titles come translated
     steps, labels, n = np.asarray(columns["t"]), list(columns[x]), len(columns["t"])
     long = table({x: labels * len(series), "t": np.tile(steps, len(series)),
-                  "series": [name for name in series for _k in range(n)],
+                  "series": repeated(series, n),
                   "value": np.concatenate([np.asarray(columns[name], dtype=np.float64) for name in series])})
     scale = {"type": "log"} if log else {}
     if domain is not None:

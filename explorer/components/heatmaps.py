@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.components.exports import Slide, titled
-from explorer.components.tables import table
+from explorer.components.tables import repeated, table
 from explorer.i18n import N_, _, n_
 
 DIVERGING = {"scheme": "redblue", "reverse": True}
@@ -47,7 +47,7 @@ def state_strips(rows: dict[str, np.ndarray], *, height: int = 34, titles: bool 
     H = len(next(iter(rows.values())))
     units = np.tile(np.arange(H), len(rows))
     frame = table({
-        "row": [name for name in rows for _k in range(H)],
+        "row": repeated(list(rows), H),
         "unit": units,
         "value": np.concatenate([np.asarray(v, dtype=np.float64) for v in rows.values()]),
         "end": units + 1,
@@ -88,7 +88,7 @@ def caption_heatmap(h: np.ndarray, row_labels: list[str], order: np.ndarray, *,
     values = h[:, order]                                           # (T, n)
     positions = np.tile(np.arange(n), T)
     frame = table({
-        "step": [label for label in row_labels for _k in range(n)],
+        "step": repeated(row_labels, n),
         "t": np.repeat(np.arange(T), n),
         "pos": positions,
         "unit": np.tile(order, T),

@@ -28,7 +28,7 @@ from explorer.components.model_picker import PickedModel
 from explorer.components.picture import show as show_picture
 from explorer.components.run_panel import progress_text
 from explorer.components.step_view import caption_html
-from explorer.components.tables import table
+from explorer.components.tables import repeated, table
 from explorer.i18n import _, said
 from explorer.runs.base import EngineUnavailable, RunLimitError
 from explorer.runs.settings import PRESETS
@@ -116,7 +116,7 @@ def embedding(ds: state.Dataset) -> None:
     labels = [f"{itw[i]} → {_('row')} {i}" for i in ids]
     shown = min(UNITS, vectors.shape[1])
     limit = float(np.abs(vectors[:, :shown]).max()) or 1.0
-    frame = table({"word": [label for label in labels for _dim in range(shown)],
+    frame = table({"word": repeated(labels, shown),
                    "dim": np.tile(np.arange(shown), len(ids)), "value": vectors[:, :shown].reshape(-1)})
     spec = {"mark": "rect", "height": {"step": 22 if presenter.on() else 24},
             "encoding": {"x": {"field": "dim", "type": "ordinal", "axis": {"title": _("dimension"), "labels": False}},

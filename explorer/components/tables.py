@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -29,3 +30,13 @@ def table(columns: Mapping[str, Sequence], headers: Mapping[str, str] | None = N
     return pa.table({headers.get(name, name): values if isinstance(values, pa.Array)
                      else pa.array(values, from_pandas=True) for name, values in columns.items()})
 
+
+
+def repeated(labels: Sequence[str], times: int) -> pa.DictionaryArray:
+    """A label column of a long table: each of `labels` `times` times in a row, in order
+    (["a", "b"], 2 -> a a b b), dictionary-encoded: each distinct label once and an index per
+    row. A heatmap's 1,280 row labels as text took about 0.3 ms to build and as long again to
+    send, on every run; the browser reads the column as the same text."""
+    index = {label: k for k, label in enumerate(dict.fromkeys(labels))}
+    rows = np.repeat(np.fromiter((index[label] for label in labels), dtype=np.int32, count=len(labels)), times)
+    return pa.DictionaryArray.from_arrays(rows, pa.array(list(index), type=pa.string()))

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from streamlit import dataframe_util
 
-from explorer.components.tables import table
+from explorer.components.tables import repeated, table
 
 
 def test_a_table_keeps_its_columns_order_types_and_missing_values():
@@ -45,3 +45,13 @@ def test_nan_is_a_missing_value_as_in_a_pandas_frame():
 def test_headers_name_the_columns_they_list_and_leave_the_others():
     built = table({"loss": [1.0], "words": [3]}, headers={"loss": "perte"})
     assert built.column_names == ["perte", "words"]
+
+
+def test_a_repeated_label_column_reads_back_as_each_label_in_turn_the_same_label_twice_included():
+    labels = ["0: a", "1: dog", "2: a", "1: dog"]                   # a label may come back
+    column = repeated(labels, 3)
+    assert isinstance(column, pa.DictionaryArray) and column.dictionary.to_pylist() == ["0: a", "1: dog", "2: a"]
+    built = table({"step": column, "value": np.arange(12.0)})
+    frame = dataframe_util.convert_arrow_bytes_to_pandas_df(dataframe_util.convert_arrow_table_to_arrow_bytes(built))
+    assert [str(s) for s in frame["step"]] == [label for label in labels for _k in range(3)]
+    assert repeated(labels, 0).to_pylist() == [] and repeated([], 4).to_pylist() == []
