@@ -40,7 +40,7 @@ seconds before it wakes its event loop to send them.
 
 Five more cut what every page run costs: a widget asks the session's state about its own
 key only, instead of building the whole state's dict (`look_up_one_key`); with usage stats
-off, every Streamlit command is called directly, not through the wrapper that would gather
+off, Streamlit's commands are called directly, not through the wrapper that would gather
 them (`skip_usage_metrics`); the theme that opens every run is read from the config once,
 not walked out of all its options every run (`theme_once`); a Markdown or HTML body is
 dedented only when a line of it is indented (`dedent_only_indented`: Compare's caption
@@ -560,32 +560,45 @@ def dedent_only_indented() -> bool:
     return True
 
 
+def _inner(function, wrapper_code):
+    """The function that Streamlit's usage-metrics wrapper `function` calls, read from the
+    wrapper's closure (its `__wrapped__` can name another: the wrapper copies the wrapped
+    function's attributes onto itself, so `st.echo`'s names the generator under its context
+    manager); None when `function` is no such wrapper."""
+    if type(function) is not types.FunctionType or function.__code__ is not wrapper_code:
+        return None
+    cell = dict(zip(wrapper_code.co_freevars, function.__closure__ or ())).get("non_optional_func")
+    return None if cell is None else cell.cell_contents
+
+
 def _unwrapped(value, wrapper_code):
-    """What `value` is without Streamlit's usage-metrics wrapper: its wrapped function, a
-    method bound to the same object, or a static or class method of it; None when `value`
-    is not wrapped."""
-    kind = type(value)               # by type alone: a proxy such as `st.session_state` is not asked
+    """What `value` is without Streamlit's usage-metrics wrapper: the function it calls, a
+    method of it bound to the same object, or a static or class method of it; None when
+    `value` is not wrapped. Asked by type alone: a proxy such as `st.session_state` is never
+    asked for an attribute."""
+    kind = type(value)
     if kind is types.FunctionType:
-        return value.__wrapped__ if value.__code__ is wrapper_code else None
+        return _inner(value, wrapper_code)
     if kind in (types.MethodType, staticmethod, classmethod):
-        inner = value.__func__
-        if type(inner) is types.FunctionType and inner.__code__ is wrapper_code:
-            return types.MethodType(inner.__wrapped__, value.__self__) if kind is types.MethodType \
-                else kind(inner.__wrapped__)
+        inner = _inner(value.__func__, wrapper_code)
+        if inner is not None:
+            return types.MethodType(inner, value.__self__) if kind is types.MethodType else kind(inner)
     return None
 
 
 def unwrap_usage_metrics(modules=None) -> int:
-    """Call every Streamlit command (`st.markdown`, a container's `.button`, ...) directly
-    instead of through its usage-metrics wrapper (`metrics_util.gather_metrics`), which
+    """Call Streamlit's commands (`st.markdown`, a container's `.button`, ...) directly
+    instead of through their usage-metrics wrapper (`metrics_util.gather_metrics`), which
     records nothing when `browser.gatherUsageStats` is off, as the app's config has it, and
     still costs about 4 microseconds a call in its own code (a timer, an import, the
-    script's context looked up): some 150 calls a page run, all of them nested. The
-    commands found in the modules of Streamlit loaded by now (`modules`: name -> module;
-    `sys.modules` by default), their functions, their classes' methods and the commands
-    bound to `st`, are rebound to what they wrap: the same function, which the wrapper
-    called with the same arguments and whose result and exceptions it passed on unchanged.
-    A command defined later keeps its wrapper. How many were rebound."""
+    script's context looked up; measured in a script thread): some 150 calls a page run,
+    many of them nested. Rebound, in the modules of Streamlit loaded by now (`modules`: name
+    -> module; `sys.modules` by default): their functions, their classes' methods and the
+    commands bound to `st`, each to the function its wrapper called with the same arguments
+    and whose result and exceptions it passed on unchanged. Left wrapped: a class's dunder
+    methods (Streamlit calls `Page.__init__.__wrapped__` itself; constructors are rare), the
+    properties (`st.context`), what other objects hold (a cache decorator's own, a
+    deprecation's) and a command of a module loaded later. How many were rebound."""
     from streamlit.runtime import metrics_util
     wrapper_code = metrics_util.gather_metrics("caption_lab_probe", lambda: None).__code__
     modules = sys.modules if modules is None else modules
@@ -600,7 +613,7 @@ def unwrap_usage_metrics(modules=None) -> int:
                 rebound += 1
             elif isinstance(value, type) and value.__module__ == name:        # a class defined here
                 for method, member in list(vars(value).items()):
-                    plain = _unwrapped(member, wrapper_code)
+                    plain = None if method.startswith("__") else _unwrapped(member, wrapper_code)
                     if plain is not None:
                         setattr(value, method, plain)
                         rebound += 1
@@ -623,9 +636,13 @@ def skip_usage_metrics() -> bool:
     if getattr(config, "caption_lab_metrics_skipped", False):
         return True
 
-    def unwrap_if_off() -> None:
-        if not config.get_option("browser.gatherUsageStats"):
-            unwrap_usage_metrics()
+    def unwrap_if_off() -> None:                 # called as the config is read: it must never fail that
+        try:
+            if not config.get_option("browser.gatherUsageStats"):
+                unwrap_usage_metrics()
+        except Exception:                        # noqa: BLE001 - the wrappers stay, as plain Streamlit has them
+            import logging
+            logging.getLogger(__name__).warning("could not unwrap Streamlit's usage metrics", exc_info=True)
 
     config.on_config_parsed(unwrap_if_off, force_connect=True)
     config.caption_lab_metrics_skipped = True

@@ -7,7 +7,8 @@ converts the frame column by column through pandas' Arrow bridge, and building t
 costs as much again: 1.3 ms of the server's one core for a three-row table (Intel Xeon),
 on every rerun of every session, and the Train page draws three such tables every second
 while runs train. Built as an Arrow table from the columns directly, the same table costs
-0.06 ms. A test reading the page (`AppTest`) still sees a pandas DataFrame.
+0.06 ms. A test reading the page (`AppTest`) still sees a pandas DataFrame (a `repeated`
+column as a Categorical).
 """
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ def table(columns: Mapping[str, Sequence], headers: Mapping[str, str] | None = N
                      else pa.array(values, from_pandas=True) for name, values in columns.items()})
 
 
-
 def repeated(labels: Sequence[str], times: int) -> pa.DictionaryArray:
     """A label column of a long table: each of `labels` `times` times in a row, in order
     (["a", "b"], 2 -> a a b b), dictionary-encoded: each distinct label once and an index per
-    row. A heatmap's 1,280 row labels as text took about 0.3 ms to build and as long again to
-    send, on every run; the browser reads the column as the same text."""
+    row. Inspect's heatmap of 20 steps by 64 units, its 1,280 row labels as text: 0.25 ms to
+    build its table and 47 kB to send, on every run; this way 0.16 ms and 37 kB (AMD EPYC).
+    The browser reads the column as the same text; a test reading the page (`AppTest`) sees
+    a pandas Categorical of it."""
     index = {label: k for k, label in enumerate(dict.fromkeys(labels))}
     rows = np.repeat(np.fromiter((index[label] for label in labels), dtype=np.int32, count=len(labels)), times)
     return pa.DictionaryArray.from_arrays(rows, pa.array(list(index), type=pa.string()))

@@ -1087,7 +1087,7 @@ def test_unwrap_usage_metrics_rebinds_commands_of_every_kind_and_asks_no_proxy(m
 
 
 SKIP_METRICS = r"""
-import json, sys
+import json, sys, types
 import streamlit as st
 from streamlit import config
 from streamlit.delta_generator import DeltaGenerator
@@ -1097,19 +1097,55 @@ wrapper = metrics_util.gather_metrics("probe", lambda: None).__code__
 def wrapped():
     return [st.markdown.__func__.__code__ is wrapper, DeltaGenerator.button.__code__ is wrapper,
             st.navigation.__code__ is wrapper]
+def inner(function):
+    return dict(zip(wrapper.co_freevars, function.__closure__))["non_optional_func"].cell_contents
+holders = [module for name, module in list(sys.modules.items())
+           if module is not None and (name == "streamlit" or name.startswith("streamlit."))]
+holders += [value for module in holders for value in list(vars(module).values())
+            if isinstance(value, type) and value.__module__ == module.__name__]
+found = {}                                   # (holder, name) -> the wrapper it held
+for holder in holders:
+    for name, value in list(vars(holder).items()):
+        function = value.__func__ if type(value) in (types.MethodType, staticmethod, classmethod) else value
+        if type(function) is types.FunctionType and function.__code__ is wrapper:
+            found[(holder, name)] = (value, function)
 before = wrapped()
 assert serve.skip_usage_metrics() and serve.skip_usage_metrics()
 on = sys.argv[1] == "on"
 config.get_config_options(force_reparse=True, options_from_flags={"browser.gatherUsageStats": on})
-print(json.dumps({"before": before, "after": wrapped()}))
+wrong = []
+for (holder, name), (value, function) in found.items():
+    now = vars(holder)[name]
+    now = now.__func__ if type(now) in (types.MethodType, staticmethod, classmethod) else now
+    expected = function if on or name.startswith("__") else inner(function)
+    if now is not expected:
+        wrong.append(f"{getattr(holder, '__name__', holder)}.{name}")
+from streamlit.navigation.page import _create_page
+from streamlit.testing.v1 import AppTest
+page = _create_page("pages/home.py")         # Streamlit's own call of Page.__init__.__wrapped__
+SCRIPT = "\n".join([
+    "import streamlit as st",
+    "with st.echo():",
+    "    left, right = st.columns(2)",
+    "left.button('go', key='go')",
+    "with right:",
+    "    st.radio('pick', ['a', 'b'], key='pick')",
+    "tab, = st.tabs(['one'])",
+    "tab.markdown('**in a tab**')"])
+at = AppTest.from_string(SCRIPT).run()
+print(json.dumps({"before": before, "after": wrapped(), "found": len(found), "wrong": wrong,
+                  "page": type(page).__name__, "exception": [str(e.value) for e in at.exception],
+                  "shown": [at.code[0].value, at.button[0].label, at.radio[0].value, at.markdown[-1].value]}))
 """
 
 
 @pytest.mark.parametrize("stats", ["off", "on"])
 def test_skip_usage_metrics_unwraps_the_commands_when_the_config_turns_usage_stats_off(stats):
     """In a process of its own, as `serve.main` sets it up: when Streamlit reads its config
-    (here with the command line's flag), the commands are unwrapped if usage stats are off,
-    and keep their wrappers if they are on."""
+    (here with the command line's flag), every wrapped command of every Streamlit module is
+    rebound to what its wrapper called if usage stats are off (a dunder method stays), and
+    keeps its wrapper if they are on; either way Streamlit's own `_create_page`, `st.echo`
+    and a page of columns, widgets and tabs still work."""
     import json
     import subprocess
     from pathlib import Path
@@ -1121,3 +1157,6 @@ def test_skip_usage_metrics_unwraps_the_commands_when_the_config_turns_usage_sta
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["before"] == [True, True, True]
     assert result["after"] == ([False, False, False] if stats == "off" else [True, True, True])
+    assert result["found"] > 150 and result["wrong"] == []        # each rebound to what its wrapper called
+    assert result["page"] == "Page" and result["exception"] == []
+    assert "st.columns(2)" in result["shown"][0] and result["shown"][1:] == ["go", "a", "**in a tab**"]

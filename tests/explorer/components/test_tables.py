@@ -53,5 +53,5 @@ def test_a_repeated_label_column_reads_back_as_each_label_in_turn_the_same_label
     assert isinstance(column, pa.DictionaryArray) and column.dictionary.to_pylist() == ["0: a", "1: dog", "2: a"]
     built = table({"step": column, "value": np.arange(12.0)})
     frame = dataframe_util.convert_arrow_bytes_to_pandas_df(dataframe_util.convert_arrow_table_to_arrow_bytes(built))
-    assert [str(s) for s in frame["step"]] == [label for label in labels for _k in range(3)]
+    assert frame["step"].tolist() == [label for label in labels for _k in range(3)]
     assert repeated(labels, 0).to_pylist() == [] and repeated([], 4).to_pylist() == []
