@@ -38,15 +38,13 @@ While pages wait in line, the server tells the training workers on its machine t
 off one core (`explorer.runs.crowd`), and gathers the pages' messages for `GATHER`
 seconds before it wakes its event loop to send them.
 
-Five more cut what every page run costs: a widget asks the session's state about its own
-key only, instead of building the whole state's dict (`look_up_one_key`); with usage stats
-off, Streamlit's commands are called directly, not through the wrapper that would gather
-them (`skip_usage_metrics`); the theme that opens every run is read from the config once,
-not walked out of all its options every run (`theme_once`); a Markdown or HTML body is
-dedented only when a line of it is indented (`dedent_only_indented`: Compare's caption
-diffs are 10 kB each); and before it starts the server imports the pages' modules and
-freezes what it then holds, so that the garbage collector no longer walks the whole heap,
-110 to 160 ms at a time (`settle_the_heap`). And
+Four more cut what every page run costs: a widget asks the session's state about its own
+key only, instead of building the whole state's dict (`look_up_one_key`); the theme that
+opens every run is read from the config once, not walked out of all its options every run
+(`theme_once`); a Markdown or HTML body is dedented only when a line of it is indented
+(`dedent_only_indented`: Compare's caption diffs are 10 kB each); and before it starts
+the server imports the pages' modules and freezes what it then holds, so that the garbage
+collector no longer walks the whole heap, 110 to 160 ms at a time (`settle_the_heap`). And
 while pages wait in line, a connection's websocket messages leave together, a few writes
 per page instead of one per element (`write_in_bulk`, `BulkTransport`).
 
@@ -560,95 +558,6 @@ def dedent_only_indented() -> bool:
     return True
 
 
-def _inner(function, wrapper_code):
-    """The function that Streamlit's usage-metrics wrapper `function` calls, read from the
-    wrapper's closure (its `__wrapped__` can name another: the wrapper copies the wrapped
-    function's attributes onto itself, so `st.echo`'s names the generator under its context
-    manager); None when `function` is no such wrapper."""
-    if type(function) is not types.FunctionType or function.__code__ is not wrapper_code:
-        return None
-    cell = dict(zip(wrapper_code.co_freevars, function.__closure__ or ())).get("non_optional_func")
-    return None if cell is None else cell.cell_contents
-
-
-def _unwrapped(value, wrapper_code):
-    """What `value` is without Streamlit's usage-metrics wrapper: the function it calls, a
-    method of it bound to the same object, or a static or class method of it; None when
-    `value` is not wrapped. Asked by type alone: a proxy such as `st.session_state` is never
-    asked for an attribute."""
-    kind = type(value)
-    if kind is types.FunctionType:
-        return _inner(value, wrapper_code)
-    if kind in (types.MethodType, staticmethod, classmethod):
-        inner = _inner(value.__func__, wrapper_code)
-        if inner is not None:
-            return types.MethodType(inner, value.__self__) if kind is types.MethodType else kind(inner)
-    return None
-
-
-def unwrap_usage_metrics(modules=None) -> int:
-    """Call Streamlit's commands (`st.markdown`, a container's `.button`, ...) directly
-    instead of through their usage-metrics wrapper (`metrics_util.gather_metrics`), which
-    records nothing when `browser.gatherUsageStats` is off, as the app's config has it, and
-    still costs about 4 microseconds a call in its own code (a timer, an import, the
-    script's context looked up; measured in a script thread): some 150 calls a page run,
-    many of them nested. Rebound, in the modules of Streamlit loaded by now (`modules`: name
-    -> module; `sys.modules` by default): their functions, their classes' methods and the
-    commands bound to `st`, each to the function its wrapper called with the same arguments
-    and whose result and exceptions it passed on unchanged. Left wrapped: a class's dunder
-    methods (Streamlit calls `Page.__init__.__wrapped__` itself; constructors are rare), the
-    properties (`st.context`), what other objects hold (a cache decorator's own, a
-    deprecation's) and a command of a module loaded later. How many were rebound."""
-    from streamlit.runtime import metrics_util
-    wrapper_code = metrics_util.gather_metrics("caption_lab_probe", lambda: None).__code__
-    modules = sys.modules if modules is None else modules
-    rebound = 0
-    for name, module in list(modules.items()):
-        if module is None or not (name == "streamlit" or name.startswith("streamlit.")):
-            continue
-        for attr, value in list(vars(module).items()):
-            plain = _unwrapped(value, wrapper_code)
-            if plain is not None:
-                setattr(module, attr, plain)
-                rebound += 1
-            elif isinstance(value, type) and value.__module__ == name:        # a class defined here
-                for method, member in list(vars(value).items()):
-                    plain = None if method.startswith("__") else _unwrapped(member, wrapper_code)
-                    if plain is not None:
-                        setattr(value, method, plain)
-                        rebound += 1
-    return rebound
-
-
-def skip_usage_metrics() -> bool:
-    """Unwrap Streamlit's commands (`unwrap_usage_metrics`) once its config has been read
-    with `browser.gatherUsageStats` off: when `streamlit run` has read the config files and
-    its command line, and again whenever it reads them anew. A config read later with the
-    option turned on finds the commands unwrapped and gathers no usage from them. Whether
-    it could be patched."""
-    try:
-        from streamlit import config
-        from streamlit.runtime import metrics_util
-    except ImportError:
-        return False
-    if not hasattr(metrics_util, "gather_metrics") or not hasattr(config, "on_config_parsed"):
-        return False
-    if getattr(config, "caption_lab_metrics_skipped", False):
-        return True
-
-    def unwrap_if_off() -> None:                 # called as the config is read: it must never fail that
-        try:
-            if not config.get_option("browser.gatherUsageStats"):
-                unwrap_usage_metrics()
-        except Exception:                        # noqa: BLE001 - the wrappers stay, as plain Streamlit has them
-            import logging
-            logging.getLogger(__name__).warning("could not unwrap Streamlit's usage metrics", exc_info=True)
-
-    config.on_config_parsed(unwrap_if_off, force_connect=True)
-    config.caption_lab_metrics_skipped = True
-    return True
-
-
 class ClassVersions:
     """ASGI middleware, first in Streamlit's stack, for a follower's page to learn when its
     class moves on (`classroom.version_url`):
@@ -924,9 +833,6 @@ def main(argv: list[str] | None = None) -> int:
     if not dedent_only_indented():
         print("Caption Lab: this Streamlit has no string_util.clean_text or html._html_only_style_tags to "
               "patch; every Markdown and HTML body is dedented on every run.", file=sys.stderr)
-    if not skip_usage_metrics():
-        print("Caption Lab: this Streamlit has no metrics_util.gather_metrics or config.on_config_parsed to "
-              "patch; every command goes through its usage-metrics wrapper.", file=sys.stderr)
     if not wake_directly():
         print("Caption Lab: this Streamlit has no Runtime._enqueued_some_message to patch; "
               "a class clicking at once waits longer.", file=sys.stderr)
