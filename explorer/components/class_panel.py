@@ -22,12 +22,12 @@ import io
 import time
 from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 
 from explorer import admin, classroom, presenter, state
 from explorer.classroom import ClassState, Refused, Unavailable
 from explorer.components.charts import FONT
+from explorer.components.tables import table
 from explorer.i18n import _, n_
 from explorer.lessons import Lesson, Step
 from explorer.styles import CLASS_CONTROLS, UNSEEN
@@ -447,8 +447,8 @@ def tally_chart(step: Step, counts: list[int], revealed: bool) -> None:
     """The answers as horizontal bars, one per choice; the right one green once revealed."""
     q = step.question
     labels = [_plain(_(choice)) for choice in q.choices]
-    frame = pd.DataFrame({"choice": labels, "answers": counts,
-                          "right": [revealed and k == q.answer for k in range(len(counts))]})
+    frame = table({"choice": labels, "answers": counts,
+                   "right": [revealed and k == q.answer for k in range(len(counts))]})
     y = {"field": "choice", "type": "nominal", "sort": labels, "axis": {"title": None, "labelLimit": 320, **FONT}}
     spec = {"height": {"step": 22}, "layer": [
         {"mark": {"type": "bar", "cornerRadiusEnd": 3},
