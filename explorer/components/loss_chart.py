@@ -17,7 +17,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.components.exports import Slide, titled
-from explorer.components.tables import table
+from explorer.components.tables import repeated, table
 from explorer.i18n import _
 
 COLOURS = ["#1f6fd1", "#e4572e", "#17a35a", "#9b4dca", "#f2a516", "#00a3a3", "#c2185b", "#6d4c41"]
@@ -121,7 +121,7 @@ def curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: fl
 
 
 def _curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float) -> pa.Table:
-    labels, rows = {}, []                                    # label -> its index; each row's index
+    labels, points = [], []                                  # each curve drawn: its label, its points
     columns = {"iteration": [np.zeros(0, np.int64)], "loss": [np.zeros(0)], "smoothed": [np.zeros(0)]}
     for label, iterations, losses in curves:
         if len(losses) == 0:
@@ -129,12 +129,12 @@ def _curves_frame(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: f
         keep = slice(None, None, max(1, int(np.ceil(len(losses) / MAX_POINTS))))
         kept = {"iteration": np.asarray(iterations)[keep], "loss": np.asarray(losses, dtype=float)[keep],
                 "smoothed": ema(losses, smoothing)[keep]}
-        rows.append(np.full(len(kept["loss"]), labels.setdefault(label, len(labels)), dtype=np.int32))
+        labels.append(label)
+        points.append(len(kept["loss"]))
         for name, values in kept.items():
             columns[name].append(values)
-    runs = pa.DictionaryArray.from_arrays(np.concatenate([np.zeros(0, np.int32), *rows]),
-                                          pa.array(list(labels), type=pa.string()))
-    return table({"run": runs, **{name: np.concatenate(parts) for name, parts in columns.items()}})
+    return table({"run": repeated(labels, points),
+                  **{name: np.concatenate(parts) for name, parts in columns.items()}})
 
 
 def loss_chart(curves: list[tuple[str, np.ndarray, np.ndarray]], smoothing: float, log_y: bool,

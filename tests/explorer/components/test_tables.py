@@ -55,3 +55,9 @@ def test_a_repeated_label_column_reads_back_as_each_label_in_turn_the_same_label
     frame = dataframe_util.convert_arrow_bytes_to_pandas_df(dataframe_util.convert_arrow_table_to_arrow_bytes(built))
     assert frame["step"].tolist() == [label for label in labels for _k in range(3)]
     assert repeated(labels, 0).to_pylist() == [] and repeated([], 4).to_pylist() == []
+
+
+def test_a_repeated_label_column_takes_a_count_per_label():
+    column = repeated(["run a", "ref", "run a"], [2, 0, 1])          # a loss chart's curves, one without points
+    assert column.to_pylist() == ["run a", "run a", "run a"] and column.dictionary.to_pylist() == ["run a", "ref"]
+    assert column.indices.type == pa.int32()
