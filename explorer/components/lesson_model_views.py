@@ -150,11 +150,10 @@ def loss(ds: state.Dataset) -> None:
     T, padded = len(trace.target_tokens), len(caption) - 1
     reads = [itw[int(w)] for w in trace.input_tokens] + [itw[int(w)] for w in caption[T:padded]]
     targets = [itw[int(w)] for w in trace.target_tokens] + ["<NULL>"] * (padded - T)
-    p = list(trace.p_true) + [None] * (padded - T)
-    step_loss = list(trace.step_loss) + [0.0] * (padded - T)
+    p = [float(x) for x in trace.p_true] + [None] * (padded - T)
+    step_loss = [float(x) for x in trace.step_loss] + [0.0] * (padded - T)
     frame = table({_("step"): list(range(padded)), _("reads"): reads, _("true next word"): targets,
-                   _("p(true)"): [None if x is None else float(x) for x in p], _("mask"): [1] * T + [0] * (padded - T),
-                   _("−log p × mask"): [float(x) for x in step_loss]})
+                   _("p(true)"): p, _("mask"): [1] * T + [0] * (padded - T), _("−log p × mask"): step_loss})
     st.dataframe(frame, hide_index=True, width="stretch", height=min(36 + 35 * padded, 330),
                  column_config={_("p(true)"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                               format="%.3f"),
